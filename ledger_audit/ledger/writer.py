@@ -1,0 +1,718 @@
+"""The reference write path: validate, deduplicate, seal and append, all or nothing per request.
+
+A request is checked against the ledger as it stands under the chain-head lock, so the
+checks and the append see the same state even with many concurrent writers. Requests in
+one ``submit_many`` call share one database transaction; each is accepted or rejected on
+its own, and a rejected request writes nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+import uuid
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import asdict, dataclass
+
+import sqlalchemy as sa
+
+from ledger_audit.errors import PostRejected
+from ledger_audit.ledger.admin import CLOSED_THROUGH_KEY
+from ledger_audit.ledger.effects import BalanceCells, BalanceKey, version_delta
+from ledger_audit.ledger.requests import (
+    EntrySpec,
+    PostPending,
+    PostResult,
+    PostTransaction,
+    Request,
+    ReverseTransaction,
+    VoidPending,
+)
+from ledger_audit.ledger.sealing import ChainHead, NewVersion, append_versions, lock_head
+from ledger_audit.schema.tables import (
+    accounts,
+    assets,
+    entries,
+    idempotency_keys,
+    ledgers,
+    transactions,
+)
+
+MAX_AMOUNT = 2**63 - 1
+_IN_CHUNK = 500
+_TX_NAMESPACE = uuid.UUID("6f1c3d2a-5b7e-4c1d-9a8f-2e4b6c8d0a1f")
+
+
+@dataclass(frozen=True, slots=True)
+class _Account:
+    normal_balance: str
+    asset_id: str | None
+    allow_negative: bool
+    closed_ns: int | None
+
+
+@dataclass(slots=True)
+class _TxState:
+    """The latest version of a transaction as the batch knows it."""
+
+    version: int
+    kind: str
+    status: str
+    external_id: str | None
+    entries: tuple[EntrySpec, ...]
+    reversed_by: str | None = None
+
+
+@dataclass(slots=True)
+class _Batch:
+    """What one database transaction knows about the ledger, loaded under the lock."""
+
+    assets: set[str]
+    accounts: dict[str, _Account]
+    closed_through_ns: int | None
+    txs: dict[str, _TxState | None]
+    idem: dict[str, tuple[str, PostResult]]
+
+
+def request_hash(request: Request) -> str:
+    """A stable digest of everything the client asked for (its type included)."""
+    body = {"type": type(request).__name__, **asdict(request)}
+    return hashlib.sha256(json.dumps(body, sort_keys=True, default=list).encode()).hexdigest()
+
+
+def derived_transaction_id(ledger_id: str, idempotency_key: str) -> str:
+    """A transaction id that a retry with the same key derives again."""
+    name = ledger_id + "\n" + idempotency_key
+    return f"tx-{uuid.uuid5(_TX_NAMESPACE, name)}"
+
+
+def _chunks(values: Sequence[str]) -> Iterator[Sequence[str]]:
+    for start in range(0, len(values), _IN_CHUNK):
+        yield values[start : start + _IN_CHUNK]
+
+
+class LedgerWriter:
+    """Posts to one ledger. Thread-safe in the sense that each call uses its own connection."""
+
+    def __init__(
+        self, engine: sa.Engine, ledger_id: str, *, clock: Callable[[], int] = time.time_ns
+    ) -> None:
+        self.engine = engine
+        self.ledger_id = ledger_id
+        self.clock = clock
+        # Balances of no-negative accounts, valid while the chain head is where we left it.
+        self._balances: dict[BalanceKey, BalanceCells] = {}
+        self._balances_seq = -1
+
+    # --- public API -------------------------------------------------------------------
+
+    def submit(self, request: Request) -> PostResult:
+        """Apply one request; raise :class:`PostRejected` (nothing written) if it is refused."""
+        (outcome,) = self.submit_many([request])
+        if isinstance(outcome, PostRejected):
+            raise outcome
+        return outcome
+
+    def submit_many(self, requests: Sequence[Request]) -> list[PostResult | PostRejected]:
+        """Apply requests in order in one database transaction; each succeeds or fails alone."""
+        if not requests:
+            return []
+        try:
+            with self.engine.begin() as conn:
+                return self._submit_locked(conn, requests)
+        except BaseException:
+            self._balances.clear()
+            self._balances_seq = -1
+            raise
+
+    # --- the locked section -----------------------------------------------------------
+
+    def _submit_locked(
+        self, conn: sa.Connection, requests: Sequence[Request]
+    ) -> list[PostResult | PostRejected]:
+        head = lock_head(conn, self.ledger_id)
+        if head.seq != self._balances_seq:
+            self._balances.clear()
+        batch = self._load(conn, requests)
+        outcomes: list[PostResult | PostRejected | None] = []
+        accepted: list[tuple[int, NewVersion, str, Request]] = []
+        replays: list[tuple[int, int]] = []  # (slot of a replay, slot of the request it repeats)
+        in_batch: dict[str, tuple[str, int]] = {}
+        staged: dict[BalanceKey, BalanceCells] = {}
+        for request in requests:
+            digest = request_hash(request)
+            key = request.idempotency_key
+            first = batch.idem.get(key)
+            earlier = in_batch.get(key)
+            known_digest = first[0] if first else earlier[0] if earlier else None
+            if known_digest is not None and known_digest != digest:
+                where = first[1].transaction_id if first else "a request earlier in this batch"
+                outcomes.append(
+                    PostRejected(
+                        "idempotency_conflict",
+                        f"idempotency key {key!r} was used for a different request ({where})",
+                    )
+                )
+                continue
+            if first is not None:
+                outcomes.append(_replayed(first[1]))
+                continue
+            if earlier is not None:
+                replays.append((len(outcomes), earlier[1]))
+                outcomes.append(None)
+                continue
+            try:
+                version = self._plan(batch, request)
+                delta = self._check_funds(conn, batch, version, staged)
+            except PostRejected as rejected:
+                outcomes.append(rejected)
+                continue
+            for bkey, cells in delta.items():
+                _add(staged.setdefault(bkey, BalanceCells()), cells)
+            self._remember(batch, request, version)
+            in_batch[key] = (digest, len(outcomes))
+            accepted.append((len(outcomes), version, digest, request))
+            outcomes.append(None)
+        self._seal(conn, head, accepted=accepted, replays=replays, outcomes=outcomes, staged=staged)
+        return [o if o is not None else _missing() for o in outcomes]
+
+    def _seal(
+        self,
+        conn: sa.Connection,
+        head: ChainHead,
+        *,
+        accepted: list[tuple[int, NewVersion, str, Request]],
+        replays: list[tuple[int, int]],
+        outcomes: list[PostResult | PostRejected | None],
+        staged: dict[BalanceKey, BalanceCells],
+    ) -> None:
+        """Append the accepted versions, fill in their results and record their keys."""
+        new_head, sealed = append_versions(
+            conn, self.ledger_id, head, [v for _, v, _, _ in accepted], self.clock
+        )
+        key_rows = []
+        for (slot, version, digest, request), row in zip(accepted, sealed, strict=True):
+            result = PostResult(
+                transaction_id=version.transaction_id,
+                version=version.version,
+                status=version.status,
+                chain_seq=row.seq,
+                chain_hash=row.chain_hash,
+                recorded_ns=row.recorded_ns,
+                replayed=False,
+            )
+            outcomes[slot] = result
+            key_rows.append(
+                {
+                    "ledger_id": self.ledger_id,
+                    "idempotency_key": request.idempotency_key,
+                    "request_hash": digest,
+                    "transaction_id": result.transaction_id,
+                    "version": result.version,
+                    "chain_seq": result.chain_seq,
+                }
+            )
+        for slot, original_slot in replays:
+            original = outcomes[original_slot]
+            if isinstance(original, PostResult):
+                outcomes[slot] = _replayed(original)
+        if key_rows:
+            conn.execute(idempotency_keys.insert(), key_rows)
+        for bkey, cells in staged.items():
+            if bkey in self._balances:
+                _add(self._balances[bkey], cells)
+        self._balances_seq = new_head.seq
+
+    # --- loading state ----------------------------------------------------------------
+
+    def _load(self, conn: sa.Connection, requests: Sequence[Request]) -> _Batch:
+        account_ids: set[str] = set()
+        tx_ids: set[str] = set()
+        for request in requests:
+            if isinstance(request, PostTransaction):
+                account_ids.update(e.account_id for e in request.entries)
+                tx_ids.add(
+                    request.transaction_id
+                    or derived_transaction_id(self.ledger_id, request.idempotency_key)
+                )
+            else:
+                tx_ids.add(request.transaction_id)
+                if isinstance(request, ReverseTransaction):
+                    tx_ids.add(
+                        request.reversal_transaction_id
+                        or derived_transaction_id(self.ledger_id, request.idempotency_key)
+                    )
+        txs = self._load_transactions(conn, sorted(tx_ids))
+        for state in txs.values():
+            if state is not None:
+                account_ids.update(e.account_id for e in state.entries)
+        meta_raw = conn.execute(
+            sa.select(ledgers.c.metadata).where(ledgers.c.ledger_id == self.ledger_id)
+        ).scalar_one_or_none()
+        meta = json.loads(meta_raw) if meta_raw else {}
+        closed = meta.get(CLOSED_THROUGH_KEY)
+        return _Batch(
+            assets=set(conn.execute(sa.select(assets.c.asset_id)).scalars()),
+            accounts=self._load_accounts(conn, sorted(account_ids)),
+            closed_through_ns=closed if isinstance(closed, int) else None,
+            txs=txs,
+            idem=self._load_idempotency(conn, sorted({r.idempotency_key for r in requests})),
+        )
+
+    def _load_accounts(self, conn: sa.Connection, ids: Sequence[str]) -> dict[str, _Account]:
+        found: dict[str, _Account] = {}
+        for chunk in _chunks(ids):
+            for row in conn.execute(
+                sa.select(
+                    accounts.c.account_id,
+                    accounts.c.normal_balance,
+                    accounts.c.asset_id,
+                    accounts.c.allow_negative,
+                    accounts.c.closed_ns,
+                ).where(accounts.c.ledger_id == self.ledger_id, accounts.c.account_id.in_(chunk))
+            ):
+                found[row.account_id] = _Account(
+                    row.normal_balance, row.asset_id, bool(row.allow_negative), row.closed_ns
+                )
+        return found
+
+    def _load_idempotency(
+        self, conn: sa.Connection, keys: Sequence[str]
+    ) -> dict[str, tuple[str, PostResult]]:
+        found: dict[str, tuple[str, PostResult]] = {}
+        for chunk in _chunks(keys):
+            query = (
+                sa.select(
+                    idempotency_keys.c.idempotency_key,
+                    idempotency_keys.c.request_hash,
+                    transactions.c.transaction_id,
+                    transactions.c.version,
+                    transactions.c.status,
+                    transactions.c.chain_seq,
+                    transactions.c.chain_hash,
+                    transactions.c.recorded_ns,
+                )
+                .join(
+                    transactions,
+                    sa.and_(
+                        transactions.c.ledger_id == idempotency_keys.c.ledger_id,
+                        transactions.c.transaction_id == idempotency_keys.c.transaction_id,
+                        transactions.c.version == idempotency_keys.c.version,
+                    ),
+                )
+                .where(
+                    idempotency_keys.c.ledger_id == self.ledger_id,
+                    idempotency_keys.c.idempotency_key.in_(chunk),
+                )
+            )
+            for row in conn.execute(query):
+                found[row.idempotency_key] = (
+                    row.request_hash,
+                    PostResult(
+                        row.transaction_id,
+                        int(row.version),
+                        row.status,
+                        int(row.chain_seq),
+                        row.chain_hash,
+                        int(row.recorded_ns),
+                        replayed=True,
+                    ),
+                )
+        return found
+
+    def _load_transactions(
+        self, conn: sa.Connection, ids: Sequence[str]
+    ) -> dict[str, _TxState | None]:
+        """Latest version, its entries and any reversal of each referenced transaction."""
+        found: dict[str, _TxState | None] = dict.fromkeys(ids)
+        for chunk in _chunks(ids):
+            latest = (
+                sa.select(
+                    transactions.c.transaction_id, sa.func.max(transactions.c.version).label("v")
+                )
+                .where(
+                    transactions.c.ledger_id == self.ledger_id,
+                    transactions.c.transaction_id.in_(chunk),
+                )
+                .group_by(transactions.c.transaction_id)
+                .subquery()
+            )
+            rows = conn.execute(
+                sa.select(
+                    transactions.c.transaction_id,
+                    transactions.c.version,
+                    transactions.c.kind,
+                    transactions.c.status,
+                    transactions.c.external_id,
+                )
+                .join(
+                    latest,
+                    sa.and_(
+                        transactions.c.transaction_id == latest.c.transaction_id,
+                        transactions.c.version == latest.c.v,
+                    ),
+                )
+                .where(transactions.c.ledger_id == self.ledger_id)
+            ).all()
+            legs: dict[tuple[str, int], list[EntrySpec]] = {}
+            for e in conn.execute(
+                sa.select(
+                    entries.c.transaction_id,
+                    entries.c.version,
+                    entries.c.account_id,
+                    entries.c.asset_id,
+                    entries.c.direction,
+                    entries.c.amount,
+                )
+                .join(
+                    latest,
+                    sa.and_(
+                        entries.c.transaction_id == latest.c.transaction_id,
+                        entries.c.version == latest.c.v,
+                    ),
+                )
+                .where(entries.c.ledger_id == self.ledger_id)
+                .order_by(entries.c.transaction_id, entries.c.entry_index)
+            ):
+                legs.setdefault((e.transaction_id, int(e.version)), []).append(
+                    EntrySpec(e.account_id, e.asset_id, e.direction, int(e.amount))
+                )
+            for row in rows:
+                found[row.transaction_id] = _TxState(
+                    version=int(row.version),
+                    kind=row.kind,
+                    status=row.status,
+                    external_id=row.external_id,
+                    entries=tuple(legs.get((row.transaction_id, int(row.version)), ())),
+                )
+            for rev in conn.execute(
+                sa.select(
+                    transactions.c.reverses_transaction_id, transactions.c.transaction_id
+                ).where(
+                    transactions.c.ledger_id == self.ledger_id,
+                    transactions.c.reverses_transaction_id.in_(chunk),
+                )
+            ):
+                state = found.get(rev.reverses_transaction_id)
+                if state is not None:
+                    state.reversed_by = rev.transaction_id
+        return found
+
+    def _load_balances(self, conn: sa.Connection, keys: Iterable[BalanceKey]) -> None:
+        """Replay the log for these account x asset pairs (only no-negative accounts come here)."""
+        missing = sorted({k for k in keys if k not in self._balances})
+        if not missing:
+            return
+        for key in missing:
+            self._balances[key] = BalanceCells()
+        newer = transactions.alias("newer")
+        for chunk in _chunks(sorted({account for account, _ in missing})):
+            query = (
+                sa.select(
+                    entries.c.account_id,
+                    entries.c.asset_id,
+                    transactions.c.status,
+                    entries.c.direction,
+                    sa.func.sum(entries.c.amount).label("total"),
+                )
+                .join(
+                    transactions,
+                    sa.and_(
+                        transactions.c.ledger_id == entries.c.ledger_id,
+                        transactions.c.transaction_id == entries.c.transaction_id,
+                        transactions.c.version == entries.c.version,
+                    ),
+                )
+                .where(
+                    entries.c.ledger_id == self.ledger_id,
+                    entries.c.account_id.in_(chunk),
+                    transactions.c.status.in_(("posted", "pending")),
+                    ~sa.exists().where(
+                        newer.c.ledger_id == transactions.c.ledger_id,
+                        newer.c.transaction_id == transactions.c.transaction_id,
+                        newer.c.version > transactions.c.version,
+                    ),
+                )
+                .group_by(
+                    entries.c.account_id,
+                    entries.c.asset_id,
+                    transactions.c.status,
+                    entries.c.direction,
+                )
+            )
+            for row in conn.execute(query):
+                cells = self._balances.get((row.account_id, row.asset_id))
+                if cells is not None:
+                    cells.apply(row.status, row.direction, int(row.total))
+
+    # --- planning one request -----------------------------------------------------------
+
+    def _plan(self, batch: _Batch, request: Request) -> NewVersion:
+        if isinstance(request, PostTransaction):
+            return self._plan_post(batch, request)
+        if isinstance(request, PostPending):
+            return self._plan_post_pending(batch, request)
+        if isinstance(request, VoidPending):
+            return self._plan_void(batch, request)
+        return self._plan_reversal(batch, request)
+
+    def _plan_post(self, batch: _Batch, request: PostTransaction) -> NewVersion:
+        tx_id = request.transaction_id or derived_transaction_id(
+            self.ledger_id, request.idempotency_key
+        )
+        if batch.txs.get(tx_id) is not None:
+            raise PostRejected("duplicate_transaction", f"transaction {tx_id!r} already exists")
+        self._check_entries(batch, request.entries, request.effective_ns)
+        if request.kind not in ("standard", "adjustment", "opening"):
+            raise PostRejected("bad_kind", f"kind {request.kind!r} cannot be posted directly")
+        return NewVersion(
+            transaction_id=tx_id,
+            version=0,
+            kind="pending" if request.pending else request.kind,
+            status="pending" if request.pending else "posted",
+            entries=request.entries,
+            effective_ns=request.effective_ns,
+            idempotency_key=request.idempotency_key,
+            external_id=request.external_id,
+            description=request.description,
+            metadata=request.metadata,
+        )
+
+    def _pending_target(self, batch: _Batch, tx_id: str) -> _TxState:
+        state = batch.txs.get(tx_id)
+        if state is None:
+            raise PostRejected(
+                "unknown_transaction", f"no transaction {tx_id!r} in ledger {self.ledger_id!r}"
+            )
+        if state.status != "pending":
+            raise PostRejected(
+                "not_pending",
+                f"transaction {tx_id!r} is {state.status} (version {state.version}): "
+                "only a pending one can be posted or voided",
+            )
+        return state
+
+    def _plan_post_pending(self, batch: _Batch, request: PostPending) -> NewVersion:
+        state = self._pending_target(batch, request.transaction_id)
+        legs = state.entries if request.entries is None else request.entries
+        if request.entries is not None:
+            if len(legs) != len(state.entries):
+                raise PostRejected(
+                    "partial_shape",
+                    f"posting {request.transaction_id!r}: {len(legs)} entries given, "
+                    f"the pending one has {len(state.entries)}",
+                )
+            for i, (leg, held) in enumerate(zip(legs, state.entries, strict=True)):
+                if (leg.account_id, leg.asset_id, leg.direction) != (
+                    held.account_id,
+                    held.asset_id,
+                    held.direction,
+                ):
+                    raise PostRejected(
+                        "partial_shape",
+                        f"posting {request.transaction_id!r}: entry {i} must be {held.direction} "
+                        f"{held.account_id} {held.asset_id}, like the pending entry",
+                    )
+                if leg.amount > held.amount:
+                    raise PostRejected(
+                        "over_capture",
+                        f"posting {request.transaction_id!r}: entry {i} amount {leg.amount} "
+                        f"exceeds the pending {held.amount}",
+                    )
+        self._check_entries(batch, legs, request.effective_ns)
+        return NewVersion(
+            transaction_id=request.transaction_id,
+            version=state.version + 1,
+            kind="post_pending",
+            status="posted",
+            entries=legs,
+            effective_ns=request.effective_ns,
+            idempotency_key=request.idempotency_key,
+            external_id=state.external_id,
+            description=request.description,
+        )
+
+    def _plan_void(self, batch: _Batch, request: VoidPending) -> NewVersion:
+        state = self._pending_target(batch, request.transaction_id)
+        self._check_period(batch, request.effective_ns)
+        return NewVersion(
+            transaction_id=request.transaction_id,
+            version=state.version + 1,
+            kind="void_pending",
+            status="archived",
+            entries=state.entries,
+            effective_ns=request.effective_ns,
+            idempotency_key=request.idempotency_key,
+            external_id=state.external_id,
+            description=request.description,
+        )
+
+    def _plan_reversal(self, batch: _Batch, request: ReverseTransaction) -> NewVersion:
+        original = batch.txs.get(request.transaction_id)
+        if original is None:
+            raise PostRejected(
+                "unknown_transaction", f"no transaction {request.transaction_id!r} to reverse"
+            )
+        if original.status != "posted":
+            raise PostRejected(
+                "not_posted",
+                f"transaction {request.transaction_id!r} is {original.status}: "
+                "only a posted one can be reversed",
+            )
+        if original.kind == "reversal":
+            raise PostRejected(
+                "reverse_reversal", f"transaction {request.transaction_id!r} is itself a reversal"
+            )
+        if original.reversed_by is not None:
+            raise PostRejected(
+                "already_reversed",
+                f"transaction {request.transaction_id!r} was already reversed "
+                f"by {original.reversed_by!r}",
+            )
+        tx_id = request.reversal_transaction_id or derived_transaction_id(
+            self.ledger_id, request.idempotency_key
+        )
+        if batch.txs.get(tx_id) is not None:
+            raise PostRejected("duplicate_transaction", f"transaction {tx_id!r} already exists")
+        inverse = tuple(
+            EntrySpec(
+                e.account_id, e.asset_id, "credit" if e.direction == "debit" else "debit", e.amount
+            )
+            for e in original.entries
+        )
+        self._check_entries(batch, inverse, request.effective_ns)
+        return NewVersion(
+            transaction_id=tx_id,
+            version=0,
+            kind="reversal",
+            status="posted",
+            entries=inverse,
+            effective_ns=request.effective_ns,
+            reverses_transaction_id=request.transaction_id,
+            idempotency_key=request.idempotency_key,
+            description=request.description,
+        )
+
+    # --- checks ------------------------------------------------------------------------
+
+    def _check_period(self, batch: _Batch, effective_ns: int | None) -> None:
+        if (
+            effective_ns is not None
+            and batch.closed_through_ns is not None
+            and effective_ns <= batch.closed_through_ns
+        ):
+            raise PostRejected(
+                "closed_period",
+                f"effective time {effective_ns} falls in a closed period "
+                f"(closed through {batch.closed_through_ns})",
+            )
+
+    def _check_entries(
+        self, batch: _Batch, legs: Sequence[EntrySpec], effective_ns: int | None
+    ) -> None:
+        if not legs:
+            raise PostRejected("no_entries", "a transaction needs at least two entries")
+        self._check_period(batch, effective_ns)
+        totals: dict[str, list[int]] = {}
+        for i, leg in enumerate(legs):
+            where = f"entry {i} ({leg.direction} {leg.account_id} {leg.asset_id} {leg.amount!r})"
+            if type(leg.amount) is not int or not 0 < leg.amount <= MAX_AMOUNT:
+                raise PostRejected(
+                    "bad_amount", f"{where}: amount must be a positive integer of minor units"
+                )
+            if leg.direction not in ("debit", "credit"):
+                raise PostRejected("bad_direction", f"{where}: direction must be debit or credit")
+            if leg.asset_id not in batch.assets:
+                raise PostRejected("unknown_asset", f"{where}: asset is not registered")
+            account = batch.accounts.get(leg.account_id)
+            if account is None:
+                raise PostRejected(
+                    "unknown_account", f"{where}: no such account in ledger {self.ledger_id!r}"
+                )
+            if account.closed_ns is not None:
+                raise PostRejected("closed_account", f"{where}: the account is closed")
+            if account.asset_id is not None and account.asset_id != leg.asset_id:
+                raise PostRejected(
+                    "asset_mismatch", f"{where}: the account holds only {account.asset_id}"
+                )
+            side = totals.setdefault(leg.asset_id, [0, 0])
+            side[0 if leg.direction == "debit" else 1] += leg.amount
+        for asset_id, (debit_sum, credit_sum) in sorted(totals.items()):
+            if debit_sum != credit_sum:
+                raise PostRejected(
+                    "unbalanced",
+                    f"{asset_id}: debits {debit_sum} != credits {credit_sum} "
+                    f"(difference {debit_sum - credit_sum})",
+                )
+
+    def _check_funds(
+        self,
+        conn: sa.Connection,
+        batch: _Batch,
+        version: NewVersion,
+        staged: dict[BalanceKey, BalanceCells],
+    ) -> dict[BalanceKey, BalanceCells]:
+        """Refuse a version that would take a no-negative account's available balance below zero."""
+        state = batch.txs.get(version.transaction_id)
+        previous = (
+            (state.status, state.entries) if state is not None and version.version > 0 else None
+        )
+        delta = version_delta(version.status, version.entries, previous)
+        guarded = {k for k in delta if not batch.accounts[k[0]].allow_negative}
+        self._load_balances(conn, guarded)
+        for key in sorted(guarded):
+            normal = batch.accounts[key[0]].normal_balance
+            change = delta[key].available(normal)
+            if change >= 0:
+                continue
+            now = BalanceCells()
+            _add(now, self._balances[key])
+            if key in staged:
+                _add(now, staged[key])
+            if now.available(normal) + change < 0:
+                raise PostRejected(
+                    "insufficient_funds",
+                    f"account {key[0]} {key[1]}: available {now.available(normal)}, "
+                    f"this needs {-change}",
+                )
+        return delta
+
+    def _remember(self, batch: _Batch, request: Request, version: NewVersion) -> None:
+        state = batch.txs.get(version.transaction_id)
+        reversed_by = state.reversed_by if state is not None else None
+        batch.txs[version.transaction_id] = _TxState(
+            version.version,
+            version.kind,
+            version.status,
+            version.external_id,
+            version.entries,
+            reversed_by,
+        )
+        if isinstance(request, ReverseTransaction):
+            original = batch.txs[request.transaction_id]
+            if original is not None:
+                original.reversed_by = version.transaction_id
+
+
+def _add(target: BalanceCells, other: BalanceCells) -> None:
+    target.posted_debits += other.posted_debits
+    target.posted_credits += other.posted_credits
+    target.pending_debits += other.pending_debits
+    target.pending_credits += other.pending_credits
+
+
+def _replayed(result: PostResult) -> PostResult:
+    return PostResult(
+        result.transaction_id,
+        result.version,
+        result.status,
+        result.chain_seq,
+        result.chain_hash,
+        result.recorded_ns,
+        replayed=True,
+    )
+
+
+def _missing() -> PostResult:  # pragma: no cover - every accepted slot is filled above
+    raise AssertionError("an accepted request was not sealed")
