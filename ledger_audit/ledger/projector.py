@@ -1,0 +1,198 @@
+"""The balance projector: maintains the cached ``balances`` table from the append-only log.
+
+It runs apart from the write path (CQRS): posts never touch ``balances``, the projector
+folds sealed versions after its watermark into it. Every cached row then holds the balance
+as of ``as_of_ns``, the recorded time of the last version folded in (recorded times strictly
+increase along the chain, so that instant is exactly a chain prefix).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+from ledger_audit.errors import PostRejected
+from ledger_audit.ledger.effects import BalanceCells, BalanceKey
+from ledger_audit.schema.tables import balance_projection, balances, entries, transactions
+
+_IN_CHUNK = 500
+
+
+@dataclass(frozen=True, slots=True)
+class ProjectionResult:
+    """What one projection run folded in."""
+
+    ledger_id: str
+    from_seq: int
+    through_seq: int
+    balances_changed: int
+    as_of_ns: int
+
+
+def _lock_watermark(conn: sa.Connection, ledger_id: str) -> tuple[int, int]:
+    query = sa.select(balance_projection.c.through_seq, balance_projection.c.as_of_ns).where(
+        balance_projection.c.ledger_id == ledger_id
+    )
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update()
+    row = conn.execute(query).first()
+    if row is None:
+        raise PostRejected("unknown_ledger", f"no ledger {ledger_id!r}: create it first")
+    return int(row.through_seq), int(row.as_of_ns)
+
+
+def _sums(
+    conn: sa.Connection, ledger_id: str, low: int, high: int, *, previous: bool
+) -> dict[BalanceKey, BalanceCells]:
+    """Entry sums of versions sealed in (low, high], or of the versions they replace."""
+    new = transactions.alias("new")
+    joined: sa.FromClause
+    if previous:
+        source = transactions.alias("prev")
+        joined = new.join(
+            source,
+            sa.and_(
+                source.c.ledger_id == new.c.ledger_id,
+                source.c.transaction_id == new.c.transaction_id,
+                source.c.version == new.c.version - 1,
+            ),
+        )
+    else:
+        source = new
+        joined = new
+    joined = joined.join(
+        entries,
+        sa.and_(
+            entries.c.ledger_id == source.c.ledger_id,
+            entries.c.transaction_id == source.c.transaction_id,
+            entries.c.version == source.c.version,
+        ),
+    )
+    query = (
+        sa.select(
+            entries.c.account_id,
+            entries.c.asset_id,
+            source.c.status,
+            entries.c.direction,
+            sa.func.sum(entries.c.amount).label("total"),
+        )
+        .select_from(joined)
+        .where(
+            new.c.ledger_id == ledger_id,
+            new.c.chain_seq > low,
+            new.c.chain_seq <= high,
+            source.c.status.in_(("posted", "pending")),
+        )
+        .group_by(entries.c.account_id, entries.c.asset_id, source.c.status, entries.c.direction)
+    )
+    out: dict[BalanceKey, BalanceCells] = {}
+    for row in conn.execute(query):
+        out.setdefault((row.account_id, row.asset_id), BalanceCells()).apply(
+            row.status, row.direction, int(row.total)
+        )
+    return out
+
+
+def project_balances(engine: sa.Engine, ledger_id: str) -> ProjectionResult:
+    """Fold every version sealed after the watermark into the cached balances."""
+    with engine.begin() as conn:
+        low, as_of = _lock_watermark(conn, ledger_id)
+        head = conn.execute(
+            sa.select(transactions.c.chain_seq, transactions.c.recorded_ns)
+            .where(transactions.c.ledger_id == ledger_id, transactions.c.chain_seq.is_not(None))
+            .order_by(transactions.c.chain_seq.desc())
+            .limit(1)
+        ).first()
+        if head is None or int(head.chain_seq) <= low:
+            return ProjectionResult(ledger_id, low, low, 0, as_of)
+        high, as_of = int(head.chain_seq), int(head.recorded_ns)
+        delta = _sums(conn, ledger_id, low, high, previous=False)
+        for key, cells in _sums(conn, ledger_id, low, high, previous=True).items():
+            target = delta.setdefault(key, BalanceCells())
+            target.posted_debits -= cells.posted_debits
+            target.posted_credits -= cells.posted_credits
+            target.pending_debits -= cells.pending_debits
+            target.pending_credits -= cells.pending_credits
+        changed = _write(conn, ledger_id, delta, as_of)
+        conn.execute(
+            balances.update().where(balances.c.ledger_id == ledger_id).values(as_of_ns=as_of)
+        )
+        conn.execute(
+            balance_projection.update()
+            .where(balance_projection.c.ledger_id == ledger_id)
+            .values(through_seq=high, as_of_ns=as_of)
+        )
+        return ProjectionResult(ledger_id, low, high, changed, as_of)
+
+
+def rebuild_balances(engine: sa.Engine, ledger_id: str) -> ProjectionResult:
+    """Drop the ledger's cached balances and project the whole log again."""
+    with engine.begin() as conn:
+        _lock_watermark(conn, ledger_id)
+        conn.execute(balances.delete().where(balances.c.ledger_id == ledger_id))
+        conn.execute(
+            balance_projection.update()
+            .where(balance_projection.c.ledger_id == ledger_id)
+            .values(through_seq=0, as_of_ns=0)
+        )
+    return project_balances(engine, ledger_id)
+
+
+_CELLS = ("posted_debits", "posted_credits", "pending_debits", "pending_credits")
+
+
+def _write(
+    conn: sa.Connection, ledger_id: str, delta: dict[BalanceKey, BalanceCells], as_of: int
+) -> int:
+    """Add ``delta`` to the cached rows (inserting missing ones); returns rows written."""
+    existing: dict[BalanceKey, tuple[int, ...]] = {}
+    touched = sorted({account for account, _ in delta})
+    for start in range(0, len(touched), _IN_CHUNK):
+        query = sa.select(
+            balances.c.account_id,
+            balances.c.asset_id,
+            *(balances.c[name] for name in _CELLS),
+            balances.c.lock_version,
+        ).where(
+            balances.c.ledger_id == ledger_id,
+            balances.c.account_id.in_(touched[start : start + _IN_CHUNK]),
+        )
+        for row in conn.execute(query):
+            existing[(row[0], row[1])] = tuple(int(v) for v in row[2:])
+    inserts: list[dict[str, object]] = []
+    updates: list[dict[str, object]] = []
+    for key in sorted(delta):
+        cells = delta[key]
+        old = existing.get(key)
+        base = (0, 0, 0, 0, -1) if old is None else old
+        values: dict[str, object] = {
+            "posted_debits": base[0] + cells.posted_debits,
+            "posted_credits": base[1] + cells.posted_credits,
+            "pending_debits": base[2] + cells.pending_debits,
+            "pending_credits": base[3] + cells.pending_credits,
+            "as_of_ns": as_of,
+            "lock_version": base[4] + 1,
+        }
+        if old is None:
+            inserts.append(
+                {"ledger_id": ledger_id, "account_id": key[0], "asset_id": key[1], **values}
+            )
+        else:
+            updates.append(
+                {"k_ledger": ledger_id, "k_account": key[0], "k_asset": key[1], **values}
+            )
+    if inserts:
+        conn.execute(balances.insert(), inserts)
+    if updates:
+        conn.execute(
+            balances.update()
+            .where(
+                balances.c.ledger_id == sa.bindparam("k_ledger"),
+                balances.c.account_id == sa.bindparam("k_account"),
+                balances.c.asset_id == sa.bindparam("k_asset"),
+            )
+            .values({name: sa.bindparam(name) for name in (*_CELLS, "as_of_ns", "lock_version")}),
+            updates,
+        )
+    return len(delta)
