@@ -14,7 +14,8 @@ import sqlalchemy as sa
 
 from ledger_audit.errors import PostRejected
 from ledger_audit.ledger.effects import BalanceCells, BalanceKey
-from ledger_audit.schema.tables import balance_projection, balances, entries, transactions
+from ledger_audit.ledger.log_delta import log_delta
+from ledger_audit.schema.tables import balance_projection, balances, transactions
 
 _IN_CHUNK = 500
 
@@ -42,58 +43,6 @@ def _lock_watermark(conn: sa.Connection, ledger_id: str) -> tuple[int, int]:
     return int(row.through_seq), int(row.as_of_ns)
 
 
-def _sums(
-    conn: sa.Connection, ledger_id: str, low: int, high: int, *, previous: bool
-) -> dict[BalanceKey, BalanceCells]:
-    """Entry sums of versions sealed in (low, high], or of the versions they replace."""
-    new = transactions.alias("new")
-    joined: sa.FromClause
-    if previous:
-        source = transactions.alias("prev")
-        joined = new.join(
-            source,
-            sa.and_(
-                source.c.ledger_id == new.c.ledger_id,
-                source.c.transaction_id == new.c.transaction_id,
-                source.c.version == new.c.version - 1,
-            ),
-        )
-    else:
-        source = new
-        joined = new
-    joined = joined.join(
-        entries,
-        sa.and_(
-            entries.c.ledger_id == source.c.ledger_id,
-            entries.c.transaction_id == source.c.transaction_id,
-            entries.c.version == source.c.version,
-        ),
-    )
-    query = (
-        sa.select(
-            entries.c.account_id,
-            entries.c.asset_id,
-            source.c.status,
-            entries.c.direction,
-            sa.func.sum(entries.c.amount).label("total"),
-        )
-        .select_from(joined)
-        .where(
-            new.c.ledger_id == ledger_id,
-            new.c.chain_seq > low,
-            new.c.chain_seq <= high,
-            source.c.status.in_(("posted", "pending")),
-        )
-        .group_by(entries.c.account_id, entries.c.asset_id, source.c.status, entries.c.direction)
-    )
-    out: dict[BalanceKey, BalanceCells] = {}
-    for row in conn.execute(query):
-        out.setdefault((row.account_id, row.asset_id), BalanceCells()).apply(
-            row.status, row.direction, int(row.total)
-        )
-    return out
-
-
 def project_balances(engine: sa.Engine, ledger_id: str) -> ProjectionResult:
     """Fold every version sealed after the watermark into the cached balances."""
     with engine.begin() as conn:
@@ -107,13 +56,7 @@ def project_balances(engine: sa.Engine, ledger_id: str) -> ProjectionResult:
         if head is None or int(head.chain_seq) <= low:
             return ProjectionResult(ledger_id, low, low, 0, as_of)
         high, as_of = int(head.chain_seq), int(head.recorded_ns)
-        delta = _sums(conn, ledger_id, low, high, previous=False)
-        for key, cells in _sums(conn, ledger_id, low, high, previous=True).items():
-            target = delta.setdefault(key, BalanceCells())
-            target.posted_debits -= cells.posted_debits
-            target.posted_credits -= cells.posted_credits
-            target.pending_debits -= cells.pending_debits
-            target.pending_credits -= cells.pending_credits
+        delta = log_delta(conn, ledger_id, low, high)
         changed = _write(conn, ledger_id, delta, as_of)
         conn.execute(
             balances.update().where(balances.c.ledger_id == ledger_id).values(as_of_ns=as_of)

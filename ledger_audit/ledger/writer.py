@@ -14,6 +14,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -132,8 +133,7 @@ class LedgerWriter:
         self, conn: sa.Connection, requests: Sequence[Request]
     ) -> list[PostResult | PostRejected]:
         head = lock_head(conn, self.ledger_id)
-        if head.seq != self._balances_seq:
-            self._balances.clear()
+        self._catch_up(conn, head.seq)
         batch = self._load(conn, requests)
         outcomes: list[PostResult | PostRejected | None] = []
         accepted: list[tuple[int, NewVersion, str, Request]] = []
@@ -223,6 +223,67 @@ class LedgerWriter:
             if bkey in self._balances:
                 _add(self._balances[bkey], cells)
         self._balances_seq = new_head.seq
+
+    def _catch_up(self, conn: sa.Connection, head_seq: int) -> None:
+        """Fold what other writers appended since our last look into the cached balances."""
+        if head_seq == self._balances_seq or not self._balances:
+            self._balances_seq = head_seq
+            return
+        if self._balances_seq < 0 or head_seq < self._balances_seq:
+            self._balances.clear()
+        else:
+            for key, cells in self._appended_delta(conn, self._balances_seq, head_seq).items():
+                if key in self._balances:
+                    _add(self._balances[key], cells)
+        self._balances_seq = head_seq
+
+    def _appended_delta(
+        self, conn: sa.Connection, low: int, high: int
+    ) -> dict[BalanceKey, BalanceCells]:
+        """Balance change made by the versions sealed at seq in (low, high] (a short span)."""
+        appended = conn.execute(
+            sa.select(transactions.c.transaction_id, transactions.c.version, transactions.c.status)
+            .where(
+                transactions.c.ledger_id == self.ledger_id,
+                transactions.c.chain_seq > low,
+                transactions.c.chain_seq <= high,
+            )
+            .order_by(transactions.c.chain_seq)
+        ).all()
+        tx_ids = sorted({row.transaction_id for row in appended})
+        status: dict[tuple[str, int], str] = {}
+        legs: dict[tuple[str, int], list[EntrySpec]] = {}
+        for chunk in _chunks(tx_ids):
+            for row in conn.execute(
+                sa.select(
+                    transactions.c.transaction_id, transactions.c.version, transactions.c.status
+                ).where(
+                    transactions.c.ledger_id == self.ledger_id,
+                    transactions.c.transaction_id.in_(chunk),
+                )
+            ):
+                status[(row.transaction_id, int(row.version))] = row.status
+            for e in conn.execute(
+                sa.select(
+                    entries.c.transaction_id,
+                    entries.c.version,
+                    entries.c.account_id,
+                    entries.c.asset_id,
+                    entries.c.direction,
+                    entries.c.amount,
+                ).where(entries.c.ledger_id == self.ledger_id, entries.c.transaction_id.in_(chunk))
+            ):
+                legs.setdefault((e.transaction_id, int(e.version)), []).append(
+                    EntrySpec(e.account_id, e.asset_id, e.direction, int(e.amount))
+                )
+        total: dict[BalanceKey, BalanceCells] = {}
+        for row in appended:
+            key = (row.transaction_id, int(row.version))
+            before = (row.transaction_id, key[1] - 1)
+            previous = (status[before], legs.get(before, [])) if before in status else None
+            for bkey, cells in version_delta(row.status, legs.get(key, []), previous).items():
+                _add(total.setdefault(bkey, BalanceCells()), cells)
+        return total
 
     # --- loading state ----------------------------------------------------------------
 
@@ -327,34 +388,24 @@ class LedgerWriter:
         """Latest version, its entries and any reversal of each referenced transaction."""
         found: dict[str, _TxState | None] = dict.fromkeys(ids)
         for chunk in _chunks(ids):
-            latest = (
-                sa.select(
-                    transactions.c.transaction_id, sa.func.max(transactions.c.version).label("v")
-                )
-                .where(
-                    transactions.c.ledger_id == self.ledger_id,
-                    transactions.c.transaction_id.in_(chunk),
-                )
-                .group_by(transactions.c.transaction_id)
-                .subquery()
-            )
-            rows = conn.execute(
+            newest: dict[str, Any] = {}
+            for row in conn.execute(
                 sa.select(
                     transactions.c.transaction_id,
                     transactions.c.version,
                     transactions.c.kind,
                     transactions.c.status,
                     transactions.c.external_id,
+                ).where(
+                    transactions.c.ledger_id == self.ledger_id,
+                    transactions.c.transaction_id.in_(chunk),
                 )
-                .join(
-                    latest,
-                    sa.and_(
-                        transactions.c.transaction_id == latest.c.transaction_id,
-                        transactions.c.version == latest.c.v,
-                    ),
-                )
-                .where(transactions.c.ledger_id == self.ledger_id)
-            ).all()
+            ):
+                seen = newest.get(row.transaction_id)
+                if seen is None or int(row.version) > int(seen.version):
+                    newest[row.transaction_id] = row
+            rows = list(newest.values())
+            latest_version = {row.transaction_id: int(row.version) for row in rows}
             legs: dict[tuple[str, int], list[EntrySpec]] = {}
             for e in conn.execute(
                 sa.select(
@@ -365,19 +416,13 @@ class LedgerWriter:
                     entries.c.direction,
                     entries.c.amount,
                 )
-                .join(
-                    latest,
-                    sa.and_(
-                        entries.c.transaction_id == latest.c.transaction_id,
-                        entries.c.version == latest.c.v,
-                    ),
-                )
-                .where(entries.c.ledger_id == self.ledger_id)
-                .order_by(entries.c.transaction_id, entries.c.entry_index)
+                .where(entries.c.ledger_id == self.ledger_id, entries.c.transaction_id.in_(chunk))
+                .order_by(entries.c.transaction_id, entries.c.version, entries.c.entry_index)
             ):
-                legs.setdefault((e.transaction_id, int(e.version)), []).append(
-                    EntrySpec(e.account_id, e.asset_id, e.direction, int(e.amount))
-                )
+                if latest_version.get(e.transaction_id) == int(e.version):
+                    legs.setdefault((e.transaction_id, int(e.version)), []).append(
+                        EntrySpec(e.account_id, e.asset_id, e.direction, int(e.amount))
+                    )
             for row in rows:
                 found[row.transaction_id] = _TxState(
                     version=int(row.version),

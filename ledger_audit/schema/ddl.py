@@ -9,8 +9,9 @@ from ledger_audit.schema.tables import APPEND_ONLY_TABLES, metadata
 _PG_FUNCTION = """
 CREATE OR REPLACE FUNCTION ledger_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-  RAISE EXCEPTION '% is append-only: % rejected', TG_TABLE_NAME, TG_OP
-    USING ERRCODE = 'restrict_violation';
+  RAISE EXCEPTION USING
+    MESSAGE = TG_TABLE_NAME || ' is append-only: ' || TG_OP || ' rejected',
+    ERRCODE = 'restrict_violation';
 END
 $$
 """

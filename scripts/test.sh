@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# The whole test command, as CI runs it: set up, lint, type-check, test.
+#
+# Usage: scripts/test.sh [pytest arguments...]   e.g. scripts/test.sh tests/schema -k ddl
+# Exits non-zero, naming the step, as soon as a step fails. pytest's "no tests ran" (exit 5)
+# is a failure too: a test command that tested nothing must not pass.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+step() { # step NAME COMMAND [ARGS...]
+    local name=$1 status=0
+    shift
+    printf '==> %s\n' "$name"
+    "$@" || status=$?
+    if ((status != 0)); then
+        local why=""
+        [[ $name == pytest && $status == 5 ]] && why=" (no tests ran)"
+        printf 'test.sh: step "%s" failed with exit code %d%s\n' "$name" "$status" "$why" >&2
+        exit "$status"
+    fi
+}
+
+step setup bash scripts/setup.sh --dev
+step ensure-postgres bash scripts/ensure-postgres.sh
+step ruff .venv/bin/ruff check --quiet .
+step mypy .venv/bin/mypy
+step pytest .venv/bin/pytest "$@"
+printf 'test.sh: all steps passed\n'

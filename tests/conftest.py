@@ -1,0 +1,92 @@
+"""Fixtures shared by every test: throwaway databases and the shared sample files.
+
+A missing prerequisite (PostgreSQL binaries, the shared samples) skips the tests that need it
+on a developer's machine, but fails them when ``CI`` is set: CI must never go green by
+skipping what it was meant to test.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, NoReturn
+
+import pytest
+
+from ledger_audit.testing.pgserver import (
+    DatabaseFactory,
+    ExistingPostgres,
+    PostgresNotFoundError,
+    PostgresServer,
+    find_postgres_bin_dir,
+    unique_database_name,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+SHARED_SAMPLES = PROJECT_ROOT.parent / "shared" / "samples"
+PG_URL_ENV = "LEDGER_AUDIT_TEST_PG_URL"
+_PG_FIXTURES = frozenset({"pg_server", "pg_url", "pg_bin_dir"})
+
+
+def missing_prerequisite(message: str) -> NoReturn:
+    """Skip locally, fail on CI (``CI`` set to anything non-empty)."""
+    if os.environ.get("CI"):
+        pytest.fail(f"{message} [CI is set, so this fails instead of skipping]", pytrace=False)
+    pytest.skip(message)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test that uses a PostgreSQL fixture, so ``-m 'not postgres'`` deselects it."""
+    for item in items:
+        if _PG_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.postgres)
+
+
+@pytest.fixture(scope="session")
+def pg_bin_dir() -> Path:
+    """Directory of the PostgreSQL server binaries (skip or fail if there are none)."""
+    try:
+        return find_postgres_bin_dir()
+    except PostgresNotFoundError as exc:
+        missing_prerequisite(str(exc))
+
+
+@pytest.fixture(scope="session")
+def pg_server(request: pytest.FixtureRequest) -> Iterator[DatabaseFactory]:
+    """One PostgreSQL server for the session: ours on loopback, or ``$LEDGER_AUDIT_TEST_PG_URL``."""
+    admin_url = os.environ.get(PG_URL_ENV)
+    if admin_url:
+        yield ExistingPostgres(admin_url)
+        return
+    bin_dir: Path = request.getfixturevalue("pg_bin_dir")
+    with PostgresServer(bin_dir=bin_dir, fsync=False) as server:
+        yield server
+
+
+@pytest.fixture
+def pg_url(pg_server: DatabaseFactory, request: pytest.FixtureRequest) -> Iterator[str]:
+    """SQLAlchemy URL of a fresh, empty PostgreSQL database, dropped after the test."""
+    name = unique_database_name(request.node.name)
+    url = pg_server.create_database(name)
+    yield url
+    pg_server.drop_database(name)
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    """SQLAlchemy URL of a SQLite file that does not exist yet, in the test's own directory."""
+    return f"sqlite:///{tmp_path / 'ledger.sqlite'}"
+
+
+@pytest.fixture(scope="session")
+def shared_samples() -> Path:
+    """The shared sample files (bank statements...) beside the project: ``../shared/samples``."""
+    if not SHARED_SAMPLES.is_dir():
+        missing_prerequisite(
+            f"shared samples directory {SHARED_SAMPLES} is missing: it is expected beside the "
+            f"project root ({PROJECT_ROOT}); the tests that read sample files need it"
+        )
+    return SHARED_SAMPLES
