@@ -1,0 +1,302 @@
+"""Read the six canonical tables from SQLite or PostgreSQL in one read-only snapshot.
+
+Both databases are read through ADBC, which streams Arrow record batches straight into
+polars (no Python object per row); see ``benchmarks/bench_load.py`` for the comparison with
+a plain DB-API cursor (about 2x slower) and connectorx. connectorx is not used: it opens
+its own connections per query, so the six tables would not come from one snapshot, and it
+reads PostgreSQL NUMERIC as decimal128(38, 10), failing beyond 28 digits.
+
+The read-only rule is enforced by the database, not by us: SQLite is opened with URI
+``mode=ro`` and ``PRAGMA query_only=ON``; PostgreSQL runs every read inside one
+``REPEATABLE READ READ ONLY`` transaction, verified before the first table is read. A write
+through the reader's connection fails.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import adbc_driver_manager
+import adbc_driver_postgresql.dbapi
+import adbc_driver_sqlite.dbapi
+import polars as pl
+import pyarrow as pa
+import sqlalchemy as sa
+from adbc_driver_manager.dbapi import Connection
+
+from ledger_audit.errors import InputError
+from ledger_audit.schema.frames import FRAME_SCHEMAS
+from ledger_audit.schema.tables import CANONICAL_TABLES
+from ledger_audit.sources.conform import LocateBy
+
+_PROBE = "__probe"
+_DB_ERRORS = (adbc_driver_manager.Error, pa.ArrowException, OSError)
+_PG_BYTES_PER_ROW = 256
+"""PostgreSQL batches are sized in bytes: ``batch_size`` rows x this hint."""
+
+_PG_NATIVE: dict[type[pl.DataType], frozenset[str]] = {
+    pl.String: frozenset({"text", "character varying", "character"}),
+    pl.Int64: frozenset({"bigint", "integer", "smallint"}),
+    pl.Int32: frozenset({"bigint", "integer", "smallint"}),
+    pl.Boolean: frozenset({"boolean"}),
+}
+"""PostgreSQL column types read natively; any other (NUMERIC amounts, ...) is read as text,
+which is exact, and parsed by ``conform``."""
+
+
+class _TypeFallback(Exception):
+    """SQLite handed back a column in another type than declared: re-read it as text."""
+
+
+def _quote(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+def _missing_tables(label: str, catalog: dict[str, dict[str, str]]) -> None:
+    """Raise InputError naming every canonical table or column the database lacks."""
+    missing_tables = [table for table in CANONICAL_TABLES if table not in catalog]
+    if missing_tables:
+        raise InputError(label, f"missing table(s) {', '.join(missing_tables)}")
+    missing_columns = [
+        f"{table}.{column}"
+        for table in CANONICAL_TABLES
+        for column in FRAME_SCHEMAS[table]
+        if column not in catalog[table]
+    ]
+    if missing_columns:
+        raise InputError(label, f"missing column(s) {', '.join(missing_columns)}")
+
+
+def _frame_from_batches(reader: pa.RecordBatchReader) -> pl.DataFrame:
+    """Build a polars frame batch by batch, so the Arrow batches can be freed as we go."""
+    frames = [pl.DataFrame(batch) for batch in reader]
+    if not frames:
+        return pl.DataFrame(reader.schema.empty_table())
+    return pl.concat(frames, rechunk=False)
+
+
+class SqliteReader:
+    """A SQLite ledger opened read-only, one deferred read transaction for its lifetime.
+
+    SQLite types are per value, not per column, and ADBC infers a column's Arrow type from
+    the first batch. Each query therefore starts with a probe row of the declared types (so
+    a mostly-NULL text column is still text), and a table whose values do not all have the
+    declared storage class (text in an INTEGER column, a REAL amount) is re-read with every
+    column cast to TEXT, so that ``conform`` can reject exactly the offending cells.
+    """
+
+    locate_by: LocateBy = "key"
+
+    def __init__(self, connection: Connection, label: str, batch_size: int) -> None:
+        self.connection = connection
+        self.label = label
+        self._batch_size = batch_size
+        self._catalog = self._read_catalog()
+        _missing_tables(label, self._catalog)
+
+    def _read_catalog(self) -> dict[str, dict[str, str]]:
+        cursor = self.connection.cursor()
+        try:
+            cursor.execute("SELECT name FROM sqlite_master WHERE type IN ('table', 'view')")
+            names = {str(row[0]) for row in cursor.fetchall()}
+            catalog: dict[str, dict[str, str]] = {}
+            for table in CANONICAL_TABLES:
+                if table in names:
+                    cursor.execute(f"SELECT name, type FROM pragma_table_info('{table}')")
+                    catalog[table] = {str(name): str(kind) for name, kind in cursor.fetchall()}
+            return catalog
+        finally:
+            cursor.close()
+
+    def _query(self, table: str, *, as_text: bool) -> str:
+        schema = FRAME_SCHEMAS[table]
+        probe = ", ".join(
+            ("'' AS " if as_text or dtype == pl.String() else "0 AS ") + _quote(column)
+            for column, dtype in schema.items()
+        )
+        columns = ", ".join(
+            f"CAST({_quote(column)} AS TEXT)" if as_text else _quote(column) for column in schema
+        )
+        return f"SELECT 1 AS {_PROBE}, {probe} UNION ALL SELECT 0, {columns} FROM {_quote(table)}"
+
+    def _read(self, table: str, *, as_text: bool) -> pl.DataFrame:
+        expected = pa.schema(
+            [(_PROBE, pa.int64())]
+            + [
+                (column, pa.string() if as_text or dtype == pl.String() else pa.int64())
+                for column, dtype in FRAME_SCHEMAS[table].items()
+            ]
+        )
+        cursor = self.connection.cursor()
+        try:
+            cursor.adbc_statement.set_options(
+                **{adbc_driver_sqlite.StatementOptions.BATCH_ROWS.value: str(self._batch_size)}
+            )
+            cursor.execute(self._query(table, as_text=as_text))
+            reader = cursor.fetch_record_batch()
+            if not reader.schema.equals(expected):
+                raise _TypeFallback
+            try:
+                frame = _frame_from_batches(reader)
+            except _DB_ERRORS as error:
+                if "Type mismatch" in str(error) and not as_text:
+                    raise _TypeFallback from error
+                raise
+        finally:
+            cursor.close()
+        if frame.height == 0 or frame[_PROBE][0] != 1:
+            raise InputError(f"{self.label} table {table}", "type probe row out of place")
+        return frame.slice(1).drop(_PROBE)
+
+    def table_label(self, table: str) -> str:  # noqa: ARG002 - one database, one label
+        """Rejections name the database URL; the table has its own column."""
+        return self.label
+
+    def read_raw(self, table: str) -> pl.DataFrame:
+        """The table as stored; text in the declared types' place triggers a text re-read."""
+        try:
+            try:
+                return self._read(table, as_text=False)
+            except _TypeFallback:
+                return self._read(table, as_text=True)
+        except _DB_ERRORS as error:
+            raise InputError(f"{self.label} table {table}", f"cannot read: {error}") from error
+
+
+class PostgresReader:
+    """A PostgreSQL ledger read inside one REPEATABLE READ READ ONLY transaction."""
+
+    locate_by: LocateBy = "key"
+
+    def __init__(self, connection: Connection, label: str, batch_size: int) -> None:
+        self.connection = connection
+        self.label = label
+        self._batch_size = batch_size
+        self._start_read_only_snapshot()
+        self._catalog = self._read_catalog()
+        _missing_tables(label, self._catalog)
+
+    def _start_read_only_snapshot(self) -> None:
+        """Make the open transaction read-only and repeatable-read, and prove that it is.
+
+        ADBC opens the transaction (autocommit off); SET TRANSACTION outside a transaction
+        would be a warning and a no-op, so the settings are read back.
+        """
+        cursor = self.connection.cursor()
+        try:
+            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            cursor.execute(
+                "SELECT current_setting('transaction_isolation'), "
+                "current_setting('transaction_read_only')"
+            )
+            settings = tuple(cursor.fetchall()[0])
+        finally:
+            cursor.close()
+        if settings != ("repeatable read", "on"):
+            raise InputError(self.label, f"could not start a read-only snapshot: {settings}")
+
+    def _read_catalog(self) -> dict[str, dict[str, str]]:
+        names = ", ".join(f"'{table}'" for table in CANONICAL_TABLES)
+        cursor = self.connection.cursor()
+        try:
+            cursor.execute(
+                "SELECT table_name, column_name, data_type FROM information_schema.columns "
+                f"WHERE table_schema = current_schema() AND table_name IN ({names})"
+            )
+            catalog: dict[str, dict[str, str]] = {}
+            for table, column, data_type in cursor.fetchall():
+                catalog.setdefault(str(table), {})[str(column)] = str(data_type)
+            return catalog
+        finally:
+            cursor.close()
+
+    def _query(self, table: str) -> str:
+        columns = []
+        for column, dtype in FRAME_SCHEMAS[table].items():
+            native = self._catalog[table][column] in _PG_NATIVE[type(dtype)]
+            quoted = _quote(column)
+            columns.append(quoted if native else f"{quoted}::text AS {quoted}")
+        return f"SELECT {', '.join(columns)} FROM {_quote(table)}"
+
+    def table_label(self, table: str) -> str:  # noqa: ARG002 - one database, one label
+        """Rejections name the database URL; the table has its own column."""
+        return self.label
+
+    def read_raw(self, table: str) -> pl.DataFrame:
+        """The table in its PostgreSQL types; NUMERIC and other non-native types as text."""
+        cursor = self.connection.cursor()
+        try:
+            cursor.adbc_statement.set_options(
+                **{
+                    adbc_driver_postgresql.StatementOptions.BATCH_SIZE_HINT_BYTES.value: str(
+                        self._batch_size * _PG_BYTES_PER_ROW
+                    )
+                }
+            )
+            cursor.execute(self._query(table))
+            return _frame_from_batches(cursor.fetch_record_batch())
+        except _DB_ERRORS as error:
+            raise InputError(f"{self.label} table {table}", f"cannot read: {error}") from error
+        finally:
+            cursor.close()
+
+
+def _close(connection: Connection) -> None:
+    """End the read transaction and close; nothing was written, so rollback is the end."""
+    try:
+        connection.rollback()
+    finally:
+        connection.close()
+
+
+@contextmanager
+def open_sqlite(path: Path, *, batch_size: int) -> Iterator[SqliteReader]:
+    """Open a SQLite ledger file read-only for the duration of the block."""
+    path = path.resolve()
+    label = f"sqlite:///{path}"
+    if not path.is_file():
+        raise InputError(label, "no such SQLite file")
+    try:
+        connection: Connection = adbc_driver_sqlite.dbapi.connect(f"{path.as_uri()}?mode=ro")
+    except _DB_ERRORS as error:
+        raise InputError(label, f"cannot open: {error}") from error
+    try:
+        cursor = connection.cursor()
+        try:
+            cursor.execute("PRAGMA query_only=ON")
+        finally:
+            cursor.close()
+        yield SqliteReader(connection, label, batch_size)
+    except _DB_ERRORS as error:
+        raise InputError(label, f"cannot read: {error}") from error
+    finally:
+        _close(connection)
+
+
+def postgres_label(url: str | sa.URL) -> str:
+    """The URL as reports show it: password hidden."""
+    return sa.make_url(url).render_as_string(hide_password=True)
+
+
+@contextmanager
+def open_postgres(url: str | sa.URL, *, batch_size: int) -> Iterator[PostgresReader]:
+    """Open a PostgreSQL ledger in one read-only snapshot for the duration of the block.
+
+    ``url`` is a SQLAlchemy URL (``postgresql://`` or ``postgresql+psycopg://``); the
+    driver part is dropped because ADBC speaks libpq directly.
+    """
+    parsed = sa.make_url(url)
+    label = postgres_label(parsed)
+    libpq_uri = parsed.set(drivername="postgresql").render_as_string(hide_password=False)
+    try:
+        connection: Connection = adbc_driver_postgresql.dbapi.connect(libpq_uri)
+    except _DB_ERRORS as error:
+        raise InputError(label, f"cannot connect: {error}") from error
+    try:
+        yield PostgresReader(connection, label, batch_size)
+    except _DB_ERRORS as error:
+        raise InputError(label, f"cannot read: {error}") from error
+    finally:
+        _close(connection)

@@ -1,0 +1,113 @@
+"""``load_ledger``: one call from a URL or path to canonical frames and a load report.
+
+Sources are keyed by URL scheme or path (STYLE.md habit 7):
+
+- ``sqlite:///path.db``, or a ``.sqlite`` / ``.sqlite3`` / ``.db`` file path: SQLite;
+- ``postgresql://...`` or ``postgresql+psycopg://...``: PostgreSQL;
+- a folder of ``<table>.parquet`` or of ``<table>.csv`` files: a ledger snapshot.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import polars as pl
+import sqlalchemy as sa
+
+from ledger_audit.errors import InputError
+from ledger_audit.schema.tables import CANONICAL_TABLES
+from ledger_audit.sources.conform import conform_table
+from ledger_audit.sources.database import open_postgres, open_sqlite
+from ledger_audit.sources.files import FILE_FORMATS, FileFormat, FolderReader, table_file
+from ledger_audit.sources.ledger_frames import LedgerFrames, LoadReport
+from ledger_audit.sources.raw_source import LedgerSource
+
+DEFAULT_BATCH_SIZE = 65_536
+"""Rows per database batch: large enough to amortise per-batch work, small enough to stream."""
+
+SQLITE_SUFFIXES = frozenset({".sqlite", ".sqlite3", ".db"})
+_URL = re.compile(r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*)://")
+
+
+def _folder_format(folder: Path) -> FileFormat:
+    """The one file format a snapshot folder uses; a mix or neither is an InputError."""
+    found = [
+        fmt
+        for fmt in FILE_FORMATS
+        if any(table_file(folder, table, fmt).is_file() for table in CANONICAL_TABLES)
+    ]
+    if len(found) == 1:
+        return found[0]
+    expected = " or ".join(f"<table>.{fmt}" for fmt in FILE_FORMATS)
+    if not found:
+        raise InputError(str(folder), f"no ledger files ({expected}) in this folder")
+    raise InputError(str(folder), f"both {expected} files: keep one format per folder")
+
+
+def _open_url(url: str, scheme: str, batch_size: int) -> Iterator[LedgerSource]:
+    backend = scheme.split("+", 1)[0].lower()
+    if backend == "sqlite":
+        database = sa.make_url(url).database
+        if not database or database == ":memory:":
+            raise InputError(url, "an in-memory SQLite database has no ledger to read")
+        with open_sqlite(Path(database), batch_size=batch_size) as reader:
+            yield reader
+    elif backend in {"postgresql", "postgres"}:
+        with open_postgres(url, batch_size=batch_size) as reader:
+            yield reader
+    else:
+        raise InputError(url, f"unsupported source scheme {scheme!r}: use sqlite or postgresql")
+
+
+@contextmanager
+def open_source(
+    source: str | Path, *, batch_size: int = DEFAULT_BATCH_SIZE
+) -> Iterator[LedgerSource]:
+    """Open ``source`` for reading; a database holds one read-only snapshot until the block ends."""
+    if batch_size < 1:
+        raise InputError("batch_size", f"must be at least 1, got {batch_size}")
+    if isinstance(source, str) and (match := _URL.match(source)):
+        yield from _open_url(source, match["scheme"], batch_size)
+        return
+    path = Path(source)
+    if path.is_dir():
+        yield FolderReader(path, _folder_format(path))
+    elif path.is_file() and path.suffix.lower() in SQLITE_SUFFIXES:
+        with open_sqlite(path, batch_size=batch_size) as reader:
+            yield reader
+    elif path.exists():
+        raise InputError(str(path), "not a ledger source: expected a SQLite file or a folder")
+    else:
+        raise InputError(str(path), "no such file or folder")
+
+
+def load_ledger(
+    source: str | Path, *, batch_size: int = DEFAULT_BATCH_SIZE
+) -> tuple[LedgerFrames, LoadReport]:
+    """Read a ledger into canonical frames, with what was read, loaded and rejected.
+
+    Rows that cannot be represented are rejected (listed in the report); everything else,
+    audit problems included, is loaded for the checks to judge. Raises InputError when the
+    source cannot be opened or a table, file or column is missing.
+    """
+    with open_source(source, batch_size=batch_size) as opened:
+        conformed = {
+            table: conform_table(
+                opened.read_raw(table),
+                table,
+                source=opened.table_label(table),
+                locate_by=opened.locate_by,
+            )
+            for table in CANONICAL_TABLES
+        }
+        label = opened.label
+    frames = LedgerFrames.from_tables({table: c.frame for table, c in conformed.items()})
+    report = LoadReport(
+        source=label,
+        counts=tuple(c.count for c in conformed.values()),
+        rejections=pl.concat([c.rejections for c in conformed.values()]),
+    )
+    return frames, report
