@@ -4,7 +4,7 @@ Compares, in the same run and on the same server, the reference writer (append-o
 balances projected apart) with the naive design that locks and updates every touched
 balance row inside each post. Prints tx/s and latency percentiles for each.
 
-    .venv/bin/python benchmarks/bench_writer.py [--clients 8] [--posts 500] [--url URL]
+    .venv/bin/python benchmarks/bench_writer.py [--clients 8] [--posts 500] [--no-fsync]
 """
 
 from __future__ import annotations
@@ -144,14 +144,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--posts", type=int, default=500, help="posts per client")
-    parser.add_argument("--url", help="admin URL of an existing PostgreSQL (else one is started)")
+    parser.add_argument("--no-fsync", action="store_true", help="start the server with fsync off")
     args = parser.parse_args()
     designs: list[tuple[str, type[LedgerWriter]]] = [
         ("reference (log + projector)", LedgerWriter),
         ("naive (balance rows locked)", NaiveWriter),
     ]
     print(f"{args.clients} clients x {args.posts} posts, {WALLETS} wallets, one hot fee account")
-    with PostgresServer() as server:
+    with PostgresServer(fsync=not args.no_fsync) as server:
         for i, (name, cls) in enumerate(designs):
             engine = setup(server.create_database(f"bench{i}"))
             run(name, engine, cls, args.clients, args.posts)

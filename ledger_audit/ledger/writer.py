@@ -105,6 +105,7 @@ class LedgerWriter:
         # Balances of no-negative accounts, valid while the chain head is where we left it.
         self._balances: dict[BalanceKey, BalanceCells] = {}
         self._balances_seq = -1
+        self._assets: set[str] = set()
 
     # --- public API -------------------------------------------------------------------
 
@@ -314,12 +315,24 @@ class LedgerWriter:
         meta = json.loads(meta_raw) if meta_raw else {}
         closed = meta.get(CLOSED_THROUGH_KEY)
         return _Batch(
-            assets=set(conn.execute(sa.select(assets.c.asset_id)).scalars()),
+            assets=self._known_assets(conn, requests),
             accounts=self._load_accounts(conn, sorted(account_ids)),
             closed_through_ns=closed if isinstance(closed, int) else None,
             txs=txs,
             idem=self._load_idempotency(conn, sorted({r.idempotency_key for r in requests})),
         )
+
+    def _known_assets(self, conn: sa.Connection, requests: Sequence[Request]) -> set[str]:
+        """Registered assets; assets are never removed, so re-read only on an unknown id."""
+        wanted = {
+            e.asset_id
+            for r in requests
+            if isinstance(r, PostTransaction | PostPending) and r.entries
+            for e in r.entries
+        }
+        if not wanted <= self._assets:
+            self._assets = set(conn.execute(sa.select(assets.c.asset_id)).scalars())
+        return self._assets
 
     def _load_accounts(self, conn: sa.Connection, ids: Sequence[str]) -> dict[str, _Account]:
         found: dict[str, _Account] = {}
@@ -405,6 +418,8 @@ class LedgerWriter:
                 if seen is None or int(row.version) > int(seen.version):
                     newest[row.transaction_id] = row
             rows = list(newest.values())
+            if not rows:  # new transactions (every plain post): nothing more to look up
+                continue
             latest_version = {row.transaction_id: int(row.version) for row in rows}
             legs: dict[tuple[str, int], list[EntrySpec]] = {}
             for e in conn.execute(
