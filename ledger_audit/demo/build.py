@@ -1,0 +1,221 @@
+"""Build the demo ledger: set up, stream the month through the writer, plant, write the key.
+
+``DIR/ledger.sqlite`` is recreated from nothing on every run, so the same seed, transaction
+count and month give the same rows (every instant comes from the simulated clock).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from ledger_audit.demo.answer_key import (
+    PlantedAnomaly,
+    dump_json,
+    sorted_anomalies,
+    write_answer_key,
+)
+from ledger_audit.demo.plant import plant_anomalies
+from ledger_audit.demo.scenario import (
+    ASSET,
+    CURRENCIES,
+    LEDGER_ID,
+    Scenario,
+    Timed,
+    parse_month,
+)
+from ledger_audit.demo.summary import DemoSummary, read_ledger_counts
+from ledger_audit.errors import InputError, LedgerAuditError, PostRejected
+from ledger_audit.ledger import admin
+from ledger_audit.ledger.engine import open_writer_engine, sqlite_url
+from ledger_audit.ledger.projector import project_balances
+from ledger_audit.ledger.writer import LedgerWriter
+
+LEDGER_FILE = "ledger.sqlite"
+ANSWER_KEY_FILE = "answer_key.json"
+DEMO_JSON_FILE = "demo.json"
+BATCH_SIZE = 4_000
+"""Requests per ``submit_many`` call (one database transaction)."""
+
+_SQLITE_SIDE_FILES = ("-wal", "-shm", "-journal")
+
+
+class StreamClock:
+    """The simulated clock: the writer reads the time of each version as it seals it.
+
+    Before a batch, :meth:`expect` queues the event time of every request that will seal a
+    version, in order; each call pops the next one. Client retries seal nothing, so they
+    queue nothing. If the queue runs dry (a refused request), the clock repeats its last
+    time and the writer moves it on by a nanosecond.
+    """
+
+    def __init__(self, start_ns: int) -> None:
+        self._queue: deque[int] = deque()
+        self._last = start_ns
+
+    def expect(self, time_ns: int) -> None:
+        """Queue the time of the next version to be sealed."""
+        self._queue.append(time_ns)
+
+    def clear(self) -> None:
+        """Forget queued times (after a batch)."""
+        self._queue.clear()
+
+    def __call__(self) -> int:
+        """The time of the version being sealed now."""
+        if self._queue:
+            self._last = self._queue.popleft()
+        return self._last
+
+
+@dataclass(slots=True)
+class WriteTally:
+    """What the writer answered over a build."""
+
+    rejections: int = 0
+    replays: int = 0
+
+    def count(self, outcomes: Iterable[object]) -> None:
+        """Add a batch's outcomes."""
+        for outcome in outcomes:
+            if isinstance(outcome, PostRejected):
+                self.rejections += 1
+            elif getattr(outcome, "replayed", False):
+                self.replays += 1
+
+
+def submit_stream(
+    writer: LedgerWriter, clock: StreamClock, stream: Iterable[Timed], tally: WriteTally
+) -> None:
+    """Submit a lazy stream of requests in batches, the clock showing each event's time."""
+    batch: list[Timed] = []
+    for item in stream:
+        batch.append(item)
+        if len(batch) >= BATCH_SIZE:
+            _submit_batch(writer, clock, batch, tally)
+            batch = []
+    if batch:
+        _submit_batch(writer, clock, batch, tally)
+
+
+def _submit_batch(
+    writer: LedgerWriter, clock: StreamClock, batch: list[Timed], tally: WriteTally
+) -> None:
+    for item in batch:
+        if not item.retry:
+            clock.expect(item.time_ns)
+    outcomes = writer.submit_many([item.request for item in batch])
+    clock.clear()
+    tally.count(outcomes)
+
+
+def _single_file(path: Path) -> None:
+    """Leave the finished ledger as one self-contained file (rollback journal, not WAL).
+
+    The writer's engine switches a database to WAL whenever it opens it; a demo handed to
+    readers (or to read-only media) is easier to use without the ``-wal``/``-shm`` files.
+    """
+    engine = sa.create_engine(sqlite_url(path))
+    try:
+        with engine.connect() as conn:
+            conn.exec_driver_sql("PRAGMA journal_mode=DELETE")
+    finally:
+        engine.dispose()
+
+
+def _fresh_outputs(out_dir: Path) -> None:
+    """Remove a previous demo's files, so a failed run never leaves an old key behind."""
+    for name in (ANSWER_KEY_FILE, DEMO_JSON_FILE):
+        (out_dir / name).unlink(missing_ok=True)
+    for suffix in ("", *_SQLITE_SIDE_FILES):
+        (out_dir / (LEDGER_FILE + suffix)).unlink(missing_ok=True)
+
+
+def build_demo(
+    out_dir: Path,
+    *,
+    transactions: int = 10_000,
+    seed: int = 7,
+    clean: bool = False,
+    month: str = "2025-01",
+) -> DemoSummary:
+    """Write the demo ledger, its answer key and ``demo.json`` into ``out_dir``.
+
+    Args:
+        out_dir: output directory (created if missing); an existing demo there is replaced.
+        transactions: top-level transactions to post in the month (at least 100).
+        seed: every random choice derives from it.
+        clean: write the month only, plant nothing (the answer key is ``[]``).
+        month: the simulated month, ``YYYY-MM`` (UTC).
+
+    Raises:
+        InputError: a bad parameter, or too few transactions to plant every anomaly.
+        OSError: the output directory cannot be written.
+        LedgerAuditError: SQLite could not write the ledger (locked, disk full, ...).
+
+    A request the writer refuses is counted in ``writer_rejections`` (0 for a sound
+    scenario; the tests hold it there), not raised.
+    """
+    if isinstance(transactions, bool) or not isinstance(transactions, int):
+        raise InputError("transactions", f"expected an integer, got {transactions!r}")
+    span = parse_month(month)
+    scenario = Scenario(seed=seed, transactions=transactions, month=span)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    ledger_path = out_dir / LEDGER_FILE
+    _fresh_outputs(out_dir)
+    tally = WriteTally()
+    try:
+        engine = open_writer_engine(sqlite_url(ledger_path), create=True)
+        try:
+            _write_month(engine, scenario, tally)
+            anomalies: tuple[PlantedAnomaly, ...] = ()
+            if not clean:
+                anomalies = sorted_anomalies(plant_anomalies(engine, seed=seed, month=span))
+            counts = read_ledger_counts(engine, LEDGER_ID)
+        finally:
+            engine.dispose()
+        _single_file(ledger_path)
+    except sa.exc.OperationalError as exc:
+        raise LedgerAuditError(f"{ledger_path}: cannot write the demo ledger: {exc.orig}") from exc
+    summary = DemoSummary(
+        out_dir=out_dir,
+        ledger_path=ledger_path,
+        answer_key_path=out_dir / ANSWER_KEY_FILE,
+        demo_json_path=out_dir / DEMO_JSON_FILE,
+        ledger_id=LEDGER_ID,
+        seed=seed,
+        transactions=scenario.committed,
+        month=span.label,
+        clean=clean,
+        users=scenario.users,
+        events=tuple(sorted(scenario.stats.items())),
+        ledger=counts,
+        planted=tuple(a.rule.value for a in anomalies),
+        writer_rejections=tally.rejections,
+        client_retries=scenario.stats["client_retry"],
+        replays=tally.replays,
+    )
+    write_answer_key(summary.answer_key_path, anomalies)
+    summary.demo_json_path.write_text(dump_json(summary.to_json()), encoding="utf-8")
+    return summary
+
+
+def _write_month(engine: sa.Engine, scenario: Scenario, tally: WriteTally) -> None:
+    """Create the ledger, post the opening balances, close the previous month, post the month."""
+    setup_ns = scenario.setup_ns
+    admin.create_ledger(
+        engine, LEDGER_ID, name=f"Demo wallet ledger {scenario.month.label}", created_ns=setup_ns
+    )
+    for currency in CURRENCIES:
+        admin.register_asset(engine, ASSET[currency], kind="fiat")
+    admin.open_accounts(engine, LEDGER_ID, scenario.accounts(), opened_ns=setup_ns)
+    clock = StreamClock(setup_ns)
+    writer = LedgerWriter(engine, LEDGER_ID, clock=clock)
+    submit_stream(writer, clock, scenario.opening(), tally)
+    admin.close_period(engine, LEDGER_ID, through_ns=scenario.month.closed_through_ns)
+    submit_stream(writer, clock, scenario.month_events(), tally)
+    project_balances(engine, LEDGER_ID)
