@@ -13,8 +13,8 @@ import json
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import asdict, dataclass
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, cast
 
 import sqlalchemy as sa
 
@@ -76,10 +76,21 @@ class _Batch:
     idem: dict[str, tuple[str, PostResult]]
 
 
+def _plain(value: object) -> object:
+    """Records and tuples as JSON-ready dicts and lists (``asdict`` without its deep copies)."""
+    if isinstance(value, tuple):
+        return [_plain(v) for v in value]
+    names = getattr(value, "__dataclass_fields__", None)
+    if names is not None:
+        return {name: _plain(getattr(value, name)) for name in names}
+    return value
+
+
 def request_hash(request: Request) -> str:
     """A stable digest of everything the client asked for (its type included)."""
-    body = {"type": type(request).__name__, **asdict(request)}
-    return hashlib.sha256(json.dumps(body, sort_keys=True, default=list).encode()).hexdigest()
+    body = cast("dict[str, object]", _plain(request))  # a request is always a record
+    body["type"] = type(request).__name__
+    return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
 
 
 def derived_transaction_id(ledger_id: str, idempotency_key: str) -> str:
@@ -136,6 +147,7 @@ class LedgerWriter:
         head = lock_head(conn, self.ledger_id)
         self._catch_up(conn, head.seq)
         batch = self._load(conn, requests)
+        self._load_balances(conn, self._guarded_keys(batch, requests))
         outcomes: list[PostResult | PostRejected | None] = []
         accepted: list[tuple[int, NewVersion, str, Request]] = []
         replays: list[tuple[int, int]] = []  # (slot of a replay, slot of the request it repeats)
@@ -321,6 +333,23 @@ class LedgerWriter:
             txs=txs,
             idem=self._load_idempotency(conn, sorted({r.idempotency_key for r in requests})),
         )
+
+    def _guarded_keys(self, batch: _Batch, requests: Sequence[Request]) -> set[BalanceKey]:
+        """Account x asset pairs of no-negative accounts that this batch may touch."""
+        legs: list[EntrySpec] = []
+        for request in requests:
+            if isinstance(request, PostTransaction):
+                legs.extend(request.entries)
+            else:
+                state = batch.txs.get(request.transaction_id)
+                if state is not None:
+                    legs.extend(state.entries)
+        return {
+            (leg.account_id, leg.asset_id)
+            for leg in legs
+            if (account := batch.accounts.get(leg.account_id)) is not None
+            and not account.allow_negative
+        }
 
     def _known_assets(self, conn: sa.Connection, requests: Sequence[Request]) -> set[str]:
         """Registered assets; assets are never removed, so re-read only on an unknown id."""
