@@ -1,0 +1,4 @@
+"""Outside the data flow: plotly figures and ipywidgets controls for the notebooks.
+
+May import any stage; arrives with the workbench issue.
+"""
