@@ -40,6 +40,7 @@ from ledger_audit.demo.scenario import (
 )
 from ledger_audit.errors import InputError
 from ledger_audit.findings import RuleId
+from ledger_audit.ledger.log_delta import read_legs
 from ledger_audit.ledger.projector import project_balances, rebuild_balances
 from ledger_audit.ledger.requests import EntrySpec, PostResult, PostTransaction
 from ledger_audit.ledger.sealing import NewVersion, SealedRow, append_versions, lock_head
@@ -154,26 +155,7 @@ class _Planter:
                 .order_by(tx.c.chain_seq)
             ).all()
             ids = sorted({str(r.transaction_id) for r in heads})
-            legs: dict[tuple[str, int], list[EntrySpec]] = {}
-            for start in range(0, len(ids), _IN_CHUNK):
-                for e in conn.execute(
-                    sa.select(
-                        entries.c.transaction_id,
-                        entries.c.version,
-                        entries.c.account_id,
-                        entries.c.asset_id,
-                        entries.c.direction,
-                        entries.c.amount,
-                    )
-                    .where(
-                        entries.c.ledger_id == LEDGER_ID,
-                        entries.c.transaction_id.in_(ids[start : start + _IN_CHUNK]),
-                    )
-                    .order_by(entries.c.transaction_id, entries.c.version, entries.c.entry_index)
-                ):
-                    legs.setdefault((e.transaction_id, int(e.version)), []).append(
-                        EntrySpec(e.account_id, e.asset_id, e.direction, int(e.amount))
-                    )
+            legs = read_legs(conn, LEDGER_ID, ids)
         return [
             _Row(
                 seq=int(r.chain_seq),

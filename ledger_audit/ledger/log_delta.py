@@ -1,4 +1,4 @@
-"""Balance changes made by a span of the chain, summed in the database.
+"""Reading the log back: the legs of given transactions, and balance changes of a span.
 
 The projector folds long spans of the log this way, in one grouped query: a version adds
 its entries and takes away those of the version it replaces. (The writer's catch-up spans
@@ -12,7 +12,35 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 
 from ledger_audit.ledger.effects import BalanceCells, BalanceKey
+from ledger_audit.ledger.requests import EntrySpec
 from ledger_audit.schema.tables import entries, transactions
+
+_IN_CHUNK = 500
+
+
+def read_legs(
+    conn: sa.Connection, ledger_id: str, transaction_ids: Sequence[str]
+) -> dict[tuple[str, int], list[EntrySpec]]:
+    """Entries of every version of these transactions, by (transaction, version), in order."""
+    legs: dict[tuple[str, int], list[EntrySpec]] = {}
+    for start in range(0, len(transaction_ids), _IN_CHUNK):
+        chunk = transaction_ids[start : start + _IN_CHUNK]
+        for e in conn.execute(
+            sa.select(
+                entries.c.transaction_id,
+                entries.c.version,
+                entries.c.account_id,
+                entries.c.asset_id,
+                entries.c.direction,
+                entries.c.amount,
+            )
+            .where(entries.c.ledger_id == ledger_id, entries.c.transaction_id.in_(chunk))
+            .order_by(entries.c.transaction_id, entries.c.version, entries.c.entry_index)
+        ):
+            legs.setdefault((e.transaction_id, int(e.version)), []).append(
+                EntrySpec(e.account_id, e.asset_id, e.direction, int(e.amount))
+            )
+    return legs
 
 
 def log_delta(

@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from ledger_audit.errors import PostRejected
 from ledger_audit.ledger.admin import CLOSED_THROUGH_KEY
 from ledger_audit.ledger.effects import BalanceCells, BalanceKey, version_delta
+from ledger_audit.ledger.log_delta import read_legs
 from ledger_audit.ledger.requests import (
     EntrySpec,
     PostPending,
@@ -265,7 +266,6 @@ class LedgerWriter:
         ).all()
         tx_ids = sorted({row.transaction_id for row in appended})
         status: dict[tuple[str, int], str] = {}
-        legs: dict[tuple[str, int], list[EntrySpec]] = {}
         for chunk in _chunks(tx_ids):
             for row in conn.execute(
                 sa.select(
@@ -276,19 +276,7 @@ class LedgerWriter:
                 )
             ):
                 status[(row.transaction_id, int(row.version))] = row.status
-            for e in conn.execute(
-                sa.select(
-                    entries.c.transaction_id,
-                    entries.c.version,
-                    entries.c.account_id,
-                    entries.c.asset_id,
-                    entries.c.direction,
-                    entries.c.amount,
-                ).where(entries.c.ledger_id == self.ledger_id, entries.c.transaction_id.in_(chunk))
-            ):
-                legs.setdefault((e.transaction_id, int(e.version)), []).append(
-                    EntrySpec(e.account_id, e.asset_id, e.direction, int(e.amount))
-                )
+        legs = read_legs(conn, self.ledger_id, tx_ids)
         total: dict[BalanceKey, BalanceCells] = {}
         for row in appended:
             key = (row.transaction_id, int(row.version))
@@ -450,23 +438,11 @@ class LedgerWriter:
             if not rows:  # new transactions (every plain post): nothing more to look up
                 continue
             latest_version = {row.transaction_id: int(row.version) for row in rows}
-            legs: dict[tuple[str, int], list[EntrySpec]] = {}
-            for e in conn.execute(
-                sa.select(
-                    entries.c.transaction_id,
-                    entries.c.version,
-                    entries.c.account_id,
-                    entries.c.asset_id,
-                    entries.c.direction,
-                    entries.c.amount,
-                )
-                .where(entries.c.ledger_id == self.ledger_id, entries.c.transaction_id.in_(chunk))
-                .order_by(entries.c.transaction_id, entries.c.version, entries.c.entry_index)
-            ):
-                if latest_version.get(e.transaction_id) == int(e.version):
-                    legs.setdefault((e.transaction_id, int(e.version)), []).append(
-                        EntrySpec(e.account_id, e.asset_id, e.direction, int(e.amount))
-                    )
+            legs = {
+                key: value
+                for key, value in read_legs(conn, self.ledger_id, sorted(latest_version)).items()
+                if latest_version[key[0]] == key[1]
+            }
             for row in rows:
                 found[row.transaction_id] = _TxState(
                     version=int(row.version),
