@@ -63,7 +63,6 @@ _REVERSED_FEE_AT = 0.80
 _WIDTHS = (0.01, 0.03, 0.07, 0.12)  # half-widths of the search window, tried in turn
 _MIN_GAP = 3  # rows between any two chain targets (and their successors)
 _MIN_HALF_WIDTH = 30
-_IN_CHUNK = 500
 _TWO_LEGS = 2
 _MIN_FEE = 2  # still positive after lowering by 1
 _DUPLICATE_FUNDS = 6_000  # the sender can pay the duplicate twice, with room to spare

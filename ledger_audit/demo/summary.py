@@ -12,7 +12,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from ledger_audit.money import format_amount
-from ledger_audit.schema.tables import accounts, entries, transactions
+from ledger_audit.schema.tables import accounts, entries, same_version, transactions
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,14 +180,7 @@ def read_ledger_counts(engine: sa.Engine, ledger_id: str) -> LedgerCounts:
             str(row[0]): int(row[1] or 0)
             for row in conn.execute(
                 sa.select(en.c.asset_id, sa.func.sum(en.c.amount))
-                .join(
-                    tx,
-                    sa.and_(
-                        tx.c.ledger_id == en.c.ledger_id,
-                        tx.c.transaction_id == en.c.transaction_id,
-                        tx.c.version == en.c.version,
-                    ),
-                )
+                .join(tx, same_version(tx, en))
                 .where(
                     en.c.ledger_id == ledger_id,
                     tx.c.status == "posted",

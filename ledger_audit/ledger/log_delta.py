@@ -7,15 +7,22 @@ are a handful of rows, which indexed lookups serve faster: see ``LedgerWriter``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import sqlalchemy as sa
 
 from ledger_audit.ledger.effects import BalanceCells, BalanceKey
 from ledger_audit.ledger.requests import EntrySpec
-from ledger_audit.schema.tables import entries, transactions
+from ledger_audit.schema.tables import entries, same_version, transactions
 
-_IN_CHUNK = 500
+IN_CHUNK = 500
+"""Values per ``IN (...)`` list: well under every driver's bound-parameter limit."""
+
+
+def chunks(values: Sequence[str]) -> Iterator[Sequence[str]]:
+    """``values`` in slices of at most :data:`IN_CHUNK`."""
+    for start in range(0, len(values), IN_CHUNK):
+        yield values[start : start + IN_CHUNK]
 
 
 def read_legs(
@@ -23,8 +30,7 @@ def read_legs(
 ) -> dict[tuple[str, int], list[EntrySpec]]:
     """Entries of every version of these transactions, by (transaction, version), in order."""
     legs: dict[tuple[str, int], list[EntrySpec]] = {}
-    for start in range(0, len(transaction_ids), _IN_CHUNK):
-        chunk = transaction_ids[start : start + _IN_CHUNK]
+    for chunk in chunks(transaction_ids):
         for e in conn.execute(
             sa.select(
                 entries.c.transaction_id,
@@ -85,14 +91,7 @@ def _sums(
     else:
         source = new
         joined = new
-    joined = joined.join(
-        entries,
-        sa.and_(
-            entries.c.ledger_id == source.c.ledger_id,
-            entries.c.transaction_id == source.c.transaction_id,
-            entries.c.version == source.c.version,
-        ),
-    )
+    joined = joined.join(entries, same_version(entries, source))
     query = (
         sa.select(
             entries.c.account_id,

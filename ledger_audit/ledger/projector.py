@@ -14,10 +14,8 @@ import sqlalchemy as sa
 
 from ledger_audit.errors import PostRejected
 from ledger_audit.ledger.effects import BalanceCells, BalanceKey
-from ledger_audit.ledger.log_delta import log_delta
+from ledger_audit.ledger.log_delta import chunks, log_delta
 from ledger_audit.schema.tables import balance_projection, balances, transactions
-
-_IN_CHUNK = 500
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,7 +89,7 @@ def _write(
     """Add ``delta`` to the cached rows (inserting missing ones); returns rows written."""
     existing: dict[BalanceKey, tuple[int, ...]] = {}
     touched = sorted({account for account, _ in delta})
-    for start in range(0, len(touched), _IN_CHUNK):
+    for chunk in chunks(touched):
         query = sa.select(
             balances.c.account_id,
             balances.c.asset_id,
@@ -99,7 +97,7 @@ def _write(
             balances.c.lock_version,
         ).where(
             balances.c.ledger_id == ledger_id,
-            balances.c.account_id.in_(touched[start : start + _IN_CHUNK]),
+            balances.c.account_id.in_(chunk),
         )
         for row in conn.execute(query):
             existing[(row[0], row[1])] = tuple(int(v) for v in row[2:])

@@ -12,7 +12,7 @@ import hashlib
 import json
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from ledger_audit.errors import PostRejected
 from ledger_audit.ledger.admin import CLOSED_THROUGH_KEY
 from ledger_audit.ledger.effects import BalanceCells, BalanceKey, version_delta
-from ledger_audit.ledger.log_delta import read_legs
+from ledger_audit.ledger.log_delta import chunks, read_legs
 from ledger_audit.ledger.requests import (
     EntrySpec,
     PostPending,
@@ -38,11 +38,11 @@ from ledger_audit.schema.tables import (
     entries,
     idempotency_keys,
     ledgers,
+    same_version,
     transactions,
 )
 
 MAX_AMOUNT = 2**63 - 1
-_IN_CHUNK = 500
 _TX_NAMESPACE = uuid.UUID("6f1c3d2a-5b7e-4c1d-9a8f-2e4b6c8d0a1f")
 
 
@@ -98,11 +98,6 @@ def derived_transaction_id(ledger_id: str, idempotency_key: str) -> str:
     """A transaction id that a retry with the same key derives again."""
     name = ledger_id + "\n" + idempotency_key
     return f"tx-{uuid.uuid5(_TX_NAMESPACE, name)}"
-
-
-def _chunks(values: Sequence[str]) -> Iterator[Sequence[str]]:
-    for start in range(0, len(values), _IN_CHUNK):
-        yield values[start : start + _IN_CHUNK]
 
 
 class LedgerWriter:
@@ -266,7 +261,7 @@ class LedgerWriter:
         ).all()
         tx_ids = sorted({row.transaction_id for row in appended})
         status: dict[tuple[str, int], str] = {}
-        for chunk in _chunks(tx_ids):
+        for chunk in chunks(tx_ids):
             for row in conn.execute(
                 sa.select(
                     transactions.c.transaction_id, transactions.c.version, transactions.c.status
@@ -353,7 +348,7 @@ class LedgerWriter:
 
     def _load_accounts(self, conn: sa.Connection, ids: Sequence[str]) -> dict[str, _Account]:
         found: dict[str, _Account] = {}
-        for chunk in _chunks(ids):
+        for chunk in chunks(ids):
             for row in conn.execute(
                 sa.select(
                     accounts.c.account_id,
@@ -372,7 +367,7 @@ class LedgerWriter:
         self, conn: sa.Connection, keys: Sequence[str]
     ) -> dict[str, tuple[str, PostResult]]:
         found: dict[str, tuple[str, PostResult]] = {}
-        for chunk in _chunks(keys):
+        for chunk in chunks(keys):
             query = (
                 sa.select(
                     idempotency_keys.c.idempotency_key,
@@ -384,14 +379,7 @@ class LedgerWriter:
                     transactions.c.chain_hash,
                     transactions.c.recorded_ns,
                 )
-                .join(
-                    transactions,
-                    sa.and_(
-                        transactions.c.ledger_id == idempotency_keys.c.ledger_id,
-                        transactions.c.transaction_id == idempotency_keys.c.transaction_id,
-                        transactions.c.version == idempotency_keys.c.version,
-                    ),
-                )
+                .join(transactions, same_version(transactions, idempotency_keys))
                 .where(
                     idempotency_keys.c.ledger_id == self.ledger_id,
                     idempotency_keys.c.idempotency_key.in_(chunk),
@@ -417,7 +405,7 @@ class LedgerWriter:
     ) -> dict[str, _TxState | None]:
         """Latest version, its entries and any reversal of each referenced transaction."""
         found: dict[str, _TxState | None] = dict.fromkeys(ids)
-        for chunk in _chunks(ids):
+        for chunk in chunks(ids):
             newest: dict[str, Any] = {}
             for row in conn.execute(
                 sa.select(
@@ -472,7 +460,7 @@ class LedgerWriter:
         for key in missing:
             self._balances[key] = BalanceCells()
         newer = transactions.alias("newer")
-        for chunk in _chunks(sorted({account for account, _ in missing})):
+        for chunk in chunks(sorted({account for account, _ in missing})):
             query = (
                 sa.select(
                     entries.c.account_id,
@@ -481,14 +469,7 @@ class LedgerWriter:
                     entries.c.direction,
                     sa.func.sum(entries.c.amount).label("total"),
                 )
-                .join(
-                    transactions,
-                    sa.and_(
-                        transactions.c.ledger_id == entries.c.ledger_id,
-                        transactions.c.transaction_id == entries.c.transaction_id,
-                        transactions.c.version == entries.c.version,
-                    ),
-                )
+                .join(transactions, same_version(transactions, entries))
                 .where(
                     entries.c.ledger_id == self.ledger_id,
                     entries.c.account_id.in_(chunk),

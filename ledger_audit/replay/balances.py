@@ -12,21 +12,17 @@ from typing import Literal
 
 import polars as pl
 
+from ledger_audit.schema.frames import BALANCES
 from ledger_audit.sources.ledger_frames import LedgerFrames
 
 Basis = Literal["effective", "recorded"]
 
 BALANCE_SCHEMA: dict[str, pl.DataType] = {
-    "ledger_id": pl.String(),
-    "account_id": pl.String(),
-    "asset_id": pl.String(),
-    "posted_debits": pl.Int64(),
-    "posted_credits": pl.Int64(),
-    "pending_debits": pl.Int64(),
-    "pending_credits": pl.Int64(),
+    **{name: dtype for name, dtype in BALANCES.items() if name not in ("as_of_ns", "lock_version")},
     "posted": pl.Int64(),
     "available": pl.Int64(),
 }
+"""The stored balance columns, without cache bookkeeping, plus the oriented balances."""
 
 _TX_KEY = ("ledger_id", "transaction_id")
 

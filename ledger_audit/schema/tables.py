@@ -138,6 +138,16 @@ balance_projection = sa.Table(
     sa.Column("as_of_ns", sa.BigInteger, nullable=False),
 )
 
+
+def same_version(left: sa.FromClause, right: sa.FromClause) -> sa.ColumnElement[bool]:
+    """Join condition: rows of ``left`` and ``right`` that belong to one transaction version."""
+    return sa.and_(
+        left.c.ledger_id == right.c.ledger_id,
+        left.c.transaction_id == right.c.transaction_id,
+        left.c.version == right.c.version,
+    )
+
+
 CANONICAL_TABLES: tuple[str, ...] = (
     "ledgers",
     "assets",
