@@ -2,10 +2,16 @@
 
 Rule ids are stable and dotted. They live here, not in ``checks/``, because the demo's
 answer key names them too: both sides must agree on one vocabulary.
+
+A finding's place is kept twice: as structured columns (``table``, ``transaction_id``,
+``version``, ``chain_seq``, ``account_id``, ``asset_id``) that tools can filter and join on,
+and rendered as the ``locator`` text a reader sees (``transactions(transaction_id=tx-1,
+version=0, chain_seq=7)``, or ``file:line`` for an input file).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -20,6 +26,10 @@ class Severity(StrEnum):
     MEDIUM = "medium"
     LOW = "low"
     INFO = "info"
+
+
+SEVERITY_RANK: dict[Severity, int] = {s: i for i, s in enumerate(Severity)}
+"""Most urgent first: sort findings and summaries by this, not by the text."""
 
 
 class RuleId(StrEnum):
@@ -40,7 +50,54 @@ class RuleId(StrEnum):
     PAYMENT_DUPLICATE_SUSPECTED = "payment.duplicate_suspected"
     REVERSAL_NOT_INVERSE = "reversal.not_inverse"
     PERIOD_BACKDATED = "period.backdated_into_closed"
+    ENTRY_UNBALANCED = "entry.unbalanced"
+    ENTRY_INVALID_AMOUNT = "entry.invalid_amount"
+    ENTRY_ASSET_MISMATCH = "entry.asset_mismatch"
+    ENTRY_UNKNOWN_ASSET = "entry.unknown_asset"
+    ENTRY_UNKNOWN_ACCOUNT = "entry.unknown_account"
+    ENTRY_ORPHAN = "entry.orphan"
+    LEDGER_UNBALANCED = "ledger.unbalanced"
+    STATUS_INVALID_MOVE = "status.invalid_move"
+    PENDING_OVERPOSTED = "pending.overposted"
+    REVERSAL_DUPLICATE = "reversal.duplicate"
     CHECK_CRASHED = "check.crashed"
+
+
+LOCATOR_COLUMNS: dict[str, pl.DataType] = {
+    "table": pl.String(),
+    "transaction_id": pl.String(),
+    "version": pl.Int32(),
+    "chain_seq": pl.Int64(),
+    "account_id": pl.String(),
+    "asset_id": pl.String(),
+}
+"""The structured locator: which canonical table, and the key parts that apply."""
+
+FINDINGS_SCHEMA: dict[str, pl.DataType] = {
+    "rule": pl.String(),
+    "severity": pl.String(),
+    "check": pl.String(),
+    "ledger_id": pl.String(),
+    **LOCATOR_COLUMNS,
+    "locator": pl.String(),
+    "message": pl.String(),
+    "expected": pl.String(),
+    "actual": pl.String(),
+    "difference": pl.String(),
+}
+"""Columns of every findings frame, in this order."""
+
+_ORDER = (
+    "ledger_id",
+    "rule",
+    "chain_seq",
+    "transaction_id",
+    "version",
+    "account_id",
+    "asset_id",
+    "locator",
+    "check",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +113,13 @@ class Finding:
         expected: what the rule expected, as text (amounts in minor units with the asset).
         actual: what was found.
         difference: expected vs actual where it is a number, else None.
+        check: the check that raised it (a catalogue name).
+        table: the canonical table the locator points into, if any.
+        transaction_id: the transaction concerned, if any.
+        version: that transaction's version, if one.
+        chain_seq: the chain position concerned, if any (for a deletion, the missing seq).
+        account_id: the account concerned, if any.
+        asset_id: the asset concerned, if any.
     """
 
     rule: str
@@ -66,35 +130,137 @@ class Finding:
     expected: str | None = None
     actual: str | None = None
     difference: str | None = None
+    check: str | None = None
+    table: str | None = None
+    transaction_id: str | None = None
+    version: int | None = None
+    chain_seq: int | None = None
+    account_id: str | None = None
+    asset_id: str | None = None
 
 
-FINDINGS_SCHEMA: dict[str, pl.DataType] = {
-    "rule": pl.String(),
-    "severity": pl.String(),
-    "ledger_id": pl.String(),
-    "locator": pl.String(),
-    "message": pl.String(),
-    "expected": pl.String(),
-    "actual": pl.String(),
-    "difference": pl.String(),
-}
-
-
-def findings_frame(findings: list[Finding]) -> pl.DataFrame:
-    """Findings as a frame with the fixed schema (an empty list gives an empty frame)."""
-    return pl.DataFrame(
-        [
-            {
-                "rule": f.rule,
-                "severity": str(f.severity),
-                "ledger_id": f.ledger_id,
-                "locator": f.locator,
-                "message": f.message,
-                "expected": f.expected,
-                "actual": f.actual,
-                "difference": f.difference,
-            }
-            for f in findings
-        ],
+def findings_frame(findings: Iterable[Finding]) -> pl.DataFrame:
+    """Findings as a frame with the fixed schema (none gives an empty frame)."""
+    frame = pl.DataFrame(
+        [{name: getattr(f, name) for name in FINDINGS_SCHEMA} for f in findings],
         schema=FINDINGS_SCHEMA,
     )
+    return sort_findings(frame)
+
+
+def sort_findings(frame: pl.DataFrame) -> pl.DataFrame:
+    """The canonical order of a findings frame (deterministic; nulls first)."""
+    return frame.select(list(FINDINGS_SCHEMA)).sort(list(_ORDER), nulls_last=False)
+
+
+def empty_findings() -> pl.DataFrame:
+    """A findings frame with no rows."""
+    return pl.DataFrame(schema=FINDINGS_SCHEMA)
+
+
+def render_locator(table: str) -> pl.Expr:
+    """``table(key=value, ...)`` from whichever structured locator columns are not null."""
+    parts = [
+        pl.when(pl.col(name).is_not_null()).then(
+            pl.concat_str(pl.lit(f"{name}="), pl.col(name).cast(pl.String()))
+        )
+        for name in ("ledger_id", *LOCATOR_COLUMNS)
+        if name != "table"
+    ]
+    return pl.concat_str(
+        pl.lit(f"{table}("),
+        pl.concat_str(parts, separator=", ", ignore_nulls=True),
+        pl.lit(")"),
+    )
+
+
+def findings_from(
+    rows: pl.LazyFrame,
+    *,
+    rule: RuleId | str,
+    severity: Severity,
+    check: str,
+    table: str,
+    message: pl.Expr,
+    expected: pl.Expr | None = None,
+    actual: pl.Expr | None = None,
+    difference: pl.Expr | None = None,
+) -> pl.LazyFrame:
+    """Turn rows that broke a rule into findings, vectorised.
+
+    ``rows`` carries ``ledger_id`` and any of the structured locator columns (missing ones
+    become null); the expressions are evaluated over ``rows`` and cast to text.
+    """
+    present = set(rows.collect_schema().names())
+    located = rows.with_columns(
+        [
+            pl.lit(None, dtype=dtype).alias(name)
+            for name, dtype in LOCATOR_COLUMNS.items()
+            if name not in present and name != "table"
+        ]
+    )
+
+    def text(expr: pl.Expr | None) -> pl.Expr:
+        return pl.lit(None, dtype=pl.String()) if expr is None else expr.cast(pl.String())
+
+    return located.select(
+        pl.lit(str(rule)).alias("rule"),
+        pl.lit(str(severity)).alias("severity"),
+        pl.lit(check).alias("check"),
+        pl.col("ledger_id").cast(pl.String()),
+        pl.lit(table).alias("table"),
+        pl.col("transaction_id").cast(pl.String()),
+        pl.col("version").cast(pl.Int32()),
+        pl.col("chain_seq").cast(pl.Int64()),
+        pl.col("account_id").cast(pl.String()),
+        pl.col("asset_id").cast(pl.String()),
+        render_locator(table).alias("locator"),
+        text(message).alias("message"),
+        text(expected).alias("expected"),
+        text(actual).alias("actual"),
+        text(difference).alias("difference"),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Coverage:
+    """What a check looked at: "no finding" over zero rows is not a pass.
+
+    Attributes:
+        checked: how many units the check examined.
+        unit: what one unit is ("transaction versions", "entries", "balance rows").
+        scope: where it looked (ledgers, period, source) in words.
+        unproven: what the check could not establish, one sentence each.
+    """
+
+    checked: int
+    unit: str
+    scope: str
+    unproven: tuple[str, ...] = ()
+
+    @property
+    def vacuous(self) -> bool:
+        """True when nothing was examined: the check neither passed nor failed."""
+        return self.checked == 0
+
+
+@dataclass(frozen=True, slots=True)
+class CheckResult:
+    """One check's outcome: its findings frame (FINDINGS_SCHEMA) and its coverage.
+
+    Attributes:
+        check: the catalogue name of the check.
+        findings: the findings, in the canonical order.
+        coverage: what was examined.
+    """
+
+    check: str
+    findings: pl.DataFrame
+    coverage: Coverage
+
+    @property
+    def status(self) -> str:
+        """``passed``, ``failed`` or ``no data`` (nothing examined is never a pass)."""
+        if self.findings.height:
+            return "failed"
+        return "no data" if self.coverage.vacuous else "passed"

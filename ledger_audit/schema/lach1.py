@@ -117,3 +117,20 @@ def seal_chain(rows: Sequence[SealedVersion], prev_hash: str) -> list[tuple[str,
         out.append((prev_hash, content, link))
         prev_hash = link
     return out
+
+
+@dataclass(frozen=True, slots=True)
+class Checkpoint:
+    """A chain position an audit vouched for; a later chain must extend it.
+
+    Attributes:
+        ledger_id: the ledger whose chain it is.
+        seq: the head's chain_seq at the time.
+        head_hash: the head row's chain_hash.
+        row_count: how many chained rows the chain held (equals ``seq`` for an intact chain).
+    """
+
+    ledger_id: str
+    seq: int
+    head_hash: str
+    row_count: int
