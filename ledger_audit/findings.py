@@ -60,6 +60,10 @@ class RuleId(StrEnum):
     STATUS_INVALID_MOVE = "status.invalid_move"
     PENDING_OVERPOSTED = "pending.overposted"
     REVERSAL_DUPLICATE = "reversal.duplicate"
+    STATEMENT_BAD_RECORD = "statement.bad_record"
+    STATEMENT_BALANCE_MISMATCH = "statement.balance_mismatch"
+    STATEMENT_CONTROL_TOTAL_MISMATCH = "statement.control_total_mismatch"
+    STATEMENT_RECORD_COUNT_MISMATCH = "statement.record_count_mismatch"
     CHECK_CRASHED = "check.crashed"
 
 
@@ -185,13 +189,17 @@ def findings_from(
     expected: pl.Expr | None = None,
     actual: pl.Expr | None = None,
     difference: pl.Expr | None = None,
+    locator: pl.Expr | None = None,
 ) -> pl.LazyFrame:
     """Turn rows that broke a rule into findings, vectorised.
 
     ``rows`` carries ``ledger_id`` and any of the structured locator columns (missing ones
-    become null); the expressions are evaluated over ``rows`` and cast to text.
+    become null); the expressions are evaluated over ``rows`` and cast to text. ``locator``
+    replaces the rendered ``table(key=value, ...)`` text (``file:line`` for an input file).
     """
     present = set(rows.collect_schema().names())
+    if "ledger_id" not in present:
+        rows = rows.with_columns(pl.lit(None, dtype=pl.String()).alias("ledger_id"))
     located = rows.with_columns(
         [
             pl.lit(None, dtype=dtype).alias(name)
@@ -214,7 +222,7 @@ def findings_from(
         pl.col("chain_seq").cast(pl.Int64()),
         pl.col("account_id").cast(pl.String()),
         pl.col("asset_id").cast(pl.String()),
-        render_locator(table).alias("locator"),
+        (render_locator(table) if locator is None else locator.cast(pl.String())).alias("locator"),
         text(message).alias("message"),
         text(expected).alias("expected"),
         text(actual).alias("actual"),
