@@ -184,7 +184,7 @@ def findings_from(
     rule: RuleId | str,
     severity: Severity,
     check: str,
-    table: str,
+    table: str | None,
     message: pl.Expr,
     expected: pl.Expr | None = None,
     actual: pl.Expr | None = None,
@@ -216,7 +216,7 @@ def findings_from(
         pl.lit(str(severity)).alias("severity"),
         pl.lit(check).alias("check"),
         pl.col("ledger_id").cast(pl.String()),
-        pl.lit(table).alias("table"),
+        pl.lit(table, dtype=pl.String()).alias("table"),
         pl.col("transaction_id").cast(pl.String()),
         pl.col("version").cast(pl.Int32()),
         pl.col("chain_seq").cast(pl.Int64()),
@@ -228,6 +228,14 @@ def findings_from(
         text(actual).alias("actual"),
         text(difference).alias("difference"),
     )
+
+
+def _locator(table: str | None, locator: pl.Expr | None) -> pl.Expr:
+    if locator is not None:
+        return locator.cast(pl.String())
+    if table is None:
+        raise ValueError("a finding needs a table or an explicit locator")
+    return render_locator(table)
 
 
 @dataclass(frozen=True, slots=True)
