@@ -222,7 +222,7 @@ def findings_from(
         pl.col("chain_seq").cast(pl.Int64()),
         pl.col("account_id").cast(pl.String()),
         pl.col("asset_id").cast(pl.String()),
-        (render_locator(table) if locator is None else locator.cast(pl.String())).alias("locator"),
+        _locator(table, locator).alias("locator"),
         text(message).alias("message"),
         text(expected).alias("expected"),
         text(actual).alias("actual"),
