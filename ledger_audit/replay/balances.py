@@ -74,10 +74,22 @@ def balances_as_of(frames: LedgerFrames, at_ns: int, basis: Basis = "effective")
         total("pending", "debit").alias("pending_debits"),
         total("pending", "credit").alias("pending_credits"),
     )
-    normal = frames.accounts.lazy().select("ledger_id", "account_id", "normal_balance")
+    return (
+        oriented(sums, frames.accounts.lazy())
+        .select(list(BALANCE_SCHEMA))
+        .sort("ledger_id", "account_id", "asset_id")
+    )
+
+
+def oriented(cells: pl.LazyFrame, accounts: pl.LazyFrame) -> pl.LazyFrame:
+    """Add ``normal_balance``, ``posted`` and ``available`` to rows holding the four cells.
+
+    An account missing from ``accounts`` is oriented as debit-normal (checks report it).
+    """
+    normal = accounts.select("ledger_id", "account_id", "normal_balance")
     credit = pl.col("normal_balance") == "credit"
     return (
-        sums.join(normal, on=["ledger_id", "account_id"], how="left")
+        cells.join(normal, on=["ledger_id", "account_id"], how="left")
         .with_columns(
             pl.when(credit)
             .then(pl.col("posted_credits") - pl.col("posted_debits"))
@@ -90,6 +102,4 @@ def balances_as_of(frames: LedgerFrames, at_ns: int, basis: Basis = "effective")
             .otherwise(pl.col("posted") - pl.col("pending_credits"))
             .alias("available"),
         )
-        .select(list(BALANCE_SCHEMA))
-        .sort("ledger_id", "account_id", "asset_id")
     )
