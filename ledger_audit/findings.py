@@ -64,6 +64,7 @@ class RuleId(StrEnum):
     STATEMENT_BALANCE_MISMATCH = "statement.balance_mismatch"
     STATEMENT_CONTROL_TOTAL_MISMATCH = "statement.control_total_mismatch"
     STATEMENT_RECORD_COUNT_MISMATCH = "statement.record_count_mismatch"
+    SOURCE_REJECTED_ROW = "source.rejected_row"
     CHECK_CRASHED = "check.crashed"
 
 
@@ -268,15 +269,19 @@ class CheckResult:
         check: the catalogue name of the check.
         findings: the findings, in the canonical order.
         coverage: what was examined.
+        crashed: the check did not finish (its findings hold the ``check.crashed`` finding).
     """
 
     check: str
     findings: pl.DataFrame
     coverage: Coverage
+    crashed: bool = False
 
     @property
     def status(self) -> str:
-        """``passed``, ``failed`` or ``no data`` (nothing examined is never a pass)."""
+        """``crashed``, ``failed``, ``passed`` or ``no data`` (nothing examined is no pass)."""
+        if self.crashed:
+            return "crashed"
         if self.findings.height:
             return "failed"
         return "no data" if self.coverage.vacuous else "passed"

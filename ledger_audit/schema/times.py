@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
+import polars as pl
+
 _NS = 1_000_000_000
 _ISO = re.compile(r"^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?Z$")
 
@@ -24,3 +26,8 @@ def iso_to_ns(text: str) -> int:
     base = datetime.strptime(match.group(1), "%Y-%m-%dT%H:%M:%S").replace(tzinfo=UTC)
     frac = (match.group(2) or "").ljust(9, "0")
     return int(base.timestamp()) * _NS + int(frac)
+
+
+def iso_expr(ns: pl.Expr) -> pl.Expr:
+    """Vectorised :func:`ns_to_iso` over an Int64 column of epoch nanoseconds."""
+    return pl.from_epoch(ns, time_unit="ns").dt.to_string("%Y-%m-%dT%H:%M:%S%.9fZ")

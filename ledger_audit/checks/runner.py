@@ -1,0 +1,178 @@
+"""Run the catalogue over one ledger: every check runs, a crash is a finding, not an exit.
+
+The same rule at the same place found by two checks (the chain verifier and the contiguity
+invariant both see a deleted row) is one finding; its ``check`` column names both.
+"""
+
+from __future__ import annotations
+
+import traceback
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import polars as pl
+
+from ledger_audit.checks.catalogue import CATALOGUE, RULES, Check
+from ledger_audit.checks.loading import check_load_report
+from ledger_audit.findings import (
+    FINDINGS_SCHEMA,
+    SEVERITY_RANK,
+    CheckResult,
+    Coverage,
+    Finding,
+    RuleId,
+    Severity,
+    empty_findings,
+    findings_frame,
+    sort_findings,
+)
+from ledger_audit.sources.ledger_frames import LedgerFrames, LoadReport
+from ledger_audit.spec import VerifySpec
+
+_SAME_PLACE = (
+    "rule",
+    "ledger_id",
+    "table",
+    "transaction_id",
+    "version",
+    "chain_seq",
+    "account_id",
+    "asset_id",
+    "locator",
+)
+
+SUMMARY_SCHEMA: dict[str, pl.DataType] = {
+    "rule": pl.String(),
+    "severity": pl.String(),
+    "count": pl.UInt32(),
+    "status": pl.String(),
+    "checks": pl.String(),
+    "coverage": pl.String(),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class AuditResult:
+    """Everything one run found.
+
+    Attributes:
+        results: each check's own result, in catalogue order.
+        findings: all findings, merged and in the canonical order.
+    """
+
+    results: tuple[CheckResult, ...]
+    findings: pl.DataFrame
+
+    @property
+    def critical(self) -> int:
+        """How many critical findings there are (``verify`` exits 1 when any)."""
+        return self.findings.filter(pl.col("severity") == Severity.CRITICAL).height
+
+    def summary(self) -> pl.DataFrame:
+        """One row per rule the checks covered: severity, count, status and coverage."""
+        counts = dict(
+            self.findings.group_by("rule").len().iter_rows()  # rule -> number of findings
+        )
+        rows = []
+        checks = {c.name: c for c in CATALOGUE}
+        for result in self.results:
+            check = checks.get(result.check)
+            rules = check.rules if check is not None else _OUTSIDE.get(result.check, ())
+            if result.status == "crashed":
+                rules = (*rules, RuleId.CHECK_CRASHED)
+            for rule in rules:
+                count = counts.get(str(rule), 0)
+                if result.status in ("crashed", "no data"):
+                    status = result.status
+                else:
+                    status = "failed" if count else "passed"
+                rows.append(
+                    {
+                        "rule": str(rule),
+                        "severity": str(RULES[rule].severity),
+                        "count": count,
+                        "status": status,
+                        "checks": result.check,
+                        "coverage": describe(result.coverage),
+                    }
+                )
+        frame = pl.DataFrame(rows, schema=SUMMARY_SCHEMA)
+        merged = frame.group_by("rule", "severity", maintain_order=True).agg(
+            pl.col("count").max(),
+            pl.col("status").sort_by(pl.col("status").replace_strict(_STATUS_RANK)).first(),
+            pl.col("checks").unique(maintain_order=True).str.join(", "),
+            pl.col("coverage").unique(maintain_order=True).str.join("; "),
+        )
+        rank = pl.col("severity").replace_strict({str(k): v for k, v in SEVERITY_RANK.items()})
+        return merged.sort(rank, "rule").select(list(SUMMARY_SCHEMA))
+
+
+_OUTSIDE: dict[str, tuple[RuleId, ...]] = {"load": (RuleId.SOURCE_REJECTED_ROW,)}
+"""Rules of checks that run outside the catalogue (they take other inputs than frames)."""
+
+_STATUS_RANK = {"crashed": 0, "failed": 1, "no data": 2, "passed": 3}
+
+
+def describe(coverage: Coverage) -> str:
+    """Coverage in one line: ``1,234 entries (scope)``."""
+    return f"{coverage.checked:,} {coverage.unit} ({coverage.scope})"
+
+
+def run_check(check: Check, frames: LedgerFrames, spec: VerifySpec) -> CheckResult:
+    """Run one check; a check that raises becomes one ``check.crashed`` finding."""
+    try:
+        return check.load()(frames, spec)
+    except Exception as exc:  # noqa: BLE001 - any crash must become a finding, never an exit
+        where = traceback.extract_tb(exc.__traceback__)[-1]
+        crash = Finding(
+            rule=RuleId.CHECK_CRASHED,
+            severity=RULES[RuleId.CHECK_CRASHED].severity,
+            ledger_id=None,
+            locator=f"check {check.name}",
+            message=(
+                f"check {check.name} crashed ({type(exc).__name__}: {exc}) at "
+                f"{where.filename.rsplit('/', 1)[-1]}:{where.lineno}; its rules "
+                f"({', '.join(check.rules)}) are unproven"
+            ),
+            check=check.name,
+        )
+        nothing = Coverage(0, "rows", "the check crashed before it examined anything")
+        return CheckResult(check.name, findings_frame([crash]), nothing, crashed=True)
+
+
+def merge_findings(frames: Sequence[pl.DataFrame]) -> pl.DataFrame:
+    """Concatenate findings; the same rule at the same place is kept once (first check wins)."""
+    if not frames:
+        return empty_findings()
+    everything = pl.concat([f.select(list(FINDINGS_SCHEMA)) for f in frames])
+    finders = everything.group_by(_SAME_PLACE, maintain_order=True).agg(
+        pl.col("check").unique(maintain_order=True).str.join(",").alias("_checks")
+    )
+    merged = (
+        everything.unique(_SAME_PLACE, keep="first", maintain_order=True)
+        .join(finders, on=list(_SAME_PLACE), how="left", nulls_equal=True)
+        .with_columns(pl.col("_checks").alias("check"))
+        .drop("_checks")
+    )
+    return sort_findings(merged)
+
+
+def audit(
+    frames: LedgerFrames,
+    report: LoadReport,
+    spec: VerifySpec,
+    checks: Sequence[Check] = CATALOGUE,
+) -> AuditResult:
+    """What was not loaded (as findings), then every check over what was."""
+    loaded = check_load_report(report)
+    checked = run_checks(frames, spec, checks)
+    results = (loaded, *checked.results)
+    return AuditResult(results, merge_findings([r.findings for r in results]))
+
+
+def run_checks(
+    frames: LedgerFrames, spec: VerifySpec, checks: Sequence[Check] = CATALOGUE
+) -> AuditResult:
+    """Run ``checks`` in order over ``frames``; every check runs whatever the others did."""
+    results = tuple(run_check(check, frames, spec) for check in checks)
+    return AuditResult(results, merge_findings([r.findings for r in results]))
