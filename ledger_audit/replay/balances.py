@@ -8,6 +8,7 @@ by then no longer counts as pending. Sums are per account x asset; assets never 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Literal
 
 import polars as pl
@@ -25,6 +26,31 @@ BALANCE_SCHEMA: dict[str, pl.DataType] = {
 """The stored balance columns, without cache bookkeeping, plus the oriented balances."""
 
 _TX_KEY = ("ledger_id", "transaction_id")
+
+
+@dataclass(frozen=True, slots=True)
+class LazyLedger:
+    """The three tables the replay reads, as lazy frames.
+
+    From loaded frames, or straight from lazy scans (``pl.scan_parquet``) of canonical files,
+    so that a ledger larger than memory is read column by column, only as far as needed.
+
+    Attributes:
+        transactions: canonical ``transactions`` rows.
+        entries: canonical ``entries`` rows.
+        accounts: canonical ``accounts`` rows.
+    """
+
+    transactions: pl.LazyFrame
+    entries: pl.LazyFrame
+    accounts: pl.LazyFrame
+
+    @classmethod
+    def of(cls, frames: LedgerFrames | LazyLedger) -> LazyLedger:
+        """The lazy view of loaded frames (a LazyLedger is returned as it is)."""
+        if isinstance(frames, LazyLedger):
+            return frames
+        return cls(frames.transactions.lazy(), frames.entries.lazy(), frames.accounts.lazy())
 
 
 def counting_versions(transactions: pl.LazyFrame, at_ns: int, basis: Basis) -> pl.LazyFrame:
@@ -54,15 +80,18 @@ def counting_versions(transactions: pl.LazyFrame, at_ns: int, basis: Basis) -> p
     )
 
 
-def balances_as_of(frames: LedgerFrames, at_ns: int, basis: Basis = "effective") -> pl.LazyFrame:
+def balances_as_of(
+    frames: LedgerFrames | LazyLedger, at_ns: int, basis: Basis = "effective"
+) -> pl.LazyFrame:
     """Posted, pending and available balances per account x asset at ``at_ns``.
 
     Sums keep the amount dtype (Int64, or Decimal(38, 0) for a wide ledger). ``posted`` and
     ``available`` are oriented by the account's normal balance; an account
     missing from ``accounts`` is oriented as debit-normal (checks report it separately).
     """
-    versions = counting_versions(frames.transactions.lazy(), at_ns, basis)
-    legs = frames.entries.lazy().join(versions, on=[*_TX_KEY, "version"], how="inner")
+    ledger = LazyLedger.of(frames)
+    versions = counting_versions(ledger.transactions, at_ns, basis)
+    legs = ledger.entries.join(versions, on=[*_TX_KEY, "version"], how="inner")
 
     def total(status: str, direction: str) -> pl.Expr:
         picked = (pl.col("status") == status) & (pl.col("direction") == direction)
@@ -75,7 +104,7 @@ def balances_as_of(frames: LedgerFrames, at_ns: int, basis: Basis = "effective")
         total("pending", "credit").alias("pending_credits"),
     )
     return (
-        oriented(sums, frames.accounts.lazy())
+        oriented(sums, ledger.accounts)
         .select(list(BALANCE_SCHEMA))
         .sort("ledger_id", "account_id", "asset_id")
     )
