@@ -56,12 +56,14 @@ class AuditResult:
     """Everything one run found.
 
     Attributes:
-        results: each check's own result, in catalogue order.
+        results: each check's own result, in run order.
         findings: all findings, merged and in the canonical order.
+        rules: (check name, the rules it covers) for each check that ran.
     """
 
     results: tuple[CheckResult, ...]
     findings: pl.DataFrame
+    rules: tuple[tuple[str, tuple[RuleId, ...]], ...]
 
     @property
     def critical(self) -> int:
@@ -74,10 +76,9 @@ class AuditResult:
             self.findings.group_by("rule").len().iter_rows()  # rule -> number of findings
         )
         rows = []
-        checks = {c.name: c for c in CATALOGUE}
+        covered = dict(self.rules)
         for result in self.results:
-            check = checks.get(result.check)
-            rules = check.rules if check is not None else _OUTSIDE.get(result.check, ())
+            rules = covered.get(result.check, ())
             if result.status == "crashed":
                 rules = (*rules, RuleId.CHECK_CRASHED)
             for rule in rules:
@@ -106,9 +107,6 @@ class AuditResult:
         rank = pl.col("severity").replace_strict({str(k): v for k, v in SEVERITY_RANK.items()})
         return merged.sort(rank, "rule").select(list(SUMMARY_SCHEMA))
 
-
-_OUTSIDE: dict[str, tuple[RuleId, ...]] = {"load": (RuleId.SOURCE_REJECTED_ROW,)}
-"""Rules of checks that run outside the catalogue (they take other inputs than frames)."""
 
 _STATUS_RANK = {"crashed": 0, "failed": 1, "no data": 2, "passed": 3}
 
@@ -144,7 +142,9 @@ def merge_findings(frames: Sequence[pl.DataFrame]) -> pl.DataFrame:
     """Concatenate findings; the same rule at the same place is kept once (first check wins)."""
     if not frames:
         return empty_findings()
-    everything = pl.concat([f.select(list(FINDINGS_SCHEMA)) for f in frames])
+    everything = pl.concat(
+        [f.select(list(FINDINGS_SCHEMA)).cast(pl.Schema(FINDINGS_SCHEMA)) for f in frames]
+    )
     finders = everything.group_by(_SAME_PLACE, maintain_order=True).agg(
         pl.col("check").unique(maintain_order=True).str.join(",").alias("_checks")
     )
@@ -167,7 +167,8 @@ def audit(
     loaded = check_load_report(report)
     checked = run_checks(frames, spec, checks)
     results = (loaded, *checked.results)
-    return AuditResult(results, merge_findings([r.findings for r in results]))
+    rules = (("load", (RuleId.SOURCE_REJECTED_ROW,)), *checked.rules)
+    return AuditResult(results, merge_findings([r.findings for r in results]), rules)
 
 
 def run_checks(
@@ -175,4 +176,5 @@ def run_checks(
 ) -> AuditResult:
     """Run ``checks`` in order over ``frames``; every check runs whatever the others did."""
     results = tuple(run_check(check, frames, spec) for check in checks)
-    return AuditResult(results, merge_findings([r.findings for r in results]))
+    rules = tuple((check.name, check.rules) for check in checks)
+    return AuditResult(results, merge_findings([r.findings for r in results]), rules)
