@@ -59,7 +59,7 @@ def counting_versions(transactions: pl.LazyFrame, at_ns: int, basis: Basis) -> p
     ``status`` is ``resolved`` for a pending version that another transaction resolved by then.
     """
     seen = transactions.filter(pl.col(f"{basis}_ns") <= at_ns)
-    latest = seen.group_by(_TX_KEY).agg(pl.col("version").max())
+    latest = seen.filter(pl.col("version") == pl.col("version").max().over(_TX_KEY))
     resolved = (
         seen.filter(pl.col("pending_transaction_id").is_not_null())
         .select(pl.col("ledger_id"), pl.col("pending_transaction_id").alias("transaction_id"))
@@ -67,8 +67,7 @@ def counting_versions(transactions: pl.LazyFrame, at_ns: int, basis: Basis) -> p
         .with_columns(pl.lit(value=True).alias("_resolved"))
     )
     return (
-        seen.join(latest, on=[*_TX_KEY, "version"], how="inner")
-        .join(resolved, on=list(_TX_KEY), how="left")
+        latest.join(resolved, on=list(_TX_KEY), how="left")
         .select(
             *_TX_KEY,
             "version",
@@ -90,18 +89,21 @@ def balances_as_of(
     missing from ``accounts`` is oriented as debit-normal (checks report it separately).
     """
     ledger = LazyLedger.of(frames)
-    versions = counting_versions(ledger.transactions, at_ns, basis)
+    versions = counting_versions(ledger.transactions, at_ns, basis).filter(
+        pl.col("status").is_in(["posted", "pending"])  # archived and resolved count nowhere
+    )
     legs = ledger.entries.join(versions, on=[*_TX_KEY, "version"], how="inner")
+    posted, debit = pl.col("status") == "posted", pl.col("direction") == "debit"
+    zero = pl.lit(0).cast(ledger.entries.collect_schema()["amount"])
 
-    def total(status: str, direction: str) -> pl.Expr:
-        picked = (pl.col("status") == status) & (pl.col("direction") == direction)
-        return pl.col("amount").filter(picked).sum()
+    def total(picked: pl.Expr) -> pl.Expr:
+        return pl.when(picked).then(pl.col("amount")).otherwise(zero).sum()
 
     sums = legs.group_by("ledger_id", "account_id", "asset_id").agg(
-        total("posted", "debit").alias("posted_debits"),
-        total("posted", "credit").alias("posted_credits"),
-        total("pending", "debit").alias("pending_debits"),
-        total("pending", "credit").alias("pending_credits"),
+        total(posted & debit).alias("posted_debits"),
+        total(posted & ~debit).alias("posted_credits"),
+        total(~posted & debit).alias("pending_debits"),
+        total(~posted & ~debit).alias("pending_credits"),
     )
     return (
         oriented(sums, ledger.accounts)
