@@ -8,11 +8,14 @@ skipping what it was meant to test.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
 import pytest
 
+from ledger_audit.demo.build import build_demo
+from ledger_audit.demo.summary import DemoSummary
 from ledger_audit.testing.pgserver import (
     DatabaseFactory,
     ExistingPostgres,
@@ -90,3 +93,35 @@ def shared_samples() -> Path:
             f"project root ({PROJECT_ROOT}); the tests that read sample files need it"
         )
     return SHARED_SAMPLES
+
+
+# --- demo ledgers, built once per parameter set for the whole session ---------------------
+
+SMALL_N = 600
+SEED = 7
+
+DemoFactory = Callable[..., DemoSummary]
+
+
+@pytest.fixture(scope="session")
+def demo_factory(tmp_path_factory: pytest.TempPathFactory) -> DemoFactory:
+    """Build a demo once per parameter set for the whole session (``copy`` builds it again)."""
+    built: dict[tuple[int, int, bool, str, int], DemoSummary] = {}
+
+    def build(
+        *,
+        transactions: int = SMALL_N,
+        seed: int = SEED,
+        clean: bool = False,
+        month: str = "2025-01",
+        copy: int = 0,
+    ) -> DemoSummary:
+        key = (transactions, seed, clean, month, copy)
+        if key not in built:
+            out = tmp_path_factory.mktemp(f"demo-{transactions}-{seed}-{clean}-{copy}")
+            built[key] = build_demo(
+                out, transactions=transactions, seed=seed, clean=clean, month=month
+            )
+        return built[key]
+
+    return build

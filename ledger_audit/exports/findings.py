@@ -34,5 +34,5 @@ def write_frame(frame: pl.DataFrame, out_dir: Path, stem: str) -> tuple[Path, Pa
 def write_findings(findings: pl.DataFrame, out_dir: Path) -> tuple[Path, Path]:
     """``findings.parquet`` and ``findings.csv`` with exactly the findings schema."""
     return write_frame(
-        findings.select(list(FINDINGS_SCHEMA)).cast(FINDINGS_SCHEMA), out_dir, "findings"
+        findings.select(list(FINDINGS_SCHEMA)).cast(pl.Schema(FINDINGS_SCHEMA)), out_dir, "findings"
     )

@@ -66,16 +66,13 @@ def counting_versions(transactions: pl.LazyFrame, at_ns: int, basis: Basis) -> p
         .unique()
         .with_columns(pl.lit(value=True).alias("_resolved"))
     )
-    return (
-        latest.join(resolved, on=list(_TX_KEY), how="left")
-        .select(
-            *_TX_KEY,
-            "version",
-            pl.when(pl.col("_resolved") & (pl.col("status") == "pending"))
-            .then(pl.lit("resolved"))
-            .otherwise(pl.col("status"))
-            .alias("status"),
-        )
+    return latest.join(resolved, on=list(_TX_KEY), how="left").select(
+        *_TX_KEY,
+        "version",
+        pl.when(pl.col("_resolved") & (pl.col("status") == "pending"))
+        .then(pl.lit("resolved"))
+        .otherwise(pl.col("status"))
+        .alias("status"),
     )
 
 

@@ -11,7 +11,7 @@ import hashlib
 import json
 import sqlite3
 from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -19,11 +19,13 @@ from pathlib import Path
 
 import pytest
 
-from ledger_audit.demo.build import build_demo
 from ledger_audit.demo.summary import DemoSummary
+from tests.conftest import SEED, SMALL_N, DemoFactory
 
-SMALL_N = 600
-SEED = 7
+__all__ = ["SEED", "SMALL_N", "DemoFactory"]
+
+
+# The session-wide demo builder lives in tests/conftest.py so every test package shares it.
 
 # Primary keys of the six canonical tables (DESIGN.md section 2).
 CANONICAL_KEYS: dict[str, tuple[str, ...]] = {
@@ -34,32 +36,6 @@ CANONICAL_KEYS: dict[str, tuple[str, ...]] = {
     "entries": ("ledger_id", "transaction_id", "version", "entry_index"),
     "balances": ("ledger_id", "account_id", "asset_id"),
 }
-
-DemoFactory = Callable[..., DemoSummary]
-
-
-@pytest.fixture(scope="session")
-def demo_factory(tmp_path_factory: pytest.TempPathFactory) -> DemoFactory:
-    """Build a demo once per parameter set for the whole session (``copy`` builds it again)."""
-    built: dict[tuple[int, int, bool, str, int], DemoSummary] = {}
-
-    def build(
-        *,
-        transactions: int = SMALL_N,
-        seed: int = SEED,
-        clean: bool = False,
-        month: str = "2025-01",
-        copy: int = 0,
-    ) -> DemoSummary:
-        key = (transactions, seed, clean, month, copy)
-        if key not in built:
-            out = tmp_path_factory.mktemp(f"demo-{transactions}-{seed}-{clean}-{copy}")
-            built[key] = build_demo(
-                out, transactions=transactions, seed=seed, clean=clean, month=month
-            )
-        return built[key]
-
-    return build
 
 
 @pytest.fixture(scope="session")
