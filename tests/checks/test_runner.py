@@ -138,3 +138,13 @@ def test_every_catalogued_rule_has_a_severity_and_every_check_loads() -> None:
     for check in CATALOGUE:
         if check.name not in ("chain", "invariants"):  # those import heavier modules
             assert callable(check.load())
+
+
+def test_docs_checks_md_is_the_catalogue() -> None:
+    """Regenerate with the command at the top of docs/checks.md."""
+    from pathlib import Path
+
+    from ledger_audit.checks.docs import catalogue_markdown
+
+    docs = Path(__file__).resolve().parents[2] / "docs" / "checks.md"
+    assert docs.read_text(encoding="utf-8") == catalogue_markdown()
