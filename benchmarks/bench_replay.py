@@ -94,8 +94,8 @@ def prepare(n_transactions: int, cache: Path) -> Path:
 
 
 def generate(n_transactions: int, folder: Path) -> None:
-    sys.path.insert(0, str(ROOT))
-    from benchmarks.bench_load import generate as synthetic  # noqa: PLC0415
+    from bench_load import generate as synthetic  # noqa: PLC0415 - beside this script
+
     from ledger_audit.exports.snapshot import write_ledger_snapshot  # noqa: PLC0415
 
     started = time.perf_counter()

@@ -84,6 +84,7 @@ EXIT_CRITICAL = 1
 
 def _run_verify(args: argparse.Namespace) -> int:
     from ledger_audit.checks.runner import audit  # noqa: PLC0415 - keep --help fast
+    from ledger_audit.exports.checkpoints import write_checkpoints  # noqa: PLC0415
     from ledger_audit.exports.findings import write_findings, write_frame  # noqa: PLC0415
     from ledger_audit.sources import load_ledger  # noqa: PLC0415
     from ledger_audit.spec import VerifySpec  # noqa: PLC0415
@@ -98,7 +99,11 @@ def _run_verify(args: argparse.Namespace) -> int:
     )
     result = audit(frames, report, spec)
     summary = result.summary()
-    paths = [*write_findings(result.findings, args.out), *write_frame(summary, args.out, "summary")]
+    paths = [
+        *write_findings(result.findings, args.out),
+        *write_frame(summary, args.out, "summary"),
+        write_checkpoints(args.out / "checkpoints.json", result.checkpoints),
+    ]
     print(render_summary(summary), end="")
     print(
         f"\n{result.findings.height} finding(s), {result.critical} critical, over "

@@ -17,6 +17,8 @@ from enum import StrEnum
 
 import polars as pl
 
+from ledger_audit.schema.lach1 import Checkpoint
+
 
 class Severity(StrEnum):
     """How urgent a finding is; ``critical`` makes ``verify`` exit non-zero."""
@@ -270,12 +272,15 @@ class CheckResult:
         findings: the findings, in the canonical order.
         coverage: what was examined.
         crashed: the check did not finish (its findings hold the ``check.crashed`` finding).
+        checkpoints: chain positions this check vouched for (the chain check's verified
+            heads), for the evidence manifest and the next audit.
     """
 
     check: str
     findings: pl.DataFrame
     coverage: Coverage
     crashed: bool = False
+    checkpoints: tuple[Checkpoint, ...] = ()
 
     @property
     def status(self) -> str:

@@ -2,10 +2,12 @@
 
 Idempotency keys stop a client's retry; they cannot stop a second request with a fresh key
 (a double click, a replayed webhook). The tell-tale is a new transaction with exactly the
-same legs (accounts, assets, directions, amounts) as another one recorded shortly before.
-The window is ``VerifySpec.duplicate_window_ns`` (a day by default). Only first versions of
-standard and pending transactions are payments; captures, voids and reversals mirror other
-transactions by design.
+same legs (accounts, assets, directions, amounts) and the same external reference (or none
+on both) as another one recorded shortly before. Two payments whose external ids differ are,
+by the client's own account, two payments: a wallet charged the same fee twice a day is not
+a duplicate. The window is ``VerifySpec.duplicate_window_ns`` (a day by default). Only first
+versions of standard and pending transactions are payments; captures, voids and reversals
+mirror other transactions by design.
 """
 
 from __future__ import annotations
@@ -44,9 +46,10 @@ def check_duplicate_payments(frames: LedgerFrames, spec: VerifySpec) -> CheckRes
         .agg(pl.col("_leg").sort().str.join("\x1e").alias("_legs"))
     )
     keyed = payments.join(legs, on=["ledger_id", "transaction_id"], how="inner")
-    ordered = keyed.sort("ledger_id", "_legs", "recorded_ns", "chain_seq").with_columns(
-        pl.col(c).shift(1).over("ledger_id", "_legs").alias(f"_prev_{c}")
-        for c in ("transaction_id", "recorded_ns", "chain_seq", "external_id")
+    same = ("ledger_id", "_legs", "external_id")  # null external ids group together
+    ordered = keyed.sort(*same, "recorded_ns", "chain_seq", nulls_last=True).with_columns(
+        pl.col(c).shift(1).over(same).alias(f"_prev_{c}")
+        for c in ("transaction_id", "recorded_ns", "chain_seq")
     )
     twins = ordered.filter(
         pl.col("_prev_transaction_id").is_not_null()
@@ -79,6 +82,9 @@ def check_duplicate_payments(frames: LedgerFrames, spec: VerifySpec) -> CheckRes
     coverage = Coverage(
         checked=checked,
         unit="payments (first versions of standard and pending transactions)",
-        scope=f"same legs within {spec.duplicate_window_ns / 3.6e12:g} h, recorded order",
+        scope=(
+            f"same legs and external id within {spec.duplicate_window_ns / 3.6e12:g} h, "
+            "recorded order"
+        ),
     )
     return CheckResult(CHECK, findings, coverage)

@@ -26,6 +26,7 @@ from ledger_audit.findings import (
     findings_frame,
     sort_findings,
 )
+from ledger_audit.schema.lach1 import Checkpoint
 from ledger_audit.sources.ledger_frames import LedgerFrames, LoadReport
 from ledger_audit.spec import VerifySpec
 
@@ -64,6 +65,11 @@ class AuditResult:
     results: tuple[CheckResult, ...]
     findings: pl.DataFrame
     rules: tuple[tuple[str, tuple[RuleId, ...]], ...]
+
+    @property
+    def checkpoints(self) -> tuple[Checkpoint, ...]:
+        """Every chain checkpoint the checks vouched for."""
+        return tuple(c for result in self.results for c in result.checkpoints)
 
     @property
     def critical(self) -> int:

@@ -157,6 +157,32 @@ tx t4 standard posted at=90 key=k4
     )
 
 
+def test_payments_with_different_external_ids_are_not_duplicates() -> None:
+    """The same fee charged twice at once, each with its own reference: two payments."""
+    frames = ledger_from_text(
+        WALLET
+        + """
+tx t3 standard posted at=30 ext=fee-1
+  liabilities:wallet:a debit 50 USD/2
+  liabilities:wallet:b credit 50 USD/2
+tx t4 standard posted at=30 ext=fee-2
+  liabilities:wallet:a debit 50 USD/2
+  liabilities:wallet:b credit 50 USD/2
+tx t5 standard posted at=31
+  liabilities:wallet:a debit 50 USD/2
+  liabilities:wallet:b credit 50 USD/2
+tx t6 standard posted at=32 ext=fee-1
+  liabilities:wallet:a debit 50 USD/2
+  liabilities:wallet:b credit 50 USD/2
+"""
+    )
+    (row,) = check_duplicate_payments(frames, SPEC).findings.to_dicts()
+    assert (row["transaction_id"], row["message"]) == (
+        "t6",
+        "t6 repeats the legs of t3 (seq 3) 2 s later under another idempotency key",
+    )
+
+
 def test_payments_further_apart_than_the_window_are_not_duplicates() -> None:
     frames = ledger_from_text(
         WALLET

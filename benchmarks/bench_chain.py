@@ -1,0 +1,261 @@
+"""Benchmark: LACH-1 chain verification, vectorised (polars + polars-hash) against hashlib.
+
+Generates a properly sealed chain of N transaction versions over two ledgers (~2.5 entries
+each, some multi-asset, pending then posted versions), caches it as Parquet under
+``data/bench/chain-<N>/``, then times in fresh child processes:
+
+- ``vectorised``: ``verify_chain`` (payloads as polars string expressions, SHA-256 with
+  polars-hash, all rows in parallel);
+- ``reference``: ``verify_chain_reference`` (``lach1.content_hash`` / ``link_hash`` row by row
+  with hashlib). With ``--reference-rows K`` (default 1,000,000) it runs on the first K
+  seqs of the chain only, and its time at N is extrapolated linearly: labelled as such.
+
+Each prints seconds, rows/s, MB hashed per second (canonical payload bytes plus link input
+bytes), the findings count (must be 0) and the child's peak RSS.
+
+Usage::
+
+    python benchmarks/bench_chain.py                      # sizes 1M and 10M
+    python benchmarks/bench_chain.py --sizes 1000000 --reference-rows 200000
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import polars as pl
+
+from ledger_audit.checks.chain import verify_chain
+from ledger_audit.checks.chain_hashes import content_hashes, payloads
+from ledger_audit.schema import lach1
+from ledger_audit.schema.frames import ENTRIES, LEDGERS, TRANSACTIONS
+
+ROOT = Path(__file__).resolve().parent.parent
+CACHE = ROOT / "data" / "bench"
+T0 = 1_735_689_600_000_000_000
+LEDGER_IDS = ("main", "cards")
+LINK_BYTES = len(f"{lach1.ALGORITHM} link\n") + 64 + 1 + 64
+DEFAULT_REFERENCE_ROWS = 1_000_000
+
+# --------------------------------------------------------------------------- generation
+
+
+def _unsealed(n: int) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """N versions (chain fields empty) and their entries; ~20% are posted second versions."""
+    base = pl.DataFrame({"i": pl.int_range(n, eager=True)}).with_columns(
+        ledger_id=pl.when(pl.col("i") % 3 == 0).then(pl.lit("cards")).otherwise(pl.lit("main")),
+        second=(pl.col("i").hash(seed=1) % 5 == 0) & (pl.col("i") > 0),
+    )
+    tx = base.with_columns(
+        transaction_id=pl.format(
+            "tx-{}",
+            pl.when("second").then(pl.col("i") - 1).otherwise("i").cast(pl.String).str.zfill(10),
+        ),
+        version=pl.col("second").cast(pl.Int32),
+        kind=pl.when("second").then(pl.lit("pending")).otherwise(pl.lit("standard")),
+        status=pl.lit("posted"),
+        pending_transaction_id=pl.lit(None, pl.String),
+        reverses_transaction_id=pl.lit(None, pl.String),
+        effective_ns=pl.lit(T0) + pl.col("i") * 1_000_003,
+        recorded_ns=pl.lit(T0) + pl.col("i") * 1_000_003 + 17,
+        idempotency_key=pl.when(pl.col("i") % 4 != 0).then(pl.format("ik-{}", "i")),
+        external_id=pl.when(pl.col("i") % 7 == 0).then(pl.format('card "{}"\tauth', "i")),
+        description=pl.format("payment {}", "i"),
+        metadata=pl.lit(None, pl.String),
+        meta_hash=pl.lit(None, pl.String),
+    )
+    # The first version of a transaction that gets a second one is pending.
+    tx = tx.with_columns(
+        kind=pl.when(pl.col("second").shift(-1).fill_null(value=False))
+        .then(pl.lit("pending"))
+        .otherwise("kind"),
+        status=pl.when(pl.col("second").shift(-1).fill_null(value=False))
+        .then(pl.lit("pending"))
+        .otherwise("status"),
+        # a second version belongs to the same ledger as its first
+        ledger_id=pl.when("second").then(pl.col("ledger_id").shift(1)).otherwise("ledger_id"),
+    ).with_columns(
+        chain_seq=pl.int_range(1, pl.len() + 1).over("ledger_id").cast(pl.Int64),
+        chain_prev_hash=pl.lit(None, pl.String),
+        content_hash=pl.lit(None, pl.String),
+        chain_hash=pl.lit(None, pl.String),
+    )
+    legs = pl.when(pl.col("i").hash(seed=2) % 10 < 3).then(4).otherwise(2)
+    amount = (pl.col("i").hash(seed=3) % 10_000_000 + 1).cast(pl.Int64)
+    entries = (
+        tx.select("ledger_id", "transaction_id", "version", "i", legs=legs, a=amount)
+        .with_columns(entry_index=pl.int_ranges(0, "legs", dtype=pl.Int32))
+        .explode("entry_index")
+        .with_columns(
+            account_id=pl.format(
+                "liabilities:wallet:{}", (pl.col("i") * 7 + pl.col("entry_index")) % 5000
+            ),
+            asset_id=pl.when(pl.col("entry_index") < 2)
+            .then(pl.lit("USD/2"))
+            .otherwise(pl.lit("EUR/2")),
+            direction=pl.when(pl.col("entry_index") % 2 == 0)
+            .then(pl.lit("debit"))
+            .otherwise(pl.lit("credit")),
+            amount=pl.col("a") + pl.col("entry_index") // 2,
+        )
+    )
+    return (
+        tx.select(list(TRANSACTIONS)).cast(pl.Schema(TRANSACTIONS)),
+        entries.select(list(ENTRIES)).cast(pl.Schema(ENTRIES)),
+    )
+
+
+def generate(n: int, folder: Path) -> None:
+    """Seal and cache a chain of ``n`` rows (contents in parallel, links in a Python loop)."""
+    started = time.perf_counter()
+    tx, entries = _unsealed(n)
+    tx = tx.sort("ledger_id", "chain_seq")
+    content = content_hashes(tx, entries)
+    prevs: list[str] = []
+    links: list[str] = []
+    heads = {lid: lach1.genesis(lid) for lid in LEDGER_IDS}
+    for lid, c in zip(tx["ledger_id"].to_list(), content.to_list(), strict=True):
+        prev = heads[lid]
+        link = hashlib.sha256(f"{lach1.ALGORITHM} link\n{prev}\n{c}".encode()).hexdigest()
+        prevs.append(prev)
+        links.append(link)
+        heads[lid] = link
+    tx = tx.with_columns(
+        chain_prev_hash=pl.Series(prevs, dtype=pl.String),
+        content_hash=content,
+        chain_hash=pl.Series(links, dtype=pl.String),
+    ).sort("ledger_id", "transaction_id", "version")
+    ledgers = pl.DataFrame(
+        {
+            "ledger_id": sorted(LEDGER_IDS),
+            "name": sorted(LEDGER_IDS),
+            "chain_algorithm": [lach1.ALGORITHM] * 2,
+            "created_ns": [T0, T0],
+            "metadata": [None, None],
+        },
+        schema=LEDGERS,
+    )
+    folder.mkdir(parents=True, exist_ok=True)
+    tx.write_parquet(folder / "transactions.parquet")
+    entries.sort("ledger_id", "transaction_id", "version", "entry_index").write_parquet(
+        folder / "entries.parquet"
+    )
+    ledgers.write_parquet(folder / "ledgers.parquet")
+    print(
+        f"generated and sealed {n:,} versions ({entries.height:,} entries) in "
+        f"{time.perf_counter() - started:.1f}s -> {folder}"
+    )
+
+
+# --------------------------------------------------------------------------- workers
+
+
+def _load(folder: Path, limit: int | None) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    tx = pl.read_parquet(folder / "transactions.parquet")
+    entries = pl.read_parquet(folder / "entries.parquet")
+    if limit is not None and limit < tx.height:
+        # A prefix of every chain (seq <= k) is itself a valid chain.
+        cut = limit // len(LEDGER_IDS)
+        tx = tx.filter(pl.col("chain_seq") <= cut)
+        entries = entries.join(
+            tx.select("ledger_id", "transaction_id", "version"),
+            on=["ledger_id", "transaction_id", "version"],
+            how="semi",
+        )
+    return tx, entries, pl.read_parquet(folder / "ledgers.parquet")
+
+
+def worker(method: str, folder: Path, limit: int | None) -> None:
+    """Time one verifier in this fresh process; print a JSON line."""
+    tx, entries, ledgers = _load(folder, limit)
+    start = time.perf_counter()
+    report = verify_chain(tx, entries, ledgers, reference=method == "reference")
+    seconds = time.perf_counter() - start
+    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    payload_bytes = int(payloads(tx, entries).str.len_bytes().sum())  # after the clock stops
+    print(
+        json.dumps(
+            {
+                "seconds": seconds,
+                "rows": tx.height,
+                "bytes": payload_bytes + LINK_BYTES * tx.height,
+                "findings": report.findings.height,
+                "peak_kib": peak_kib,
+            }
+        )
+    )
+
+
+def run(method: str, folder: Path, limit: int | None) -> dict[str, float]:
+    args = [sys.executable, __file__, "--worker", method, str(folder)]
+    if limit is not None:
+        args += ["--limit", str(limit)]
+    done = subprocess.run(args, check=True, capture_output=True, text=True)
+    result: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+# --------------------------------------------------------------------------- driver
+
+
+def bench(n: int, reference_rows: int) -> None:
+    folder = CACHE / f"chain-{n}"
+    if not (folder / "ledgers.parquet").exists():
+        subprocess.run([sys.executable, __file__, "--generate", str(n)], check=True)
+    fast = run("vectorised", folder, None)
+    limit = reference_rows if reference_rows < n else None
+    slow = run("reference", folder, limit)
+    scale = fast["rows"] / slow["rows"]
+    slow_seconds = slow["seconds"] * scale
+    label = "hashlib loop" + (
+        f" (measured on {int(slow['rows']):,} rows, extrapolated)" if limit else ""
+    )
+    print(f"\nchain of {int(fast['rows']):,} versions, {fast['bytes'] / 1e6:,.0f} MB hashed")
+    header = f"{'method':<58} {'seconds':>9} {'rows/s':>12} {'MB/s':>8} {'findings':>8}"
+    print(f"{header} {'peak RSS MiB':>13}")
+    for name, result, seconds in (
+        ("vectorised (polars + polars-hash)", fast, fast["seconds"]),
+        (label, slow, slow_seconds),
+    ):
+        rows_s = fast["rows"] / seconds
+        mb_s = fast["bytes"] / 1e6 / seconds
+        print(
+            f"{name:<58} {seconds:>9.2f} {rows_s:>12,.0f} {mb_s:>8,.0f} "
+            f"{int(result['findings']):>8} {result['peak_kib'] / 1024:>13,.0f}"
+        )
+    print(f"speed-up: {slow_seconds / fast['seconds']:.1f}x (goal: at least 5x)")
+    if limit:
+        print(f"(hashlib loop measured: {slow['seconds']:.2f}s for {int(slow['rows']):,} rows)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1_000_000, 10_000_000])
+    parser.add_argument("--reference-rows", type=int, default=DEFAULT_REFERENCE_ROWS)
+    parser.add_argument("--worker", nargs=2, metavar=("METHOD", "DIR"), help=argparse.SUPPRESS)
+    parser.add_argument("--limit", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--generate", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        worker(args.worker[0], Path(args.worker[1]), args.limit)
+        return
+    if args.generate:
+        generate(args.generate, CACHE / f"chain-{args.generate}")
+        return
+    for n in args.sizes:
+        bench(n, args.reference_rows)
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("POLARS_MAX_THREADS", str(os.cpu_count() or 1))
+    main()

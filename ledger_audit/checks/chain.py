@@ -1,0 +1,988 @@
+"""``chain.*``: verify every ledger's LACH-1 hash chain and classify what broke it.
+
+Verification is parallel (DESIGN.md section 4): every row's content hash is recomputed from
+its stored fields and every stored link re-hashed, all rows at once (``chain_hashes``). The
+classifier then reads four signals per row, never stopping at the first break:
+
+- content: the stored ``content_hash`` equals the recomputed one;
+- self-link: the stored ``chain_hash`` equals link(stored prev, stored content);
+- prev: the stored ``chain_prev_hash`` equals the predecessor's ``chain_hash`` (genesis at 1);
+- gap: the predecessor's seq is missing.
+
+and turns them into one finding per event:
+
+1. unchained: a row of a lach/1 ledger with a null chain field (it keeps its seq, if any);
+2. inserted (duplicate seq): of several rows at one seq the chain runs through the one its
+   successor links to; the others are inserted;
+3. reordered: rows whose content only matches another row's seq, and which all fit once put
+   back (a swapped pair, or a longer cycle); a row whose content matches a free seq had its
+   ``chain_seq`` edited (tampered);
+4. tampered: content or self-link broken (fields or hash columns edited in place);
+5. each broken prev between neighbours: explained by a tampered hash column on either side;
+   else inserted (a fork: the prev is another row's hash); else re-sealed (the predecessor
+   is self-consistent, the prev a hash no row has); else part of the predecessor's tampering;
+6. genesis mismatch at seq 1; deleted: one finding per missing seq;
+7. checkpoints: truncated (the chain ends before one) and rewritten (the row at its seq has
+   another hash).
+
+Without a checkpoint a fully re-hashed history, a re-hashed head or a truncated tail cannot be
+seen; the coverage says so.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import polars as pl
+
+from ledger_audit.checks.chain_hashes import REFERENCE, VECTORISED, VERSION_KEY, ChainHasher
+from ledger_audit.findings import (
+    CheckResult,
+    Coverage,
+    RuleId,
+    Severity,
+    empty_findings,
+    findings_from,
+    sort_findings,
+)
+from ledger_audit.schema.lach1 import ALGORITHM, Checkpoint, genesis
+from ledger_audit.sources.ledger_frames import LedgerFrames
+from ledger_audit.spec import VerifySpec
+
+CHECK = "chain"
+GAP_LIMIT = 1_000
+"""A gap of more missing seqs than this is one ``chain.deleted`` finding for the whole range
+(a seq edited to a huge number must not flood the findings)."""
+
+_MOVE_ROUNDS = 4
+"""Rounds of guessing where moved rows were sealed, each from the rows placed so far."""
+_CHAIN_FIELDS = ("chain_seq", "chain_prev_hash", "content_hash", "chain_hash")
+_L = "ledger_id"
+_SHORT = 12
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerChain:
+    """What verifying one ledger's chain established.
+
+    Attributes:
+        ledger_id: the ledger.
+        rows_checked: its transaction versions examined (chained or not).
+        first_broken_seq: the lowest chain_seq any finding points at (None: none does).
+        counts: findings per rule, as (rule id, count), rules in catalogue order.
+        recomputed_head: (seq, link(stored prev, recomputed content)) of the highest-seq row.
+        stored_head: (seq, stored chain_hash) of that row.
+        checkpoint: the position this audit saw, for the next audit to extend (None: no
+            chained rows). It records the stored head even when the chain is broken: the
+            findings say what is wrong with it, the next audit checks nothing changes behind it.
+        unproven: what this verification could not establish, one sentence each.
+    """
+
+    ledger_id: str
+    rows_checked: int
+    first_broken_seq: int | None
+    counts: tuple[tuple[RuleId, int], ...]
+    recomputed_head: tuple[int, str] | None
+    stored_head: tuple[int, str] | None
+    checkpoint: Checkpoint | None
+    unproven: tuple[str, ...]
+
+    @property
+    def intact(self) -> bool:
+        """True when no finding was raised for this ledger."""
+        return not self.counts
+
+    def count(self, rule: RuleId) -> int:
+        """How many findings of ``rule`` this ledger has."""
+        return dict(self.counts).get(rule, 0)
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class ChainReport:
+    """One verification run over every lach/1 ledger.
+
+    Attributes:
+        ledgers: one summary per verified (lach/1) ledger, sorted by ledger id.
+        findings: every chain finding (FINDINGS_SCHEMA), canonical order.
+        rows_checked: transaction versions of lach/1 ledgers examined.
+        unproven: sentences about what was not verified at all (unchained ledgers, ...).
+    """
+
+    ledgers: tuple[LedgerChain, ...]
+    findings: pl.DataFrame
+    rows_checked: int
+    unproven: tuple[str, ...]
+
+    def ledger(self, ledger_id: str) -> LedgerChain:
+        """The summary of one ledger (KeyError if it was not verified)."""
+        for chain in self.ledgers:
+            if chain.ledger_id == ledger_id:
+                return chain
+        raise KeyError(ledger_id)
+
+
+def checkpoint_of(report: ChainReport) -> tuple[Checkpoint, ...]:
+    """The checkpoints this audit vouches for, one per chained ledger, for the next audit."""
+    return tuple(chain.checkpoint for chain in report.ledgers if chain.checkpoint is not None)
+
+
+def check_chain(frames: LedgerFrames, spec: VerifySpec) -> CheckResult:
+    """The ``chain`` check: :func:`verify_chain` over the frames and ``spec.checkpoints``."""
+    report = verify_chain(frames.transactions, frames.entries, frames.ledgers, spec.checkpoints)
+    scope = "; ".join(
+        f"ledger {c.ledger_id}, seq 1..{c.stored_head[0] if c.stored_head else 0}"
+        for c in report.ledgers
+    )
+    unproven = (*report.unproven, *(s for c in report.ledgers for s in c.unproven))
+    coverage = Coverage(
+        checked=report.rows_checked,
+        unit="transaction versions",
+        scope=scope or "no lach/1 ledger",
+        unproven=unproven,
+    )
+    return CheckResult(CHECK, report.findings, coverage, checkpoints=checkpoint_of(report))
+
+
+def verify_chain_reference(
+    transactions: pl.DataFrame,
+    entries: pl.DataFrame,
+    ledgers: pl.DataFrame,
+    checkpoints: tuple[Checkpoint, ...] = (),
+) -> ChainReport:
+    """:func:`verify_chain` with every hash computed by ``lach1`` one row at a time (slow)."""
+    return verify_chain(transactions, entries, ledgers, checkpoints, reference=True)
+
+
+def verify_chain(
+    transactions: pl.DataFrame,
+    entries: pl.DataFrame,
+    ledgers: pl.DataFrame,
+    checkpoints: tuple[Checkpoint, ...] = (),
+    *,
+    reference: bool = False,
+) -> ChainReport:
+    """Verify the chain of every lach/1 ledger; see the module docstring for the classes.
+
+    Args:
+        transactions: TRANSACTIONS frame (any row order).
+        entries: ENTRIES frame (amount Int64 or Decimal(38, 0)).
+        ledgers: LEDGERS frame: which ledgers are chained.
+        checkpoints: earlier audits' positions the chains must extend.
+        reference: hash with ``lach1`` row by row instead of the vectorised path.
+    """
+    hasher = REFERENCE if reference else VECTORISED
+    algorithms: dict[str, str | None] = dict(
+        ledgers.select(_L, "chain_algorithm").unique(_L, keep="first").iter_rows()
+    )
+    chained_ids = sorted(lid for lid, algorithm in algorithms.items() if algorithm == ALGORITHM)
+    rows = transactions.filter(pl.col(_L).is_in(chained_ids))
+    run = _Run(rows, entries, hasher, chained_ids)
+    parts = [*run.classify(), *run.check_checkpoints(checkpoints)]
+    findings = sort_findings(pl.concat([p.collect() for p in parts])) if parts else empty_findings()
+    heads = run.heads()
+    summaries = tuple(run.summary(lid, findings, checkpoints, heads) for lid in chained_ids)
+    return ChainReport(
+        ledgers=summaries,
+        findings=findings,
+        rows_checked=rows.height,
+        unproven=_skipped(transactions, algorithms),
+    )
+
+
+def _skipped(transactions: pl.DataFrame, algorithms: dict[str, str | None]) -> tuple[str, ...]:
+    counts = dict(transactions.group_by(_L).len().iter_rows())
+    out = []
+    for lid in sorted(set(algorithms) | {k for k in counts if k is not None}):
+        algorithm, n = algorithms.get(lid, ALGORITHM), counts.get(lid, 0)
+        if lid not in algorithms:
+            out.append(f"ledger {lid} is not in the ledgers table: its {n} rows were not verified")
+        elif algorithm is None:
+            out.append(
+                f"ledger {lid} is not chained (chain_algorithm NULL): nothing about its "
+                f"{n} rows is proven by a hash chain"
+            )
+        elif algorithm != ALGORITHM:
+            out.append(
+                f"ledger {lid} uses chain algorithm {algorithm!r}, not {ALGORITHM}: its "
+                f"{n} rows were not verified"
+            )
+    return tuple(out)
+
+
+def _short(column: str) -> pl.Expr:
+    return pl.col(column).str.slice(0, _SHORT).fill_null("null")
+
+
+def _row(prefix: str = "") -> pl.Expr:
+    """``tx-1 v0`` for the row whose columns start with ``prefix``."""
+    return pl.format("{} v{}", pl.col(f"{prefix}transaction_id"), pl.col(f"{prefix}version"))
+
+
+def _finding(
+    rows: pl.DataFrame,
+    rule: RuleId,
+    message: pl.Expr,
+    expected: pl.Expr | None = None,
+    actual: pl.Expr | None = None,
+) -> pl.LazyFrame:
+    severity = Severity.HIGH if rule is RuleId.CHAIN_UNCHAINED else Severity.CRITICAL
+    return findings_from(
+        rows.lazy(),
+        rule=rule,
+        severity=severity,
+        check=CHECK,
+        table="transactions",
+        message=message,
+        expected=expected,
+        actual=actual,
+    )
+
+
+class _Run:
+    """The state of one verification: per-row signals, then one method per class of event."""
+
+    def __init__(
+        self,
+        rows: pl.DataFrame,
+        entries: pl.DataFrame,
+        hasher: ChainHasher,
+        ledger_ids: list[str],
+    ) -> None:
+        self.rows = rows
+        self.entries = entries
+        self.hasher = hasher
+        self.ledger_ids = ledger_ids
+        self.geneses = pl.DataFrame(
+            {_L: ledger_ids, "_genesis": [genesis(lid) for lid in ledger_ids]},
+            schema={_L: pl.String(), "_genesis": pl.String()},
+        )
+        complete = pl.all_horizontal(pl.col(c).is_not_null() for c in _CHAIN_FIELDS)
+        chained = rows.filter(complete)
+        content = hasher.contents(chained, entries)
+        self_link = hasher.links(chained["chain_prev_hash"], chained["content_hash"])
+        signals = chained.select(
+            *VERSION_KEY,
+            pl.col("chain_seq").alias("seq"),
+            pl.col("chain_prev_hash").alias("prev"),
+            pl.col("content_hash").alias("content"),
+            pl.col("chain_hash").alias("chain"),
+            pl.lit(value=True).alias("chained"),
+        ).with_columns(calc=content, self_link=self_link)
+        loose = rows.filter(~complete).select(
+            *VERSION_KEY,
+            pl.col("chain_seq").alias("seq"),
+            pl.col("chain_prev_hash").alias("prev"),
+            pl.col("content_hash").alias("content"),
+            pl.col("chain_hash").alias("chain"),
+            pl.lit(value=False).alias("chained"),
+            pl.lit(None, pl.String()).alias("calc"),
+            pl.lit(None, pl.String()).alias("self_link"),
+        )
+        self.loose = loose
+        state = pl.concat([signals, loose.filter(pl.col("seq").is_not_null())])
+        self.state = state.with_columns(
+            cok=(pl.col("calc") == pl.col("content")).fill_null(value=False) | ~pl.col("chained"),
+            lok=(pl.col("self_link") == pl.col("chain")).fill_null(value=False)
+            | ~pl.col("chained"),
+        ).sort(_L, "seq", "transaction_id", "version", maintain_order=True)
+        self.main = self.state
+        self.chain_view = self.state  # rows in sealed order, with ``oseq``
+        self.chained_rows = dict(signals.group_by(_L).len().iter_rows())
+
+    # --- the classes ----------------------------------------------------------------
+
+    def classify(self) -> list[pl.LazyFrame]:
+        """Every finding except the checkpoint ones, in class order."""
+        out = [self._unchained(), *self._duplicates()]
+        moved_parts, oseq = self._moved()
+        out.extend(moved_parts)
+        view = self._sealed_order(oseq)
+        self.chain_view = view
+        out.append(self._tampered(view))
+        out.extend(self._links(view))
+        out.append(self._deleted(view))
+        return out
+
+    def _unchained(self) -> pl.LazyFrame:
+        missing = pl.concat_str(
+            [
+                pl.when(pl.col(c).is_null()).then(pl.lit(c))
+                for c in ("chain_seq", "chain_prev_hash", "content_hash", "chain_hash")
+            ],
+            separator=", ",
+            ignore_nulls=True,
+        )
+        loose = self.loose.rename(
+            {"seq": "chain_seq", "prev": "chain_prev_hash", "content": "content_hash"}
+        ).rename({"chain": "chain_hash"})
+        return _finding(
+            loose,
+            RuleId.CHAIN_UNCHAINED,
+            pl.format(
+                "{} of lach/1 ledger {} has no {}: it is outside the chain",
+                _row(),
+                pl.col(_L),
+                missing,
+            ),
+            expected=pl.lit("all four chain fields"),
+            actual=pl.format("null {}", missing),
+        )
+
+    def _duplicates(self) -> list[pl.LazyFrame]:
+        state = self.state
+        dup = (pl.col("seq") == pl.col("seq").shift(1).over(_L)) | (
+            pl.col("seq") == pl.col("seq").shift(-1).over(_L)
+        )
+        if not state.select(dup.fill_null(value=False).any()).item():
+            return []
+        fits = (
+            state.select(_L, (pl.col("seq") + 1).alias("seq"), pl.col("chain").alias("prev"))
+            .unique()
+            .with_columns(_fits=pl.lit(value=True))
+        )
+        linked = (
+            state.select(_L, (pl.col("seq") - 1).alias("seq"), pl.col("prev").alias("chain"))
+            .unique()
+            .with_columns(_linked=pl.lit(value=True))
+        )
+        scored = (
+            state.join(self.geneses, on=_L, how="left")
+            .join(fits, on=[_L, "seq", "prev"], how="left", nulls_equal=False)
+            .join(linked, on=[_L, "seq", "chain"], how="left", nulls_equal=False)
+            .with_columns(
+                _score=pl.col("_linked").fill_null(value=False).cast(pl.Int8()) * 4
+                + (
+                    pl.col("_fits").fill_null(value=False)
+                    | ((pl.col("seq") == 1) & (pl.col("prev") == pl.col("_genesis")))
+                ).cast(pl.Int8())
+                * 2
+                + (pl.col("cok") & pl.col("lok") & pl.col("chained")).cast(pl.Int8())
+            )
+            .sort(
+                [_L, "seq", "_score", "transaction_id", "version"],
+                descending=[False, False, True, False, False],
+            )
+            .with_columns(_rank=pl.int_range(pl.len()).over(_L, "seq"))
+        )
+        self.state = self.main = scored.filter(pl.col("_rank") == 0).select(state.columns)
+        mains = scored.filter(pl.col("_rank") == 0).select(
+            _L,
+            "seq",
+            pl.col("transaction_id").alias("m_transaction_id"),
+            pl.col("version").alias("m_version"),
+        )
+        extras = (
+            scored.filter(pl.col("_rank") > 0)
+            .join(mains, on=[_L, "seq"], how="left")
+            .rename({"seq": "chain_seq"})
+        )
+        return [
+            _finding(
+                extras,
+                RuleId.CHAIN_INSERTED,
+                pl.format(
+                    "{} is a second row at seq {}: the chain runs through {}",
+                    _row(),
+                    pl.col("chain_seq"),
+                    _row("m_"),
+                ),
+                expected=pl.lit("one row per seq"),
+                actual=pl.format("{} and {}", _row("m_"), _row()),
+            )
+        ]
+
+    def _moved(self) -> tuple[list[pl.LazyFrame], pl.DataFrame]:
+        """Rows whose content matches another seq: reordered cycles and edited seqs."""
+        main = self.main
+        empty = pl.DataFrame(schema={_L: pl.String(), "seq": pl.Int64(), "oseq": pl.Int64()})
+        bad = main.filter(~pl.col("cok"))
+        if bad.height == 0:
+            return [], empty
+        by_chain = main.select(_L, "chain", pl.col("seq").alias("_cand")).unique(
+            [_L, "chain"], keep="first"
+        )
+        by_prev = main.select(_L, "prev", pl.col("seq").alias("_cand")).unique(
+            [_L, "prev"], keep="first"
+        )
+        after = bad.join(by_chain, left_on=[_L, "prev"], right_on=[_L, "chain"]).with_columns(
+            pl.col("_cand") + 1
+        )
+        before = bad.join(by_prev, left_on=[_L, "chain"], right_on=[_L, "prev"]).with_columns(
+            pl.col("_cand") - 1
+        )
+        first = bad.join(
+            self.geneses, left_on=[_L, "prev"], right_on=[_L, "_genesis"]
+        ).with_columns(_cand=pl.lit(1, pl.Int64()))
+        cols = [*VERSION_KEY, "seq", "content", "_cand"]
+        cands = (
+            pl.concat([f.select(cols) for f in (after, before, first)])
+            .filter((pl.col("_cand") != pl.col("seq")) & (pl.col("_cand") >= 1))
+            .unique(maintain_order=True)
+        )
+        verified = self._verify_candidates(cands)
+        for _ in range(_MOVE_ROUNDS):
+            more = self._next_candidates(bad, verified)
+            if more.height == 0:
+                break
+            verified = pl.concat([verified, self._verify_candidates(more)])
+        moves: dict[tuple[str, int], int] = {}
+        for lid, seq, cand in verified.select(_L, "seq", "_cand").iter_rows():
+            moves.setdefault((lid, seq), cand)
+        targets = pl.DataFrame(
+            [(lid, t) for (lid, _), t in moves.items()],
+            schema={_L: pl.String(), "seq": pl.Int64()},
+            orient="row",
+        )
+        occupied = {
+            (lid, seq)
+            for lid, seq in targets.join(
+                main.select(_L, "seq"), on=[_L, "seq"], how="semi"
+            ).iter_rows()
+        }
+        cycles, edited = _resolve_moves(moves, occupied)
+        oseq = pl.DataFrame(
+            [(lid, s, moves[(lid, s)]) for cycle in cycles for lid, s in cycle]
+            + [(lid, s, t) for (lid, s), t in edited.items()],
+            schema=empty.schema,
+            orient="row",
+        )
+        return [self._reordered(cycles), self._seq_edited(edited)], oseq
+
+    def _next_candidates(self, bad: pl.DataFrame, verified: pl.DataFrame) -> pl.DataFrame:
+        """More guesses once some moved rows are placed: neighbours in sealed order.
+
+        A row whose prev is a placed row's chain hash was sealed right after that row's
+        sealed seq; one whose chain hash is a placed row's prev right before it; and the row
+        now at a placed row's sealed seq may have been sealed where the placed row sits now
+        (a swap next to the head, a rotation).
+        """
+        cols = [*VERSION_KEY, "seq", "content", "_cand"]
+        placed = verified.select(_L, "seq", pl.col("_cand").alias("_to")).unique([_L, "seq"])
+        hashes = placed.join(self.main.select(_L, "seq", "chain", "prev"), on=[_L, "seq"])
+        after = bad.join(
+            hashes.select(_L, "chain", _cand=pl.col("_to") + 1),
+            left_on=[_L, "prev"],
+            right_on=[_L, "chain"],
+        )
+        before = bad.join(
+            hashes.select(_L, "prev", _cand=pl.col("_to") - 1),
+            left_on=[_L, "chain"],
+            right_on=[_L, "prev"],
+        )
+        partners = bad.join(
+            placed.select(_L, pl.col("_to").alias("seq"), pl.col("seq").alias("_cand")),
+            on=[_L, "seq"],
+        )
+        tried = verified.select(_L, "seq")
+        return (
+            pl.concat([f.select(cols) for f in (after, before, partners)])
+            .filter((pl.col("_cand") != pl.col("seq")) & (pl.col("_cand") >= 1))
+            .join(tried, on=[_L, "seq"], how="anti")
+            .unique(maintain_order=True)
+        )
+
+    def _verify_candidates(self, cands: pl.DataFrame) -> pl.DataFrame:
+        """The candidates (row, ``_cand`` seq) whose content matches when sealed at ``_cand``."""
+        cols = [*VERSION_KEY, "seq", "content", "_cand"]
+        if cands.height == 0:
+            return cands.select(cols)
+        versions = cands.join(
+            self.rows, left_on=[*VERSION_KEY, "seq"], right_on=[*VERSION_KEY, "chain_seq"]
+        ).with_columns(pl.col("_cand").alias("chain_seq"))
+        versions = versions.unique([*VERSION_KEY, "seq", "_cand"], maintain_order=True)
+        recomputed = self.hasher.contents(versions, self.entries)
+        return versions.filter(recomputed == versions["content"]).select(cols)
+
+    def _reordered(self, cycles: list[list[tuple[str, int]]]) -> pl.LazyFrame:
+        records = []
+        for cycle in cycles:
+            lid, low = min(cycle)
+            others = sorted(s for _, s in cycle if s != low)
+            records.append((lid, low, others))
+        heads = pl.DataFrame(
+            records,
+            schema={_L: pl.String(), "seq": pl.Int64(), "others": pl.List(pl.Int64())},
+            orient="row",
+        )
+        rows = self.main.select(*VERSION_KEY, "seq")
+        named = rows.rename({c: f"o_{c}" for c in ("transaction_id", "version", "seq")})
+        located = (
+            heads.join(rows, on=[_L, "seq"], how="left")
+            .with_columns(o_seq=pl.col("others").list.first())
+            .join(named, on=[_L, "o_seq"], how="left")
+            .rename({"seq": "chain_seq"})
+        )
+        many = pl.col("others").list.len() > 1
+        return _finding(
+            located,
+            RuleId.CHAIN_REORDERED,
+            pl.when(many)
+            .then(
+                pl.format(
+                    "{} at seq {} and the rows at seq {} are out of sealed order: each one's "
+                    "content was sealed at another's seq, and they all fit once put back",
+                    _row(),
+                    pl.col("chain_seq"),
+                    pl.col("others").cast(pl.List(pl.String())).list.join(", "),
+                )
+            )
+            .otherwise(
+                pl.format(
+                    "{} at seq {} and {} at seq {} are in each other's place: each one's "
+                    "content was sealed at the other's seq, and both fit once swapped back",
+                    _row(),
+                    pl.col("chain_seq"),
+                    _row("o_"),
+                    pl.col("o_seq"),
+                )
+            ),
+            expected=pl.lit("rows in the order they were sealed"),
+            actual=pl.format("seq {} holds {}", pl.col("chain_seq"), _row()),
+        )
+
+    def _seq_edited(self, edited: dict[tuple[str, int], int]) -> pl.LazyFrame:
+        moved = pl.DataFrame(
+            [(lid, s, t) for (lid, s), t in edited.items()],
+            schema={_L: pl.String(), "seq": pl.Int64(), "oseq": pl.Int64()},
+            orient="row",
+        )
+        rows = moved.join(self.main, on=[_L, "seq"], how="left").rename({"seq": "chain_seq"})
+        return _finding(
+            rows,
+            RuleId.CHAIN_TAMPERED,
+            pl.format(
+                "{}: chain_seq changed from {} to {}: its sealed content matches seq {}",
+                _row(),
+                pl.col("oseq"),
+                pl.col("chain_seq"),
+                pl.col("oseq"),
+            ),
+            expected=pl.format("chain_seq {}", pl.col("oseq")),
+            actual=pl.format("chain_seq {}", pl.col("chain_seq")),
+        )
+
+    def _sealed_order(self, oseq: pl.DataFrame) -> pl.DataFrame:
+        """Main rows in sealed order (moved rows back in place) with their predecessor."""
+        view = self.main.join(oseq, on=[_L, "seq"], how="left").with_columns(
+            moved=pl.col("oseq").is_not_null(),
+            oseq=pl.col("oseq").fill_null(pl.col("seq")),
+        )
+        view = view.with_columns(cok=pl.col("cok") | pl.col("moved")).sort(_L, "oseq")
+        owners = (
+            view.filter(pl.col("chained"))
+            .select(_L, pl.col("chain").alias("prev"), pl.col("oseq").alias("owner_seq"))
+            .unique([_L, "prev"], keep="first")
+        )
+        pred = {
+            c: pl.col(c).shift(1).over(_L).alias(f"q_{c}")
+            for c in (
+                "transaction_id",
+                "version",
+                "seq",
+                "oseq",
+                "chain",
+                "self_link",
+                "content",
+                "prev",
+                "cok",
+                "lok",
+                "chained",
+            )
+        }
+        return (
+            view.with_columns(pred.values())
+            .join(self.geneses, on=_L, how="left")
+            .join(owners, on=[_L, "prev"], how="left")
+        )
+
+    def _tampered(self, view: pl.DataFrame) -> pl.LazyFrame:
+        rows = view.filter(pl.col("chained") & ~(pl.col("cok") & pl.col("lok"))).rename(
+            {"seq": "chain_seq"}
+        )
+        fields = ~pl.col("cok")
+        column = ~pl.col("lok")
+        message = (
+            pl.when(fields & column)
+            .then(
+                pl.format(
+                    "{}: sealed fields and hash columns changed: content recomputes to {}, "
+                    "content_hash is {}, and chain_hash {} does not link prev and content",
+                    _row(),
+                    _short("calc"),
+                    _short("content"),
+                    _short("chain"),
+                )
+            )
+            .when(fields)
+            .then(
+                pl.format(
+                    "{}: sealed fields changed after sealing: content recomputes to {}, "
+                    "content_hash is {}",
+                    _row(),
+                    _short("calc"),
+                    _short("content"),
+                )
+            )
+            .otherwise(
+                pl.format(
+                    "{}: chain_hash {} does not link its chain_prev_hash and content_hash "
+                    "(expected {}): a hash column was edited",
+                    _row(),
+                    _short("chain"),
+                    _short("self_link"),
+                )
+            )
+        )
+        return _finding(
+            rows,
+            RuleId.CHAIN_TAMPERED,
+            message,
+            expected=pl.when(fields).then(pl.col("calc")).otherwise(pl.col("self_link")),
+            actual=pl.when(fields).then(pl.col("content")).otherwise(pl.col("chain")),
+        )
+
+    def _links(self, view: pl.DataFrame) -> list[pl.LazyFrame]:
+        """Broken prev links between neighbours, and seq 1's link to genesis."""
+        adjacent = pl.col("q_oseq") == pl.col("oseq") - 1
+        both = pl.col("chained") & pl.col("q_chained").fill_null(value=False)
+        breaks = view.filter(adjacent & both & (pl.col("prev") != pl.col("q_chain")))
+        first = view.filter(
+            (pl.col("oseq") == 1) & pl.col("chained") & (pl.col("prev") != pl.col("_genesis"))
+        )
+        out: list[pl.LazyFrame] = []
+        if breaks.height:
+            relink = self.hasher.links(breaks["q_chain"], breaks["content"])
+            breaks = breaks.with_columns(_relink=relink)
+            q_column = ~pl.col("q_lok") & (pl.col("prev") == pl.col("q_self_link"))
+            r_column = ~pl.col("lok") & (pl.col("_relink") == pl.col("chain"))
+            open_ = breaks.filter(~q_column & ~r_column)
+            fork = open_.filter(pl.col("owner_seq").is_not_null())
+            out.append(
+                _finding(
+                    fork.rename({"seq": "chain_seq"}),
+                    RuleId.CHAIN_INSERTED,
+                    pl.format(
+                        "{} at seq {} links to seq {}, not to seq {}: it was inserted (a fork)",
+                        _row(),
+                        pl.col("chain_seq"),
+                        pl.col("owner_seq"),
+                        pl.col("q_seq"),
+                    ),
+                    expected=pl.col("q_chain"),
+                    actual=pl.col("prev"),
+                )
+            )
+            resealed = open_.filter(
+                pl.col("owner_seq").is_null() & pl.col("q_cok") & pl.col("q_lok")
+            ).select(
+                _L,
+                pl.col("q_transaction_id").alias("transaction_id"),
+                pl.col("q_version").alias("version"),
+                pl.col("q_seq").alias("chain_seq"),
+                pl.col("q_chain"),
+                pl.col("prev"),
+                pl.col("transaction_id").alias("s_transaction_id"),
+                pl.col("version").alias("s_version"),
+                pl.col("seq").alias("s_seq"),
+            )
+            out.append(
+                _finding(
+                    resealed,
+                    RuleId.CHAIN_RESEALED,
+                    pl.format(
+                        "{} at seq {} was re-hashed: its hashes fit its fields, but seq {} ({}) "
+                        "links to {}, a hash no row has",
+                        _row(),
+                        pl.col("chain_seq"),
+                        pl.col("s_seq"),
+                        _row("s_"),
+                        _short("prev"),
+                    ),
+                    expected=pl.col("prev"),
+                    actual=pl.col("q_chain"),
+                )
+            )
+        if first.height:
+            relink = self.hasher.links(first["_genesis"], first["content"])
+            first = first.with_columns(_relink=relink).filter(
+                pl.col("lok") | (pl.col("_relink") != pl.col("chain"))
+            )
+            out.append(
+                _finding(
+                    first.rename({"seq": "chain_seq"}),
+                    RuleId.CHAIN_GENESIS_MISMATCH,
+                    pl.format(
+                        "{} at seq 1 links to {}, not to the genesis of ledger {} ({})",
+                        _row(),
+                        _short("prev"),
+                        pl.col(_L),
+                        _short("_genesis"),
+                    ),
+                    expected=pl.col("_genesis"),
+                    actual=pl.col("prev"),
+                )
+            )
+        return out
+
+    def _deleted(self, view: pl.DataFrame) -> pl.LazyFrame:
+        lo = pl.col("q_oseq").fill_null(0) + 1
+        hi = pl.col("oseq") - 1
+        gaps = view.filter(lo <= hi).with_columns(_lo=lo, _hi=hi)
+        links_to = pl.when(pl.col("_lo") == 1).then(pl.col("_genesis")).otherwise(pl.col("q_chain"))
+        before = (
+            pl.when(pl.col("_lo") == 1)
+            .then(pl.lit("genesis"))
+            .otherwise(pl.format("seq {}", pl.col("q_oseq")))
+        )
+        state = (
+            pl.when(pl.col("prev") == links_to)
+            .then(pl.format("links straight to {} (a seq skipped when sealing)", before))
+            .when(pl.col("owner_seq").is_not_null())
+            .then(pl.format("links to seq {}", pl.col("owner_seq")))
+            .otherwise(pl.lit("links to a hash no row has"))
+        )
+        wide = (pl.col("_hi") - pl.col("_lo")) >= GAP_LIMIT
+        missing = (
+            gaps.with_columns(
+                _state=state,
+                chain_seq=pl.when(wide)
+                .then(pl.concat_list(pl.col("_lo")))
+                .otherwise(pl.int_ranges(pl.col("_lo"), pl.col("_hi") + 1)),
+                s_transaction_id=pl.col("transaction_id"),
+                s_version=pl.col("version"),
+                s_seq=pl.col("seq"),
+            )
+            .explode("chain_seq")
+            .select(
+                _L,
+                "chain_seq",
+                "_lo",
+                "_hi",
+                "_state",
+                "s_transaction_id",
+                "s_version",
+                "s_seq",
+                wide.alias("_wide"),
+                "prev",
+            )
+        )
+        return _finding(
+            missing,
+            RuleId.CHAIN_DELETED,
+            pl.when(pl.col("_wide"))
+            .then(
+                pl.format(
+                    "seqs {}..{} are missing ({} rows): the next row, seq {} ({}), {}",
+                    pl.col("_lo"),
+                    pl.col("_hi"),
+                    pl.col("_hi") - pl.col("_lo") + 1,
+                    pl.col("s_seq"),
+                    _row("s_"),
+                    pl.col("_state"),
+                )
+            )
+            .otherwise(
+                pl.format(
+                    "seq {} is missing: the next row, seq {} ({}), {}",
+                    pl.col("chain_seq"),
+                    pl.col("s_seq"),
+                    _row("s_"),
+                    pl.col("_state"),
+                )
+            ),
+            expected=pl.format("a row at seq {}", pl.col("chain_seq")),
+            actual=pl.lit("no row"),
+        )
+
+    # --- checkpoints and summaries --------------------------------------------------
+
+    def heads(self) -> dict[str, tuple[int, str, str, str, str]]:
+        """Per ledger: (seq, transaction_id, version text, stored chain_hash, prev) of the head."""
+        view = self.chain_view.filter(pl.col("chained"))
+        heads = view.sort(_L, "oseq").group_by(_L, maintain_order=True).last()
+        return {
+            row[_L]: (
+                row["oseq"],
+                row["transaction_id"],
+                str(row["version"]),
+                row["chain"],
+                row["prev"],
+            )
+            for row in heads.iter_rows(named=True)
+        }
+
+    def check_checkpoints(self, checkpoints: Iterable[Checkpoint]) -> list[pl.LazyFrame]:
+        """chain.truncated and chain.rewritten for each checkpoint."""
+        cps = pl.DataFrame(
+            [(c.ledger_id, c.seq, c.head_hash, c.row_count) for c in checkpoints],
+            schema={
+                _L: pl.String(),
+                "cp_seq": pl.Int64(),
+                "cp_hash": pl.String(),
+                "cp_rows": pl.Int64(),
+            },
+            orient="row",
+        )
+        if cps.height == 0:
+            return []
+        view = self.chain_view.filter(pl.col("chained"))
+        heads = view.group_by(_L).agg(pl.col("oseq").max().alias("head"))
+        with_head = cps.join(heads, on=_L, how="left").with_columns(pl.col("head").fill_null(0))
+        short = with_head.filter(pl.col("head") < pl.col("cp_seq")).with_columns(
+            chain_seq=pl.col("head") + 1
+        )
+        truncated = _finding(
+            short,
+            RuleId.CHAIN_TRUNCATED,
+            pl.format(
+                "the chain of ledger {} ends at seq {}, but an earlier audit saw seq {} "
+                "(head {}): {} sealed rows are gone from the tail",
+                pl.col(_L),
+                pl.col("head"),
+                pl.col("cp_seq"),
+                _short("cp_hash"),
+                pl.col("cp_seq") - pl.col("head"),
+            ),
+            expected=pl.format("seq {} with chain_hash {}", pl.col("cp_seq"), pl.col("cp_hash")),
+            actual=pl.format("head at seq {}", pl.col("head")),
+        )
+        at = with_head.join(
+            view.select(_L, "oseq", *VERSION_KEY[1:], "seq", "chain"),
+            left_on=[_L, "cp_seq"],
+            right_on=[_L, "oseq"],
+        ).filter(pl.col("chain") != pl.col("cp_hash"))
+        rewritten = _finding(
+            at.rename({"seq": "chain_seq"}),
+            RuleId.CHAIN_REWRITTEN,
+            pl.format(
+                "{} at checkpoint seq {} has chain_hash {}, the checkpoint has {}: "
+                "the history up to it was re-hashed",
+                _row(),
+                pl.col("cp_seq"),
+                _short("chain"),
+                _short("cp_hash"),
+            ),
+            expected=pl.col("cp_hash"),
+            actual=pl.col("chain"),
+        )
+        return [truncated, rewritten]
+
+    def summary(
+        self,
+        ledger_id: str,
+        findings: pl.DataFrame,
+        checkpoints: tuple[Checkpoint, ...],
+        heads: dict[str, tuple[int, str, str, str, str]],
+    ) -> LedgerChain:
+        """The LedgerChain of one verified ledger."""
+        mine = findings.filter(pl.col(_L) == ledger_id)
+        by_rule = dict(mine.group_by("rule").len().iter_rows())
+        counts = tuple((r, by_rule[r.value]) for r in RuleId if r.value in by_rule)
+        first = mine.get_column("chain_seq").min()
+        rows = self.rows.filter(pl.col(_L) == ledger_id)
+        chained = self.chain_view.filter((pl.col(_L) == ledger_id) & pl.col("chained"))
+        head = heads.get(ledger_id)
+        stored = recomputed = checkpoint = None
+        if head is not None:
+            seq, tx, _, chain, prev = head
+            stored = (seq, chain)
+            row = chained.filter((pl.col("oseq") == seq) & (pl.col("transaction_id") == tx))
+            link = self.hasher.links(pl.Series([prev]), row["calc"].head(1)).item()
+            recomputed = (seq, link if isinstance(link, str) else "")
+            checkpoint = Checkpoint(ledger_id, seq, chain, self.chained_rows.get(ledger_id, 0))
+        unproven = _ledger_unproven(
+            ledger_id,
+            stored[0] if stored else 0,
+            tuple(c for c in checkpoints if c.ledger_id == ledger_id),
+            mine,
+        )
+        return LedgerChain(
+            ledger_id=ledger_id,
+            rows_checked=rows.height,
+            first_broken_seq=first if isinstance(first, int) else None,
+            counts=counts,
+            recomputed_head=recomputed,
+            stored_head=stored,
+            checkpoint=checkpoint,
+            unproven=unproven,
+        )
+
+
+def _ledger_unproven(
+    ledger_id: str, head: int, checkpoints: tuple[Checkpoint, ...], findings: pl.DataFrame
+) -> tuple[str, ...]:
+    unsealed = (
+        f"ledger {ledger_id}: description and metadata are not sealed (meta_hash is not "
+        "verified by the chain)"
+    )
+    out = [unsealed]
+    if not checkpoints:
+        out.append(
+            f"ledger {ledger_id}: no checkpoint from an earlier audit: a fully re-hashed "
+            f"history, a re-hashed head or rows cut from the tail after seq {head} would "
+            "go undetected"
+        )
+        return tuple(out)
+    failed = set(
+        findings.filter(
+            pl.col("rule").is_in([RuleId.CHAIN_TRUNCATED.value, RuleId.CHAIN_REWRITTEN.value])
+        )
+        .get_column("rule")
+        .to_list()
+    )
+    top = max(c.seq for c in checkpoints)
+    if failed:
+        out.append(
+            f"ledger {ledger_id}: the chain does not extend the checkpoint(s) of an earlier "
+            "audit (see the truncated/rewritten findings)"
+        )
+    else:
+        out.append(
+            f"ledger {ledger_id}: seq 1..{top} extends the checkpoint of an earlier audit "
+            f"(unchanged since); seq {top + 1}..{head} rests on this chain alone: a re-hash "
+            "of those rows or a cut tail would go undetected"
+        )
+    return tuple(out)
+
+
+def _resolve_moves(
+    moves: dict[tuple[str, int], int], occupied: set[tuple[str, int]]
+) -> tuple[list[list[tuple[str, int]]], dict[tuple[str, int], int]]:
+    """Split rows whose content matches another seq into cycles and edited seqs.
+
+    A cycle (each row's sealed seq is held by the next) is a reordering. A row whose sealed
+    seq is free, or freed by another accepted move, had its chain_seq edited. A row whose
+    sealed seq holds a row that stays is left where it is (it is then plain tampered).
+    """
+    cycles: list[list[tuple[str, int]]] = []
+    in_cycle: set[tuple[str, int]] = set()
+    for start in sorted(moves):
+        if start in in_cycle:
+            continue
+        path = [start]
+        current = start
+        while True:
+            target = (current[0], moves[current])
+            if target == start:
+                cycles.append(path)
+                in_cycle.update(path)
+                break
+            if target not in moves or target in path or target in in_cycle:
+                break
+            path.append(target)
+            current = target
+    edited: dict[tuple[str, int], int] = {}
+    claimed: set[tuple[str, int]] = set()
+    changed = True
+    while changed:
+        changed = False
+        for key, seq in sorted(moves.items()):
+            target = (key[0], seq)
+            if key in in_cycle or key in edited or target in claimed:
+                continue
+            if target not in occupied or target in edited:
+                edited[key] = seq
+                claimed.add(target)
+                changed = True
+    return cycles, edited
