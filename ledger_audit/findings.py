@@ -67,6 +67,7 @@ class RuleId(StrEnum):
     STATEMENT_CONTROL_TOTAL_MISMATCH = "statement.control_total_mismatch"
     STATEMENT_RECORD_COUNT_MISMATCH = "statement.record_count_mismatch"
     SOURCE_REJECTED_ROW = "source.rejected_row"
+    ERP_UNMAPPED_ACCOUNT = "erp.unmapped_account"
     CHECK_CRASHED = "check.crashed"
 
 

@@ -1,4 +1,5 @@
 """Stage 5 of the data flow: drift, rollups, trial balance and the close, as values.
 
-Reports are frozen records of frames, rendered by ``exports``; arrives with the workbench issue.
+Reports are frozen records of frames, rendered by ``exports``: trial balance, GL mapping,
+summary journals (so far).
 """

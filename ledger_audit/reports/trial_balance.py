@@ -1,0 +1,124 @@
+"""Trial balance of one period: opening, debits, credits, closing per ledger x account x asset.
+
+Built on ``roll_forward`` (posted balances; pending never reaches a trial balance), then
+turned from oriented balances into **signed debit-minus-credit** balances, the convention of a
+trial balance: a debit balance is positive, a credit balance negative, whatever the account's
+normal side. So over all accounts of one ledger and asset, opening and closing sum to zero
+and debits equal credits: the ``totals`` frame shows those sums, and ``balanced`` says
+whether they are all zero.
+
+``debits``/``credits`` are the posted movement of the period on the chosen basis: entries of
+posted versions that start counting in the period, less those of posted versions that stop
+counting in it (a superseded posting), so they can be negative in that rare case. Amounts
+are minor units of ``asset_id`` (Int64, or Decimal(38, 0) for a wide ledger), with the
+asset's ``scale`` beside them for display; assets never mix.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+
+from ledger_audit.replay.balances import Basis
+from ledger_audit.replay.rollforward import roll_forward
+from ledger_audit.sources.ledger_frames import LedgerFrames
+from ledger_audit.spec import Period
+
+TRIAL_BALANCE_COLUMNS = (
+    "period",
+    "ledger_id",
+    "account_id",
+    "asset_id",
+    "scale",
+    "normal_balance",
+    "opening",
+    "debits",
+    "credits",
+    "closing",
+    "difference",
+)
+"""Columns of ``TrialBalance.rows``; ``difference`` = opening + debits - credits - closing."""
+
+TOTALS_COLUMNS = (
+    "period",
+    "ledger_id",
+    "asset_id",
+    "scale",
+    "opening",
+    "debits",
+    "credits",
+    "closing",
+    "movement",
+)
+"""Columns of ``TrialBalance.totals``; ``movement`` = debits - credits."""
+
+_AMOUNTS = ("opening", "debits", "credits", "closing")
+
+
+def asset_scale(asset_id: pl.Expr) -> pl.Expr:
+    """The scale of a ``CODE/scale`` asset id, as Int32."""
+    return asset_id.str.split("/").list.get(1, null_on_oob=True).cast(pl.Int32())
+
+
+def asset_code(asset_id: pl.Expr) -> pl.Expr:
+    """The code of a ``CODE/scale`` asset id (the currency, for a fiat asset)."""
+    return asset_id.str.split("/").list.first()
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class TrialBalance:
+    """A trial balance: rows per account x asset, and their totals per ledger x asset.
+
+    Attributes:
+        period: the period reported.
+        basis: which time decides what counts by when (``effective`` or ``recorded``).
+        rows: TRIAL_BALANCE_COLUMNS, sorted by ledger, account, asset; every account x asset
+            with an opening or closing balance or movement.
+        totals: TOTALS_COLUMNS per ledger x asset: opening, closing and movement must be zero.
+    """
+
+    period: Period
+    basis: Basis
+    rows: pl.DataFrame
+    totals: pl.DataFrame
+
+    @property
+    def balanced(self) -> bool:
+        """True when every ledger x asset totals zero and every row rolls forward."""
+        totals = self.totals.select(
+            (pl.col("opening") == 0) & (pl.col("closing") == 0) & (pl.col("movement") == 0)
+        ).to_series()
+        return bool(totals.all()) and bool((self.rows["difference"] == 0).all())
+
+
+def build_trial_balance(
+    frames: LedgerFrames, period: Period, basis: Basis = "effective"
+) -> TrialBalance:
+    """The trial balance of ``period`` (see the module docstring for the conventions)."""
+    credit = pl.col("normal_balance") == "credit"
+
+    def signed(name: str) -> pl.Expr:
+        return pl.when(credit).then(-pl.col(name)).otherwise(pl.col(name)).alias(name)
+
+    rows = (
+        roll_forward(frames, [period], basis)
+        .with_columns(signed("opening"), signed("closing"))
+        .with_columns(
+            asset_scale(pl.col("asset_id")).alias("scale"),
+            (pl.col("opening") + pl.col("debits") - pl.col("credits") - pl.col("closing")).alias(
+                "difference"
+            ),
+        )
+        .select(TRIAL_BALANCE_COLUMNS)
+        .sort("ledger_id", "account_id", "asset_id")
+        .collect()
+    )
+    totals = (
+        rows.group_by("period", "ledger_id", "asset_id", "scale")
+        .agg(pl.col(name).sum() for name in _AMOUNTS)
+        .with_columns((pl.col("debits") - pl.col("credits")).alias("movement"))
+        .select(TOTALS_COLUMNS)
+        .sort("ledger_id", "asset_id")
+    )
+    return TrialBalance(period=period, basis=basis, rows=rows, totals=totals)
