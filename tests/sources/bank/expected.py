@@ -14,20 +14,22 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import yaml  # type: ignore[import-untyped]
+import yaml
 
 
-class _SafeLoader(yaml.SafeLoader):  # type: ignore[misc]
+class _SafeLoader(yaml.SafeLoader):
     pass
 
 
 def _object(loader: yaml.SafeLoader, _suffix: str, node: yaml.Node) -> Any:
     data: dict[str, Any] = {}
     yield data
-    data.update(loader.construct_mapping(node, deep=True))
+    assert isinstance(node, yaml.MappingNode)
+    data.update({str(k): v for k, v in loader.construct_mapping(node, deep=True).items()})
 
 
 def _apply(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> Any:
+    assert isinstance(node, yaml.SequenceNode)
     args = loader.construct_sequence(node, deep=True)
     if suffix == "decimal.Decimal":
         return Decimal(args[0])
