@@ -34,7 +34,7 @@ from pathlib import Path
 import polars as pl
 
 from ledger_audit.checks.chain import verify_chain
-from ledger_audit.checks.chain_hashes import content_hashes, payloads
+from ledger_audit.checks.chain_hashes import content_hashes, payload_chunks
 from ledger_audit.schema import lach1
 from ledger_audit.schema.frames import ENTRIES, LEDGERS, TRANSACTIONS
 
@@ -44,6 +44,7 @@ T0 = 1_735_689_600_000_000_000
 LEDGER_IDS = ("main", "cards")
 LINK_BYTES = len(f"{lach1.ALGORITHM} link\n") + 64 + 1 + 64
 DEFAULT_REFERENCE_ROWS = 1_000_000
+GENERATE_CHUNK = 1_000_000
 
 # --------------------------------------------------------------------------- generation
 
@@ -119,20 +120,27 @@ def generate(n: int, folder: Path) -> None:
     tx, entries = _unsealed(n)
     tx = tx.sort("ledger_id", "chain_seq")
     content = content_hashes(tx, entries)
-    prevs: list[str] = []
-    links: list[str] = []
     heads = {lid: lach1.genesis(lid) for lid in LEDGER_IDS}
-    for lid, c in zip(tx["ledger_id"].to_list(), content.to_list(), strict=True):
-        prev = heads[lid]
-        link = hashlib.sha256(f"{lach1.ALGORITHM} link\n{prev}\n{c}".encode()).hexdigest()
-        prevs.append(prev)
-        links.append(link)
-        heads[lid] = link
+    prev_parts: list[pl.Series] = []
+    link_parts: list[pl.Series] = []
+    for start in range(0, n, GENERATE_CHUNK):  # Python lists of one chunk at a time
+        prevs: list[str] = []
+        links: list[str] = []
+        ids = tx["ledger_id"].slice(start, GENERATE_CHUNK).to_list()
+        for lid, c in zip(ids, content.slice(start, GENERATE_CHUNK).to_list(), strict=True):
+            prev = heads[lid]
+            link = hashlib.sha256(f"{lach1.ALGORITHM} link\n{prev}\n{c}".encode()).hexdigest()
+            prevs.append(prev)
+            links.append(link)
+            heads[lid] = link
+        prev_parts.append(pl.Series(prevs, dtype=pl.String))
+        link_parts.append(pl.Series(links, dtype=pl.String))
     tx = tx.with_columns(
-        chain_prev_hash=pl.Series(prevs, dtype=pl.String),
+        chain_prev_hash=pl.concat(prev_parts),
         content_hash=content,
-        chain_hash=pl.Series(links, dtype=pl.String),
+        chain_hash=pl.concat(link_parts),
     ).sort("ledger_id", "transaction_id", "version")
+    del prev_parts, link_parts, content
     ledgers = pl.DataFrame(
         {
             "ledger_id": sorted(LEDGER_IDS),
@@ -180,7 +188,8 @@ def worker(method: str, folder: Path, limit: int | None) -> None:
     report = verify_chain(tx, entries, ledgers, reference=method == "reference")
     seconds = time.perf_counter() - start
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    payload_bytes = int(payloads(tx, entries).str.len_bytes().sum())  # after the clock stops
+    # after the clock stops, chunk by chunk (all payloads of 10M rows would take gigabytes)
+    payload_bytes = sum(int(chunk.str.len_bytes().sum()) for chunk in payload_chunks(tx, entries))
     print(
         json.dumps(
             {

@@ -60,6 +60,16 @@ _MOVE_ROUNDS = 4
 _CHAIN_FIELDS = ("chain_seq", "chain_prev_hash", "content_hash", "chain_hash")
 _L = "ledger_id"
 _SHORT = 12
+_STORED = {
+    "transaction_id": "transaction_id",
+    "version": "version",
+    "prev": "chain_prev_hash",
+    "content": "content_hash",
+    "chain": "chain_hash",
+}
+"""Values of a row gathered from the transactions frame by its index, and their columns."""
+_COMPARE_ROWS = 1_000_000
+"""Rows whose prev is compared with their predecessor's chain_hash at once."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,7 +186,9 @@ def verify_chain(
         ledgers.select(_L, "chain_algorithm").unique(_L, keep="first").iter_rows()
     )
     chained_ids = sorted(lid for lid, algorithm in algorithms.items() if algorithm == ALGORITHM)
-    rows = transactions.filter(pl.col(_L).is_in(chained_ids))
+    chained = pl.col(_L).is_in(chained_ids)
+    everything = transactions.select(chained.fill_null(value=False).all()).item()
+    rows = transactions if everything else transactions.filter(chained)  # no copy if all
     run = _Run(rows, entries, hasher, chained_ids)
     parts = [*run.classify(), *run.check_checkpoints(checkpoints)]
     findings = sort_findings(pl.concat([p.collect() for p in parts])) if parts else empty_findings()
@@ -240,7 +252,13 @@ def _finding(
 
 
 class _Run:
-    """The state of one verification: per-row signals, then one method per class of event."""
+    """The state of one verification: per-row signals, then one method per class of event.
+
+    Memory: every row is held only as a light record (its index ``_i`` in ``rows``, ledger,
+    seq, and the content/self-link/chained flags); the recomputed hashes are compared chunk
+    by chunk and kept only where they differ from the stored ones. The stored hashes, ids and
+    recomputed values of the few rows a finding needs are gathered from ``rows`` by ``_i``.
+    """
 
     def __init__(
         self,
@@ -258,37 +276,133 @@ class _Run:
             schema={_L: pl.String(), "_genesis": pl.String()},
         )
         complete = pl.all_horizontal(pl.col(c).is_not_null() for c in _CHAIN_FIELDS)
-        chained = rows.filter(complete)
-        content = hasher.contents(chained, entries)
-        self_link = hasher.links(chained["chain_prev_hash"], chained["content_hash"])
-        signals = chained.select(
-            *VERSION_KEY,
+        self.complete = rows.select(complete.alias("chained")).to_series()
+        cok, lok = self._hash_signals()
+        light = rows.select(
+            pl.int_range(pl.len(), dtype=pl.UInt32()).alias("_i"),
+            _L,
             pl.col("chain_seq").alias("seq"),
-            pl.col("chain_prev_hash").alias("prev"),
-            pl.col("content_hash").alias("content"),
-            pl.col("chain_hash").alias("chain"),
-            pl.lit(value=True).alias("chained"),
-        ).with_columns(calc=content, self_link=self_link)
-        loose = rows.filter(~complete).select(
-            *VERSION_KEY,
-            pl.col("chain_seq").alias("seq"),
-            pl.col("chain_prev_hash").alias("prev"),
-            pl.col("content_hash").alias("content"),
-            pl.col("chain_hash").alias("chain"),
-            pl.lit(value=False).alias("chained"),
-            pl.lit(None, pl.String()).alias("calc"),
-            pl.lit(None, pl.String()).alias("self_link"),
+        ).with_columns(
+            chained=self.complete,
+            cok=cok | ~self.complete,
+            lok=lok | ~self.complete,
         )
-        self.loose = loose
-        state = pl.concat([signals, loose.filter(pl.col("seq").is_not_null())])
-        self.state = state.with_columns(
-            cok=(pl.col("calc") == pl.col("content")).fill_null(value=False) | ~pl.col("chained"),
-            lok=(pl.col("self_link") == pl.col("chain")).fill_null(value=False)
-            | ~pl.col("chained"),
-        ).sort(_L, "seq", "transaction_id", "version", maintain_order=True)
+        self.loose = rows.filter(~self.complete).select(
+            *VERSION_KEY,
+            pl.col("chain_seq").alias("seq"),
+            pl.col("chain_prev_hash").alias("prev"),
+            pl.col("content_hash").alias("content"),
+            pl.col("chain_hash").alias("chain"),
+        )
+        # Chained rows first, then the loose ones, each in frame order (ties in _duplicates).
+        self.state = light.filter(pl.col("seq").is_not_null()).sort(_L, "seq", maintain_order=True)
+        del light
         self.main = self.state
         self.chain_view = self.state  # rows in sealed order, with ``oseq``
-        self.chained_rows = dict(signals.group_by(_L).len().iter_rows())
+        counts = pl.DataFrame({_L: rows.get_column(_L), "chained": self.complete})
+        per_ledger = counts.group_by(_L).agg(pl.len(), pl.col("chained").sum())
+        self.row_counts: dict[str, int] = dict(per_ledger.select(_L, "len").iter_rows())
+        self.chained_rows: dict[str, int] = dict(per_ledger.select(_L, "chained").iter_rows())
+
+    def _hash_signals(self) -> tuple[pl.Series, pl.Series]:
+        """Per row: content_hash and chain_hash are the recomputed ones (False: unchained).
+
+        Sets ``self.mismatch``: (``_i``, ``calc``, ``self_link``) of the chained rows where
+        either differs; elsewhere calc is content_hash and self_link chain_hash.
+        """
+        # A row missing a chain field is not hashed: without its seq it has no payload.
+        hashed = self.rows.with_columns(
+            pl.when(self.complete).then(pl.col("chain_seq")).alias("chain_seq")
+        )
+        prev = hashed.get_column("chain_prev_hash")
+        content = hashed.get_column("content_hash")
+        chain = hashed.get_column("chain_hash")
+        cok: list[pl.Series] = []
+        lok: list[pl.Series] = []
+        side: list[pl.DataFrame] = []
+        offset = 0
+        for calc in self.hasher.content_chunks(hashed, self.entries):
+            n = calc.len()
+            chunk = pl.DataFrame(
+                {
+                    "calc": calc,
+                    "self_link": self.hasher.links(prev.slice(offset, n), content.slice(offset, n)),
+                    "content": content.slice(offset, n),
+                    "chain": chain.slice(offset, n),
+                    "chained": self.complete.slice(offset, n),
+                }
+            ).with_columns(
+                cok=(pl.col("calc") == pl.col("content")).fill_null(value=False),
+                lok=(pl.col("self_link") == pl.col("chain")).fill_null(value=False),
+            )
+            cok.append(chunk.get_column("cok"))
+            lok.append(chunk.get_column("lok"))
+            differs = pl.col("chained") & ~(pl.col("cok") & pl.col("lok"))
+            side.append(
+                chunk.with_row_index("_i", offset).filter(differs).select("_i", "calc", "self_link")
+            )
+            offset += n
+        if offset != self.rows.height:
+            msg = f"hashed {offset} of {self.rows.height} rows"
+            raise RuntimeError(msg)
+        schema = {"_i": pl.UInt32(), "calc": pl.String(), "self_link": pl.String()}
+        self.mismatch = pl.concat([pl.DataFrame(schema=schema), *side]).with_columns(
+            _hit=pl.lit(value=True)
+        )
+        if not cok:
+            return pl.Series("cok", [], pl.Boolean()), pl.Series("lok", [], pl.Boolean())
+        return pl.concat(cok), pl.concat(lok)
+
+    def _with(
+        self,
+        frame: pl.DataFrame,
+        names: Iterable[str],
+        *,
+        index: str = "_i",
+        prefix: str = "",
+    ) -> pl.DataFrame:
+        """``frame`` plus the named values of the row at ``index`` (null index: null).
+
+        Names: transaction_id, version, prev, content, chain (stored), calc, self_link
+        (recomputed), each added as ``prefix`` + name.
+        """
+        idx = frame.get_column(index)
+        stored = {n: self.rows.get_column(c).gather(idx) for n, c in _STORED.items()}
+        out = [stored[n].alias(prefix + n) for n in names if n in _STORED]
+        derived = [n for n in names if n in {"calc", "self_link"}]
+        if derived:
+            side = (
+                idx.alias("_i")
+                .to_frame()
+                .join(self.mismatch, on="_i", how="left", maintain_order="left")
+            )
+            values = side.with_columns(
+                _chained=self.complete.gather(idx),
+                _content=stored["content"],
+                _chain=stored["chain"],
+            )
+            fallback = {"calc": "_content", "self_link": "_chain"}
+            out.extend(
+                values.select(
+                    pl.when(~pl.col("_chained"))
+                    .then(pl.lit(None, pl.String()))
+                    .when(pl.col("_hit"))
+                    .then(pl.col(n))
+                    .otherwise(pl.col(fallback[n]))
+                    .alias(prefix + n)
+                ).to_series()
+                for n in derived
+            )
+        return frame.with_columns(out)
+
+    def _where(self, frame: pl.DataFrame, column: str, values: pl.Series) -> pl.DataFrame:
+        """The rows of ``frame`` (its order) whose stored ``column`` is one of ``values``."""
+        stored = self.rows.get_column(_STORED[column])
+        hits = stored.is_in(values.drop_nulls().unique().implode()).fill_null(value=False)
+        sub = frame.join(
+            hits.arg_true().alias("_i").to_frame(), on="_i", how="semi", maintain_order="left"
+        )
+        return self._with(sub, (column,))
 
     # --- the classes ----------------------------------------------------------------
 
@@ -299,9 +413,10 @@ class _Run:
         out.extend(moved_parts)
         view = self._sealed_order(oseq)
         self.chain_view = view
-        out.append(self._tampered(view))
-        out.extend(self._links(view))
-        out.append(self._deleted(view))
+        detail = self._detail(view)
+        out.append(self._tampered(detail))
+        out.extend(self._links(detail))
+        out.append(self._deleted(detail))
         return out
 
     def _unchained(self) -> pl.LazyFrame:
@@ -334,20 +449,28 @@ class _Run:
         dup = (pl.col("seq") == pl.col("seq").shift(1).over(_L)) | (
             pl.col("seq") == pl.col("seq").shift(-1).over(_L)
         )
-        if not state.select(dup.fill_null(value=False).any()).item():
+        flags = state.select(dup.fill_null(value=False)).to_series()
+        if not flags.any():
             return []
+        group = state.filter(flags)  # the rows sharing their seq with another
+        keys = group.select(_L, "seq").unique()
+        around = pl.concat(
+            [keys.with_columns(pl.col("seq") - 1), keys.with_columns(pl.col("seq") + 1)]
+        ).unique()
+        near = self._with(state.join(around, on=[_L, "seq"], how="semi"), ("chain", "prev"))
         fits = (
-            state.select(_L, (pl.col("seq") + 1).alias("seq"), pl.col("chain").alias("prev"))
+            near.select(_L, (pl.col("seq") + 1).alias("seq"), pl.col("chain").alias("prev"))
             .unique()
             .with_columns(_fits=pl.lit(value=True))
         )
         linked = (
-            state.select(_L, (pl.col("seq") - 1).alias("seq"), pl.col("prev").alias("chain"))
+            near.select(_L, (pl.col("seq") - 1).alias("seq"), pl.col("prev").alias("chain"))
             .unique()
             .with_columns(_linked=pl.lit(value=True))
         )
         scored = (
-            state.join(self.geneses, on=_L, how="left")
+            self._with(group, ("transaction_id", "version", "prev", "chain"))
+            .join(self.geneses, on=_L, how="left")
             .join(fits, on=[_L, "seq", "prev"], how="left", nulls_equal=False)
             .join(linked, on=[_L, "seq", "chain"], how="left", nulls_equal=False)
             .with_columns(
@@ -360,12 +483,13 @@ class _Run:
                 + (pl.col("cok") & pl.col("lok") & pl.col("chained")).cast(pl.Int8())
             )
             .sort(
-                [_L, "seq", "_score", "transaction_id", "version"],
-                descending=[False, False, True, False, False],
+                [_L, "seq", "_score", "transaction_id", "version", "chained", "_i"],
+                descending=[False, False, True, False, False, True, False],
             )
             .with_columns(_rank=pl.int_range(pl.len()).over(_L, "seq"))
         )
-        self.state = self.main = scored.filter(pl.col("_rank") == 0).select(state.columns)
+        kept = scored.filter(pl.col("_rank") == 0).select(state.columns)
+        self.state = self.main = pl.concat([state.filter(~flags), kept]).sort(_L, "seq")
         mains = scored.filter(pl.col("_rank") == 0).select(
             _L,
             "seq",
@@ -399,11 +523,17 @@ class _Run:
         bad = main.filter(~pl.col("cok"))
         if bad.height == 0:
             return [], empty
-        by_chain = main.select(_L, "chain", pl.col("seq").alias("_cand")).unique(
-            [_L, "chain"], keep="first"
+        bad = self._with(bad, ("transaction_id", "version", "prev", "content", "chain"))
+        # Only main rows whose chain (prev) is a bad row's prev (chain) can be joined to one.
+        by_chain = (
+            self._where(main, "chain", bad.get_column("prev"))
+            .select(_L, "chain", pl.col("seq").alias("_cand"))
+            .unique([_L, "chain"], keep="first", maintain_order=True)
         )
-        by_prev = main.select(_L, "prev", pl.col("seq").alias("_cand")).unique(
-            [_L, "prev"], keep="first"
+        by_prev = (
+            self._where(main, "prev", bad.get_column("chain"))
+            .select(_L, "prev", pl.col("seq").alias("_cand"))
+            .unique([_L, "prev"], keep="first", maintain_order=True)
         )
         after = bad.join(by_chain, left_on=[_L, "prev"], right_on=[_L, "chain"]).with_columns(
             pl.col("_cand") + 1
@@ -459,7 +589,9 @@ class _Run:
         """
         cols = [*VERSION_KEY, "seq", "content", "_cand"]
         placed = verified.select(_L, "seq", pl.col("_cand").alias("_to")).unique([_L, "seq"])
-        hashes = placed.join(self.main.select(_L, "seq", "chain", "prev"), on=[_L, "seq"])
+        hashes = self._with(
+            placed.join(self.main.select(_L, "seq", "_i"), on=[_L, "seq"]), ("chain", "prev")
+        )
         after = bad.join(
             hashes.select(_L, "chain", _cand=pl.col("_to") + 1),
             left_on=[_L, "prev"],
@@ -505,7 +637,14 @@ class _Run:
             schema={_L: pl.String(), "seq": pl.Int64(), "others": pl.List(pl.Int64())},
             orient="row",
         )
-        rows = self.main.select(*VERSION_KEY, "seq")
+        seqs = pl.DataFrame(
+            [(lid, seq) for cycle in cycles for lid, seq in cycle],
+            schema={_L: pl.String(), "seq": pl.Int64()},
+            orient="row",
+        )
+        rows = self._with(
+            self.main.join(seqs, on=[_L, "seq"], how="semi"), ("transaction_id", "version")
+        ).select(*VERSION_KEY, "seq")
         named = rows.rename({c: f"o_{c}" for c in ("transaction_id", "version", "seq")})
         located = (
             heads.join(rows, on=[_L, "seq"], how="left")
@@ -547,7 +686,9 @@ class _Run:
             schema={_L: pl.String(), "seq": pl.Int64(), "oseq": pl.Int64()},
             orient="row",
         )
-        rows = moved.join(self.main, on=[_L, "seq"], how="left").rename({"seq": "chain_seq"})
+        rows = self._with(
+            moved.join(self.main, on=[_L, "seq"], how="left"), ("transaction_id", "version")
+        ).rename({"seq": "chain_seq"})
         return _finding(
             rows,
             RuleId.CHAIN_TAMPERED,
@@ -563,38 +704,64 @@ class _Run:
         )
 
     def _sealed_order(self, oseq: pl.DataFrame) -> pl.DataFrame:
-        """Main rows in sealed order (moved rows back in place) with their predecessor."""
+        """Main rows in sealed order (moved rows back in place) with their predecessor.
+
+        Light: per row its index, seqs and flags, the predecessor's (``q_``) ones, and
+        ``_pneq``: the stored prev differs from the predecessor's stored chain_hash.
+        """
         view = self.main.join(oseq, on=[_L, "seq"], how="left").with_columns(
             moved=pl.col("oseq").is_not_null(),
             oseq=pl.col("oseq").fill_null(pl.col("seq")),
         )
         view = view.with_columns(cok=pl.col("cok") | pl.col("moved")).sort(_L, "oseq")
+        pred = [
+            pl.col(c).shift(1).over(_L).alias(f"q_{c}")
+            for c in ("_i", "seq", "oseq", "cok", "lok", "chained")
+        ]
+        view = view.with_columns(pred)
+        prev = self.rows.get_column("chain_prev_hash")
+        chain = self.rows.get_column("chain_hash")
+        here, before = view.get_column("_i"), view.get_column("q__i")
+        parts = [
+            prev.gather(here.slice(k, _COMPARE_ROWS))
+            != chain.gather(before.slice(k, _COMPARE_ROWS))
+            for k in range(0, view.height, _COMPARE_ROWS)
+        ]
+        return view.with_columns(
+            (pl.concat(parts) if parts else pl.Series([], dtype=pl.Boolean())).alias("_pneq")
+        )
+
+    def _detail(self, view: pl.DataFrame) -> pl.DataFrame:
+        """The rows of the light view a finding may read, with everything findings read.
+
+        Tampered rows, broken links, seq 1 and the rows after a gap, each with its stored and
+        recomputed hashes, its predecessor's (``q_``), its ledger's genesis, and
+        ``owner_seq``: the sealed seq of the first row whose chain_hash is its prev.
+        """
+        adjacent = pl.col("q_oseq") == pl.col("oseq") - 1
+        both = pl.col("chained") & pl.col("q_chained").fill_null(value=False)
+        need = (
+            (pl.col("chained") & ~(pl.col("cok") & pl.col("lok")))
+            | (adjacent & both & pl.col("_pneq"))
+            | ((pl.col("oseq") == 1) & pl.col("chained"))
+            | (pl.col("q_oseq").fill_null(0) + 1 <= pl.col("oseq") - 1)
+        )
+        rows = self._with(
+            view.filter(need.fill_null(value=False)),
+            ("transaction_id", "version", "prev", "content", "chain", "calc", "self_link"),
+        )
+        rows = self._with(
+            rows,
+            ("transaction_id", "version", "chain", "self_link", "content", "prev"),
+            index="q__i",
+            prefix="q_",
+        )
         owners = (
-            view.filter(pl.col("chained"))
+            self._where(view.filter(pl.col("chained")), "chain", rows.get_column("prev"))
             .select(_L, pl.col("chain").alias("prev"), pl.col("oseq").alias("owner_seq"))
-            .unique([_L, "prev"], keep="first")
+            .unique([_L, "prev"], keep="first", maintain_order=True)
         )
-        pred = {
-            c: pl.col(c).shift(1).over(_L).alias(f"q_{c}")
-            for c in (
-                "transaction_id",
-                "version",
-                "seq",
-                "oseq",
-                "chain",
-                "self_link",
-                "content",
-                "prev",
-                "cok",
-                "lok",
-                "chained",
-            )
-        }
-        return (
-            view.with_columns(pred.values())
-            .join(self.geneses, on=_L, how="left")
-            .join(owners, on=[_L, "prev"], how="left")
-        )
+        return rows.join(self.geneses, on=_L, how="left").join(owners, on=[_L, "prev"], how="left")
 
     def _tampered(self, view: pl.DataFrame) -> pl.LazyFrame:
         rows = view.filter(pl.col("chained") & ~(pl.col("cok") & pl.col("lok"))).rename(
@@ -800,7 +967,8 @@ class _Run:
     def heads(self) -> dict[str, tuple[int, str, str, str, str]]:
         """Per ledger: (seq, transaction_id, version text, stored chain_hash, prev) of the head."""
         view = self.chain_view.filter(pl.col("chained"))
-        heads = view.sort(_L, "oseq").group_by(_L, maintain_order=True).last()
+        last = view.sort(_L, "oseq").group_by(_L, maintain_order=True).last()
+        heads = self._with(last, ("transaction_id", "version", "chain", "prev"))
         return {
             row[_L]: (
                 row["oseq"],
@@ -847,8 +1015,13 @@ class _Run:
             expected=pl.format("seq {} with chain_hash {}", pl.col("cp_seq"), pl.col("cp_hash")),
             actual=pl.format("head at seq {}", pl.col("head")),
         )
+        seen = view.join(
+            cps.select(_L, pl.col("cp_seq").alias("oseq")), on=[_L, "oseq"], how="semi"
+        )
         at = with_head.join(
-            view.select(_L, "oseq", *VERSION_KEY[1:], "seq", "chain"),
+            self._with(seen, ("transaction_id", "version", "chain")).select(
+                _L, "oseq", *VERSION_KEY[1:], "seq", "chain"
+            ),
             left_on=[_L, "cp_seq"],
             right_on=[_L, "oseq"],
         ).filter(pl.col("chain") != pl.col("cp_hash"))
@@ -880,14 +1053,14 @@ class _Run:
         by_rule = dict(mine.group_by("rule").len().iter_rows())
         counts = tuple((r, by_rule[r.value]) for r in RuleId if r.value in by_rule)
         first = mine.get_column("chain_seq").min()
-        rows = self.rows.filter(pl.col(_L) == ledger_id)
         chained = self.chain_view.filter((pl.col(_L) == ledger_id) & pl.col("chained"))
         head = heads.get(ledger_id)
         stored = recomputed = checkpoint = None
         if head is not None:
             seq, tx, _, chain, prev = head
             stored = (seq, chain)
-            row = chained.filter((pl.col("oseq") == seq) & (pl.col("transaction_id") == tx))
+            at = chained.filter(pl.col("oseq") == seq)
+            row = self._with(at, ("transaction_id", "calc")).filter(pl.col("transaction_id") == tx)
             link = self.hasher.links(pl.Series([prev]), row["calc"].head(1)).item()
             recomputed = (seq, link if isinstance(link, str) else "")
             checkpoint = Checkpoint(ledger_id, seq, chain, self.chained_rows.get(ledger_id, 0))
@@ -899,7 +1072,7 @@ class _Run:
         )
         return LedgerChain(
             ledger_id=ledger_id,
-            rows_checked=rows.height,
+            rows_checked=self.row_counts.get(ledger_id, 0),
             first_broken_seq=first if isinstance(first, int) else None,
             counts=counts,
             recomputed_head=recomputed,

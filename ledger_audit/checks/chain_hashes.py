@@ -143,20 +143,27 @@ _GROUP_END = "\x1e"  # never inside a JSON token: control characters are escaped
 
 
 def _row_entries(versions: pl.DataFrame, entries: pl.DataFrame) -> pl.DataFrame:
-    """Entries tagged with ``_row``, the index of their version in ``versions``.
+    """Entry positions ``_e`` (in ``entries``) tagged with ``_row``, their version's index.
 
     Sorted by (``_row``, entry index), ties in frame order (as ``lach1.payload`` sorts). A
-    version key that occurs twice gets the entries once per row.
+    version key that occurs twice gets the entries once per row. Only the two indices are
+    kept: each chunk gathers its own entries' columns.
     """
     rows = versions.select(VERSION_KEY).with_row_index("_row")
-    tagged = entries.select(ENTRY_COLUMNS).join(
-        rows, on=VERSION_KEY, how="inner", maintain_order="left"
+    tagged = (
+        entries.lazy()
+        .select(VERSION_KEY)
+        .with_row_index("_e")
+        .join(rows.lazy(), on=VERSION_KEY, how="inner", maintain_order="left")
+        .select("_e", "_row")
+        .collect()
     )
+    tagged = tagged.with_columns(entries.get_column("entry_index").gather(tagged.get_column("_e")))
     row, index = pl.col("_row"), pl.col("entry_index")
     ordered = (row > row.shift()) | ((row == row.shift()) & (index >= index.shift()))
-    if tagged.select(ordered.fill_null(value=True).all()).item():
-        return tagged
-    return tagged.sort("_row", "entry_index", maintain_order=True)
+    if not tagged.select(ordered.fill_null(value=True).all()).item():
+        tagged = tagged.sort("_row", "entry_index", maintain_order=True)
+    return tagged.select("_e", "_row")
 
 
 def _entry_lists(legs: pl.DataFrame) -> pl.DataFrame:
@@ -204,7 +211,16 @@ def _chunks(versions: pl.DataFrame, entries: pl.DataFrame) -> Iterator[pl.Series
         stop = min(start + CHUNK_ROWS, versions.height)
         lo = int(row.search_sorted(start, "left"))
         hi = int(row.search_sorted(stop, "left"))
-        yield _chunk_payloads(versions.slice(start, stop - start), tagged.slice(lo, hi - lo), start)
+        part = tagged.slice(lo, hi - lo)
+        legs = entries.select(pl.col(ENTRY_COLUMNS).gather(part.get_column("_e"))).with_columns(
+            part.get_column("_row")
+        )
+        yield _chunk_payloads(versions.slice(start, stop - start), legs, start)
+
+
+def payload_chunks(versions: pl.DataFrame, entries: pl.DataFrame) -> Iterator[pl.Series]:
+    """canonical_json(P(row)) ``CHUNK_ROWS`` rows at a time, consecutive, in row order."""
+    return _chunks(versions, entries)
 
 
 def payloads(versions: pl.DataFrame, entries: pl.DataFrame) -> pl.Series:
@@ -216,17 +232,27 @@ def payloads(versions: pl.DataFrame, entries: pl.DataFrame) -> pl.Series:
     return pl.concat(list(_chunks(versions, entries))).alias("payload")
 
 
+def content_hash_chunks(versions: pl.DataFrame, entries: pl.DataFrame) -> Iterator[pl.Series]:
+    """content(row) for every row of ``versions``, vectorised, ``CHUNK_ROWS`` rows at a time.
+
+    The chunks are consecutive and in row order; a caller that only compares them with the
+    stored hashes never holds every recomputed hash at once.
+    """
+    for chunk in _chunks(versions, entries):
+        hashed = chunk.to_frame("payload").select(
+            plh.col("payload").chash.sha2_256().alias("content")
+        )
+        yield hashed.to_series()
+
+
 def content_hashes(versions: pl.DataFrame, entries: pl.DataFrame) -> pl.Series:
     """content(row) for every row of ``versions``, vectorised, in row order.
 
     Payloads are built and hashed ``CHUNK_ROWS`` rows at a time, so they never all sit in
     memory together.
     """
-    parts = [
-        chunk.to_frame("payload").select(plh.col("payload").chash.sha2_256().alias("content"))
-        for chunk in _chunks(versions, entries)
-    ]
-    return pl.concat(parts).to_series() if parts else pl.Series("content", [], pl.String())
+    parts = list(content_hash_chunks(versions, entries))
+    return pl.concat(parts) if parts else pl.Series("content", [], pl.String())
 
 
 def link_hashes(prev: pl.Series, content: pl.Series) -> pl.Series:
@@ -297,6 +323,13 @@ def reference_content_hashes(versions: pl.DataFrame, entries: pl.DataFrame) -> p
     return pl.Series("content", hashes, dtype=pl.String())
 
 
+def reference_content_hash_chunks(
+    versions: pl.DataFrame, entries: pl.DataFrame
+) -> Iterator[pl.Series]:
+    """:func:`reference_content_hashes` as one chunk (the reference is not memory-bound)."""
+    yield reference_content_hashes(versions, entries)
+
+
 def reference_link_hashes(prev: pl.Series, content: pl.Series) -> pl.Series:
     """chain_hash(row) through ``lach1.link_hash``, one row at a time (hashlib)."""
     hashes = [
@@ -314,12 +347,16 @@ class ChainHasher:
         name: ``vectorised`` or ``reference``.
         contents: content(row) of every row of a versions frame, given the entries.
         links: chain_hash from prev and content, element-wise.
+        content_chunks: ``contents`` as consecutive chunks in row order (bounded memory).
     """
 
     name: str
     contents: Callable[[pl.DataFrame, pl.DataFrame], pl.Series]
     links: Callable[[pl.Series, pl.Series], pl.Series]
+    content_chunks: Callable[[pl.DataFrame, pl.DataFrame], Iterator[pl.Series]]
 
 
-VECTORISED = ChainHasher("vectorised", content_hashes, link_hashes)
-REFERENCE = ChainHasher("reference", reference_content_hashes, reference_link_hashes)
+VECTORISED = ChainHasher("vectorised", content_hashes, link_hashes, content_hash_chunks)
+REFERENCE = ChainHasher(
+    "reference", reference_content_hashes, reference_link_hashes, reference_content_hash_chunks
+)
