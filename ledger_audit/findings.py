@@ -68,6 +68,16 @@ class RuleId(StrEnum):
     STATEMENT_RECORD_COUNT_MISMATCH = "statement.record_count_mismatch"
     SOURCE_REJECTED_ROW = "source.rejected_row"
     ERP_UNMAPPED_ACCOUNT = "erp.unmapped_account"
+    RECON_MISSING_INTERNAL = "recon.missing_internal"
+    RECON_MISSING_EXTERNAL = "recon.missing_external"
+    RECON_AMOUNT_MISMATCH = "recon.amount_mismatch"
+    RECON_DUPLICATE_EXTERNAL = "recon.duplicate_external"
+    RECON_REVERSAL = "recon.reversal"
+    RECON_IN_TRANSIT = "recon.in_transit"
+    RECON_UNMAPPED_ACCOUNT = "recon.unmapped_account"
+    RECON_NOT_BOOKED = "recon.not_booked"
+    RECON_AMBIGUOUS_BATCH = "recon.ambiguous_batch"
+    RECON_SUGGESTED_MATCH = "recon.suggested_match"
     CHECK_CRASHED = "check.crashed"
 
 

@@ -1,4 +1,8 @@
 """Stage 4 of the data flow: ledger entries matched to bank and processor records.
 
-Breaks classified and aged; arrives with the reconciliation issue.
+``internal.internal_items`` turns the ledger frames into items on the mapped bank accounts;
+``match.reconcile`` matches them to the canonical external records (``sources.bank``) in
+the stages of DESIGN.md section 7 (``stages``, ``subset_sum``), then classifies and ages
+what is left (``breaks``, ``aging``). Works on frames and records only: the rules come from
+``sources.match_rules``.
 """
