@@ -8,9 +8,10 @@ usage errors do the same.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
@@ -134,6 +135,139 @@ def render_summary(summary: pl.DataFrame) -> str:
     )
 
 
+DEFAULT_RULES = Path("rules") / "default.toml"
+"""The rules file ``reconcile`` uses without ``--rules``, relative to the project root."""
+
+
+def default_rules_path() -> Path:
+    """``rules/default.toml`` beside the package, else in the working directory.
+
+    Raises InputError when neither exists.
+    """
+    from ledger_audit.errors import InputError  # noqa: PLC0415 - keep --help fast
+
+    candidates = (
+        Path(__file__).resolve().parent.parent / DEFAULT_RULES,
+        Path.cwd() / DEFAULT_RULES,
+    )
+    for path in candidates:
+        if path.is_file():
+            return path
+    raise InputError(str(DEFAULT_RULES), "no default rules file found: pass --rules FILE")
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a date YYYY-MM-DD, got {text!r}") from None
+
+
+def _run_reconcile(args: argparse.Namespace) -> int:
+    import polars as pl  # noqa: PLC0415 - keep --help fast
+
+    from ledger_audit.exports.findings import write_findings, write_frame  # noqa: PLC0415
+    from ledger_audit.findings import sort_findings  # noqa: PLC0415
+    from ledger_audit.reconcile.internal import internal_items  # noqa: PLC0415
+    from ledger_audit.reconcile.match import reconcile  # noqa: PLC0415
+    from ledger_audit.sources import load_ledger  # noqa: PLC0415
+    from ledger_audit.sources.bank.load import load_statements  # noqa: PLC0415
+    from ledger_audit.sources.match_rules import read_match_rules  # noqa: PLC0415
+
+    started = time.perf_counter()
+    rules = read_match_rules(args.rules or default_rules_path())
+    statements = load_statements(args.statements)
+    frames, report = load_ledger(args.ledger)
+    items = internal_items(frames, rules)
+    as_of = args.as_of or _last_statement_day(statements.records, statements.balances)
+    result = reconcile(items, statements.records, rules, as_of=as_of)
+    findings = sort_findings(pl.concat([statements.findings, result.findings]))
+    paths = [
+        *write_frame(result.matches, args.out, "matches"),
+        *write_frame(result.links, args.out, "links"),
+        *write_frame(result.breaks, args.out, "breaks"),
+        *write_frame(result.aging, args.out, "aging"),
+        *write_frame(result.rates, args.out, "rates"),
+        *write_findings(findings, args.out),
+    ]
+    print(render_rates(result.rates), end="")
+    print()
+    print(render_breaks(result.breaks), end="")
+    print(
+        f"\n{items.height:,} ledger item(s) from {report.source} and "
+        f"{statements.records.height:,} bank record(s) from {len(args.statements)} file(s), "
+        f"rules {rules.version}, as of {as_of.isoformat()}: {result.matches.height:,} match(es), "
+        f"{result.breaks.height:,} break(s), {statements.findings.height:,} statement finding(s) "
+        f"in {time.perf_counter() - started:.1f} s."
+    )
+    print("Wrote " + ", ".join(str(p) for p in paths) + ".")
+    return EXIT_OK
+
+
+def _last_statement_day(records: pl.DataFrame, balances: pl.DataFrame) -> dt.date:
+    """The latest booking or balance date the statements state (today when they state none)."""
+    days = [d for d in (records["booking_date"].max(), balances["date"].max()) if d is not None]
+    latest = max(days, default=None)
+    return latest if isinstance(latest, dt.date) else dt.datetime.now(tz=dt.UTC).date()
+
+
+def _aligned(columns: tuple[str, ...], rows: Sequence[tuple[str, ...]], right: set[int]) -> str:
+    widths = [max(len(c), *(len(r[i]) for r in rows)) for i, c in enumerate(columns)]
+    lines = [columns, tuple("-" * w for w in widths), *rows]
+    return "".join(
+        "  ".join(
+            cell.rjust(w) if i in right and line is not columns else cell.ljust(w)
+            for i, (cell, w) in enumerate(zip(line, widths, strict=True))
+        ).rstrip()
+        + "\n"
+        for line in lines
+    )
+
+
+def render_rates(rates: pl.DataFrame) -> str:
+    """Match rates per stage as aligned text, stages in their running order."""
+    columns = ("stage", "name", "status", "matches", "ledger items", "bank records")
+    rows = [
+        (
+            str(r["stage"]),
+            str(r["stage_name"]),
+            str(r["status"]),
+            str(r["matches"]),
+            f"{r['internal_items']} ({r['internal_share']:.1%})",
+            f"{r['external_records']} ({r['external_share']:.1%})",
+        )
+        for r in rates.iter_rows(named=True)
+    ]
+    return "Match rates per stage\n" + _aligned(columns, rows, {3, 4, 5})
+
+
+def render_breaks(breaks: pl.DataFrame) -> str:
+    """Breaks by class (rule, side, count and net amount per asset) as aligned text."""
+    import polars as pl  # noqa: PLC0415 - keep --help fast
+
+    from ledger_audit.money import format_amount  # noqa: PLC0415
+
+    if breaks.is_empty():
+        return "Breaks by class: none\n"
+    summary = (
+        breaks.group_by("class", "rule", "side", "asset_id")
+        .agg(pl.len().alias("count"), pl.col("amount").sum().alias("amount"))
+        .sort("class", "side", "asset_id")
+    )
+    columns = ("class", "rule", "side", "count", "net amount")
+    rows = [
+        (
+            str(r["class"]),
+            str(r["rule"]),
+            str(r["side"]),
+            str(r["count"]),
+            format_amount(int(r["amount"]), str(r["asset_id"])),
+        )
+        for r in summary.iter_rows(named=True)
+    ]
+    return "Breaks by class\n" + _aligned(columns, rows, {3, 4})
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (subcommands carry their handler as ``handler``)."""
     parser = _Parser(prog=PROG, description="Audit double-entry Ledger-as-a-Service ledgers.")
@@ -144,8 +278,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="write a demo wallet ledger with planted anomalies and their answer key",
         description=(
             "Write DIR/ledger.sqlite (a one-month USD/EUR wallet ledger written through the "
-            "reference writer), DIR/answer_key.json and DIR/demo.json. An existing demo in "
-            "DIR is replaced."
+            "reference writer), DIR/answer_key.json, the bank's view of the month in "
+            "DIR/statements/ (BAI2 for USD, camt.053 for EUR, a processor payout report, the "
+            "truth of which line is which entry), DIR/recon_answer_key.json (the planted "
+            "reconciliation breaks) and DIR/demo.json. An existing demo in DIR is replaced."
         ),
     )
     demo.add_argument(
@@ -209,6 +345,42 @@ def build_parser() -> argparse.ArgumentParser:
         help="payments with the same legs closer than this are suspected duplicates (24)",
     )
     verify.set_defaults(handler=_run_verify)
+    recon = commands.add_parser(
+        "reconcile",
+        help="match a ledger's bank-account entries to bank statements; write matches and breaks",
+        description=(
+            "Reconcile the posted entries of SOURCE on the bank accounts the rules map against "
+            "the bank and processor files (BAI2, camt.053, MT940, Stripe CSV, canonical "
+            "CSV/Parquet). Prints the match rates per stage and the breaks by class; writes "
+            "DIR/{matches,links,breaks,aging,rates,findings}.{parquet,csv}. Breaks are "
+            "findings, not errors: exit code 0, or 2 on an error."
+        ),
+    )
+    recon.add_argument("--ledger", metavar="SOURCE", required=True, help="the ledger")
+    recon.add_argument(
+        "--statements",
+        metavar="FILE",
+        type=Path,
+        nargs="+",
+        required=True,
+        help="bank statement or processor files",
+    )
+    recon.add_argument(
+        "--rules",
+        metavar="FILE",
+        type=Path,
+        default=None,
+        help="matching rules TOML (default: rules/default.toml of the project)",
+    )
+    recon.add_argument("--out", metavar="DIR", type=Path, required=True, help="output directory")
+    recon.add_argument(
+        "--as-of",
+        metavar="DATE",
+        type=_date,
+        default=None,
+        help="the day breaks are aged to (default: the statements' last date)",
+    )
+    recon.set_defaults(handler=_run_reconcile)
     return parser
 
 

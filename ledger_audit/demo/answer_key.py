@@ -33,6 +33,10 @@ class PlantedAnomaly:
         asset_id: the asset concerned, where one is.
         other_transaction_id: the other side (the original, the first payment, the successor).
         other_chain_seq: that other row's chain position.
+        item_id: a reconciliation break's ledger item(s) (``ledger:transaction:version:entry``,
+            several joined by ``;`` for a batch).
+        file: a reconciliation break's statement file, relative to the demo directory.
+        bank_ref: the bank reference of that break's bank line in ``file``.
     """
 
     rule: RuleId
@@ -45,6 +49,9 @@ class PlantedAnomaly:
     asset_id: str | None = None
     other_transaction_id: str | None = None
     other_chain_seq: int | None = None
+    item_id: str | None = None
+    file: str | None = None
+    bank_ref: str | None = None
 
     def to_json(self) -> dict[str, JsonScalar]:
         """The JSON object: the six fixed keys always, the optional ones where relevant."""
@@ -61,6 +68,9 @@ class PlantedAnomaly:
             "asset_id": self.asset_id,
             "other_transaction_id": self.other_transaction_id,
             "other_chain_seq": self.other_chain_seq,
+            "item_id": self.item_id,
+            "file": self.file,
+            "bank_ref": self.bank_ref,
         }
         obj.update({k: v for k, v in optional.items() if v is not None})
         return obj
@@ -88,6 +98,9 @@ class PlantedAnomaly:
             asset_id=text("asset_id"),
             other_transaction_id=text("other_transaction_id"),
             other_chain_seq=number("other_chain_seq"),
+            item_id=text("item_id"),
+            file=text("file"),
+            bank_ref=text("bank_ref"),
         )
 
     @property

@@ -28,6 +28,7 @@ from ledger_audit.demo.scenario import (
     Timed,
     parse_month,
 )
+from ledger_audit.demo.statements import RECON_KEY_FILE, STATEMENTS_DIR, write_statements
 from ledger_audit.demo.summary import DemoSummary, read_ledger_counts
 from ledger_audit.errors import InputError, LedgerAuditError, PostRejected
 from ledger_audit.ledger import admin
@@ -129,8 +130,13 @@ def _single_file(path: Path) -> None:
 
 def _fresh_outputs(out_dir: Path) -> None:
     """Remove a previous demo's files, so a failed run never leaves an old key behind."""
-    for name in (ANSWER_KEY_FILE, DEMO_JSON_FILE):
+    for name in (ANSWER_KEY_FILE, DEMO_JSON_FILE, RECON_KEY_FILE):
         (out_dir / name).unlink(missing_ok=True)
+    statements = out_dir / STATEMENTS_DIR
+    if statements.is_dir():
+        for path in statements.iterdir():
+            if path.is_file():
+                path.unlink()
     for suffix in ("", *_SQLITE_SIDE_FILES):
         (out_dir / (LEDGER_FILE + suffix)).unlink(missing_ok=True)
 
@@ -143,13 +149,13 @@ def build_demo(
     clean: bool = False,
     month: str = "2025-01",
 ) -> DemoSummary:
-    """Write the demo ledger, its answer key and ``demo.json`` into ``out_dir``.
+    """Write the demo ledger, its answer keys, its bank statements and ``demo.json``.
 
     Args:
         out_dir: output directory (created if missing); an existing demo there is replaced.
         transactions: top-level transactions to post in the month (at least 100).
         seed: every random choice derives from it.
-        clean: write the month only, plant nothing (the answer key is ``[]``).
+        clean: write the month only, plant nothing (both answer keys are ``[]``).
         month: the simulated month, ``YYYY-MM`` (UTC).
 
     Raises:
@@ -176,6 +182,7 @@ def build_demo(
             if not clean:
                 anomalies = sorted_anomalies(plant_anomalies(engine, seed=seed, month=span))
             counts = read_ledger_counts(engine, LEDGER_ID)
+            statements = write_statements(engine, out_dir, seed=seed, month=span, clean=clean)
         finally:
             engine.dispose()
         _single_file(ledger_path)
@@ -198,8 +205,10 @@ def build_demo(
         writer_rejections=tally.rejections,
         client_retries=scenario.stats["client_retry"],
         replays=tally.replays,
+        statements=statements,
     )
     write_answer_key(summary.answer_key_path, anomalies)
+    write_answer_key(statements.recon_key_path, statements.anomalies)
     summary.demo_json_path.write_text(dump_json(summary.to_json()), encoding="utf-8")
     return summary
 

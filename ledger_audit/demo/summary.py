@@ -11,6 +11,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from ledger_audit.demo.statements import StatementSet
 from ledger_audit.money import format_amount
 from ledger_audit.schema.tables import accounts, entries, same_version, transactions
 
@@ -82,6 +83,8 @@ class DemoSummary:
         writer_rejections: requests the reference writer refused (0 for a sound scenario).
         client_retries: requests the scenario resubmitted under the same key.
         replays: results the writer marked ``replayed`` (equals ``client_retries``).
+        statements: the bank statements, processor report, truth and reconciliation key
+            written beside the ledger (None when none were written).
     """
 
     out_dir: Path
@@ -100,6 +103,7 @@ class DemoSummary:
     writer_rejections: int
     client_retries: int
     replays: int
+    statements: StatementSet | None = None
 
     def to_json(self) -> dict[str, object]:
         """The content of ``demo.json``: no absolute paths, so reruns compare equal."""
@@ -142,6 +146,26 @@ class DemoSummary:
                 "client_retries": self.client_retries,
                 "replays": self.replays,
             },
+            **self._statements_json(),
+        }
+
+    def _statements_json(self) -> dict[str, object]:
+        found = self.statements
+        if found is None:
+            return {}
+        root = self.out_dir
+        return {
+            "statements": {
+                "files": [p.relative_to(root).as_posix() for p in found.statements],
+                "processor_report": found.processor_report.relative_to(root).as_posix(),
+                "truth": found.truth_path.relative_to(root).as_posix(),
+                "recon_answer_key": found.recon_key_path.relative_to(root).as_posix(),
+                "lines": dict(found.lines),
+                "planted": {
+                    "count": len(found.anomalies),
+                    "rules": [a.rule.value for a in found.anomalies],
+                },
+            }
         }
 
 
@@ -262,4 +286,21 @@ def render_text(summary: DemoSummary) -> str:
     ]
     if summary.planted:
         lines += ["", "Planted anomalies (rule ids)", *(f"  {rule}" for rule in summary.planted)]
+    found = summary.statements
+    if found is not None:
+        lines += [
+            "",
+            "Bank statements and processor report",
+            *(f"  {path}" for path in (*found.statements, found.processor_report)),
+            "  lines: "
+            + ", ".join(f"{count} {currency.upper()}" for currency, count in found.lines),
+            f"  truth: {found.truth_path}",
+            f"  reconciliation answer key: {found.recon_key_path}",
+        ]
+        if found.anomalies:
+            lines += [
+                "",
+                "Planted reconciliation breaks (rule ids)",
+                *(f"  {a.rule}" for a in found.anomalies),
+            ]
     return "\n".join(lines) + "\n"

@@ -1,0 +1,119 @@
+"""The demo's bank statements: valid files, deterministic, with a truth and a recon key."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from ledger_audit.demo.answer_key import read_answer_key
+from ledger_audit.demo.statements import STATEMENTS_DIR
+from ledger_audit.demo.summary import DemoSummary
+from ledger_audit.findings import RuleId
+from ledger_audit.sources.bank.load import load_statement
+from tests.demo.conftest import DemoFactory
+
+RECON_RULES = [
+    RuleId.RECON_AMOUNT_MISMATCH,
+    RuleId.RECON_AMOUNT_MISMATCH,
+    RuleId.RECON_DUPLICATE_EXTERNAL,
+    RuleId.RECON_IN_TRANSIT,
+    RuleId.RECON_MISSING_EXTERNAL,
+    RuleId.RECON_MISSING_INTERNAL,
+    RuleId.RECON_SUGGESTED_MATCH,
+]
+
+
+def files(demo: DemoSummary) -> list[Path]:
+    assert demo.statements is not None
+    return [*demo.statements.statements, demo.statements.processor_report]
+
+
+@pytest.mark.parametrize("clean", [False, True])
+def test_every_file_parses_without_a_finding(demo_factory: DemoFactory, clean: bool) -> None:
+    demo = demo_factory(clean=clean)
+    sources = []
+    for path in files(demo):
+        parsed = load_statement(path)
+        assert parsed.findings.is_empty(), (path, parsed.findings.to_dicts())
+        assert parsed.rejected == 0
+        assert parsed.records.height > 0
+        sources.append(parsed.source)
+    assert sources == ["bai2", "camt053", "stripe"]
+
+
+def test_same_seed_gives_the_same_files(demo_factory: DemoFactory) -> None:
+    first, second = demo_factory(), demo_factory(copy=1)
+    assert first.statements is not None
+    assert second.statements is not None
+    for a, b in zip(files(first), files(second), strict=True):
+        assert a.read_bytes() == b.read_bytes()
+    assert first.statements.truth_path.read_bytes() == second.statements.truth_path.read_bytes()
+    assert (
+        first.statements.recon_key_path.read_bytes()
+        == second.statements.recon_key_path.read_bytes()
+    )
+
+
+def test_the_recon_key_names_the_seven_planted_breaks(planted_demo: DemoSummary) -> None:
+    assert planted_demo.statements is not None
+    key = read_answer_key(planted_demo.statements.recon_key_path)
+    assert sorted(a.rule for a in key) == sorted(RECON_RULES)
+    for anomaly in key:
+        assert anomaly.item_id is not None or anomaly.bank_ref is not None
+        if anomaly.file is not None:
+            assert (planted_demo.out_dir / anomaly.file).is_file()
+    # the ledger's own key is untouched: only the ten ledger anomalies
+    ledger_key = read_answer_key(planted_demo.answer_key_path)
+    assert len(ledger_key) == 10
+    assert not any(a.rule.startswith("recon.") for a in ledger_key)
+    data = json.loads(planted_demo.demo_json_path.read_text(encoding="utf-8"))
+    assert data["statements"]["planted"]["count"] == 7
+    assert data["statements"]["files"] == [
+        f"{STATEMENTS_DIR}/operating-usd.bai2",
+        f"{STATEMENTS_DIR}/operating-eur.xml",
+    ]
+
+
+def test_a_clean_demo_plants_nothing(clean_demo: DemoSummary) -> None:
+    assert clean_demo.statements is not None
+    assert clean_demo.statements.anomalies == ()
+    assert clean_demo.statements.recon_key_path.read_text(encoding="utf-8") == "[]\n"
+
+
+def test_the_truth_names_every_bank_line_once(planted_demo: DemoSummary) -> None:
+    assert planted_demo.statements is not None
+    truth = json.loads(planted_demo.statements.truth_path.read_text(encoding="utf-8"))
+    written = {
+        (str(Path(r["file"]).name), r["bank_ref"])
+        for path in planted_demo.statements.statements
+        for r in load_statement(path).records.select("file", "bank_ref").to_dicts()
+    }
+    in_truth = {(Path(t["file"]).name, t["bank_ref"]) for t in truth if t["file"] is not None}
+    assert written == in_truth
+    notes = [t["note"] for t in truth]
+    assert notes.count("the same line reported twice") == 1
+    assert notes.count("books after the statement period") == 1
+
+
+def test_the_netted_payout_is_explained_by_the_processor_report(
+    planted_demo: DemoSummary,
+) -> None:
+    assert planted_demo.statements is not None
+    netted = next(
+        a
+        for a in read_answer_key(planted_demo.statements.recon_key_path)
+        if a.rule == RuleId.RECON_AMOUNT_MISMATCH and "processor" in a.description
+    )
+    bank = load_statement(planted_demo.out_dir / str(netted.file)).records
+    line = bank.filter(pl.col("bank_ref") == netted.bank_ref).row(0, named=True)
+    report = load_statement(planted_demo.statements.processor_report).records
+    payout_id = str(line["text"]).rsplit(" ", 1)[-1]
+    paid = report.filter(pl.col("payout_id") == payout_id)
+    payout = paid.filter(pl.col("type_code") == "payout")["amount"].item()
+    fees = paid.filter(pl.col("type_code") == "fee")["amount"].sum()
+    assert payout == -line["amount"]
+    assert fees < 0
+    assert paid.filter(pl.col("type_code") != "payout")["amount"].sum() == line["amount"]
