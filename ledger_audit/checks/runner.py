@@ -85,7 +85,8 @@ class AuditResult:
         covered = dict(self.rules)
         for result in self.results:
             rules = covered.get(result.check, ())
-            if result.status == "crashed":
+            crashes = result.findings.filter(pl.col("rule") == RuleId.CHECK_CRASHED.value)
+            if result.status == "crashed" or crashes.height:  # whole, or part of the check
                 rules = (*rules, RuleId.CHECK_CRASHED)
             for rule in rules:
                 count = counts.get(str(rule), 0)

@@ -1,0 +1,398 @@
+"""Run the invariant suites through great-expectations: the only module that imports GX.
+
+Importing GX costs seconds, so nothing imports this module eagerly: ``checks.invariants``
+imports it inside the check functions. It registers one custom metric and one custom
+expectation per invariant of ``invariant_rules.INVARIANTS``, each metric implemented for
+GX's pandas engine (the frame path: the polars rule over the pandas batch) and its
+SQLAlchemy engine (the SQL path: ``sources.invariant_sql`` inside the database), and runs
+suites on a pandas ``legs`` frame or on a ``legs`` query asset of a read-only database.
+
+GX objects stay here; callers get :class:`ExpectationOutcome` records holding polars frames.
+"""
+
+# ruff: noqa: ANN401, PLR0917 - GX is untyped, and its metric functions take six positionals
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+
+import great_expectations as gx
+import pandas as pd
+import polars as pl
+import pyarrow as pa
+import sqlalchemy as sa
+from great_expectations.core.metric_domain_types import MetricDomainTypes
+from great_expectations.data_context.types.base import ProgressBarsConfig
+from great_expectations.execution_engine.pandas_execution_engine import PandasExecutionEngine
+from great_expectations.execution_engine.sqlalchemy_execution_engine import (
+    SqlAlchemyExecutionEngine,
+)
+from great_expectations.expectations.expectation import BatchExpectation
+from great_expectations.expectations.expectation_configuration import (
+    ExpectationConfiguration,
+)
+from great_expectations.expectations.metrics.metric_provider import metric_value
+from great_expectations.expectations.metrics.table_metric_provider import (
+    TableMetricProvider,
+)
+
+from ledger_audit.checks.invariant_rules import (
+    INVARIANTS,
+    LEGS_SCHEMA,
+    VIOLATION_KEY,
+    VIOLATION_SCHEMA,
+    violations,
+)
+from ledger_audit.checks.suite_files import ExpectationSpec, SuiteSpec
+from ledger_audit.sources.invariant_sql import (
+    legs_sql,
+    read_only_url,
+    violations_query,
+)
+
+EXPECTATION_CLASSES: dict[str, str] = {
+    "entry_unbalanced": "ExpectTransactionVersionsToBalancePerAsset",
+    "ledger_unbalanced": "ExpectLedgerToBalancePerAsset",
+    "status_invalid_move": "ExpectStatusMovesToBeLegal",
+    "pending_overposted": "ExpectPostingsToStayWithinPendingAmounts",
+    "idempotency_conflict": "ExpectIdempotencyKeysToMapToOnePayload",
+    "external_id_duplicate": "ExpectExternalIdsToBeUniquePerLedger",
+    "reversal_not_inverse": "ExpectReversalsToBeExactInverses",
+    "reversal_duplicate": "ExpectOneReversalPerTransaction",
+    "balance_negative": "ExpectNoNegativeAvailableBalances",
+    "chain_gap": "ExpectChainSeqToBeContiguous",
+}
+"""The custom expectation class of each invariant (its GX type is the snake_case name)."""
+
+CUSTOM_TYPES = frozenset(
+    re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower() for name in EXPECTATION_CLASSES.values()
+)
+"""The GX types of the custom expectations (``expect_chain_seq_to_be_contiguous``, ...)."""
+
+INDEX_COLUMNS = (
+    "ledger_id",
+    "transaction_id",
+    "version",
+    "chain_seq",
+    "entry_index",
+    "account_id",
+    "asset_id",
+    "amount",
+)
+"""The ``legs`` columns GX returns for each unexpected row of a built-in expectation."""
+
+_COVERAGE = "ledger_invariant.coverage"
+_ASSET = "legs"
+
+
+@dataclass(frozen=True, slots=True)
+class ExpectationOutcome:
+    """What one expectation found.
+
+    Attributes:
+        suite: the suite it belongs to.
+        spec: the expectation.
+        success: GX's verdict.
+        error: the exception message when it raised (then nothing else is meaningful).
+        rows: the unexpected rows: VIOLATION_SCHEMA for a custom expectation, the
+            INDEX_COLUMNS and the expectation's own columns (legs dtypes) for a built-in one.
+    """
+
+    suite: str
+    spec: ExpectationSpec
+    success: bool
+    error: str | None
+    rows: pl.DataFrame
+
+
+@dataclass(frozen=True, slots=True)
+class SuiteRun:
+    """Every outcome of one run, and what the run covered.
+
+    Attributes:
+        outcomes: one per expectation, suites in order.
+        versions: transaction versions in the batch.
+        entries: entries in the batch.
+    """
+
+    outcomes: tuple[ExpectationOutcome, ...]
+    versions: int
+    entries: int
+
+
+# --- custom metrics and expectations ----------------------------------------------------
+
+
+def _table(execution_engine: Any, domain: dict[str, Any]) -> Any:
+    data, _, _ = execution_engine.get_compute_domain(
+        domain_kwargs=domain, domain_type=MetricDomainTypes.TABLE
+    )
+    return data
+
+
+def _rows(result: sa.CursorResult[Any]) -> pl.DataFrame:
+    rows = [dict(row._mapping) for row in result]  # noqa: SLF001 - SQLAlchemy's public row API
+    return pl.DataFrame(rows, schema=VIOLATION_SCHEMA, orient="row")
+
+
+def _metric_class(invariant: str) -> type[TableMetricProvider]:
+    """A table metric: the invariant's violations as a list of plain dicts."""
+
+    def pandas_fn(
+        cls: Any,  # noqa: ARG001 - GX's metric signature
+        execution_engine: PandasExecutionEngine,
+        metric_domain_kwargs: dict[str, Any],
+        metric_value_kwargs: dict[str, Any],  # noqa: ARG001
+        metrics: dict[str, Any],  # noqa: ARG001
+        runtime_configuration: dict[str, Any],  # noqa: ARG001
+    ) -> list[dict[str, Any]]:
+        frame: pd.DataFrame = _table(execution_engine, metric_domain_kwargs)
+        legs = pl.from_pandas(frame, schema_overrides=LEGS_SCHEMA)
+        found: list[dict[str, Any]] = violations(invariant, legs).to_dicts()
+        return found
+
+    def sql_fn(
+        cls: Any,  # noqa: ARG001 - GX's metric signature
+        execution_engine: SqlAlchemyExecutionEngine,
+        metric_domain_kwargs: dict[str, Any],
+        metric_value_kwargs: dict[str, Any],  # noqa: ARG001
+        metrics: dict[str, Any],  # noqa: ARG001
+        runtime_configuration: dict[str, Any],  # noqa: ARG001
+    ) -> list[dict[str, Any]]:
+        batch = _table(execution_engine, metric_domain_kwargs)
+        query = violations_query(invariant, batch, execution_engine.engine.dialect.name)
+        frame = _rows(execution_engine.execute_query(query))
+        found: list[dict[str, Any]] = frame.sort(list(VIOLATION_KEY), nulls_last=True).to_dicts()
+        return found
+
+    namespace = {
+        "metric_name": f"ledger_invariant.{invariant}",
+        "_pandas": metric_value(engine=PandasExecutionEngine)(pandas_fn),
+        "_sqlalchemy": metric_value(engine=SqlAlchemyExecutionEngine)(sql_fn),
+    }
+    return type(f"LedgerInvariant_{invariant}", (TableMetricProvider,), namespace)
+
+
+class LedgerInvariantExpectation(BatchExpectation):
+    """Base of the custom invariant expectations: success is no violation row."""
+
+    metric_dependencies: ClassVar[tuple[str, ...]] = ()
+    domain_keys: ClassVar[tuple[str, ...]] = ("batch_id", "row_condition", "condition_parser")
+    success_keys: ClassVar[tuple[str, ...]] = ()
+
+    def _validate(
+        self,
+        metrics: dict[str, Any],
+        runtime_configuration: dict[str, Any] | None = None,  # noqa: ARG002 - GX signature
+        execution_engine: Any = None,  # noqa: ARG002
+    ) -> dict[str, Any]:
+        found: list[dict[str, Any]] = metrics[self.metric_dependencies[0]]
+        return {
+            "success": not found,
+            "result": {
+                "observed_value": len(found),
+                "unexpected_count": len(found),
+                "details": {"violations": found},
+            },
+        }
+
+
+def _expectation_class(invariant: str) -> type[BatchExpectation]:
+    namespace = {
+        "metric_dependencies": (f"ledger_invariant.{invariant}",),
+        "__doc__": f"Custom invariant ``{invariant}`` (ledger_audit.checks.invariant_rules).",
+    }
+    return type(EXPECTATION_CLASSES[invariant], (LedgerInvariantExpectation,), namespace)
+
+
+def _coverage_pandas(
+    cls: Any,  # noqa: ARG001 - GX's metric signature
+    execution_engine: PandasExecutionEngine,
+    metric_domain_kwargs: dict[str, Any],
+    metric_value_kwargs: dict[str, Any],  # noqa: ARG001
+    metrics: dict[str, Any],  # noqa: ARG001
+    runtime_configuration: dict[str, Any],  # noqa: ARG001
+) -> dict[str, int]:
+    frame: pd.DataFrame = _table(execution_engine, metric_domain_kwargs)
+    stored = frame[frame["has_version"] == 1]
+    return {
+        "versions": len(stored.drop_duplicates(["ledger_id", "transaction_id", "version"])),
+        "entries": int(frame["entry_index"].notna().sum()),
+    }
+
+
+def _coverage_sql(
+    cls: Any,  # noqa: ARG001 - GX's metric signature
+    execution_engine: SqlAlchemyExecutionEngine,
+    metric_domain_kwargs: dict[str, Any],
+    metric_value_kwargs: dict[str, Any],  # noqa: ARG001
+    metrics: dict[str, Any],  # noqa: ARG001
+    runtime_configuration: dict[str, Any],  # noqa: ARG001
+) -> dict[str, int]:
+    batch = _table(execution_engine, metric_domain_kwargs)
+    names = ("ledger_id", "transaction_id", "version", "has_version", "entry_index")
+    columns: list[sa.ColumnClause[Any]] = [sa.column(name) for name in names]
+    legs = sa.select(*columns).select_from(batch)
+    counted = legs.subquery("counted")
+    c = counted.c
+    distinct_versions = (
+        sa.select(c.ledger_id, c.transaction_id, c.version)
+        .where(c.has_version == 1)
+        .distinct()
+        .subquery("distinct_versions")
+    )
+    versions = sa.select(sa.func.count()).select_from(distinct_versions).scalar_subquery()
+    entries = sa.select(sa.func.count(c.entry_index)).scalar_subquery()
+    row = execution_engine.execute_query(sa.select(versions, entries)).one()
+    return {"versions": int(row[0]), "entries": int(row[1])}
+
+
+LedgerInvariantCoverage = type(
+    "LedgerInvariantCoverage",
+    (TableMetricProvider,),
+    {
+        "metric_name": _COVERAGE,
+        "_pandas": metric_value(engine=PandasExecutionEngine)(_coverage_pandas),
+        "_sqlalchemy": metric_value(engine=SqlAlchemyExecutionEngine)(_coverage_sql),
+    },
+)
+
+
+class ExpectLedgerInvariantCoverage(BatchExpectation):
+    """Not an invariant: reports how many versions and entries the batch holds."""
+
+    metric_dependencies: ClassVar[tuple[str, ...]] = (_COVERAGE,)
+    domain_keys: ClassVar[tuple[str, ...]] = ("batch_id", "row_condition", "condition_parser")
+    success_keys: ClassVar[tuple[str, ...]] = ()
+
+    def _validate(
+        self,
+        metrics: dict[str, Any],
+        runtime_configuration: dict[str, Any] | None = None,  # noqa: ARG002 - GX signature
+        execution_engine: Any = None,  # noqa: ARG002
+    ) -> dict[str, Any]:
+        return {"success": True, "result": {"observed_value": metrics[_COVERAGE]}}
+
+
+METRICS = {name: _metric_class(name) for name in INVARIANTS}
+EXPECTATIONS = {name: _expectation_class(name) for name in INVARIANTS}
+"""Registered with GX when this module is imported (GX registers classes on definition)."""
+
+
+# --- running ------------------------------------------------------------------------------
+
+
+def _context() -> Any:
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    return context
+
+
+def _gx_suite(suite: SuiteSpec) -> gx.ExpectationSuite:
+    gx_suite = gx.ExpectationSuite(name=suite.name)
+    for index, spec in enumerate(suite.expectations):
+        gx_suite.add_expectation_configuration(
+            ExpectationConfiguration(
+                type=spec.type,
+                kwargs=json.loads(spec.kwargs_json),
+                meta={
+                    "rule": str(spec.rule),
+                    "severity": str(spec.severity),
+                    "doc": spec.doc,
+                    "index": index,  # GX reorders results: this finds the spec again
+                },
+            )
+        )
+    return gx_suite
+
+
+def _plain(value: object) -> object:
+    """A numpy or pandas scalar as a Python value (``pd.NA`` as None)."""
+    if value is None or value is pd.NA:
+        return None
+    item: Callable[[], object] | None = getattr(value, "item", None)
+    return item() if item is not None else value
+
+
+def _error(exception_info: dict[str, Any]) -> str | None:
+    """The exception message GX recorded for an expectation, if it raised."""
+    if exception_info.get("raised_exception"):
+        return str(exception_info.get("exception_message"))
+    for info in exception_info.values():
+        if isinstance(info, dict) and info.get("raised_exception"):
+            return str(info.get("exception_message"))
+    return None
+
+
+def _outcome(suite: str, spec: ExpectationSpec, result: Any) -> ExpectationOutcome:
+    error = _error(result.exception_info or {})
+    body: dict[str, Any] = result.result or {}
+    if error is not None:
+        rows = pl.DataFrame(schema=VIOLATION_SCHEMA)
+    elif spec.type in CUSTOM_TYPES:
+        rows = pl.DataFrame(body["details"]["violations"], schema=VIOLATION_SCHEMA, orient="row")
+    else:
+        found = body.get("unexpected_index_list") or []
+        columns = list(dict.fromkeys([*INDEX_COLUMNS, *(name for row in found for name in row)]))
+        schema = {name: LEGS_SCHEMA[name] for name in columns if name in LEGS_SCHEMA}
+        rows = pl.DataFrame(
+            [{name: _plain(row.get(name)) for name in schema} for row in found],
+            schema=schema,
+            orient="row",
+        )
+    return ExpectationOutcome(suite, spec, bool(result.success), error, rows)
+
+
+def _run(batch: Any, suites: Sequence[SuiteSpec]) -> SuiteRun:
+    result_format = {
+        "result_format": "COMPLETE",
+        "unexpected_index_column_names": list(INDEX_COLUMNS),
+    }
+    outcomes: list[ExpectationOutcome] = []
+    for suite in suites:
+        validated = batch.validate(_gx_suite(suite), result_format=result_format)
+        outcomes.extend(
+            _outcome(
+                suite.name, suite.expectations[int(result.expectation_config.meta["index"])], result
+            )
+            for result in validated.results
+        )
+    counted = batch.validate(ExpectLedgerInvariantCoverage())
+    covered: dict[str, int] = counted.result["observed_value"]
+    return SuiteRun(tuple(outcomes), covered["versions"], covered["entries"])
+
+
+def to_pandas(legs: pl.DataFrame) -> pd.DataFrame:
+    """The ``legs`` frame for GX's pandas engine: through Arrow, integers as ``Int64``."""
+    table = legs.select([pl.col(n).cast(d) for n, d in LEGS_SCHEMA.items()]).to_arrow()
+    return table.to_pandas(
+        types_mapper=lambda dtype: pd.Int64Dtype() if dtype == pa.int64() else None
+    )
+
+
+def run_frame_suites(legs: pl.DataFrame, suites: Sequence[SuiteSpec]) -> SuiteRun:
+    """Validate ``suites`` on the ``legs`` frame through GX's pandas engine."""
+    source = _context().data_sources.add_pandas("ledger_frames")
+    definition = source.add_dataframe_asset(_ASSET).add_batch_definition_whole_dataframe("all")
+    batch = definition.get_batch(batch_parameters={"dataframe": to_pandas(legs)})
+    return _run(batch, suites)
+
+
+def run_sql_suites(url: str, suites: Sequence[SuiteSpec]) -> SuiteRun:
+    """Validate ``suites`` inside the database at ``url`` (SQLite or PostgreSQL), read-only."""
+    read_only = read_only_url(url)
+    dialect = sa.make_url(read_only).get_dialect()()
+    sources = _context().data_sources
+    if dialect.name == "sqlite":
+        source = sources.add_sqlite("ledger_db", connection_string=read_only)
+    else:
+        source = sources.add_postgres("ledger_db", connection_string=read_only)
+    asset = source.add_query_asset(_ASSET, query=legs_sql(dialect))
+    batch = asset.add_batch_definition_whole_table("all").get_batch()
+    return _run(batch, suites)

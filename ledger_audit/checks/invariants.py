@@ -1,0 +1,484 @@
+"""The double-entry invariants (DESIGN.md section 5) as great-expectations suites.
+
+The suites are the JSON files of ``expectations/``, read at run time. They run on the
+replayed frames through GX's pandas engine (:func:`check_invariants`) or inside the source
+database through its SQL engine (:func:`check_invariants_sql`), for a ledger that does not
+fit in memory; ``VerifySpec.suites`` chooses (:func:`check_invariant_suites`). GX is imported
+inside these functions only: it costs seconds, and ``import ledger_audit.checks`` stays fast.
+
+Every failed expectation becomes findings at the rows it names, with the rule, severity and
+doc its ``meta`` gives; an expectation that raised becomes one ``check.crashed`` finding
+naming it, never a data finding.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import polars as pl
+
+from ledger_audit.checks.invariant_rules import GAP_LIMIT, prepare_legs
+from ledger_audit.checks.suite_files import SUITES_DIR, SuiteSpec, read_suites
+from ledger_audit.errors import InputError
+from ledger_audit.findings import (
+    CheckResult,
+    Coverage,
+    Finding,
+    RuleId,
+    Severity,
+    empty_findings,
+    findings_frame,
+    findings_from,
+    sort_findings,
+)
+from ledger_audit.sources.ledger_frames import LedgerFrames
+from ledger_audit.spec import VerifySpec
+
+if TYPE_CHECKING:
+    from ledger_audit.checks.gx_suites import ExpectationOutcome, SuiteRun
+
+CHECK = "invariants"
+_SQLITE_SUFFIXES = (".sqlite", ".sqlite3", ".db")
+_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+
+Described = tuple[str, pl.Expr, pl.Expr, pl.Expr, pl.Expr | None]
+"""(table, message, expected, actual, difference) of one expectation's findings."""
+Describe = Callable[[pl.LazyFrame], Described]
+
+
+def check_invariant_suites(frames: LedgerFrames, spec: VerifySpec) -> CheckResult:
+    """The catalogue's entry point: the suites where ``spec.suites`` says, or not at all."""
+    if spec.suites == "sql":
+        return check_invariants_sql(spec)
+    if spec.suites == "off":
+        nothing = Coverage(0, "transaction versions", "the invariant suites were turned off")
+        return CheckResult(CHECK, empty_findings(), nothing)
+    return check_invariants(frames, spec)
+
+
+def check_invariants(
+    frames: LedgerFrames, spec: VerifySpec, suites: Sequence[SuiteSpec] | None = None
+) -> CheckResult:
+    """Run the suites on the loaded frames through GX's pandas engine."""
+    del spec  # the frame path needs nothing beyond the frames
+    from ledger_audit.checks.gx_suites import run_frame_suites  # noqa: PLC0415 - GX is slow
+
+    chosen = read_suites(SUITES_DIR) if suites is None else tuple(suites)
+    run = run_frame_suites(prepare_legs(frames), chosen)
+    return _result(run, chosen, "the loaded frames, great-expectations pandas engine")
+
+
+def check_invariants_sql(
+    spec: VerifySpec, suites: Sequence[SuiteSpec] | None = None
+) -> CheckResult:
+    """Run the suites inside the source database (``spec.source``) through GX's SQL engine.
+
+    The source is opened read-only; it must be a SQLite file or a PostgreSQL URL.
+    """
+    from ledger_audit.checks.gx_suites import run_sql_suites  # noqa: PLC0415 - GX is slow
+
+    url = sql_url(spec.source)
+    chosen = read_suites(SUITES_DIR) if suites is None else tuple(suites)
+    run = run_sql_suites(url, chosen)
+    where = "SQLite" if url.startswith("sqlite") else "PostgreSQL"
+    return _result(run, chosen, f"the source database ({where}), great-expectations SQL engine")
+
+
+def sql_url(source: str | None) -> str:
+    """The SQLAlchemy URL of a database source (a SQLite file path becomes ``sqlite:///``)."""
+    if source is None:
+        raise InputError("suites=sql", "the SQL path needs a database source")
+    if _URL.match(source):
+        return source
+    path = Path(source)
+    if path.suffix.lower() in _SQLITE_SUFFIXES:
+        return f"sqlite:///{path.resolve()}"
+    raise InputError(source, "the SQL path of the suites needs a SQLite or PostgreSQL source")
+
+
+# --- results to findings ------------------------------------------------------------------
+
+
+def _result(run: SuiteRun, suites: Sequence[SuiteSpec], scope: str) -> CheckResult:
+    findings = [_findings(outcome) for outcome in run.outcomes]
+    crashed = [o for o in run.outcomes if o.error is not None]
+    count = sum(len(s.expectations) for s in suites)
+    coverage = Coverage(
+        checked=run.versions,
+        unit="transaction versions",
+        scope=(
+            f"{run.entries:,} entries; {count} expectations in {len(suites)} suites over {scope}"
+        ),
+        unproven=tuple(
+            f"{o.spec.rule} ({o.spec.type} in suite {o.suite}) crashed" for o in crashed
+        ),
+    )
+    frame = sort_findings(pl.concat(findings)) if findings else empty_findings()
+    every_one = bool(run.outcomes) and len(crashed) == len(run.outcomes)
+    return CheckResult(CHECK, frame, coverage, crashed=every_one)
+
+
+def _findings(outcome: ExpectationOutcome) -> pl.DataFrame:
+    spec = outcome.spec
+    if outcome.error is not None:
+        crash = Finding(
+            rule=RuleId.CHECK_CRASHED,
+            severity=Severity.CRITICAL,  # as RULES says: an unproven rule is no pass
+            ledger_id=None,
+            locator=f"expectation {spec.type} (suite {outcome.suite})",
+            message=(
+                f"expectation {spec.type} of suite {outcome.suite} crashed "
+                f"({outcome.error}); {spec.rule} is unproven"
+            ),
+            check=CHECK,
+        )
+        return findings_frame([crash])
+    if outcome.success or outcome.rows.is_empty():
+        return empty_findings()
+    rows = outcome.rows.lazy()
+    if spec.type == "expect_chain_seq_to_be_contiguous":
+        rows = _missing_seqs(rows)
+    describe = MESSAGES.get(spec.type) or BUILT_IN_MESSAGES.get(spec.rule) or _generic(spec.type)
+    table, message, expected, actual, difference = describe(rows)
+    return findings_from(
+        rows,
+        rule=spec.rule,
+        severity=spec.severity,
+        check=CHECK,
+        table=table,
+        message=message,
+        expected=expected,
+        actual=actual,
+        difference=difference,
+    ).collect()
+
+
+def _missing_seqs(gaps: pl.LazyFrame) -> pl.LazyFrame:
+    """One row per missing seq (a gap of GAP_LIMIT or more: one row, at its first seq)."""
+    wide = (pl.col("expected") - pl.col("chain_seq")) >= GAP_LIMIT
+    return (
+        gaps.with_columns(
+            pl.col("chain_seq").alias("_lo"),
+            pl.col("expected").alias("_hi"),
+            wide.alias("_wide"),
+            pl.when(wide)
+            .then(pl.concat_list(pl.col("chain_seq")))
+            .otherwise(pl.int_ranges(pl.col("chain_seq"), pl.col("expected") + 1))
+            .alias("chain_seq"),
+        )
+        .explode("chain_seq")
+        .with_columns(pl.col("chain_seq").cast(pl.Int64()))
+    )
+
+
+def _money(amount: str | pl.Expr, asset: str = "asset_id") -> pl.Expr:
+    value = pl.col(amount) if isinstance(amount, str) else amount
+    return pl.format("{} {}", value, pl.col(asset))
+
+
+def _row(prefix: str = "") -> pl.Expr:
+    return pl.format("{} v{}", pl.col(f"{prefix}transaction_id"), pl.col(f"{prefix}version"))
+
+
+def _other() -> pl.Expr:
+    return pl.format(
+        "{} v{} (seq {})",
+        pl.col("other_transaction_id"),
+        pl.col("other_version"),
+        pl.col("other_chain_seq"),
+    )
+
+
+def _entry() -> pl.Expr:
+    return pl.format("entry {} of {}", pl.col("entry_index"), _row())
+
+
+def _entry_unbalanced(_: pl.LazyFrame) -> Described:
+    sides = pl.format("debits {}, credits {}", _money("expected"), _money("actual"))
+    return (
+        "transactions",
+        pl.format("{} does not balance in {}: {}", _row(), pl.col("asset_id"), sides),
+        pl.format("debits = credits in {}", pl.col("asset_id")),
+        sides,
+        _money(pl.col("expected") - pl.col("actual")),
+    )
+
+
+def _ledger_unbalanced(_: pl.LazyFrame) -> Described:
+    sides = pl.format(
+        "{} debits {}, {} credits {}",
+        pl.col("code"),
+        _money("expected"),
+        pl.col("code"),
+        _money("actual"),
+    )
+    return (
+        "entries",
+        pl.format(
+            "ledger {} does not balance in {} over its {} versions: {}",
+            pl.col("ledger_id"),
+            pl.col("asset_id"),
+            pl.col("code"),
+            sides,
+        ),
+        pl.format("{} debits = {} credits", pl.col("code"), pl.col("code")),
+        sides,
+        _money(pl.col("expected") - pl.col("actual")),
+    )
+
+
+def _status_move(_: pl.LazyFrame) -> Described:
+    code = pl.col("code")
+    message = (
+        pl.when(code == "starts_archived")
+        .then(pl.format("{} is archived, but no pending version comes before it", _row()))
+        .when(code == "after_terminal")
+        .then(
+            pl.format(
+                "{} follows v{}, which is {}: posted and archived are final",
+                _row(),
+                pl.col("other_version"),
+                pl.col("subject"),
+            )
+        )
+        .when(code == "pending_again")
+        .then(
+            pl.format(
+                "{} is pending again after pending v{}: a pending transaction is posted or "
+                "archived",
+                _row(),
+                pl.col("other_version"),
+            )
+        )
+        .otherwise(
+            pl.format(
+                "{} resolves pending {} again: {} resolved it first",
+                _row(),
+                pl.col("subject"),
+                _other(),
+            )
+        )
+    )
+    actual = (
+        pl.when(code == "starts_archived")
+        .then(pl.lit("archived without a pending version"))
+        .when(code == "after_terminal")
+        .then(pl.format("{} -> a new version", pl.col("subject")))
+        .when(code == "pending_again")
+        .then(pl.lit("pending -> pending"))
+        .otherwise(pl.lit("resolved twice"))
+    )
+    return (
+        "transactions",
+        message,
+        pl.lit("pending -> posted or archived, once"),
+        actual,
+        None,
+    )
+
+
+def _overposted(_: pl.LazyFrame) -> Described:
+    return (
+        "transactions",
+        pl.format(
+            "{} posts {}, more than the {} pending in {}",
+            _row(),
+            _money("actual"),
+            _money("expected"),
+            _other(),
+        ),
+        pl.format("at most {}", _money("expected")),
+        _money("actual"),
+        _money(pl.col("actual") - pl.col("expected")),
+    )
+
+
+def _idempotency(_: pl.LazyFrame) -> Described:
+    return (
+        "transactions",
+        pl.format(
+            "{} reuses idempotency key {} of {} with a different payload",
+            _row(),
+            pl.col("subject"),
+            _other(),
+        ),
+        pl.format("the legs of {} (a replay) or a new key", pl.col("other_transaction_id")),
+        pl.lit("different legs under the same key"),
+        None,
+    )
+
+
+def _external_id(_: pl.LazyFrame) -> Described:
+    return (
+        "transactions",
+        pl.format(
+            "{} reuses external id {} of {}, an earlier transaction it is not linked to",
+            _row(),
+            pl.col("subject"),
+            _other(),
+        ),
+        pl.lit("external ids unique per ledger"),
+        pl.format(
+            "{} on {} and {}",
+            pl.col("subject"),
+            pl.col("other_transaction_id"),
+            pl.col("transaction_id"),
+        ),
+        None,
+    )
+
+
+def _not_inverse(_: pl.LazyFrame) -> Described:
+    missing = pl.col("code") == "no_original"
+    return (
+        "transactions",
+        pl.when(missing)
+        .then(pl.format("{} reverses {}, which has no posted version", _row(), pl.col("subject")))
+        .otherwise(
+            pl.format(
+                "{} is not the exact inverse of {}: in {} it debits {} where the original "
+                "credits {}",
+                _row(),
+                _other(),
+                pl.col("asset_id"),
+                _money("actual"),
+                _money("expected"),
+            )
+        ),
+        pl.when(missing)
+        .then(pl.format("a posted version of {}", pl.col("subject")))
+        .otherwise(
+            pl.format("debits {} (the original's legs, directions swapped)", _money("expected"))
+        ),
+        pl.when(missing).then(pl.lit("none")).otherwise(pl.format("debits {}", _money("actual"))),
+        pl.when(missing).then(None).otherwise(_money(pl.col("actual") - pl.col("expected"))),
+    )
+
+
+def _reversal_duplicate(_: pl.LazyFrame) -> Described:
+    return (
+        "transactions",
+        pl.format(
+            "{} reverses {} again: {} reversed it first", _row(), pl.col("subject"), _other()
+        ),
+        pl.lit("one reversal per transaction"),
+        pl.format(
+            "reversed by {} and {}", pl.col("other_transaction_id"), pl.col("transaction_id")
+        ),
+        None,
+    )
+
+
+def _negative(_: pl.LazyFrame) -> Described:
+    return (
+        "transactions",
+        pl.format(
+            "{} takes {} (no negative balance allowed) from {} to {} available",
+            _row(),
+            pl.col("account_id"),
+            _money("expected"),
+            _money("actual"),
+        ),
+        pl.format("available >= 0 {}", pl.col("asset_id")),
+        _money("actual"),
+        _money("actual"),
+    )
+
+
+def _chain_gap(_: pl.LazyFrame) -> Described:
+    after = pl.format("the next row is seq {} ({})", pl.col("other_chain_seq"), _row("other_"))
+    return (
+        "transactions",
+        pl.when(pl.col("_wide"))
+        .then(
+            pl.format(
+                "seqs {}..{} are missing ({} rows): {}",
+                pl.col("_lo"),
+                pl.col("_hi"),
+                pl.col("_hi") - pl.col("_lo") + 1,
+                after,
+            )
+        )
+        .otherwise(pl.format("seq {} is missing: {}", pl.col("chain_seq"), after)),
+        pl.format("a row at seq {}", pl.col("chain_seq")),
+        pl.lit("no row"),
+        None,
+    )
+
+
+def _entry_rule(message: pl.Expr, expected: pl.Expr, actual: pl.Expr) -> Describe:
+    def describe(_: pl.LazyFrame) -> Described:
+        return ("entries", message, expected, actual, None)
+
+    return describe
+
+
+def _generic(kind: str) -> Describe:
+    return _entry_rule(
+        pl.format("{} fails {}", _entry(), pl.lit(kind)), pl.lit(kind), pl.lit("unexpected row")
+    )
+
+
+MESSAGES: dict[str, Describe] = {
+    "expect_transaction_versions_to_balance_per_asset": _entry_unbalanced,
+    "expect_ledger_to_balance_per_asset": _ledger_unbalanced,
+    "expect_status_moves_to_be_legal": _status_move,
+    "expect_postings_to_stay_within_pending_amounts": _overposted,
+    "expect_idempotency_keys_to_map_to_one_payload": _idempotency,
+    "expect_external_ids_to_be_unique_per_ledger": _external_id,
+    "expect_reversals_to_be_exact_inverses": _not_inverse,
+    "expect_one_reversal_per_transaction": _reversal_duplicate,
+    "expect_no_negative_available_balances": _negative,
+    "expect_chain_seq_to_be_contiguous": _chain_gap,
+}
+"""How each custom expectation's violation rows read as findings."""
+
+BUILT_IN_MESSAGES: dict[RuleId, Describe] = {
+    RuleId.ENTRY_INVALID_AMOUNT: _entry_rule(
+        pl.format(
+            "{} has amount {}: amounts are positive integers in minor units",
+            _entry(),
+            _money("amount"),
+        ),
+        pl.lit("amount > 0"),
+        _money("amount"),
+    ),
+    RuleId.ENTRY_UNKNOWN_ASSET: _entry_rule(
+        pl.format(
+            "{} uses asset {}, which is not registered with a known scale",
+            _entry(),
+            pl.col("asset_id"),
+        ),
+        pl.lit("a registered asset"),
+        pl.col("asset_id"),
+    ),
+    RuleId.ENTRY_UNKNOWN_ACCOUNT: _entry_rule(
+        pl.format(
+            "{} posts to {}, which is not an account of ledger {}",
+            _entry(),
+            pl.col("account_id"),
+            pl.col("ledger_id"),
+        ),
+        pl.format("an account of ledger {}", pl.col("ledger_id")),
+        pl.col("account_id"),
+    ),
+    RuleId.ENTRY_ASSET_MISMATCH: _entry_rule(
+        pl.format(
+            "{} posts {} to {}, a single-asset account in {}",
+            _entry(),
+            pl.col("asset_id"),
+            pl.col("account_id"),
+            pl.col("account_asset_id"),
+        ),
+        pl.col("account_asset_id"),
+        pl.col("asset_id"),
+    ),
+    RuleId.ENTRY_ORPHAN: _entry_rule(
+        pl.format("{} belongs to no transaction version", _entry()),
+        pl.format("a version {} in transactions", _row()),
+        pl.lit("no such version"),
+    ),
+}

@@ -1,0 +1,1083 @@
+"""The invariant suites' SQL side: the ``legs`` query and each invariant as one SELECT.
+
+The SQL path of the great-expectations suites runs inside the source database, for ledgers
+that do not fit in memory. This module only builds SQLAlchemy Core statements (SQLite and
+PostgreSQL); ``ledger_audit.checks.gx_suites`` runs them through GX's SQL execution engine.
+Each statement returns the columns of ``VIOLATION_SCHEMA`` with the same rows as the polars
+rules in ``ledger_audit.checks.invariant_rules`` (the tests hold the two equal).
+
+The source is never written: :func:`read_only_url` opens SQLite with ``mode=ro`` and
+PostgreSQL sessions with ``default_transaction_read_only``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+from ledger_audit.errors import InputError
+from ledger_audit.schema.tables import accounts, assets, entries, transactions
+
+Selectable = sa.FromClause
+Columns = dict[str, sa.ColumnElement[Any]]
+
+_TEXT = ("ledger_id", "transaction_id", "account_id", "asset_id")
+VIOLATION_COLUMNS: dict[str, sa.types.TypeEngine[Any]] = {
+    "ledger_id": sa.Text(),
+    "transaction_id": sa.Text(),
+    "version": sa.BigInteger(),
+    "chain_seq": sa.BigInteger(),
+    "account_id": sa.Text(),
+    "asset_id": sa.Text(),
+    "code": sa.Text(),
+    "subject": sa.Text(),
+    "other_transaction_id": sa.Text(),
+    "other_version": sa.BigInteger(),
+    "other_chain_seq": sa.BigInteger(),
+    "expected": sa.BigInteger(),
+    "actual": sa.BigInteger(),
+}
+"""The columns every invariant statement returns (VIOLATION_SCHEMA in SQL types)."""
+
+LEG_COLUMNS = (
+    "ledger_id",
+    "transaction_id",
+    "version",
+    "has_version",
+    "kind",
+    "status",
+    "pending_transaction_id",
+    "reverses_transaction_id",
+    "idempotency_key",
+    "external_id",
+    "chain_seq",
+    "entry_index",
+    "account_id",
+    "asset_id",
+    "direction",
+    "amount",
+    "account_asset_id",
+    "account_check",
+    "allow_negative",
+    "normal_balance",
+    "asset_check",
+)
+_TX = ("ledger_id", "transaction_id")
+_VERSION = (*_TX, "version")
+_LEG = ("account_id", "asset_id", "direction", "amount")
+_TERMINAL = ("posted", "archived")
+
+
+def read_only_url(url: str) -> str:
+    """The SQLAlchemy URL that opens ``url`` (SQLite or PostgreSQL) so it cannot be written."""
+    parsed = sa.make_url(url)
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        database = parsed.database
+        if not database or database == ":memory:":
+            raise InputError(url, "an in-memory SQLite database has no ledger to read")
+        path = Path(database).resolve()
+        if not path.is_file():
+            raise InputError(url, "no such SQLite file")
+        return f"sqlite:///file:{path}?mode=ro&uri=true"
+    if backend == "postgresql":
+        read_only = parsed.set(drivername="postgresql+psycopg").update_query_dict(
+            {"options": "-c default_transaction_read_only=on"}
+        )
+        return read_only.render_as_string(hide_password=False)
+    raise InputError(url, f"unsupported source for the SQL suites: {backend!r}")
+
+
+def legs_query() -> sa.Select[Any]:
+    """The ``legs`` rows (see ``ledger_audit.checks.invariant_rules``) as one SELECT."""
+    t, e, a, s = transactions, entries, accounts, assets
+    joined_version = sa.and_(
+        e.c.ledger_id == t.c.ledger_id,
+        e.c.transaction_id == t.c.transaction_id,
+        e.c.version == t.c.version,
+    )
+
+    def leg_columns(*, has_version: bool) -> list[sa.ColumnElement[Any]]:
+        found = e.c.entry_index.is_not(None)
+        version_of = t if has_version else e
+        return [
+            version_of.c.ledger_id.label("ledger_id"),
+            version_of.c.transaction_id.label("transaction_id"),
+            sa.cast(version_of.c.version, sa.BigInteger).label("version"),
+            sa.literal(1 if has_version else 0, sa.BigInteger).label("has_version"),
+            *[
+                (t.c[name] if has_version else sa.cast(sa.null(), sa.Text)).label(name)
+                for name in (
+                    "kind",
+                    "status",
+                    "pending_transaction_id",
+                    "reverses_transaction_id",
+                    "idempotency_key",
+                    "external_id",
+                )
+            ],
+            (
+                sa.cast(t.c.chain_seq, sa.BigInteger)
+                if has_version
+                else sa.cast(sa.null(), sa.BigInteger)
+            ).label("chain_seq"),
+            sa.cast(e.c.entry_index, sa.BigInteger).label("entry_index"),
+            e.c.account_id,
+            e.c.asset_id,
+            e.c.direction,
+            sa.cast(e.c.amount, sa.BigInteger).label("amount"),
+            a.c.asset_id.label("account_asset_id"),
+            sa.case(
+                (~found, sa.cast(sa.null(), sa.Text)),
+                (a.c.account_id.is_(None), sa.literal("unknown")),
+                else_=a.c.normal_balance,
+            ).label("account_check"),
+            sa.case(
+                (a.c.allow_negative == sa.true(), sa.literal(1, sa.BigInteger)),
+                (a.c.allow_negative == sa.false(), sa.literal(0, sa.BigInteger)),
+            ).label("allow_negative"),
+            a.c.normal_balance,
+            sa.case(
+                (~found, sa.cast(sa.null(), sa.BigInteger)),
+                (s.c.asset_id.is_(None), sa.literal(-1, sa.BigInteger)),
+                else_=sa.cast(s.c.scale, sa.BigInteger),
+            ).label("asset_check"),
+        ]
+
+    account_join = sa.and_(a.c.ledger_id == e.c.ledger_id, a.c.account_id == e.c.account_id)
+    with_versions = sa.select(*leg_columns(has_version=True)).select_from(
+        t.outerjoin(e, joined_version)
+        .outerjoin(a, account_join)
+        .outerjoin(s, s.c.asset_id == e.c.asset_id)
+    )
+    orphans = (
+        sa.select(*leg_columns(has_version=False))
+        .select_from(
+            e.outerjoin(t, joined_version)
+            .outerjoin(a, account_join)
+            .outerjoin(s, s.c.asset_id == e.c.asset_id)
+        )
+        .where(t.c.transaction_id.is_(None))
+    )
+    return sa.union_all(with_versions, orphans).subquery("legs_rows").select()
+
+
+def legs_sql(dialect: sa.Dialect) -> str:
+    """:func:`legs_query` as SQL text for ``dialect`` (GX query assets take text)."""
+    return str(legs_query().compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
+
+
+# --- building blocks ----------------------------------------------------------------------
+
+
+class _Ctx:
+    """The CTEs every invariant starts from, over the batch GX hands the metric."""
+
+    def __init__(self, batch: Selectable, dialect: str) -> None:
+        self.postgres = dialect == "postgresql"
+        self.legs = (
+            sa.select(*[sa.column(name) for name in LEG_COLUMNS]).select_from(batch).cte("inv_legs")
+        )
+        legs = self.legs.c
+        distinct = (
+            sa.select(
+                *[
+                    legs[name]
+                    for name in (
+                        *_VERSION,
+                        "kind",
+                        "status",
+                        "pending_transaction_id",
+                        "reverses_transaction_id",
+                        "idempotency_key",
+                        "external_id",
+                        "chain_seq",
+                    )
+                ]
+            )
+            .where(legs.has_version == 1)
+            .distinct()
+            .subquery("distinct_versions")
+        )
+        d = distinct.c
+        self.versions = sa.select(
+            *d,
+            sa.func.row_number()
+            .over(
+                partition_by=d.ledger_id,
+                order_by=(
+                    d.chain_seq.is_(None),
+                    d.chain_seq,
+                    self.text(d.transaction_id),
+                    d.version,
+                ),
+            )
+            .label("pos"),
+        ).cte("inv_versions")
+        self.entries = (
+            sa.select(self.legs)
+            .where(legs.has_version == 1, legs.entry_index.is_not(None))
+            .cte("inv_entries")
+        )
+
+    def text(self, column: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
+        """Order text by bytes, as polars does (PostgreSQL collations may not)."""
+        return column.collate("C") if self.postgres else column
+
+    def moves(self) -> sa.CTE:
+        """Versions with their transaction's previous version (status, version, seq)."""
+        v = self.versions.c
+        window_by, window_order = (v.ledger_id, v.transaction_id), v.version
+        return sa.select(
+            self.versions,
+            sa.func.lag(v.status)
+            .over(partition_by=window_by, order_by=window_order)
+            .label("prev_status"),
+            sa.func.lag(v.version)
+            .over(partition_by=window_by, order_by=window_order)
+            .label("prev_version"),
+            sa.func.lag(v.chain_seq)
+            .over(partition_by=window_by, order_by=window_order)
+            .label("prev_seq"),
+        ).cte("inv_moves")
+
+
+def _sum(condition: sa.ColumnElement[bool], value: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
+    return sa.cast(sa.func.sum(sa.case((condition, value), else_=0)), sa.BigInteger)
+
+
+def _out(**columns: sa.ColumnElement[Any]) -> list[sa.ColumnElement[Any]]:
+    """VIOLATION_COLUMNS in order, the missing ones as typed NULLs."""
+    return [
+        (columns[name] if name in columns else sa.cast(sa.null(), kind)).label(name)
+        for name, kind in VIOLATION_COLUMNS.items()
+    ]
+
+
+def _pick(table: sa.FromClause, *names: str) -> Columns:
+    return {name: table.c[name] for name in names}
+
+
+def _differs(ctx: _Ctx, pairs: sa.CTE, key: tuple[str, ...], *, flip: bool) -> sa.Subquery:
+    """The ``key`` of pairs whose ``a`` legs differ from their ``b`` legs (multisets)."""
+    e = ctx.entries.c
+
+    def side(prefix: str, weight: int) -> sa.Select[Any]:
+        p = pairs.c
+        direction: sa.ColumnElement[Any] = e.direction
+        if flip and prefix == "b_":
+            direction = sa.case(
+                (e.direction == "debit", sa.literal("credit")),
+                (e.direction == "credit", sa.literal("debit")),
+                else_=e.direction,
+            )
+        return sa.select(
+            *[p[name].label(name) for name in key],
+            e.account_id,
+            e.asset_id,
+            direction.label("direction"),
+            e.amount,
+            sa.literal(weight, sa.BigInteger).label("w"),
+        ).select_from(
+            pairs.join(
+                ctx.entries,
+                sa.and_(
+                    e.ledger_id == p.ledger_id,
+                    e.transaction_id == p[f"{prefix}transaction_id"],
+                    e.version == p[f"{prefix}version"],
+                ),
+            )
+        )
+
+    both = sa.union_all(side("a_", 1), side("b_", -1)).subquery("both_sides")
+    b = both.c
+    return (
+        sa.select(*[b[name] for name in key])
+        .group_by(*[b[name] for name in key], *[b[name] for name in _LEG])
+        .having(sa.func.sum(b.w) != 0)
+        .distinct()
+        .subquery("unequal")
+    )
+
+
+def _on(
+    left: sa.FromClause, right: sa.FromClause, names: tuple[str, ...]
+) -> sa.ColumnElement[bool]:
+    return sa.and_(*[left.c[name] == right.c[name] for name in names])
+
+
+# --- the invariants ---------------------------------------------------------------------
+
+
+def entry_unbalanced(ctx: _Ctx) -> sa.Select[Any]:
+    """Invariant 1: versions whose debits and credits differ in an asset."""
+    e = ctx.entries.c
+    debits = _sum(e.direction == "debit", e.amount)
+    credit_sum = _sum(e.direction == "credit", e.amount)
+    keys = (e.ledger_id, e.transaction_id, e.version, e.chain_seq, e.asset_id)
+    return (
+        sa.select(
+            *_out(
+                **_pick(ctx.entries, *_VERSION, "chain_seq", "asset_id"),
+                expected=debits,
+                actual=credit_sum,
+            )
+        )
+        .group_by(*keys)
+        .having(debits != credit_sum)
+    )
+
+
+def ledger_unbalanced(ctx: _Ctx) -> sa.Select[Any]:
+    """Invariant 3: ledger x asset x status whose counting debits and credits differ.
+
+    One pass of window functions, no join (SQLite joins derived tables without indexes):
+    the legs of every version plus one marker row per transaction some version resolves.
+    """
+    legs, v = ctx.legs.c, ctx.versions.c
+    version_rows = sa.select(
+        legs.ledger_id,
+        legs.transaction_id,
+        legs.version,
+        legs.status,
+        legs.entry_index,
+        legs.asset_id,
+        legs.direction,
+        legs.amount,
+        sa.literal(0, sa.BigInteger).label("resolver"),
+    ).where(legs.has_version == 1)
+    markers = sa.select(
+        v.ledger_id,
+        v.pending_transaction_id.label("transaction_id"),
+        sa.cast(sa.null(), sa.BigInteger).label("version"),
+        sa.cast(sa.null(), sa.Text).label("status"),
+        sa.cast(sa.null(), sa.BigInteger).label("entry_index"),
+        sa.cast(sa.null(), sa.Text).label("asset_id"),
+        sa.cast(sa.null(), sa.Text).label("direction"),
+        sa.cast(sa.null(), sa.BigInteger).label("amount"),
+        sa.literal(1, sa.BigInteger).label("resolver"),
+    ).where(v.pending_transaction_id.is_not(None))
+    rows = sa.union_all(version_rows, markers).subquery("ledger_rows")
+    r = rows.c
+    by = (r.ledger_id, r.transaction_id)
+    flagged = sa.select(
+        rows,
+        sa.func.max(r.version).over(partition_by=by).label("top"),
+        sa.func.max(r.resolver).over(partition_by=by).label("resolved"),
+    ).subquery("ledger_flagged")
+    f = flagged.c
+    debits = _sum(f.direction == "debit", f.amount)
+    credit_sum = _sum(f.direction == "credit", f.amount)
+    return (
+        sa.select(
+            *_out(
+                ledger_id=f.ledger_id,
+                asset_id=f.asset_id,
+                code=f.status,
+                expected=debits,
+                actual=credit_sum,
+            )
+        )
+        .where(
+            f.resolver == 0,
+            f.entry_index.is_not(None),
+            f.version == f.top,
+            f.status.in_(["posted", "pending"]),
+            sa.not_(sa.and_(f.status == "pending", f.resolved == 1)),
+        )
+        .group_by(f.ledger_id, f.asset_id, f.status)
+        .having(debits != credit_sum)
+    )
+
+
+def status_invalid_move(ctx: _Ctx) -> sa.Select[Any]:
+    """Invariant 4: illegal status moves and second resolutions."""
+    moves = ctx.moves()
+    m = moves.c
+    code = sa.case(
+        (sa.and_(m.prev_status.is_(None), m.status == "archived"), sa.literal("starts_archived")),
+        (m.prev_status.in_(_TERMINAL), sa.literal("after_terminal")),
+        (sa.and_(m.prev_status == "pending", m.status == "pending"), sa.literal("pending_again")),
+    )
+    coded = sa.select(moves, code.label("code")).subquery("coded")
+    k = coded.c
+    bad = sa.select(
+        *_out(
+            **_pick(coded, *_VERSION, "chain_seq", "code"),
+            subject=k.prev_status,
+            other_transaction_id=sa.case(
+                (k.code == "starts_archived", sa.null()), else_=k.transaction_id
+            ),
+            other_version=k.prev_version,
+            other_chain_seq=k.prev_seq,
+        )
+    ).where(k.code.is_not(None))
+    own = sa.select(
+        m.ledger_id,
+        m.transaction_id.label("target"),
+        m.transaction_id,
+        m.version,
+        m.chain_seq,
+        m.pos,
+    ).where(m.prev_status == "pending", m.status.in_(_TERMINAL))
+    other = sa.select(
+        m.ledger_id,
+        m.pending_transaction_id.label("target"),
+        m.transaction_id,
+        m.version,
+        m.chain_seq,
+        m.pos,
+    ).where(m.version == 0, m.pending_transaction_id.is_not(None))
+    resolutions = sa.union_all(own, other).subquery("resolutions")
+    r = resolutions.c
+    window_by, window_order = (r.ledger_id, r.target), r.pos
+    ranked = sa.select(
+        resolutions,
+        sa.func.row_number().over(partition_by=window_by, order_by=window_order).label("rank"),
+        sa.func.first_value(r.transaction_id)
+        .over(partition_by=window_by, order_by=window_order)
+        .label("first_tx"),
+        sa.func.first_value(r.version)
+        .over(partition_by=window_by, order_by=window_order)
+        .label("first_version"),
+        sa.func.first_value(r.chain_seq)
+        .over(partition_by=window_by, order_by=window_order)
+        .label("first_seq"),
+    ).subquery("ranked")
+    q = ranked.c
+    again = sa.select(
+        *_out(
+            **_pick(ranked, *_VERSION, "chain_seq"),
+            code=sa.literal("resolved_again"),
+            subject=q.target,
+            other_transaction_id=q.first_tx,
+            other_version=q.first_version,
+            other_chain_seq=q.first_seq,
+        )
+    ).where(q.rank > 1)
+    return sa.union_all(bad, again).subquery("status_moves").select()
+
+
+def pending_overposted(ctx: _Ctx) -> sa.Select[Any]:
+    """Invariant 4: postings that move more than the pending amount in an asset."""
+    moves = ctx.moves()
+    m = moves.c
+    own = sa.select(
+        m.ledger_id,
+        m.transaction_id,
+        m.version,
+        m.chain_seq,
+        m.transaction_id.label("other_transaction_id"),
+        m.prev_version.label("other_version"),
+        m.prev_seq.label("other_chain_seq"),
+    ).where(m.prev_status == "pending", m.status == "posted")
+    pending_rows = (
+        sa.select(
+            m.ledger_id,
+            m.transaction_id,
+            m.version,
+            m.chain_seq,
+            sa.func.max(m.version).over(partition_by=(m.ledger_id, m.transaction_id)).label("top"),
+        )
+        .where(m.status == "pending")
+        .subquery("pending_rows")
+    )
+    p = pending_rows.c
+    last_pending = (
+        sa.select(p.ledger_id, p.transaction_id, p.version, p.chain_seq)
+        .where(p.version == p.top)
+        .subquery("last_pending")
+    )
+    lp = last_pending.c
+    linked = (
+        sa.select(
+            m.ledger_id,
+            m.transaction_id,
+            m.version,
+            m.chain_seq,
+            lp.transaction_id.label("other_transaction_id"),
+            lp.version.label("other_version"),
+            lp.chain_seq.label("other_chain_seq"),
+        )
+        .select_from(
+            moves.join(
+                last_pending,
+                sa.and_(lp.ledger_id == m.ledger_id, lp.transaction_id == m.pending_transaction_id),
+            )
+        )
+        .where(m.version == 0, m.status == "posted", m.pending_transaction_id.is_not(None))
+    )
+    postings = sa.union_all(own, linked).subquery("postings")
+    e = ctx.entries.c
+    debits = (
+        sa.select(
+            e.ledger_id,
+            e.transaction_id,
+            e.version,
+            e.asset_id,
+            sa.cast(sa.func.sum(e.amount), sa.BigInteger).label("debits"),
+        )
+        .where(e.direction == "debit")
+        .group_by(e.ledger_id, e.transaction_id, e.version, e.asset_id)
+        .cte("debits")
+    )
+    mine, held = debits.alias("mine"), debits.alias("held")
+    s = postings.c
+    held_amount = sa.func.coalesce(held.c.debits, 0)
+    return (
+        sa.select(
+            *_out(
+                **_pick(
+                    postings,
+                    *_VERSION,
+                    "chain_seq",
+                    "other_transaction_id",
+                    "other_version",
+                    "other_chain_seq",
+                ),
+                asset_id=mine.c.asset_id,
+                expected=held_amount,
+                actual=mine.c.debits,
+            )
+        )
+        .select_from(
+            postings.join(mine, _on(postings, mine, _VERSION)).outerjoin(
+                held,
+                sa.and_(
+                    held.c.ledger_id == s.ledger_id,
+                    held.c.transaction_id == s.other_transaction_id,
+                    held.c.version == s.other_version,
+                    held.c.asset_id == mine.c.asset_id,
+                ),
+            )
+        )
+        .where(mine.c.debits > held_amount)
+    )
+
+
+def _first_rows(ctx: _Ctx, where: sa.ColumnElement[bool], by: tuple[str, ...]) -> sa.Subquery:
+    """Versions matching ``where`` that come first in chain order within ``by``."""
+    v = ctx.versions.c
+    ranked = (
+        sa.select(
+            ctx.versions,
+            sa.func.min(v.pos).over(partition_by=[v[name] for name in by]).label("first_pos"),
+        )
+        .where(where)
+        .subquery()
+    )
+    return sa.select(ranked).where(ranked.c.pos == ranked.c.first_pos).subquery()
+
+
+def idempotency_conflict(ctx: _Ctx) -> sa.Select[Any]:
+    """Invariant 5: other transactions using an owned key with another payload."""
+    key = ("ledger_id", "idempotency_key")
+    v = ctx.versions.c
+    firsts = _first_rows(ctx, v.idempotency_key.is_not(None), (*key, "transaction_id"))
+    f = firsts.c
+    ranked = sa.select(
+        firsts,
+        sa.func.min(f.pos).over(partition_by=(f.ledger_id, f.idempotency_key)).label("owner_pos"),
+    ).subquery()
+    owner = sa.select(ranked).where(ranked.c.pos == ranked.c.owner_pos).subquery("owner")
+    pairs = (
+        sa.select(
+            f.ledger_id,
+            f.idempotency_key,
+            f.transaction_id,
+            f.version,
+            f.chain_seq,
+            f.transaction_id.label("a_transaction_id"),
+            f.version.label("a_version"),
+            owner.c.transaction_id.label("b_transaction_id"),
+            owner.c.version.label("b_version"),
+            owner.c.chain_seq.label("b_chain_seq"),
+        )
+        .select_from(firsts.join(owner, _on(firsts, owner, key)))
+        .where(f.transaction_id != owner.c.transaction_id)
+        .cte("idem_pairs")
+    )
+    names = (*key, "transaction_id")
+    unequal = _differs(ctx, pairs, names, flip=False)
+    p = pairs.c
+    return sa.select(
+        *_out(
+            **_pick(pairs, *_VERSION, "chain_seq"),
+            subject=p.idempotency_key,
+            other_transaction_id=p.b_transaction_id,
+            other_version=p.b_version,
+            other_chain_seq=p.b_chain_seq,
+        )
+    ).select_from(pairs.join(unequal, _on(pairs, unequal, names)))
+
+
+def external_id_duplicate(ctx: _Ctx) -> sa.Select[Any]:
+    """Invariant 5: first versions reusing an earlier, unlinked external id."""
+    v = ctx.versions.c
+    firsts = (
+        sa.select(ctx.versions)
+        .where(v.version == 0, v.external_id.is_not(None))
+        .cte("external_firsts")
+    )
+    me, them = firsts.alias("me"), firsts.alias("them")
+
+    def points(a: sa.FromClause, column: str, b: sa.FromClause) -> sa.ColumnElement[bool]:
+        return sa.and_(a.c[column].is_not(None), a.c[column] == b.c.transaction_id)
+
+    linked = sa.or_(
+        points(me, "pending_transaction_id", them),
+        points(me, "reverses_transaction_id", them),
+        points(them, "pending_transaction_id", me),
+        points(them, "reverses_transaction_id", me),
+    )
+    pairs = (
+        sa.select(
+            *[me.c[name] for name in (*_VERSION, "chain_seq", "external_id")],
+            them.c.transaction_id.label("other_transaction_id"),
+            them.c.version.label("other_version"),
+            them.c.chain_seq.label("other_chain_seq"),
+            sa.func.row_number()
+            .over(
+                partition_by=(me.c.ledger_id, me.c.transaction_id, me.c.version),
+                order_by=them.c.pos,
+            )
+            .label("rank"),
+            sa.func.max(sa.case((linked, 1), else_=0))
+            .over(partition_by=(me.c.ledger_id, me.c.transaction_id, me.c.version))
+            .label("any_linked"),
+        )
+        .select_from(me.join(them, _on(me, them, ("ledger_id", "external_id"))))
+        .where(them.c.pos < me.c.pos, me.c.transaction_id != them.c.transaction_id)
+        .subquery("external_pairs")
+    )
+    return sa.select(
+        *_out(
+            subject=pairs.c.external_id,
+            **_pick(
+                pairs,
+                *_VERSION,
+                "chain_seq",
+                "other_transaction_id",
+                "other_version",
+                "other_chain_seq",
+            ),
+        )
+    ).where(pairs.c.rank == 1, pairs.c.any_linked == 0)
+
+
+def reversal_not_inverse(ctx: _Ctx) -> sa.Select[Any]:
+    """Invariant 6: reversals that are not their original's exact inverse."""
+    v = ctx.versions.c
+    posted = (
+        sa.select(
+            v.ledger_id,
+            v.transaction_id,
+            v.version,
+            v.chain_seq,
+            sa.func.max(v.version).over(partition_by=(v.ledger_id, v.transaction_id)).label("top"),
+        )
+        .where(v.status == "posted")
+        .subquery("posted_versions")
+    )
+    pv = posted.c
+    originals = (
+        sa.select(pv.ledger_id, pv.transaction_id, pv.version, pv.chain_seq)
+        .where(pv.version == pv.top)
+        .subquery("originals")
+    )
+    o = originals.c
+    paired = (
+        sa.select(
+            *[v[name] for name in (*_VERSION, "chain_seq")],
+            v.reverses_transaction_id,
+            v.transaction_id.label("a_transaction_id"),
+            v.version.label("a_version"),
+            o.transaction_id.label("b_transaction_id"),
+            o.version.label("b_version"),
+            o.chain_seq.label("b_chain_seq"),
+        )
+        .select_from(
+            ctx.versions.outerjoin(
+                originals,
+                sa.and_(o.ledger_id == v.ledger_id, o.transaction_id == v.reverses_transaction_id),
+            )
+        )
+        .where(v.reverses_transaction_id.is_not(None))
+        .cte("reversal_pairs")
+    )
+    p = paired.c
+    missing = sa.select(
+        *_out(
+            **_pick(paired, *_VERSION, "chain_seq"),
+            code=sa.literal("no_original"),
+            subject=p.reverses_transaction_id,
+        )
+    ).where(p.b_version.is_(None))
+    pairs = sa.select(paired).where(p.b_version.is_not(None)).cte("complete_pairs")
+    unequal = _differs(ctx, pairs, _VERSION, flip=True)
+    wrong = (
+        sa.select(pairs)
+        .select_from(pairs.join(unequal, _on(pairs, unequal, _VERSION)))
+        .cte("wrong")
+    )
+    w, e = wrong.c, ctx.entries.c
+    assets_of = sa.union(
+        sa.select(w.ledger_id, w.transaction_id, w.version, e.asset_id).select_from(
+            wrong.join(ctx.entries, _on(wrong, ctx.entries, _VERSION))
+        ),
+        sa.select(w.ledger_id, w.transaction_id, w.version, e.asset_id).select_from(
+            wrong.join(
+                ctx.entries,
+                sa.and_(
+                    e.ledger_id == w.ledger_id,
+                    e.transaction_id == w.b_transaction_id,
+                    e.version == w.b_version,
+                ),
+            )
+        ),
+    ).subquery("wrong_assets")
+    sums = (
+        sa.select(
+            e.ledger_id,
+            e.transaction_id,
+            e.version,
+            e.asset_id,
+            _sum(e.direction == "debit", e.amount).label("debits"),
+            _sum(e.direction == "credit", e.amount).label("credits"),
+        )
+        .group_by(e.ledger_id, e.transaction_id, e.version, e.asset_id)
+        .cte("version_sums")
+    )
+    mine, theirs = sums.alias("mine"), sums.alias("theirs")
+    wa = assets_of.c
+    actual = sa.func.coalesce(mine.c.debits, 0)
+    expected = sa.func.coalesce(theirs.c.credits, 0)
+    compared = (
+        sa.select(
+            w.ledger_id,
+            w.transaction_id,
+            w.version,
+            w.chain_seq,
+            w.b_transaction_id,
+            w.b_version,
+            w.b_chain_seq,
+            wa.asset_id,
+            expected.label("expected"),
+            actual.label("actual"),
+            sa.func.row_number()
+            .over(
+                partition_by=(w.ledger_id, w.transaction_id, w.version),
+                order_by=(sa.case((expected == actual, 1), else_=0), ctx.text(wa.asset_id)),
+            )
+            .label("rank"),
+        )
+        .select_from(
+            assets_of.join(wrong, _on(assets_of, wrong, _VERSION))
+            .outerjoin(
+                mine, sa.and_(_on(assets_of, mine, _VERSION), mine.c.asset_id == wa.asset_id)
+            )
+            .outerjoin(
+                theirs,
+                sa.and_(
+                    theirs.c.ledger_id == w.ledger_id,
+                    theirs.c.transaction_id == w.b_transaction_id,
+                    theirs.c.version == w.b_version,
+                    theirs.c.asset_id == wa.asset_id,
+                ),
+            )
+        )
+        .subquery("compared")
+    )
+    c = compared.c
+    not_inverse = sa.select(
+        *_out(
+            **_pick(compared, *_VERSION, "chain_seq", "asset_id", "expected", "actual"),
+            code=sa.literal("not_inverse"),
+            subject=c.b_transaction_id,
+            other_transaction_id=c.b_transaction_id,
+            other_version=c.b_version,
+            other_chain_seq=c.b_chain_seq,
+        )
+    ).where(c.rank == 1)
+    return sa.union_all(missing, not_inverse).subquery("reversals").select()
+
+
+def reversal_duplicate(ctx: _Ctx) -> sa.Select[Any]:
+    """Invariant 6: every reversal of an original after the first."""
+    v = ctx.versions.c
+    firsts = _first_rows(ctx, v.reverses_transaction_id.is_not(None), _TX)
+    f = firsts.c
+    window_by, window_order = (f.ledger_id, f.reverses_transaction_id), f.pos
+    ranked = sa.select(
+        firsts,
+        sa.func.row_number().over(partition_by=window_by, order_by=window_order).label("rank"),
+        sa.func.first_value(f.transaction_id)
+        .over(partition_by=window_by, order_by=window_order)
+        .label("first_tx"),
+        sa.func.first_value(f.version)
+        .over(partition_by=window_by, order_by=window_order)
+        .label("first_version"),
+        sa.func.first_value(f.chain_seq)
+        .over(partition_by=window_by, order_by=window_order)
+        .label("first_seq"),
+    ).subquery("ranked_reversals")
+    r = ranked.c
+    return sa.select(
+        *_out(
+            **_pick(ranked, *_VERSION, "chain_seq"),
+            subject=r.reverses_transaction_id,
+            other_transaction_id=r.first_tx,
+            other_version=r.first_version,
+            other_chain_seq=r.first_seq,
+        )
+    ).where(r.rank > 1)
+
+
+def _nulls(**columns: sa.types.TypeEngine[Any]) -> list[sa.ColumnElement[Any]]:
+    return [sa.cast(sa.null(), kind).label(name) for name, kind in columns.items()]
+
+
+def balance_negative(ctx: _Ctx) -> sa.Select[Any]:
+    """Invariant 7: rows where a no-negative balance goes below zero (chain order).
+
+    Written with UNION ALL and window functions only: SQLite joins derived tables without
+    indexes, which made the join form quadratic (167 s at 100k transactions).
+    """
+    v, e = ctx.versions.c, ctx.entries.c
+    big, text = sa.BigInteger(), sa.Text()
+    nexts = sa.select(
+        ctx.versions,
+        sa.func.lead(v.pos)
+        .over(partition_by=(v.ledger_id, v.transaction_id), order_by=v.version)
+        .label("next_pos"),
+    ).subquery("nexts")
+    n = nexts.c
+    guarded = sa.and_(e.allow_negative == 0, e.account_check.in_(["debit", "credit"]))
+    # 1. version rows (pos, next), resolution markers and guarded entries, side by side.
+    rows = sa.union_all(
+        sa.select(
+            n.ledger_id,
+            n.transaction_id,
+            n.version,
+            n.status,
+            n.pos,
+            n.next_pos,
+            *_nulls(resolve_pos=big, account_id=text, asset_id=text, c=big),
+        ),
+        sa.select(
+            n.ledger_id,
+            n.pending_transaction_id.label("transaction_id"),
+            *_nulls(version=big, status=text, pos=big, next_pos=big),
+            n.pos.label("resolve_pos"),
+            *_nulls(account_id=text, asset_id=text, c=big),
+        ).where(n.pending_transaction_id.is_not(None)),
+        sa.select(
+            e.ledger_id,
+            e.transaction_id,
+            e.version,
+            e.status,
+            *_nulls(pos=big, next_pos=big, resolve_pos=big),
+            e.account_id,
+            e.asset_id,
+            _contribution(e).label("c"),
+        ).where(guarded),
+    ).subquery("negative_rows")
+    r = rows.c
+    per_version = (r.ledger_id, r.transaction_id, r.version)
+    spread = sa.select(
+        rows,
+        sa.func.min(r.resolve_pos)
+        .over(partition_by=(r.ledger_id, r.transaction_id))
+        .label("resolved_at"),
+        sa.func.max(r.pos).over(partition_by=per_version).label("start_pos"),
+        sa.func.max(r.next_pos).over(partition_by=per_version).label("next_of"),
+    ).subquery("negative_spread")
+    sp = spread.c
+    ends_early = sa.and_(sp.status == "pending", sp.resolved_at > sp.start_pos)
+    end = sa.case(
+        (
+            ends_early,
+            sa.case(
+                (sa.or_(sp.next_of.is_(None), sp.resolved_at < sp.next_of), sp.resolved_at),
+                else_=sp.next_of,
+            ),
+        ),
+        else_=sp.next_of,
+    )
+    # 2. one contribution per version x account x asset, counted from start until end.
+    contrib = (
+        sa.select(
+            sp.ledger_id,
+            sp.account_id,
+            sp.asset_id,
+            sp.start_pos,
+            end.label("end_pos"),
+            sa.cast(sa.func.sum(sp.c), sa.BigInteger).label("c"),
+        )
+        .where(sp.account_id.is_not(None))
+        .group_by(
+            sp.ledger_id,
+            sp.transaction_id,
+            sp.version,
+            sp.account_id,
+            sp.asset_id,
+            # constant per version; PostgreSQL wants them grouped to select them
+            sp.start_pos,
+            sp.status,
+            sp.resolved_at,
+            sp.next_of,
+        )
+        .subquery("negative_contrib")
+    )
+    k = contrib.c
+    events = sa.union_all(
+        sa.select(k.ledger_id, k.account_id, k.asset_id, k.start_pos.label("pos"), k.c),
+        sa.select(
+            k.ledger_id, k.account_id, k.asset_id, k.end_pos.label("pos"), (-k.c).label("c")
+        ).where(k.end_pos.is_not(None)),
+    ).subquery("negative_events")
+    ev = events.c
+    per_pos = (
+        sa.select(
+            ev.ledger_id,
+            ev.account_id,
+            ev.asset_id,
+            ev.pos,
+            sa.cast(sa.func.sum(ev.c), sa.BigInteger).label("c"),
+        )
+        .group_by(ev.ledger_id, ev.account_id, ev.asset_id, ev.pos)
+        .subquery("negative_per_pos")
+    )
+    pp = per_pos.c
+    after = sa.cast(
+        sa.func.sum(pp.c).over(
+            partition_by=(pp.ledger_id, pp.account_id, pp.asset_id),
+            order_by=pp.pos,
+            rows=(None, 0),
+        ),
+        sa.BigInteger,
+    )
+    running = sa.select(per_pos, after.label("after")).subquery("negative_running")
+    rn = running.c
+    crossings = sa.select(
+        rn.ledger_id,
+        rn.pos,
+        rn.account_id,
+        rn.asset_id,
+        (rn.after - rn.c).label("before"),
+        rn.after,
+        *_nulls(transaction_id=text, version=big, chain_seq=big),
+    ).where(rn.after - rn.c >= 0, rn.after < 0)
+    # 3. locate each crossing at the version row at its chain position.
+    located = sa.union_all(
+        crossings,
+        sa.select(
+            v.ledger_id,
+            v.pos,
+            *_nulls(account_id=text, asset_id=text, before=big, after=big),
+            v.transaction_id,
+            v.version,
+            v.chain_seq,
+        ),
+    ).subquery("negative_located")
+    lc = located.c
+    at_pos = (lc.ledger_id, lc.pos)
+    spread_row = sa.select(
+        located,
+        sa.func.max(lc.transaction_id).over(partition_by=at_pos).label("row_tx"),
+        sa.func.max(lc.version).over(partition_by=at_pos).label("row_version"),
+        sa.func.max(lc.chain_seq).over(partition_by=at_pos).label("row_seq"),
+    ).subquery("negative_rows_at")
+    q = spread_row.c
+    return sa.select(
+        *_out(
+            ledger_id=q.ledger_id,
+            transaction_id=q.row_tx,
+            version=q.row_version,
+            chain_seq=q.row_seq,
+            account_id=q.account_id,
+            asset_id=q.asset_id,
+            expected=q.before,
+            actual=q.after,
+        )
+    ).where(q.account_id.is_not(None))
+
+
+def _contribution(e: sa.ColumnCollection[str, sa.ColumnElement[Any]]) -> sa.ColumnElement[Any]:
+    """What one entry adds to its account's available balance while its version counts."""
+    credit = e.normal_balance == "credit"
+    debit = e.direction == "debit"
+    signed = sa.case(
+        (credit, sa.case((debit, -e.amount), (e.direction == "credit", e.amount), else_=0)),
+        else_=sa.case((debit, e.amount), (e.direction == "credit", -e.amount), else_=0),
+    )
+    hold_direction = sa.case((credit, sa.literal("debit")), else_=sa.literal("credit"))
+    held = sa.case((e.direction == hold_direction, -e.amount), else_=0)
+    return sa.case((e.status == "posted", signed), (e.status == "pending", held), else_=0)
+
+
+def chain_gap(ctx: _Ctx) -> sa.Select[Any]:
+    """Invariant 8: gaps in each ledger's chain_seq from 1."""
+    v = ctx.versions.c
+    ranked = (
+        sa.select(
+            v.ledger_id,
+            v.transaction_id,
+            v.version,
+            v.chain_seq,
+            sa.func.row_number()
+            .over(
+                partition_by=(v.ledger_id, v.chain_seq),
+                order_by=(ctx.text(v.transaction_id), v.version),
+            )
+            .label("rank"),
+        )
+        .where(v.chain_seq.is_not(None))
+        .subquery("seq_rows")
+    )
+    q = ranked.c
+    rows = (
+        sa.select(q.ledger_id, q.transaction_id, q.version, q.chain_seq)
+        .where(q.rank == 1)
+        .subquery("seq_firsts")
+    )
+    r = rows.c
+    previous = sa.select(
+        rows,
+        sa.func.coalesce(
+            sa.func.lag(r.chain_seq).over(partition_by=r.ledger_id, order_by=r.chain_seq), 0
+        ).label("prev"),
+    ).subquery("seq_prev")
+    p = previous.c
+    return sa.select(
+        *_out(
+            ledger_id=p.ledger_id,
+            chain_seq=p.prev + 1,
+            expected=p.chain_seq - 1,
+            other_transaction_id=p.transaction_id,
+            other_version=p.version,
+            other_chain_seq=p.chain_seq,
+        )
+    ).where(p.prev + 1 <= p.chain_seq - 1)
+
+
+INVARIANTS: dict[str, Callable[[_Ctx], sa.Select[Any]]] = {
+    "entry_unbalanced": entry_unbalanced,
+    "ledger_unbalanced": ledger_unbalanced,
+    "status_invalid_move": status_invalid_move,
+    "pending_overposted": pending_overposted,
+    "idempotency_conflict": idempotency_conflict,
+    "external_id_duplicate": external_id_duplicate,
+    "reversal_not_inverse": reversal_not_inverse,
+    "reversal_duplicate": reversal_duplicate,
+    "balance_negative": balance_negative,
+    "chain_gap": chain_gap,
+}
+
+
+def violations_query(invariant: str, batch: Selectable, dialect: str) -> sa.Select[Any]:
+    """The SELECT of one invariant's violations over the ``legs`` rows in ``batch``."""
+    return INVARIANTS[invariant](_Ctx(batch, dialect))
