@@ -106,6 +106,10 @@ def _run_verify(args: argparse.Namespace) -> int:
         write_checkpoints(args.out / "checkpoints.json", result.checkpoints),
     ]
     print(render_summary(summary), end="")
+    unproven = [line for r in result.results for line in r.coverage.unproven]
+    if unproven:
+        print("\nNot proven:")
+        print("".join(f"- {line}\n" for line in unproven), end="")
     print(
         f"\n{result.findings.height} finding(s), {result.critical} critical, over "
         f"{frames.transactions.height:,} transaction versions and {frames.entries.height:,} "

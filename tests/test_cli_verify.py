@@ -31,6 +31,10 @@ def test_a_planted_demo_exits_1_and_writes_the_findings(
     key = read_answer_key(demo.answer_key_path)
     assert sorted(findings["rule"].to_list()) == sorted(a.rule.value for a in key)
     assert f"{findings.height} finding(s), " in printed.out
+    first = min(a.chain_seq for a in key if a.rule.startswith("chain.") and a.chain_seq)
+    assert f"first broken link at seq {first}," in printed.out
+    assert "\nNot proven:\n" in printed.out
+    assert "\n- ledger demo: no checkpoint from an earlier audit" in printed.out
     assert (tmp_path / "checkpoints.json").is_file()
 
 

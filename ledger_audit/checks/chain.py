@@ -140,10 +140,7 @@ def checkpoint_of(report: ChainReport) -> tuple[Checkpoint, ...]:
 def check_chain(frames: LedgerFrames, spec: VerifySpec) -> CheckResult:
     """The ``chain`` check: :func:`verify_chain` over the frames and ``spec.checkpoints``."""
     report = verify_chain(frames.transactions, frames.entries, frames.ledgers, spec.checkpoints)
-    scope = "; ".join(
-        f"ledger {c.ledger_id}, seq 1..{c.stored_head[0] if c.stored_head else 0}"
-        for c in report.ledgers
-    )
+    scope = "; ".join(_chain_scope(c) for c in report.ledgers)
     unproven = (*report.unproven, *(s for c in report.ledgers for s in c.unproven))
     coverage = Coverage(
         checked=report.rows_checked,
@@ -152,6 +149,19 @@ def check_chain(frames: LedgerFrames, spec: VerifySpec) -> CheckResult:
         unproven=unproven,
     )
     return CheckResult(CHECK, report.findings, coverage, checkpoints=checkpoint_of(report))
+
+
+def _chain_scope(chain: LedgerChain) -> str:
+    """``ledger demo, seq 1..N, first broken link at seq 7, recomputed head seq N <hash>``."""
+    text = f"ledger {chain.ledger_id}, seq 1..{chain.stored_head[0] if chain.stored_head else 0}"
+    if chain.first_broken_seq is None:
+        text += ", no broken link"
+    else:
+        text += f", first broken link at seq {chain.first_broken_seq}"
+    if chain.recomputed_head is not None:
+        seq, digest = chain.recomputed_head
+        text += f", recomputed head seq {seq} {digest}"
+    return text
 
 
 def verify_chain_reference(

@@ -564,7 +564,11 @@ def test_check_chain_coverage_with_and_without_checkpoints() -> None:
     )
     result = check_chain(frames, VerifySpec())
     assert (result.check, result.status) == ("chain", "passed")
-    assert (result.coverage.checked, result.coverage.scope) == (5, "ledger L, seq 1..5")
+    head = str(chain.at("L", 5)["chain_hash"])
+    assert (result.coverage.checked, result.coverage.scope) == (
+        5,
+        f"ledger L, seq 1..5, no broken link, recomputed head seq 5 {head}",
+    )
     assert any("no checkpoint" in s and "undetected" in s for s in result.coverage.unproven)
     proven = check_chain(
         frames,
