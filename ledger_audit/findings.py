@@ -68,6 +68,8 @@ class RuleId(StrEnum):
     STATEMENT_RECORD_COUNT_MISMATCH = "statement.record_count_mismatch"
     SOURCE_REJECTED_ROW = "source.rejected_row"
     ERP_UNMAPPED_ACCOUNT = "erp.unmapped_account"
+    DRIFT_UNEXPLAINED = "drift.unexplained"
+    DRIFT_STALE_EXTERNAL = "drift.stale_external"
     RECON_MISSING_INTERNAL = "recon.missing_internal"
     RECON_MISSING_EXTERNAL = "recon.missing_external"
     RECON_AMOUNT_MISMATCH = "recon.amount_mismatch"

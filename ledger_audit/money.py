@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import Context, Decimal
 
 from ledger_audit.errors import InputError
 
@@ -61,13 +61,17 @@ class Money:
         return format_amount(self.amount, self.asset_id)
 
 
+_EXACT = Context(prec=100)
+"""Enough digits for any u128 amount at any scale (39 + 38): Decimal's default 28 would round."""
+
+
 def to_decimal(amount: int, asset_id: str) -> Decimal:
-    """The display value of ``amount`` minor units (exact: scaleb never rounds)."""
-    return Decimal(amount).scaleb(-parse_asset_id(asset_id).scale)
+    """The display value of ``amount`` minor units, exact for any amount and scale."""
+    return Decimal(amount).scaleb(-parse_asset_id(asset_id).scale, context=_EXACT)
 
 
 def format_amount(amount: int, asset_id: str) -> str:
     """``12345, 'USD/2'`` -> ``'123.45 USD'``: always the asset's full scale."""
     asset = parse_asset_id(asset_id)
-    value = Decimal(amount).scaleb(-asset.scale)
+    value = Decimal(amount).scaleb(-asset.scale, context=_EXACT)
     return f"{value:.{asset.scale}f} {asset.code}"

@@ -22,6 +22,7 @@ step() { # step NAME COMMAND [ARGS...]
 
 step setup bash scripts/setup.sh --dev
 step ensure-postgres bash scripts/ensure-postgres.sh
+step ensure-chromium bash scripts/ensure-chromium.sh
 step ruff .venv/bin/ruff check --quiet .
 step mypy .venv/bin/mypy
 step pytest .venv/bin/pytest "$@"

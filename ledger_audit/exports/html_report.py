@@ -1,0 +1,184 @@
+"""Write the close's ``report.html``: sections of text, plotly charts and tables, no code.
+
+One self-contained file: the first chart embeds plotly.js inline and later charts reuse it,
+so the charts render offline, with no network (only the geographic chart types fetch map
+data from a CDN: don't pass those). Everything the page shows is escaped text, tables and
+the charts' own JSON; nothing of a notebook (no code, no prompts) reaches it.
+
+A section shows, in order: its heading, its paragraphs, its charts, its tables. Tables
+show money columns (``Table.money``) as exact decimals at the row's scale with thousands
+separators (``-1,234.50``), right-aligned, and at most ``max_rows`` rows with a note saying
+how many there are (the full table ships as CSV and Parquet).
+
+Determinism. Each chart's ``div`` id is fixed by its place (``figure-<section>-<n>``,
+both counted from 1) and the page carries no time, so the same sections always give the
+same bytes. Charts are passed in as plotly figures (anything with plotly's ``to_html``):
+this module never imports plotly, which stays in ``viz/``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from html import escape
+from pathlib import Path
+from typing import Protocol
+
+from ledger_audit import __version__
+from ledger_audit.errors import InputError
+from ledger_audit.exports.atomic import write_text_atomic
+from ledger_audit.exports.tables import Table, decimal_text
+
+DEFAULT_MAX_ROWS = 1_000
+"""Rows an HTML table shows before it refers the reader to the CSV/Parquet table."""
+
+PLOTLY_CONFIG: Mapping[str, object] = {"displaylogo": False, "responsive": True}
+"""The plotly config every chart gets."""
+
+_STYLE = """
+body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 72rem;
+       padding: 0 1rem; color: #1f2933; }
+h1 { font-size: 1.6rem; } h2 { font-size: 1.25rem; margin-top: 2.5rem;
+     border-bottom: 1px solid #d2d6dc; padding-bottom: .25rem; }
+nav ol { columns: 2; }
+table { border-collapse: collapse; margin: 1rem 0; font-size: .85rem; }
+caption { text-align: left; font-weight: 600; padding: .25rem 0; }
+th, td { border: 1px solid #d2d6dc; padding: .2rem .5rem; }
+th { background: #f0f2f5; position: sticky; top: 0; }
+td.money, td.number { text-align: right; font-variant-numeric: tabular-nums; }
+td.null { color: #9aa5b1; }
+p.note { color: #52606d; font-size: .85rem; }
+.figure { margin: 1rem 0; }
+footer { margin-top: 3rem; color: #52606d; font-size: .8rem; }
+""".strip()
+
+
+class PlotlyFigure(Protocol):
+    """What this module needs of a ``plotly.graph_objects.Figure``."""
+
+    def to_html(
+        self,
+        *,
+        config: Mapping[str, object],
+        full_html: bool,
+        include_plotlyjs: bool,
+        div_id: str,
+    ) -> str:
+        """The figure as an HTML fragment (plotly's own method)."""
+        ...
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Section:
+    """One section of the report.
+
+    Attributes:
+        heading: the section's title.
+        paragraphs: plain text, one paragraph each (escaped: no markup gets through).
+        figures: plotly figures, shown in order.
+        tables: tables, shown in order, captioned by their names.
+    """
+
+    heading: str
+    paragraphs: tuple[str, ...] = ()
+    figures: tuple[PlotlyFigure, ...] = ()
+    tables: tuple[Table, ...] = ()
+
+
+def figure_id(section: int, number: int) -> str:
+    """The ``div`` id of the ``number``-th chart of the ``section``-th section (from 1)."""
+    return f"figure-{section}-{number}"
+
+
+def write_html_report(
+    path: Path,
+    title: str,
+    sections: Sequence[Section],
+    *,
+    max_rows: int = DEFAULT_MAX_ROWS,
+) -> Path:
+    """Write the report to ``path`` (atomically, parents created) and return the path."""
+    return write_text_atomic(path, render_html_report(title, sections, max_rows=max_rows))
+
+
+def render_html_report(
+    title: str, sections: Sequence[Section], *, max_rows: int = DEFAULT_MAX_ROWS
+) -> str:
+    """The report's HTML text (see the module docstring)."""
+    if max_rows < 1:
+        raise InputError("max_rows", f"expected at least 1, got {max_rows}")
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en">',
+        "<head>",
+        '<meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f'<meta name="generator" content="ledger-audit {escape(__version__)}">',
+        f"<title>{escape(title)}</title>",
+        f"<style>\n{_STYLE}\n</style>",
+        "</head>",
+        "<body>",
+        f"<h1>{escape(title)}</h1>",
+    ]
+    if sections:
+        parts.append("<nav><ol>")
+        parts.extend(
+            f'<li><a href="#section-{n}">{escape(s.heading)}</a></li>'
+            for n, s in enumerate(sections, start=1)
+        )
+        parts.append("</ol></nav>")
+    plotly_js_embedded = False
+    for number, section in enumerate(sections, start=1):
+        parts.append(f'<section id="section-{number}">')
+        parts.append(f"<h2>{escape(section.heading)}</h2>")
+        parts.extend(f"<p>{escape(text)}</p>" for text in section.paragraphs)
+        for index, figure in enumerate(section.figures, start=1):
+            fragment = figure.to_html(
+                config=PLOTLY_CONFIG,
+                full_html=False,
+                include_plotlyjs=not plotly_js_embedded,
+                div_id=figure_id(number, index),
+            )
+            plotly_js_embedded = True
+            parts.append(f'<div class="figure">\n{fragment}\n</div>')
+        parts.extend(_table_html(table, max_rows) for table in section.tables)
+        parts.append("</section>")
+    parts += [
+        f"<footer>Generated by ledger-audit {escape(__version__)}.</footer>",
+        "</body>",
+        "</html>",
+    ]
+    return "\n".join(parts) + "\n"
+
+
+def _table_html(table: Table, max_rows: int) -> str:
+    frame = table.frame
+    numeric = {name for name, dtype in frame.schema.items() if dtype.is_numeric()}
+    shown = frame.head(max_rows)
+    lines = ["<table>", f"<caption>{escape(table.name)}</caption>", "<thead><tr>"]
+    lines.extend(f"<th>{escape(name)}</th>" for name in frame.columns)
+    lines.append("</tr></thead>")
+    lines.append("<tbody>")
+    for row in shown.iter_rows(named=True):
+        cells = []
+        for name, value in row.items():
+            if value is None:
+                cells.append('<td class="null"></td>')
+            elif name in table.money:
+                text = decimal_text(value, row[table.scale], grouped=True)
+                cells.append(f'<td class="money">{escape(text)}</td>')
+            elif name in numeric:
+                cells.append(f'<td class="number">{escape(str(value))}</td>')
+            else:
+                cells.append(f"<td>{escape(str(value))}</td>")
+        lines.append("<tr>" + "".join(cells) + "</tr>")
+    lines.append("</tbody>")
+    lines.append("</table>")
+    if frame.height > max_rows:
+        lines.append(
+            f'<p class="note">{escape(table.name)}: showing the first {max_rows:,} of '
+            f"{frame.height:,} rows; the full table is in the CSV and Parquet tables.</p>"
+        )
+    elif frame.height == 0:
+        lines.append(f'<p class="note">{escape(table.name)}: no rows.</p>')
+    return "\n".join(lines)

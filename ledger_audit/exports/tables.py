@@ -1,0 +1,135 @@
+"""Report tables as the writers see them: a frame, its money columns and their scale.
+
+A writer cannot tell an amount from a count by its dtype, so a ``Table`` names its money
+columns: integers (or Decimal(38, 0)) of minor units, with the number of decimal places in
+a scale column beside them (the reports carry ``scale`` next to ``asset_id``). Writers turn
+them into text only through :func:`decimal_text`, which is exact at any size: it splits
+the integer's digits, with no float and no Decimal context involved.
+
+``report_tables`` lists the tables of the close's reports (trial balance, summary journals)
+with their money columns declared, in the order the workpaper and the HTML report show them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+import polars as pl
+
+from ledger_audit.errors import InputError
+from ledger_audit.reports.journals import SummaryJournals
+from ledger_audit.reports.trial_balance import TrialBalance
+
+_MONEY_DTYPES = (pl.Int8, pl.Int16, pl.Int32, pl.Int64, pl.UInt8, pl.UInt16, pl.UInt32, pl.UInt64)
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Table:
+    """One report table.
+
+    Attributes:
+        name: what the table is called (a workpaper sheet name, a file stem, a caption).
+        frame: the rows, in the order they are to be shown.
+        money: columns holding minor units (integer or Decimal with scale 0).
+        scale: the column holding each row's decimal places (required when ``money`` is set).
+    """
+
+    name: str
+    frame: pl.DataFrame
+    money: tuple[str, ...] = ()
+    scale: str = "scale"
+
+    def __post_init__(self) -> None:
+        if not self.name.strip():
+            raise InputError("table", "a table needs a name")
+        schema = self.frame.schema
+        for column in self.money:
+            dtype = schema.get(column)
+            if dtype is None:
+                raise InputError(f"table {self.name}", f"has no money column {column!r}")
+            exact_decimal = isinstance(dtype, pl.Decimal) and dtype.scale == 0
+            if not (isinstance(dtype, _MONEY_DTYPES) or exact_decimal):
+                raise InputError(
+                    f"table {self.name}.{column}",
+                    f"money is integer minor units, not {dtype}",
+                )
+        if self.money:
+            dtype = schema.get(self.scale)
+            if dtype is None or not dtype.is_integer():
+                raise InputError(
+                    f"table {self.name}",
+                    f"money columns need an integer scale column {self.scale!r}",
+                )
+
+
+def decimal_text(amount: int | Decimal | None, scale: int | None, *, grouped: bool = False) -> str:
+    """``123450, 2`` -> ``'1234.50'`` (``'1,234.50'`` when ``grouped``); None -> ``''``.
+
+    Exact at any size and scale: the digits of the integer are split at ``scale`` places
+    from the right, with no Decimal context involved (``Decimal.scaleb`` and ``format``
+    round to the context's 28 significant digits; a Decimal(38, 0) amount has up to 38).
+    """
+    if amount is None:
+        return ""
+    if scale is None or scale < 0:
+        raise InputError("amount", f"cannot format {amount} minor units with scale {scale!r}")
+    units = int(amount)
+    if units != amount:
+        raise InputError("amount", f"{amount} is not a whole number of minor units")
+    digits = str(abs(units)).zfill(scale + 1)
+    whole, fraction = digits[: len(digits) - scale], digits[len(digits) - scale :]
+    if grouped:
+        whole = f"{int(whole):,}"
+    sign = "-" if units < 0 else ""
+    return f"{sign}{whole}.{fraction}" if scale else f"{sign}{whole}"
+
+
+def report_tables(
+    trial_balance: TrialBalance,
+    journals: SummaryJournals | None = None,
+    *,
+    drilldown: bool = False,
+) -> tuple[Table, ...]:
+    """The close's report tables with their money columns declared.
+
+    Trial balance rows and totals; then, with ``journals``, the journal lines, per-journal
+    totals and the tie-out, and the drill-down only when asked (it has a row per ledger
+    entry: its place is the CSV/Parquet tables, not a spreadsheet).
+    """
+    tables = [
+        Table(
+            "Trial balance",
+            trial_balance.rows,
+            ("opening", "debits", "credits", "closing", "difference"),
+        ),
+        Table(
+            "Trial balance totals",
+            trial_balance.totals,
+            ("opening", "debits", "credits", "closing", "movement"),
+        ),
+    ]
+    if journals is not None:
+        tables += [
+            Table("Journal lines", journals.lines, ("debit", "credit")),
+            Table("Journal totals", journals.totals, ("debits", "credits", "difference")),
+            Table(
+                "Tie-out",
+                journals.tieout,
+                (
+                    "journal_debits",
+                    "journal_credits",
+                    "journal_net",
+                    "trial_balance_debits",
+                    "trial_balance_credits",
+                    "trial_balance_net",
+                    "difference",
+                ),
+            ),
+        ]
+        if drilldown:
+            scale = journals.drilldown.join(
+                journals.lines.select("line_id", "scale"), on="line_id", how="left"
+            )
+            tables.append(Table("Journal drill-down", scale, ("debit", "credit")))
+    return tuple(tables)

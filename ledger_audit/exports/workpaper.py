@@ -1,0 +1,347 @@
+"""Write the close's XLSX workpaper: cover sheet, one sheet per report table, findings.
+
+Sheets, in order:
+
+- ``Cover``: the run (package version, run time, manifest content digest), parameters,
+  input and output digests, chain checkpoints, the coverage of each check, and the list of
+  sheets with their row counts. It shows the manifest the caller passes: the workpaper's
+  own digest cannot be in it, and is in ``manifest.json``.
+- one sheet per ``Table``, named by the table, with its columns in order.
+- ``Findings``: the findings schema's columns, then empty ``disposition`` (a drop-down:
+  open, explained, adjusted, false positive) and ``reviewer`` columns to fill in.
+
+Money. Excel stores every number as a binary double, so a decimal amount such as 0.10
+cannot be stored exactly. Each money column is therefore written as the **integer minor
+units** (exact: Excel holds integers of up to 15 digits exactly, so its sums and pivots
+are exact too), followed by a ``<column>_decimal`` text column with the exact amount at the
+row's scale (``1234.50``) for reading. No float ever carries an amount. An integer of 16 or
+more digits (beyond what Excel keeps exactly) is written as text, so it is never rounded.
+
+Cells. Text is always a text cell (a value beginning with ``=`` never becomes a formula);
+characters XML cannot hold are replaced by U+FFFD and text beyond Excel's 32,767 characters
+per cell is cut with a note: the CSV and Parquet tables keep the exact values. Dates are
+date cells (``yyyy-mm-dd``). Each data sheet has a bold, frozen header row, an auto-filter,
+and column widths fitted to its first rows.
+
+Determinism. openpyxl stamps the save time into ``docProps/core.xml`` and the ZIP entries
+get the clock's time too. Here the document's created and modified times are the
+manifest's run time, and the ZIP is re-packed with every entry dated at the run time, in
+openpyxl's order, with fixed compression: the same manifest, tables and findings always
+give the same bytes.
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from collections.abc import Callable, Iterable, Sequence
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import polars as pl
+from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.styles import Alignment, Font
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.datavalidation import DataValidation
+from openpyxl.worksheet.worksheet import Worksheet
+from openpyxl.writer.excel import ExcelWriter
+
+from ledger_audit.errors import InputError
+from ledger_audit.exports.manifest import Manifest, content_digest
+from ledger_audit.exports.tables import Table, decimal_text
+from ledger_audit.findings import FINDINGS_SCHEMA
+
+COVER_SHEET = "Cover"
+FINDINGS_SHEET = "Findings"
+DISPOSITIONS = ("open", "explained", "adjusted", "false positive")
+"""The values the ``disposition`` drop-down offers."""
+
+REVIEW_COLUMNS = ("disposition", "reviewer")
+"""Columns after the findings schema's, left empty for the reviewer."""
+
+DECIMAL_SUFFIX = "_decimal"
+"""Suffix of the exact text column written after each money column."""
+
+MAX_ROWS = 1_048_576
+"""Excel's rows per sheet, header included."""
+
+MAX_CELL_TEXT = 32_767
+EXACT_DIGITS = 15
+"""Excel keeps integers of up to this many digits exactly; longer ones are written as text."""
+
+_FORBIDDEN_IN_NAMES = frozenset("[]:*?/\\")
+_MAX_NAME = 31
+_WIDTH_SAMPLE = 200
+_MIN_WIDTH, _MAX_WIDTH = 8, 60
+_ZIP_EPOCH = datetime(1980, 1, 1, tzinfo=UTC)
+_BOLD = Font(bold=True)
+_TITLE = Font(bold=True, size=14)
+
+Cell = object
+Convert = Callable[[object], Cell]
+
+
+def write_workpaper(
+    path: Path, manifest: Manifest, tables: Sequence[Table], findings: pl.DataFrame
+) -> Path:
+    """Write the workpaper to ``path`` (atomically, parents created) and return the path.
+
+    Raises:
+        InputError: a table name Excel cannot take (or taken twice, or reserved), a table
+            longer than Excel's rows, or findings without the findings schema's columns.
+    """
+    _check_names(tables)
+    missing = [name for name in FINDINGS_SCHEMA if name not in findings.columns]
+    if missing:
+        raise InputError("findings", f"missing column(s) {', '.join(missing)}")
+    findings = findings.select(list(FINDINGS_SCHEMA))
+    for table in (*tables, Table(FINDINGS_SHEET, findings)):
+        if table.frame.height + 1 > MAX_ROWS:
+            raise InputError(
+                f"table {table.name}",
+                f"{table.frame.height:,} rows exceed Excel's {MAX_ROWS - 1:,}: "
+                "ship it as CSV/Parquet instead",
+            )
+
+    book = Workbook()
+    cover = book.active
+    cover.title = COVER_SHEET
+    for table in tables:
+        _data_sheet(book.create_sheet(table.name), table)
+    _findings_sheet(book.create_sheet(FINDINGS_SHEET), findings)
+    _cover_sheet(cover, manifest, tables, findings.height)
+
+    stamp = datetime.fromtimestamp(manifest.run_time_ns // 10**9, tz=UTC)
+    book.properties.creator = f"ledger-audit {manifest.version}"
+    book.properties.title = "ledger-audit workpaper"
+    book.properties.lastModifiedBy = None
+    book.properties.created = stamp.replace(tzinfo=None)  # openpyxl takes naive UTC
+    book.properties.modified = stamp.replace(tzinfo=None)
+    raw = io.BytesIO()
+    ExcelWriter(book, zipfile.ZipFile(raw, "w", zipfile.ZIP_DEFLATED, allowZip64=True)).save()
+    data = _repack(raw.getvalue(), max(stamp, _ZIP_EPOCH))
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.partial")
+    try:
+        partial.write_bytes(data)
+        partial.replace(path)
+    finally:
+        partial.unlink(missing_ok=True)
+    return path
+
+
+def _check_names(tables: Sequence[Table]) -> None:
+    seen = {COVER_SHEET.casefold(), FINDINGS_SHEET.casefold(), "history"}
+    for table in tables:
+        name = table.name
+        bad = sorted(_FORBIDDEN_IN_NAMES.intersection(name))
+        if len(name) > _MAX_NAME or bad or name.startswith("'") or name.endswith("'"):
+            raise InputError(
+                f"table {name!r}",
+                f"an Excel sheet name has at most {_MAX_NAME} characters, none of []:*?/\\ "
+                "and no leading or trailing apostrophe",
+            )
+        if name.casefold() in seen:
+            raise InputError(f"table {name!r}", "sheet name is taken (or reserved)")
+        seen.add(name.casefold())
+
+
+def _repack(data: bytes, stamp: datetime) -> bytes:
+    """The same ZIP members in the same order, each dated ``stamp``, fixed compression."""
+    when = (stamp.year, stamp.month, stamp.day, stamp.hour, stamp.minute, stamp.second)
+    out = io.BytesIO()
+    with (
+        zipfile.ZipFile(io.BytesIO(data)) as source,
+        zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as target,
+    ):
+        for member in source.infolist():
+            info = zipfile.ZipInfo(member.filename, date_time=when)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o644 << 16
+            target.writestr(info, source.read(member), compresslevel=6)
+    return out.getvalue()
+
+
+# --- cells --------------------------------------------------------------------------------
+
+
+def _text(value: str) -> str:
+    clean: str = ILLEGAL_CHARACTERS_RE.sub("\ufffd", value)
+    if len(clean) > MAX_CELL_TEXT:
+        note = f" [cut: {len(clean):,} characters, full text in the CSV/Parquet table]"
+        clean = clean[: MAX_CELL_TEXT - len(note)] + note
+    return clean
+
+
+def _value(value: object) -> Cell:
+    """A Python value as a cell value that Excel holds exactly (see the module docstring)."""
+    cell: Cell
+    if isinstance(value, bool) or value is None or isinstance(value, (float, str)):
+        cell = _text(value) if isinstance(value, str) else value
+    elif isinstance(value, int):
+        cell = str(value) if len(str(abs(value))) > EXACT_DIGITS else value
+    elif isinstance(value, datetime):
+        cell = value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo else value
+    elif isinstance(value, date):
+        cell = value
+    else:  # Decimal (exact as text), and anything nested
+        cell = _text(str(value))
+    return cell
+
+
+def _put(sheet: Worksheet, row: int, column: int, value: Cell, number_format: str | None) -> None:
+    cell = sheet.cell(row=row, column=column)
+    cell.value = value
+    if isinstance(value, str):
+        cell.data_type = "s"  # never a formula, whatever the text begins with
+    if number_format is not None:
+        cell.number_format = number_format
+
+
+def _number_format(dtype: pl.DataType) -> str | None:
+    if dtype == pl.Date():
+        return "yyyy-mm-dd"
+    if isinstance(dtype, pl.Datetime):
+        return "yyyy-mm-dd hh:mm:ss"
+    return None
+
+
+def _header(sheet: Worksheet, names: Iterable[str]) -> None:
+    for column, name in enumerate(names, start=1):
+        _put(sheet, 1, column, name, None)
+        sheet.cell(row=1, column=column).font = _BOLD
+
+
+def _finish(sheet: Worksheet, columns: int, rows: int) -> None:
+    """Freeze and filter the header row; fit column widths to the header and first rows."""
+    sheet.freeze_panes = "A2"
+    last = get_column_letter(max(columns, 1))
+    sheet.auto_filter.ref = f"A1:{last}{max(rows + 1, 1)}"
+    _fit_widths(sheet, columns, min(rows + 1, _WIDTH_SAMPLE))
+
+
+def _fit_widths(sheet: Worksheet, columns: int, rows: int) -> None:
+    for column in range(1, columns + 1):
+        longest = max(
+            (
+                len(str(sheet.cell(row=row, column=column).value or ""))
+                for row in range(1, rows + 1)
+            ),
+            default=0,
+        )
+        width = min(max(longest + 2, _MIN_WIDTH), _MAX_WIDTH)
+        sheet.column_dimensions[get_column_letter(column)].width = width
+
+
+# --- sheets -------------------------------------------------------------------------------
+
+
+def _layout(table: Table) -> list[tuple[str, str | None]]:
+    """(header, money column it is the decimal text of, or None) per written column."""
+    layout: list[tuple[str, str | None]] = []
+    for name in table.frame.columns:
+        layout.append((name, None))
+        if name in table.money:
+            layout.append((f"{name}{DECIMAL_SUFFIX}", name))
+    return layout
+
+
+def _data_sheet(sheet: Worksheet, table: Table) -> None:
+    frame = table.frame
+    layout = _layout(table)
+    _header(sheet, (header for header, _ in layout))
+    formats = {name: _number_format(dtype) for name, dtype in frame.schema.items()}
+    right = Alignment(horizontal="right")
+    for row_no, row in enumerate(frame.iter_rows(named=True), start=2):
+        for column, (header, money_of) in enumerate(layout, start=1):
+            if money_of is None:
+                _put(sheet, row_no, column, _value(row[header]), formats[header])
+            else:
+                amount = row[money_of]
+                scale = row[table.scale]
+                _put(sheet, row_no, column, decimal_text(amount, scale), None)
+                sheet.cell(row=row_no, column=column).alignment = right
+    _finish(sheet, len(layout), frame.height)
+
+
+def _findings_sheet(sheet: Worksheet, findings: pl.DataFrame) -> None:
+    names = [*FINDINGS_SCHEMA, *REVIEW_COLUMNS]
+    _header(sheet, names)
+    for row_no, row in enumerate(findings.iter_rows(), start=2):
+        for column, value in enumerate(row, start=1):
+            _put(sheet, row_no, column, _value(value), None)
+    letter = get_column_letter(names.index("disposition") + 1)
+    choice = DataValidation(
+        type="list",
+        formula1='"' + ",".join(DISPOSITIONS) + '"',
+        allow_blank=True,
+        showErrorMessage=True,
+        errorTitle="disposition",
+        error="Choose one of: " + ", ".join(DISPOSITIONS),
+    )
+    choice.add(f"{letter}2:{letter}{MAX_ROWS}")
+    sheet.add_data_validation(choice)
+    _finish(sheet, len(names), findings.height)
+    sheet.column_dimensions[letter].width = 16
+    sheet.column_dimensions[get_column_letter(len(names))].width = 16
+
+
+def _cover_sheet(
+    sheet: Worksheet, manifest: Manifest, tables: Sequence[Table], findings: int
+) -> None:
+    rows: list[tuple[Cell, ...]] = [
+        ("ledger-audit evidence workpaper",),
+        (),
+        ("Run",),
+        ("package", f"ledger-audit {manifest.version}"),
+        ("run time (UTC)", manifest.run_time),
+        ("manifest content digest (SHA-256, without run time)", content_digest(manifest)),
+        (
+            "money",
+            (
+                "each money column holds integer minor units (exact); the _decimal column "
+                "beside it is the exact amount at the row's scale, as text"
+            ),
+        ),
+        (),
+        ("Parameters",),
+        ("name", "value"),
+        *manifest.parameters,
+        (),
+        ("Inputs",),
+        ("name", "kind", "sha256", "size (bytes or rows)"),
+        *((d.name, d.kind, d.sha256, d.size) for d in manifest.inputs),
+        (),
+        ("Outputs",),
+        ("name", "kind", "sha256", "size (bytes)"),
+        *((d.name, d.kind, d.sha256, d.size) for d in manifest.outputs),
+        (),
+        ("Chain checkpoints",),
+        ("ledger_id", "seq", "head_hash", "row_count"),
+        *((c.ledger_id, c.seq, c.head_hash, c.row_count) for c in manifest.checkpoints),
+        (),
+        ("Check coverage",),
+        ("check", "status", "findings", "checked", "unit", "scope", "unproven"),
+        *(
+            (c.check, c.status, c.findings, c.checked, c.unit, c.scope, "; ".join(c.unproven))
+            for c in manifest.coverage
+        ),
+        (),
+        ("Sheets",),
+        ("sheet", "rows", "money columns"),
+        *((t.name, t.frame.height, ", ".join(t.money)) for t in tables),
+        (FINDINGS_SHEET, findings, ""),
+    ]
+    headings = {"Run", "Parameters", "Inputs", "Outputs", "Chain checkpoints"}
+    headings |= {"Check coverage", "Sheets"}
+    widest = 0
+    for row_no, row in enumerate(rows, start=1):
+        widest = max(widest, len(row))
+        for column, value in enumerate(row, start=1):
+            _put(sheet, row_no, column, _value(value), None)
+        if len(row) == 1 and row[0] in headings:
+            sheet.cell(row=row_no, column=1).font = _BOLD
+    sheet.cell(row=1, column=1).font = _TITLE
+    _fit_widths(sheet, widest, len(rows))

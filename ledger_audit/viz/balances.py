@@ -1,0 +1,62 @@
+"""Plotly figures of balances and findings (display edge: minor units become Decimals here)."""
+
+from __future__ import annotations
+
+import plotly.graph_objects as go
+import plotly.io as pio
+import polars as pl
+
+from ledger_audit.money import format_amount, to_decimal
+
+
+def use_offline_notebook_renderer() -> None:
+    """Embed plotly.js in notebook outputs, so figures survive nbconvert and need no network."""
+    pio.renderers.default = "notebook"
+
+
+def history_figure(history: pl.DataFrame, account_id: str, asset_id: str) -> go.Figure:
+    """Daily posted and available balance of one account x asset (a ``balance_history`` frame)."""
+    rows = history.filter(
+        (pl.col("account_id") == account_id) & (pl.col("asset_id") == asset_id)
+    ).sort("day")
+    days = rows["day"].to_list()
+    figure = go.Figure()
+    for column in ("posted", "available"):
+        values = [to_decimal(v, asset_id) for v in rows[column].to_list()]
+        figure.add_trace(go.Scatter(x=days, y=values, mode="lines+markers", name=column))
+    figure.update_layout(
+        title=f"{account_id} ({asset_id}), daily closing balance",
+        xaxis_title="day (UTC)",
+        yaxis_title=asset_id.split("/", maxsplit=1)[0],
+        template="plotly_white",
+    )
+    return figure
+
+
+def findings_figure(summary: pl.DataFrame) -> go.Figure:
+    """Findings per rule from a verify summary (rules with none are left out)."""
+    rows = summary.filter(pl.col("count") > 0)
+    figure = go.Figure(
+        go.Bar(
+            x=rows["count"].to_list(),
+            y=rows["rule"].to_list(),
+            orientation="h",
+            text=rows["severity"].to_list(),
+        )
+    )
+    figure.update_layout(title="Findings per rule", template="plotly_white", height=300)
+    return figure
+
+
+def money_column(frame: pl.DataFrame, column: str, asset_column: str = "asset_id") -> pl.Series:
+    """A minor-unit column formatted with each row's asset (``12.34 USD``)."""
+    return pl.Series(
+        column,
+        [
+            format_amount(amount, asset)
+            for amount, asset in zip(
+                frame[column].to_list(), frame[asset_column].to_list(), strict=True
+            )
+        ],
+        dtype=pl.String(),
+    )

@@ -1,0 +1,135 @@
+"""report.html: escaped text, exact money, fixed chart ids, same bytes; charts render offline."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from pathlib import Path
+
+import plotly.graph_objects as go
+import polars as pl
+import pytest
+
+from ledger_audit.errors import InputError
+from ledger_audit.exports.html_report import (
+    Section,
+    figure_id,
+    render_html_report,
+    write_html_report,
+)
+from ledger_audit.exports.tables import Table, decimal_text
+from ledger_audit.testing.browser import (
+    ChromiumNotFoundError,
+    find_chromium,
+    render_page,
+    rendered_charts,
+)
+from tests.conftest import missing_prerequisite
+
+BALANCES = pl.DataFrame(
+    {
+        "account_id": ["assets:bank", "revenue:fees", "assets:cash:jpy"],
+        "asset_id": ["USD/2", "USD/2", "JPY/0"],
+        "scale": pl.Series([2, 2, 0], dtype=pl.Int32()),
+        "closing": [123_450, -123_450, 7_000_000],
+        "entries": [3, 3, 1],
+    }
+)
+
+
+def _sections() -> list[Section]:
+    bars = go.Figure(go.Bar(x=["assets:bank", "revenue:fees"], y=[1234.5, -1234.5]))
+    bars.update_layout(title="Closing balances")
+    line = go.Figure(go.Scatter(x=[1, 2, 3], y=[3, 1, 2], mode="lines+markers"))
+    pie = go.Figure(go.Pie(labels=["USD", "JPY"], values=[2, 1]))
+    return [
+        Section(
+            "Trial balance",
+            paragraphs=("Closing balances of January <script>alert(1)</script> & more.",),
+            figures=(bars,),
+            tables=(Table("Balances", BALANCES, ("closing",)),),
+        ),
+        Section("Activity", figures=(line, pie)),
+        Section("Notes", paragraphs=("Nothing else.",)),
+    ]
+
+
+FIGURE_IDS = (figure_id(1, 1), figure_id(2, 1), figure_id(2, 2))
+
+
+def test_same_sections_give_the_same_bytes(tmp_path: Path) -> None:
+    first = write_html_report(tmp_path / "a" / "report.html", "January close", _sections())
+    second = write_html_report(tmp_path / "b" / "report.html", "January close", _sections())
+    assert first.read_bytes() == second.read_bytes()
+
+
+def test_page_is_self_contained_and_escaped() -> None:
+    html = render_html_report("January close & more", _sections())
+    assert html.startswith("<!DOCTYPE html>")
+    assert "<title>January close &amp; more</title>" in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; more." in html
+    assert "<script>alert(1)" not in html
+    # plotly.js inline once; no script or stylesheet from the network
+    assert len(re.findall(r"plotly\.js v\d", html)) == 1
+    assert not re.search(r"<script[^>]*\bsrc=", html)
+    assert not re.search(r"<link[^>]*\bhref=", html)
+    for div in FIGURE_IDS:
+        assert f'id="{div}"' in html
+    # no code of any kind, only the page's own structure
+    assert "In [" not in html
+    assert html.count("<section ") == len(_sections())
+
+
+def test_money_is_exact_at_the_row_scale() -> None:
+    html = render_html_report("t", _sections())
+    assert '<td class="money">1,234.50</td>' in html
+    assert '<td class="money">-1,234.50</td>' in html
+    assert '<td class="money">7,000,000</td>' in html
+    assert '<td class="number">3</td>' in html
+    assert decimal_text(10**30 + 1, 18) == "1000000000000.000000000000000001"
+    assert decimal_text(-5, 3) == "-0.005"
+    assert decimal_text(-(10**37) - 12, 2, grouped=True) == "-" + f"{10**35:,}" + ".12"
+    assert decimal_text(Decimal(120), 0) == "120"
+    assert decimal_text(None, 2) == ""
+
+
+def test_long_tables_are_cut_with_a_note() -> None:
+    many = pl.DataFrame({"n": list(range(30))})
+    html = render_html_report("t", [Section("s", tables=(Table("Many", many),))], max_rows=10)
+    assert html.count("<tr>") == 1 + 10
+    assert "showing the first 10 of 30 rows" in html
+    empty = render_html_report("t", [Section("s", tables=(Table("None", many.head(0)),))])
+    assert "None: no rows." in empty
+    with pytest.raises(InputError, match="max_rows"):
+        render_html_report("t", [], max_rows=0)
+
+
+# --- in a browser ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Path:
+    try:
+        return find_chromium()
+    except ChromiumNotFoundError as exc:
+        missing_prerequisite(str(exc))
+
+
+def test_charts_render_offline_in_headless_chromium(chromium: Path, tmp_path: Path) -> None:
+    report = write_html_report(tmp_path / "report.html", "January close", _sections())
+    page = render_page(report, chromium=chromium)
+    assert page.errors == ()
+    assert rendered_charts(page.dom, FIGURE_IDS) == dict.fromkeys(FIGURE_IDS, True)
+    assert page.dom.count('class="plot-container plotly"') == len(FIGURE_IDS)
+    assert "January close" in page.dom
+
+
+def test_the_harness_sees_charts_that_did_not_render(chromium: Path, tmp_path: Path) -> None:
+    html = render_html_report("January close", _sections())
+    start = html.index("/**\n* plotly.js")
+    broken = html[:start] + html[html.index("</script>", start) :]
+    report = tmp_path / "no-plotly.html"
+    report.write_text(broken, encoding="utf-8")
+    page = render_page(report, chromium=chromium)
+    assert rendered_charts(page.dom, FIGURE_IDS) == dict.fromkeys(FIGURE_IDS, False)
+    assert any("Plotly is not defined" in error.message for error in page.errors)
