@@ -1,15 +1,37 @@
-"""Write a whole file or nothing: a temporary name in the same folder, then a rename."""
+"""Write a whole file or nothing: a temporary name in the same folder, then a rename.
+
+Every writer in ``exports`` goes through :func:`write_atomic`, so a crash never leaves a
+half-written file that looks like a result.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+
+
+def write_atomic(path: Path, write: Callable[[Path], object]) -> Path:
+    """Call ``write`` on a temporary path beside ``path``, then rename it into place."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.partial")
+    try:
+        write(partial)
+        partial.replace(path)
+    finally:
+        partial.unlink(missing_ok=True)
+    return path
 
 
 def write_text_atomic(path: Path, text: str, *, newline: str = "\n") -> Path:
     """Write ``text`` (UTF-8, each line ending written as ``newline``) atomically."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.partial")
-    with partial.open("w", encoding="utf-8", newline=newline) as handle:
-        handle.write(text)
-    partial.replace(path)
-    return path
+
+    def write(partial: Path) -> None:
+        with partial.open("w", encoding="utf-8", newline=newline) as handle:
+            handle.write(text)
+
+    return write_atomic(path, write)
+
+
+def write_bytes_atomic(path: Path, data: bytes) -> Path:
+    """Write ``data`` atomically."""
+    return write_atomic(path, lambda partial: partial.write_bytes(data))

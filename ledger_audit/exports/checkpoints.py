@@ -12,6 +12,7 @@ import json
 from collections.abc import Iterable
 from pathlib import Path
 
+from ledger_audit.exports.atomic import write_text_atomic
 from ledger_audit.schema.lach1 import Checkpoint
 
 
@@ -34,6 +35,4 @@ def checkpoints_json(checkpoints: Iterable[Checkpoint]) -> str:
 
 def write_checkpoints(path: Path, checkpoints: Iterable[Checkpoint]) -> Path:
     """Write ``checkpoints`` to ``path`` (parents created) and return the path."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(checkpoints_json(checkpoints), encoding="utf-8")
-    return path
+    return write_text_atomic(path, checkpoints_json(checkpoints))

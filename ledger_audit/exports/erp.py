@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -40,6 +40,7 @@ from pathlib import Path
 import polars as pl
 
 from ledger_audit.errors import InputError
+from ledger_audit.exports.atomic import write_atomic, write_bytes_atomic
 from ledger_audit.money import to_decimal
 from ledger_audit.reports.journals import SummaryJournals
 
@@ -92,21 +93,13 @@ _ORDER = ("journal_date", "ledger_id", "asset_id", "chunk", "line_no")
 Row = Sequence[str]
 
 
-def _atomic(path: Path, write: Callable[[Path], object]) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.partial")
-    write(partial)
-    partial.replace(path)
-    return path
-
-
 def _write_csv(path: Path, header: Row, rows: list[Row]) -> Path:
     buffer = io.StringIO(newline="")
     writer = csv.writer(buffer, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
     writer.writerow(header)
     writer.writerows(rows)
     data = buffer.getvalue().encode("utf-8")
-    return _atomic(path, lambda p: p.write_bytes(data))
+    return write_bytes_atomic(path, data)
 
 
 def _amount(value: int, asset_id: str) -> str:
@@ -272,7 +265,7 @@ def write_journals_parquet(journals: SummaryJournals, out_dir: Path) -> tuple[Pa
     """
 
     def parquet(frame: pl.DataFrame, name: str) -> Path:
-        return _atomic(
+        return write_atomic(
             out_dir / name,
             lambda p: frame.write_parquet(p, compression="zstd", statistics=False),
         )

@@ -6,28 +6,20 @@ looks like a result.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
 import polars as pl
 
+from ledger_audit.exports.atomic import write_atomic
 from ledger_audit.findings import FINDINGS_SCHEMA
-
-
-def _atomic(path: Path, write: Callable[[Path], None]) -> Path:
-    partial = path.with_name(f".{path.name}.partial")
-    write(partial)
-    partial.replace(path)
-    return path
 
 
 def write_frame(frame: pl.DataFrame, out_dir: Path, stem: str) -> tuple[Path, Path]:
     """``stem.parquet`` and ``stem.csv`` in ``out_dir`` (created if missing)."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    parquet = _atomic(
+    parquet = write_atomic(
         out_dir / f"{stem}.parquet", lambda p: frame.write_parquet(p, statistics=False)
     )
-    csv = _atomic(out_dir / f"{stem}.csv", frame.write_csv)
+    csv = write_atomic(out_dir / f"{stem}.csv", frame.write_csv)
     return parquet, csv
 
 

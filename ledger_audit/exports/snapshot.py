@@ -15,21 +15,20 @@ from typing import Literal
 
 import polars as pl
 
+from ledger_audit.exports.atomic import write_atomic
 from ledger_audit.sources.files import table_file
 from ledger_audit.sources.ledger_frames import LedgerFrames
 
 
 def _write_atomically(frame: pl.DataFrame, path: Path, fmt: Literal["parquet", "csv"]) -> None:
     """Write beside the target and rename, so a crash never leaves a half-written table."""
-    partial = path.with_name(f".{path.name}.partial")
-    try:
-        if fmt == "parquet":
-            frame.write_parquet(partial, compression="zstd", statistics=True)
-        else:
-            frame.write_csv(partial, include_header=True, null_value="", line_terminator="\n")
-        partial.replace(path)
-    finally:
-        partial.unlink(missing_ok=True)
+    if fmt == "parquet":
+        write_atomic(path, lambda p: frame.write_parquet(p, compression="zstd", statistics=True))
+    else:
+        write_atomic(
+            path,
+            lambda p: frame.write_csv(p, include_header=True, null_value="", line_terminator="\n"),
+        )
 
 
 def write_ledger_snapshot(

@@ -48,6 +48,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from openpyxl.writer.excel import ExcelWriter
 
 from ledger_audit.errors import InputError
+from ledger_audit.exports.atomic import write_bytes_atomic
 from ledger_audit.exports.manifest import Manifest, content_digest
 from ledger_audit.exports.tables import Table, decimal_text
 from ledger_audit.findings import FINDINGS_SCHEMA
@@ -122,14 +123,7 @@ def write_workpaper(
     ExcelWriter(book, zipfile.ZipFile(raw, "w", zipfile.ZIP_DEFLATED, allowZip64=True)).save()
     data = _repack(raw.getvalue(), max(stamp, _ZIP_EPOCH))
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.partial")
-    try:
-        partial.write_bytes(data)
-        partial.replace(path)
-    finally:
-        partial.unlink(missing_ok=True)
-    return path
+    return write_bytes_atomic(path, data)
 
 
 def _check_names(tables: Sequence[Table]) -> None:
