@@ -131,12 +131,7 @@ def render_summary(summary: pl.DataFrame) -> str:
     """The summary table as aligned text: rule, severity, count, status, coverage."""
     columns = ("rule", "severity", "count", "status", "coverage")
     rows = [tuple(str(v) for v in row) for row in summary.select(columns).iter_rows()]
-    widths = [max(len(c), *(len(r[i]) for r in rows)) for i, c in enumerate(columns)]
-    lines = [columns, tuple("-" * w for w in widths), *rows]
-    return "".join(
-        "  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip() + "\n"
-        for line in lines
-    )
+    return _aligned(columns, rows, right=set())
 
 
 DEFAULT_RULES = Path("rules") / "default.toml"
