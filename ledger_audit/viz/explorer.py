@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import date
 
 import ipywidgets as widgets
+import plotly.graph_objects as go
 import polars as pl
 from IPython.display import display
 
@@ -30,35 +31,41 @@ def explorer(
     first_day: date,
     last_day: date,
     account_id: str | None = None,
-) -> widgets.VBox:
-    """Controls (account x asset, day, basis) over the balance, its history and its entries."""
+) -> None:
+    """Show controls (account x asset, day, basis) over the balance, its history and entries.
+
+    The three views are display handles updated in place when a control changes, not an
+    ipywidgets ``Output``: outputs captured by an Output widget can stall headless
+    execution (nbclient), and handles render the same in JupyterLab and in nbconvert HTML.
+    """
     pairs = _accounts(frames)
     options = [(f"{a} ({s})", (a, s)) for a, s in pairs]
     start = next((p for p in pairs if p[0] == account_id), pairs[0] if pairs else ("", ""))
     pick = widgets.Dropdown(options=options, value=start, description="account")
     day = widgets.DatePicker(value=last_day, description="as of (UTC)")
     basis = widgets.ToggleButtons(options=["effective", "recorded"], description="basis")
-    out = widgets.Output()
     history = balance_history(frames, first_day, last_day).collect()
 
-    def render(_: object = None) -> None:
+    def views() -> tuple[pl.DataFrame, go.Figure, pl.DataFrame]:
         account, asset = pick.value
         at = Period.day(day.value or last_day).end_ns - 1
-        out.clear_output()
-        with out:
-            balance = balances_as_of(frames, at, basis.value).filter(
-                (pl.col("account_id") == account) & (pl.col("asset_id") == asset)
-            )
-            shown = balance.collect()
-            display(
-                shown.with_columns(money_column(shown, "posted"), money_column(shown, "available"))
-            )
-            # The plotly MIME bundle (JupyterLab draws it natively): a renderer that embeds
-            # plotly.js (megabytes) inside an Output widget stalls headless execution.
-            history_figure(history, account, asset).show(renderer="plotly_mimetype")
-            display(balance_entries(frames, account, asset, at, basis.value).collect())
+        shown = (
+            balances_as_of(frames, at, basis.value)
+            .filter((pl.col("account_id") == account) & (pl.col("asset_id") == asset))
+            .collect()
+        )
+        balance = shown.with_columns(
+            money_column(shown, "posted"), money_column(shown, "available")
+        )
+        entries = balance_entries(frames, account, asset, at, basis.value).collect()
+        return balance, history_figure(history, account, asset), entries
+
+    display(widgets.HBox([pick, day, basis]))
+    handles = [display(view, display_id=True) for view in views()]
+
+    def render(_: object = None) -> None:
+        for handle, view in zip(handles, views(), strict=True):
+            handle.update(view)
 
     for control in (pick, day, basis):
         control.observe(render, names="value")
-    render()
-    return widgets.VBox([widgets.HBox([pick, day, basis]), out])
