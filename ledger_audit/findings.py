@@ -68,6 +68,7 @@ class RuleId(StrEnum):
     STATEMENT_RECORD_COUNT_MISMATCH = "statement.record_count_mismatch"
     SOURCE_REJECTED_ROW = "source.rejected_row"
     ERP_UNMAPPED_ACCOUNT = "erp.unmapped_account"
+    ERP_TIEOUT_BROKEN = "erp.tieout_broken"
     DRIFT_UNEXPLAINED = "drift.unexplained"
     DRIFT_STALE_EXTERNAL = "drift.stale_external"
     RECON_MISSING_INTERNAL = "recon.missing_internal"

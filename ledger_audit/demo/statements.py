@@ -6,7 +6,7 @@ as the customer reference of a BAI2 ``16`` detail on the USD account, as the end
 of a camt.053 entry on the EUR account. The opening balances (posted the day before the
 month) are the bank's first day, so the statements run from that day to the month's last
 day: ``statements/operating-usd.bai2`` (one group per day, opening and closing ledger
-balance each day) and ``statements/operating-eur.xml`` (one statement over the period).
+balance each day) and ``statements/operating-eur.xml`` (one camt.053 statement per day).
 ``statements/processor-payouts.csv`` is the card processor's report (Stripe layout): the
 captures on the card network payable and the payout that settled them, which is the card
 settlement line on the bank statement.
@@ -721,6 +721,12 @@ def _records(lines: Sequence[_Line], currency: Currency, statement_id: str | Non
     return pl.DataFrame(rows, schema=RECORD_SCHEMA, orient="row")
 
 
+def _daily_statement_id(day: str) -> pl.Expr:
+    return pl.concat_str(pl.lit("STMT-EUR-"), pl.col(day).dt.to_string("%Y-%m-%d")).alias(
+        "statement_id"
+    )
+
+
 def _balances(
     lines: Sequence[_Line],
     currency: Currency,
@@ -736,7 +742,7 @@ def _balances(
     rows: list[dict[str, object]] = []
     balance = 0
     common = {
-        "source": "bai2" if daily else "camt053",
+        "source": "bai2" if currency == "usd" else "camt053",
         "file": None,
         "line": None,
         "statement_id": statement_id,
@@ -780,11 +786,12 @@ def write_statements(
         _balances(ordered, "usd", days, None, daily=True),
         Bai2Header("DEMOBANKUS", "LEDGERAUDIT", label, created),
     )
-    statement_id = f"STMT-EUR-{month.label}"
+    # One camt.053 statement per day, as banks send them: the drift report compares the
+    # ledger with each day's closing balance.
     write_camt053(
         eur_path,
-        _records(ordered, "eur", statement_id),
-        _balances(ordered, "eur", days, statement_id, daily=False),
+        _records(ordered, "eur", None).with_columns(_daily_statement_id("booking_date")),
+        _balances(ordered, "eur", days, None, daily=True).with_columns(_daily_statement_id("date")),
         CamtHeader(f"CAMT053-{label}", created),
     )
     report = write_stripe_report(directory / PROCESSOR_FILE, processor)

@@ -2,7 +2,7 @@
 
 Sheets, in order:
 
-- ``Cover``: the run (package version, run time, manifest content digest), parameters,
+- ``Cover``: the run (package version, run time or data as-of, manifest content digest), parameters,
   input and output digests, chain checkpoints, the coverage of each check, and the list of
   sheets with their row counts. It shows the manifest the caller passes: the workpaper's
   own digest cannot be in it, and is in ``manifest.json``.
@@ -24,10 +24,10 @@ date cells (``yyyy-mm-dd``). Each data sheet has a bold, frozen header row, an a
 and column widths fitted to its first rows.
 
 Determinism. openpyxl stamps the save time into ``docProps/core.xml`` and the ZIP entries
-get the clock's time too. Here the document's created and modified times are the
-manifest's run time, and the ZIP is re-packed with every entry dated at the run time, in
-openpyxl's order, with fixed compression: the same manifest, tables and findings always
-give the same bytes.
+get the clock's time too. Here the document's created and modified times are the stamp
+(the manifest's run time, or the ``as_of_ns`` passed, which the close does), and the ZIP is
+re-packed with every entry dated at the stamp, in openpyxl's order, with fixed compression:
+the same manifest, stamp, tables and findings always give the same bytes.
 """
 
 from __future__ import annotations
@@ -52,6 +52,7 @@ from ledger_audit.exports.atomic import write_bytes_atomic
 from ledger_audit.exports.manifest import Manifest, content_digest
 from ledger_audit.exports.tables import Table, decimal_text
 from ledger_audit.findings import FINDINGS_SCHEMA
+from ledger_audit.schema.times import ns_to_iso
 
 COVER_SHEET = "Cover"
 FINDINGS_SHEET = "Findings"
@@ -84,9 +85,18 @@ Convert = Callable[[object], Cell]
 
 
 def write_workpaper(
-    path: Path, manifest: Manifest, tables: Sequence[Table], findings: pl.DataFrame
+    path: Path,
+    manifest: Manifest,
+    tables: Sequence[Table],
+    findings: pl.DataFrame,
+    *,
+    as_of_ns: int | None = None,
 ) -> Path:
     """Write the workpaper to ``path`` (atomically, parents created) and return the path.
+
+    ``as_of_ns`` (UTC epoch ns), when given, is the instant the workbook is stamped with and
+    the cover shows, instead of the run time: the data's as-of (the close passes its
+    period's end), so a rerun at another time gives the same bytes.
 
     Raises:
         InputError: a table name Excel cannot take (or taken twice, or reserved), a table
@@ -111,9 +121,11 @@ def write_workpaper(
     for table in tables:
         _data_sheet(book.create_sheet(table.name), table)
     _findings_sheet(book.create_sheet(FINDINGS_SHEET), findings)
-    _cover_sheet(cover, manifest, tables, findings.height)
+    stamp_ns = manifest.run_time_ns if as_of_ns is None else as_of_ns
+    when = ("run time (UTC)" if as_of_ns is None else "data as of (UTC)", ns_to_iso(stamp_ns))
+    _cover_sheet(cover, manifest, tables, findings.height, when)
 
-    stamp = datetime.fromtimestamp(manifest.run_time_ns // 10**9, tz=UTC)
+    stamp = datetime.fromtimestamp(stamp_ns // 10**9, tz=UTC)
     book.properties.creator = f"ledger-audit {manifest.version}"
     book.properties.title = "ledger-audit workpaper"
     book.properties.lastModifiedBy = None
@@ -283,14 +295,18 @@ def _findings_sheet(sheet: Worksheet, findings: pl.DataFrame) -> None:
 
 
 def _cover_sheet(
-    sheet: Worksheet, manifest: Manifest, tables: Sequence[Table], findings: int
+    sheet: Worksheet,
+    manifest: Manifest,
+    tables: Sequence[Table],
+    findings: int,
+    when: tuple[str, str],
 ) -> None:
     rows: list[tuple[Cell, ...]] = [
         ("ledger-audit evidence workpaper",),
         (),
         ("Run",),
         ("package", f"ledger-audit {manifest.version}"),
-        ("run time (UTC)", manifest.run_time),
+        when,
         ("manifest content digest (SHA-256, without run time)", content_digest(manifest)),
         (
             "money",

@@ -66,6 +66,7 @@ from ledger_audit.spec import Period
 Granularity = Literal["day", "month"]
 
 ERP_UNMAPPED_ACCOUNT = RuleId.ERP_UNMAPPED_ACCOUNT
+ERP_TIEOUT_BROKEN = RuleId.ERP_TIEOUT_BROKEN
 """Rule id of ledger activity no mapping rule matched (to join ``RuleId``)."""
 
 NETSUITE_MAX_LINES = 10_000
@@ -246,6 +247,8 @@ def build_summary_journals(
     lines = _chunked(grouped, mapping, max_lines)
     lines = _identified(lines, mapping, period, granularity, basis)
     drilldown = _drilldown(events, lines, dims)
+    totals = _totals(lines)
+    tieout = _tieout(lines, trial_balance, mapping)
     return SummaryJournals(
         period=period,
         granularity=granularity,
@@ -255,9 +258,11 @@ def build_summary_journals(
         max_lines=max_lines,
         lines=lines.select(line_columns(dims)),
         drilldown=drilldown,
-        totals=_totals(lines),
-        tieout=_tieout(lines, trial_balance, mapping),
-        findings=_unmapped_findings(events, mapping),
+        totals=totals,
+        tieout=tieout,
+        findings=sort_findings(
+            pl.concat([_unmapped_findings(events, mapping), _broken_findings(totals, tieout)])
+        ),
     )
 
 
@@ -532,3 +537,56 @@ def _unmapped_findings(events: pl.DataFrame, mapping: GlMapping) -> pl.DataFrame
         difference=pl.concat_str(pl.col("net"), pl.lit(" "), asset),
     ).collect()
     return sort_findings(frame)
+
+
+def _broken_findings(totals: pl.DataFrame, tieout: pl.DataFrame) -> pl.DataFrame:
+    """Journals that do not balance; GL accounts whose movement differs from the trial balance.
+
+    Neither can happen when the journals and the trial balance come from the same ledger:
+    these findings are the tie-out's teeth, so that a rollup that cannot be imported as is
+    is never reported as passed.
+    """
+    unbalanced = findings_from(
+        totals.lazy().filter(pl.col("difference") != 0),
+        rule=ERP_TIEOUT_BROKEN,
+        severity=Severity.CRITICAL,
+        check=CHECK,
+        table="journals",
+        locator=pl.concat_str(pl.lit("journals(journal_id="), pl.col("journal_id"), pl.lit(")")),
+        message=pl.concat_str(
+            pl.lit("summary journal "),
+            pl.col("journal_id"),
+            pl.lit(" does not balance in "),
+            pl.col("asset_id"),
+        ),
+        expected=pl.lit("debits = credits"),
+        actual=pl.concat_str(
+            pl.lit("debits "), pl.col("debits"), pl.lit(", credits "), pl.col("credits")
+        ),
+        difference=pl.concat_str(pl.col("difference"), pl.lit(" "), pl.col("asset_id")),
+    )
+    untied = findings_from(
+        tieout.lazy().filter(pl.col("difference") != 0),
+        rule=ERP_TIEOUT_BROKEN,
+        severity=Severity.CRITICAL,
+        check=CHECK,
+        table="tieout",
+        locator=pl.concat_str(
+            pl.lit("tieout(gl_account="),
+            pl.col("gl_account"),
+            pl.lit(", asset_id="),
+            pl.col("asset_id"),
+            pl.lit(")"),
+        ),
+        message=pl.concat_str(
+            pl.lit("GL account "),
+            pl.col("gl_account"),
+            pl.lit(" in "),
+            pl.col("asset_id"),
+            pl.lit(": the journals' net movement differs from the trial balance's"),
+        ),
+        expected=pl.concat_str(pl.col("trial_balance_net")),
+        actual=pl.concat_str(pl.col("journal_net")),
+        difference=pl.concat_str(pl.col("difference"), pl.lit(" "), pl.col("asset_id")),
+    )
+    return pl.concat([unbalanced.collect(), untied.collect()])

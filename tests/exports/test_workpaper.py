@@ -262,6 +262,33 @@ def test_two_writes_give_identical_bytes(close: Close, tmp_path: Path) -> None:
     assert hashlib.sha256(third.read_bytes()).hexdigest() != digest
 
 
+def test_stamped_with_the_data_as_of_the_run_time_moves_nothing(
+    close: Close, tmp_path: Path
+) -> None:
+    tables = report_tables(close.trial_balance, close.journals)
+    later = build_manifest(
+        run_time_ns=RUN + 3600 * 10**9,
+        parameters=dict(close.manifest.parameters),
+        inputs=close.manifest.inputs,
+        outputs=close.manifest.outputs,
+        checkpoints=close.manifest.checkpoints,
+    )
+    as_of = JANUARY.end_ns
+    paths = [
+        write_workpaper(tmp_path / name, manifest, tables, close.findings, as_of_ns=as_of)
+        for name, manifest in (("a.xlsx", close.manifest), ("b.xlsx", later))
+    ]
+    digests = {hashlib.sha256(p.read_bytes()).hexdigest() for p in paths}
+    book = load_workbook(paths[0])
+    cover = [c for row in book["Cover"].iter_rows(values_only=True) for c in row if c is not None]
+    assert "data as of (UTC)" in cover
+    assert "2025-02-01T00:00:00.000000000Z" in cover
+    assert close.manifest.run_time not in cover
+    assert book.properties.created.isoformat() == "2025-02-01T00:00:00"
+    assert content_digest(close.manifest) == content_digest(later)
+    assert len(digests) == 1  # two runs an hour apart, one workpaper
+
+
 @pytest.mark.parametrize(
     ("name", "reason"),
     [

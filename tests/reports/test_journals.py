@@ -15,6 +15,7 @@ from ledger_audit.errors import InputError
 from ledger_audit.reports.gl_mapping import apply_mapping
 from ledger_audit.reports.journals import (
     DRILLDOWN_COLUMNS,
+    ERP_TIEOUT_BROKEN,
     ERP_UNMAPPED_ACCOUNT,
     SummaryJournals,
     build_summary_journals,
@@ -305,6 +306,35 @@ def test_prebuilt_trial_balance_gives_the_same_tieout() -> None:
     tb = build_trial_balance(frames, JANUARY)
     assert build_summary_journals(frames, MAPPING, JANUARY, trial_balance=tb).tieout.equals(
         build_summary_journals(frames, MAPPING, JANUARY).tieout
+    )
+
+
+def test_a_trial_balance_of_other_movement_breaks_the_tieout() -> None:
+    """erp.tieout_broken: the trial balance of another ledger state (t2 missing) cannot be
+    the journals' tie-out; the finding names the GL account and the difference."""
+    frames = ledger_from_text(LEDGER)
+    fewer = ledger_from_text(
+        LEDGER.replace(
+            "tx t2 standard posted at=7200\n"
+            "  liabilities:wallet:a debit 30 USD/2\n"
+            "  revenue:fees credit 30 USD/2\n",
+            "",
+        )
+    )
+    journals = build_summary_journals(
+        frames, MAPPING, JANUARY, trial_balance=build_trial_balance(fewer, JANUARY)
+    )
+    assert journals.balanced
+    assert not journals.ties_out
+    broken = journals.findings.filter(pl.col("rule") == ERP_TIEOUT_BROKEN.value)
+    assert broken.select("severity", "locator", "expected", "actual", "difference").rows() == [
+        ("critical", "tieout(gl_account=2010, asset_id=USD/2)", "100", "130", "30 USD/2"),
+        ("critical", "tieout(gl_account=4010, asset_id=USD/2)", "0", "-30", "-30 USD/2"),
+    ]
+    assert (
+        build_summary_journals(frames, MAPPING, JANUARY)
+        .findings.filter(pl.col("rule") == ERP_TIEOUT_BROKEN.value)
+        .is_empty()
     )
 
 
