@@ -21,6 +21,7 @@ from ledger_audit.errors import LedgerAuditError
 if TYPE_CHECKING:
     import polars as pl
 
+    from ledger_audit.close.run import CloseParameters
     from ledger_audit.schema.lach1 import Checkpoint
 
 PROG = "ledger-audit"
@@ -203,6 +204,66 @@ def _run_reconcile(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+EXIT_CLOSE_FAILED = 3
+
+
+def _run_close(args: argparse.Namespace) -> int:
+    from ledger_audit.close.execute import execute_close  # noqa: PLC0415 - keep --help fast
+    from ledger_audit.close.run import CloseParameters  # noqa: PLC0415
+
+    parameters = CloseParameters(
+        source=str(args.ledger),
+        period=args.period,
+        statements=tuple(str(p) for p in args.statements),
+        mapping=None if args.mapping is None else str(args.mapping),
+        rules=None if args.rules is None else str(args.rules),
+        checkpoints=None if args.checkpoint is None else str(args.checkpoint),
+        suites=args.suites,
+    )
+    _check_close_inputs(parameters)
+    started = time.perf_counter()
+    print(f"Closing {parameters.period} of {parameters.source} (headless notebook) ...", flush=True)
+    run = execute_close(parameters, args.out, notebook=args.notebook, progress=sys.stderr.isatty())
+    seconds = time.perf_counter() - started
+    if run.failed:
+        print(
+            f"{PROG}: the close of {run.period} failed: {run.error}\n"
+            f"The executed notebook, with the failing cell marked: {run.notebook}\n"
+            f"An earlier bundle in {run.folder}, if any, was left as it was.",
+            file=sys.stderr,
+        )
+        return EXIT_CLOSE_FAILED
+    print(
+        f"Closed {run.period} in {seconds:.1f} s: {run.findings:,} finding(s), "
+        f"{run.critical:,} critical.\n"
+        f"Report: {run.folder / 'report.html'}\n"
+        f"Workpaper: {run.folder / 'workpaper.xlsx'}\n"
+        f"Evidence bundle (manifest.json, tables/, erp/, the executed notebook): {run.folder}"
+    )
+    return EXIT_CRITICAL if run.critical else EXIT_OK
+
+
+def _check_close_inputs(parameters: CloseParameters) -> None:
+    """Fail in a second, before the notebook starts, on inputs that cannot be right."""
+    from ledger_audit.errors import InputError  # noqa: PLC0415
+    from ledger_audit.sources.checkpoints import read_checkpoints  # noqa: PLC0415
+    from ledger_audit.sources.gl_mapping import read_gl_mapping  # noqa: PLC0415
+    from ledger_audit.sources.match_rules import read_match_rules  # noqa: PLC0415
+
+    source = parameters.source
+    if "://" not in source and not Path(source).exists():
+        raise InputError(source, "no such ledger file or folder")
+    for statement in parameters.statements:
+        if not Path(statement).is_file():
+            raise InputError(statement, "no such statement file")
+    if parameters.statements:
+        read_match_rules(parameters.rules_path)
+    if parameters.mapping is not None:
+        read_gl_mapping(Path(parameters.mapping))
+    if parameters.checkpoints is not None:
+        read_checkpoints(Path(parameters.checkpoints))
+
+
 def _last_statement_day(records: pl.DataFrame, balances: pl.DataFrame) -> dt.date:
     """The latest booking or balance date the statements state (today when they state none)."""
     days = [d for d in (records["booking_date"].max(), balances["date"].max()) if d is not None]
@@ -380,6 +441,70 @@ def build_parser() -> argparse.ArgumentParser:
         help="the day breaks are aged to (default: the statements' last date)",
     )
     recon.set_defaults(handler=_run_reconcile)
+    close = commands.add_parser(
+        "close",
+        help="run the month-end close headless and write its evidence bundle",
+        description=(
+            "Run the close notebook (notebooks/00_month_end_close.ipynb) headless over one "
+            "month: integrity checks, reconciliation and drift against the statements, trial "
+            "balance and summary journals. Writes DIR/YYYY-MM/: report.html, workpaper.xlsx, "
+            "tables/ (CSV and Parquet), erp/ (NetSuite, QuickBooks Online, Xero), "
+            "checkpoints.json, the executed notebook and manifest.json. A rerun replaces the "
+            "bundle; a failed run writes DIR/YYYY-MM.failed.ipynb with the failing cell "
+            "marked and keeps an earlier bundle. Exit code 0, 1 when any finding is critical, "
+            "2 on bad input, 3 when the notebook failed."
+        ),
+    )
+    close.add_argument(
+        "--period", metavar="YYYY-MM", type=_month, required=True, help="the month to close"
+    )
+    close.add_argument("--ledger", metavar="SOURCE", required=True, help="the ledger")
+    close.add_argument(
+        "--statements",
+        metavar="FILE",
+        type=Path,
+        nargs="*",
+        default=[],
+        help="bank statement or processor files (none: no reconciliation and no drift)",
+    )
+    close.add_argument(
+        "--mapping",
+        metavar="FILE",
+        type=Path,
+        default=None,
+        help="GL mapping TOML (none: no summary journals)",
+    )
+    close.add_argument(
+        "--rules",
+        metavar="FILE",
+        type=Path,
+        default=None,
+        help="matching rules TOML (default: rules/default.toml of the project)",
+    )
+    close.add_argument(
+        "--checkpoint",
+        metavar="FILE",
+        type=Path,
+        default=None,
+        help="the previous close's checkpoints.json: the chain must extend it",
+    )
+    close.add_argument(
+        "--suites",
+        choices=("frame", "sql", "off"),
+        default="frame",
+        help="run the invariant suites on the loaded frames (default), in the database, or not",
+    )
+    close.add_argument(
+        "--notebook",
+        metavar="FILE",
+        type=Path,
+        default=None,
+        help="a close notebook of your own (default: notebooks/00_month_end_close.ipynb)",
+    )
+    close.add_argument(
+        "--out", metavar="DIR", type=Path, required=True, help="bundles go to DIR/YYYY-MM/"
+    )
+    close.set_defaults(handler=_run_close)
     return parser
 
 

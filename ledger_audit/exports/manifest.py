@@ -306,3 +306,30 @@ def content_digest(manifest: Manifest) -> str:
 def write_manifest(path: Path, manifest: Manifest) -> Path:
     """Write ``manifest.json`` (atomically, parents created) and return its path."""
     return write_text_atomic(path, manifest_json(manifest))
+
+
+def add_outputs(path: Path, outputs: Iterable[Digest]) -> Path:
+    """Add ``outputs`` to the ``manifest.json`` at ``path`` (rewritten atomically).
+
+    For an output written after the manifest (the executed close notebook, whose last cell
+    wrote the manifest). The rest of the manifest stays as it was, byte for byte in meaning:
+    the JSON is re-serialised in the canonical form.
+
+    Raises:
+        InputError: the file is not a manifest of this format, or a name is already listed.
+    """
+    try:
+        body = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise InputError(str(path), f"cannot read the manifest: {exc}") from exc
+    if not isinstance(body, dict) or body.get("format") != BUNDLE_FORMAT:
+        raise InputError(str(path), f"is not a {BUNDLE_FORMAT} manifest")
+    listed = [
+        Digest(name=o["name"], kind=o["kind"], sha256=o["sha256"], size=o["size"])
+        for o in body["outputs"]
+    ]
+    merged = _unique("output", (*listed, *outputs))
+    body["outputs"] = [
+        {"name": d.name, "kind": d.kind, "sha256": d.sha256, "size": d.size} for d in merged
+    ]
+    return write_text_atomic(path, _dumps(body))

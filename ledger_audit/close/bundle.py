@@ -1,0 +1,103 @@
+"""Write a close's evidence bundle (DESIGN.md section 8) into one folder.
+
+Layout::
+
+    report.html             the report: no code, charts render offline
+    workpaper.xlsx          cover (the manifest), one sheet per table, findings to review
+    tables/<table>.csv      every table, for people ...
+    tables/<table>.parquet  ... and for tools (same rows)
+    tables/findings.*       every finding (the findings schema)
+    erp/netsuite.csv, erp/quickbooks.csv, erp/xero.csv
+                            the summary journals, ready to import (with a GL mapping)
+    checkpoints.json        the chain heads this close vouched for: the next close's input
+    manifest.json           SHA-256 of every input and output, parameters, coverage
+
+Determinism: every output but ``manifest.json`` is a function of the inputs and parameters
+alone. The workpaper is stamped with the period's end, not the run time, so a rerun gives
+the same output digests; the manifest differs only in ``run_time``
+(``exports.manifest.content_digest`` leaves it out).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ledger_audit.close.run import MonthEndClose
+from ledger_audit.close.sections import close_sections, close_tables, file_stem, title
+from ledger_audit.exports.checkpoints import write_checkpoints
+from ledger_audit.exports.erp import (
+    write_netsuite_journals,
+    write_quickbooks_journals,
+    write_xero_journals,
+)
+from ledger_audit.exports.findings import write_findings, write_frame
+from ledger_audit.exports.html_report import write_html_report
+from ledger_audit.exports.manifest import (
+    Digest,
+    Manifest,
+    build_manifest,
+    digest_file,
+    digest_frames,
+    digest_outputs,
+    write_manifest,
+)
+from ledger_audit.exports.workpaper import write_workpaper
+
+REPORT = "report.html"
+WORKPAPER = "workpaper.xlsx"
+MANIFEST = "manifest.json"
+CHECKPOINTS = "checkpoints.json"
+TABLES = "tables"
+ERP = "erp"
+
+
+def input_digests(close: MonthEndClose) -> tuple[Digest, ...]:
+    """The ledger's canonical frames (whatever it was read from) and every input file."""
+    p = close.parameters
+    digests = [digest_frames(close.frames, name=close.load.source)]
+    files = [*p.statements, p.mapping, p.checkpoints]
+    if close.rules is not None:
+        files.append(str(p.rules_path))
+    digests += [digest_file(Path(f), name=f) for f in files if f]
+    return tuple(digests)
+
+
+def write_bundle(close: MonthEndClose, folder: Path, *, run_time_ns: int) -> Manifest:
+    """Write the bundle into ``folder`` (created) and return its manifest.
+
+    Files are written atomically one by one; a run that replaces an earlier bundle writes
+    into a fresh folder and swaps it in (``close.execute``), so no reader sees a mix.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    tables = close_tables(close)
+    written: list[Path] = []
+    for table in (*tables.sheets, *tables.data):
+        written += write_frame(table.frame, folder / TABLES, file_stem(table.name))
+    written += write_findings(close.findings, folder / TABLES)
+    if close.journals is not None and close.mapping is not None:
+        erp = folder / ERP
+        written += [
+            write_netsuite_journals(close.journals, erp / "netsuite.csv"),
+            write_quickbooks_journals(close.journals, erp / "quickbooks.csv"),
+            write_xero_journals(close.journals, erp / "xero.csv"),
+        ]
+    written.append(write_checkpoints(folder / CHECKPOINTS, close.audit.checkpoints))
+    written.append(write_html_report(folder / REPORT, title(close), close_sections(close, tables)))
+    manifest = build_manifest(
+        run_time_ns=run_time_ns,
+        parameters=close.parameters.as_text(),
+        inputs=input_digests(close),
+        outputs=digest_outputs(folder, written),
+        checkpoints=close.audit.checkpoints,
+        coverage=close.results,
+    )
+    workpaper = write_workpaper(
+        folder / WORKPAPER,
+        manifest,
+        tables.sheets,
+        close.findings,
+        as_of_ns=close.trial_balance.period.end_ns,
+    )
+    manifest = manifest.with_outputs(digest_outputs(folder, [workpaper]))
+    write_manifest(folder / MANIFEST, manifest)
+    return manifest

@@ -1,0 +1,223 @@
+"""Run the close notebook headless (papermill) and put its evidence bundle in place.
+
+``execute_close`` runs ``notebooks/00_month_end_close.ipynb`` (or a team's own copy) with
+the close's parameters in a fresh staging folder ``<out>/.<period>.partial`` whose last
+cell writes the bundle; then it adds the executed notebook to the bundle (and to its
+manifest) and swaps the folder in as ``<out>/<period>``. So:
+
+- **A rerun replaces the earlier bundle cleanly**: a reader sees the old folder or the new
+  one, never a mix; nothing of the old run survives in the new one.
+- **A failed run still writes its notebook**, with papermill's banner at the top and the
+  failing cell marked, as ``<out>/<period>.failed.ipynb``, and leaves an earlier good
+  bundle alone: a bad rerun never destroys evidence. A later good run removes it.
+- **Same inputs, same digests**: the executed notebook is normalised before it is digested
+  (papermill's and the kernel's timestamps and the staging path removed), and the kernel
+  runs in the staging folder with every local input path made absolute, so nothing in the
+  notebook depends on when or from where the close ran.
+- **One close per period at a time**: a lock file ``<out>/.<period>.lock`` (flock).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from ledger_audit.close.bundle import MANIFEST, TABLES
+from ledger_audit.close.run import REPO_ROOT, CloseParameters
+from ledger_audit.errors import InputError
+from ledger_audit.exports.atomic import write_text_atomic
+from ledger_audit.exports.manifest import add_outputs, digest_outputs
+from ledger_audit.findings import Severity
+
+NOTEBOOK = "month_end_close.ipynb"
+"""The executed notebook's name inside the bundle."""
+
+DEFAULT_NOTEBOOK = Path("notebooks") / "00_month_end_close.ipynb"
+KERNEL = "python3"
+
+_TIMING_KEYS = ("start_time", "end_time", "duration")
+
+
+@dataclass(frozen=True, slots=True)
+class CloseRun:
+    """How one headless close ended.
+
+    Attributes:
+        period: the period closed.
+        folder: the bundle folder (``<out>/<period>``); it holds the previous good bundle,
+            or nothing, when the run failed.
+        notebook: the executed notebook (in the bundle, or ``<period>.failed.ipynb``).
+        error: None when the notebook ran to the end; else what failed, one line.
+        findings: how many findings the close reported (0 when it failed).
+        critical: how many of them are critical.
+    """
+
+    period: str
+    folder: Path
+    notebook: Path
+    error: str | None
+    findings: int = 0
+    critical: int = 0
+
+    @property
+    def failed(self) -> bool:
+        """True when the notebook did not run to the end."""
+        return self.error is not None
+
+
+def default_notebook() -> Path:
+    """The shipped close notebook (beside the package, else in the working directory)."""
+    for candidate in (REPO_ROOT / DEFAULT_NOTEBOOK, Path.cwd() / DEFAULT_NOTEBOOK):
+        if candidate.is_file():
+            return candidate
+    raise InputError(str(DEFAULT_NOTEBOOK), "the close notebook is missing: pass notebook=FILE")
+
+
+def absolute(value: str) -> str:
+    """A local path made absolute (the kernel runs elsewhere); URLs as given.
+
+    ``sqlite:///relative.db`` becomes ``sqlite:////abs/relative.db``; other URLs (a
+    PostgreSQL URL, ``sqlite:////abs``) and in-memory SQLite are left alone.
+    """
+    prefix = "sqlite:///"
+    if value.startswith(prefix):
+        rest = value[len(prefix) :]
+        if rest and not rest.startswith("/") and not rest.startswith(":memory:"):
+            return prefix + str(Path(rest).resolve())
+        return value
+    if "://" in value:
+        return value
+    return str(Path(value).resolve())
+
+
+def notebook_parameters(parameters: CloseParameters) -> dict[str, Any]:
+    """The papermill parameters of the close notebook (paths absolute, bundle into ``.``)."""
+
+    def maybe(value: str | None) -> str | None:
+        return None if value is None else absolute(value)
+
+    return {
+        "source": absolute(parameters.source),
+        "period": parameters.period,
+        "statements": [absolute(s) for s in parameters.statements],
+        "mapping": maybe(parameters.mapping),
+        "rules": maybe(parameters.rules),
+        "checkpoints": maybe(parameters.checkpoints),
+        "suites": parameters.suites,
+        "out": ".",
+    }
+
+
+def execute_close(
+    parameters: CloseParameters,
+    out: Path,
+    *,
+    notebook: Path | None = None,
+    progress: bool = False,
+) -> CloseRun:
+    """Run the close notebook for ``parameters`` and place its bundle in ``out/<period>``.
+
+    Raises:
+        InputError: the notebook template is missing, or another close of the same period
+            is running in ``out``. A failure inside the notebook is not raised: it is the
+            returned run's ``error``, with the notebook written (see the module docstring).
+    """
+    import papermill  # noqa: PLC0415 - seconds to import; only the close needs it
+    from papermill.exceptions import PapermillExecutionError  # noqa: PLC0415
+
+    template = notebook or default_notebook()
+    if not template.is_file():
+        raise InputError(str(template), "no such notebook")
+    period = parameters.period
+    out.mkdir(parents=True, exist_ok=True)
+    folder = out / period
+    failed_notebook = out / f"{period}.failed.ipynb"
+    staging = out / f".{period}.partial"
+    with _lock(out / f".{period}.lock", period):
+        shutil.rmtree(staging, ignore_errors=True)
+        staging.mkdir()
+        executed = staging / NOTEBOOK
+        error = None
+        try:
+            papermill.execute_notebook(
+                str(template),
+                str(executed),
+                parameters=notebook_parameters(parameters),
+                kernel_name=KERNEL,
+                cwd=str(staging),
+                progress_bar=progress,
+                report_mode=True,
+            )
+        except PapermillExecutionError as exc:
+            error = f"cell In [{exc.exec_count}] raised {exc.ename}: {exc.evalue}"
+        except Exception as exc:  # noqa: BLE001 - a dead kernel too must leave its notebook
+            error = f"the notebook run stopped: {type(exc).__name__}: {exc}"
+        if not executed.is_file():  # the kernel never started: nothing was executed
+            shutil.rmtree(staging, ignore_errors=True)
+            raise InputError(str(template), f"could not be executed: {error or 'no output'}")
+        normalise_notebook(executed)
+        if error is not None or not (staging / MANIFEST).is_file():
+            error = error or "the notebook ended without writing the bundle's manifest"
+            shutil.move(executed, failed_notebook)
+            shutil.rmtree(staging, ignore_errors=True)
+            return CloseRun(period, folder, failed_notebook, error)
+        add_outputs(staging / MANIFEST, digest_outputs(staging, [executed]))
+        _swap_in(staging, folder, out / f".{period}.old")
+        failed_notebook.unlink(missing_ok=True)
+    findings = pl.read_parquet(folder / TABLES / "findings.parquet", columns=["severity"])
+    critical = findings.filter(pl.col("severity") == Severity.CRITICAL.value).height
+    return CloseRun(period, folder, folder / NOTEBOOK, None, findings.height, critical)
+
+
+@contextmanager
+def _lock(path: Path, period: str) -> Iterator[None]:
+    with path.open("a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise InputError(str(path), f"another close of {period} is running here") from None
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _swap_in(staging: Path, folder: Path, old: Path) -> None:
+    """Replace ``folder`` by ``staging`` with two renames (same file system)."""
+    shutil.rmtree(old, ignore_errors=True)
+    if folder.exists():
+        folder.rename(old)
+    staging.rename(folder)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def normalise_notebook(path: Path) -> None:
+    """Drop what differs between two runs of the same close: timestamps, durations, paths.
+
+    papermill stamps the run's start, end and duration (notebook and cells) and the output
+    path, and gives the cells it inserts random ids; the kernel client stamps each cell's
+    execution times. The parameters, each
+    cell's status and the failing cell's exception mark stay.
+    """
+    notebook = json.loads(path.read_text(encoding="utf-8"))
+    meta = notebook.get("metadata", {}).get("papermill", {})
+    for key in (*_TIMING_KEYS, "output_path", "input_path"):
+        meta.pop(key, None)
+    for number, cell in enumerate(notebook.get("cells", [])):
+        if "id" in cell:  # papermill's injected and banner cells get random ids
+            cell["id"] = f"cell-{number:02d}"
+        cell_meta = cell.get("metadata", {})
+        cell_meta.pop("execution", None)
+        for key in _TIMING_KEYS:
+            cell_meta.get("papermill", {}).pop(key, None)
+    write_text_atomic(
+        path, json.dumps(notebook, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+    )

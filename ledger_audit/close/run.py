@@ -1,0 +1,366 @@
+"""The month-end close as one function: every stage of the data flow over one period.
+
+``run_close`` loads the ledger once, audits it (chain, invariant suites, stored balances,
+closed period, duplicates), reconciles it against the statements, builds the drift report,
+the trial balance and the summary journals, and gathers every finding and every stage's
+coverage into one :class:`MonthEndClose`. The close notebook and ``ledger-audit close``
+call it; the bundle writer (``close.bundle``) turns its result into the evidence bundle.
+
+Why one function rather than the notebook's cells doing the work: the notebook stays thin
+(an auditor reads what ran, not how), the CLI, the tests and the benchmark run exactly the
+same close, and a stage's time is measured in one place (``on_stage``).
+
+A close without statements (``statements=()``) skips reconciliation and drift, and says so
+in its coverage (``no data``), so a missing bank file never reads as a clean reconciliation.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import polars as pl
+
+from ledger_audit.checks.runner import AuditResult, audit
+from ledger_audit.errors import InputError
+from ledger_audit.findings import CheckResult, Coverage, Severity, empty_findings, sort_findings
+from ledger_audit.reconcile.internal import internal_items
+from ledger_audit.reconcile.match import Reconciliation, reconcile
+from ledger_audit.replay.balances import Basis
+from ledger_audit.reports.drift import DriftReport, build_drift_report
+from ledger_audit.reports.journals import Granularity, SummaryJournals, build_summary_journals
+from ledger_audit.reports.trial_balance import TrialBalance, build_trial_balance
+from ledger_audit.sources import load_ledger
+from ledger_audit.sources.bank.load import load_statements
+from ledger_audit.sources.bank.records import ParsedStatement
+from ledger_audit.sources.checkpoints import read_checkpoints
+from ledger_audit.sources.gl_mapping import GlMapping, read_gl_mapping
+from ledger_audit.sources.ledger_frames import LedgerFrames, LoadReport
+from ledger_audit.sources.match_rules import MatchRules, read_match_rules
+from ledger_audit.spec import DAY_NS, Period, SuiteEngine, VerifySpec
+
+STAGES = ("load", "audit", "statements", "reconcile", "drift", "trial balance", "journals")
+"""The close's stages in running order (what ``on_stage`` is called with)."""
+
+OnStage = Callable[[str, float], None]
+"""Called after each stage with its name and its wall time in seconds."""
+
+REPO_ROOT = Path(__file__).resolve().parent.parent.parent
+DEFAULT_RULES = Path("rules") / "default.toml"
+
+
+@dataclass(frozen=True, slots=True)
+class CloseParameters:
+    """What one close runs on; everything that decides its outputs is here.
+
+    Attributes:
+        source: the ledger (any reader input: SQLite path or URL, PostgreSQL URL, folder).
+        period: the month closed, ``YYYY-MM``.
+        statements: bank and processor files (any supported format); none skips
+            reconciliation and drift.
+        mapping: the GL mapping TOML; None skips the summary journals.
+        rules: the reconciliation rules TOML; None takes ``rules/default.toml``.
+        checkpoints: an earlier run's ``checkpoints.json`` the chain must extend.
+        suites: where the invariant suites run (``frame``, ``sql`` or ``off``).
+        basis: the time basis of the trial balance and journals.
+        granularity: one summary journal per ``month`` or per ``day``.
+        materiality: minor units of unexplained drift that are immaterial, every account.
+        as_of: the day breaks are aged to; None: the period's last day.
+    """
+
+    source: str
+    period: str
+    statements: tuple[str, ...] = ()
+    mapping: str | None = None
+    rules: str | None = None
+    checkpoints: str | None = None
+    suites: SuiteEngine = "frame"
+    basis: Basis = "effective"
+    granularity: Granularity = "month"
+    materiality: int = 0
+    as_of: str | None = None
+
+    def __post_init__(self) -> None:
+        Period.month(self.period)  # raises InputError naming a bad period
+        if self.as_of is not None:
+            try:
+                dt.date.fromisoformat(self.as_of)
+            except ValueError:
+                raise InputError(
+                    "as_of", f"expected a date YYYY-MM-DD, got {self.as_of!r}"
+                ) from None
+        if self.materiality < 0:
+            raise InputError("materiality", f"must not be negative, got {self.materiality}")
+
+    @property
+    def month(self) -> Period:
+        """The period as a ``Period``."""
+        return Period.month(self.period)
+
+    @property
+    def as_of_day(self) -> dt.date:
+        """The day breaks are aged to."""
+        return dt.date.fromisoformat(self.as_of) if self.as_of else self.month.last_day
+
+    @property
+    def rules_path(self) -> Path:
+        """The rules file used (the given one, else ``rules/default.toml``)."""
+        if self.rules is not None:
+            return Path(self.rules)
+        for candidate in (REPO_ROOT / DEFAULT_RULES, Path.cwd() / DEFAULT_RULES):
+            if candidate.is_file():
+                return candidate
+        raise InputError(str(DEFAULT_RULES), "no default rules file found: pass rules=FILE")
+
+    def as_text(self) -> dict[str, str]:
+        """The parameters as manifest text (name -> value); absent ones read ``-``."""
+        return {
+            "source": self.source,
+            "period": self.period,
+            "statements": ", ".join(self.statements) or "-",
+            "mapping": self.mapping or "-",
+            "rules": str(self.rules_path) if self.statements else (self.rules or "-"),
+            "checkpoints": self.checkpoints or "-",
+            "suites": self.suites,
+            "basis": self.basis,
+            "granularity": self.granularity,
+            "materiality": str(self.materiality),
+            "as_of": self.as_of_day.isoformat(),
+        }
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class MonthEndClose:
+    """Everything one close computed (values; rendered and written elsewhere).
+
+    Attributes:
+        parameters: what it ran on.
+        frames: the loaded ledger (for drill-downs).
+        load: what the reader read, kept and rejected.
+        audit: the integrity checks' results.
+        statements: the parsed statements (None without statements).
+        rules: the reconciliation rules (None without statements).
+        reconciliation: the matches and breaks (None without statements).
+        drift: ledger against bank over the period (None without statements).
+        trial_balance: the period's trial balance.
+        mapping: the GL mapping (None without one).
+        journals: the summary journals (None without a mapping).
+        results: each stage's check result: the audit's checks, then statements,
+            reconciliation, drift and journals (``no data`` when skipped).
+        findings: every finding of every stage, merged, in the canonical order.
+        timings: (stage, seconds) in running order: measurement, not evidence.
+    """
+
+    parameters: CloseParameters
+    frames: LedgerFrames
+    load: LoadReport
+    audit: AuditResult
+    statements: ParsedStatement | None
+    rules: MatchRules | None
+    reconciliation: Reconciliation | None
+    drift: DriftReport | None
+    trial_balance: TrialBalance
+    mapping: GlMapping | None
+    journals: SummaryJournals | None
+    results: tuple[CheckResult, ...]
+    findings: pl.DataFrame
+    timings: tuple[tuple[str, float], ...] = field(default=())
+
+    @property
+    def critical(self) -> int:
+        """How many findings are critical (``ledger-audit close`` exits 1 when any)."""
+        return self.findings.filter(pl.col("severity") == Severity.CRITICAL).height
+
+    def checks(self) -> pl.DataFrame:
+        """One row per check: status, findings, and what it examined."""
+        return pl.DataFrame(
+            [
+                {
+                    "check": r.check,
+                    "status": r.status,
+                    "findings": r.findings.height,
+                    "checked": r.coverage.checked,
+                    "unit": r.coverage.unit,
+                    "scope": r.coverage.scope,
+                    "unproven": "; ".join(r.coverage.unproven),
+                }
+                for r in self.results
+            ],
+            schema={
+                "check": pl.String(),
+                "status": pl.String(),
+                "findings": pl.Int64(),
+                "checked": pl.Int64(),
+                "unit": pl.String(),
+                "scope": pl.String(),
+                "unproven": pl.String(),
+            },
+        )
+
+    def findings_by_rule(self) -> pl.DataFrame:
+        """Findings counted per rule and severity, most severe first."""
+        from ledger_audit.findings import SEVERITY_RANK  # noqa: PLC0415 - one use
+
+        rank = {str(k): v for k, v in SEVERITY_RANK.items()}
+        return (
+            self.findings.group_by("rule", "severity")
+            .len("count")
+            .with_columns(pl.col("count").cast(pl.Int64()))
+            .sort(pl.col("severity").replace_strict(rank, return_dtype=pl.Int32()), "rule")
+        )
+
+
+def run_close(parameters: CloseParameters, *, on_stage: OnStage | None = None) -> MonthEndClose:
+    """Run every stage of the close over ``parameters`` (see the module docstring).
+
+    Raises:
+        InputError: an input that cannot be read (ledger, statements, rules, mapping,
+            checkpoints), naming the file and what was wrong. Audit failures are findings.
+    """
+    timings: list[tuple[str, float]] = []
+    clock = time.perf_counter()
+
+    def done(stage: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        timings.append((stage, now - clock))
+        if on_stage is not None:
+            on_stage(stage, now - clock)
+        clock = now
+
+    period = parameters.month
+    # Read every small input first: a bad rules or mapping file fails in a second, not after
+    # the audit has run for minutes.
+    rules = read_match_rules(parameters.rules_path) if parameters.statements else None
+    mapping = read_gl_mapping(Path(parameters.mapping)) if parameters.mapping else None
+    earlier = read_checkpoints(Path(parameters.checkpoints)) if parameters.checkpoints else ()
+    frames, load = load_ledger(parameters.source)
+    done("load")
+
+    spec = VerifySpec(
+        source=parameters.source,
+        checkpoints=earlier,
+        duplicate_window_ns=DAY_NS,
+        suites=parameters.suites,
+    )
+    audited = audit(frames, load, spec)
+    done("audit")
+
+    statements = load_statements(parameters.statements) if parameters.statements else None
+    done("statements")
+
+    reconciliation = None
+    if statements is not None and rules is not None:
+        items = internal_items(frames, rules)
+        reconciliation = reconcile(items, statements.records, rules, as_of=parameters.as_of_day)
+    done("reconcile")
+
+    drift = None
+    if statements is not None and rules is not None and reconciliation is not None:
+        drift = build_drift_report(
+            frames,
+            statements.balances,
+            reconciliation,
+            rules,
+            records=statements.records,
+            first_day=period.first_day,
+            last_day=period.last_day,
+            materiality=parameters.materiality,
+        )
+    done("drift")
+
+    trial_balance = build_trial_balance(frames, period, parameters.basis)
+    done("trial balance")
+
+    journals = None
+    if mapping is not None:
+        journals = build_summary_journals(
+            frames,
+            mapping,
+            period,
+            parameters.granularity,
+            basis=parameters.basis,
+            trial_balance=trial_balance,
+        )
+    done("journals")
+
+    results = (
+        *audited.results,
+        _statements_result(statements),
+        _result("reconcile", reconciliation, "ledger items and bank records"),
+        _result("drift", drift, "account-days"),
+        _journals_result(journals, trial_balance),
+    )
+    from ledger_audit.checks.runner import merge_findings  # noqa: PLC0415 - one use
+
+    findings = sort_findings(merge_findings([r.findings for r in results]))
+    return MonthEndClose(
+        parameters=parameters,
+        frames=frames,
+        load=load,
+        audit=audited,
+        statements=statements,
+        rules=rules,
+        reconciliation=reconciliation,
+        drift=drift,
+        trial_balance=trial_balance,
+        mapping=mapping,
+        journals=journals,
+        results=results,
+        findings=findings,
+        timings=tuple(timings),
+    )
+
+
+def _skipped(check: str, unit: str, why: str) -> CheckResult:
+    return CheckResult(
+        check=check,
+        findings=empty_findings(),
+        coverage=Coverage(checked=0, unit=unit, scope="not run", unproven=(why,)),
+    )
+
+
+def _statements_result(statements: ParsedStatement | None) -> CheckResult:
+    if statements is None:
+        return _skipped("statements", "statement records", "no statements were given")
+    read = sum(c.read for c in statements.counts)
+    return CheckResult(
+        check="statements",
+        findings=statements.findings,
+        coverage=Coverage(
+            checked=read,
+            unit="statement records, balances and structure lines",
+            scope=statements.path,
+        ),
+    )
+
+
+def _result(check: str, report: Reconciliation | DriftReport | None, unit: str) -> CheckResult:
+    if report is None:
+        return _skipped(check, unit, "no statements were given")
+    return CheckResult(check=check, findings=report.findings, coverage=report.coverage)
+
+
+def _journals_result(journals: SummaryJournals | None, trial_balance: TrialBalance) -> CheckResult:
+    if journals is None:
+        return _skipped("journals", "journal lines", "no GL mapping was given")
+    unproven = []
+    if not trial_balance.balanced:
+        unproven.append("the trial balance does not total zero")
+    if not journals.balanced:
+        unproven.append("a summary journal does not balance")
+    if not journals.ties_out:
+        unproven.append("the summary journals do not tie out to the trial balance")
+    return CheckResult(
+        check="journals",
+        findings=journals.findings,
+        coverage=Coverage(
+            checked=journals.lines.height,
+            unit="journal lines",
+            scope=f"{journals.period.label}, mapping {journals.mapping_version}",
+            unproven=tuple(unproven),
+        ),
+    )
