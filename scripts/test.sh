@@ -23,7 +23,9 @@ step() { # step NAME COMMAND [ARGS...]
 step setup bash scripts/setup.sh --dev
 step ensure-postgres bash scripts/ensure-postgres.sh
 step ensure-chromium bash scripts/ensure-chromium.sh
+step ensure-tools bash scripts/ensure-tools.sh
 step ruff .venv/bin/ruff check --quiet .
+step shellcheck shellcheck scripts/*.sh .ci/run
 step mypy .venv/bin/mypy
 step pytest .venv/bin/pytest "$@"
 printf 'test.sh: all steps passed\n'
