@@ -155,6 +155,8 @@ def execute_close(
                 cwd=str(staging),
                 progress_bar=progress,
                 report_mode=True,
+                # the kernel's warning about its loopback TCP transport is noise in a log
+                extra_arguments=["--log-level=ERROR"],
             )
         except PapermillExecutionError as exc:
             error = f"cell In [{exc.exec_count}] raised {exc.ename}: {exc.evalue}"
