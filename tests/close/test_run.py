@@ -1,0 +1,105 @@
+"""``run_close`` without the notebook: the same close from SQLite and from PostgreSQL, stages
+that cannot run say so, and bad inputs are named before any work starts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.pool import NullPool
+
+from ledger_audit.close.run import CloseParameters, MonthEndClose, run_close
+from ledger_audit.errors import InputError
+from ledger_audit.exports.manifest import frames_digest
+from ledger_audit.sources import load_ledger
+from tests.conftest import PROJECT_ROOT, DemoFactory
+from tests.sources.sample_ledger import write_sample_ledger
+
+MAPPING = str(PROJECT_ROOT / "mappings" / "demo.toml")
+
+
+def parameters(source: str, demo_factory: DemoFactory, **changes: object) -> CloseParameters:
+    demo = demo_factory()
+    assert demo.statements is not None
+    base: dict[str, object] = {
+        "source": source,
+        "period": "2025-01",
+        "statements": tuple(str(p) for p in demo.statements.statements),
+        "mapping": MAPPING,
+    }
+    return CloseParameters(**(base | changes))  # type: ignore[arg-type]
+
+
+def comparable(close: MonthEndClose) -> pl.DataFrame:
+    return close.findings.drop("check")
+
+
+def test_the_same_close_from_postgresql_as_from_sqlite(
+    demo_factory: DemoFactory, pg_url: str
+) -> None:
+    demo = demo_factory()
+    frames, _ = load_ledger(demo.ledger_path)
+    engine = sa.create_engine(pg_url, poolclass=NullPool)
+    write_sample_ledger(engine, {table: frame.to_dicts() for table, frame in frames.items()})
+    engine.dispose()
+
+    stages: list[str] = []
+    from_pg = run_close(
+        parameters(pg_url, demo_factory, suites="sql"),
+        on_stage=lambda stage, _seconds: stages.append(stage),
+    )
+    from_sqlite = run_close(parameters(str(demo.ledger_path), demo_factory))
+    assert stages == [
+        "load",
+        "audit",
+        "statements",
+        "reconcile",
+        "drift",
+        "trial balance",
+        "journals",
+    ]
+    assert frames_digest(from_pg.frames) == frames_digest(from_sqlite.frames)
+    assert comparable(from_pg).equals(comparable(from_sqlite))
+    assert from_pg.findings.height == 19
+    assert from_pg.trial_balance.rows.equals(from_sqlite.trial_balance.rows)
+    assert from_pg.journals is not None
+    assert from_sqlite.journals is not None
+    assert from_pg.journals.lines.equals(from_sqlite.journals.lines)
+    # the audited database was only read
+    again, _ = load_ledger(pg_url)
+    assert frames_digest(again) == frames_digest(from_pg.frames)
+
+
+def test_without_statements_or_mapping_those_stages_say_they_did_not_run(
+    demo_factory: DemoFactory,
+) -> None:
+    demo = demo_factory()
+    close = run_close(parameters(str(demo.ledger_path), demo_factory, statements=(), mapping=None))
+    status = dict(close.checks().select("check", "status").iter_rows())
+    assert status["statements"] == status["reconcile"] == status["drift"] == "no data"
+    assert status["journals"] == "no data"
+    assert status["chain"] == "failed"
+    unproven = dict(close.checks().select("check", "unproven").iter_rows())
+    assert unproven["reconcile"] == "no statements were given"
+    assert unproven["journals"] == "no GL mapping was given"
+    assert close.reconciliation is None
+    assert close.journals is None
+    assert not close.findings["rule"].str.starts_with("recon.").any()
+    assert close.trial_balance.balanced
+
+
+def test_bad_inputs_are_named(demo_factory: DemoFactory, tmp_path: Path) -> None:
+    demo = demo_factory()
+    with pytest.raises(InputError, match="2025-13"):
+        parameters(str(demo.ledger_path), demo_factory, period="2025-13")
+    with pytest.raises(InputError, match="as_of"):
+        parameters(str(demo.ledger_path), demo_factory, as_of="31/01/2025")
+    missing = tmp_path / "mapping.toml"
+    with pytest.raises(InputError, match=str(missing)):
+        run_close(parameters(str(demo.ledger_path), demo_factory, mapping=str(missing)))
+    bad_rules = tmp_path / "rules.toml"
+    bad_rules.write_text("version = \n", encoding="utf-8")
+    with pytest.raises(InputError, match=str(bad_rules)):
+        run_close(parameters(str(demo.ledger_path), demo_factory, rules=str(bad_rules)))
