@@ -537,3 +537,49 @@ class _Lines:
             if key_line is not None and key_line < end:
                 found = key_line
         return f"{self.source}:{found + 1}"
+
+
+def override_match_rules(
+    path: Path, overrides: str, *, source: str = "rule overrides"
+) -> MatchRules:
+    """The rules of file ``path`` with the TOML text ``overrides`` laid over them.
+
+    For trying a rule change before editing the file (the reconciliation notebook's rule
+    preview). Tables merge key by key; ``[[rails]]`` entries merge with the rail of the same
+    ``name`` (a new name adds a rail); any other array replaces the file's. The result is
+    checked like a rules file, so a bad override is an InputError naming it.
+    """
+    try:
+        base = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise InputError(str(path), f"cannot read the rules file: {exc}") from exc
+    try:
+        changes = tomllib.loads(overrides)
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(source, f"not valid TOML: {exc}") from exc
+    merged = _merged(base, changes)
+    try:
+        return _rules(merged, f"{path} + {source}")
+    except InputError as exc:
+        raise InputError(source, f"{exc.locator}: {exc.reason}") from exc
+
+
+def _merged(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in changes.items():
+        old = out.get(key)
+        if isinstance(old, dict) and isinstance(value, dict):
+            out[key] = _merged(old, value)
+        elif key == "rails" and isinstance(old, list) and isinstance(value, list):
+            by_name = {r.get("name"): i for i, r in enumerate(old) if isinstance(r, dict)}
+            rails = list(old)
+            for rail in value:
+                at = by_name.get(rail.get("name")) if isinstance(rail, dict) else None
+                if at is None:
+                    rails.append(rail)
+                else:
+                    rails[at] = _merged(rails[at], rail)
+            out[key] = rails
+        else:
+            out[key] = value
+    return out
