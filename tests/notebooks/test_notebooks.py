@@ -10,6 +10,7 @@ import papermill
 import pytest
 
 from ledger_audit.demo.answer_key import read_answer_key
+from ledger_audit.demo.summary import DemoSummary
 from tests.conftest import PROJECT_ROOT, DemoFactory
 
 NOTEBOOKS = PROJECT_ROOT / "notebooks"
@@ -85,3 +86,107 @@ def test_the_explorer_notebook_runs_on_a_chosen_account(
     assert widget_views
     state = json.dumps(notebook.metadata.get("widgets", {}))
     assert "assets:bank:operating:usd" in state
+
+
+def demo_inputs(demo: DemoSummary) -> dict[str, object]:
+    assert demo.statements is not None
+    return {
+        "source": str(demo.ledger_path),
+        "statements": [str(p) for p in demo.statements.statements],
+        "rules": str(PROJECT_ROOT / "rules" / "default.toml"),
+    }
+
+
+def plotly_outputs(notebook: nbformat.NotebookNode) -> int:
+    """How many charts the notebook drew (plotly.js's loader output is not one)."""
+    return sum(
+        str(o.get("data", {}).get("text/html", "")).count('class="plotly-graph-div"')
+        for c in notebook.cells
+        for o in c.get("outputs", [])
+    )
+
+
+def test_the_reconciliation_notebook_shows_breaks_aging_and_the_rule_preview(
+    demo_factory: DemoFactory, tmp_path: Path
+) -> None:
+    demo = demo_factory()
+    assert demo.statements is not None
+    notebook = run("03_reconciliation.ipynb", tmp_path, **demo_inputs(demo))
+    text = text_of(notebook)
+    planted = {a.rule.value for a in read_answer_key(demo.statements.recon_key_path)}
+    classes = {
+        "recon.missing_external": "missing_external",
+        "recon.missing_internal": "missing_internal",
+        "recon.amount_mismatch": "amount_mismatch",
+        "recon.duplicate_external": "duplicate",
+        "recon.in_transit": "in_transit",
+    }
+    for rule, cls in classes.items():
+        assert rule in planted
+        assert cls in text
+    assert plotly_outputs(notebook) == 2  # match rates, aging
+    # the default override accepts the planted unique batch: the preview shows it changed
+    assert "suggested 5 subset" in text
+    assert "auto 5 subset" in text
+    assert "still unmatched" in text
+
+
+def test_the_drift_notebook_charts_every_bank_account(
+    demo_factory: DemoFactory, tmp_path: Path
+) -> None:
+    demo = demo_factory()
+    notebook = run("04_drift.ipynb", tmp_path, **demo_inputs(demo))
+    text = text_of(notebook)
+    for account in ("assets:bank:operating:usd", "assets:bank:operating:eur"):
+        assert account in text
+    assert plotly_outputs(notebook) == 4  # a line chart and a waterfall per account
+    assert "US00DEMO0000000001" in text
+    assert "DE00DEMO0000000002" in text
+
+
+def test_the_erp_notebook_balances_ties_out_and_exports(
+    demo_factory: DemoFactory, tmp_path: Path
+) -> None:
+    demo = demo_factory()
+    out = tmp_path / "erp"
+    out.mkdir()
+    notebook = run(
+        "05_erp_rollup.ipynb",
+        tmp_path,
+        source=str(demo.ledger_path),
+        mapping=str(PROJECT_ROOT / "mappings" / "demo.toml"),
+        out=str(out),
+    )
+    soundness = next(
+        o["data"]["text/plain"]
+        for c in notebook.cells
+        if "trial balance totals zero" in c.source
+        for o in c.outputs
+        if "data" in o
+    )
+    assert soundness == (
+        "{'trial balance totals zero': True,\n"
+        " 'every journal balances per currency': True,\n"
+        " 'journals tie out to the trial balance': True,\n"
+        " 'unmapped accounts (to suspense)': 0}"
+    )
+    assert sorted(p.name for p in out.iterdir()) == ["netsuite.csv", "quickbooks.csv", "xero.csv"]
+    assert "['netsuite.csv', 'quickbooks.csv', 'xero.csv']" in text_of(notebook)
+
+
+def test_the_close_notebook_runs_interactively_without_writing(
+    demo_factory: DemoFactory, tmp_path: Path
+) -> None:
+    demo = demo_factory()
+    notebook = run(
+        "00_month_end_close.ipynb",
+        tmp_path,
+        **demo_inputs(demo),
+        mapping=str(PROJECT_ROOT / "mappings" / "demo.toml"),
+    )
+    text = text_of(notebook)
+    assert "out is None: nothing written" in text
+    for heading in ("Summary", "Integrity", "Reconciliation", "Drift", "Trial balance"):
+        assert f"<h2>{heading}" in text
+    assert plotly_outputs(notebook) == 3  # findings per rule; ledger vs bank, USD and EUR
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["00_month_end_close.ipynb"]
