@@ -19,31 +19,24 @@ manifest) and swaps the folder in as ``<out>/<period>``. So:
 
 from __future__ import annotations
 
-import fcntl
-import json
 import shutil
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import polars as pl
-
 from ledger_audit.close.bundle import MANIFEST, TABLES
 from ledger_audit.close.run import REPO_ROOT, CloseParameters
 from ledger_audit.errors import InputError
-from ledger_audit.exports.atomic import write_text_atomic
+from ledger_audit.exports.bundle_folder import folder_lock, normalise_notebook, swap_in
 from ledger_audit.exports.manifest import add_outputs, digest_outputs
 from ledger_audit.findings import Severity
+from ledger_audit.sources.findings import read_findings
 
 NOTEBOOK = "month_end_close.ipynb"
 """The executed notebook's name inside the bundle."""
 
 DEFAULT_NOTEBOOK = Path("notebooks") / "00_month_end_close.ipynb"
 KERNEL = "python3"
-
-_TIMING_KEYS = ("start_time", "end_time", "duration")
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,7 +134,7 @@ def execute_close(
     folder = out / period
     failed_notebook = out / f"{period}.failed.ipynb"
     staging = out / f".{period}.partial"
-    with _lock(out / f".{period}.lock", period):
+    with folder_lock(out / f".{period}.lock", f"another close of {period}"):
         shutil.rmtree(staging, ignore_errors=True)
         staging.mkdir()
         executed = staging / NOTEBOOK
@@ -172,54 +165,8 @@ def execute_close(
             shutil.rmtree(staging, ignore_errors=True)
             return CloseRun(period, folder, failed_notebook, error)
         add_outputs(staging / MANIFEST, digest_outputs(staging, [executed]))
-        _swap_in(staging, folder, out / f".{period}.old")
+        swap_in(staging, folder)
         failed_notebook.unlink(missing_ok=True)
-    findings = pl.read_parquet(folder / TABLES / "findings.parquet", columns=["severity"])
-    critical = findings.filter(pl.col("severity") == Severity.CRITICAL.value).height
+    findings = read_findings(folder / TABLES / "findings.parquet")
+    critical = findings.filter(findings["severity"] == Severity.CRITICAL.value).height
     return CloseRun(period, folder, folder / NOTEBOOK, None, findings.height, critical)
-
-
-@contextmanager
-def _lock(path: Path, period: str) -> Iterator[None]:
-    with path.open("a") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise InputError(str(path), f"another close of {period} is running here") from None
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
-def _swap_in(staging: Path, folder: Path, old: Path) -> None:
-    """Replace ``folder`` by ``staging`` with two renames (same file system)."""
-    shutil.rmtree(old, ignore_errors=True)
-    if folder.exists():
-        folder.rename(old)
-    staging.rename(folder)
-    shutil.rmtree(old, ignore_errors=True)
-
-
-def normalise_notebook(path: Path) -> None:
-    """Drop what differs between two runs of the same close: timestamps, durations, paths.
-
-    papermill stamps the run's start, end and duration (notebook and cells) and the output
-    path, and gives the cells it inserts random ids; the kernel client stamps each cell's
-    execution times. The parameters, each
-    cell's status and the failing cell's exception mark stay.
-    """
-    notebook = json.loads(path.read_text(encoding="utf-8"))
-    meta = notebook.get("metadata", {}).get("papermill", {})
-    for key in (*_TIMING_KEYS, "output_path", "input_path"):
-        meta.pop(key, None)
-    for number, cell in enumerate(notebook.get("cells", [])):
-        if "id" in cell:  # papermill's injected and banner cells get random ids
-            cell["id"] = f"cell-{number:02d}"
-        cell_meta = cell.get("metadata", {})
-        cell_meta.pop("execution", None)
-        for key in _TIMING_KEYS:
-            cell_meta.get("papermill", {}).pop(key, None)
-    write_text_atomic(
-        path, json.dumps(notebook, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
-    )
