@@ -201,8 +201,31 @@ def _drift(close: MonthEndClose, tables: CloseTables) -> Section:
             *(f"Not proven: {line}" for line in drift.coverage.unproven),
         ),
         figures=figures,
-        tables=(tables.named("Drift daily"),),
+        tables=(_narrow(tables.named("Drift daily"), _DRIFT_SHOWN),),
     )
+
+
+_DRIFT_SHOWN = (
+    "account_ref",
+    "asset_id",
+    "day",
+    "ledger",
+    "external",
+    "drift",
+    "explained",
+    "unexplained",
+    "stale",
+    "material",
+)
+"""The drift columns the report shows; the workpaper and the CSV/Parquet tables have all."""
+
+
+def _narrow(table: Table, columns: Sequence[str]) -> Table:
+    """The same table with fewer columns (its scale column kept for the money ones)."""
+    keep = [c for c in columns if c in table.frame.columns]
+    money = tuple(c for c in table.money if c in keep)
+    frame = table.frame.select(*keep, table.scale) if money else table.frame.select(keep)
+    return Table(table.name, frame, money, table.scale)
 
 
 def _ledger_rollup(close: MonthEndClose, tables: CloseTables) -> Section:

@@ -33,18 +33,36 @@ def history_figure(history: pl.DataFrame, account_id: str, asset_id: str) -> go.
     return figure
 
 
+_WHOLE_TICKS = 10
+"""Up to this many findings on a bar, the axis ticks every whole number."""
+
+
 def findings_figure(summary: pl.DataFrame) -> go.Figure:
-    """Findings per rule from a verify summary (rules with none are left out)."""
+    """Findings per rule: one readable bar per rule, in the summary's order, top down.
+
+    ``summary`` has ``rule``, ``severity`` and ``count`` (a verify summary or the close's
+    findings by rule); rules without findings are left out.
+    """
     rows = summary.filter(pl.col("count") > 0)
+    most = int(rows["count"].max() or 0)  # type: ignore[arg-type]
     figure = go.Figure(
         go.Bar(
             x=rows["count"].to_list(),
             y=rows["rule"].to_list(),
             orientation="h",
-            text=rows["severity"].to_list(),
+            text=[f"{n} ({s})" for n, s in rows.select("count", "severity").rows()],
+            textposition="outside",
+            cliponaxis=False,
         )
     )
-    figure.update_layout(title="Findings per rule", template="plotly_white", height=300)
+    figure.update_layout(
+        title="Findings per rule",
+        template="plotly_white",
+        height=120 + 28 * rows.height,
+        yaxis={"autorange": "reversed", "automargin": True},
+        xaxis={"title": "findings", "dtick": 1 if most <= _WHOLE_TICKS else None},
+        margin={"r": 80},
+    )
     return figure
 
 
