@@ -32,6 +32,7 @@ CHANGE_SCHEMA: dict[str, pl.DataType] = {
     "item_id": pl.String(),
     "file": pl.String(),
     "account_ref": pl.String(),
+    "account_id": pl.String(),
     "asset_id": pl.String(),
     "amount": pl.Int64(),
     "date": pl.Date(),
@@ -41,7 +42,9 @@ CHANGE_SCHEMA: dict[str, pl.DataType] = {
     "after_with": pl.String(),
 }
 """Columns of ``RulePreview.changes``: ``before``/``after`` is ``auto``/``suggested`` with
-the stage (``auto 1 key``) or the break class; ``*_with`` the counterparts, ``;``-joined."""
+the stage (``auto 1 key``) or the break class; ``*_with`` the counterparts, ``;``-joined;
+``account_id`` the ledger account (a record's from the baseline rules' mapping, null when
+they do not map its account)."""
 
 _KEY = ("side", "item_id", "file")
 
@@ -96,7 +99,7 @@ def preview_rules(
         .otherwise(pl.lit("changed"))
     )
     compared = both.with_columns(outcome.alias("outcome")).join(
-        _described(items, records), on=list(_KEY), how="left", nulls_equal=True
+        _described(items, records, before), on=list(_KEY), how="left", nulls_equal=True
     )
     changes = (
         compared.filter(pl.col("outcome") != "unchanged")
@@ -104,6 +107,7 @@ def preview_rules(
             "outcome",
             *_KEY,
             "account_ref",
+            "account_id",
             "asset_id",
             "amount",
             "date",
@@ -176,22 +180,29 @@ def _outcomes(result: Reconciliation) -> pl.DataFrame:
     return pl.concat([matched, broken], how="vertical_relaxed")
 
 
-def _described(items: pl.DataFrame, records: pl.DataFrame) -> pl.DataFrame:
+def _described(items: pl.DataFrame, records: pl.DataFrame, rules: MatchRules) -> pl.DataFrame:
     """Account, asset, amount and date of every item and record, by their key."""
+    mapping = (
+        rules.account_frame()
+        .select("account_ref", "asset_id", "account_id")
+        .unique(subset=["account_ref", "asset_id"], keep="first", maintain_order=True)
+    )
     internal = items.select(
         pl.lit("internal").alias("side"),
         "item_id",
         pl.lit(None, dtype=pl.String()).alias("file"),
         "account_ref",
+        "account_id",
         "asset_id",
         "amount",
         "date",
     )
-    external = records.select(
+    external = records.join(mapping, on=["account_ref", "asset_id"], how="left").select(
         pl.lit("external").alias("side"),
         pl.col("record_id").alias("item_id"),
         "file",
         "account_ref",
+        "account_id",
         "asset_id",
         "amount",
         pl.col("booking_date").alias("date"),

@@ -42,6 +42,8 @@ def test_the_same_rules_change_nothing_and_list_what_stays_unmatched() -> None:
             "break: missing_external",
         ),
     ]
+    breaks = preview.before.breaks.select("side", "item_id").sort("side", "item_id")
+    assert preview.changes.select("side", "item_id").sort("side", "item_id").equals(breaks)
     counts = {(o, s): n for o, s, n in preview.summary.rows()}
     assert counts[("unchanged", "internal")] == counts[("unchanged", "external")] == 1
     assert sum(counts.values()) == ITEMS.height + BANK.height
@@ -62,6 +64,7 @@ def test_a_narrower_window_loses_the_match_and_a_wider_one_wins_it_back() -> Non
         "bank.csv#r1",
         None,
     )
+    assert lost.changes["account_id"].to_list() == ["assets:bank"] * 4  # records mapped too
     won = preview_rules(ITEMS, BANK, narrow, RULES, as_of=day(30))
     assert outcomes(won)[:2] == [
         ("new", "external", "r1", "break: missing_internal", "auto 2 exact"),
