@@ -18,6 +18,7 @@ import polars as pl
 from ledger_audit.close.run import MonthEndClose
 from ledger_audit.exports.html_report import Section, render_section
 from ledger_audit.exports.tables import Table, report_tables
+from ledger_audit.exports.workpaper import MAX_ROWS
 from ledger_audit.reports.trial_balance import asset_scale
 from ledger_audit.viz.balances import findings_figure
 from ledger_audit.viz.drift import drift_lines
@@ -32,8 +33,8 @@ class CloseTables:
 
     Attributes:
         sheets: tables the workpaper gets a sheet for and the report may show.
-        data: tables too long for a spreadsheet (a row per ledger entry or link): CSV and
-            Parquet only.
+        data: tables of a row per match, link or ledger entry, and any table longer than
+            Excel's rows: CSV and Parquet only.
     """
 
     sheets: tuple[Table, ...]
@@ -70,13 +71,15 @@ def close_tables(close: MonthEndClose) -> CloseTables:
             Table("Match rates", recon.rates),
             Table("Breaks", _scaled(recon.breaks), ("amount", "difference")),
             Table("Aging", _scaled(recon.aging), ("amount",)),
+        ]
+        data += [  # a row per match or per link: for tools, not for a spreadsheet
             Table(
                 "Matches",
                 _scaled(recon.matches),
                 ("internal_amount", "external_amount", "difference"),
             ),
+            Table("Match links", recon.links),
         ]
-        data.append(Table("Match links", recon.links))
     if close.drift is not None:
         money = tuple(
             name
@@ -90,7 +93,11 @@ def close_tables(close: MonthEndClose) -> CloseTables:
     tables = report_tables(close.trial_balance, close.journals, drilldown=True)
     sheets += [t for t in tables if t.name != "Journal drill-down"]
     data += [t for t in tables if t.name == "Journal drill-down"]
-    return CloseTables(sheets=tuple(sheets), data=tuple(data))
+    # a sheet longer than Excel allows ships as CSV and Parquet only (the manifest lists them)
+    too_long = [t for t in sheets if t.frame.height >= MAX_ROWS]
+    return CloseTables(
+        sheets=tuple(t for t in sheets if t not in too_long), data=(*data, *too_long)
+    )
 
 
 def close_sections(close: MonthEndClose, tables: CloseTables | None = None) -> tuple[Section, ...]:

@@ -35,13 +35,16 @@ from __future__ import annotations
 import io
 import zipfile
 from collections.abc import Callable, Iterable, Sequence
+from copy import copy
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 import polars as pl
 from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.cell.cell import Cell as Cell_
 from openpyxl.styles import Alignment, Font
+from openpyxl.styles.cell_style import StyleArray
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
@@ -78,6 +81,7 @@ _WIDTH_SAMPLE = 200
 _MIN_WIDTH, _MAX_WIDTH = 8, 60
 _ZIP_EPOCH = datetime(1980, 1, 1, tzinfo=UTC)
 _BOLD = Font(bold=True)
+_RIGHT = Alignment(horizontal="right")
 _TITLE = Font(bold=True, size=14)
 
 Cell = object
@@ -259,17 +263,47 @@ def _data_sheet(sheet: Worksheet, table: Table) -> None:
     layout = _layout(table)
     _header(sheet, (header for header, _ in layout))
     formats = {name: _number_format(dtype) for name, dtype in frame.schema.items()}
-    right = Alignment(horizontal="right")
+    styles = _StyleCache()
     for row_no, row in enumerate(frame.iter_rows(named=True), start=2):
         for column, (header, money_of) in enumerate(layout, start=1):
             if money_of is None:
-                _put(sheet, row_no, column, _value(row[header]), formats[header])
+                value, number_format = _value(row[header]), formats[header]
+                alignment = None
             else:
-                amount = row[money_of]
-                scale = row[table.scale]
-                _put(sheet, row_no, column, decimal_text(amount, scale), None)
-                sheet.cell(row=row_no, column=column).alignment = right
+                value = decimal_text(row[money_of], row[table.scale])
+                number_format, alignment = None, _RIGHT
+            cell = sheet.cell(row=row_no, column=column)
+            cell.value = value
+            if isinstance(value, str):
+                cell.data_type = "s"  # never a formula, whatever the text begins with
+            if number_format is not None or alignment is not None:
+                styles.apply(cell, number_format, alignment)
     _finish(sheet, len(layout), frame.height)
+
+
+class _StyleCache:
+    """Give a cell a number format and alignment, resolved once per combination.
+
+    Setting ``cell.number_format`` or ``cell.alignment`` makes openpyxl look the style up
+    in the workbook's style lists, which is most of the cost of a big sheet; a cell styled
+    like one before gets a copy of that cell's style reference instead (openpyxl's own
+    worksheet copier does the same).
+    """
+
+    def __init__(self) -> None:
+        self._seen: dict[tuple[str | None, Alignment | None], StyleArray] = {}
+
+    def apply(self, cell: Cell_, number_format: str | None, alignment: Alignment | None) -> None:
+        key = (number_format, alignment)
+        known = self._seen.get(key)
+        if known is not None:
+            cell._style = copy(known)  # noqa: SLF001 - see the class docstring
+            return
+        if number_format is not None:
+            cell.number_format = number_format
+        if alignment is not None:
+            cell.alignment = alignment
+        self._seen[key] = copy(cell._style)  # noqa: SLF001
 
 
 def _findings_sheet(sheet: Worksheet, findings: pl.DataFrame) -> None:

@@ -10,7 +10,9 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.pool import NullPool
 
+from ledger_audit.close import sections
 from ledger_audit.close.run import CloseParameters, MonthEndClose, run_close
+from ledger_audit.close.sections import close_tables
 from ledger_audit.errors import InputError
 from ledger_audit.exports.manifest import frames_digest
 from ledger_audit.sources import load_ledger
@@ -103,3 +105,20 @@ def test_bad_inputs_are_named(demo_factory: DemoFactory, tmp_path: Path) -> None
     bad_rules.write_text("version = \n", encoding="utf-8")
     with pytest.raises(InputError, match=str(bad_rules)):
         run_close(parameters(str(demo.ledger_path), demo_factory, rules=str(bad_rules)))
+
+
+def test_a_table_longer_than_excel_allows_ships_as_data_only(
+    demo_factory: DemoFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    demo = demo_factory()
+    close = run_close(parameters(str(demo.ledger_path), demo_factory))
+    normal = close_tables(close)
+    assert "Matches" not in {t.name for t in normal.sheets}  # a row per match: data only
+    assert {"Matches", "Match links", "Journal drill-down"} <= {t.name for t in normal.data}
+    trial_balance_rows = normal.named("Trial balance").frame.height
+    monkeypatch.setattr(sections, "MAX_ROWS", trial_balance_rows)
+    limited = close_tables(close)
+    moved = {t.name for t in limited.data} - {t.name for t in normal.data}
+    assert "Trial balance" in moved
+    assert all(t.frame.height >= trial_balance_rows for t in limited.data if t.name in moved)
+    assert all(t.frame.height < trial_balance_rows for t in limited.sheets)

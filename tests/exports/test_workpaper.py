@@ -315,3 +315,17 @@ def test_twice_the_same_name_and_bad_money(close: Close, tmp_path: Path) -> None
         Table("f", pl.DataFrame({"a": [1]}), ("a",))
     with pytest.raises(InputError, match="missing column"):
         write_workpaper(tmp_path / "w.xlsx", close.manifest, (), pl.DataFrame({"rule": ["x"]}))
+
+
+def test_every_row_keeps_its_styles(workpaper: Path) -> None:
+    """Decimal text right-aligned and dates as dates on every row, not only the first."""
+    book = load_workbook(workpaper)
+    sheet = book["Journal lines"]
+    header = [c.value for c in sheet[1]]
+    decimal = header.index("debit_decimal") + 1
+    day = header.index("journal_date") + 1
+    rows = range(2, sheet.max_row + 1)
+    assert len(rows) > 2
+    assert {sheet.cell(row=r, column=decimal).alignment.horizontal for r in rows} == {"right"}
+    assert {sheet.cell(row=r, column=day).number_format for r in rows} == {"yyyy-mm-dd"}
+    assert {sheet.cell(row=r, column=1).alignment.horizontal for r in rows} == {None}
