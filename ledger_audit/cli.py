@@ -328,6 +328,25 @@ def render_breaks(breaks: pl.DataFrame) -> str:
     return "Breaks by class\n" + _aligned(columns, rows, {3, 4})
 
 
+def _suites_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--suites",
+        choices=("frame", "sql", "off"),
+        default="frame",
+        help="run the invariant suites on the loaded frames (default), in the database, or not",
+    )
+
+
+def _rules_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--rules",
+        metavar="FILE",
+        type=Path,
+        default=None,
+        help="matching rules TOML (default: rules/default.toml of the project)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (subcommands carry their handler as ``handler``)."""
     parser = _Parser(prog=PROG, description="Audit double-entry Ledger-as-a-Service ledgers.")
@@ -391,12 +410,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=[],
         help="a checkpoints.json of an earlier audit that the chain must extend (repeatable)",
     )
-    verify.add_argument(
-        "--suites",
-        choices=("frame", "sql", "off"),
-        default="frame",
-        help="run the invariant suites on the loaded frames (default), in the database, or not",
-    )
+    _suites_option(verify)
     verify.add_argument(
         "--duplicate-window-hours",
         metavar="H",
@@ -425,13 +439,7 @@ def build_parser() -> argparse.ArgumentParser:
         required=True,
         help="bank statement or processor files",
     )
-    recon.add_argument(
-        "--rules",
-        metavar="FILE",
-        type=Path,
-        default=None,
-        help="matching rules TOML (default: rules/default.toml of the project)",
-    )
+    _rules_option(recon)
     recon.add_argument("--out", metavar="DIR", type=Path, required=True, help="output directory")
     recon.add_argument(
         "--as-of",
@@ -474,13 +482,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="GL mapping TOML (none: no summary journals)",
     )
-    close.add_argument(
-        "--rules",
-        metavar="FILE",
-        type=Path,
-        default=None,
-        help="matching rules TOML (default: rules/default.toml of the project)",
-    )
+    _rules_option(close)
     close.add_argument(
         "--checkpoint",
         metavar="FILE",
@@ -488,12 +490,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="the previous close's checkpoints.json: the chain must extend it",
     )
-    close.add_argument(
-        "--suites",
-        choices=("frame", "sql", "off"),
-        default="frame",
-        help="run the invariant suites on the loaded frames (default), in the database, or not",
-    )
+    _suites_option(close)
     close.add_argument(
         "--notebook",
         metavar="FILE",

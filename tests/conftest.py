@@ -16,6 +16,7 @@ import pytest
 
 from ledger_audit.demo.build import build_demo
 from ledger_audit.demo.summary import DemoSummary
+from ledger_audit.testing.browser import ChromiumNotFoundError, find_chromium
 from ledger_audit.testing.pgserver import (
     DatabaseFactory,
     ExistingPostgres,
@@ -101,6 +102,15 @@ SMALL_N = 600
 SEED = 7
 
 DemoFactory = Callable[..., DemoSummary]
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Path:
+    """Headless Chromium for the browser tests (scripts/ensure-chromium.sh installs it)."""
+    try:
+        return find_chromium()
+    except ChromiumNotFoundError as exc:
+        missing_prerequisite(str(exc))
 
 
 @pytest.fixture(scope="session")

@@ -30,13 +30,11 @@ from ledger_audit.demo.answer_key import PlantedAnomaly, read_answer_key
 from ledger_audit.demo.summary import DemoSummary
 from ledger_audit.sources.bank.load import load_statements
 from ledger_audit.testing.browser import (
-    ChromiumNotFoundError,
-    find_chromium,
     render_page,
     rendered_charts,
 )
 from tests.checks.test_demo_acceptance import explains as explains_ledger_finding
-from tests.conftest import PROJECT_ROOT, DemoFactory, missing_prerequisite
+from tests.conftest import PROJECT_ROOT, DemoFactory
 
 MAPPING = PROJECT_ROOT / "mappings" / "demo.toml"
 
@@ -202,14 +200,6 @@ def test_the_bundle_holds_what_the_manifest_lists(planted: Closed) -> None:
     code = [c for c in notebook.cells if c.cell_type == "code"]
     assert all(c.metadata.get("jupyter", {}).get("source_hidden") for c in code)
     assert all(c.metadata["papermill"]["status"] == "completed" for c in code)
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Path:
-    try:
-        return find_chromium()
-    except ChromiumNotFoundError as exc:
-        missing_prerequisite(str(exc))
 
 
 def test_the_report_renders_its_charts_offline_without_code(

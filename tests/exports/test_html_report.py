@@ -19,12 +19,9 @@ from ledger_audit.exports.html_report import (
 )
 from ledger_audit.exports.tables import Table, decimal_text
 from ledger_audit.testing.browser import (
-    ChromiumNotFoundError,
-    find_chromium,
     render_page,
     rendered_charts,
 )
-from tests.conftest import missing_prerequisite
 
 BALANCES = pl.DataFrame(
     {
@@ -105,14 +102,6 @@ def test_long_tables_are_cut_with_a_note() -> None:
 
 
 # --- in a browser ---------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Path:
-    try:
-        return find_chromium()
-    except ChromiumNotFoundError as exc:
-        missing_prerequisite(str(exc))
 
 
 def test_charts_render_offline_in_headless_chromium(chromium: Path, tmp_path: Path) -> None:
