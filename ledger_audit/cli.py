@@ -232,7 +232,7 @@ def _run_close(args: argparse.Namespace) -> int:
             f"An earlier bundle in {run.folder}, if any, was left as it was.",
             file=sys.stderr,
         )
-        return EXIT_CLOSE_FAILED
+        return EXIT_ERROR if run.bad_input else EXIT_CLOSE_FAILED
     print(
         f"Closed {run.period} in {seconds:.1f} s: {run.findings:,} finding(s), "
         f"{run.critical:,} critical.\n"
@@ -460,7 +460,8 @@ def build_parser() -> argparse.ArgumentParser:
             "checkpoints.json, the executed notebook and manifest.json. A rerun replaces the "
             "bundle; a failed run writes DIR/YYYY-MM.failed.ipynb with the failing cell "
             "marked and keeps an earlier bundle. Exit code 0, 1 when any finding is critical, "
-            "2 on bad input, 3 when the notebook failed."
+            "2 on bad input (found before or while the notebook ran), 3 when the notebook "
+            "failed otherwise."
         ),
     )
     close.add_argument(

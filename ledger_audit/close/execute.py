@@ -51,6 +51,8 @@ class CloseRun:
         error: None when the notebook ran to the end; else what failed, one line.
         findings: how many findings the close reported (0 when it failed).
         critical: how many of them are critical.
+        bad_input: the failure was an input the close could not read (an ``InputError``
+            raised in the notebook: a statement that is not what it claims to be, say).
     """
 
     period: str
@@ -59,6 +61,7 @@ class CloseRun:
     error: str | None
     findings: int = 0
     critical: int = 0
+    bad_input: bool = False
 
     @property
     def failed(self) -> bool:
@@ -138,7 +141,7 @@ def execute_close(
         shutil.rmtree(staging, ignore_errors=True)
         staging.mkdir()
         executed = staging / NOTEBOOK
-        error = None
+        error, bad_input = None, False
         try:
             papermill.execute_notebook(
                 str(template),
@@ -153,6 +156,7 @@ def execute_close(
             )
         except PapermillExecutionError as exc:
             error = f"cell In [{exc.exec_count}] raised {exc.ename}: {exc.evalue}"
+            bad_input = exc.ename == InputError.__name__
         except Exception as exc:  # noqa: BLE001 - a dead kernel too must leave its notebook
             error = f"the notebook run stopped: {type(exc).__name__}: {exc}"
         if not executed.is_file():  # the kernel never started: nothing was executed
@@ -163,7 +167,7 @@ def execute_close(
             error = error or "the notebook ended without writing the bundle's manifest"
             shutil.move(executed, failed_notebook)
             shutil.rmtree(staging, ignore_errors=True)
-            return CloseRun(period, folder, failed_notebook, error)
+            return CloseRun(period, folder, failed_notebook, error, bad_input=bad_input)
         add_outputs(staging / MANIFEST, digest_outputs(staging, [executed]))
         swap_in(staging, folder)
         failed_notebook.unlink(missing_ok=True)

@@ -303,6 +303,22 @@ def test_a_failed_run_writes_its_notebook_and_keeps_the_earlier_bundle(
     assert not (out / "2025-01.failed.ipynb").exists()
 
 
+def test_a_statement_that_is_not_what_it_claims_is_bad_input_with_its_notebook(
+    planted: Closed, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "usd.bai2"
+    bad.write_text("garbage\n", encoding="utf-8")
+    out = tmp_path / "closes"
+    argv = close_argv(planted.demo, out)
+    argv = [str(bad) if a.endswith(".bai2") else a for a in argv]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert f"{bad}:1: not a BAI2 file" in err
+    assert str(out / "2025-01.failed.ipynb") in err
+    assert (out / "2025-01.failed.ipynb").is_file()
+    assert not (out / "2025-01").exists()
+
+
 def test_bad_input_is_one_line_and_exit_2(
     planted: Closed, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
