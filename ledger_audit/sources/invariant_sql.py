@@ -461,6 +461,28 @@ def status_invalid_move(ctx: _Ctx) -> sa.Select[Any]:
     return sa.union_all(bad, again).subquery("status_moves").select()
 
 
+def _latest_in_status(rows: sa.FromClause, status: str, name: str) -> sa.Subquery:
+    """Each transaction's highest version among its ``rows`` in ``status`` (key and seq)."""
+    r = rows.c
+    ranked = (
+        sa.select(
+            r.ledger_id,
+            r.transaction_id,
+            r.version,
+            r.chain_seq,
+            sa.func.max(r.version).over(partition_by=(r.ledger_id, r.transaction_id)).label("top"),
+        )
+        .where(r.status == status)
+        .subquery(f"{name}_ranked")
+    )
+    k = ranked.c
+    return (
+        sa.select(k.ledger_id, k.transaction_id, k.version, k.chain_seq)
+        .where(k.version == k.top)
+        .subquery(name)
+    )
+
+
 def pending_overposted(ctx: _Ctx) -> sa.Select[Any]:
     """Invariant 4: postings that move more than the pending amount in an asset."""
     moves = ctx.moves()
@@ -474,23 +496,7 @@ def pending_overposted(ctx: _Ctx) -> sa.Select[Any]:
         m.prev_version.label("other_version"),
         m.prev_seq.label("other_chain_seq"),
     ).where(m.prev_status == "pending", m.status == "posted")
-    pending_rows = (
-        sa.select(
-            m.ledger_id,
-            m.transaction_id,
-            m.version,
-            m.chain_seq,
-            sa.func.max(m.version).over(partition_by=(m.ledger_id, m.transaction_id)).label("top"),
-        )
-        .where(m.status == "pending")
-        .subquery("pending_rows")
-    )
-    p = pending_rows.c
-    last_pending = (
-        sa.select(p.ledger_id, p.transaction_id, p.version, p.chain_seq)
-        .where(p.version == p.top)
-        .subquery("last_pending")
-    )
+    last_pending = _latest_in_status(moves, "pending", "last_pending")
     lp = last_pending.c
     linked = (
         sa.select(
@@ -671,23 +677,7 @@ def external_id_duplicate(ctx: _Ctx) -> sa.Select[Any]:
 def reversal_not_inverse(ctx: _Ctx) -> sa.Select[Any]:
     """Invariant 6: reversals that are not their original's exact inverse."""
     v = ctx.versions.c
-    posted = (
-        sa.select(
-            v.ledger_id,
-            v.transaction_id,
-            v.version,
-            v.chain_seq,
-            sa.func.max(v.version).over(partition_by=(v.ledger_id, v.transaction_id)).label("top"),
-        )
-        .where(v.status == "posted")
-        .subquery("posted_versions")
-    )
-    pv = posted.c
-    originals = (
-        sa.select(pv.ledger_id, pv.transaction_id, pv.version, pv.chain_seq)
-        .where(pv.version == pv.top)
-        .subquery("originals")
-    )
+    originals = _latest_in_status(ctx.versions, "posted", "originals")
     o = originals.c
     paired = (
         sa.select(
