@@ -39,7 +39,6 @@ header for a rule, of the key for a top-level value) and the reason.
 from __future__ import annotations
 
 import re
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -47,6 +46,7 @@ from typing import Any
 import polars as pl
 
 from ledger_audit.errors import InputError
+from ledger_audit.sources.toml_file import TomlLines, parse_toml, read_text
 
 DIMENSION_NAME = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 """A dimension name is a lower-case identifier: it becomes a column of the journal frames."""
@@ -234,37 +234,29 @@ _TOP_KEYS = frozenset(
     {"version", "suspense_account", "clearing_account", "dimensions", "gl_accounts", "rules"}
 )
 _RULE_KEYS = frozenset({"pattern", "gl_account", "dimensions"})
-_RULE_HEADER = re.compile(r"^\s*\[\[\s*rules\s*\]\]")
 _RULE_INDEX = re.compile(r"^rules\[(\d+)\]")
 
 
 def read_gl_mapping(path: Path) -> GlMapping:
     """The mapping in TOML file ``path``; a bad file raises InputError (file:line, reason)."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(str(path), f"cannot read the mapping file: {exc}") from exc
-    return parse_gl_mapping(text, str(path))
+    return parse_gl_mapping(read_text(path, "mapping"), str(path))
 
 
 def parse_gl_mapping(text: str, source: str) -> GlMapping:
     """The mapping in TOML ``text``; ``source`` names it in errors and in the record."""
-    try:
-        document = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(source, f"not valid TOML: {exc}") from exc
+    document = parse_toml(text, source)
     lines = _Lines(text, source)
     unknown = sorted(set(document) - _TOP_KEYS)
     if unknown:
-        raise InputError(lines.key(unknown[0]), f"unknown key {unknown[0]!r}")
-    version = _text(document, "version", lines.key("version"))
-    suspense = _text(document, "suspense_account", lines.key("suspense_account"))
-    clearing = _text(document, "clearing_account", lines.key("clearing_account"))
-    dimensions = _dimension_names(document.get("dimensions", []), lines.key("dimensions"))
-    gl_names = _gl_names(document.get("gl_accounts", {}), lines.key("gl_accounts"))
+        raise InputError(lines.locate(unknown[0]), f"unknown key {unknown[0]!r}")
+    version = _text(document, "version", lines.locate("version"))
+    suspense = _text(document, "suspense_account", lines.locate("suspense_account"))
+    clearing = _text(document, "clearing_account", lines.locate("clearing_account"))
+    dimensions = _dimension_names(document.get("dimensions", []), lines.locate("dimensions"))
+    gl_names = _gl_names(document.get("gl_accounts", {}), lines.locate("gl_accounts"))
     raw_rules = document.get("rules", [])
     if not isinstance(raw_rules, list):
-        raise InputError(lines.key("rules"), "rules must be an array of tables ([[rules]])")
+        raise InputError(lines.locate("rules"), "rules must be an array of tables ([[rules]])")
     rules = tuple(_rule(raw, dimensions, lines.rule(index)) for index, raw in enumerate(raw_rules))
     try:
         return GlMapping(
@@ -278,33 +270,15 @@ def parse_gl_mapping(text: str, source: str) -> GlMapping:
         )
     except InputError as exc:
         match = _RULE_INDEX.match(exc.locator)
-        where = lines.rule(int(match.group(1))) if match else lines.key(exc.locator)
+        where = lines.rule(int(match.group(1))) if match else lines.locate(exc.locator)
         raise InputError(where, f"{exc.locator}: {exc.reason}") from exc
 
 
-class _Lines:
-    """Line numbers of top-level keys and of ``[[rules]]`` headers (tomllib keeps none)."""
-
-    def __init__(self, text: str, source: str) -> None:
-        self.source = source
-        self.text_lines = text.splitlines()
-        self.rule_lines = [
-            number
-            for number, line in enumerate(self.text_lines, start=1)
-            if _RULE_HEADER.match(line)
-        ]
-
-    def key(self, name: str) -> str:
-        key = re.compile(rf"^\s*(\[\s*)?{re.escape(name)}\s*(=|\])")
-        for number, line in enumerate(self.text_lines, start=1):
-            if key.match(line):
-                return f"{self.source}:{number}"
-        return self.source
+class _Lines(TomlLines):
+    """Where a mapping's keys and ``[[rules]]`` entries are."""
 
     def rule(self, index: int) -> str:
-        if index < len(self.rule_lines):
-            return f"{self.source}:{self.rule_lines[index]} (rules[{index}])"
-        return f"{self.source} (rules[{index}])"
+        return f"{self.locate(f'rules[{index}]')} (rules[{index}])"
 
 
 def _text(document: dict[str, Any], key: str, where: str) -> str:

@@ -54,7 +54,6 @@ the key) and the reason.
 from __future__ import annotations
 
 import re
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -62,6 +61,7 @@ from typing import Any, TypeVar
 import polars as pl
 
 from ledger_audit.errors import InputError
+from ledger_audit.sources.toml_file import TomlLines, parse_toml, read_text
 
 ASSET_ID = re.compile(r"^[A-Za-z0-9._-]+/\d{1,2}$")
 """``CODE/scale``, as in the canonical ``assets`` table."""
@@ -354,25 +354,17 @@ _TABLE_KEYS: dict[str, frozenset[str]] = {
     "thresholds": frozenset({"auto", "suggest", "margin"}),
     "subset_sum": frozenset({"pool", "max_group", "auto_unique"}),
 }
-_PATH = re.compile(r"^(?P<table>[a-z_]+)(\[(?P<index>\d+)\])?(\.(?P<key>[a-z_]+))?$")
 
 
 def read_match_rules(path: Path) -> MatchRules:
     """The rules in TOML file ``path``; a bad file raises InputError (file:line, reason)."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(str(path), f"cannot read the rules file: {exc}") from exc
-    return parse_match_rules(text, str(path))
+    return parse_match_rules(read_text(path, "rules"), str(path))
 
 
 def parse_match_rules(text: str, source: str) -> MatchRules:
     """The rules in TOML ``text``; ``source`` names it in errors and in the record."""
-    try:
-        document = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(source, f"not valid TOML: {exc}") from exc
-    lines = _Lines(text, source)
+    document = parse_toml(text, source)
+    lines = TomlLines(text, source)
     try:
         return _rules(document, source)
     except InputError as exc:
@@ -498,47 +490,6 @@ def _texts(raw: dict[str, Any], key: str, where: str) -> tuple[str, ...]:
     return tuple(value)
 
 
-class _Lines:
-    """Line numbers of table headers and keys (tomllib keeps none)."""
-
-    def __init__(self, text: str, source: str) -> None:
-        self.source = source
-        self.text_lines = text.splitlines()
-
-    def _find(self, pattern: re.Pattern[str], start: int = 0, nth: int = 0) -> int | None:
-        seen = 0
-        for number in range(start, len(self.text_lines)):
-            if pattern.match(self.text_lines[number]):
-                if seen == nth:
-                    return number
-                seen += 1
-        return None
-
-    def locate(self, path: str) -> str:
-        """``file:line`` of a path like ``rails[2].days_after``, ``thresholds`` or ``version``."""
-        match = _PATH.match(path)
-        if match is None:
-            return self.source
-        table, index, key = match.group("table"), match.group("index"), match.group("key")
-        if index is not None:
-            header = re.compile(rf"^\s*\[\[\s*{re.escape(table)}\s*\]\]")
-            found = self._find(header, nth=int(index))
-        else:
-            header = re.compile(rf"^\s*\[\s*{re.escape(table)}\s*\]")
-            found = self._find(header)
-            if found is None:  # a top-level key, or a key of an inline table
-                found = self._find(re.compile(rf"^\s*{re.escape(table)}\s*="))
-        if found is None:
-            return self.source
-        if key is not None:
-            next_header = self._find(re.compile(r"^\s*\["), start=found + 1)
-            end = len(self.text_lines) if next_header is None else next_header
-            key_line = self._find(re.compile(rf"^\s*{re.escape(key)}\s*="), start=found + 1)
-            if key_line is not None and key_line < end:
-                found = key_line
-        return f"{self.source}:{found + 1}"
-
-
 def override_match_rules(
     path: Path, overrides: str, *, source: str = "rule overrides"
 ) -> MatchRules:
@@ -549,14 +500,8 @@ def override_match_rules(
     ``name`` (a new name adds a rail); any other array replaces the file's. The result is
     checked like a rules file, so a bad override is an InputError naming it.
     """
-    try:
-        base = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise InputError(str(path), f"cannot read the rules file: {exc}") from exc
-    try:
-        changes = tomllib.loads(overrides)
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(source, f"not valid TOML: {exc}") from exc
+    base = parse_toml(read_text(path, "rules"), str(path))
+    changes = parse_toml(overrides, source)
     merged = _merged(base, changes)
     try:
         return _rules(merged, f"{path} + {source}")
