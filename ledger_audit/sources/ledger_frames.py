@@ -137,11 +137,19 @@ class LoadReport:
         source: the source as given, passwords hidden.
         counts: one TableCount per canonical table, in CANONICAL_TABLES order.
         rejections: REJECTION_SCHEMA frame, one row per offending cell.
+        source_counts: a mapped source only: one TableCount per relation of the user's
+            source (rows read there, loaded, rejected by the mapping).
+        notes: a mapped source only: what the mapping could not give, one sentence each
+            (no chain, no stored balances, effective times not mapped...).
+        mapping: a mapped source only: the mapping file's path.
     """
 
     source: str
     counts: tuple[TableCount, ...]
     rejections: pl.DataFrame
+    source_counts: tuple[TableCount, ...] = ()
+    notes: tuple[str, ...] = ()
+    mapping: str | None = None
 
     def __post_init__(self) -> None:
         if dict(self.rejections.schema) != REJECTION_SCHEMA:
@@ -156,5 +164,11 @@ class LoadReport:
 
     @property
     def rejected(self) -> int:
-        """Rows rejected over all tables."""
-        return sum(count.rejected for count in self.counts)
+        """Rows rejected over all tables (and, for a mapped source, by the mapping)."""
+        return sum(count.rejected for count in (*self.counts, *self.source_counts))
+
+    @property
+    def read(self) -> int:
+        """Source rows read: the user's relations' rows for a mapped source."""
+        counts = self.source_counts or self.counts
+        return sum(count.read for count in counts)

@@ -23,6 +23,7 @@ from ledger_audit.sources.conform import conform_table
 from ledger_audit.sources.database import open_postgres, open_sqlite
 from ledger_audit.sources.files import FILE_FORMATS, FileFormat, FolderReader, table_file
 from ledger_audit.sources.ledger_frames import LedgerFrames, LoadReport
+from ledger_audit.sources.mapping import SourceMapping, build_tables, open_relations, read_mapping
 from ledger_audit.sources.raw_source import LedgerSource
 
 DEFAULT_BATCH_SIZE = 65_536
@@ -84,15 +85,50 @@ def open_source(
         raise InputError(str(path), "no such file or folder")
 
 
+def load_mapped(source: str | Path, mapping: SourceMapping) -> tuple[LedgerFrames, LoadReport]:
+    """Read a user's own relations through ``mapping`` into canonical frames.
+
+    The mapping is checked against the source's catalogue before any row is read; rows the
+    mapping cannot convert, and canonical rows ``conform`` cannot represent, are reported.
+    """
+    with open_relations(source) as opened:
+        mapped = build_tables(mapping, opened)
+        label = opened.label
+    conformed = {
+        table: conform_table(
+            mapped.tables[table], table, source=f"{label} (mapped {table})", locate_by="key"
+        )
+        for table in CANONICAL_TABLES
+    }
+    frames = LedgerFrames.from_tables({table: c.frame for table, c in conformed.items()})
+    report = LoadReport(
+        source=label,
+        counts=tuple(c.count for c in conformed.values()),
+        rejections=pl.concat([mapped.rejections, *(c.rejections for c in conformed.values())]),
+        source_counts=mapped.counts,
+        notes=mapped.notes,
+        mapping=str(mapping.path),
+    )
+    return frames, report
+
+
 def load_ledger(
-    source: str | Path, *, batch_size: int = DEFAULT_BATCH_SIZE
+    source: str | Path,
+    *,
+    mapping: str | Path | SourceMapping | None = None,
+    batch_size: int = DEFAULT_BATCH_SIZE,
 ) -> tuple[LedgerFrames, LoadReport]:
     """Read a ledger into canonical frames, with what was read, loaded and rejected.
 
     Rows that cannot be represented are rejected (listed in the report); everything else,
     audit problems included, is loaded for the checks to judge. Raises InputError when the
-    source cannot be opened or a table, file or column is missing.
+    source cannot be opened or a table, file or column is missing. With ``mapping`` (a
+    ``mapping.toml`` path or a read mapping), the source is the user's own tables, read
+    through the mapping (``docs/mapping.md``).
     """
+    if mapping is not None:
+        spec = mapping if isinstance(mapping, SourceMapping) else read_mapping(Path(mapping))
+        return load_mapped(source, spec)
     with open_source(source, batch_size=batch_size) as opened:
         conformed = {
             table: conform_table(

@@ -1,0 +1,257 @@
+"""Read one mapped field from a relation frame: a value expression and a problem expression.
+
+Every conversion is a polars expression over the whole relation (no Python per row). A value
+that cannot be represented exactly yields a problem (a short reason text) for its row, and the
+row is rejected by the builder; nothing is rounded or guessed. Amounts stay text or integers
+until ``conform`` types them, so a sum of exact decimals never passes through a float.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+
+from ledger_audit.sources.mapping.relations import TYPE_SUFFIX
+from ledger_audit.sources.mapping.spec import Field
+
+_INTEGER = r"^[+-]?[0-9]+$"
+_DECIMAL = r"^[+-]?[0-9]+(\.[0-9]+)?$"
+_ZEROS = "0" * 38
+_EPOCH_FACTOR = {"s": 1_000_000_000, "ms": 1_000_000, "us": 1_000, "ns": 1}
+_TRUE_WORDS = ("true", "t", "1", "yes", "y")
+_FALSE_WORDS = ("false", "f", "0", "no", "n")
+
+
+@dataclass(frozen=True, slots=True)
+class Read:
+    """A field read over a relation: ``value`` per row, and ``problem`` (text or null)."""
+
+    value: pl.Expr
+    problem: pl.Expr | None = None
+
+
+def _when(condition: pl.Expr, reason: str) -> pl.Expr:
+    return pl.when(condition).then(pl.lit(reason, dtype=pl.String))
+
+
+def _first(applies: pl.Expr, *rules: tuple[pl.Expr, str]) -> pl.Expr:
+    """The reason of the first rule that holds, where ``applies``; else null."""
+    return pl.when(applies).then(pl.coalesce(*(_when(c, reason) for c, reason in rules)))
+
+
+def problems(*reads: Read | None) -> list[pl.Expr]:
+    """The problem expressions of ``reads`` that can fail."""
+    return [r.problem for r in reads if r is not None and r.problem is not None]
+
+
+def _float_tag(field: Field, dtypes: dict[str, pl.DataType]) -> pl.Expr | None:
+    """SQLite only: true where the stored value is REAL (a float), whatever the column says."""
+    tag = f"{field.column}{TYPE_SUFFIX}"
+    return (pl.col(tag) == "real") if tag in dtypes else None
+
+
+def text(field: Field | None, dtypes: dict[str, pl.DataType]) -> Read:
+    """Text, ids and keys: numbers become base-10 text; null stays null."""
+    if field is None:
+        return Read(pl.lit(None, dtype=pl.String))
+    if field.column is None:
+        return Read(pl.lit(None if field.value is None else str(field.value), dtype=pl.String))
+    dtype = dtypes[field.column]
+    x = pl.col(field.column)
+    if dtype == pl.String():
+        return Read(x)
+    if dtype.is_float():
+        return Read(
+            pl.lit(None, dtype=pl.String),
+            _when(x.is_not_null(), f"{field.key}: a float is not an identifier"),
+        )
+    return Read(x.cast(pl.String))
+
+
+def enum(field: Field, dtypes: dict[str, pl.DataType], *, on: pl.Expr | None = None) -> Read:
+    """A value map onto canonical words; prefixes read the account id given in ``on``."""
+    if field.column is None and not field.prefixes:
+        return Read(pl.lit(field.value, dtype=pl.String))
+    if field.prefixes:
+        if on is None:  # pragma: no cover - the builder always passes the account id
+            raise ValueError("prefixes need the account id")
+        value: pl.Expr = pl.lit(field.default, dtype=pl.String)
+        for prefix, target in reversed(field.prefixes):
+            value = pl.when(on.str.starts_with(prefix)).then(pl.lit(target)).otherwise(value)
+        problem = _when(
+            on.is_not_null() & value.is_null(),
+            f"{field.key}: no prefix matches the account id",
+        )
+        return Read(value, problem)
+    source = text(field, dtypes).value
+    if field.value_map:
+        mapped = source.replace_strict(
+            dict(field.value_map),
+            default=pl.lit(field.default, dtype=pl.String),
+            return_dtype=pl.String,
+        )
+        known = ", ".join(k for k, _ in field.value_map)
+    else:
+        mapped = source
+        known = "the canonical words"
+    from ledger_audit.sources.mapping.parse import _CANONICAL  # noqa: PLC0415 - one vocabulary
+
+    allowed = sorted(_CANONICAL[field.key.rsplit(".", 1)[1]])
+    valid = mapped.is_in(allowed)
+    value = pl.when(valid).then(mapped)
+    problem = _when(
+        source.is_not_null() & ~valid.fill_null(value=False),
+        f"{field.key}: value not in the map ({known})",
+    )
+    return Read(value, problem)
+
+
+def integer(field: Field | None, dtypes: dict[str, pl.DataType]) -> Read:
+    """Integers only: text must be ``[+-]digits``; a float or a fraction is a problem."""
+    if field is None:
+        return Read(pl.lit(None, dtype=pl.Int64))
+    if field.column is None:
+        return Read(pl.lit(field.value, dtype=pl.Int64))
+    dtype = dtypes[field.column]
+    x = pl.col(field.column)
+    if dtype.is_integer():
+        value = x.cast(pl.Int64, strict=False)
+        return Read(value, _when(x.is_not_null() & value.is_null(), f"{field.key}: out of range"))
+    s = x.cast(pl.String, strict=False) if dtype != pl.String() else x
+    ok = s.str.contains(_INTEGER)
+    value = pl.when(ok).then(s.cast(pl.Int64, strict=False))
+    problem = _first(
+        s.is_not_null(),
+        (~ok, f"{field.key}: not an integer"),
+        (value.is_null(), f"{field.key}: out of range"),
+    )
+    return Read(value, problem)
+
+
+def boolean(field: Field | None, dtypes: dict[str, pl.DataType], default: bool) -> Read:
+    """true/false, t/f, 1/0, yes/no in any case."""
+    if field is None:
+        return Read(pl.lit(default, dtype=pl.Boolean))
+    if field.column is None:
+        return Read(pl.lit(field.value, dtype=pl.Boolean))
+    dtype = dtypes[field.column]
+    x = pl.col(field.column)
+    if dtype == pl.Boolean():
+        return Read(x)
+    words = x.cast(pl.String, strict=False).str.to_lowercase()
+    value = (
+        pl.when(words.is_in(_TRUE_WORDS))
+        .then(pl.lit(value=True))
+        .when(words.is_in(_FALSE_WORDS))
+        .then(pl.lit(value=False))
+    )
+    return Read(value, _when(x.is_not_null() & value.is_null(), f"{field.key}: not a boolean"))
+
+
+@dataclass(frozen=True, slots=True)
+class AmountRead:
+    """An amount: its magnitude in minor units (Int64 or digit text) and whether it is negative."""
+
+    magnitude: pl.Expr
+    negative: pl.Expr
+    problem: pl.Expr | None
+
+
+def amount(field: Field, dtypes: dict[str, pl.DataType], scale: pl.Expr) -> AmountRead:
+    """Minor units, or exact major-unit decimals times 10^scale (never rounded).
+
+    ``scale`` is the row's asset scale (Int). Integer minor units stay integers; everything
+    else goes through text, digit by digit.
+    """
+    if field.column is None:
+        raise ValueError(f"{field.key}: an amount must come from a column")
+    dtype = dtypes[field.column]
+    x = pl.col(field.column)
+    float_tag = _float_tag(field, dtypes)
+    if dtype.is_integer() and field.units == "minor":
+        return AmountRead(x.abs(), x < 0, None)
+    is_float = dtype.is_float()
+    s = x if dtype == pl.String() else x.cast(pl.String, strict=False)
+    s = s.str.strip_chars()
+    if is_float:
+        s = s.str.replace(r"\.0$", "")
+    negative = s.str.starts_with("-")
+    unsigned = s.str.replace(r"^[+-]", "")
+    whole = unsigned.str.replace(r"\..*$", "")
+    fraction = unsigned.str.extract(r"\.([0-9]+)$", 1).fill_null("").str.replace(r"0+$", "")
+    places = scale if field.units == "major" else pl.lit(0)
+    syntax = s.str.contains(_DECIMAL if field.units == "major" or is_float else _INTEGER)
+    too_many = fraction.str.len_chars() > places
+    digits = whole + (fraction + pl.lit(_ZEROS)).str.slice(0, places)
+    magnitude = pl.when(syntax & ~too_many).then(digits)
+    word = "decimal" if field.units == "major" else "whole"
+    rules: list[tuple[pl.Expr, str]] = []
+    if float_tag is not None and not field.allow_float:
+        rules.append(
+            (float_tag, f"{field.key}: stored as a float (SQLite REAL); set allow_float = true")
+        )
+    rules += [
+        (~syntax, f"{field.key}: not a {word} number"),
+        (too_many, f"{field.key}: more decimals than the currency's scale (never rounded)"),
+        (scale.is_null() & pl.lit(field.units == "major"), f"{field.key}: no scale for it"),
+    ]
+    problem = _first(x.is_not_null(), *rules)
+    return AmountRead(magnitude, negative, problem)
+
+
+def time(field: Field | None, dtypes: dict[str, pl.DataType], zone: str | None) -> Read:
+    """UTC epoch nanoseconds from timestamptz, zoned naive times, ISO text or epoch integers."""
+    if field is None:
+        return Read(pl.lit(None, dtype=pl.Int64))
+    if field.column is None:
+        raise ValueError(f"{field.key}: a time must come from a column")
+    dtype = dtypes[field.column]
+    x = pl.col(field.column)
+    zone = field.timezone or zone
+    if isinstance(dtype, pl.Datetime):
+        aware = x if dtype.time_zone is not None else _zoned(x, zone)
+        value = aware.dt.epoch("ns") if aware is not None else pl.lit(None, dtype=pl.Int64)
+        return Read(value, _naive_problem(field, x, value, zone))
+    if dtype == pl.Date():
+        local = _zoned(x.cast(pl.Datetime("ns")), zone)
+        value = local.dt.epoch("ns") if local is not None else pl.lit(None, dtype=pl.Int64)
+        return Read(value, _naive_problem(field, x, value, zone))
+    if field.epoch is not None:
+        number = integer(field, dtypes)
+        factor = _EPOCH_FACTOR[field.epoch]
+        wide = number.value.cast(pl.Int128) * factor
+        fits = wide.is_between(-(2**63), 2**63 - 1)
+        value = pl.when(fits).then(wide.cast(pl.Int64, strict=False))
+        problem = pl.coalesce(
+            number.problem if number.problem is not None else pl.lit(None, dtype=pl.String),
+            _when(number.value.is_not_null() & ~fits, f"{field.key}: epoch beyond year 2262"),
+        )
+        return Read(value, problem)
+    s = (x if dtype == pl.String() else x.cast(pl.String, strict=False)).str.strip_chars()
+    iso = s.str.replace(r"^(\d{4}-\d{2}-\d{2})[ tT]", "${1}T").str.replace(r"[zZ]$", "+00:00")
+    aware = iso.str.strptime(pl.Datetime("ns", "UTC"), "%Y-%m-%dT%H:%M:%S%.f%z", strict=False)
+    naive = iso.str.strptime(pl.Datetime("ns"), "%Y-%m-%dT%H:%M:%S%.f", strict=False)
+    local = _zoned(naive, zone)
+    value = pl.coalesce(aware.dt.epoch("ns"), None if local is None else local.dt.epoch("ns"))
+    problem = pl.when(s.is_null() | value.is_not_null()).then(None)
+    if local is None:
+        problem = problem.when(naive.is_not_null()).then(
+            pl.lit(f"{field.key}: a time without zone; set [ledger] timezone")
+        )
+    problem = problem.otherwise(pl.lit(f"{field.key}: not an ISO 8601 time"))
+    return Read(value, problem)
+
+
+def _zoned(naive: pl.Expr, zone: str | None) -> pl.Expr | None:
+    if zone is None:
+        return None
+    return naive.dt.replace_time_zone(zone, ambiguous="null", non_existent="null")
+
+
+def _naive_problem(field: Field, x: pl.Expr, value: pl.Expr, zone: str | None) -> pl.Expr:
+    if zone is None:
+        reason = f"{field.key}: a time without zone; set [ledger] timezone"
+    else:
+        reason = f"{field.key}: ambiguous or non-existent local time in {zone}"
+    return _when(x.is_not_null() & value.is_null(), reason)
