@@ -4,29 +4,40 @@ Structure: ``01`` file header, ``02`` group header (as-of date, default currency
 account identifier with status balances and activity summaries, ``16`` transaction
 detail, ``88`` continuation of the record before it, ``49`` account trailer, ``98`` group
 trailer, ``99`` file trailer. A record ends with ``/``; several records may share one
-physical line, except that a ``16`` record's text runs to the end of its line (the text
-may hold commas and slashes). An ``88`` continues the fields of its record; for a ``16``
-it continues the text, joined with a space.
+physical line. A ``16`` record's text may hold commas and slashes, so it runs to the end
+of its line unless a ``/`` is followed by what is plainly the start of another record
+(``16,`` and a three-digit type code and an amount, ``49,`` and two numbers and ``/``,
+...). An ``88`` continues the fields of its record; for a ``16`` it continues the text,
+joined with a space. A line that starts no record (no ``NN,``) right after a ``16`` whose
+text is still open (its last line has no closing ``/``) is that text wrapped onto a new
+line: it continues the text and is not a record of its own in the trailers' counts.
+Control characters (transmission framing such as SOH, ETX, EOT) are dropped.
+
+A ``/`` ends a physical record's fields, so when a record is continued, a comma right
+before it (``...,funds,/`` then ``88,...``) closed the last field and starts none: the
+next field is the first of the ``88``. Where a field is still owed (the funds type of a
+summary item, the funds type of a detail), the empty field before the ``/`` is that field.
 
 Amounts are implied-decimal minor units of the account's currency (the ``03`` currency,
 else the group's, else USD). Detail amounts are unsigned: type codes 100-399 and 920-959
 are credits, 400-699 and 960-999 debits; another code in a ``16`` is a bad record.
 Funds types ``Z``, ``0``, ``1``, ``2`` take no extra fields, ``V`` a value date and time
 (the date becomes ``value_date``), ``S`` three amounts, ``D`` a count and that many
-day/amount pairs.
+day/amount pairs (a count larger than the fields the record has left is a bad record).
 
 Verified, each mismatch a finding: the ``49``/``98``/``99`` control totals (the algebraic
 sum of every amount in the ``03`` and ``16`` records below them) and record counts
-(physical records, continuations included), the ``98`` account count and the ``99`` group
-count, the ``100``/``400`` total credits and debits (amount and item count) against the
-details, and opening ledger (``010``) + details = closing ledger (``015``). A blank
-control total states nothing and is not verified. A missing trailer is a
-``statement.record_count_mismatch`` finding.
+(physical records, continuations included; wrapped text lines may be counted or not),
+the ``98`` account count and the ``99`` group count, the ``100``/``400`` total credits
+and debits (amount and item count) against the details, and opening ledger (``010``) +
+details = closing ledger (``015``). A blank control total states nothing and is not
+verified. A missing trailer is a ``statement.record_count_mismatch`` finding.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -36,7 +47,7 @@ from ledger_audit.sources.bank.amounts import AmountError, asset_for, implied_mi
 from ledger_audit.sources.bank.builder import StatementBuilder
 from ledger_audit.sources.bank.dates import DateError, yymmdd
 from ledger_audit.sources.bank.records import ParsedStatement
-from ledger_audit.sources.bank.text import read_text
+from ledger_audit.sources.bank.text import drop_controls, read_decoded, split_lines
 
 BALANCE_KINDS = {
     "010": "OPBD",
@@ -52,8 +63,27 @@ _TOTAL_CREDITS = "100"
 _TOTAL_DEBITS = "400"
 _FIXED_FUNDS = {"": 0, "Z": 0, "0": 0, "1": 0, "2": 0, "V": 2, "S": 3}
 _OPENERS = ("01", "02", "03")
-_NO_CODE = "a record starts with a two-digit record code and a comma"
 """Records that open a scope and count their own physical records into it."""
+_NO_CODE = "a record starts with a two-digit record code and a comma"
+_CODES = frozenset({"01", "02", "03", "16", "49", "88", "98", "99"})
+_DIGITS = re.compile(r"[0-9]+")
+_MAX_COUNT_DIGITS = 9
+_RECORD_SHAPES = (
+    r"01,[^,/]*,[^,/]*,[0-9]{6},",
+    r"02,[^,/]*,[^,/]*,[0-9]*,[0-9]{6},",
+    r"03,[^,/]+,[A-Za-z]{0,3}[,/]",
+    r"16,[0-9]{3},[0-9]*[,/]",
+    r"88,",
+    r"49,[+-]?[0-9]*,[0-9]*/",
+    r"9[89],[+-]?[0-9]*,[0-9]*,[0-9]*/",
+)
+_NEXT_RECORD = re.compile(r"/\s*(?=" + "|".join(_RECORD_SHAPES) + ")")
+"""A ``/`` that ends a 16's text because another record plainly starts after it."""
+
+
+def _digits(text: str) -> bool:
+    """ASCII digits only (``str.isdigit`` also accepts ``²`` and other scripts' digits)."""
+    return _DIGITS.fullmatch(text) is not None
 
 
 class _BadRecordError(Exception):
@@ -65,11 +95,11 @@ class _FundsError(_BadRecordError):
 
 
 def _is_status(code: str) -> bool:
-    return code.isdigit() and (1 <= int(code) <= 99 or 900 <= int(code) <= 919)  # noqa: PLR2004
+    return _digits(code) and (1 <= int(code) <= 99 or 900 <= int(code) <= 919)  # noqa: PLR2004
 
 
 def _direction(code: str) -> int:
-    if not (len(code) == 3 and code.isdigit()):  # noqa: PLR2004
+    if not (len(code) == 3 and _digits(code)):  # noqa: PLR2004
         raise _BadRecordError(f"type code {code!r} is not three digits")
     value = int(code)
     if 100 <= value <= 399 or 920 <= value <= 959:  # noqa: PLR2004
@@ -87,10 +117,17 @@ class _Logical:
     code: str
     pieces: list[str]
     bad: str | None = None
+    wrapped: int = 0
+    """Pieces that are text wrapped onto a line of their own, not records."""
 
     @property
     def physical(self) -> int:
-        return len(self.pieces)
+        return len(self.pieces) - self.wrapped
+
+    @property
+    def text_open(self) -> bool:
+        """A ``16`` whose last line has no closing ``/``: a wrapped line continues it."""
+        return self.code == "16" and self.bad is None and not self.pieces[-1].endswith("/")
 
 
 class _Cursor:
@@ -122,14 +159,39 @@ class _Cursor:
         self._pos = end + 1 if stop == "," else len(piece)
         return value.strip()
 
+    def skip_terminator(self) -> None:
+        """Step over a ``,/`` piece end: the comma closed the last field, the slash the piece."""
+        if self._index < len(self._pieces) and self._pos > 0:
+            piece = self._pieces[self._index]
+            if piece[self._pos :].strip() == "/" and piece[self._pos - 1] == ",":
+                self._index += 1
+                self._pos = 0
+
+    def fields_left(self) -> int:
+        """An upper bound of the fields not read yet."""
+        left = 0
+        for index in range(self._index, len(self._pieces)):
+            piece = self._pieces[index][self._pos if index == self._index else 0 :]
+            if piece:
+                left += piece.count(",") + 1
+        return left
+
     def rest(self) -> str:
         """Everything not read yet, pieces joined by a space: a ``16`` record's text."""
         parts: list[str] = []
         if self._index < len(self._pieces):
             parts.append(self._pieces[self._index][self._pos :])
             parts.extend(self._pieces[self._index + 1 :])
-        text = " ".join(part.strip() for part in parts if part.strip())
-        return text.removesuffix("/").rstrip()
+        cleaned = (part.strip().removesuffix("/").rstrip() for part in parts)
+        return " ".join(part for part in cleaned if part)
+
+
+def _record_end(text: str, code: str, owner: str | None) -> int:
+    """Index of the ``/`` that ends the record at the start of ``text``, else -1."""
+    if code == "16" or (code == "88" and owner == "16"):
+        match = _NEXT_RECORD.search(text, 3)
+        return -1 if match is None else match.start()
+    return text.find("/", 3)
 
 
 def _split_physical(lines: list[str]) -> list[_Logical]:
@@ -138,16 +200,19 @@ def _split_physical(lines: list[str]) -> list[_Logical]:
     last_good: _Logical | None = None
     owner: str | None = None
     for number, raw in enumerate(lines, start=1):
-        text = raw.strip()
+        text = drop_controls(raw).strip()
+        if text and text[:2] not in _CODES and last_good is not None and last_good.text_open:
+            last_good.pieces.append(text)
+            last_good.wrapped += 1
+            continue
         while text:
             code, separator = text[:2], text[2:3]
-            if not code.isdigit() or separator != ",":
+            if not _digits(code) or separator != ",":
                 logicals.append(_Logical(number, code, [text], bad=_NO_CODE))
                 break
-            whole_line = code == "16" or (code == "88" and owner == "16")
-            end = len(text) if whole_line else text.find("/", 3)
-            body = text[3:] if end < 0 or whole_line else text[3 : end + 1]
-            rest = "" if end < 0 or whole_line else text[end + 1 :].strip()
+            end = _record_end(text, code, owner)
+            body = text[3:] if end < 0 else text[3 : end + 1]
+            rest = "" if end < 0 else text[end + 1 :].strip()
             if code == "88" and last_good is not None:
                 last_good.pieces.append(body)
             elif code == "88":
@@ -167,6 +232,8 @@ class _Scope:
     line: int
     label: str
     records: int = 0
+    wrapped: int = 0
+    """Wrapped text lines below it: a trailer may count them as records or not."""
     total: int = 0
     children: int = 0
     date: dt.date | None = None
@@ -178,8 +245,8 @@ class _Scope:
 
 
 class _Parser:
-    def __init__(self, path: str, lines: list[str]) -> None:
-        self.out = StatementBuilder("bai2", path)
+    def __init__(self, path: str, lines: list[str], encoding: str) -> None:
+        self.out = StatementBuilder("bai2", path, encoding)
         self.name = Path(path).name
         self.logicals = _split_physical(lines)
         self.file: _Scope | None = None
@@ -213,7 +280,7 @@ class _Parser:
             handler = handlers.get(record.code)
             opener = record.code in _OPENERS and record.bad is None and not self.closed
             if not opener:
-                self._count(record.physical)
+                self._count(record.physical, record.wrapped)
             if self.closed and record.code != "99":
                 self._reject(record, "after the 99 file trailer")
             elif record.bad is not None or handler is None:
@@ -224,10 +291,11 @@ class _Parser:
         self._end_of_file()
         return self.out.build()
 
-    def _count(self, physical: int) -> None:
+    def _count(self, physical: int, wrapped: int = 0) -> None:
         innermost = self.account or self.group or self.file
         if innermost is not None:
             innermost.records += physical
+            innermost.wrapped += wrapped
 
     def _reject(self, record: _Logical, reason: str) -> None:
         kind = "records" if record.code == "16" else "structure"
@@ -303,6 +371,7 @@ class _Parser:
 
     def _items(self, record: _Logical, cursor: _Cursor, account: _Scope) -> None:
         while True:
+            cursor.skip_terminator()
             code = cursor.field()
             amount_text = cursor.field()
             count_text = cursor.field()
@@ -323,10 +392,11 @@ class _Parser:
     def _item(
         self, record: _Logical, account: _Scope, code: str, amount_text: str, count_text: str
     ) -> None:
-        if not (len(code) == 3 and code.isdigit()):  # noqa: PLR2004
+        if not (len(code) == 3 and _digits(code)):  # noqa: PLR2004
             raise _BadRecordError(f"type code {code!r} is not three digits")
         amount = implied_minor(amount_text) if amount_text else None
-        count = int(count_text) if count_text.isdigit() else None
+        countable = _digits(count_text) and len(count_text) <= _MAX_COUNT_DIGITS
+        count = int(count_text) if countable else None
         if amount is not None:
             account.total += amount
         if not _is_status(code):
@@ -371,7 +441,10 @@ class _Parser:
         except (_BadRecordError, AmountError, DateError) as exc:
             self._reject(record, str(exc))
             return
-        bank_ref, customer_ref = cursor.field(), cursor.field()
+        cursor.skip_terminator()
+        bank_ref = cursor.field()
+        cursor.skip_terminator()
+        customer_ref = cursor.field()
         text = cursor.rest()
         account.total += amount
         (account.credits if direction > 0 else account.debits).append(amount)
@@ -481,7 +554,8 @@ class _Parser:
             )
         for what, value in stated:
             actual = scope.records if what == "records" else scope.children
-            if value is not None and value != actual:
+            also = actual + scope.wrapped if what == "records" else actual
+            if value is not None and value not in {actual, also}:
                 self.out.finding(
                     RuleId.STATEMENT_RECORD_COUNT_MISMATCH,
                     record.line,
@@ -530,6 +604,7 @@ class _Parser:
     def _fold(child: _Scope, parent: _Scope | None) -> None:
         if parent is not None:
             parent.records += child.records
+            parent.wrapped += child.wrapped
             parent.total += child.total
 
     def _close_account(self, line: int) -> None:
@@ -562,8 +637,15 @@ def _skip_funds(cursor: _Cursor, funds: str) -> None:
         return
     if funds == "D":
         count = cursor.field()
-        if not count.isdigit():
+        if not _digits(count):
             raise _FundsError(f"distributed availability count {count!r} is not a number")
+        left = cursor.fields_left()
+        if len(count) > len(str(left)) or 2 * int(count) > left:
+            shown = count if len(count) <= _MAX_COUNT_DIGITS else f"of {len(count)} digits"
+            raise _FundsError(
+                f"distributed availability count {shown} is more day/amount pairs than "
+                f"the record's {left} field(s) left"
+            )
         for _ in range(2 * int(count)):
             cursor.field()
         return
@@ -571,7 +653,7 @@ def _skip_funds(cursor: _Cursor, funds: str) -> None:
 
 
 def _unsigned(text: str) -> int:
-    if not text.isdigit():
+    if not _digits(text):
         raise _BadRecordError(f"amount {text!r} is not unsigned digits")
     return implied_minor(text)
 
@@ -586,6 +668,10 @@ def _detail_funds(cursor: _Cursor) -> dt.date | None:
     return None
 
 
-def parse_bai2(path: str | Path) -> ParsedStatement:
-    """Parse one BAI2 file; raise InputError when it is not BAI2 at all."""
-    return _Parser(str(path), read_text(path)).run()
+def parse_bai2(path: str | Path, encoding: str | None = None) -> ParsedStatement:
+    """Parse one BAI2 file (``encoding``: its code page, else detected).
+
+    Raise InputError when it is not BAI2 at all.
+    """
+    decoded = read_decoded(path, encoding)
+    return _Parser(str(path), split_lines(decoded.text), decoded.encoding).run()

@@ -29,9 +29,10 @@ Row = dict[str, object]
 class StatementBuilder:
     """Mutable collector for one file; ``build`` freezes it (call it once)."""
 
-    def __init__(self, source: str, path: str) -> None:
+    def __init__(self, source: str, path: str, encoding: str | None = None) -> None:
         self.source = source
         self.path = path
+        self.encoding = encoding
         self.check = f"parse.{source}"
         self._records: list[Row] = []
         self._balances: list[Row] = []
@@ -189,4 +190,5 @@ class StatementBuilder:
             balances=balances,
             findings=findings_frame(findings),
             counts=counts,
+            encoding=self.encoding,
         )

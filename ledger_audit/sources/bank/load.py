@@ -4,6 +4,10 @@ Suffixes: ``.bai``/``.bai2`` BAI2, ``.xml`` camt.053, ``.sta``/``.mt940``/``.940
 ``.parquet`` canonical; ``.csv`` is Stripe or canonical by its header. Anything else is
 sniffed: a first record ``NN,`` is BAI2, ``<`` is XML (camt.053), a ``:NN:`` tag is MT940,
 a CSV header is Stripe or canonical. A file none of these recognise is an InputError.
+
+``encoding`` names the code page of a BAI2 or MT940 file (``cp1250``, ``cp852``, ...);
+without it the encoding is detected (``text.py``). Either way the parse records which one
+it used in ``ParsedStatement.encoding``.
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ from ledger_audit.sources.bank.records import (
     RecordCount,
 )
 from ledger_audit.sources.bank.stripe import looks_like_stripe, parse_stripe
-from ledger_audit.sources.bank.text import decode, read_bytes
+from ledger_audit.sources.bank.text import decode, drop_controls, read_bytes
 
 Parser = Callable[[str | Path], ParsedStatement]
 
@@ -49,6 +53,11 @@ SUFFIXES = {
     ".940": "mt940",
     ".parquet": "canonical",
 }
+TEXT_PARSERS: dict[str, Callable[[str | Path, str | None], ParsedStatement]] = {
+    "bai2": parse_bai2,
+    "mt940": parse_mt940,
+}
+"""The parsers of text formats, which take an ``encoding``."""
 _SNIFF_BYTES = 4096
 
 
@@ -69,7 +78,7 @@ def detect_format(path: str | Path) -> str:
     suffix = Path(text_path).suffix.lower()
     if suffix in SUFFIXES:
         return SUFFIXES[suffix]
-    head = decode(read_bytes(text_path)[:_SNIFF_BYTES]).lstrip()
+    head = drop_controls(decode(read_bytes(text_path)[:_SNIFF_BYTES])).lstrip()
     first_line = head.split("\n", 1)[0].strip()
     if suffix == ".csv":
         return _csv_kind(first_line, text_path)
@@ -88,18 +97,23 @@ def detect_format(path: str | Path) -> str:
     )
 
 
-def load_statement(path: str | Path, *, source: str | None = None) -> ParsedStatement:
-    """Parse one file (``source`` forces a format, one of PARSERS)."""
+def load_statement(
+    path: str | Path, *, source: str | None = None, encoding: str | None = None
+) -> ParsedStatement:
+    """Parse one file (``source`` forces a format, one of PARSERS; ``encoding`` its code page)."""
     name = source or detect_format(path)
     if name not in PARSERS:
         raise InputError(str(path), f"unknown format {name!r}; known: {', '.join(PARSERS)}")
+    if name in TEXT_PARSERS:
+        return TEXT_PARSERS[name](path, encoding)
     return PARSERS[name](path)
 
 
-def load_statements(paths: Iterable[str | Path]) -> ParsedStatement:
+def load_statements(paths: Iterable[str | Path], *, encoding: str | None = None) -> ParsedStatement:
     """Parse several files and concatenate them (``source`` ``mixed`` if formats differ)."""
-    parsed = [load_statement(path) for path in paths]
+    parsed = [load_statement(path, encoding=encoding) for path in paths]
     sources = {p.source for p in parsed}
+    encodings = sorted({p.encoding for p in parsed if p.encoding is not None})
     counts = tuple(
         RecordCount(
             kind=kind,
@@ -125,4 +139,5 @@ def load_statements(paths: Iterable[str | Path]) -> ParsedStatement:
             )
         ),
         counts=counts,
+        encoding=";".join(encodings) or None,
     )

@@ -4,7 +4,10 @@ The ``mt940`` package parses these files too, but it reports no line numbers, st
 the first tag it cannot read and keeps only the last balance of each kind, so this module
 tokenises the tags itself: a tag starts a line (``:61:``); following lines that start no
 tag continue it; a line ``-`` (or ``-}``) ends a message; lines before the first tag
-(SWIFT headers such as ``ABNANL2A`` or ``940``) are skipped.
+(SWIFT headers such as ``ABNANL2A`` or ``940``) are skipped. Transmission framing is not
+part of any tag: control characters (SOH, ETX, EOT, ...) are dropped wherever they stand,
+a ``{1:...}{2:...}{4:`` block header before a tag is skipped, and a ``-}`` envelope end (with
+any ``{5:...}`` trailer) at the end of a tag's line ends the message there.
 
 Tags: ``:20:`` starts a statement, ``:25:`` names the account (one line of at most 35
 characters, else a bad line), ``:28:``/``:28C:`` the statement number, ``:60F:``/``:60M:``
@@ -12,11 +15,19 @@ the opening balance (OPBD; ``M`` intermediate), ``:61:`` a movement, ``:86:`` it
 information (after a ``:61:``; elsewhere, statement information), ``:62F:``/``:62M:``
 the closing balance (CLBD), ``:64:`` closing available (CLAV), ``:65:`` forward
 available (FWAV). ``:21:``, ``:13:``, ``:13D:``, ``:34F:``, ``:90C:``, ``:90D:`` and
-``:NS:`` are read and not used. Another tag is a bad line.
+``:NS:`` are read and not used. Another tag is a bad line. A balance is one line; a
+balance split over several lines (a line break inside the amount) is read joined.
 
-A ``:61:`` is ``YYMMDD[MMDD](D|C|RD|RC)[funds code]amount[type code][customer ref][//bank
-ref]`` (customer reference at most 16 characters, bank reference 23) with
-supplementary details after them or on a second line, put first in the text. D and RC
+MT942 interim reports have no opening balance: their ``:34F:`` floor limit
+(``EURD0,`` or ``EUR0,``) gives the currency of the movements that follow.
+
+A ``:61:`` is (SWIFT subfields 1-9) ``YYMMDD`` value date, ``[MMDD]`` entry date, ``D``,
+``C``, ``RD`` or ``RC`` mark, ``[funds code]`` (one letter), amount, transaction type (one
+letter, ``S``/``N``/``F``, and three characters, spaces allowed: ``NTRF``, ``S   ``), customer
+reference (at most 16 characters, ``NONREF`` kept as given), ``[//bank reference]`` (at
+most 16), and supplementary details after them or on a second line, put first in the
+text. When the first line stops before the transaction type (a line break inside the
+amount or a date), the second line continues it directly. D and RC
 are debits, C and RD credits; RC and RD are reversals. The currency is the opening
 balance's; the booking date is the entry date (``MMDD``, in the year nearest the value
 date), else the value date. Text is the ``:86:`` lines joined with newlines.
@@ -39,17 +50,24 @@ from ledger_audit.sources.bank.amounts import AmountError, asset_for, to_minor
 from ledger_audit.sources.bank.builder import StatementBuilder
 from ledger_audit.sources.bank.dates import DateError, near_year, yymmdd
 from ledger_audit.sources.bank.records import ParsedStatement
-from ledger_audit.sources.bank.text import read_text
+from ledger_audit.sources.bank.text import drop_controls, read_decoded, split_lines
 
 _TAG = re.compile(r"^:([0-9]{2}[A-Z]?|NS):(.*)$")
+_BLOCK_HEADER = re.compile(r"^(?:\{[0-9A-Z]{1,3}:[^{}]*(?:\{[^{}]*\}[^{}]*)*\})*\{4:(?=:)")
+_ENVELOPE_END = re.compile(r"-\}(?:\{[^{}]*(?:\{[^{}]*\}[^{}]*)*\})*\s*$")
 _BALANCE = re.compile(
     r"^(?P<mark>[DC])(?P<date>[0-9]{6})(?P<ccy>[A-Z]{3})(?P<amount>[0-9][0-9,]*)$"
 )
-_MOVEMENT = re.compile(
+_FLOOR = re.compile(r"^(?P<ccy>[A-Z]{3})(?P<mark>[DC])?(?P<amount>[0-9][0-9,]*)$")
+_HEAD = (
     r"^(?P<value>[0-9]{6})(?P<entry>[0-9]{4})?(?P<mark>R?[DC])(?P<funds>[A-Z])?"
-    r"(?P<amount>[0-9][0-9,]*)(?P<type>[A-Z][A-Z0-9]{3})?"
-    r"(?P<customer>(?:(?!//).){0,16})(?://(?P<bank>.{0,23}))?(?P<rest>.*)$"
+    r"(?P<amount>[0-9][0-9,]*)"
 )
+_TAIL = r"(?P<customer>(?:(?!//).){0,16})(?://(?P<bank>.{0,16}))?(?P<rest>.*)$"
+_MOVEMENT = re.compile(_HEAD + r"(?P<type>[A-Z][A-Z0-9 ]{3})" + _TAIL)
+"""The SWIFT layout, transaction type required."""
+_LOOSE_MOVEMENT = re.compile(_HEAD + r"(?P<type>[A-Z][A-Z0-9]{3})?" + _TAIL)
+"""The same without a transaction type, which some banks leave out."""
 _BALANCE_KINDS = {
     "60F": "OPBD",
     "60M": "OPBD",
@@ -58,7 +76,7 @@ _BALANCE_KINDS = {
     "64": "CLAV",
     "65": "FWAV",
 }
-_IGNORED = frozenset({"21", "13", "13D", "34F", "90C", "90D", "NS"})
+_IGNORED = frozenset({"21", "13", "13D", "90C", "90D", "NS"})
 _ACCOUNT_MAX = 35
 
 
@@ -97,16 +115,20 @@ def _tokenise(lines: list[str]) -> list[_Tag | int]:
     tokens: list[_Tag | int] = []
     current: _Tag | None = None
     for number, raw in enumerate(lines, start=1):
-        text = raw.rstrip()
+        text = _BLOCK_HEADER.sub("", drop_controls(raw).rstrip())
+        ends = text.strip() == "-" or text.lstrip().startswith("-}")
+        envelope = None if ends else _ENVELOPE_END.search(text)
+        if envelope is not None:
+            text, ends = text[: envelope.start()].rstrip(), True
         match = _TAG.match(text)
         if match:
             current = _Tag(number, match.group(1), [match.group(2)])
             tokens.append(current)
-        elif text.strip() in {"-", "-}"} or text.startswith("-}"):
+        elif current is not None and text and not ends:
+            current.lines.append(text)
+        if ends:
             tokens.append(number)
             current = None
-        elif current is not None and text:
-            current.lines.append(text)
     return tokens
 
 
@@ -115,13 +137,14 @@ def _amount(text: str, asset: str) -> int:
 
 
 class _Parser:
-    def __init__(self, path: str, lines: list[str]) -> None:
-        self.out = StatementBuilder("mt940", path)
+    def __init__(self, path: str, lines: list[str], encoding: str) -> None:
+        self.out = StatementBuilder("mt940", path, encoding)
         self.name = Path(path).name
         self.tokens = _tokenise(lines)
         self.statement_id = f"{self.name}:1"
         self.account: str | None = None
         self.asset: str | None = None
+        self.floor_asset: str | None = None
         self.has_opening = False
         self.has_closing = False
         self.pending: _Pending | None = None
@@ -160,6 +183,8 @@ class _Parser:
             self._balance(tag)
         elif name == "61":
             self._movement(tag)
+        elif name == "34F":
+            self._floor(tag)
         elif name == "86":
             if self.pending is not None:
                 self.pending.text.extend(tag.lines)
@@ -172,14 +197,21 @@ class _Parser:
     def _new_statement(self, line: int) -> None:
         self.statement_id = f"{self.name}:{line}"
         self.has_opening = self.has_closing = False
-        self.asset = None
+        self.asset = self.floor_asset = None
+
+    def _floor(self, tag: _Tag) -> None:
+        match = _FLOOR.match("".join(line.strip() for line in tag.lines))
+        if match is None:
+            raise _BadTagError("floor limit is not a currency, [D|C] and an amount")
+        asset = asset_for(match["ccy"])
+        _amount(match["amount"], asset)
+        self.floor_asset = self.floor_asset or asset
+        self.out.understood()
 
     def _balance(self, tag: _Tag) -> None:
-        if len(tag.lines) > 1:
-            raise _BadTagError("a balance is one line")
-        match = _BALANCE.match(tag.lines[0].strip())
+        match = _BALANCE.match("".join(line.strip() for line in tag.lines))
         if match is None:
-            raise _BadTagError("balance is not (D|C)YYMMDD, currency and amount")
+            raise _BadTagError("balance is not (D|C)YYMMDD, currency and amount on one line")
         kind = _BALANCE_KINDS[tag.name]
         asset = asset_for(match["ccy"])
         amount = _amount(match["amount"], asset)
@@ -203,32 +235,35 @@ class _Parser:
         )
 
     def _movement(self, tag: _Tag) -> None:
-        if len(tag.lines) > 2:  # noqa: PLR2004
+        match, details = _split_movement([line.strip() for line in tag.lines])
+        if len(details) > 1:
             raise _BadTagError("a movement is at most two lines")
-        match = _MOVEMENT.match(tag.lines[0].strip())
         if match is None:
             raise _BadTagError(
                 "movement is not YYMMDD[MMDD](D|C|RD|RC)[funds]amount[type][reference]"
             )
-        if self.asset is None:
-            raise _BadTagError("no opening balance (:60F:/:60M:) before it gives the currency")
+        asset = self.asset or self.floor_asset
+        if asset is None:
+            raise _BadTagError(
+                "no opening balance (:60F:/:60M:) or floor limit (:34F:) before it "
+                "gives the currency"
+            )
         value = yymmdd(match["value"])
         booking = near_year(match["entry"], value) if match["entry"] else value
-        amount = _amount(match["amount"], self.asset)
+        amount = _amount(match["amount"], asset)
         mark = match["mark"]
         sign = -1 if mark in {"D", "RC"} else 1
-        second = tag.lines[1].strip() if len(tag.lines) > 1 else ""
-        extra = " ".join(part for part in (match["rest"].strip(), second) if part)
+        extra = " ".join(part for part in (match["rest"].strip(), *details) if part)
         self.pending = _Pending(
             line=tag.line,
             statement_id=self.statement_id,
             account=self.account,
-            asset=self.asset,
+            asset=asset,
             amount=sign * amount,
             booking_date=booking,
             value_date=value,
             reversal=mark.startswith("R"),
-            type_code=match["type"],
+            type_code=(match["type"] or "").rstrip() or None,
             customer_ref=match["customer"].strip() or None,
             bank_ref=(match["bank"] or "").strip() or None,
             extra=extra,
@@ -256,6 +291,25 @@ class _Parser:
         )
 
 
-def parse_mt940(path: str | Path) -> ParsedStatement:
-    """Parse one MT940 file; raise InputError when it holds no MT940 tag at all."""
-    return _Parser(str(path), read_text(path)).run()
+def _split_movement(lines: list[str]) -> tuple[re.Match[str] | None, list[str]]:
+    """The ``:61:`` subfields and its supplementary detail lines.
+
+    The first line holds the subfields up to the references; when it stops before the
+    transaction type and the second line completes the layout, the two are one line
+    broken inside a subfield.
+    """
+    first = _MOVEMENT.match(lines[0])
+    if first is None and len(lines) > 1:
+        joined = _MOVEMENT.match(lines[0] + lines[1])
+        if joined is not None:
+            return joined, lines[2:]
+    return first or _LOOSE_MOVEMENT.match(lines[0]), lines[1:]
+
+
+def parse_mt940(path: str | Path, encoding: str | None = None) -> ParsedStatement:
+    """Parse one MT940 or MT942 file (``encoding``: its code page, else detected).
+
+    Raise InputError when it holds no MT940 tag at all.
+    """
+    decoded = read_decoded(path, encoding)
+    return _Parser(str(path), split_lines(decoded.text), decoded.encoding).run()

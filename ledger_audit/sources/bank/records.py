@@ -149,6 +149,9 @@ class ParsedStatement:
         balances: BALANCE_SCHEMA frame, in file order.
         findings: FINDINGS_SCHEMA frame: bad records and totals that do not add up.
         counts: one RecordCount per COUNT_KINDS entry, in that order.
+        encoding: the text encoding the file was read in (``utf-8``, ``cp1250``, ...;
+            several files: their encodings joined by ``;``); None where the parser
+            does not record one (camt.053 XML decodes itself; CSV; Parquet).
     """
 
     path: str
@@ -157,6 +160,7 @@ class ParsedStatement:
     balances: pl.DataFrame
     findings: pl.DataFrame
     counts: tuple[RecordCount, ...]
+    encoding: str | None = None
 
     def __post_init__(self) -> None:
         _check_schema("records", self.records, RECORD_SCHEMA)
