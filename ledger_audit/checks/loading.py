@@ -1,7 +1,9 @@
 """``source.rejected_row``: rows the reader could not load were not audited; say which.
 
 The reader loads every row it can represent and lists the rest (DESIGN.md: every input
-record is either loaded or reported). Each rejected row becomes one finding, so a verify
+record is either loaded or reported). For a mapped source, the rows are the user's own
+relations' rows, and what the mapping could not give (no chain, no stored balances...) is
+stated as unproven in this check's coverage. Each rejected row becomes one finding, so a verify
 run over a partly unreadable source can never look clean.
 """
 
@@ -33,6 +35,10 @@ def check_load_report(report: LoadReport) -> CheckResult:
         expected=pl.lit("a row of the canonical schema"),
         actual=pl.col("reasons"),
     ).collect()
-    read = sum(count.read for count in report.counts)
-    coverage = Coverage(checked=read, unit="source rows", scope=f"read from {report.source}")
+    scope = f"read from {report.source}"
+    if report.mapping is not None:
+        scope += f" through the mapping {report.mapping}"
+    coverage = Coverage(
+        checked=report.read, unit="source rows", scope=scope, unproven=report.notes
+    )
     return CheckResult(CHECK, findings, coverage)

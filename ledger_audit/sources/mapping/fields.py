@@ -231,7 +231,10 @@ def time(field: Field | None, dtypes: dict[str, pl.DataType], zone: str | None) 
     s = (x if dtype == pl.String() else x.cast(pl.String, strict=False)).str.strip_chars()
     iso = s.str.replace(r"^(\d{4}-\d{2}-\d{2})[ tT]", "${1}T").str.replace(r"[zZ]$", "+00:00")
     aware = iso.str.strptime(pl.Datetime("ns", "UTC"), "%Y-%m-%dT%H:%M:%S%.f%z", strict=False)
-    naive = iso.str.strptime(pl.Datetime("ns"), "%Y-%m-%dT%H:%M:%S%.f", strict=False)
+    naive = pl.coalesce(
+        iso.str.strptime(pl.Datetime("ns"), "%Y-%m-%dT%H:%M:%S%.f", strict=False),
+        iso.str.strptime(pl.Date(), "%Y-%m-%d", strict=False).cast(pl.Datetime("ns")),
+    )
     local = _zoned(naive, zone)
     value = pl.coalesce(aware.dt.epoch("ns"), None if local is None else local.dt.epoch("ns"))
     problem = pl.when(s.is_null() | value.is_not_null()).then(None)

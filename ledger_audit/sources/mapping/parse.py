@@ -598,11 +598,12 @@ def parse_mapping(text: str, path: Path) -> SourceMapping:
         "balances",
         "chain",
     }
+    foreign = {"rules", "gl_accounts", "suspense_account", "rails", "clearing_account"}
+    hint = ""
+    if foreign.intersection(doc):
+        hint = " (this looks like a GL mapping or rules file, not a source mapping)"
     for key in doc:
         if key not in allowed:
-            hint = ""
-            if key in {"rules", "gl_accounts", "suspense_account", "rails"}:
-                hint = " (this looks like a GL mapping or rules file, not a source mapping)"
             raise InputError(lines.at("", key), f"unknown key {key!r}{hint}")
     fmt = doc.get("format")
     if fmt != FORMAT:
