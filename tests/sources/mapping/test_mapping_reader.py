@@ -31,7 +31,7 @@ scales = { USD = 2, JPY = 0 }
 from = "accounts"
 id = "code"
 name = "name"
-normal_balance = { column = "type", map = { asset = "debit", liability = "credit", revenue = "credit" } }  # noqa: E501
+normal_balance = { column = "type", map = { A = "debit", L = "credit", R = "credit" } }
 currency = "currency"
 
 [transactions]
@@ -74,8 +74,8 @@ def payments_db(tmp_path: Path) -> Path:
         create table payments(id integer, state text, created_at text, idem text, memo text);
         create table lines(id integer, payment_id integer, account text, amount text,
                            currency text);
-        insert into accounts values ('1000', 'Bank', 'asset', 'USD'),
-            ('2000', 'Wallet', 'liability', 'USD'), ('4000', 'Fees', 'revenue', NULL);
+        insert into accounts values ('1000', 'Bank', 'A', 'USD'),
+            ('2000', 'Wallet', 'L', 'USD'), ('4000', 'Fees', 'R', NULL);
         insert into payments values (1, 'settled', '2025-01-02 10:00:00', 'k1', 'deposit'),
             (2, 'pending', '2025-01-03T11:00:00+00:00', 'k2', 'card');
         insert into lines values (1, 1, '1000', '100.00', 'USD'), (2, 1, '2000', '-100', 'USD'),
