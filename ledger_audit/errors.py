@@ -10,6 +10,10 @@ from __future__ import annotations
 class LedgerAuditError(Exception):
     """Base of every error this package raises on purpose; the CLI prints it without a traceback."""
 
+    def _render_traceback_(self) -> list[str]:
+        """What IPython shows for it in a notebook: one line, no traceback (like the CLI)."""
+        return [f"{type(self).__name__}: {self}"]
+
 
 class InputError(LedgerAuditError):
     """An input (file, table, row, parameter) that cannot be used, with where and why."""

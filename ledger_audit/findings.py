@@ -81,6 +81,7 @@ class RuleId(StrEnum):
     RECON_NOT_BOOKED = "recon.not_booked"
     RECON_AMBIGUOUS_BATCH = "recon.ambiguous_batch"
     RECON_SUGGESTED_MATCH = "recon.suggested_match"
+    RECON_PAYOUT_UNTIED = "recon.payout_untied"
     CHECK_CRASHED = "check.crashed"
 
 

@@ -27,6 +27,7 @@ echo
 set +e
 .venv/bin/ledger-audit close --period "$month" --ledger "$out/ledger.sqlite" \
     --statements "$out/statements/operating-usd.bai2" "$out/statements/operating-eur.xml" \
+        "$out/statements/processor-payouts.csv" \
     --mapping mappings/demo.toml --out "$out/close"
 code=$?
 set -e

@@ -12,6 +12,12 @@ same close, and a stage's time is measured in one place (``on_stage``).
 
 A close without statements (``statements=()``) skips reconciliation and drift, and says so
 in its coverage (``no data``), so a missing bank file never reads as a clean reconciliation.
+
+The reconciliation covers the period: records booked after its last day, or more than the
+rules' lookback before its first, are not matched and are counted in its coverage
+(``reconcile.match``). A processor report among the statements is reconciled three ways
+(``reconcile.payouts``); the drift report covers the bank accounts only (a processor report
+states no balance).
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ from ledger_audit.errors import InputError
 from ledger_audit.findings import CheckResult, Coverage, Severity, empty_findings, sort_findings
 from ledger_audit.reconcile.internal import internal_items
 from ledger_audit.reconcile.match import Reconciliation, reconcile
+from ledger_audit.reconcile.normalise import Window
 from ledger_audit.replay.balances import Basis
 from ledger_audit.reports.drift import DriftReport, build_drift_report
 from ledger_audit.reports.journals import Granularity, SummaryJournals, build_summary_journals
@@ -255,7 +262,10 @@ def run_close(parameters: CloseParameters, *, on_stage: OnStage | None = None) -
     reconciliation = None
     if statements is not None and rules is not None:
         items = internal_items(frames, rules)
-        reconciliation = reconcile(items, statements.records, rules, as_of=parameters.as_of_day)
+        window = Window(period.first_day, period.last_day, rules.lookback_days)
+        reconciliation = reconcile(
+            items, statements.records, rules, as_of=parameters.as_of_day, window=window
+        )
     done("reconcile")
 
     drift = None
@@ -264,7 +274,7 @@ def run_close(parameters: CloseParameters, *, on_stage: OnStage | None = None) -
             frames,
             statements.balances,
             reconciliation,
-            rules,
+            rules.bank_accounts(),
             records=statements.records,
             first_day=period.first_day,
             last_day=period.last_day,

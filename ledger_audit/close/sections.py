@@ -71,6 +71,15 @@ def close_tables(close: MonthEndClose) -> CloseTables:
             Table("Match rates", recon.rates),
             Table("Breaks", _scaled(recon.breaks), ("amount", "difference")),
             Table("Aging", _scaled(recon.aging), ("amount",)),
+            Table(
+                "Payouts",
+                _scaled(recon.payouts),
+                tuple(
+                    c
+                    for c, t in recon.payouts.schema.items()
+                    if t == pl.Int64() and c != "bank_line"
+                ),
+            ),
         ]
         data += [  # a row per match or per link: for tools, not for a spreadsheet
             Table(
@@ -176,6 +185,7 @@ def _reconciliation(close: MonthEndClose, tables: CloseTables) -> Section:
     recon = close.reconciliation
     if recon is None:
         return Section("Reconciliation", paragraphs=("No statements were given: not run.",))
+    tied = recon.payouts.filter(pl.col("status") == "tied").height
     return Section(
         "Reconciliation",
         paragraphs=(
@@ -184,9 +194,13 @@ def _reconciliation(close: MonthEndClose, tables: CloseTables) -> Section:
                 f"{recon.matches.height:,} match(es), {recon.breaks.height:,} break(s), aged as "
                 f"of {recon.as_of.isoformat()} (rules {recon.rules_version})."
             ),
+            (
+                f"Processor payouts tied out three ways (gross, fees and refunds against the "
+                f"ledger, net against the bank line): {tied:,} of {recon.payouts.height:,} tie."
+            ),
             *(f"Not proven: {line}" for line in recon.coverage.unproven),
         ),
-        tables=tuple(tables.named(n) for n in ("Match rates", "Breaks", "Aging")),
+        tables=tuple(tables.named(n) for n in ("Match rates", "Breaks", "Aging", "Payouts")),
     )
 
 

@@ -11,14 +11,21 @@ balance each day) and ``statements/operating-eur.xml`` (one camt.053 statement p
 captures on the card network payable and the payout that settled them, which is the card
 settlement line on the bank statement.
 
+The processor report is one of the statements the demo close reconciles (three ways: its
+captures against the ledger's card network payable, each payout's net against the bank line
+that names it; ``rules/default.toml`` maps the processor balance ``stripe``).
+
 Unless the demo is clean, seven reconciliation breaks are planted in the bank's view (the
-ledger is not touched), each recorded in ``recon_answer_key.json`` under its ``recon.*`` rule:
+ledger is not touched), recorded in ``recon_answer_key.json`` under their ``recon.*`` rules
+(eight entries: the netted payout is reported twice):
 
 - a deposit that never arrives: a clearing sweep (mid-month, far from the period end) has no
   bank line (``recon.missing_external``);
 - an unexpected bank fee on the month's last day (``recon.missing_internal``);
 - a payout that nets fees: the processor collects its fee in the card settlement the ledger
-  books gross; the report shows the fee (``recon.amount_mismatch``);
+  books gross; the report shows the fee (``recon.amount_mismatch`` between the bank line and
+  the ledger, and ``recon.payout_untied`` on the processor's payout: a fee not booked, the
+  ledger's payout short of the processor's);
 - a duplicated bank line (``recon.duplicate_external``);
 - an amount mismatch: a EUR withdrawal paid for another amount (``recon.amount_mismatch``);
 - an item in transit: the last USD withdrawal books the day after the period
@@ -153,8 +160,9 @@ class StatementSet:
 
     Attributes:
         directory: ``DIR/statements``.
-        statements: the bank statement files (BAI2 USD, camt.053 EUR), reconcile's inputs.
-        processor_report: the processor's payout report (Stripe CSV).
+        statements: reconcile's inputs: the bank statement files (BAI2 USD, camt.053 EUR)
+            and the processor's payout report.
+        processor_report: the processor's payout report (Stripe CSV), also in ``statements``.
         truth_path: ``truth.json``: which ledger items each bank line belongs to.
         recon_key_path: ``DIR/recon_answer_key.json``: the planted breaks.
         lines: bank lines written per currency (``usd``, ``eur``).
@@ -482,7 +490,9 @@ def _apply(plan: _Plan, lines: list[_Line], refs: _Refs, last: dt.date) -> list[
     return out
 
 
-def _key(plan: _Plan, lines: list[_Line]) -> list[PlantedAnomaly]:
+def _key(
+    plan: _Plan, lines: list[_Line], processor: pl.DataFrame, payout_ids: dict[str, str]
+) -> list[PlantedAnomaly]:
     by_note = {line.note: line for line in lines}
     fee_line = by_note["bank fee the ledger does not book"]
     batch_line = by_note["several deposits booked as one line without references"]
@@ -515,7 +525,28 @@ def _key(plan: _Plan, lines: list[_Line]) -> list[PlantedAnomaly]:
         return format_amount(amount, ASSET_OF[item.currency])
 
     netted, mismatch, dup = plan.netted, plan.mismatch, plan.duplicate
+    netted_payout = payout_ids[netted.transaction_id]
+    payout_row = processor.filter(
+        (pl.col("payout_id") == netted_payout) & (pl.col("type_code") == "payout")
+    ).row(0, named=True)
+    # the settlement's entry 0 debits the card payable, entry 1 credits the bank
+    payable_item = f"{netted.item_id.rsplit(':', 1)[0]}:0"
     return [
+        PlantedAnomaly(
+            rule=RuleId.RECON_PAYOUT_UNTIED,
+            ledger_id=LEDGER_ID,
+            transaction_id=netted.transaction_id,
+            version=netted.version,
+            chain_seq=netted.chain_seq,
+            description=f"payout {netted_payout}: the processor's fee of "
+            f"{money(netted, plan.netted_fee)} is not booked in the ledger, whose payout "
+            f"{netted.external_id} is short of the processor's by it",
+            account_id=CARD_PAYABLE[netted.currency],
+            asset_id=ASSET_OF[netted.currency],
+            item_id=payable_item,
+            file=f"{STATEMENTS_DIR}/{PROCESSOR_FILE}",
+            bank_ref=str(payout_row["bank_ref"]),
+        ),
         entry(
             RuleId.RECON_MISSING_EXTERNAL,
             plan.missing,
@@ -576,8 +607,12 @@ def _key(plan: _Plan, lines: list[_Line]) -> list[PlantedAnomaly]:
 
 def _processor_records(
     engine: sa.Engine, items: Sequence[BankItem], plan: _Plan | None
-) -> tuple[pl.DataFrame, dict[str, str]]:
-    """The card processor's balance transactions, and the payout id of each card settlement."""
+) -> tuple[pl.DataFrame, dict[str, str], list[dict[str, object]]]:
+    """The processor's records, each card settlement's payout id, the records' truth.
+
+    The truth says which ledger items each record is (fees are left out: a fee shares its
+    balance transaction's reference).
+    """
     payable = {CARD_PAYABLE[c]: c for c in CURRENCIES}
     rows: list[dict[str, object]] = []
     payout_ids: dict[str, str] = {}
@@ -608,17 +643,18 @@ def _processor_records(
                 "batch_key": payout,
                 "statement_id": payout,
             }
-            gross_rows: list[tuple[int, dt.date, str | None]] = [
+            gross_rows: list[tuple[int, dt.date, str | None, str | None]] = [
                 (
                     -int(str(c.amount)),
                     _day(int(str(c.effective_ns))),
                     None if c.external_id is None else str(c.external_id),
+                    f"{LEDGER_ID}:{c.transaction_id}:{c.version}:{c.entry_index}",
                 )
                 for c in covered
             ]
-            if sum(g for g, _, _ in gross_rows) != settlement.amount:
-                gross_rows = [(settlement.amount, settlement.day, settlement.external_id)]
-            for index, (gross, day, source) in enumerate(gross_rows):
+            if sum(g[0] for g in gross_rows) != settlement.amount:
+                gross_rows = [(settlement.amount, settlement.day, settlement.external_id, None)]
+            for index, (gross, day, source, item) in enumerate(gross_rows):
                 txn = f"txn_{currency}{next(serial):07d}"
                 common = base | {"booking_date": day, "bank_ref": txn, "tx_id": source}
                 rows.append(
@@ -628,6 +664,7 @@ def _processor_records(
                         "amount": gross,
                         "type_code": "issuing_transaction",
                         "text": "Card capture",
+                        "items": (item,) if item else (),
                     }
                 )
                 if index == 0 and fee:
@@ -652,6 +689,8 @@ def _processor_records(
                     "value_date": settlement.day,
                     "type_code": "payout",
                     "text": "Payout (debit of the operating account)",
+                    # the settlement's entry 0 debits the card payable
+                    "items": (f"{settlement.item_id.rsplit(':', 1)[0]}:0",),
                 }
             )
         for capture in open_captures:
@@ -667,6 +706,12 @@ def _processor_records(
                     "booking_date": _day(int(str(capture.effective_ns))),
                     "type_code": "issuing_transaction",
                     "text": "Card capture (not yet paid out)",
+                    "items": (
+                        (
+                            f"{LEDGER_ID}:{capture.transaction_id}:{capture.version}:"
+                            f"{capture.entry_index}"
+                        ),
+                    ),
                 }
             )
     frame = pl.DataFrame(
@@ -682,7 +727,20 @@ def _processor_records(
         schema=RECORD_SCHEMA,
         orient="row",
     )
-    return frame, payout_ids
+    truth = [
+        {
+            "file": f"{STATEMENTS_DIR}/{PROCESSOR_FILE}",
+            "account_ref": "stripe",
+            "bank_ref": row["bank_ref"],
+            "booking_date": row["booking_date"].isoformat(),  # type: ignore[attr-defined]
+            "amount": row["amount"],
+            "items": list(row["items"]),  # type: ignore[call-overload]
+            "note": f"{row['type_code']} of {row.get('payout_id') or 'no payout yet'}",
+        }
+        for row in rows
+        if row["type_code"] != "fee"  # a fee shares its balance transaction's reference
+    ]
+    return frame, payout_ids, truth
 
 
 # --- writing --------------------------------------------------------------------------
@@ -768,7 +826,7 @@ def write_statements(
     in_period = [i for i in items if first <= i.day <= last]
     rng = random.Random(f"ledger-audit demo statements {seed}")  # noqa: S311 - a simulation
     plan = None if clean else _plan(rng, in_period, month)
-    processor, payout_ids = _processor_records(engine, in_period, plan)
+    processor, payout_ids, processor_truth = _processor_records(engine, in_period, plan)
     refs = _Refs()
     lines = [_line_for(item, refs, payout_ids) for item in in_period]
     if plan is not None:
@@ -807,6 +865,7 @@ def write_statements(
         }
         for line in ordered
     ]
+    truth += processor_truth
     if plan is not None:
         truth.append(
             {
@@ -821,10 +880,10 @@ def write_statements(
         )
     truth_path = directory / TRUTH_FILE
     truth_path.write_text(dump_json(truth), encoding="utf-8")
-    anomalies = tuple(_key(plan, lines)) if plan is not None else ()
+    anomalies = tuple(_key(plan, lines, processor, payout_ids)) if plan is not None else ()
     return StatementSet(
         directory=directory,
-        statements=(usd_path, eur_path),
+        statements=(usd_path, eur_path, report),
         processor_report=report,
         truth_path=truth_path,
         recon_key_path=out_dir / RECON_KEY_FILE,

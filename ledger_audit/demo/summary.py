@@ -291,7 +291,7 @@ def render_text(summary: DemoSummary) -> str:
         lines += [
             "",
             "Bank statements and processor report",
-            *(f"  {path}" for path in (*found.statements, found.processor_report)),
+            *(f"  {path}" for path in dict.fromkeys((*found.statements, found.processor_report))),
             "  lines: "
             + ", ".join(f"{count} {currency.upper()}" for currency, count in found.lines),
             f"  truth: {found.truth_path}",

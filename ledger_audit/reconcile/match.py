@@ -15,13 +15,33 @@ A suggested match takes its members out of the later stages and out of the break
 listed in ``matches`` with status ``suggested`` and raised as a finding
 (``recon.suggested_match``, or ``recon.ambiguous_batch`` for an ambiguous subset-sum) for
 a person to confirm.
+
+**The period.** Given a ``window`` (``normalise.Window``: the period's first and last day and
+a lookback, ``MatchRules.lookback_days`` in the close), a record booked after the last day,
+or before the first day by more than the lookback, is not matched against the period's
+ledger items, and neither is an item dated outside those days: both belong to another
+period's reconciliation. Inside the lookback (the days before the first day), records and
+items still match: an item in transit at the previous period's end meets its bank line
+here. A ledger item dated before the first day that nothing here matches is not a break of
+this period (it was the previous close's: matched there, or reported there) and is counted
+with the rest. The coverage says how many records and items were left out, never silently.
+An item in transit across the period's end (its bank line books after the last day) is open
+here and classifies as ``in_transit``: the bank's last in-period day is before its window
+closes.
+
+**Processor payouts.** Records of a processor account (``processor = true`` in the rules)
+that name a payout are tied out per payout, three ways (``payouts``): its gross, fees and
+refunds against the ledger items matched to them, its net against the ledger's payout item
+and against the bank line that names the payout. ``payouts`` lists every payout; an untied
+one is a ``recon.payout_untied`` finding, which replaces the findings of its own open
+records and ledger payout item (their break rows stay).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import polars as pl
 
@@ -34,7 +54,8 @@ from ledger_audit.reconcile.breaks import (
     RECON_SUGGESTED_MATCH,
     classify,
 )
-from ledger_audit.reconcile.normalise import WorkFrames, prepare
+from ledger_audit.reconcile.normalise import Window, WorkFrames, prepare
+from ledger_audit.reconcile.payouts import PAYOUT_SCHEMA, tie_out
 from ledger_audit.reconcile.stages import (
     AUTO,
     SUGGESTED,
@@ -150,6 +171,8 @@ class Reconciliation:
         rates: RATE_SCHEMA, stages in their running order.
         findings: FINDINGS_SCHEMA: one per break and per suggested match.
         coverage: what was examined.
+        payouts: payouts.PAYOUT_SCHEMA: the processor payouts tied out three ways.
+        window: the days reconciled (None: every record and item, whatever its date).
     """
 
     as_of: dt.date
@@ -161,6 +184,8 @@ class Reconciliation:
     rates: pl.DataFrame
     findings: pl.DataFrame
     coverage: Coverage
+    payouts: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=PAYOUT_SCHEMA))
+    window: Window | None = None
 
     def __post_init__(self) -> None:
         for name, frame, schema in (
@@ -170,6 +195,7 @@ class Reconciliation:
             ("aging", self.aging, AGING_SCHEMA),
             ("rates", self.rates, RATE_SCHEMA),
             ("findings", self.findings, FINDINGS_SCHEMA),
+            ("payouts", self.payouts, PAYOUT_SCHEMA),
         ):
             if dict(frame.schema) != schema:
                 raise ValueError(f"{name} schema {dict(frame.schema)} is not {schema}")
@@ -192,15 +218,18 @@ def reconcile(
     rules: MatchRules,
     *,
     as_of: dt.date,
+    window: Window | None = None,
     on_stage: Callable[[str], None] | None = None,
 ) -> Reconciliation:
     """Match ledger items (``internal.INTERNAL_SCHEMA``) to records (``RECORD_SCHEMA``).
 
-    ``on_stage`` is called with a step's name after each step (``prepare``, every stage,
-    ``classify``), for progress and benchmarks; it cannot change the result.
+    ``window`` cuts both sides to a period (see the module docstring); None reconciles
+    everything given. ``on_stage`` is called with a step's name after each step
+    (``prepare``, every stage, ``classify``), for progress and benchmarks; it cannot change
+    the result.
     """
     report = on_stage or (lambda _name: None)
-    work = prepare(items, records, rules)
+    work = prepare(items, records, rules, window=window)
     report("prepare")
     open_i, open_x = work.internal, work.external
     found: list[tuple[Stage, Found]] = []
@@ -216,11 +245,20 @@ def reconcile(
         )
         report(stage.name)
     matches, links = _assemble(found, work)
+    earlier = 0
+    if window is not None:  # an earlier period's open item is that period's break
+        before = pl.col("date") < pl.lit(window.first_day)
+        earlier = open_i.filter(before).height
+        open_i = open_i.filter(~before)
     matched_x = work.external.filter(~pl.col("x").is_in(open_x["x"].implode()))["x"]
     breaks = classify(
         open_i, open_x, work.excluded, work.external, matched_x, rules=rules, as_of=as_of
     )
-    findings = sort_findings(pl.concat([_break_findings(breaks), _match_findings(matches)]))
+    payouts, payout_findings, absorbed = tie_out(work, matches, links, open_i, rules)
+    own = breaks.join(absorbed, on=["side", "item_id", "file"], how="anti", nulls_equal=True)
+    findings = sort_findings(
+        pl.concat([_break_findings(own), _match_findings(matches), payout_findings])
+    )
     report("classify")
     total_x = work.external.height + work.excluded.height
     unproven = []
@@ -228,6 +266,15 @@ def reconcile(
         unproven.append("suggested matches are proposals until a person confirms them")
     if work.excluded.height:
         unproven.append("records on unmapped accounts or not booked were not matched")
+    if window is not None and (work.outside_records or work.outside_items or earlier):
+        unproven.append(
+            f"{work.outside_records:,} record(s) and {work.outside_items + earlier:,} ledger "
+            f"item(s) outside the period {window.first_day}..{window.last_day} (lookback "
+            f"{window.lookback} day(s)), not reconciled"
+        )
+    scope = f"{len(rules.accounts)} mapped account(s)"
+    if window is not None:
+        scope += f", {window.first_day.isoformat()} to {window.last_day.isoformat()}"
     return Reconciliation(
         as_of=as_of,
         rules_version=rules.version,
@@ -240,10 +287,11 @@ def reconcile(
         coverage=Coverage(
             checked=work.internal.height + total_x,
             unit="ledger items and bank records",
-            scope=f"{len(rules.accounts)} mapped bank account(s), as of {as_of.isoformat()}, "
-            f"rules {rules.version}",
+            scope=f"{scope}, as of {as_of.isoformat()}, rules {rules.version}",
             unproven=tuple(unproven),
         ),
+        payouts=payouts,
+        window=window,
     )
 
 

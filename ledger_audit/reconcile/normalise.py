@@ -10,10 +10,16 @@ split (camt.053 joins several end-to-end ids), placeholders (``NOTPROVIDED``) dr
 Reference *tokens* (for the stage-3 similarity) are upper-cased runs of letters and digits,
 four characters at least, holding a digit: ``ACH`` or ``CREDIT`` say nothing about which
 payment it is, ``00012345`` or ``PO1NXA7`` do.
+
+With a period (first and last day), both sides are cut to the reconciliation's window: from
+``lookback`` days before the first day to the last day. A record booked, or an item dated,
+outside it is neither matched nor classified; it is counted (``WorkFrames.outside_records``,
+``outside_items``) so the result can say so (see ``match``).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 import polars as pl
@@ -82,15 +88,57 @@ class WorkFrames:
             ``account_id``, ``date`` (booking date), ``days`` and ``sign``.
         excluded: records kept out of matching, with ``x`` and ``reason``
             (``unmapped_account`` or ``not_booked``).
+        outside_records: records booked outside the window (neither matched nor classified).
+        outside_items: ledger items dated outside the window (likewise).
     """
 
     internal: pl.DataFrame
     external: pl.DataFrame
     excluded: pl.DataFrame
+    outside_records: int = 0
+    outside_items: int = 0
 
 
-def prepare(items: pl.DataFrame, records: pl.DataFrame, rules: MatchRules) -> WorkFrames:
-    """Sort, number and extend both sides (see the module docstring)."""
+@dataclass(frozen=True, slots=True)
+class Window:
+    """The days a reconciliation covers: the period, and a lookback before it.
+
+    Attributes:
+        first_day: the period's first day.
+        last_day: the period's last day: anything later belongs to the next period.
+        lookback: days before ``first_day`` still reconciled (items in transit at the
+            previous period's end, bank lines booked before their ledger item).
+    """
+
+    first_day: dt.date
+    last_day: dt.date
+    lookback: int = 0
+
+    def __post_init__(self) -> None:
+        if self.last_day < self.first_day or self.lookback < 0:
+            raise InputError(
+                "period",
+                f"{self.first_day}..{self.last_day} (lookback {self.lookback}) is not a period",
+            )
+
+    @property
+    def start(self) -> dt.date:
+        """The window's first day (the period's first day less the lookback)."""
+        return self.first_day - dt.timedelta(days=self.lookback)
+
+    def holds(self, day: pl.Expr) -> pl.Expr:
+        """Whether a date lies in the window (null dates do not)."""
+        return day.is_between(pl.lit(self.start), pl.lit(self.last_day)).fill_null(value=False)
+
+
+def prepare(
+    items: pl.DataFrame,
+    records: pl.DataFrame,
+    rules: MatchRules,
+    *,
+    window: Window | None = None,
+) -> WorkFrames:
+    """Sort, number and extend both sides, cut to ``window`` (see the module docstring)."""
     if dict(items.schema) != INTERNAL_SCHEMA:
         raise InputError("internal items", f"schema {dict(items.schema)} is not INTERNAL_SCHEMA")
     if dict(records.schema) != RECORD_SCHEMA:
@@ -102,6 +150,12 @@ def prepare(items: pl.DataFrame, records: pl.DataFrame, rules: MatchRules) -> Wo
             f"{first['file']}",
             f"record_id {first['record_id']!r} appears {first['len']} times in one file",
         )
+    outside_items = outside_records = 0
+    if window is not None:
+        inside_i, inside_x = window.holds(pl.col("date")), window.holds(pl.col("booking_date"))
+        outside_items = items.height - items.filter(inside_i).height
+        outside_records = records.height - records.filter(inside_x).height
+        items, records = items.filter(inside_i), records.filter(inside_x)
     internal = (
         items.sort(list(ITEM_KEY))
         .with_row_index("i")
@@ -135,6 +189,8 @@ def prepare(items: pl.DataFrame, records: pl.DataFrame, rules: MatchRules) -> Wo
         internal=internal,
         external=numbered.filter(pl.col("reason").is_null()).drop("reason"),
         excluded=numbered.filter(pl.col("reason").is_not_null()),
+        outside_records=outside_records,
+        outside_items=outside_items,
     )
 
 

@@ -17,6 +17,12 @@ The file (``rules/default.toml`` is a documented example)::
     account_id = "assets:bank:operating:usd"   # ... is this ledger account
     ledger_id = "demo"                   # optional: only in this ledger
 
+    [[accounts]]                         # a processor balance (Stripe) is mapped the same way
+    account_ref = "stripe"
+    asset_id = "USD/2"
+    account_id = "liabilities:card-network:payable:usd"
+    processor = true                     # its payouts are tied out three ways; no drift
+
     [default_rail]                       # the window of a ledger item on no named rail
     days_before = 1                      # the bank may book up to 1 day before the ledger
     days_after = 3                       # ... and up to 3 days after it
@@ -54,7 +60,7 @@ the key) and the reason.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -88,12 +94,16 @@ class BankAccount:
         asset_id: ``CODE/scale`` of the statement's currency.
         account_id: the ledger account (an asset account: a debit there is money in).
         ledger_id: the ledger it belongs to; None when any ledger's account of that id.
+        processor: the account is a processor's balance (Stripe), not a bank account: its
+            records' payouts are tied out three ways (``reconcile.payouts``) and it has no
+            statement balance to drift against.
     """
 
     account_ref: str
     asset_id: str
     account_id: str
     ledger_id: str | None = None
+    processor: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -277,6 +287,23 @@ class MatchRules:
             raise InputError("subset_sum.max_group", "must be within 2 and the pool size")
 
     @property
+    def lookback_days(self) -> int:
+        """How far before a period's first day its reconciliation still reaches (days).
+
+        The widest rail window, either side: an item in transit at the previous period's end
+        books within it, and a bank line may book that far before its ledger item.
+        """
+        return max(self.widest_window)
+
+    def bank_accounts(self) -> MatchRules:
+        """These rules with the processor accounts left out (what the drift report covers)."""
+        return replace(self, accounts=tuple(a for a in self.accounts if not a.processor))
+
+    def processor_refs(self) -> frozenset[tuple[str, str]]:
+        """(account_ref, asset_id) of the processor accounts."""
+        return frozenset((a.account_ref, a.asset_id) for a in self.accounts if a.processor)
+
+    @property
     def all_rails(self) -> tuple[Rail, ...]:
         """The named rails in order, then the default rail."""
         return (*self.rails, self.default_rail)
@@ -346,7 +373,7 @@ _TOP_KEYS = frozenset(
     }
 )
 _TABLE_KEYS: dict[str, frozenset[str]] = {
-    "accounts": frozenset({"account_ref", "asset_id", "account_id", "ledger_id"}),
+    "accounts": frozenset({"account_ref", "asset_id", "account_id", "ledger_id", "processor"}),
     "default_rail": frozenset({"days_before", "days_after"}),
     "rails": frozenset({"name", "external_id_prefixes", "events", "days_before", "days_after"}),
     "amount_tolerance": frozenset({"absolute", "relative"}),
@@ -384,6 +411,7 @@ def _rules(document: dict[str, Any], source: str) -> MatchRules:
             asset_id=_get(raw, "asset_id", str, f"accounts[{i}]"),
             account_id=_get(raw, "account_id", str, f"accounts[{i}]"),
             ledger_id=_get(raw, "ledger_id", str, f"accounts[{i}]", None),
+            processor=_get(raw, "processor", bool, f"accounts[{i}]", default=False),
         )
         for i, raw in enumerate(_tables(document, "accounts"))
     )

@@ -122,3 +122,44 @@ def test_a_table_longer_than_excel_allows_ships_as_data_only(
     assert "Trial balance" in moved
     assert all(t.frame.height >= trial_balance_rows for t in limited.data if t.name in moved)
     assert all(t.frame.height < trial_balance_rows for t in limited.sheets)
+
+
+@pytest.mark.parametrize("clean", [True, False])
+def test_the_demo_close_reconciles_the_processor_report_three_ways(
+    demo_factory: DemoFactory, clean: bool
+) -> None:
+    demo = demo_factory(clean=clean)
+    assert demo.statements is not None
+    assert demo.statements.processor_report in demo.statements.statements
+    close = run_close(
+        parameters(
+            str(demo.ledger_path),
+            demo_factory,
+            statements=tuple(str(p) for p in demo.statements.statements),
+        )
+    )
+    recon = close.reconciliation
+    assert recon is not None
+    assert recon.breaks.filter(pl.col("class") == "unmapped_account").is_empty()
+    payouts = recon.payouts
+    assert payouts.height > 0
+    # every payout's net is the bank line that names it, planted or not
+    assert (payouts["bank_amount"] == -payouts["payout"]).all()
+    untied = payouts.filter(pl.col("status") == "untied")
+    if clean:
+        assert untied.is_empty()
+        assert recon.findings.is_empty()
+        assert (payouts["ledger_gross"] == payouts["gross"]).all()
+        assert (payouts["ledger_payout"] == payouts["payout"]).all()
+    else:  # the planted processor fee the ledger does not book
+        assert untied["untied"].to_list() == ["fees,payout"]
+        finding = recon.findings.filter(pl.col("rule") == "recon.payout_untied").row(0, named=True)
+        assert finding["message"].startswith(f"payout {untied['payout_id'].item()} does not tie")
+        assert Path(finding["locator"].rsplit(":", 1)[0]).name == "processor-payouts.csv"
+    # the processor balance states no balance: the drift covers the bank accounts only
+    assert close.drift is not None
+    assert set(close.drift.daily["account_id"]) == {
+        "assets:bank:operating:usd",
+        "assets:bank:operating:eur",
+    }
+    assert "Payouts" in {t.name for t in close_tables(close).sheets}

@@ -22,13 +22,16 @@ RECON_RULES = [
     RuleId.RECON_IN_TRANSIT,
     RuleId.RECON_MISSING_EXTERNAL,
     RuleId.RECON_MISSING_INTERNAL,
+    RuleId.RECON_PAYOUT_UNTIED,
     RuleId.RECON_SUGGESTED_MATCH,
 ]
 
 
 def files(demo: DemoSummary) -> list[Path]:
     assert demo.statements is not None
-    return [*demo.statements.statements, demo.statements.processor_report]
+    # the processor report is one of reconcile's inputs
+    assert demo.statements.processor_report in demo.statements.statements
+    return list(demo.statements.statements)
 
 
 @pytest.mark.parametrize("clean", [False, True])
@@ -57,7 +60,9 @@ def test_same_seed_gives_the_same_files(demo_factory: DemoFactory) -> None:
     )
 
 
-def test_the_recon_key_names_the_seven_planted_breaks(planted_demo: DemoSummary) -> None:
+def test_the_recon_key_names_the_seven_planted_breaks_in_eight_entries(
+    planted_demo: DemoSummary,
+) -> None:
     assert planted_demo.statements is not None
     key = read_answer_key(planted_demo.statements.recon_key_path)
     assert sorted(a.rule for a in key) == sorted(RECON_RULES)
@@ -70,10 +75,11 @@ def test_the_recon_key_names_the_seven_planted_breaks(planted_demo: DemoSummary)
     assert len(ledger_key) == 10
     assert not any(a.rule.startswith("recon.") for a in ledger_key)
     data = json.loads(planted_demo.demo_json_path.read_text(encoding="utf-8"))
-    assert data["statements"]["planted"]["count"] == 7
+    assert data["statements"]["planted"]["count"] == 8
     assert data["statements"]["files"] == [
         f"{STATEMENTS_DIR}/operating-usd.bai2",
         f"{STATEMENTS_DIR}/operating-eur.xml",
+        f"{STATEMENTS_DIR}/processor-payouts.csv",
     ]
 
 

@@ -1,32 +1,69 @@
-"""The notebooks run headless (papermill) against a demo ledger, and say what they should."""
+"""The notebooks run headless in a real kernel started in ``notebooks/``, as JupyterLab starts it,
+with their defaults (the demo ledger) pointed at a demo the session built, and say what they
+should.
+"""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import nbformat
 import papermill
 import pytest
+from papermill.exceptions import PapermillExecutionError
 
 from ledger_audit.demo.answer_key import read_answer_key
 from ledger_audit.demo.summary import DemoSummary
+from ledger_audit.paths import DATA_ENV
 from ledger_audit.reconcile.breaks import CLASS_RULES
 from tests.conftest import PROJECT_ROOT, DemoFactory
+
+DefaultsTo = Callable[[DemoSummary | None], Path]
 
 NOTEBOOKS = PROJECT_ROOT / "notebooks"
 
 
+@pytest.fixture
+def defaults_to(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Callable[[DemoSummary | None], Path]:
+    """Point the notebooks' ``data/demo`` defaults at a built demo (None: at no demo at all).
+
+    The kernel inherits ``$LEDGER_AUDIT_DATA``; the user's own ``data/`` is never touched.
+    """
+
+    def point(demo: DemoSummary | None) -> Path:
+        data = tmp_path / "data"
+        data.mkdir()
+        if demo is not None:
+            (data / "demo").symlink_to(demo.out_dir, target_is_directory=True)
+        monkeypatch.setenv(DATA_ENV, str(data))
+        return data
+
+    return point
+
+
 def run(name: str, out_dir: Path, **parameters: object) -> nbformat.NotebookNode:
+    """Execute a notebook in a kernel whose working directory is ``notebooks/``.
+
+    Only the parameters given are injected: every other one keeps the notebook's default.
+    The kernel must write nothing where it runs.
+    """
+    before = sorted(p.name for p in NOTEBOOKS.iterdir())
     output = out_dir / name
-    papermill.execute_notebook(
-        str(NOTEBOOKS / name),
-        str(output),
-        parameters=parameters,
-        kernel_name="python3",
-        cwd=str(out_dir),
-        progress_bar=False,
-    )
+    try:
+        papermill.execute_notebook(
+            str(NOTEBOOKS / name),
+            str(output),
+            parameters=parameters,
+            kernel_name="python3",
+            cwd=str(NOTEBOOKS),
+            progress_bar=False,
+        )
+    finally:
+        assert sorted(p.name for p in NOTEBOOKS.iterdir()) == before
     notebook: nbformat.NotebookNode = nbformat.read(output, as_version=4)
     return notebook
 
@@ -55,10 +92,11 @@ def test_every_notebook_is_thin_and_parameterised(name: str) -> None:
 
 
 def test_the_integrity_notebook_reports_the_planted_anomalies(
-    demo_factory: DemoFactory, tmp_path: Path
+    demo_factory: DemoFactory, defaults_to: DefaultsTo, tmp_path: Path
 ) -> None:
     demo = demo_factory()
-    notebook = run("02_integrity.ipynb", tmp_path, source=str(demo.ledger_path))
+    defaults_to(demo)
+    notebook = run("02_integrity.ipynb", tmp_path)
     text = text_of(notebook)
     for anomaly in read_answer_key(demo.answer_key_path):
         assert anomaly.rule.value in text
@@ -69,33 +107,22 @@ def test_the_integrity_notebook_reports_the_planted_anomalies(
 
 
 def test_the_explorer_notebook_runs_on_a_chosen_account(
-    demo_factory: DemoFactory, tmp_path: Path
+    demo_factory: DemoFactory, defaults_to: DefaultsTo, tmp_path: Path
 ) -> None:
-    demo = demo_factory(clean=True)
-    notebook = run(
-        "01_ledger_explorer.ipynb",
-        tmp_path,
-        source=str(demo.ledger_path),
-        account_id="assets:bank:operating:usd",
-    )
-    widget_views = [
+    defaults_to(demo_factory(clean=True))
+    notebook = run("01_ledger_explorer.ipynb", tmp_path, account_id="assets:bank:operating:usd")
+    assert widget_views(notebook)
+    state = json.dumps(notebook.metadata.get("widgets", {}))
+    assert "assets:bank:operating:usd" in state
+
+
+def widget_views(notebook: nbformat.NotebookNode) -> list[nbformat.NotebookNode]:
+    return [
         o
         for c in notebook.cells
         for o in c.get("outputs", [])
         if "application/vnd.jupyter.widget-view+json" in o.get("data", {})
     ]
-    assert widget_views
-    state = json.dumps(notebook.metadata.get("widgets", {}))
-    assert "assets:bank:operating:usd" in state
-
-
-def demo_inputs(demo: DemoSummary) -> dict[str, object]:
-    assert demo.statements is not None
-    return {
-        "source": str(demo.ledger_path),
-        "statements": [str(p) for p in demo.statements.statements],
-        "rules": str(PROJECT_ROOT / "rules" / "default.toml"),
-    }
 
 
 def plotly_outputs(notebook: nbformat.NotebookNode) -> int:
@@ -108,11 +135,12 @@ def plotly_outputs(notebook: nbformat.NotebookNode) -> int:
 
 
 def test_the_reconciliation_notebook_shows_breaks_aging_and_the_rule_preview(
-    demo_factory: DemoFactory, tmp_path: Path
+    demo_factory: DemoFactory, defaults_to: DefaultsTo, tmp_path: Path
 ) -> None:
     demo = demo_factory()
     assert demo.statements is not None
-    notebook = run("03_reconciliation.ipynb", tmp_path, **demo_inputs(demo))
+    defaults_to(demo)
+    notebook = run("03_reconciliation.ipynb", tmp_path)
     text = text_of(notebook)
     planted = {a.rule.value for a in read_answer_key(demo.statements.recon_key_path)}
     classes = {rule: name for name, rule in CLASS_RULES.items()}
@@ -127,10 +155,10 @@ def test_the_reconciliation_notebook_shows_breaks_aging_and_the_rule_preview(
 
 
 def test_the_drift_notebook_charts_every_bank_account(
-    demo_factory: DemoFactory, tmp_path: Path
+    demo_factory: DemoFactory, defaults_to: DefaultsTo, tmp_path: Path
 ) -> None:
-    demo = demo_factory()
-    notebook = run("04_drift.ipynb", tmp_path, **demo_inputs(demo))
+    defaults_to(demo_factory())
+    notebook = run("04_drift.ipynb", tmp_path)
     text = text_of(notebook)
     for account in ("assets:bank:operating:usd", "assets:bank:operating:eur"):
         assert account in text
@@ -140,18 +168,12 @@ def test_the_drift_notebook_charts_every_bank_account(
 
 
 def test_the_erp_notebook_balances_ties_out_and_exports(
-    demo_factory: DemoFactory, tmp_path: Path
+    demo_factory: DemoFactory, defaults_to: DefaultsTo, tmp_path: Path
 ) -> None:
-    demo = demo_factory()
+    defaults_to(demo_factory())
     out = tmp_path / "erp"
     out.mkdir()
-    notebook = run(
-        "05_erp_rollup.ipynb",
-        tmp_path,
-        source=str(demo.ledger_path),
-        mapping=str(PROJECT_ROOT / "mappings" / "demo.toml"),
-        out=str(out),
-    )
+    notebook = run("05_erp_rollup.ipynb", tmp_path, out=str(out))
     soundness = next(
         o["data"]["text/plain"]
         for c in notebook.cells
@@ -170,18 +192,43 @@ def test_the_erp_notebook_balances_ties_out_and_exports(
 
 
 def test_the_close_notebook_runs_interactively_without_writing(
-    demo_factory: DemoFactory, tmp_path: Path
+    demo_factory: DemoFactory, defaults_to: DefaultsTo, tmp_path: Path
 ) -> None:
-    demo = demo_factory()
-    notebook = run(
-        "00_month_end_close.ipynb",
-        tmp_path,
-        **demo_inputs(demo),
-        mapping=str(PROJECT_ROOT / "mappings" / "demo.toml"),
-    )
+    defaults_to(demo_factory())
+    notebook = run("00_month_end_close.ipynb", tmp_path)
     text = text_of(notebook)
     assert "out is None: nothing written" in text
     for heading in ("Summary", "Integrity", "Reconciliation", "Drift", "Trial balance"):
         assert f"<h2>{heading}" in text
     assert plotly_outputs(notebook) == 3  # findings per rule; ledger vs bank, USD and EUR
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["00_month_end_close.ipynb"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["00_month_end_close.ipynb", "data"]
+
+
+def test_the_explorer_and_erp_notebooks_run_with_no_parameter_at_all(
+    demo_factory: DemoFactory, defaults_to: DefaultsTo, tmp_path: Path
+) -> None:
+    """The two tests above that pass a parameter, without it: every notebook ran as it stands."""
+    defaults_to(demo_factory())
+    assert widget_views(run("01_ledger_explorer.ipynb", tmp_path))
+    assert "out is None: nothing exported" in text_of(run("05_erp_rollup.ipynb", tmp_path))
+
+
+def test_a_missing_demo_stops_the_first_cell_with_one_line_saying_how_to_build_it(
+    defaults_to: DefaultsTo, tmp_path: Path
+) -> None:
+    data = defaults_to(None)
+    with pytest.raises(PapermillExecutionError) as raised:
+        run("02_integrity.ipynb", tmp_path)
+    assert raised.value.ename == "InputError"
+    assert raised.value.evalue == (
+        f"data/demo/ledger.sqlite: the demo is not built in {data / 'demo'}: run "
+        f"`bash scripts/demo.sh` or `.venv/bin/ledger-audit demo --out {data / 'demo'}`, "
+        "or pass your own file"
+    )
+    notebook = nbformat.read(tmp_path / "02_integrity.ipynb", as_version=4)
+    failed = [
+        c for c in notebook.cells if any(o.output_type == "error" for o in c.get("outputs", []))
+    ]
+    assert [c.id for c in failed] == ["cell-paths"]  # right after the parameters, before any work
+    (error,) = failed[0].outputs
+    assert error.traceback == [f"InputError: {raised.value.evalue}"]  # one line, no traceback

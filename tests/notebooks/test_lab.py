@@ -1,0 +1,119 @@
+"""scripts/lab.sh starts a real JupyterLab on the notebooks, as root too (the README runs it so)."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from tests.conftest import PROJECT_ROOT, missing_prerequisite
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+SCRIPT = PROJECT_ROOT / "scripts" / "lab.sh"
+STARTUP_BOUND_S = 180  # a bound on waiting, not an assertion about speed
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+class Lab:
+    """A JupyterLab server started by scripts/lab.sh, asked through its REST API."""
+
+    def __init__(self, process: subprocess.Popen[bytes], port: int, token: str, log: Path) -> None:
+        self.process = process
+        self.base = f"http://127.0.0.1:{port}"
+        self.token = token
+        self.log = log
+
+    def get(self, path: str) -> Any:
+        request = urllib.request.Request(  # noqa: S310 - http://127.0.0.1, built above
+            self.base + path, headers={"Authorization": f"token {self.token}"}
+        )
+        with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310 - the same
+            return json.load(answer)
+
+    def wait_until_up(self) -> dict[str, Any]:
+        """The server's ``/api`` answer, once it gives one (fail with its log if it never does)."""
+        deadline = time.monotonic() + STARTUP_BOUND_S
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                pytest.fail(f"scripts/lab.sh exited {self.process.returncode}:\n{self.output()}")
+            try:
+                answer: dict[str, Any] = self.get("/api")
+            except (urllib.error.URLError, ConnectionError):
+                time.sleep(0.5)
+            else:
+                return answer
+        pytest.fail(f"JupyterLab did not answer within {STARTUP_BOUND_S} s:\n{self.output()}")
+
+    def output(self) -> str:
+        return self.log.read_text(encoding="utf-8", errors="replace")[-4000:]
+
+
+@pytest.fixture
+def lab(tmp_path: Path) -> Iterator[Lab]:
+    if not (PROJECT_ROOT / ".venv" / "bin" / "jupyter").is_file():
+        missing_prerequisite("the project's .venv is not set up: run scripts/setup.sh")
+    port, token = free_port(), secrets.token_hex(16)
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+    env["JUPYTER_RUNTIME_DIR"] = str(tmp_path / "runtime")  # no server file left behind
+    log = tmp_path / "lab.log"
+    with log.open("wb") as sink:
+        process = subprocess.Popen(
+            [
+                "bash",
+                str(SCRIPT),
+                "--ip=127.0.0.1",
+                f"--port={port}",
+                "--ServerApp.port_retries=0",
+                f"--IdentityProvider.token={token}",
+            ],
+            cwd=tmp_path,  # anywhere: the script finds the project itself
+            env=env,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        yield Lab(process, port, token, log)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+
+
+def test_the_lab_starts_in_the_notebooks_folder_for_root_too(lab: Lab) -> None:
+    assert "version" in lab.wait_until_up()
+    listing = lab.get("/api/contents")
+    names = {item["name"] for item in listing["content"]}
+    shipped = {p.name for p in (PROJECT_ROOT / "notebooks").glob("*.ipynb")}
+    assert shipped
+    assert shipped <= names  # the server's root is notebooks/
+    assert "pyproject.toml" not in names
+    one = lab.get("/api/contents/02_integrity.ipynb")
+    assert one["type"] == "notebook"
+    assert "parameters" in one["content"]["cells"][1]["metadata"]["tags"]
+    # exec kept the server the script's own process: its arguments are what the script chose
+    argv = Path(f"/proc/{lab.process.pid}/cmdline").read_bytes().split(b"\0")
+    assert (b"--allow-root" in argv) == (os.geteuid() == 0)
+    assert b"--no-browser" in argv  # no display here
