@@ -1,0 +1,107 @@
+"""What ``init`` looks at: every relation's columns and a sample of its rows, as text.
+
+The sample is the first rows of each relation (the source's own order), read through the
+read-only :mod:`relations` layer. Values are kept as text so that one set of rules reads a
+SQLite file (text with type tags), PostgreSQL (NUMERIC as exact text), Parquet and CSV alike;
+the column's :class:`TypeClass` says what the source declared.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import polars as pl
+
+from ledger_audit.sources.mapping.relations import (
+    FILE_SUFFIXES,
+    TYPE_SUFFIX,
+    Column,
+    RelationRef,
+    RelationSource,
+    TypeClass,
+)
+
+SAMPLE_ROWS = 1_000
+"""Rows read per relation: enough to see the status values and the sign convention."""
+
+
+@dataclass(frozen=True, slots=True)
+class SampledRelation:
+    """One relation: its name, its columns and its first rows (every value as text).
+
+    Attributes:
+        name: as the mapping's ``from`` names it (a file keeps its suffix).
+        stem: lower-cased name without schema or file suffix, for matching known names.
+        columns: in source order.
+        rows: the sample, one String column per source column.
+        real_columns: SQLite only: columns where a sampled value is stored as REAL (a float,
+            whatever the declared type).
+    """
+
+    name: str
+    stem: str
+    columns: tuple[Column, ...]
+    rows: pl.DataFrame
+    real_columns: frozenset[str] = frozenset()
+
+    def column(self, candidates: Sequence[str]) -> Column | None:
+        """The first of ``candidates`` (lower-case names, in preference order) it has."""
+        by_name = {c.name.lower(): c for c in self.columns}
+        for candidate in candidates:
+            if candidate in by_name:
+                return by_name[candidate]
+        return None
+
+    def values(self, column: str) -> pl.Series:
+        """The non-null sampled values of ``column``, as text."""
+        return self.rows.get_column(column).drop_nulls()
+
+    def distinct(self, column: str) -> tuple[str, ...]:
+        """The distinct non-null sampled values of ``column``, sorted."""
+        return tuple(sorted(self.values(column).unique().to_list()))
+
+
+def stem_of(name: str) -> str:
+    """``public.Ledger_Entries`` -> ``ledger_entries``; ``entries.parquet`` -> ``entries``."""
+    base = name.rsplit(".", 1)[-1] if not name.lower().endswith(FILE_SUFFIXES) else name
+    for suffix in FILE_SUFFIXES:
+        if base.lower().endswith(suffix):
+            base = base[: -len(suffix)]
+    return base.lower()
+
+
+def _as_text(frame: pl.DataFrame) -> pl.DataFrame:
+    return frame.select(pl.all().cast(pl.String(), strict=False))
+
+
+def sample_relation(source: RelationSource, name: str, limit: int) -> SampledRelation:
+    """The columns and first ``limit`` rows of relation ``name``."""
+    ref = RelationRef(name=name)
+    columns = source.columns(ref)
+    names = [c.name for c in columns]
+    real: frozenset[str] = frozenset()
+    if source.kind == "sqlite" and names:
+        quoted = '"' + name.replace('"', '""') + '"'
+        tagged = source.read(RelationRef(query=f"SELECT * FROM {quoted} LIMIT {int(limit)}"), names)
+        real = frozenset(n for n in names if (tagged.get_column(n + TYPE_SUFFIX) == "real").any())
+        rows = tagged.select(names)
+    else:
+        rows = source.sample(ref, limit)
+    return SampledRelation(
+        name=name,
+        stem=stem_of(name),
+        columns=columns,
+        rows=_as_text(rows.select(names)) if names else pl.DataFrame(),
+        real_columns=real,
+    )
+
+
+def sample_source(source: RelationSource, limit: int = SAMPLE_ROWS) -> tuple[SampledRelation, ...]:
+    """Every relation of ``source``, sampled, in name order."""
+    return tuple(sample_relation(source, name, limit) for name in source.relations())
+
+
+def is_text_like(column: Column) -> bool:
+    """A column whose values the sample holds as the source wrote them (text or untyped)."""
+    return column.type_class in {TypeClass.TEXT, TypeClass.ANY}

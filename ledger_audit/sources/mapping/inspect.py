@@ -1,0 +1,926 @@
+"""Propose a source mapping from a source's catalogue and a sample of its rows (``init``).
+
+The proposal says which relation holds the entries (one leg per row, or one transfer per
+row), the transactions, the accounts, the stored balances and the currencies; how amounts
+are written (integer minor units or exact decimals; a direction column or signed amounts,
+and which sign convention, inferred from how accounts of a known class net in the sample);
+which columns hold times and of what kind; and how status, direction and account-class
+values map onto the canonical ones. Each decision is sure, guessed, or undecided: an
+undecided key holds ``FILL-IN`` so that the reader refuses the mapping until a person
+decides. Nothing here writes: ``exports.setup_files`` writes the files.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+import sqlalchemy as sa
+
+from ledger_audit.errors import InputError
+from ledger_audit.sources.mapping import vocabulary as words
+from ledger_audit.sources.mapping.catalogue import (
+    SAMPLE_ROWS,
+    SampledRelation,
+    sample_source,
+)
+from ledger_audit.sources.mapping.field_guess import (
+    Guess,
+    amount_units,
+    has_negative,
+    time_field,
+    value_map,
+)
+from ledger_audit.sources.mapping.proposal import (
+    FILL_IN,
+    AccountGroup,
+    AccountGuess,
+    BankAccountGuess,
+    Confidence,
+    Decision,
+    Inline,
+    Proposal,
+    Value,
+)
+from ledger_audit.sources.mapping.relations import Column, open_relations
+
+SURE, GUESSED, UNDECIDED = Confidence.SURE, Confidence.GUESSED, Confidence.UNDECIDED
+_STATUSES = frozenset({"pending", "posted", "archived"})
+_DIRECTIONS = frozenset({"debit", "credit"})
+_KINDS = frozenset(
+    {"standard", "pending", "post_pending", "void_pending", "reversal", "adjustment", "opening"}
+)
+_SEPARATORS = (":", ".", "/")
+_ZERO_SUM_SHARE = 0.95
+"""Signed legs are taken as double entry when this share of sampled transactions nets to 0."""
+_CLEAR_VOTE = 2 / 3
+_MAX_BANK_ACCOUNTS = 20
+_MAX_ACCOUNT_RULES = 200
+
+
+def inspect_source(source: str | Path, sample_rows: int = SAMPLE_ROWS) -> Proposal:
+    """Open ``source`` read-only, sample every relation and propose a mapping.
+
+    Raises InputError when the source cannot be read or has no relation that looks like
+    entries.
+    """
+    with open_relations(source) as opened:
+        relations = sample_source(opened, sample_rows)
+        label = opened.label
+    return propose(relations, label=label, ledger_id=ledger_id_of(source), sample_rows=sample_rows)
+
+
+def ledger_id_of(source: str | Path) -> str:
+    """A ledger id from the source's name: the database, file or folder name."""
+    text = str(source)
+    if "://" in text:
+        database = sa.make_url(text).database or "ledger"
+        name = Path(database).stem if "/" in database or "." in database else database
+    else:
+        path = Path(text)
+        name = path.name if path.is_dir() else path.stem
+    cleaned = re.sub(r"[^a-z0-9_-]+", "-", name.lower()).strip("-")
+    return cleaned or "ledger"
+
+
+class _Sections:
+    """Decisions collected per mapping section, written in the format's order."""
+
+    ORDER = ("", "ledger", "assets", "accounts", "transactions", "entries", "balances", "chain")
+
+    def __init__(self) -> None:
+        self.items: dict[str, list[Decision]] = {name: [] for name in self.ORDER}
+        self.naive = False
+        """Whether a time read without a zone was mapped (the ledger's timezone applies)."""
+
+    def add(self, key: str, value: Value | None, confidence: Confidence, reason: str) -> None:
+        section = key.rpartition(".")[0]
+        self.items[section].append(Decision(key, value, confidence, reason))
+
+    def guess(self, key: str, guess: Guess) -> None:
+        self.add(key, guess.value, guess.confidence, guess.reason)
+        self.naive = self.naive or guess.naive
+
+    def optional(self, key: str, relation: SampledRelation, names: Sequence[str], why: str) -> None:
+        """A text column found by name, or the key left out with what that means."""
+        column = relation.column(names)
+        if column is None:
+            self.add(key, None, SURE, f"no column named {names[0]} or alike: {why}")
+        else:
+            self.add(key, column.name, SURE, f"column {column.name!r} of {relation.name}")
+
+    def all(self) -> tuple[Decision, ...]:
+        return tuple(d for name in self.ORDER for d in self.items[name])
+
+
+# --- which relation is what ------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _EntriesChoice:
+    relation: SampledRelation
+    transfer: bool
+    reason: str
+
+
+def _rank(relation: SampledRelation, names: Sequence[str]) -> int:
+    return names.index(relation.stem) if relation.stem in names else len(names)
+
+
+def _pick_entries(relations: Sequence[SampledRelation], label: str) -> _EntriesChoice:
+    """The entries relation: an account (or debit and credit account) and an amount column.
+
+    Named like entries first, then like transfers, then like transactions.
+    """
+    candidates: list[tuple[int, int, str, _EntriesChoice]] = []
+    for relation in relations:
+        amount = relation.column(words.AMOUNT)
+        if amount is None:
+            continue
+        debit, credit = relation.column(words.DEBIT_ACCOUNT), relation.column(words.CREDIT_ACCOUNT)
+        account = relation.column(words.ACCOUNT)
+        if debit is not None and credit is not None:
+            reason = (
+                f"transfer per row: {debit.name!r} is debited and {credit.name!r} credited "
+                f"with {amount.name!r}"
+            )
+            choice = _EntriesChoice(relation, transfer=True, reason=reason)
+            group = 1
+        elif account is not None:
+            reason = f"entry per row: account {account.name!r}, amount {amount.name!r}"
+            choice = _EntriesChoice(relation, transfer=False, reason=reason)
+            group = 0
+        else:
+            continue
+        by_name = min(
+            _rank(relation, words.ENTRY_RELATIONS),
+            len(words.ENTRY_RELATIONS) + _rank(relation, words.TRANSFER_RELATIONS),
+            2 * len(words.ENTRY_RELATIONS) + _rank(relation, words.TRANSACTION_RELATIONS),
+        )
+        candidates.append((by_name, group, relation.name, choice))
+    if not candidates:
+        listing = "; ".join(f"{r.name} ({', '.join(c.name for c in r.columns)})" for r in relations)
+        raise InputError(
+            label,
+            "no relation looks like ledger entries (an account column, or debit and credit "
+            f"account columns, and an amount column); it has: {listing or 'nothing'}",
+        )
+    return min(candidates, key=lambda c: c[:3])[3]
+
+
+def _named(
+    relations: Sequence[SampledRelation],
+    names: Sequence[str],
+    needs: Sequence[Sequence[str]],
+    exclude: SampledRelation | None = None,
+) -> SampledRelation | None:
+    """The relation with a name in ``names`` (first preferred) having a column of each need."""
+    found = [
+        r
+        for r in relations
+        if r.stem in names and r is not exclude and all(r.column(n) for n in needs)
+    ]
+    return min(found, key=lambda r: (_rank(r, names), r.name)) if found else None
+
+
+def _overlap(relation: SampledRelation, column: Column, values: frozenset[str]) -> int:
+    return len(values.intersection(relation.distinct(column.name)))
+
+
+def _best_id(relation: SampledRelation, names: Sequence[str], values: frozenset[str]) -> Column:
+    """The id column among ``names`` whose sampled values overlap ``values`` the most."""
+    by_name = {c.name.lower(): c for c in relation.columns}
+    columns = [by_name[n] for n in names if n in by_name]
+    return max(columns, key=lambda c: (_overlap(relation, c, values), -columns.index(c)))
+
+
+# --- accounts ----------------------------------------------------------------------------------
+
+
+def _separator(ids: Sequence[str]) -> str | None:
+    """The separator of path-like account ids (``assets:bank``), when most ids have one."""
+    for separator in _SEPARATORS:
+        if ids and sum(separator in i for i in ids) >= 0.8 * len(ids):
+            return separator
+    return None
+
+
+def _class_of_id(account_id: str, separator: str | None) -> str | None:
+    if separator is not None:
+        return words.ACCOUNT_CLASSES.get(account_id.split(separator, 1)[0].lower())
+    if re.fullmatch(r"\d{3,}", account_id):
+        return words.DIGIT_CLASSES.get(account_id[0])
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class _Accounts:
+    """What the sample says about accounts: their ids, classes and currencies."""
+
+    guesses: tuple[AccountGuess, ...]
+    separator: str | None
+    relation: SampledRelation | None
+    id_column: Column | None
+
+
+def _entry_accounts(entries: _EntriesChoice) -> pl.DataFrame:
+    """(account, currency) of every sampled leg."""
+    relation = entries.relation
+    currency = relation.column(words.CURRENCY)
+    names = (
+        [relation.column(words.DEBIT_ACCOUNT), relation.column(words.CREDIT_ACCOUNT)]
+        if entries.transfer
+        else [relation.column(words.ACCOUNT)]
+    )
+    parts = [
+        relation.rows.select(
+            pl.col(column.name).alias("account"),
+            (pl.col(currency.name) if currency else pl.lit(None, pl.String())).alias("currency"),
+        )
+        for column in names
+        if column is not None
+    ]
+    return pl.concat(parts).drop_nulls("account")
+
+
+def _accounts(relations: Sequence[SampledRelation], entries: _EntriesChoice) -> _Accounts:
+    legs = _entry_accounts(entries)
+    currencies = legs.group_by("account").agg(pl.col("currency").drop_nulls().unique())
+    entry_currency = {
+        str(row[0]): (str(row[1][0]) if len(row[1]) == 1 else None)
+        for row in currencies.iter_rows()
+    }
+    entry_ids = frozenset(entry_currency)
+    relation = _named(relations, words.ACCOUNT_RELATIONS, [words.ACCOUNT_ID])
+    if relation is None:
+        ids = sorted(entry_ids)
+        separator = _separator(ids)
+        derived = tuple(
+            AccountGuess(i, None, _class_of_id(i, separator), entry_currency.get(i)) for i in ids
+        )
+        return _Accounts(derived, separator, None, None)
+    id_column = _best_id(relation, words.ACCOUNT_ID, entry_ids)
+    name = relation.column([n for n in words.ACCOUNT_NAME if n != id_column.name.lower()])
+    kind = relation.column(words.ACCOUNT_TYPE)
+    currency = relation.column(words.CURRENCY)
+    table = (
+        relation.rows.select(
+            pl.col(id_column.name).alias("id"),
+            (pl.col(name.name) if name else pl.lit(None, pl.String())).alias("name"),
+            (pl.col(kind.name) if kind else pl.lit(None, pl.String())).alias("kind"),
+            (pl.col(currency.name) if currency else pl.lit(None, pl.String())).alias("currency"),
+        )
+        .drop_nulls("id")
+        .unique("id", keep="first")
+        .sort("id")
+    )
+    ids = [str(i) for i in table["id"].to_list()]
+    separator = _separator(ids)
+    guesses: list[AccountGuess] = []
+    for row in table.iter_rows(named=True):
+        account_id = str(row["id"])
+        by_kind = words.ACCOUNT_CLASSES.get(str(row["kind"] or "").strip().lower())
+        guesses.append(
+            AccountGuess(
+                account_id,
+                row["name"],
+                by_kind or _class_of_id(account_id, separator),
+                row["currency"] or entry_currency.get(account_id),
+            )
+        )
+    return _Accounts(tuple(guesses), separator, relation, id_column)
+
+
+def _normal_balance(accounts: _Accounts) -> Guess:
+    """``normal_balance``: a column of debit/credit, a type column mapped, or id prefixes."""
+    relation = accounts.relation
+    if relation is not None:
+        normal = relation.column(words.NORMAL_BALANCE)
+        if normal is not None:
+            direction_words = {k: (v, True) for k, v in words.DIRECTION_WORDS.items()}
+            return value_map(relation, normal, direction_words, _DIRECTIONS, "normal balance")
+        kind = relation.column(words.ACCOUNT_TYPE)
+        if kind is not None:
+            class_words = {
+                k: (words.NORMAL_OF_CLASS[v], True) for k, v in words.ACCOUNT_CLASSES.items()
+            }
+            return value_map(relation, kind, class_words, _DIRECTIONS, "account type")
+    return _prefixes(accounts)
+
+
+def _prefixes(accounts: _Accounts) -> Guess:
+    separator = accounts.separator
+    ids = [g.account_id for g in accounts.guesses]
+    if separator is None and ids and all(re.fullmatch(r"\d{3,}", i) for i in ids):
+        digits = sorted({i[0] for i in ids})
+        pairs = tuple(
+            (d, words.NORMAL_OF_CLASS[words.DIGIT_CLASSES[d]])
+            for d in digits
+            if d in words.DIGIT_CLASSES
+        )
+        value = Inline((("prefixes", Inline(pairs)),))
+        reason = "numbered chart of accounts: 1 assets, 2 liabilities, 3 equity, 4 revenue, 5-9"
+        if "0" in digits:
+            return Guess(
+                Inline((*value.items, ("default", FILL_IN))),
+                UNDECIDED,
+                "ids starting with 0 have no class in a numbered chart: debit or credit?",
+            )
+        return Guess(value, GUESSED, reason + " expenses")
+    if separator is None:
+        return Guess(
+            FILL_IN,
+            UNDECIDED,
+            "account ids have no class prefix (assets:, liabilities:...) and no accounts "
+            "relation gives a type: write { prefixes = { ... }, default = ... } or a column",
+        )
+    tops = sorted({i.split(separator, 1)[0] for i in ids})
+    known = [(t, words.ACCOUNT_CLASSES.get(t.lower())) for t in tops]
+    pairs = tuple((f"{t}{separator}", words.NORMAL_OF_CLASS[c]) for t, c in known if c is not None)
+    unknown = [t for t, c in known if c is None]
+    if not pairs:
+        return Guess(
+            FILL_IN,
+            UNDECIDED,
+            f"account id prefixes {', '.join(tops[:5])} are not account classes: write "
+            "{ prefixes = { ... }, default = ... }",
+        )
+    value = Inline((("prefixes", Inline(pairs)),))
+    if unknown:
+        return Guess(
+            Inline((*value.items, ("default", FILL_IN))),
+            UNDECIDED,
+            f"prefix(es) {', '.join(unknown[:5])} are no account class: add each to prefixes "
+            "or set default to debit or credit",
+        )
+    return Guess(value, SURE, f"account id prefixes {', '.join(tops)}")
+
+
+def _account_section(sections: _Sections, accounts: _Accounts, normal: Guess) -> None:
+    relation = accounts.relation
+    if relation is None or accounts.id_column is None:
+        sections.add(
+            "accounts.derive",
+            value=True,
+            confidence=SURE,
+            reason="no accounts relation: accounts are taken from the entries",
+        )
+        sections.guess("accounts.normal_balance", normal)
+        return
+    sections.add("accounts.from", relation.name, SURE, "named like an accounts relation")
+    sections.add(
+        "accounts.id",
+        accounts.id_column.name,
+        SURE,
+        "the column whose values the entries' accounts match",
+    )
+    name = relation.column([n for n in words.ACCOUNT_NAME if n != accounts.id_column.name.lower()])
+    if name is not None:
+        sections.add("accounts.name", name.name, SURE, f"column {name.name!r}")
+    sections.guess("accounts.normal_balance", normal)
+    currency = relation.column(words.CURRENCY)
+    if currency is not None:
+        sections.add("accounts.currency", currency.name, SURE, "single-currency accounts")
+    allow = relation.column(words.ALLOW_NEGATIVE)
+    if allow is not None:
+        sections.add(
+            "accounts.allow_negative",
+            Inline((("column", allow.name),)),
+            SURE,
+            f"column {allow.name!r}",
+        )
+    for key, names in (("opened_at", words.OPENED_AT), ("closed_at", words.CLOSED_AT)):
+        column = relation.column(names)
+        if column is not None:
+            sections.guess(f"accounts.{key}", time_field(relation, column))
+    sections.optional("accounts.external_id", relation, words.EXTERNAL_ID, "no external ids")
+    sections.optional("accounts.metadata", relation, words.METADATA, "no metadata")
+
+
+# --- amounts, directions and the sign convention -------------------------------------------------
+
+
+def _sign_votes(
+    entries: SampledRelation, amount: Column, account: Column, accounts: _Accounts
+) -> tuple[int, int]:
+    """(debit-positive, credit-positive) votes of accounts of a known class by their net."""
+    normal = {
+        g.account_id: words.NORMAL_OF_CLASS[g.account_class]
+        for g in accounts.guesses
+        if g.account_class is not None
+    }
+    nets = (
+        entries.rows.select(
+            pl.col(account.name).alias("account"),
+            pl.col(amount.name).str.strip_chars().cast(pl.Decimal(38, 12), strict=False).alias("a"),
+        )
+        .drop_nulls()
+        .group_by("account")
+        .agg(pl.col("a").sum())
+    )
+    debit_positive = credit_positive = 0
+    for account_id, net in nets.iter_rows():
+        side = normal.get(str(account_id))
+        if side is None or net == 0:
+            continue
+        if (side == "debit") == (net > 0):
+            debit_positive += 1
+        else:
+            credit_positive += 1
+    return debit_positive, credit_positive
+
+
+def _zero_sum_share(
+    entries: SampledRelation, amount: Column, transaction: Column | None
+) -> float | None:
+    if transaction is None:
+        return None
+    currency = entries.column(words.CURRENCY)
+    keys = [transaction.name] + ([currency.name] if currency else [])
+    sums = (
+        entries.rows.select(
+            *keys, pl.col(amount.name).str.strip_chars().cast(pl.Decimal(38, 12), strict=False)
+        )
+        .group_by(keys)
+        .agg(pl.col(amount.name).sum())
+    )
+    if sums.is_empty():
+        return None
+    zero = int((sums[amount.name] == 0).sum())
+    return zero / sums.height
+
+
+def _signed_amount(
+    entries: SampledRelation,
+    amount: Column,
+    units: Guess,
+    accounts: _Accounts,
+) -> Guess:
+    account = entries.column(words.ACCOUNT)
+    transaction = entries.column(words.ENTRY_TRANSACTION_ID)
+    share = _zero_sum_share(entries, amount, transaction)
+    balanced = "" if share is None else f"; {share:.0%} of sampled transactions net to zero"
+    debit_votes, credit_votes = (
+        _sign_votes(entries, amount, account, accounts) if account else (0, 0)
+    )
+    total = debit_votes + credit_votes
+    head = (("column", amount.name), *((("units", "major"),) if units.value == "major" else ()))
+    if total and max(debit_votes, credit_votes) >= _CLEAR_VOTE * total:
+        sign = "debit_positive" if debit_votes > credit_votes else "credit_positive"
+        share_ok = share is None or share >= _ZERO_SUM_SHARE
+        reason = (
+            f"signed amounts, {sign}: {max(debit_votes, credit_votes)} of {total} accounts of a "
+            f"known class net that way{balanced}"
+        )
+        confidence = GUESSED if units.confidence != UNDECIDED and share_ok else UNDECIDED
+        if confidence == UNDECIDED:
+            return Guess(FILL_IN, UNDECIDED, reason + f"; {units.reason}")
+        return Guess(Inline((*head, ("sign", sign))), confidence, reason)
+    return Guess(
+        FILL_IN,
+        UNDECIDED,
+        f"signed amounts in {amount.name!r}{balanced}, but no account of a known class shows the "
+        f'convention: write {{ column = "{amount.name}", sign = "debit_positive" }} or '
+        '"credit_positive"',
+    )
+
+
+def _entry_legs(sections: _Sections, entries: _EntriesChoice, accounts: _Accounts) -> None:
+    relation = entries.relation
+    amount = relation.column(words.AMOUNT)
+    if amount is None:  # pragma: no cover - _pick_entries needs one
+        return
+    units = amount_units(relation, amount)
+    plain: Value = (
+        amount.name
+        if units.value == "minor"
+        else Inline((("column", amount.name), ("units", "major")))
+    )
+    if entries.transfer:
+        debit = relation.column(words.DEBIT_ACCOUNT)
+        credit = relation.column(words.CREDIT_ACCOUNT)
+        sections.add("entries.debit_account", debit.name if debit else FILL_IN, SURE, "by name")
+        sections.add("entries.credit_account", credit.name if credit else FILL_IN, SURE, "by name")
+        sections.add(
+            "entries.amount",
+            FILL_IN if units.value == FILL_IN else plain,
+            units.confidence,
+            units.reason,
+        )
+        return
+    account = relation.column(words.ACCOUNT)
+    sections.add("entries.account", account.name if account else FILL_IN, SURE, "by name")
+    direction = _direction_column(relation)
+    if units.value == FILL_IN:
+        sections.guess("entries.amount", units)
+    elif direction is not None:
+        sections.add("entries.amount", plain, units.confidence, units.reason)
+    elif has_negative(relation, amount.name):
+        sections.guess("entries.amount", _signed_amount(relation, amount, units, accounts))
+    else:
+        sections.add("entries.amount", plain, units.confidence, units.reason)
+    if direction is not None:
+        direction_words = {k: (v, True) for k, v in words.DIRECTION_WORDS.items()}
+        sections.guess(
+            "entries.direction",
+            value_map(relation, direction, direction_words, _DIRECTIONS, "direction"),
+        )
+    elif not has_negative(relation, amount.name):
+        sections.add(
+            "entries.direction",
+            FILL_IN,
+            UNDECIDED,
+            f"no direction column and no negative amount in {amount.name!r}: name the column "
+            "that says debit or credit",
+        )
+
+
+def _direction_column(relation: SampledRelation) -> Column | None:
+    """A direction column: named like one, and (for loose names like type) debit/credit values."""
+    for name in words.DIRECTION:
+        column = relation.column([name])
+        if column is None:
+            continue
+        seen = {v.strip().lower() for v in relation.distinct(column.name)}
+        if name in {"direction", "side", "dc", "debit_credit", "dr_cr"} or (
+            seen and seen <= set(words.DIRECTION_WORDS)
+        ):
+            return column
+    return None
+
+
+def _entries_section(sections: _Sections, entries: _EntriesChoice, accounts: _Accounts) -> None:
+    relation = entries.relation
+    sections.add("entries.from", relation.name, SURE, entries.reason)
+    sections.add("entries.shape", "transfer" if entries.transfer else "entry", SURE, entries.reason)
+    row_id = relation.column(words.ROW_ID)
+    if row_id is not None:
+        sections.add("entries.row_id", row_id.name, SURE, "names rejected rows, orders legs")
+    transaction = relation.column(words.ENTRY_TRANSACTION_ID)
+    if transaction is not None:
+        sections.add("entries.transaction_id", transaction.name, SURE, "by name")
+    elif entries.transfer and row_id is not None:
+        sections.add(
+            "entries.transaction_id",
+            None,
+            SURE,
+            "no transaction id: each transfer is its own transaction",
+        )
+    else:
+        sections.add(
+            "entries.transaction_id",
+            FILL_IN,
+            UNDECIDED,
+            "no column names the transaction of each leg",
+        )
+    if not entries.transfer:
+        index = relation.column(words.INDEX)
+        if index is not None:
+            sections.add("entries.index", index.name, SURE, "orders the legs")
+    _entry_legs(sections, entries, accounts)
+    currency = relation.column(words.CURRENCY)
+    if currency is None:
+        sections.add(
+            "entries.currency",
+            FILL_IN,
+            UNDECIDED,
+            'no currency column: give the one currency as { value = "USD" }',
+        )
+    else:
+        sections.add("entries.currency", currency.name, SURE, "by name")
+
+
+# --- transactions ------------------------------------------------------------------------------
+
+
+def _transactions_section(
+    sections: _Sections,
+    relations: Sequence[SampledRelation],
+    entries: _EntriesChoice,
+) -> None:
+    """The transaction fields, read from the transactions relation or the entries'."""
+    entry_ids: frozenset[str] = frozenset()
+    link = entries.relation.column(words.ENTRY_TRANSACTION_ID)
+    if link is not None:
+        entry_ids = frozenset(entries.relation.distinct(link.name))
+    relation = _named(
+        relations, words.TRANSACTION_RELATIONS, [words.TRANSACTION_ID], exclude=entries.relation
+    )
+    if relation is None or link is None:
+        relation = entries.relation
+        sections.add(
+            "transactions.from",
+            None,
+            SURE if entries.transfer else GUESSED,
+            "no transactions relation: the entries' relation gives the transactions"
+            + ("" if entries.transfer else " (the legs of a transaction must agree)"),
+        )
+        id_column = link or relation.column(words.ROW_ID)
+    else:
+        sections.add("transactions.from", relation.name, SURE, "named like a transactions relation")
+        id_column = _best_id(relation, words.TRANSACTION_ID, entry_ids)
+    version = relation.column(words.VERSION)
+    if version is not None and relation is not entries.relation:
+        sections.add("transactions.shape", "versioned", GUESSED, f"a {version.name!r} column")
+        sections.add("transactions.version", version.name, GUESSED, "one row per version")
+    else:
+        sections.add("transactions.shape", "row", SURE, "one row per transaction")
+    sections.add(
+        "transactions.id",
+        id_column.name if id_column else FILL_IN,
+        SURE if id_column else UNDECIDED,
+        "the column the entries' transaction ids match" if id_column else "no id column",
+    )
+    _status(sections, relation)
+    kind = relation.column(words.KIND)
+    if (
+        kind is not None
+        and set(relation.distinct(kind.name)) <= _KINDS
+        and relation.distinct(kind.name)
+    ):
+        sections.add("transactions.kind", kind.name, SURE, "canonical kinds")
+    else:
+        sections.add("transactions.kind", None, SURE, "derived from the status history")
+    _times(sections, relation)
+    sections.optional("transactions.pending_id", relation, words.PENDING_ID, "no pending links")
+    sections.optional("transactions.reverses_id", relation, words.REVERSES_ID, "no reversal links")
+    sections.optional(
+        "transactions.idempotency_key", relation, words.IDEMPOTENCY_KEY, "idempotency is not proven"
+    )
+    sections.optional("transactions.external_id", relation, words.EXTERNAL_ID, "no external ids")
+    sections.optional("transactions.description", relation, words.DESCRIPTION, "no description")
+    sections.optional("transactions.metadata", relation, words.METADATA, "no metadata")
+
+
+def _status(sections: _Sections, relation: SampledRelation) -> None:
+    status = relation.column(words.STATUS)
+    if status is None:
+        sections.add(
+            "transactions.status",
+            Inline((("value", "posted"),)),
+            GUESSED,
+            f"no status column in {relation.name}: every transaction is taken as posted",
+        )
+        return
+    sections.guess(
+        "transactions.status",
+        value_map(relation, status, words.STATUS_WORDS, _STATUSES, "status"),
+    )
+
+
+def _times(sections: _Sections, relation: SampledRelation) -> None:
+    recorded = relation.column(words.RECORDED_AT)
+    effective = relation.column(
+        [n for n in words.EFFECTIVE_AT if not recorded or n != recorded.name.lower()]
+    )
+    if recorded is None and effective is not None:
+        recorded, effective = effective, None
+    if recorded is None:
+        sections.add(
+            "transactions.recorded_at",
+            FILL_IN,
+            UNDECIDED,
+            f"no time column in {relation.name} (created_at, recorded_at...): name it",
+        )
+    else:
+        sections.guess("transactions.recorded_at", time_field(relation, recorded))
+    if effective is None:
+        sections.add(
+            "transactions.effective_at",
+            None,
+            SURE,
+            "no effective time column: the effective basis is the recorded basis",
+        )
+    else:
+        sections.guess("transactions.effective_at", time_field(relation, effective))
+
+
+# --- currencies, balances, chain ---------------------------------------------------------------
+
+
+def _codes(entries: SampledRelation, accounts: _Accounts) -> tuple[str, ...]:
+    currency = entries.column(words.CURRENCY)
+    seen = set(entries.distinct(currency.name)) if currency else set()
+    seen.update(g.currency for g in accounts.guesses if g.currency)
+    return tuple(sorted(seen))
+
+
+def _assets_section(
+    sections: _Sections,
+    relations: Sequence[SampledRelation],
+    codes: tuple[str, ...],
+) -> tuple[tuple[str, int], ...]:
+    """The scales; returns the known (code, scale) pairs."""
+    table = _named(relations, words.CURRENCY_RELATIONS, [words.CURRENCY_CODE, words.CURRENCY_SCALE])
+    if table is not None:
+        code = table.column(words.CURRENCY_CODE)
+        scale = table.column(words.CURRENCY_SCALE)
+        if code is not None and scale is not None:
+            sections.add("assets.from", table.name, SURE, "a currencies relation with a scale")
+            sections.add("assets.code", code.name, SURE, "by name")
+            sections.add("assets.scale", scale.name, SURE, "by name")
+            rows = table.rows.select(code.name, scale.name).drop_nulls().iter_rows()
+            return tuple(sorted((str(c), int(s)) for c, s in rows if str(s).isdigit()))
+    known = tuple(
+        (c, words.ISO_4217_SCALES[c.upper()]) for c in codes if c.upper() in words.ISO_4217_SCALES
+    )
+    unknown = [c for c in codes if c.upper() not in words.ISO_4217_SCALES]
+    if not codes:
+        sections.add(
+            "assets.scale",
+            FILL_IN,
+            UNDECIDED,
+            "no currency codes seen: the decimal places of the ledger's minor unit (2 for cents)",
+        )
+        return ()
+    pairs: tuple[tuple[str, Value], ...] = (*known, *((c, FILL_IN) for c in unknown))
+    if unknown:
+        sections.add(
+            "assets.scales",
+            Inline(tuple(sorted(pairs, key=lambda pair: pair[0]))),
+            UNDECIDED,
+            f"{', '.join(unknown[:5])}: not ISO 4217 codes: give each its scale (its minor-unit "
+            "digits)",
+        )
+    else:
+        sections.add(
+            "assets.scales", Inline(pairs), SURE, f"ISO 4217 minor units of {', '.join(codes)}"
+        )
+    return known
+
+
+def _balances_section(sections: _Sections, relations: Sequence[SampledRelation]) -> None:
+    needs = [
+        words.BALANCE_ACCOUNT,
+        words.POSTED_DEBITS,
+        words.POSTED_CREDITS,
+        words.PENDING_DEBITS,
+        words.PENDING_CREDITS,
+    ]
+    relation = _named(relations, words.BALANCE_RELATIONS, needs)
+    if relation is None:
+        near = _named(relations, words.BALANCE_RELATIONS, [])
+        why = (
+            f"{near.name} lacks posted/pending debit and credit totals"
+            if near is not None
+            else "no balances relation"
+        )
+        sections.add("balances.from", None, SURE, f"{why}: the drift check reads no data")
+        return
+    sections.add("balances.from", relation.name, SURE, "named like stored balances")
+    for key, names in (("account", words.BALANCE_ACCOUNT), ("currency", words.CURRENCY)):
+        column = relation.column(names)
+        sections.add(
+            f"balances.{key}",
+            column.name if column else FILL_IN,
+            SURE if column else UNDECIDED,
+            "by name" if column else f"no {key} column in {relation.name}",
+        )
+    for key, names in (
+        ("posted_debits", words.POSTED_DEBITS),
+        ("posted_credits", words.POSTED_CREDITS),
+        ("pending_debits", words.PENDING_DEBITS),
+        ("pending_credits", words.PENDING_CREDITS),
+    ):
+        column = relation.column(names)
+        if column is None:  # pragma: no cover - _named required them
+            continue
+        units = amount_units(relation, column)
+        value: Value = (
+            column.name
+            if units.value == "minor"
+            else FILL_IN
+            if units.value == FILL_IN
+            else Inline((("column", column.name), ("units", "major")))
+        )
+        sections.add(f"balances.{key}", value, units.confidence, units.reason)
+    as_of = relation.column(words.AS_OF)
+    if as_of is None:
+        sections.add("balances.as_of", FILL_IN, UNDECIDED, "no as-of time column: name it")
+    else:
+        sections.guess("balances.as_of", time_field(relation, as_of))
+    lock = relation.column(words.LOCK_VERSION)
+    if lock is not None:
+        sections.add("balances.lock_version", lock.name, SURE, "by name")
+
+
+def _chain_section(sections: _Sections, relation: SampledRelation) -> None:
+    parts = {
+        "seq": relation.column(words.CHAIN_SEQ),
+        "prev_hash": relation.column(words.CHAIN_PREV_HASH),
+        "content_hash": relation.column(words.CHAIN_CONTENT_HASH),
+        "hash": relation.column(words.CHAIN_HASH),
+    }
+    if any(column is None for column in parts.values()):
+        sections.add(
+            "chain.algorithm",
+            None,
+            SURE,
+            f"no chain columns in {relation.name}: the history is not proven by a chain",
+        )
+        return
+    sections.add(
+        "chain.algorithm",
+        "lach/1",
+        GUESSED,
+        "LACH-1 column names; if your chain is another algorithm, remove [chain]",
+    )
+    for key, column in parts.items():
+        if column is not None:
+            sections.add(f"chain.{key}", column.name, SURE, "by name")
+    meta = relation.column(words.CHAIN_META_HASH)
+    if meta is not None:
+        sections.add("chain.meta_hash", meta.name, SURE, "by name")
+
+
+# --- bank accounts and GL groups ---------------------------------------------------------------
+
+
+def _bank_accounts(
+    accounts: _Accounts, scales: dict[str, int], with_currency_column: bool
+) -> tuple[BankAccountGuess, ...]:
+    found = []
+    pattern = re.compile("|".join(words.BANK_WORDS))
+    for guess in accounts.guesses:
+        if guess.account_class not in {None, "asset"}:
+            continue
+        text = f"{guess.account_id} {guess.name or ''}".lower()
+        hit = pattern.search(text)
+        if hit is not None:
+            reason = f"its id or name says {hit.group(0)!r}"
+        elif guess.account_class == "asset" and with_currency_column and guess.currency:
+            reason = f"an asset account in {guess.currency}"
+        else:
+            continue
+        scale = scales.get(guess.currency or "")
+        asset = None if scale is None or not guess.currency else f"{guess.currency}/{scale}"
+        found.append(BankAccountGuess(guess.account_id, asset, reason))
+    return tuple(found[:_MAX_BANK_ACCOUNTS])
+
+
+def _groups(accounts: _Accounts) -> tuple[AccountGroup, ...]:
+    separator = accounts.separator
+    if separator is not None:
+        tops: dict[str, list[AccountGuess]] = {}
+        for guess in accounts.guesses:
+            tops.setdefault(guess.account_id.split(separator, 1)[0], []).append(guess)
+        return tuple(
+            AccountGroup(f"{top}{separator}*", words.ACCOUNT_CLASSES.get(top.lower()), len(members))
+            for top, members in sorted(tops.items())
+        )
+    return tuple(
+        AccountGroup(g.account_id, g.account_class, 1)
+        for g in accounts.guesses[:_MAX_ACCOUNT_RULES]
+    )
+
+
+# --- the whole proposal ------------------------------------------------------------------------
+
+
+def propose(
+    relations: Sequence[SampledRelation],
+    *,
+    label: str,
+    ledger_id: str,
+    sample_rows: int = SAMPLE_ROWS,
+) -> Proposal:
+    """The proposal for sampled ``relations`` (raises InputError when no entries are found)."""
+    entries = _pick_entries(relations, label)
+    accounts = _accounts(relations, entries)
+    sections = _Sections()
+    sections.add("format", "ledger-audit/mapping/1", SURE, "the format's version")
+    sections.add("ledger.id", ledger_id, GUESSED, "from the source's name")
+    codes = _codes(entries.relation, accounts)
+    known = _assets_section(sections, relations, codes)
+    _account_section(sections, accounts, _normal_balance(accounts))
+    _transactions_section(sections, relations, entries)
+    _entries_section(sections, entries, accounts)
+    _balances_section(sections, relations)
+    transactions_from = sections.items["transactions"][0].value
+    chain_relation = next((r for r in relations if r.name == transactions_from), entries.relation)
+    _chain_section(sections, chain_relation)
+    if sections.naive:
+        sections.add(
+            "ledger.timezone",
+            "UTC",
+            GUESSED,
+            "times without a zone are read as UTC: set the zone they were written in",
+        )
+    scales = dict(known)
+    return Proposal(
+        source=label,
+        ledger_id=ledger_id,
+        sample_rows=sample_rows,
+        decisions=sections.all(),
+        accounts=accounts.guesses,
+        bank_accounts=_bank_accounts(
+            accounts,
+            scales,
+            accounts.relation is not None and accounts.relation.column(words.CURRENCY) is not None,
+        ),
+        groups=_groups(accounts),
+        scales=tuple(sorted(scales.items())),
+    )
