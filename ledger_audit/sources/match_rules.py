@@ -67,6 +67,7 @@ from typing import Any, TypeVar
 import polars as pl
 
 from ledger_audit.errors import InputError
+from ledger_audit.sources.fill_in import refuse_fill_in
 from ledger_audit.sources.toml_file import TomlLines, parse_toml, read_text
 
 ASSET_ID = re.compile(r"^[A-Za-z0-9._-]+/\d{1,2}$")
@@ -391,6 +392,7 @@ def read_match_rules(path: Path) -> MatchRules:
 def parse_match_rules(text: str, source: str) -> MatchRules:
     """The rules in TOML ``text``; ``source`` names it in errors and in the record."""
     document = parse_toml(text, source)
+    refuse_fill_in(document, text, source)  # a starter file from `init` not yet filled in
     lines = TomlLines(text, source)
     try:
         return _rules(document, source)
