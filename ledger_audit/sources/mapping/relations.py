@@ -217,10 +217,13 @@ class SqliteRelations:
 
     def relations(self) -> tuple[str, ...]:
         """Tables and views, SQLite's own excluded."""
-        rows = self._fetch(
-            "SELECT name FROM sqlite_master WHERE type IN ('table', 'view') "
-            "AND name NOT LIKE 'sqlite_%' ORDER BY name"
-        )
+        try:
+            rows = self._fetch(
+                "SELECT name FROM sqlite_master WHERE type IN ('table', 'view') "
+                "AND name NOT LIKE 'sqlite_%' ORDER BY name"
+            )
+        except _DB_ERRORS as error:  # not a database, or damaged
+            raise InputError(self.label, f"cannot read its catalogue: {_short(error)}") from error
         return tuple(str(row[0]) for row in rows)
 
     def _from(self, relation: RelationRef) -> str:
@@ -333,12 +336,15 @@ class PostgresRelations:
 
     def relations(self) -> tuple[str, ...]:
         """Tables and views of the search path's first schema, and schema-qualified others."""
-        rows = self._fetch(
-            "SELECT table_schema, table_name FROM information_schema.tables "
-            "WHERE table_schema NOT IN ('pg_catalog', 'information_schema') "
-            "ORDER BY table_schema <> current_schema(), table_schema, table_name"
-        )
-        current = str(self._fetch("SELECT current_schema()")[0][0])
+        try:
+            rows = self._fetch(
+                "SELECT table_schema, table_name FROM information_schema.tables "
+                "WHERE table_schema NOT IN ('pg_catalog', 'information_schema') "
+                "ORDER BY table_schema <> current_schema(), table_schema, table_name"
+            )
+            current = str(self._fetch("SELECT current_schema()")[0][0])
+        except _DB_ERRORS as error:
+            raise InputError(self.label, f"cannot read its catalogue: {_short(error)}") from error
         return tuple(
             str(table) if schema == current else f"{schema}.{table}" for schema, table in rows
         )
