@@ -209,6 +209,7 @@ class Reconciliation:
             "aging": self.aging,
             "rates": self.rates,
             "findings": self.findings,
+            "payouts": self.payouts,
         }
 
 
