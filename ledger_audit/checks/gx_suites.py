@@ -52,7 +52,7 @@ from ledger_audit.checks.invariant_rules import (
 from ledger_audit.checks.suite_files import ExpectationSpec, SuiteSpec
 from ledger_audit.sources.invariant_sql import (
     legs_sql,
-    read_only_url,
+    read_only_database,
     violations_query,
 )
 
@@ -386,13 +386,13 @@ def run_frame_suites(legs: pl.DataFrame, suites: Sequence[SuiteSpec]) -> SuiteRu
 
 def run_sql_suites(url: str, suites: Sequence[SuiteSpec]) -> SuiteRun:
     """Validate ``suites`` inside the database at ``url`` (SQLite or PostgreSQL), read-only."""
-    read_only = read_only_url(url)
-    dialect = sa.make_url(read_only).get_dialect()()
-    sources = _context().data_sources
-    if dialect.name == "sqlite":
-        source = sources.add_sqlite("ledger_db", connection_string=read_only)
-    else:
-        source = sources.add_postgres("ledger_db", connection_string=read_only)
-    asset = source.add_query_asset(_ASSET, query=legs_sql(dialect))
-    batch = asset.add_batch_definition_whole_table("all").get_batch()
-    return _run(batch, suites)
+    with read_only_database(url) as read_only:
+        dialect = sa.make_url(read_only).get_dialect()()
+        sources = _context().data_sources
+        if dialect.name == "sqlite":
+            source = sources.add_sqlite("ledger_db", connection_string=read_only)
+        else:
+            source = sources.add_postgres("ledger_db", connection_string=read_only)
+        asset = source.add_query_asset(_ASSET, query=legs_sql(dialect))
+        batch = asset.add_batch_definition_whole_table("all").get_batch()
+        return _run(batch, suites)

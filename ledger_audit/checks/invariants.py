@@ -34,6 +34,7 @@ from ledger_audit.findings import (
     findings_from,
     sort_findings,
 )
+from ledger_audit.sources.invariant_sql import sqlite_file_url
 from ledger_audit.sources.ledger_frames import LedgerFrames
 from ledger_audit.spec import VerifySpec
 
@@ -95,7 +96,7 @@ def sql_url(source: str | None) -> str:
         return source
     path = Path(source)
     if path.suffix.lower() in _SQLITE_SUFFIXES:
-        return f"sqlite:///{path.resolve()}"
+        return sqlite_file_url(path)
     raise InputError(source, "the SQL path of the suites needs a SQLite or PostgreSQL source")
 
 

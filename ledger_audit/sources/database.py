@@ -6,8 +6,9 @@ a plain DB-API cursor (about 2x slower) and connectorx. connectorx is not used: 
 its own connections per query, so the six tables would not come from one snapshot, and it
 reads PostgreSQL NUMERIC as decimal128(38, 10), failing beyond 28 digits.
 
-The read-only rule is enforced by the database, not by us: SQLite is opened with URI
-``mode=ro`` and ``PRAGMA query_only=ON``; PostgreSQL runs every read inside one
+The read-only rule is enforced by the database, not by us: SQLite is opened so that it cannot
+create or write any file (``sources.sqlite_readonly``: ``mode=ro`` with a read-only ``-shm``,
+or ``immutable=1``) and with ``PRAGMA query_only=ON``; PostgreSQL runs every read inside one
 ``REPEATABLE READ READ ONLY`` transaction, verified before the first table is read. A write
 through the reader's connection fails.
 """
@@ -30,6 +31,7 @@ from ledger_audit.errors import InputError
 from ledger_audit.schema.frames import FRAME_SCHEMAS
 from ledger_audit.schema.tables import CANONICAL_TABLES
 from ledger_audit.sources.conform import LocateBy
+from ledger_audit.sources.sqlite_readonly import read_only_sqlite, sqlite_label
 
 _PROBE = "__probe"
 _DB_ERRORS = (adbc_driver_manager.Error, pa.ArrowException, OSError)
@@ -162,7 +164,9 @@ class SqliteReader:
             except _TypeFallback:
                 return self._read(table, as_text=True)
         except _DB_ERRORS as error:
-            raise InputError(f"{self.label} table {table}", f"cannot read: {error}") from error
+            raise InputError(
+                f"{self.label} table {table}", f"cannot read: {_first_line(error)}"
+            ) from error
 
 
 class PostgresReader:
@@ -238,9 +242,16 @@ class PostgresReader:
             cursor.execute(self._query(table))
             return _frame_from_batches(cursor.fetch_record_batch())
         except _DB_ERRORS as error:
-            raise InputError(f"{self.label} table {table}", f"cannot read: {error}") from error
+            raise InputError(
+                f"{self.label} table {table}", f"cannot read: {_first_line(error)}"
+            ) from error
         finally:
             cursor.close()
+
+
+def _first_line(error: BaseException) -> str:
+    """A driver error's own line: ADBC appends the whole query on the next lines."""
+    return str(error).strip().split("\n", 1)[0]
 
 
 def _close(connection: Connection) -> None:
@@ -253,26 +264,32 @@ def _close(connection: Connection) -> None:
 
 @contextmanager
 def open_sqlite(path: Path, *, batch_size: int) -> Iterator[SqliteReader]:
-    """Open a SQLite ledger file read-only for the duration of the block."""
+    """Open a SQLite ledger file read-only for the duration of the block.
+
+    Nothing is written or created beside the file, in any journal mode or folder permission
+    (``ledger_audit.sources.sqlite_readonly``); an immutable read that the file changed
+    under is refused when the block ends.
+    """
     path = path.resolve()
-    label = f"sqlite:///{path}"
+    label = sqlite_label(path)
     if not path.is_file():
         raise InputError(label, "no such SQLite file")
-    try:
-        connection: Connection = adbc_driver_sqlite.dbapi.connect(f"{path.as_uri()}?mode=ro")
-    except _DB_ERRORS as error:
-        raise InputError(label, f"cannot open: {error}") from error
-    try:
-        cursor = connection.cursor()
+    with read_only_sqlite(path, label) as plan:
         try:
-            cursor.execute("PRAGMA query_only=ON")
+            connection: Connection = adbc_driver_sqlite.dbapi.connect(plan.uri)
+        except _DB_ERRORS as error:
+            raise InputError(label, f"cannot open: {_first_line(error)}") from error
+        try:
+            cursor = connection.cursor()
+            try:
+                cursor.execute("PRAGMA query_only=ON")
+            finally:
+                cursor.close()
+            yield SqliteReader(connection, label, batch_size)
+        except _DB_ERRORS as error:
+            raise InputError(label, f"cannot read: {_first_line(error)}") from error
         finally:
-            cursor.close()
-        yield SqliteReader(connection, label, batch_size)
-    except _DB_ERRORS as error:
-        raise InputError(label, f"cannot read: {error}") from error
-    finally:
-        _close(connection)
+            _close(connection)
 
 
 def postgres_label(url: str | sa.URL) -> str:
@@ -293,10 +310,10 @@ def open_postgres(url: str | sa.URL, *, batch_size: int) -> Iterator[PostgresRea
     try:
         connection: Connection = adbc_driver_postgresql.dbapi.connect(libpq_uri)
     except _DB_ERRORS as error:
-        raise InputError(label, f"cannot connect: {error}") from error
+        raise InputError(label, f"cannot connect: {_first_line(error)}") from error
     try:
         yield PostgresReader(connection, label, batch_size)
     except _DB_ERRORS as error:
-        raise InputError(label, f"cannot read: {error}") from error
+        raise InputError(label, f"cannot read: {_first_line(error)}") from error
     finally:
         _close(connection)

@@ -6,13 +6,15 @@ PostgreSQL); ``ledger_audit.checks.gx_suites`` runs them through GX's SQL execut
 Each statement returns the columns of ``VIOLATION_SCHEMA`` with the same rows as the polars
 rules in ``ledger_audit.checks.invariant_rules`` (the tests hold the two equal).
 
-The source is never written: :func:`read_only_url` opens SQLite with ``mode=ro`` and
-PostgreSQL sessions with ``default_transaction_read_only``.
+The source is never written: :func:`read_only_database` opens SQLite as the ADBC reader does
+(nothing created or written beside the file, ``sources.sqlite_readonly``) and PostgreSQL
+sessions with ``default_transaction_read_only``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +22,12 @@ import sqlalchemy as sa
 
 from ledger_audit.errors import InputError
 from ledger_audit.schema.tables import accounts, assets, entries, transactions
+from ledger_audit.sources.sqlite_readonly import (
+    ReadOnlyOpen,
+    plan_read_only,
+    read_only_sqlite,
+    sqlite_label,
+)
 
 Selectable = sa.FromClause
 Columns = dict[str, sa.ColumnElement[Any]]
@@ -71,24 +79,60 @@ _LEG = ("account_id", "asset_id", "direction", "amount")
 _TERMINAL = ("posted", "archived")
 
 
+def _sqlite_path(url: str, database: str | None) -> Path:
+    if not database or database == ":memory:":
+        raise InputError(url, "an in-memory SQLite database has no ledger to read")
+    path = Path(database).resolve()
+    if not path.is_file():
+        raise InputError(url, "no such SQLite file")
+    return path
+
+
+def _sqlite_url(plan: ReadOnlyOpen) -> str:
+    database, query = plan.uri.split("?", 1)
+    options = dict(pair.split("=", 1) for pair in query.split("&"))
+    url = sa.URL.create("sqlite", database=database, query={**options, "uri": "true"})
+    return url.render_as_string(hide_password=False)
+
+
+def sqlite_file_url(path: Path) -> str:
+    """The SQLAlchemy URL of a SQLite file, escaped: ``?``, ``#`` or ``%`` in a path survive."""
+    return sa.URL.create("sqlite", database=str(path.resolve())).render_as_string()
+
+
 def read_only_url(url: str) -> str:
-    """The SQLAlchemy URL that opens ``url`` (SQLite or PostgreSQL) so it cannot be written."""
+    """The SQLAlchemy URL that opens ``url`` (SQLite or PostgreSQL) so it cannot be written.
+
+    SQLite is opened as ``open_sqlite`` opens it (``sources.sqlite_readonly``): nothing is
+    created or written beside the file. Prefer ``read_only_database``, which also refuses
+    an immutable read that the file changed under.
+    """
     parsed = sa.make_url(url)
     backend = parsed.get_backend_name()
     if backend == "sqlite":
-        database = parsed.database
-        if not database or database == ":memory:":
-            raise InputError(url, "an in-memory SQLite database has no ledger to read")
-        path = Path(database).resolve()
-        if not path.is_file():
-            raise InputError(url, "no such SQLite file")
-        return f"sqlite:///file:{path}?mode=ro&uri=true"
+        path = _sqlite_path(url, parsed.database)
+        return _sqlite_url(plan_read_only(path, sqlite_label(path)))
     if backend == "postgresql":
         read_only = parsed.set(drivername="postgresql+psycopg").update_query_dict(
             {"options": "-c default_transaction_read_only=on"}
         )
         return read_only.render_as_string(hide_password=False)
     raise InputError(url, f"unsupported source for the SQL suites: {backend!r}")
+
+
+@contextmanager
+def read_only_database(url: str) -> Iterator[str]:
+    """``read_only_url`` for the block; an immutable SQLite read the file changed under fails.
+
+    The check runs when the block ends without an error: queries run inside it.
+    """
+    parsed = sa.make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        yield read_only_url(url)
+        return
+    path = _sqlite_path(url, parsed.database)
+    with read_only_sqlite(path, sqlite_label(path)) as plan:
+        yield _sqlite_url(plan)
 
 
 def legs_query() -> sa.Select[Any]:
@@ -1010,7 +1054,7 @@ def _contribution(e: sa.ColumnCollection[str, sa.ColumnElement[Any]]) -> sa.Colu
 
 
 def chain_gap(ctx: _Ctx) -> sa.Select[Any]:
-    """Invariant 8: gaps in each ledger's chain_seq from 1."""
+    """Invariant 8: gaps in each ledger's chain_seq from 1 (actual: the seqs the ledger holds)."""
     v = ctx.versions.c
     ranked = (
         sa.select(
@@ -1040,6 +1084,7 @@ def chain_gap(ctx: _Ctx) -> sa.Select[Any]:
         sa.func.coalesce(
             sa.func.lag(r.chain_seq).over(partition_by=r.ledger_id, order_by=r.chain_seq), 0
         ).label("prev"),
+        sa.func.count().over(partition_by=r.ledger_id).label("held"),
     ).subquery("seq_prev")
     p = previous.c
     return sa.select(
@@ -1047,6 +1092,7 @@ def chain_gap(ctx: _Ctx) -> sa.Select[Any]:
             ledger_id=p.ledger_id,
             chain_seq=p.prev + 1,
             expected=p.chain_seq - 1,
+            actual=sa.cast(p.held, sa.BigInteger),
             other_transaction_id=p.transaction_id,
             other_version=p.version,
             other_chain_seq=p.chain_seq,
