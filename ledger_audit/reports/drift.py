@@ -209,6 +209,7 @@ def build_drift_report(
             every account, or one per ledger account id (an account not named gets 0).
         stale_after_days: a statement balance older than this is stale.
     """
+    rules = rules.bank_accounts()  # a processor account states no balance to drift against
     _check_inputs(
         balances,
         records,
