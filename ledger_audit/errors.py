@@ -6,6 +6,34 @@ exceptions are for what stops a step from running, and each names where and what
 
 from __future__ import annotations
 
+EXCERPT_CHARS = 60
+"""The longest excerpt of input an error quotes (a cell, a line, a token)."""
+
+REASON_CHARS = 300
+"""The longest reason an error gives: library messages can quote megabytes of input."""
+
+_ESCAPES = {code: f"\\x{code:02x}" for code in (*range(32), 127)} | {
+    ord("\n"): "\\n",
+    ord("\r"): "\\r",
+    ord("\t"): "\\t",
+}
+
+
+def excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
+    """``text`` on one line (control characters escaped), cut to ``limit`` characters.
+
+    What was cut is said (``...[+4,194,301 chars]``), so a short excerpt never passes for
+    the whole value. Head and tail are kept: a library message often ends with its point
+    (``... is not properly escaped``) after quoting the input.
+    """
+    flat = text.translate(_ESCAPES)
+    if len(flat) <= limit:
+        return flat
+    head = max(limit * 2 // 3, 1)
+    tail = max(limit - head, 0)
+    cut = len(flat) - head - tail
+    return f"{flat[:head]}...[+{cut:,} chars]...{flat[len(flat) - tail :]}"
+
 
 class LedgerAuditError(Exception):
     """Base of every error this package raises on purpose; the CLI prints it without a traceback."""
@@ -16,12 +44,17 @@ class LedgerAuditError(Exception):
 
 
 class InputError(LedgerAuditError):
-    """An input (file, table, row, parameter) that cannot be used, with where and why."""
+    """An input (file, table, row, parameter) that cannot be used, with where and why.
+
+    Both parts are cut to one line of at most ``REASON_CHARS`` characters (``excerpt``):
+    a reason that wraps a library's message (a CSV parser quoting the rest of the file, a
+    driver appending its query) stays one short line.
+    """
 
     def __init__(self, locator: str, reason: str) -> None:
-        self.locator = locator
-        self.reason = reason
-        super().__init__(f"{locator}: {reason}")
+        self.locator = excerpt(locator, REASON_CHARS)
+        self.reason = excerpt(reason, REASON_CHARS)
+        super().__init__(f"{self.locator}: {self.reason}")
 
 
 class PostRejected(LedgerAuditError):

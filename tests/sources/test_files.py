@@ -8,9 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from ledger_audit.cli import main
 from ledger_audit.exports.snapshot import write_ledger_snapshot
 from ledger_audit.schema.frames import FRAME_SCHEMAS, KEYS, WIDE_AMOUNT
 from ledger_audit.schema.tables import CANONICAL_TABLES, metadata
@@ -111,3 +113,21 @@ def test_parquet_with_other_dtypes_is_conformed(tmp_path: Path) -> None:
     frames, report = load_ledger(tmp_path)
     assert report.rejected == 0
     assert frames.equals(expected)
+
+
+def test_an_unclosed_quote_in_a_big_csv_is_one_short_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_ledger_snapshot(expected_frames(), tmp_path / "snapshot", "csv")
+    entries = tmp_path / "snapshot" / "entries.csv"
+    header, *_ = entries.read_text().splitlines()
+    filler = "".join(f"L1,tx-{i},0,0,assets:bank,USD/2,debit,{i}\n" for i in range(100_000))
+    entries.write_text(f'{header}\nL1,"tx-open,0,0,assets:bank,USD/2,debit,1\n{filler}')
+    assert entries.stat().st_size > 4_000_000
+    assert main(["verify", str(tmp_path / "snapshot"), "--out", str(tmp_path / "out")]) == 2
+    printed = capsys.readouterr()
+    (line,) = printed.err.splitlines()
+    assert len(line) < 500
+    assert str(entries) in line
+    assert "not properly escaped" in line  # the parser's point survives the cut
+    assert "chars]" in line  # and the cut says how much it left out
