@@ -10,13 +10,22 @@ from __future__ import annotations
 from typing import Any
 
 import polars as pl
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from ledger_audit.errors import InputError
 from ledger_audit.reconcile.internal import internal_items
 from ledger_audit.reconcile.match import Reconciliation, reconcile
 from ledger_audit.reconcile.payouts import PAYOUT_SCHEMA
-from ledger_audit.sources.match_rules import BankAccount, MatchRules, Rail
+from ledger_audit.sources.match_rules import (
+    BankAccount,
+    MatchRules,
+    Rail,
+    parse_match_rules,
+    read_match_rules,
+)
+from tests.conftest import PROJECT_ROOT
 from tests.reconcile.helpers import DAY, day, records
 from tests.text_ledger import ledger_from_text
 
@@ -230,3 +239,20 @@ def test_a_payout_ties_exactly_when_every_part_agrees_whatever_the_order(
     assert first.findings.filter(pl.col("rule") == "recon.payout_untied").height == (
         1 if expected else 0
     )
+
+
+def test_the_default_rules_map_the_processor_balance_and_a_bad_flag_is_named() -> None:
+    rules = read_match_rules(PROJECT_ROOT / "rules" / "default.toml")
+    assert rules.processor_refs() == {("stripe", "USD/2"), ("stripe", "EUR/2")}
+    assert rules.lookback_days == 5  # the ACH rail's five days after
+    assert {a.account_ref for a in rules.bank_accounts().accounts} == {
+        "US00DEMO0000000001",
+        "DE00DEMO0000000002",
+    }
+    text = (
+        'version = "v"\n[[accounts]]\naccount_ref = "stripe"\nasset_id = "USD/2"\n'
+        'account_id = "assets:psp"\nprocessor = "yes"\n'
+    )
+    with pytest.raises(InputError) as caught:
+        parse_match_rules(text, "rules.toml")
+    assert str(caught.value) == ("rules.toml:6: accounts[0].processor: must be a bool, got 'yes'")
