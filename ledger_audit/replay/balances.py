@@ -1,4 +1,4 @@
-"""Balances as of any instant (DESIGN.md section 3), replayed from the canonical frames.
+"""Balances as of any instant (docs/schema.md), replayed from the canonical frames.
 
 Per transaction, the latest version whose time on the chosen basis is at or before the
 instant counts: its entries as posted or pending by its status (archived counts nowhere).

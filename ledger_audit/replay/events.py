@@ -1,6 +1,6 @@
 """Balance events: when each transaction version starts and stops counting, as deltas.
 
-DESIGN.md section 3 counts, per transaction, the latest version whose time is at or before
+docs/schema.md counts, per transaction, the latest version whose time is at or before
 the instant. Read the other way round, version ``v`` counts from its own time ``t_v`` until
 the earliest time of any higher version (``[t_v, min t_w for w > v)``, empty when a higher
 version came first); a pending version also stops counting once a separate

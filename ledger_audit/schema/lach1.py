@@ -1,4 +1,4 @@
-"""LACH-1, the ledger hash chain (DESIGN.md section 4): the one definition of what is sealed.
+"""LACH-1, the ledger hash chain (docs/schema.md): the one definition of what is sealed.
 
 Sealing (the writer) and verification (the checks) both call these functions, so the two can
 never disagree about the payload. Values in the payload are strings or null only.

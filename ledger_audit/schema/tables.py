@@ -1,4 +1,4 @@
-"""The canonical ledger tables (DESIGN.md section 2) as SQLAlchemy 2 Core.
+"""The canonical ledger tables (docs/schema.md) as SQLAlchemy 2 Core.
 
 Six canonical tables are what the workbench audits. Three more (``chain_heads``,
 ``idempotency_keys``, ``balance_projection``) are the reference writer's own bookkeeping: a
