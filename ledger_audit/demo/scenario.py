@@ -44,8 +44,8 @@ from ledger_audit.ledger.requests import (
     Request,
     ReverseTransaction,
     VoidPending,
+    derived_transaction_id,
 )
-from ledger_audit.ledger.writer import derived_transaction_id
 
 LEDGER_ID = "demo"
 USD = "USD/2"

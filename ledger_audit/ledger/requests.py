@@ -6,11 +6,23 @@ the original result and writes nothing; the same key with another request is a c
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from typing import Literal
 
 Direction = Literal["debit", "credit"]
 NormalBalance = Literal["debit", "credit"]
+_TX_NAMESPACE = uuid.UUID("6f1c3d2a-5b7e-4c1d-9a8f-2e4b6c8d0a1f")
+
+
+def derived_transaction_id(ledger_id: str, idempotency_key: str) -> str:
+    """A transaction id that a retry with the same key derives again.
+
+    Here, beside the requests and not in the writer, so that a client (the demo scenario)
+    derives it without importing the writer and SQLAlchemy.
+    """
+    name = ledger_id + "\n" + idempotency_key
+    return f"tx-{uuid.uuid5(_TX_NAMESPACE, name)}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
@@ -30,6 +29,7 @@ from ledger_audit.ledger.requests import (
     Request,
     ReverseTransaction,
     VoidPending,
+    derived_transaction_id,
 )
 from ledger_audit.ledger.sealing import ChainHead, NewVersion, append_versions, lock_head
 from ledger_audit.schema.tables import (
@@ -43,7 +43,6 @@ from ledger_audit.schema.tables import (
 )
 
 MAX_AMOUNT = 2**63 - 1
-_TX_NAMESPACE = uuid.UUID("6f1c3d2a-5b7e-4c1d-9a8f-2e4b6c8d0a1f")
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,12 +91,6 @@ def request_hash(request: Request) -> str:
     body = cast("dict[str, object]", _plain(request))  # a request is always a record
     body["type"] = type(request).__name__
     return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
-
-
-def derived_transaction_id(ledger_id: str, idempotency_key: str) -> str:
-    """A transaction id that a retry with the same key derives again."""
-    name = ledger_id + "\n" + idempotency_key
-    return f"tx-{uuid.uuid5(_TX_NAMESPACE, name)}"
 
 
 class LedgerWriter:
