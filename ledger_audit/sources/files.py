@@ -46,6 +46,8 @@ class FolderReader:
         ]
         if missing:
             raise InputError(str(folder), f"missing file(s) {', '.join(missing)}")
+        for table in CANONICAL_TABLES:  # like a database's catalogue: checked when opened
+            self._check_columns(table)
 
     def table_label(self, table: str) -> str:
         """Rejections name the table's file."""
@@ -56,15 +58,23 @@ class FolderReader:
             return list(pl.read_parquet_schema(path))
         return list(pl.scan_csv(path, infer_schema=False).collect_schema())
 
+    def _check_columns(self, table: str) -> None:
+        """Raise InputError naming the columns of FRAME_SCHEMAS[table] the file lacks."""
+        path = table_file(self.folder, table, self.fmt)
+        try:
+            present = set(self._columns(path))
+        except (pl.exceptions.PolarsError, OSError) as error:
+            raise InputError(str(path), f"cannot read: {error}") from error
+        missing = [column for column in FRAME_SCHEMAS[table] if column not in present]
+        if missing:
+            raise InputError(str(path), f"missing column(s) {', '.join(missing)}")
+
     def read_raw(self, table: str) -> pl.DataFrame:
         """The file's columns of FRAME_SCHEMAS[table], as stored (CSV: all text)."""
         path = table_file(self.folder, table, self.fmt)
         wanted = list(FRAME_SCHEMAS[table])
+        self._check_columns(table)  # again: the file may have changed since the folder opened
         try:
-            present = set(self._columns(path))
-            missing = [column for column in wanted if column not in present]
-            if missing:
-                raise InputError(str(path), f"missing column(s) {', '.join(missing)}")
             if self.fmt == "parquet":
                 return pl.read_parquet(path, columns=wanted)
             return pl.read_csv(path, infer_schema=False, columns=wanted)
