@@ -5,7 +5,9 @@ should.
 
 from __future__ import annotations
 
+import ast
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -89,6 +91,37 @@ def test_every_notebook_is_thin_and_parameterised(name: str) -> None:
         assert "def " not in cell.source
         assert "class " not in cell.source
         assert len(cell.source.splitlines()) <= 12
+
+
+PATH_PARAMETERS = {"source", "statements", "rules", "mapping", "checkpoints"}
+"""Inputs by name; any other parameter whose default looks like a path counts too."""
+
+
+def looks_like_path(value: object) -> bool:
+    if isinstance(value, list):
+        return any(looks_like_path(v) for v in value)
+    return isinstance(value, str) and "/" in value and "\n" not in value
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in NOTEBOOKS.glob("*.ipynb")))
+def test_every_input_path_is_resolved_right_after_the_parameters(name: str) -> None:
+    """So no input is read relative to wherever the kernel happened to start."""
+    code = [c for c in nbformat.read(NOTEBOOKS / name, as_version=4).cells if c.cell_type == "code"]
+    defaults = {
+        target.id: ast.literal_eval(statement.value)
+        for statement in ast.parse(code[0].source).body
+        if isinstance(statement, ast.Assign)
+        for target in statement.targets
+        if isinstance(target, ast.Name)
+    }
+    inputs = {k for k, v in defaults.items() if k in PATH_PARAMETERS or looks_like_path(v)}
+    assert "source" in inputs
+    resolved = {
+        line.split(" = ")[0]
+        for line in code[1].source.splitlines()
+        if re.fullmatch(r"(\w+) = input_paths?\(\1\)", line)
+    }
+    assert resolved == inputs
 
 
 def test_the_integrity_notebook_reports_the_planted_anomalies(
