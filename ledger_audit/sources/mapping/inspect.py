@@ -89,7 +89,17 @@ def ledger_id_of(source: str | Path) -> str:
 class _Sections:
     """Decisions collected per mapping section, written in the format's order."""
 
-    ORDER = ("", "ledger", "assets", "accounts", "transactions", "entries", "balances", "chain")
+    ORDER = (
+        "",
+        "ledger",
+        "assets",
+        "accounts",
+        "transactions",
+        "transactions.history",
+        "entries",
+        "balances",
+        "chain",
+    )
 
     def __init__(self) -> None:
         self.items: dict[str, list[Decision]] = {name: [] for name in self.ORDER}
@@ -197,6 +207,95 @@ def _best_id(relation: SampledRelation, names: Sequence[str], values: frozenset[
     return max(columns, key=lambda c: (_overlap(relation, c, values), -columns.index(c)))
 
 
+@dataclass(frozen=True, slots=True)
+class _Link:
+    """How the entries name their transaction, and which relation holds transactions.
+
+    Attributes:
+        transactions: the transactions relation; None when the entries' own rows are them.
+        id_column: its id column.
+        entry_column: the entries' column naming the transaction.
+        reason: how the link was found.
+        by_values: found by matching sampled values, not by names (a guess).
+    """
+
+    transactions: SampledRelation | None
+    id_column: Column | None
+    entry_column: Column | None
+    reason: str
+    by_values: bool = False
+
+
+_ROLE_RELATIONS = (
+    *words.ACCOUNT_RELATIONS,
+    *words.BALANCE_RELATIONS,
+    *words.CURRENCY_RELATIONS,
+)
+_LINK_SHARE = 0.5
+"""A column links entries to transactions when this share of its sampled values are ids."""
+
+
+def _share(values: frozenset[str], ids: frozenset[str]) -> float:
+    return len(values & ids) / len(values) if values else 0.0
+
+
+def _entry_role_columns(relation: SampledRelation) -> frozenset[str]:
+    """Columns of the entries relation that are something else than a transaction link."""
+    roles = (
+        words.ROW_ID,
+        words.ACCOUNT,
+        words.DEBIT_ACCOUNT,
+        words.CREDIT_ACCOUNT,
+        words.AMOUNT,
+        words.CURRENCY,
+        words.DIRECTION,
+        words.INDEX,
+        words.VERSION,
+    )
+    return frozenset(c.name for names in roles if (c := relation.column(names)) is not None)
+
+
+def _link(relations: Sequence[SampledRelation], entries: _EntriesChoice) -> _Link:
+    """The transactions relation and the entries' link to it: by names, else by values."""
+    rel = entries.relation
+    named = rel.column(words.ENTRY_TRANSACTION_ID)
+    by_name = _named(relations, words.TRANSACTION_RELATIONS, [words.TRANSACTION_ID], exclude=rel)
+    if named is not None and by_name is not None:
+        ids = frozenset(rel.distinct(named.name))
+        id_column = _best_id(by_name, words.TRANSACTION_ID, ids)
+        return _Link(by_name, id_column, named, f"{named.name!r} names {by_name.name}")
+    others = [
+        r
+        for r in relations
+        if r is not rel and r.stem not in _ROLE_RELATIONS and r.column(words.TRANSACTION_ID)
+    ]
+    candidates = [by_name] if by_name is not None else others
+    links = (
+        [named]
+        if named is not None
+        else [c for c in rel.columns if c.name not in _entry_role_columns(rel)]
+    )
+    found: list[tuple[float, str, str, str, _Link]] = []
+    for relation in candidates:
+        by_lower = {c.name.lower(): c for c in relation.columns}
+        for id_column in (by_lower[n] for n in words.TRANSACTION_ID if n in by_lower):
+            ids = frozenset(relation.distinct(id_column.name))
+            for column in links:
+                share = _share(frozenset(rel.distinct(column.name)), ids)
+                if share >= _LINK_SHARE:
+                    reason = (
+                        f"{share:.0%} of sampled {column.name!r} values are "
+                        f"{relation.name}.{id_column.name} values"
+                    )
+                    link = _Link(relation, id_column, column, reason, by_values=True)
+                    found.append((-share, relation.name, id_column.name, column.name, link))
+    if found:
+        return min(found, key=lambda f: f[:4])[4]
+    if named is not None:
+        return _Link(None, None, named, f"{named.name!r} by name; no transactions relation")
+    return _Link(None, None, None, "no column names the transaction of each leg")
+
+
 # --- accounts ----------------------------------------------------------------------------------
 
 
@@ -224,6 +323,22 @@ class _Accounts:
     separator: str | None
     relation: SampledRelation | None
     id_column: Column | None
+
+
+def _covering(
+    relations: Sequence[SampledRelation], entries: SampledRelation, ids: frozenset[str]
+) -> SampledRelation | None:
+    """A relation not named like accounts whose id column holds the entries' accounts."""
+    found = []
+    for relation in relations:
+        if relation is entries or relation.stem in _ROLE_RELATIONS[len(words.ACCOUNT_RELATIONS) :]:
+            continue
+        by_lower = {c.name.lower(): c for c in relation.columns}
+        for column in (by_lower[n] for n in words.ACCOUNT_ID if n in by_lower):
+            share = _share(ids, frozenset(relation.distinct(column.name)))
+            if share >= _LINK_SHARE:
+                found.append((-share, relation.name, relation))
+    return min(found, key=lambda f: f[:2])[2] if found else None
 
 
 def _entry_accounts(entries: _EntriesChoice) -> pl.DataFrame:
@@ -254,7 +369,9 @@ def _accounts(relations: Sequence[SampledRelation], entries: _EntriesChoice) -> 
         for row in currencies.iter_rows()
     }
     entry_ids = frozenset(entry_currency)
-    relation = _named(relations, words.ACCOUNT_RELATIONS, [words.ACCOUNT_ID])
+    relation = _named(relations, words.ACCOUNT_RELATIONS, [words.ACCOUNT_ID]) or _covering(
+        relations, entries.relation, entry_ids
+    )
     if relation is None:
         ids = sorted(entry_ids)
         separator = _separator(ids)
@@ -370,7 +487,12 @@ def _account_section(sections: _Sections, accounts: _Accounts, normal: Guess) ->
         )
         sections.guess("accounts.normal_balance", normal)
         return
-    sections.add("accounts.from", relation.name, SURE, "named like an accounts relation")
+    if relation.stem in words.ACCOUNT_RELATIONS:
+        sections.add("accounts.from", relation.name, SURE, "named like an accounts relation")
+    else:
+        sections.add(
+            "accounts.from", relation.name, GUESSED, "its ids are the accounts the entries name"
+        )
     sections.add(
         "accounts.id",
         accounts.id_column.name,
@@ -458,9 +580,9 @@ def _signed_amount(
     amount: Column,
     units: Guess,
     accounts: _Accounts,
+    transaction: Column | None,
 ) -> Guess:
     account = entries.column(words.ACCOUNT)
-    transaction = entries.column(words.ENTRY_TRANSACTION_ID)
     share = _zero_sum_share(entries, amount, transaction)
     balanced = "" if share is None else f"; {share:.0%} of sampled transactions net to zero"
     debit_votes, credit_votes = (
@@ -488,7 +610,9 @@ def _signed_amount(
     )
 
 
-def _entry_legs(sections: _Sections, entries: _EntriesChoice, accounts: _Accounts) -> None:
+def _entry_legs(
+    sections: _Sections, entries: _EntriesChoice, accounts: _Accounts, link: _Link
+) -> None:
     relation = entries.relation
     amount = relation.column(words.AMOUNT)
     if amount is None:  # pragma: no cover - _pick_entries needs one
@@ -519,7 +643,10 @@ def _entry_legs(sections: _Sections, entries: _EntriesChoice, accounts: _Account
     elif direction is not None:
         sections.add("entries.amount", plain, units.confidence, units.reason)
     elif has_negative(relation, amount.name):
-        sections.guess("entries.amount", _signed_amount(relation, amount, units, accounts))
+        sections.guess(
+            "entries.amount",
+            _signed_amount(relation, amount, units, accounts, link.entry_column),
+        )
     else:
         sections.add("entries.amount", plain, units.confidence, units.reason)
     if direction is not None:
@@ -552,16 +679,19 @@ def _direction_column(relation: SampledRelation) -> Column | None:
     return None
 
 
-def _entries_section(sections: _Sections, entries: _EntriesChoice, accounts: _Accounts) -> None:
+def _entries_section(
+    sections: _Sections, entries: _EntriesChoice, accounts: _Accounts, link: _Link
+) -> None:
     relation = entries.relation
     sections.add("entries.from", relation.name, SURE, entries.reason)
     sections.add("entries.shape", "transfer" if entries.transfer else "entry", SURE, entries.reason)
     row_id = relation.column(words.ROW_ID)
     if row_id is not None:
         sections.add("entries.row_id", row_id.name, SURE, "names rejected rows, orders legs")
-    transaction = relation.column(words.ENTRY_TRANSACTION_ID)
+    transaction = link.entry_column
     if transaction is not None:
-        sections.add("entries.transaction_id", transaction.name, SURE, "by name")
+        confidence = GUESSED if link.by_values else SURE
+        sections.add("entries.transaction_id", transaction.name, confidence, link.reason)
     elif entries.transfer and row_id is not None:
         sections.add(
             "entries.transaction_id",
@@ -576,11 +706,18 @@ def _entries_section(sections: _Sections, entries: _EntriesChoice, accounts: _Ac
             UNDECIDED,
             "no column names the transaction of each leg",
         )
+    version = relation.column(words.VERSION)
+    if (
+        version is not None
+        and link.transactions is not None
+        and link.transactions.column(words.VERSION)
+    ):
+        sections.add("entries.version", version.name, SURE, "each version's own legs")
     if not entries.transfer:
         index = relation.column(words.INDEX)
         if index is not None:
             sections.add("entries.index", index.name, SURE, "orders the legs")
-    _entry_legs(sections, entries, accounts)
+    _entry_legs(sections, entries, accounts, link)
     currency = relation.column(words.CURRENCY)
     if currency is None:
         sections.add(
@@ -600,16 +737,11 @@ def _transactions_section(
     sections: _Sections,
     relations: Sequence[SampledRelation],
     entries: _EntriesChoice,
+    link: _Link,
 ) -> None:
     """The transaction fields, read from the transactions relation or the entries'."""
-    entry_ids: frozenset[str] = frozenset()
-    link = entries.relation.column(words.ENTRY_TRANSACTION_ID)
-    if link is not None:
-        entry_ids = frozenset(entries.relation.distinct(link.name))
-    relation = _named(
-        relations, words.TRANSACTION_RELATIONS, [words.TRANSACTION_ID], exclude=entries.relation
-    )
-    if relation is None or link is None:
+    relation = link.transactions
+    if relation is None:
         relation = entries.relation
         sections.add(
             "transactions.from",
@@ -618,12 +750,18 @@ def _transactions_section(
             "no transactions relation: the entries' relation gives the transactions"
             + ("" if entries.transfer else " (the legs of a transaction must agree)"),
         )
-        id_column = link or relation.column(words.ROW_ID)
+        id_column = link.entry_column or relation.column(words.ROW_ID)
     else:
-        sections.add("transactions.from", relation.name, SURE, "named like a transactions relation")
-        id_column = _best_id(relation, words.TRANSACTION_ID, entry_ids)
+        confidence = GUESSED if link.by_values else SURE
+        sections.add("transactions.from", relation.name, confidence, link.reason)
+        id_column = link.id_column
     version = relation.column(words.VERSION)
-    if version is not None and relation is not entries.relation:
+    history = None
+    if relation.column(words.STATUS) is None and link.transactions is not None:
+        history = _history(relations, relation, entries.relation)
+    if history is not None:
+        sections.add("transactions.shape", "history", GUESSED, f"statuses in {history[0].name}")
+    elif version is not None and relation is not entries.relation:
         sections.add("transactions.shape", "versioned", GUESSED, f"a {version.name!r} column")
         sections.add("transactions.version", version.name, GUESSED, "one row per version")
     else:
@@ -634,7 +772,10 @@ def _transactions_section(
         SURE if id_column else UNDECIDED,
         "the column the entries' transaction ids match" if id_column else "no id column",
     )
-    _status(sections, relation)
+    if history is None:
+        _status(sections, relation)
+    else:
+        _history_section(sections, *history)
     kind = relation.column(words.KIND)
     if (
         kind is not None
@@ -653,6 +794,60 @@ def _transactions_section(
     sections.optional("transactions.external_id", relation, words.EXTERNAL_ID, "no external ids")
     sections.optional("transactions.description", relation, words.DESCRIPTION, "no description")
     sections.optional("transactions.metadata", relation, words.METADATA, "no metadata")
+
+
+def _history(
+    relations: Sequence[SampledRelation],
+    transactions: SampledRelation,
+    entries: SampledRelation,
+) -> tuple[SampledRelation, Column, str] | None:
+    """A status-history relation: a status and a time per row, linked to transactions.
+
+    Returns the relation, its link column, and why it was taken.
+    """
+    id_column = transactions.column(words.TRANSACTION_ID)
+    if id_column is None:
+        return None
+    ids = frozenset(transactions.distinct(id_column.name))
+    found = []
+    for relation in relations:
+        if relation is transactions or relation is entries:
+            continue
+        if relation.column(words.STATUS) is None or relation.column(words.HISTORY_AT) is None:
+            continue
+        named = relation.stem in words.HISTORY_RELATIONS
+        for column in relation.columns:
+            share = _share(frozenset(relation.distinct(column.name)), ids)
+            if share >= _LINK_SHARE:
+                reason = (
+                    f"{share:.0%} of sampled {column.name!r} values are "
+                    f"{transactions.name}.{id_column.name} values"
+                )
+                found.append(
+                    (not named, -share, relation.name, column.name, (relation, column, reason))
+                )
+    if not found:
+        return None
+    return min(found, key=lambda f: f[:4])[4]
+
+
+def _history_section(
+    sections: _Sections, relation: SampledRelation, link: Column, reason: str
+) -> None:
+    sections.add("transactions.history.from", relation.name, GUESSED, reason)
+    sections.add("transactions.history.transaction_id", link.name, GUESSED, reason)
+    status = relation.column(words.STATUS)
+    if status is not None:
+        sections.guess(
+            "transactions.history.status",
+            value_map(relation, status, words.STATUS_WORDS, _STATUSES, "status"),
+        )
+    at = relation.column(words.HISTORY_AT)
+    if at is not None:
+        sections.guess("transactions.history.at", time_field(relation, at))
+    order = relation.column(words.HISTORY_ORDER)
+    if order is not None:
+        sections.add("transactions.history.order", order.name, SURE, "breaks ties of equal times")
 
 
 def _status(sections: _Sections, relation: SampledRelation) -> None:
@@ -851,7 +1046,12 @@ def _bank_accounts(
         hit = pattern.search(text)
         if hit is not None:
             reason = f"its id or name says {hit.group(0)!r}"
-        elif guess.account_class == "asset" and with_currency_column and guess.currency:
+        elif (
+            guess.account_class == "asset"
+            and _class_of_id(guess.account_id, accounts.separator) in {None, "asset"}
+            and with_currency_column
+            and guess.currency
+        ):
             reason = f"an asset account in {guess.currency}"
         else:
             continue
@@ -896,8 +1096,9 @@ def propose(
     codes = _codes(entries.relation, accounts)
     known = _assets_section(sections, relations, codes)
     _account_section(sections, accounts, _normal_balance(accounts))
-    _transactions_section(sections, relations, entries)
-    _entries_section(sections, entries, accounts)
+    link = _link(relations, entries)
+    _transactions_section(sections, relations, entries, link)
+    _entries_section(sections, entries, accounts, link)
     _balances_section(sections, relations)
     transactions_from = sections.items["transactions"][0].value
     chain_relation = next((r for r in relations if r.name == transactions_from), entries.relation)

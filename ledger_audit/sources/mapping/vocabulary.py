@@ -26,9 +26,12 @@ TRANSACTION_RELATIONS = (
     "transactions",
     "transaction",
     "ledger_transactions",
+    "ledger_txn",
+    "ledger_txns",
     "journals",
     "journal",
     "txns",
+    "txn",
 )
 ACCOUNT_RELATIONS = ("accounts", "account", "ledger_accounts", "chart_of_accounts")
 BALANCE_RELATIONS = ("balances", "account_balances", "ledger_balances", "balance")
@@ -42,6 +45,8 @@ ENTRY_TRANSACTION_ID = (
     "journal_id",
     "journal_entry_id",
     "entry_group_id",
+    "txn",
+    "tx",
 )
 ACCOUNT = (
     "account_id",
@@ -88,6 +93,7 @@ AMOUNT = (
     "amount_major",
     "amt",
     "cents",
+    "minor",
     "value",
 )
 MINOR_HINTS = ("cents", "minor", "units")
@@ -104,10 +110,19 @@ CURRENCY = (
     "asset_id",
     "commodity",
 )
-ROW_ID = ("id", "entry_id", "line_id", "posting_id", "row_id", "transfer_id")
-INDEX = ("entry_index", "index", "line_no", "line_number", "leg_index", "posting_index", "position")
-VERSION = ("version", "transaction_version")
-TRANSACTION_ID = ("id", "transaction_id", "tx_id", "txn_id", "uuid")
+ROW_ID = ("id", "entry_id", "line_id", "posting_id", "row_id", "transfer_id", "line")
+INDEX = (
+    "entry_index",
+    "index",
+    "line_no",
+    "line_number",
+    "leg_index",
+    "posting_index",
+    "position",
+    "leg",
+)
+VERSION = ("version", "transaction_version", "revision", "rev")
+TRANSACTION_ID = ("id", "transaction_id", "tx_id", "txn_id", "txn", "tx", "uuid")
 STATUS = ("status", "state", "transaction_status", "posting_status")
 KIND = ("kind", "transaction_kind", "transaction_type", "type")
 RECORDED_AT = (
@@ -116,6 +131,10 @@ RECORDED_AT = (
     "inserted_at",
     "recorded_ns",
     "created_ns",
+    "recorded_us",
+    "created_us",
+    "recorded_ms",
+    "created_ms",
     "recorded",
     "created",
     "timestamp",
@@ -126,6 +145,8 @@ RECORDED_AT = (
 EFFECTIVE_AT = (
     "effective_at",
     "effective_ns",
+    "effective_us",
+    "effective_ms",
     "effective_date",
     "effective",
     "value_date",
@@ -136,7 +157,7 @@ EFFECTIVE_AT = (
     "posting_date",
     "date",
 )
-IDEMPOTENCY_KEY = ("idempotency_key", "idempotency_id", "idem_key", "idempotency")
+IDEMPOTENCY_KEY = ("idempotency_key", "idempotency_id", "idem_key", "idempotency", "idem")
 EXTERNAL_ID = (
     "external_id",
     "reference",
@@ -148,7 +169,7 @@ EXTERNAL_ID = (
 )
 DESCRIPTION = ("description", "memo", "narration", "note", "notes", "details")
 METADATA = ("metadata", "meta", "attributes", "properties", "extra")
-PENDING_ID = ("pending_transaction_id", "pending_id")
+PENDING_ID = ("pending_transaction_id", "pending_id", "hold_of", "hold_id", "hold")
 REVERSES_ID = (
     "reverses_transaction_id",
     "reverses_id",
@@ -158,7 +179,17 @@ REVERSES_ID = (
     "original_transaction_id",
 )
 
-ACCOUNT_ID = ("account_id", "id", "code", "account_code", "path", "number", "account_number")
+ACCOUNT_ID = (
+    "account_id",
+    "id",
+    "code",
+    "account_code",
+    "account",
+    "acct",
+    "path",
+    "number",
+    "account_number",
+)
 ACCOUNT_NAME = ("name", "path", "account_name", "full_name", "display_name", "title", "label")
 NORMAL_BALANCE = ("normal_balance", "normal_side", "balance_type", "normal")
 ACCOUNT_TYPE = (
@@ -177,9 +208,10 @@ ALLOW_NEGATIVE = (
     "allow_overdraft",
     "overdraft_allowed",
     "can_go_negative",
+    "negative_ok",
 )
-OPENED_AT = ("opened_at", "opened_ns", "created_at", "created_ns", "opened")
-CLOSED_AT = ("closed_at", "closed_ns", "closed")
+OPENED_AT = ("opened_at", "opened_ns", "opened_ms", "created_at", "created_ns", "opened")
+CLOSED_AT = ("closed_at", "closed_ns", "closed_ms", "closed")
 
 BALANCE_ACCOUNT = ("account_id", "account", "account_code")
 POSTED_DEBITS = ("posted_debits", "debits_posted", "posted_debit")
@@ -189,9 +221,34 @@ PENDING_CREDITS = ("pending_credits", "credits_pending", "pending_credit")
 AS_OF = ("as_of", "as_of_ns", "as_of_at", "updated_at", "computed_at", "updated_ns")
 LOCK_VERSION = ("lock_version",)
 
+HISTORY_RELATIONS = (
+    "status_history",
+    "transaction_status_history",
+    "transaction_history",
+    "transactions_history",
+    "transaction_statuses",
+    "transaction_events",
+    "status_changes",
+    "history",
+)
+HISTORY_AT = (
+    "at",
+    "at_ns",
+    "at_us",
+    "at_ms",
+    "changed_at",
+    "occurred_at",
+    "created_at",
+    "recorded_at",
+    "updated_at",
+    "timestamp",
+    "ts",
+)
+HISTORY_ORDER = ("step", "seq", "sequence", "ordinal", "position", "order")
+
 CHAIN_SEQ = ("chain_seq", "seq")
-CHAIN_PREV_HASH = ("chain_prev_hash", "prev_hash", "previous_hash")
-CHAIN_CONTENT_HASH = ("content_hash",)
+CHAIN_PREV_HASH = ("chain_prev_hash", "prev_hash", "previous_hash", "prev")
+CHAIN_CONTENT_HASH = ("content_hash", "content")
 CHAIN_HASH = ("chain_hash", "hash", "row_hash")
 CHAIN_META_HASH = ("meta_hash",)
 
