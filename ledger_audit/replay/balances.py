@@ -13,15 +13,26 @@ from typing import Literal
 
 import polars as pl
 
-from ledger_audit.schema.frames import BALANCES
+from ledger_audit.schema.frames import BALANCES, WIDE_AMOUNT
 from ledger_audit.sources.ledger_frames import LedgerFrames
 
 Basis = Literal["effective", "recorded"]
 
+SUM_AMOUNT = WIDE_AMOUNT
+"""The dtype of every sum of minor units: Decimal(38, 0). Polars sums Int64 with wrap-around
+and Int128 has no Arrow type (no Parquet, no pandas, no GX); a Decimal sum is exact and
+raises rather than wraps past 38 digits, and downstream already reads it (wide ledgers)."""
+
+_CELLS = ("posted_debits", "posted_credits", "pending_debits", "pending_credits")
+
 BALANCE_SCHEMA: dict[str, pl.DataType] = {
-    **{name: dtype for name, dtype in BALANCES.items() if name not in ("as_of_ns", "lock_version")},
-    "posted": pl.Int64(),
-    "available": pl.Int64(),
+    **{
+        name: SUM_AMOUNT if name in _CELLS else dtype
+        for name, dtype in BALANCES.items()
+        if name not in ("as_of_ns", "lock_version")
+    },
+    "posted": SUM_AMOUNT,
+    "available": SUM_AMOUNT,
 }
 """The stored balance columns, without cache bookkeeping, plus the oriented balances."""
 
@@ -81,7 +92,8 @@ def balances_as_of(
 ) -> pl.LazyFrame:
     """Posted, pending and available balances per account x asset at ``at_ns``.
 
-    Sums keep the amount dtype (Int64, or Decimal(38, 0) for a wide ledger). ``posted`` and
+    Sums are SUM_AMOUNT (Decimal(38, 0)) whatever the amount dtype: an Int64 sum past
+    2^63 - 1 would wrap around without a word, a Decimal one is exact. ``posted`` and
     ``available`` are oriented by the account's normal balance; an account
     missing from ``accounts`` is oriented as debit-normal (checks report it separately).
     """
@@ -91,10 +103,10 @@ def balances_as_of(
     )
     legs = ledger.entries.join(versions, on=[*_TX_KEY, "version"], how="inner")
     posted, debit = pl.col("status") == "posted", pl.col("direction") == "debit"
-    zero = pl.lit(0).cast(ledger.entries.collect_schema()["amount"])
+    zero = pl.lit(0).cast(SUM_AMOUNT)
 
     def total(picked: pl.Expr) -> pl.Expr:
-        return pl.when(picked).then(pl.col("amount")).otherwise(zero).sum()
+        return pl.when(picked).then(pl.col("amount").cast(SUM_AMOUNT)).otherwise(zero).sum()
 
     sums = legs.group_by("ledger_id", "account_id", "asset_id").agg(
         total(posted & debit).alias("posted_debits"),

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from ledger_audit.replay.balances import Basis
+from ledger_audit.replay.balances import SUM_AMOUNT, Basis
 from ledger_audit.sources.ledger_frames import LedgerFrames
 
 CELLS = ("posted_debits", "posted_credits", "pending_debits", "pending_credits")
@@ -61,15 +61,16 @@ def version_intervals(transactions: pl.LazyFrame, basis: Basis) -> pl.LazyFrame:
 def balance_events(frames: LedgerFrames, basis: Basis = "effective") -> pl.LazyFrame:
     """Per account x asset x instant, the signed change of each balance cell.
 
-    Columns: ledger_id, account_id, asset_id, at_ns and the four CELLS (amount dtype).
+    Columns: ledger_id, account_id, asset_id, at_ns and the four CELLS (SUM_AMOUNT, so
+    that running sums stay exact beyond int64).
     Archived versions count nowhere and produce no events.
     """
     intervals = version_intervals(frames.transactions.lazy(), basis).filter(
         pl.col("status").is_in(["posted", "pending"])
     )
     legs = frames.entries.lazy().join(intervals, on=[*_TX_KEY, "version"], how="inner")
-    amount = pl.col("amount")
-    zero = pl.lit(0).cast(frames.entries.schema["amount"])
+    amount = pl.col("amount").cast(SUM_AMOUNT)
+    zero = pl.lit(0).cast(SUM_AMOUNT)
 
     def cell(status: str, direction: str) -> pl.Expr:
         picked = (pl.col("status") == status) & (pl.col("direction") == direction)

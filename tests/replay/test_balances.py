@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import tempfile
 from collections import defaultdict
+from datetime import date
+from decimal import Decimal
 from pathlib import Path
 
 import polars as pl
@@ -13,10 +15,13 @@ from hypothesis import strategies as st
 from ledger_audit.errors import PostRejected
 from ledger_audit.ledger.requests import PostPending, PostTransaction, Request, VoidPending
 from ledger_audit.replay.balances import balances_as_of
+from ledger_audit.replay.history import balance_history
 from ledger_audit.schema.frames import FRAME_SCHEMAS
 from ledger_audit.sources import load_ledger
 from ledger_audit.sources.ledger_frames import LedgerFrames
 from tests.ledger.conftest import T0, make_ledger, move
+from tests.text_ledger import T0 as TEXT_T0
+from tests.text_ledger import ledger_from_text
 
 ACCOUNTS = ("assets:bank:usd", "revenue:fees", "liabilities:wallet:alice", "liabilities:wallet:bob")
 SECOND = 1_000_000_000
@@ -176,3 +181,38 @@ def test_a_separate_post_pending_resolves_the_hold() -> None:
     assert before[("liabilities:wallet:alice", "USD/2")] == (0, 0, 2500, 0)
     assert ("liabilities:wallet:alice", "USD/2") not in after  # the hold no longer counts
     assert after[("revenue:merchant", "USD/2")] == (0, 2000, 0, 0)
+
+
+INT64_MAX = 2**63 - 1
+_PAST_INT64 = f"""
+ledger l
+account assets:bank debit USD/2
+account liabilities:wallet:a credit USD/2
+tx t1 standard posted at=10
+  assets:bank debit {INT64_MAX} USD/2
+  liabilities:wallet:a credit {INT64_MAX} USD/2
+tx t2 standard posted at=20
+  assets:bank debit {INT64_MAX} USD/2
+  liabilities:wallet:a credit {INT64_MAX} USD/2
+tx t3 pending pending at=30
+  liabilities:wallet:a debit 1 USD/2
+  assets:bank credit 1 USD/2
+"""
+
+
+def test_balances_past_int64_are_exact() -> None:
+    """Each amount fits int64, the totals do not: an Int64 sum would wrap to -2."""
+    frames = ledger_from_text(_PAST_INT64)
+    exact = Decimal(2 * INT64_MAX)
+    rows = {
+        r["account_id"]: r
+        for r in balances_as_of(frames, TEXT_T0 + 40 * SECOND).collect().iter_rows(named=True)
+    }
+    assert rows["assets:bank"]["posted_debits"] == exact
+    assert rows["assets:bank"]["posted"] == exact
+    assert rows["assets:bank"]["available"] == exact - 1  # the pending credit is held
+    assert rows["liabilities:wallet:a"]["posted"] == exact
+    assert rows["liabilities:wallet:a"]["available"] == exact - 1
+    day = date(2025, 1, 1)
+    history = balance_history(frames, day, day).collect()
+    assert sorted(history["posted"].to_list()) == [exact, exact]
