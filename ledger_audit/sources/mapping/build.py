@@ -137,16 +137,47 @@ class _Build:
         return self.relations[section.relation]
 
     def evaluate(
-        self, rel: _Relation, values: dict[str, pl.Expr], checks: Sequence[pl.Expr]
+        self,
+        rel: _Relation,
+        values: dict[str, pl.Expr],
+        checks: Sequence[pl.Expr],
+        stages: Sequence[Sequence[pl.Expr]] = (),
     ) -> pl.DataFrame:
-        """``values`` per row (with ROW); each row's first problem is recorded in ``rel``."""
-        out = rel.frame.select(
+        """``values`` per row (with ROW); each row's first problem is recorded in ``rel``.
+
+        ``stages`` are helper columns added first, stage by stage (see ``fields.amount``).
+        """
+        frame = rel.frame.lazy()
+        for stage in stages:
+            frame = frame.with_columns(stage)
+        out = frame.select(
             pl.col(ROW),
             *(expr.alias(name) for name, expr in values.items()),
             _first_problem(checks).alias(_PROBLEM),
-        )
+        ).collect()
         rel.mark(out[_PROBLEM])
         return out.drop(_PROBLEM)
+
+    def ledger(self, field: Field | None, dtypes: dict[str, pl.DataType]) -> fields.Read:
+        """The ledger id of each row: its mapped column, or the mapping's ``[ledger] id``."""
+        if field is None:
+            return fields.Read(pl.lit(self.mapping.ledger.id, dtype=pl.String))
+        read = fields.text(field, dtypes)
+        problem = _null(read.value, field.key)
+        both = problem if read.problem is None else pl.coalesce(read.problem, problem)
+        return fields.Read(read.value, both)
+
+    def asset_of(self, code: pl.Expr, scales: pl.DataFrame) -> pl.Expr:
+        """The asset id ``CODE/scale`` of each row's currency code (null when unknown)."""
+        fixed = self.mapping.assets.scale
+        if fixed is not None:
+            return pl.concat_str(code, pl.lit(f"/{fixed}"))
+        if scales.height == 0:
+            return pl.lit(None, dtype=pl.String)
+        assets = scales.select(pl.concat_str("code", pl.lit("/"), pl.col("scale").cast(pl.String)))
+        return code.replace_strict(
+            scales["code"], assets.to_series(), default=None, return_dtype=pl.String
+        )
 
     def scale_of(self, code: pl.Expr, scales: pl.DataFrame) -> pl.Expr:
         """The scale of each row's currency code (null when unknown)."""
@@ -204,7 +235,10 @@ def _null(value: pl.Expr, key: str) -> pl.Expr:
 def _duplicates(rel: _Relation, frame: pl.DataFrame, keys: list[str], what: str) -> None:
     """Mark every good row whose ``keys`` repeat: which one is right cannot be told."""
     good = rel.good(frame)
-    dup = good.filter(pl.struct(keys).is_duplicated())
+    repeated = good.group_by(keys).len().filter(pl.col("len") > 1)
+    if repeated.height == 0:
+        return
+    dup = good.join(repeated.drop("len"), on=keys, how="semi", nulls_equal=True)
     rel.mark_rows(dup[ROW], f"{what}: the same {', '.join(keys)} on several rows")
 
 
@@ -236,15 +270,24 @@ def _scales(build: _Build) -> pl.DataFrame:
     return rel.good(out).select("code", "scale").sort("code")
 
 
+Stages = tuple[tuple[pl.Expr, ...], ...]
+
+
+def _merge(*parts: Stages) -> Stages:
+    """Helper-column stages of several fields, stage by stage."""
+    depth = max((len(p) for p in parts), default=0)
+    return tuple(tuple(e for p in parts if i < len(p) for e in p[i]) for i in range(depth))
+
+
 def _money(
     build: _Build, rel: _Relation, amount: Field, currency: Field, scales: pl.DataFrame
-) -> tuple[dict[str, pl.Expr], list[pl.Expr]]:
+) -> tuple[dict[str, pl.Expr], list[pl.Expr], Stages]:
     """Currency, asset id, magnitude and sign of a money field, with their problems."""
     code = fields.text(currency, rel.dtypes)
     scale = build.scale_of(code.value, scales)
     money = fields.amount(amount, rel.dtypes, scale)
     values = {
-        "asset_id": pl.concat_str(code.value, pl.lit("/"), scale.cast(pl.String)),
+        "asset_id": build.asset_of(code.value, scales),
         "__magnitude": money.magnitude,
         "__negative": money.negative,
     }
@@ -255,7 +298,7 @@ def _money(
         *([money.problem] if money.problem is not None else []),
         _null(pl.col(str(amount.column)), amount.key),
     ]
-    return values, checks
+    return values, checks, money.stages
 
 
 def _transaction_values(
@@ -265,6 +308,7 @@ def _transaction_values(
     d = rel.dtypes
     tid = fields.text(t.id, d)
     reads = {
+        "ledger_id": build.ledger(t.ledger_id, d),
         "transaction_id": tid,
         "pending_transaction_id": fields.text(t.pending_id, d),
         "reverses_transaction_id": fields.text(t.reverses_id, d),
@@ -305,10 +349,15 @@ def _entries(build: _Build, scales: pl.DataFrame) -> tuple[pl.DataFrame, pl.Data
     e = build.mapping.entries
     rel = build.rel(e.section)
     d = rel.dtypes
-    money, checks = _money(build, rel, e.amount, e.currency, scales)
+    money, checks, stages = _money(build, rel, e.amount, e.currency, scales)
     tid = fields.text(e.transaction_id if e.transaction_id is not None else e.row_id, d)
-    values: dict[str, pl.Expr] = {"transaction_id": tid.value, **money}
-    reads = [tid]
+    ledger = build.ledger(e.ledger_id, d)
+    values: dict[str, pl.Expr] = {
+        "ledger_id": ledger.value,
+        "transaction_id": tid.value,
+        **money,
+    }
+    reads = [tid, ledger]
     checks.append(_null(tid.value, (e.transaction_id or e.row_id or e.amount).key))
     for name, field in (("__row_id", e.row_id), ("version", e.version), ("entry_index", e.index)):
         read = fields.integer(field, d) if name != "__row_id" else fields.text(field, d)
@@ -349,11 +398,15 @@ def _entries(build: _Build, scales: pl.DataFrame) -> tuple[pl.DataFrame, pl.Data
         )
         checks += tx_checks
         tx_values = {f"__tx_{k}": v for k, v in tx_values.items()}
-    frame = build.evaluate(rel, {**values, **tx_values}, [*fields.problems(*reads), *checks])
+    frame = build.evaluate(
+        rel, {**values, **tx_values}, [*fields.problems(*reads), *checks], stages
+    )
     if e.index is not None:
-        _duplicates(rel, frame, ["transaction_id", "version", "entry_index"], "entries")
+        _duplicates(
+            rel, frame, ["ledger_id", "transaction_id", "version", "entry_index"], "entries"
+        )
     if e.row_id is not None:
-        _duplicates(rel, frame, ["__row_id"], "entries")
+        _duplicates(rel, frame, ["ledger_id", "__row_id"], "entries")
     tx_frame = None
     if shared:
         tx_frame = _transactions_in_entries(rel, frame)
@@ -364,7 +417,7 @@ def _transactions_in_entries(rel: _Relation, frame: pl.DataFrame) -> pl.DataFram
     """The transactions of an entries relation: rows of one transaction must agree."""
     columns = [c for c in frame.columns if c.startswith("__tx_")]
     renamed = frame.select(ROW, *columns).rename({c: c.removeprefix("__tx_") for c in columns})
-    key = ["transaction_id", "version"] if "version" in renamed.columns else ["transaction_id"]
+    key = ["ledger_id", "transaction_id"] + (["version"] if "version" in renamed.columns else [])
     good = rel.good(renamed)
     others = [c for c in renamed.columns if c not in {ROW, *key}]
     conflicts = (
@@ -390,11 +443,11 @@ def _transactions(build: _Build, in_entries: pl.DataFrame | None) -> pl.DataFram
             build, rel, with_status=t.shape != TransactionShape.HISTORY
         )
         frame = build.evaluate(rel, values, checks)
-        key = ["transaction_id"] + (["version"] if "version" in frame.columns else [])
+        key = ["ledger_id", "transaction_id"] + (["version"] if "version" in frame.columns else [])
         _duplicates(rel, frame, key, "transactions")
     good = rel.good(frame)
     if in_entries is not None:
-        key = ["transaction_id"] + (["version"] if "version" in good.columns else [])
+        key = ["ledger_id", "transaction_id"] + (["version"] if "version" in good.columns else [])
         good = good.sort(ROW).unique(key, keep="first", maintain_order=True)
     if t.shape == TransactionShape.HISTORY:
         good = _history_versions(build, good)
@@ -430,38 +483,39 @@ def _history_versions(build: _Build, base: pl.DataFrame) -> pl.DataFrame:
     status = fields.enum(history.status, d)
     at = fields.time(history.at, d, build.zone)
     order = fields.text(history.order, d)
+    ledger = build.ledger(history.ledger_id, d)
     frame = build.evaluate(
         rel,
         {
+            "ledger_id": ledger.value,
             "transaction_id": tid.value,
             "status": status.value,
             "recorded_ns": at.value,
             "__order": order.value,
         },
         [
-            *fields.problems(tid, status, at, order),
+            *fields.problems(tid, status, at, order, ledger),
             _null(tid.value, history.transaction_id.key),
             _null(status.value, history.status.key),
             _null(at.value, history.at.key),
         ],
     )
-    unknown = frame.join(base.select("transaction_id"), on="transaction_id", how="anti")
+    tx_key = ["ledger_id", "transaction_id"]
+    unknown = frame.join(base.select(tx_key), on=tx_key, how="anti")
     rel.mark_rows(unknown[ROW], f"{history.transaction_id.key}: no such transaction")
-    _duplicates(rel, frame, ["transaction_id", "recorded_ns", "__order"], "status history")
+    _duplicates(rel, frame, [*tx_key, "recorded_ns", "__order"], "status history")
     versions = (
         rel.good(frame)
-        .sort("transaction_id", "recorded_ns", "__order", nulls_last=True)
-        .with_columns(
-            pl.int_range(pl.len(), dtype=pl.Int64).over("transaction_id").alias("version")
-        )
+        .sort(*tx_key, "recorded_ns", "__order", nulls_last=True)
+        .with_columns(pl.int_range(pl.len(), dtype=pl.Int64).over(tx_key).alias("version"))
         .drop(ROW, "__order")
     )
     tx_rel = build.rel(build.mapping.transactions.section)
-    missing = base.join(versions.select("transaction_id"), on="transaction_id", how="anti")
+    missing = base.join(versions.select(tx_key), on=tx_key, how="anti")
     tx_rel.mark_rows(missing[ROW], "transactions: no status history rows")
     base = tx_rel.good(base)
     joined = base.drop("version", "status", "recorded_ns", strict=False).join(
-        versions, on="transaction_id", how="inner"
+        versions, on=tx_key, how="inner"
     )
     # Version 0 takes effect when the transaction does; later versions when they happen.
     return joined.with_columns(
@@ -502,9 +556,12 @@ def _legs(build: _Build, frame: pl.DataFrame) -> pl.DataFrame:
         if e.index is None:
             order = pl.struct("__row_id", "__debit", "__credit", "asset_id", "__magnitude")
             base = base.with_columns(
-                (order.rank("ordinal").over("transaction_id", "version").cast(pl.Int64) - 1).alias(
-                    "entry_index"
-                )
+                (
+                    order.rank("ordinal")
+                    .over("ledger_id", "transaction_id", "version")
+                    .cast(pl.Int64)
+                    - 1
+                ).alias("entry_index")
             )
         legs = [
             base.with_columns(
@@ -529,7 +586,7 @@ def _legs(build: _Build, frame: pl.DataFrame) -> pl.DataFrame:
                     pl.col("__magnitude").cast(pl.String).alias("__value"),
                 )
                 .rank("ordinal")
-                .over("transaction_id", "version")
+                .over("ledger_id", "transaction_id", "version")
                 .cast(pl.Int64)
                 - 1
             ).alias("entry_index")
@@ -543,10 +600,10 @@ def _entries_versions(
     rel = build.rel(build.mapping.entries.section)
     good = rel.good(frame).drop([c for c in frame.columns if c.startswith("__tx_")])
     if build.mapping.entries.version is None:
-        versions = transactions.select("transaction_id", "version").unique()
+        versions = transactions.select("ledger_id", "transaction_id", "version").unique()
         good = (
             good.drop("version")
-            .join(versions, on="transaction_id", how="left")
+            .join(versions, on=["ledger_id", "transaction_id"], how="left")
             .with_columns(pl.col("version").fill_null(0))
         )
     return _legs(build, good)
@@ -556,7 +613,7 @@ def _accounts(build: _Build, entries: pl.DataFrame, scales: pl.DataFrame) -> pl.
     """Accounts from their relation, or gathered from the entries (no asset, no limits)."""
     a = build.mapping.accounts
     if a.section is None:
-        ids = entries.select("account_id").unique().sort("account_id")
+        ids = entries.select("ledger_id", "account_id").unique().sort("ledger_id", "account_id")
         normal = fields.enum(a.normal_balance, {}, on=pl.col("account_id"))
         frame = ids.with_columns(
             pl.col("account_id").alias("name"),
@@ -587,7 +644,9 @@ def _accounts(build: _Build, entries: pl.DataFrame, scales: pl.DataFrame) -> pl.
     closed = fields.time(a.closed_at, d, build.zone)
     external = fields.text(a.external_id, d)
     metadata = fields.text(a.metadata, d)
+    ledger = build.ledger(a.ledger_id, d)
     values: dict[str, pl.Expr] = {
+        "ledger_id": ledger.value,
         "account_id": account_id.value,
         "name": pl.coalesce(name.value, account_id.value),
         "normal_balance": normal.value,
@@ -601,11 +660,11 @@ def _accounts(build: _Build, entries: pl.DataFrame, scales: pl.DataFrame) -> pl.
         _null(account_id.value, str(a.id.key if a.id else "accounts.id")),
         _null(normal.value, a.normal_balance.key),
     ]
-    reads = [account_id, normal, name, allow, opened, closed, external, metadata]
+    reads = [account_id, normal, name, allow, opened, closed, external, metadata, ledger]
     if a.currency is not None:
         code = fields.text(a.currency, d)
         scale = build.scale_of(code.value, scales)
-        values["asset_id"] = pl.concat_str(code.value, pl.lit("/"), scale.cast(pl.String))
+        values["asset_id"] = build.asset_of(code.value, scales)
         checks.append(
             _when(
                 code.value.is_not_null() & scale.is_null(),
@@ -616,7 +675,7 @@ def _accounts(build: _Build, entries: pl.DataFrame, scales: pl.DataFrame) -> pl.
     else:
         values["asset_id"] = pl.lit(None, pl.String)
     frame = build.evaluate(rel, values, [*fields.problems(*reads), *checks])
-    _duplicates(rel, frame, ["account_id"], "accounts")
+    _duplicates(rel, frame, ["ledger_id", "account_id"], "accounts")
     if a.allow_negative is None:
         build.notes.append("no-negative limits are not mapped: every account may go negative")
     return rel.good(frame).drop(ROW)
@@ -632,81 +691,99 @@ def _balances(build: _Build, scales: pl.DataFrame) -> pl.DataFrame | None:
     account = fields.text(b.account, d)
     as_of = fields.time(b.as_of, d, build.zone)
     lock = fields.integer(b.lock_version, d)
+    ledger = build.ledger(b.ledger_id, d)
     values: dict[str, pl.Expr] = {
+        "ledger_id": ledger.value,
         "account_id": account.value,
         "as_of_ns": as_of.value,
         "lock_version": pl.coalesce(lock.value, pl.lit(0, pl.Int64)),
     }
     checks = [
-        *fields.problems(account, as_of, lock),
+        *fields.problems(account, as_of, lock, ledger),
         _null(account.value, b.account.key),
         _null(as_of.value, b.as_of.key),
     ]
+    stages: Stages = ()
     for name in ("posted_debits", "posted_credits", "pending_debits", "pending_credits"):
         field: Field = getattr(b, name)
-        money, money_checks = _money(build, rel, field, b.currency, scales)
+        money, money_checks, money_stages = _money(build, rel, field, b.currency, scales)
         values["asset_id"] = money["asset_id"]
         values[name] = money["__magnitude"]
         checks += [*money_checks, _when(money["__negative"], f"{field.key}: negative total")]
-    frame = build.evaluate(rel, values, checks)
-    _duplicates(rel, frame, ["account_id", "asset_id"], "balances")
+        stages = _merge(stages, money_stages)
+    frame = build.evaluate(rel, values, checks, stages)
+    _duplicates(rel, frame, ["ledger_id", "account_id", "asset_id"], "balances")
     return rel.good(frame).drop(ROW)
 
 
-def _text_frame(frame: pl.DataFrame | None, table: str, ledger_id: str) -> pl.DataFrame:
-    """``frame`` with exactly the canonical columns (missing ones null), ledger id set."""
+def _canonical_frame(frame: pl.DataFrame | None, table: str) -> pl.DataFrame:
+    """``frame`` with exactly the canonical columns (those not mapped are null)."""
     schema = FRAME_SCHEMAS[table]
     if frame is None:
-        frame = pl.DataFrame()
-    out = (
-        frame.with_columns(pl.lit(ledger_id, pl.String).alias("ledger_id"))
-        if frame.width
-        else (pl.DataFrame(schema={"ledger_id": pl.String}))
+        return pl.DataFrame(schema=schema)
+    return frame.select(
+        pl.col(c) if c in frame.columns else pl.lit(None, dtype=schema[c]).alias(c) for c in schema
     )
-    return out.select(
-        pl.col(c) if c in out.columns else pl.lit(None, dtype=schema[c]).alias(c) for c in schema
+
+
+def _ledgers(build: _Build, transactions: pl.DataFrame, used: list[pl.DataFrame]) -> pl.DataFrame:
+    """One row per ledger id found; created when its first transaction was recorded."""
+    m = build.mapping
+    meta = (
+        None
+        if m.ledger.closed_through_ns is None
+        else json.dumps({"closed_through_ns": m.ledger.closed_through_ns})
+    )
+    ids = pl.concat(used).drop_nulls().unique()
+    created = transactions.group_by("ledger_id").agg(pl.col("recorded_ns").min().alias("c"))
+    return (
+        ids.join(created, on="ledger_id", how="left")
+        .sort("ledger_id")
+        .select(
+            "ledger_id",
+            pl.when(pl.col("ledger_id") == m.ledger.id)
+            .then(pl.lit(m.ledger.name or m.ledger.id))
+            .otherwise(pl.col("ledger_id"))
+            .alias("name"),
+            pl.lit(None if m.chain is None else m.chain.algorithm, pl.String).alias(
+                "chain_algorithm"
+            ),
+            pl.col("c").fill_null(0).alias("created_ns"),
+            pl.lit(meta, pl.String).alias("metadata"),
+        )
     )
 
 
 def _finish(
     build: _Build,
+    *,
+    scales: pl.DataFrame,
     accounts: pl.DataFrame,
     transactions: pl.DataFrame,
     entries: pl.DataFrame,
     balances: pl.DataFrame | None,
 ) -> dict[str, pl.DataFrame]:
     m = build.mapping
-    lid = m.ledger.id
-    created = transactions["recorded_ns"].min() if transactions.height else 0
-    meta = (
-        None
-        if m.ledger.closed_through_ns is None
-        else json.dumps({"closed_through_ns": m.ledger.closed_through_ns})
-    )
-    ledgers = pl.DataFrame(
-        {
-            "ledger_id": [lid],
-            "name": [m.ledger.name or lid],
-            "chain_algorithm": [None if m.chain is None else m.chain.algorithm],
-            "created_ns": [created],
-            "metadata": [meta],
-        },
-        schema=dict(FRAME_SCHEMAS["ledgers"]),
-    )
-    accounts = accounts.with_columns(pl.coalesce("opened_ns", pl.lit(created)).alias("opened_ns"))
-    used = [entries.select("asset_id"), accounts.select("asset_id")]
+    parts = [accounts, transactions, entries] + ([] if balances is None else [balances])
+    ledgers = _ledgers(build, transactions, [f.select("ledger_id") for f in parts])
+    accounts = accounts.join(
+        ledgers.select("ledger_id", "created_ns"), on="ledger_id", how="left"
+    ).with_columns(pl.coalesce("opened_ns", "created_ns").alias("opened_ns"))
+    # Every currency the mapping declares is an asset, used or not; and every one used.
+    declared = scales.select(pl.concat_str("code", pl.lit("/"), pl.col("scale").cast(pl.String)))
+    used = [declared.to_series().alias("asset_id").to_frame()]
+    used += [entries.select("asset_id"), accounts.select("asset_id")]
     if balances is not None:
         used.append(balances.select("asset_id"))
     asset_ids = pl.concat(used).drop_nulls().unique().sort("asset_id")
-    parts = pl.col("asset_id").str.split_exact("/", 1)
+    split = pl.col("asset_id").str.split_exact("/", 1)
     assets = asset_ids.select(
         "asset_id",
-        parts.struct.field("field_0").alias("code"),
-        parts.struct.field("field_1").cast(pl.Int32).alias("scale"),
+        split.struct.field("field_0").alias("code"),
+        split.struct.field("field_1").cast(pl.Int32).alias("scale"),
         pl.lit(m.assets.kind).alias("kind"),
     )
     entries = entries.rename({"__magnitude": "amount"})
-    transactions = transactions.drop(ROW, strict=False)
     if m.transactions.idempotency_key is None:
         build.notes.append("idempotency keys are not mapped: idempotency is not proven")
     if m.chain is None:
@@ -720,10 +797,10 @@ def _finish(
     return {
         "ledgers": ledgers,
         "assets": assets.select(list(FRAME_SCHEMAS["assets"])),
-        "accounts": _text_frame(accounts, "accounts", lid),
-        "transactions": _text_frame(transactions, "transactions", lid),
-        "entries": _text_frame(entries.drop(ROW, strict=False), "entries", lid),
-        "balances": _text_frame(balances, "balances", lid),
+        "accounts": _canonical_frame(accounts, "accounts"),
+        "transactions": _canonical_frame(transactions, "transactions"),
+        "entries": _canonical_frame(entries, "entries"),
+        "balances": _canonical_frame(balances, "balances"),
     }
 
 
@@ -813,6 +890,13 @@ def build_tables(mapping: SourceMapping, source: RelationSource) -> MappedTables
     entries = _entries_versions(build, entry_rows, transactions)
     accounts = _accounts(build, entries, scales)
     balances = _balances(build, scales)
-    tables = _finish(build, accounts, transactions, entries, balances)
+    tables = _finish(
+        build,
+        scales=scales,
+        accounts=accounts,
+        transactions=transactions,
+        entries=entries,
+        balances=balances,
+    )
     rejections, counts = _rejections(build)
     return MappedTables(tables, rejections, counts, tuple(dict.fromkeys(build.notes)))

@@ -17,7 +17,17 @@ from ledger_audit.sources.mapping.spec import Field
 
 _INTEGER = r"^[+-]?[0-9]+$"
 _DECIMAL = r"^[+-]?[0-9]+(\.[0-9]+)?$"
-_ZEROS = "0" * 38
+_MAX_DIGITS = 38
+
+
+class _Powers:
+    """10^k for k = 0..38 as Int128, to scale amounts by a per-row power of ten."""
+
+    index = pl.Series(range(_MAX_DIGITS + 1), dtype=pl.Int64)
+    values = pl.Series([10**k for k in range(_MAX_DIGITS + 1)], dtype=pl.Int128)
+
+
+_POWERS = _Powers
 _EPOCH_FACTOR = {"s": 1_000_000_000, "ms": 1_000_000, "us": 1_000, "ns": 1}
 _TRUE_WORDS = ("true", "t", "1", "yes", "y")
 _FALSE_WORDS = ("false", "f", "0", "no", "n")
@@ -151,18 +161,26 @@ def boolean(field: Field | None, dtypes: dict[str, pl.DataType], default: bool) 
 
 @dataclass(frozen=True, slots=True)
 class AmountRead:
-    """An amount: its magnitude in minor units (Int64 or digit text) and whether it is negative."""
+    """An amount: magnitude in minor units (an integer), sign, problem, and staged helpers.
+
+    ``stages`` are columns to add, stage by stage, before ``magnitude``, ``negative`` and
+    ``problem`` are evaluated: polars does not share the parts of one expression, so the
+    text is parsed once into helper columns that the three read.
+    """
 
     magnitude: pl.Expr
     negative: pl.Expr
     problem: pl.Expr | None
+    stages: tuple[tuple[pl.Expr, ...], ...] = ()
 
 
 def amount(field: Field, dtypes: dict[str, pl.DataType], scale: pl.Expr) -> AmountRead:
     """Minor units, or exact major-unit decimals times 10^scale (never rounded).
 
-    ``scale`` is the row's asset scale (Int). Integer minor units stay integers; everything
-    else goes through text, digit by digit.
+    ``scale`` is the row's asset scale (Int). Integer minor units stay integers; anything
+    else is parsed from its text with integer arithmetic on the digits (Int128 holds 38):
+    the text's value is digits / 10^fraction_digits, so in minor units it is digits *
+    10^(scale - fraction_digits), exact only where a division leaves no remainder.
     """
     if field.column is None:
         raise ValueError(f"{field.key}: an amount must come from a column")
@@ -172,19 +190,46 @@ def amount(field: Field, dtypes: dict[str, pl.DataType], scale: pl.Expr) -> Amou
     if dtype.is_integer() and field.units == "minor":
         return AmountRead(x.abs(), x < 0, None)
     is_float = dtype.is_float()
-    s = x if dtype == pl.String() else x.cast(pl.String, strict=False)
-    s = s.str.strip_chars()
-    if is_float:
-        s = s.str.replace(r"\.0$", "")
-    negative = s.str.starts_with("-")
-    unsigned = s.str.replace(r"^[+-]", "")
-    whole = unsigned.str.replace(r"\..*$", "")
-    fraction = unsigned.str.extract(r"\.([0-9]+)$", 1).fill_null("").str.replace(r"0+$", "")
-    places = scale if field.units == "major" else pl.lit(0)
-    syntax = s.str.contains(_DECIMAL if field.units == "major" or is_float else _INTEGER)
-    too_many = fraction.str.len_chars() > places
-    digits = whole + (fraction + pl.lit(_ZEROS)).str.slice(0, places)
-    magnitude = pl.when(syntax & ~too_many).then(digits)
+    tag = "__" + field.key.replace(".", "_")
+
+    def col(name: str) -> pl.Expr:
+        return pl.col(f"{tag}_{name}")
+
+    text = x if dtype == pl.String() else x.cast(pl.String, strict=False)
+    places = scale.cast(pl.Int64) if field.units == "major" else pl.lit(0, pl.Int64)
+    first = (text.str.strip_chars().alias(f"{tag}_s"), places.alias(f"{tag}_places"))
+    s = col("s")
+    pattern = _DECIMAL if field.units == "major" or is_float else _INTEGER
+    second = (
+        s.str.contains(pattern).alias(f"{tag}_syntax"),
+        s.str.replace(".", "", literal=True).cast(pl.Int128, strict=False).alias(f"{tag}_signed"),
+        s.str.find(".", literal=True).cast(pl.Int64).alias(f"{tag}_dot"),
+        s.str.len_bytes().cast(pl.Int64).alias(f"{tag}_length"),
+        s.str.contains(r"^[+-]").cast(pl.Int64).alias(f"{tag}_sign"),
+    )
+    dot, length = col("dot"), col("length")
+    fraction_digits = pl.when(dot.is_null()).then(0).otherwise(length - dot - 1)
+    power = col("places") - fraction_digits
+    third = (
+        power.alias(f"{tag}_power"),
+        col("signed").abs().alias(f"{tag}_abs"),
+        ((pl.coalesce(dot, length) - col("sign") + col("places")) > _MAX_DIGITS).alias(
+            f"{tag}_wide"
+        ),
+    )
+    fourth = (
+        col("power")
+        .abs()
+        .replace_strict(_POWERS.index, _POWERS.values, default=None, return_dtype=pl.Int128)
+        .alias(f"{tag}_factor"),
+    )
+    fifth = (((col("power") >= 0) | ((col("abs") % col("factor")) == 0)).alias(f"{tag}_exact"),)
+    syntax, wide, exact = col("syntax"), col("wide"), col("exact")
+    magnitude = pl.when(syntax & exact & ~wide).then(
+        pl.when(col("power") >= 0)
+        .then(col("abs") * col("factor"))
+        .otherwise(col("abs") // col("factor"))
+    )
     word = "decimal" if field.units == "major" else "whole"
     rules: list[tuple[pl.Expr, str]] = []
     if float_tag is not None and not field.allow_float:
@@ -193,11 +238,12 @@ def amount(field: Field, dtypes: dict[str, pl.DataType], scale: pl.Expr) -> Amou
         )
     rules += [
         (~syntax, f"{field.key}: not a {word} number"),
-        (too_many, f"{field.key}: more decimals than the currency's scale (never rounded)"),
-        (scale.is_null() & pl.lit(field.units == "major"), f"{field.key}: no scale for it"),
+        (~exact, f"{field.key}: more decimals than the currency's scale (never rounded)"),
+        (wide, f"{field.key}: more than {_MAX_DIGITS} digits"),
+        (col("places").is_null(), f"{field.key}: no scale for it"),
     ]
     problem = _first(x.is_not_null(), *rules)
-    return AmountRead(magnitude, negative, problem)
+    return AmountRead(magnitude, col("signed") < 0, problem, (first, second, third, fourth, fifth))
 
 
 def time(field: Field | None, dtypes: dict[str, pl.DataType], zone: str | None) -> Read:

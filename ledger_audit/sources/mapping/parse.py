@@ -351,6 +351,7 @@ def _assets(reader: _Reader) -> AssetsSpec:
 
 
 _ACCOUNT_KEYS = {
+    "ledger_id",
     "from",
     "query",
     "derive",
@@ -394,17 +395,19 @@ def _accounts(reader: _Reader) -> AccountsSpec:
         closed_at=reader.field("closed_at", FieldKind.TIME),
         external_id=reader.field("external_id", FieldKind.TEXT),
         metadata=reader.field("metadata", FieldKind.TEXT),
+        ledger_id=reader.field("ledger_id", FieldKind.TEXT),
     )
 
 
 def _history(reader: _Reader) -> HistorySpec:
-    reader.refuse_unknown({"from", "query", "transaction_id", "status", "at", "order"})
+    reader.refuse_unknown({"from", "query", "ledger_id", "transaction_id", "status", "at", "order"})
     return HistorySpec(
         section=reader.relation(),
         transaction_id=_need(reader.field("transaction_id", FieldKind.TEXT, required=True)),
         status=_need(reader.field("status", FieldKind.ENUM, required=True, enum="status")),
         at=_need(reader.field("at", FieldKind.TIME, required=True)),
         order=reader.field("order", FieldKind.TEXT),
+        ledger_id=reader.field("ledger_id", FieldKind.TEXT),
     )
 
 
@@ -415,6 +418,7 @@ def _need(field: Field | None) -> Field:
 
 
 _TRANSACTION_KEYS = {
+    "ledger_id",
     "from",
     "query",
     "shape",
@@ -477,10 +481,12 @@ def _transactions(
         description=reader.field("description", FieldKind.TEXT),
         metadata=reader.field("metadata", FieldKind.TEXT),
         history=history,
+        ledger_id=reader.field("ledger_id", FieldKind.TEXT),
     )
 
 
 _ENTRY_KEYS = {
+    "ledger_id",
     "from",
     "query",
     "shape",
@@ -544,12 +550,15 @@ def _entries(reader: _Reader) -> EntriesSpec:
         direction=direction,
         debit_account=debit,
         credit_account=credit,
+        ledger_id=reader.field("ledger_id", FieldKind.TEXT),
     )
 
 
 def _balances(reader: _Reader) -> BalancesSpec:
     names = ("posted_debits", "posted_credits", "pending_debits", "pending_credits")
-    reader.refuse_unknown({"from", "query", "account", "currency", "as_of", "lock_version", *names})
+    reader.refuse_unknown(
+        {"from", "query", "ledger_id", "account", "currency", "as_of", "lock_version", *names}
+    )
     amounts = [_need(reader.field(n, FieldKind.AMOUNT, required=True)) for n in names]
     for field in amounts:
         if field.sign is not None:
@@ -564,6 +573,7 @@ def _balances(reader: _Reader) -> BalancesSpec:
         pending_credits=amounts[3],
         as_of=_need(reader.field("as_of", FieldKind.TIME, required=True)),
         lock_version=reader.field("lock_version", FieldKind.INTEGER),
+        ledger_id=reader.field("ledger_id", FieldKind.TEXT),
     )
 
 

@@ -88,7 +88,7 @@ class Section:
 
 @dataclass(frozen=True, slots=True)
 class LedgerSpec:
-    """``[ledger]``: the one ledger this mapping reads."""
+    """``[ledger]``: the ledger this mapping reads (the default of every ``ledger_id``)."""
 
     id: str
     name: str | None
@@ -125,6 +125,7 @@ class AccountsSpec:
     closed_at: Field | None = None
     external_id: Field | None = None
     metadata: Field | None = None
+    ledger_id: Field | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,6 +137,7 @@ class HistorySpec:
     status: Field
     at: Field
     order: Field | None = None
+    ledger_id: Field | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,6 +172,7 @@ class TransactionsSpec:
     description: Field | None = None
     metadata: Field | None = None
     history: HistorySpec | None = None
+    ledger_id: Field | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,6 +191,7 @@ class EntriesSpec:
     direction: Field | None = None
     debit_account: Field | None = None
     credit_account: Field | None = None
+    ledger_id: Field | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,6 +207,7 @@ class BalancesSpec:
     pending_credits: Field
     as_of: Field
     lock_version: Field | None = None
+    ledger_id: Field | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,6 +24,7 @@ def section_fields(mapping: SourceMapping) -> Iterator[tuple[Section, Field]]:
         (
             a.section,
             (
+                a.ledger_id,
                 a.id,
                 a.name,
                 a.normal_balance,
@@ -38,6 +39,7 @@ def section_fields(mapping: SourceMapping) -> Iterator[tuple[Section, Field]]:
         (
             t.section,
             (
+                t.ledger_id,
                 t.id,
                 t.version,
                 None if t.history else t.status,
@@ -55,6 +57,7 @@ def section_fields(mapping: SourceMapping) -> Iterator[tuple[Section, Field]]:
         (
             e.section,
             (
+                e.ledger_id,
                 e.transaction_id,
                 e.row_id,
                 e.version,
@@ -70,13 +73,14 @@ def section_fields(mapping: SourceMapping) -> Iterator[tuple[Section, Field]]:
     ]
     if t.history is not None:
         h = t.history
-        groups.append((h.section, (h.transaction_id, h.status, h.at, h.order)))
+        groups.append((h.section, (h.ledger_id, h.transaction_id, h.status, h.at, h.order)))
     if mapping.balances is not None:
         b = mapping.balances
         groups.append(
             (
                 b.section,
                 (
+                    b.ledger_id,
                     b.account,
                     b.currency,
                     b.posted_debits,
