@@ -2,13 +2,21 @@
 
 Outside the data flow: it may call any stage. Operational errors (``LedgerAuditError``, and
 ``OSError`` for files) print as one line on stderr with exit code 2, never a traceback;
-usage errors do the same.
+usage errors do the same. Anything else is a bug: one line too, exit code 4
+(``LEDGER_AUDIT_DEBUG=1`` shows its traceback).
+
+Start-up stays fast (``benchmarks/bench_startup.py``): this module imports nothing heavy at
+its top, and each subcommand is one ``_run_<command>`` function that first checks what is
+cheap to check (an input file that is not there) and only then imports the stages it runs.
+So ``--help``, a usage error or a missing file answer in a fraction of a second, without
+polars, SQLAlchemy or the notebook machinery (``tests/test_cli_startup.py`` holds this).
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -16,17 +24,20 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
 from ledger_audit import __version__
-from ledger_audit.errors import LedgerAuditError
+from ledger_audit.errors import InputError, LedgerAuditError
 
 if TYPE_CHECKING:
     import polars as pl
 
-    from ledger_audit.close.run import CloseParameters
     from ledger_audit.schema.lach1 import Checkpoint
 
 PROG = "ledger-audit"
 EXIT_OK = 0
 EXIT_ERROR = 2
+EXIT_BUG = 4
+EXIT_INTERRUPTED = 130
+DEBUG_ENV = "LEDGER_AUDIT_DEBUG"
+"""Set to 1 to let an unexpected exception through with its traceback."""
 
 
 class _UsageError(Exception):
@@ -64,6 +75,21 @@ def _month(text: str) -> str:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def _require_ledger(source: str) -> None:
+    """A local ledger that is not there fails here, before the readers are imported.
+
+    URLs and existing paths are left to the reader, which says what is wrong with them.
+    """
+    if "://" not in source and not Path(source).exists():
+        raise InputError(source, "no such ledger file or folder")
+
+
+def _require_file(path: Path | None, what: str) -> None:
+    """An input file that is not there fails here, before its reader is imported."""
+    if path is not None and not path.exists():
+        raise InputError(str(path), f"no such {what} file")
+
+
 def _run_demo(args: argparse.Namespace) -> int:
     from ledger_audit.demo.build import build_demo  # noqa: PLC0415 - keep --help fast
     from ledger_audit.demo.summary import render_text  # noqa: PLC0415
@@ -85,6 +111,10 @@ EXIT_CRITICAL = 1
 
 
 def _run_verify(args: argparse.Namespace) -> int:
+    _require_ledger(args.source)
+    for checkpoint in args.checkpoint:
+        _require_file(checkpoint, "checkpoints")
+
     from ledger_audit.checks.runner import audit  # noqa: PLC0415 - keep --help fast
     from ledger_audit.exports.checkpoints import write_checkpoints  # noqa: PLC0415
     from ledger_audit.exports.findings import write_findings, write_frame  # noqa: PLC0415
@@ -164,6 +194,11 @@ def _date(text: str) -> dt.date:
 
 
 def _run_reconcile(args: argparse.Namespace) -> int:
+    _require_ledger(args.ledger)
+    for statement in args.statements:
+        _require_file(statement, "statement")
+    _require_file(args.rules, "rules")
+
     import polars as pl  # noqa: PLC0415 - keep --help fast
 
     from ledger_audit.exports.findings import write_findings, write_frame  # noqa: PLC0415
@@ -208,6 +243,14 @@ EXIT_CLOSE_FAILED = 3
 
 
 def _run_close(args: argparse.Namespace) -> int:
+    _require_ledger(args.ledger)
+    for statement in args.statements:
+        _require_file(statement, "statement")
+    _require_file(args.rules, "rules")
+    _require_file(args.mapping, "GL mapping")
+    _require_file(args.checkpoint, "checkpoints")
+    _require_file(args.notebook, "notebook")
+
     from ledger_audit.close.execute import execute_close  # noqa: PLC0415 - keep --help fast
     from ledger_audit.close.run import CloseParameters  # noqa: PLC0415
 
@@ -220,16 +263,28 @@ def _run_close(args: argparse.Namespace) -> int:
         checkpoints=None if args.checkpoint is None else str(args.checkpoint),
         suites=args.suites,
     )
-    _check_close_inputs(parameters)
+
+    def starting() -> None:
+        print(
+            f"Closing {parameters.period} of {parameters.source} (headless notebook) ...",
+            flush=True,
+        )
+
     started = time.perf_counter()
-    print(f"Closing {parameters.period} of {parameters.source} (headless notebook) ...", flush=True)
-    run = execute_close(parameters, args.out, notebook=args.notebook, progress=sys.stderr.isatty())
+    # execute_close checks every input (close.preflight) before the kernel starts
+    run = execute_close(
+        parameters,
+        args.out,
+        notebook=args.notebook,
+        progress=sys.stderr.isatty(),
+        on_start=starting,
+    )
     seconds = time.perf_counter() - started
     if run.failed:
         print(
-            f"{PROG}: the close of {run.period} failed: {run.error}\n"
-            f"The executed notebook, with the failing cell marked: {run.notebook}\n"
-            f"An earlier bundle in {run.folder}, if any, was left as it was.",
+            f"{PROG}: error: the close of {run.period} failed: {_one_line_text(run.error or '')} "
+            f"(the executed notebook, the failing cell marked: {run.notebook}; an earlier "
+            f"bundle in {run.folder}, if any, was left as it was)",
             file=sys.stderr,
         )
         return EXIT_ERROR if run.bad_input else EXIT_CLOSE_FAILED
@@ -241,27 +296,6 @@ def _run_close(args: argparse.Namespace) -> int:
         f"Evidence bundle (manifest.json, tables/, erp/, the executed notebook): {run.folder}"
     )
     return EXIT_CRITICAL if run.critical else EXIT_OK
-
-
-def _check_close_inputs(parameters: CloseParameters) -> None:
-    """Fail in a second, before the notebook starts, on inputs that cannot be right."""
-    from ledger_audit.errors import InputError  # noqa: PLC0415
-    from ledger_audit.sources.checkpoints import read_checkpoints  # noqa: PLC0415
-    from ledger_audit.sources.gl_mapping import read_gl_mapping  # noqa: PLC0415
-    from ledger_audit.sources.match_rules import read_match_rules  # noqa: PLC0415
-
-    source = parameters.source
-    if "://" not in source and not Path(source).exists():
-        raise InputError(source, "no such ledger file or folder")
-    for statement in parameters.statements:
-        if not Path(statement).is_file():
-            raise InputError(statement, "no such statement file")
-    if parameters.statements:
-        read_match_rules(parameters.rules_path)
-    if parameters.mapping is not None:
-        read_gl_mapping(Path(parameters.mapping))
-    if parameters.checkpoints is not None:
-        read_checkpoints(Path(parameters.checkpoints))
 
 
 def _last_statement_day(records: pl.DataFrame, balances: pl.DataFrame) -> dt.date:
@@ -349,7 +383,15 @@ def _rules_option(parser: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (subcommands carry their handler as ``handler``)."""
-    parser = _Parser(prog=PROG, description="Audit double-entry Ledger-as-a-Service ledgers.")
+    parser = _Parser(
+        prog=PROG,
+        description="Audit double-entry Ledger-as-a-Service ledgers.",
+        epilog=(
+            "Exit codes: 0 done, 1 a critical finding, 2 bad input or usage (one line on "
+            "stderr), 3 the close's notebook failed, 4 a bug (one line; "
+            f"{DEBUG_ENV}=1 shows its traceback), 130 interrupted."
+        ),
+    )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     demo = commands.add_parser(
@@ -506,17 +548,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _one_line_text(text: str) -> str:
+    return " ".join(text.split())
+
+
 def _one_line(exc: BaseException) -> str:
     if isinstance(exc, OSError) and exc.strerror:
         where = f": {exc.filename}" if exc.filename is not None else ""
         text = f"{exc.strerror}{where}"
     else:
         text = str(exc) or type(exc).__name__
-    return " ".join(text.split())
+    return _one_line_text(text)
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the command line; returns the exit code (0 ok, 2 error)."""
+    """Run the command line; returns the exit code (0 ok, 1 critical, 2 error, 3, 4 a bug)."""
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
@@ -531,6 +577,18 @@ def main(argv: list[str] | None = None) -> int:
     except (LedgerAuditError, OSError) as exc:
         print(f"{PROG}: error: {_one_line(exc)}", file=sys.stderr)
         return EXIT_ERROR
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Exception as exc:
+        if os.environ.get(DEBUG_ENV):
+            raise
+        print(
+            f"{PROG}: internal error: {type(exc).__name__}: {_one_line(exc)} "
+            f"(a bug: please report it; {DEBUG_ENV}=1 shows the traceback)",
+            file=sys.stderr,
+        )
+        return EXIT_BUG
 
 
 if __name__ == "__main__":

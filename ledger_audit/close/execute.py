@@ -15,16 +15,21 @@ manifest) and swaps the folder in as ``<out>/<period>``. So:
   runs in the staging folder with every local input path made absolute, so nothing in the
   notebook depends on when or from where the close ran.
 - **One close per period at a time**: a lock file ``<out>/.<period>.lock`` (flock).
+- **A bad input fails before the kernel starts** (``close.preflight``): the ledger is
+  opened, the statements parsed and the settings files read first, so an input the
+  notebook could not use fails in seconds, with the notebook's message, and writes nothing.
 """
 
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ledger_audit.close.bundle import MANIFEST, TABLES
+from ledger_audit.close.preflight import check_close_inputs
 from ledger_audit.close.run import REPO_ROOT, CloseParameters
 from ledger_audit.errors import InputError
 from ledger_audit.exports.bundle_folder import folder_lock, normalise_notebook, swap_in
@@ -112,26 +117,45 @@ def notebook_parameters(parameters: CloseParameters) -> dict[str, Any]:
     }
 
 
+def _check_notebook(template: Path) -> None:
+    """A template that is not a readable notebook fails here, before the kernel starts."""
+    import nbformat  # noqa: PLC0415 - only the close needs it
+
+    if not template.is_file():
+        raise InputError(str(template), "no such notebook")
+    try:
+        nbformat.read(template, as_version=4)  # type: ignore[no-untyped-call]
+    except Exception as exc:  # nbformat raises many kinds of error on a malformed file
+        text = " ".join(str(exc).split())[:200]
+        raise InputError(str(template), f"not a readable notebook: {text}") from exc
+
+
 def execute_close(
     parameters: CloseParameters,
     out: Path,
     *,
     notebook: Path | None = None,
     progress: bool = False,
+    on_start: Callable[[], None] | None = None,
 ) -> CloseRun:
     """Run the close notebook for ``parameters`` and place its bundle in ``out/<period>``.
 
+    ``on_start`` is called once the inputs passed their checks, as the kernel starts (a
+    command line says there that the notebook is running).
+
     Raises:
-        InputError: the notebook template is missing, or another close of the same period
-            is running in ``out``. A failure inside the notebook is not raised: it is the
-            returned run's ``error``, with the notebook written (see the module docstring).
+        InputError: an input the close cannot use (checked before the kernel starts and
+            before anything is written: see ``close.preflight``), the notebook template is
+            missing, or another close of the same period is running in ``out``. A failure
+            inside the notebook is not raised: it is the returned run's ``error``, with the
+            notebook written (see the module docstring).
     """
+    template = notebook or default_notebook()
+    _check_notebook(template)
+    check_close_inputs(parameters)
     import papermill  # noqa: PLC0415 - seconds to import; only the close needs it
     from papermill.exceptions import PapermillExecutionError  # noqa: PLC0415
 
-    template = notebook or default_notebook()
-    if not template.is_file():
-        raise InputError(str(template), "no such notebook")
     period = parameters.period
     out.mkdir(parents=True, exist_ok=True)
     folder = out / period
@@ -142,6 +166,8 @@ def execute_close(
         staging.mkdir()
         executed = staging / NOTEBOOK
         error, bad_input = None, False
+        if on_start is not None:
+            on_start()
         try:
             papermill.execute_notebook(
                 str(template),

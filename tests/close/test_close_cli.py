@@ -14,6 +14,7 @@ import io
 import json
 import re
 import shutil
+import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,8 +27,12 @@ from openpyxl import load_workbook
 from ledger_audit.cli import main
 from ledger_audit.close.bundle import MANIFEST, REPORT, WORKPAPER
 from ledger_audit.close.execute import NOTEBOOK, default_notebook
+from ledger_audit.close.run import CloseParameters, run_close
 from ledger_audit.demo.answer_key import PlantedAnomaly, read_answer_key
 from ledger_audit.demo.summary import DemoSummary
+from ledger_audit.errors import InputError
+from ledger_audit.exports.snapshot import write_ledger_snapshot
+from ledger_audit.sources import load_ledger
 from ledger_audit.sources.bank.load import load_statements
 from ledger_audit.testing.browser import (
     render_page,
@@ -303,26 +308,157 @@ def test_a_failed_run_writes_its_notebook_and_keeps_the_earlier_bundle(
     assert not (out / "2025-01.failed.ipynb").exists()
 
 
-def test_a_statement_that_is_not_what_it_claims_is_bad_input_with_its_notebook(
-    planted: Closed, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+def test_bad_input_found_while_the_notebook_ran_is_exit_2_with_its_notebook(
+    demo_factory: DemoFactory, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    bad = tmp_path / "usd.bai2"
-    bad.write_text("garbage\n", encoding="utf-8")
+    """An input the checks before the kernel cannot see (here, planted in a cell)."""
+    broken = nbformat.read(default_notebook(), as_version=4)
+    at = next(i for i, c in enumerate(broken.cells) if "run_close(" in c.source)
+    raising = 'from ledger_audit.errors import InputError\nraise InputError("x.csv:3", "planted")'
+    broken.cells.insert(at, nbformat.v4.new_code_cell(raising))
+    template = tmp_path / "broken.ipynb"
+    nbformat.write(broken, template)
     out = tmp_path / "closes"
-    argv = close_argv(planted.demo, out)
-    argv = [str(bad) if a.endswith(".bai2") else a for a in argv]
-    assert main(argv) == 2
+    assert main(close_argv(demo_factory(), out, "--notebook", str(template))) == 2
     err = capsys.readouterr().err
-    assert f"{bad}:1: not a BAI2 file" in err
+    assert err.count("\n") == 1
+    assert err.startswith("ledger-audit: error: the close of 2025-01 failed: cell In [")
+    assert "raised InputError: x.csv:3: planted" in err
     assert str(out / "2025-01.failed.ipynb") in err
     assert (out / "2025-01.failed.ipynb").is_file()
     assert not (out / "2025-01").exists()
 
 
-def test_bad_input_is_one_line_and_exit_2(
-    planted: Closed, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+# --- bad input fails before the kernel starts ------------------------------------------------
+
+
+def _garbage_ledger(demo: DemoSummary, folder: Path) -> dict[str, str]:  # noqa: ARG001
+    ledger = folder / "ledger.sqlite"
+    ledger.write_bytes(b"SQLite format 2\x00" + b"\x00" * 200)
+    return {"--ledger": str(ledger)}
+
+
+def _ledger_without_balances(demo: DemoSummary, folder: Path) -> dict[str, str]:
+    ledger = folder / "ledger.sqlite"
+    shutil.copyfile(demo.ledger_path, ledger)  # a copy: the demo itself stays unchanged
+    with contextlib.closing(sqlite3.connect(ledger)) as connection:
+        connection.execute("DROP TABLE balances")
+        connection.commit()
+    return {"--ledger": str(ledger)}
+
+
+def _snapshot_without_a_column(demo: DemoSummary, folder: Path) -> dict[str, str]:
+    snapshot = folder / "snapshot"
+    frames, _ = load_ledger(demo.ledger_path)
+    write_ledger_snapshot(frames, snapshot, "csv")
+    entries = snapshot / "entries.csv"
+    entries.write_text(pl.read_csv(entries).drop("amount").write_csv(), encoding="utf-8")
+    return {"--ledger": str(snapshot)}
+
+
+def _statement_of_another_format(demo: DemoSummary, folder: Path) -> dict[str, str]:
+    assert demo.statements is not None
+    bad = folder / "usd.bai2"
+    bad.write_text("garbage\n", encoding="utf-8")
+    return {"--statements": str(bad)}
+
+
+def _truncated_camt(demo: DemoSummary, folder: Path) -> dict[str, str]:
+    assert demo.statements is not None
+    camt = next(p for p in demo.statements.statements if p.suffix == ".xml")
+    bad = folder / camt.name
+    bad.write_bytes(camt.read_bytes()[:2000])
+    return {"--statements": str(bad)}
+
+
+def _rules_as_mapping(demo: DemoSummary, folder: Path) -> dict[str, str]:  # noqa: ARG001
+    return {"--mapping": str(PROJECT_ROOT / "rules" / "default.toml")}
+
+
+def _mapping_not_toml(demo: DemoSummary, folder: Path) -> dict[str, str]:  # noqa: ARG001
+    bad = folder / "gl.toml"
+    bad.write_text('version = "x"\n[[rules]\n', encoding="utf-8")
+    return {"--mapping": str(bad)}
+
+
+def _rules_not_valid(demo: DemoSummary, folder: Path) -> dict[str, str]:  # noqa: ARG001
+    bad = folder / "rules.toml"
+    bad.write_text("version = 3\n", encoding="utf-8")
+    return {"--rules": str(bad)}
+
+
+def _checkpoint_malformed(demo: DemoSummary, folder: Path) -> dict[str, str]:  # noqa: ARG001
+    bad = folder / "checkpoints.json"
+    bad.write_text('{"checkpoints": [{"ledger_id": "demo", "seq": 0}]}', encoding="utf-8")
+    return {"--checkpoint": str(bad)}
+
+
+BAD_INPUTS: dict[str, Callable[[DemoSummary, Path], dict[str, str]]] = {
+    "unreadable ledger": _garbage_ledger,
+    "ledger without a table": _ledger_without_balances,
+    "CSV snapshot without a column": _snapshot_without_a_column,
+    "statement of another format": _statement_of_another_format,
+    "truncated camt.053": _truncated_camt,
+    "rules file as GL mapping": _rules_as_mapping,
+    "GL mapping not TOML": _mapping_not_toml,
+    "rules not valid": _rules_not_valid,
+    "malformed checkpoint": _checkpoint_malformed,
+}
+
+
+def _with(argv: list[str], changes: dict[str, str]) -> list[str]:
+    """``argv`` with each option's value replaced (or the option added)."""
+    argv = list(argv)
+    for option, value in changes.items():
+        if option == "--statements":  # one bad file in place of the same kind of file
+            suffix = Path(value).suffix
+            argv = [value if a.endswith(suffix) and a != value else a for a in argv]
+        elif option in argv:
+            argv[argv.index(option) + 1] = value
+        else:
+            argv += [option, value]
+    return argv
+
+
+def _parameters(argv: list[str]) -> CloseParameters:
+    """The close parameters that ``argv`` asks for, as the notebook receives them."""
+    values: dict[str, list[str]] = {}
+    for arg in argv[1:]:
+        if arg.startswith("--"):
+            option = arg
+            values[option] = []
+        else:
+            values[option].append(arg)
+    return CloseParameters(
+        source=values["--ledger"][0],
+        period=values["--period"][0],
+        statements=tuple(values.get("--statements", [])),
+        mapping=values.get("--mapping", [None])[0],
+        rules=values.get("--rules", [None])[0],
+        checkpoints=values.get("--checkpoint", [None])[0],
+    )
+
+
+@pytest.mark.parametrize("case", list(BAD_INPUTS))
+def test_bad_input_fails_before_the_kernel_with_the_notebooks_message(
+    case: str, demo_factory: DemoFactory, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    argv = close_argv(planted.demo, tmp_path)
+    demo = demo_factory(clean=True)
+    out = tmp_path / "closes"
+    argv = _with(close_argv(demo, out), BAD_INPUTS[case](demo, tmp_path))
+    with pytest.raises(InputError) as in_the_notebook:  # what the notebook's cell raises
+        run_close(_parameters(argv))
+    assert main(argv) == 2
+    printed = capsys.readouterr()
+    assert printed.err == f"ledger-audit: error: {' '.join(str(in_the_notebook.value).split())}\n"
+    assert printed.out == ""  # "Closing ... (headless notebook)" is said as the kernel starts
+    assert not out.exists()  # no staging folder, no failed notebook, no lock: no kernel ran
+
+
+def test_a_missing_input_or_bad_period_is_one_line_and_exit_2(
+    demo_factory: DemoFactory, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = close_argv(demo_factory(clean=True), tmp_path)
     missing = [a if not a.endswith(".bai2") else str(tmp_path / "nope.bai2") for a in argv]
     assert main(missing) == 2
     err = capsys.readouterr().err
@@ -332,4 +468,4 @@ def test_bad_input_is_one_line_and_exit_2(
     period = argv.index("--period") + 1
     assert main([*argv[:period], "2025-13", *argv[period + 1 :]]) == 2
     assert "2025-13" in capsys.readouterr().err
-    assert not (tmp_path / "2025-01").exists()
+    assert list(tmp_path.iterdir()) == []
