@@ -9,7 +9,8 @@ source id) or by the payout id (stage 4). This module reads those matches back p
 (the keyed group of stage 4: account, asset, payout id) and checks that:
 
 - ``gross``, ``fees`` and ``refunds``: every record of the part is in an automatic match and
-  the ledger items matched to them add up to the processor's sum;
+  the ledger items matched to them add up to the processor's sum (a match whose records
+  span parts counts in the part of its first record, by the records' total order);
 - ``payout``: the ledger books the payout for the processor's amount: the item matched to
   the payout record, else the only open ledger item on the processor account of a transfer
   to a mapped bank account, of the same sign, inside the widest rail window of its date;
