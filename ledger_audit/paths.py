@@ -69,10 +69,13 @@ def input_path(value: str | None) -> str | None:
     as given: the reader that opens them says what is wrong with them.
 
     Raises:
-        InputError: the file or folder exists in none of the places looked at.
+        InputError: the value is empty, or the file or folder exists in none of the places
+            looked at.
     """
     if value is None:
         return None
+    if not value.strip():
+        raise InputError(repr(value), "an empty path: name a file or folder, or pass None")
     if value.startswith(_SQLITE):
         rest = value[len(_SQLITE) :]
         if not rest or rest.startswith(("/", ":memory:")):

@@ -112,3 +112,9 @@ def test_any_other_missing_input_names_where_it_was_looked_for(elsewhere: Path) 
     )
     with pytest.raises(InputError, match=r"^/nowhere/x\.bai2: no such file or folder"):
         input_path("/nowhere/x.bai2")
+
+
+def test_an_empty_path_is_an_error_not_the_working_directory() -> None:
+    for empty in ("", "  "):
+        with pytest.raises(InputError, match="an empty path"):
+            input_path(empty)
