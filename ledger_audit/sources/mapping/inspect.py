@@ -259,15 +259,17 @@ def _link(relations: Sequence[SampledRelation], entries: _EntriesChoice) -> _Lin
     """The transactions relation and the entries' link to it: by names, else by values."""
     rel = entries.relation
     named = rel.column(words.ENTRY_TRANSACTION_ID)
-    by_name = _named(relations, words.TRANSACTION_RELATIONS, [words.TRANSACTION_ID], exclude=rel)
+    # the transactions' id is often named like the entries' link (journal_id in both)
+    id_names = (*words.TRANSACTION_ID, *(() if named is None else (named.name.lower(),)))
+    by_name = _named(relations, words.TRANSACTION_RELATIONS, [id_names], exclude=rel)
     if named is not None and by_name is not None:
         ids = frozenset(rel.distinct(named.name))
-        id_column = _best_id(by_name, words.TRANSACTION_ID, ids)
+        id_column = _best_id(by_name, id_names, ids)
         return _Link(by_name, id_column, named, f"{named.name!r} names {by_name.name}")
     others = [
         r
         for r in relations
-        if r is not rel and r.stem not in _ROLE_RELATIONS and r.column(words.TRANSACTION_ID)
+        if r is not rel and r.stem not in _ROLE_RELATIONS and r.column(id_names)
     ]
     candidates = [by_name] if by_name is not None else others
     links = (
@@ -278,7 +280,7 @@ def _link(relations: Sequence[SampledRelation], entries: _EntriesChoice) -> _Lin
     found: list[tuple[float, str, str, str, _Link]] = []
     for relation in candidates:
         by_lower = {c.name.lower(): c for c in relation.columns}
-        for id_column in (by_lower[n] for n in words.TRANSACTION_ID if n in by_lower):
+        for id_column in (by_lower[n] for n in id_names if n in by_lower):
             ids = frozenset(relation.distinct(id_column.name))
             for column in links:
                 share = _share(frozenset(rel.distinct(column.name)), ids)
@@ -776,15 +778,7 @@ def _transactions_section(
         _status(sections, relation)
     else:
         _history_section(sections, *history)
-    kind = relation.column(words.KIND)
-    if (
-        kind is not None
-        and set(relation.distinct(kind.name)) <= _KINDS
-        and relation.distinct(kind.name)
-    ):
-        sections.add("transactions.kind", kind.name, SURE, "canonical kinds")
-    else:
-        sections.add("transactions.kind", None, SURE, "derived from the status history")
+    _kind(sections, relation)
     _times(sections, relation)
     sections.optional("transactions.pending_id", relation, words.PENDING_ID, "no pending links")
     sections.optional("transactions.reverses_id", relation, words.REVERSES_ID, "no reversal links")
@@ -848,6 +842,29 @@ def _history_section(
     order = relation.column(words.HISTORY_ORDER)
     if order is not None:
         sections.add("transactions.history.order", order.name, SURE, "breaks ties of equal times")
+
+
+def _kind(sections: _Sections, relation: SampledRelation) -> None:
+    """``kind`` mapped when every sampled value is a known kind word; derived otherwise.
+
+    Kind is optional (derived from status and version), so unknown words do not block the
+    mapping: they are named, and the labels a derivation cannot give (opening, adjustment)
+    are lost until the user maps them.
+    """
+    kind = relation.column(words.KIND)
+    if kind is None:
+        sections.add("transactions.kind", None, SURE, "derived from status and version")
+        return
+    guess = value_map(relation, kind, words.KIND_WORDS, _KINDS, "kind")
+    if guess.confidence == UNDECIDED:
+        sections.add(
+            "transactions.kind",
+            None,
+            GUESSED,
+            f"derived from status and version; {kind.name!r}: {guess.reason} to keep them",
+        )
+        return
+    sections.guess("transactions.kind", guess)
 
 
 def _status(sections: _Sections, relation: SampledRelation) -> None:
@@ -974,13 +991,14 @@ def _balances_section(sections: _Sections, relations: Sequence[SampledRelation])
             SURE if column else UNDECIDED,
             "by name" if column else f"no {key} column in {relation.name}",
         )
-    for key, names in (
+    totals: tuple[tuple[str, Sequence[str]], ...] = (
         ("posted_debits", words.POSTED_DEBITS),
         ("posted_credits", words.POSTED_CREDITS),
         ("pending_debits", words.PENDING_DEBITS),
         ("pending_credits", words.PENDING_CREDITS),
-    ):
-        column = relation.column(names)
+    )
+    for key, candidates in totals:
+        column = relation.column(candidates)
         if column is None:  # pragma: no cover - _named required them
             continue
         units = amount_units(relation, column)

@@ -124,7 +124,7 @@ INDEX = (
 VERSION = ("version", "transaction_version", "revision", "rev")
 TRANSACTION_ID = ("id", "transaction_id", "tx_id", "txn_id", "txn", "tx", "uuid")
 STATUS = ("status", "state", "transaction_status", "posting_status")
-KIND = ("kind", "transaction_kind", "transaction_type", "type")
+KIND = ("kind", "transaction_kind", "transaction_type", "category", "type")
 RECORDED_AT = (
     "recorded_at",
     "created_at",
@@ -157,7 +157,14 @@ EFFECTIVE_AT = (
     "posting_date",
     "date",
 )
-IDEMPOTENCY_KEY = ("idempotency_key", "idempotency_id", "idem_key", "idempotency", "idem")
+IDEMPOTENCY_KEY = (
+    "idempotency_key",
+    "idempotency_id",
+    "idem_key",
+    "idempotency",
+    "idem",
+    "request_key",
+)
 EXTERNAL_ID = (
     "external_id",
     "reference",
@@ -168,7 +175,7 @@ EXTERNAL_ID = (
     "correlation_id",
 )
 DESCRIPTION = ("description", "memo", "narration", "note", "notes", "details")
-METADATA = ("metadata", "meta", "attributes", "properties", "extra")
+METADATA = ("metadata", "meta", "attributes", "attrs", "properties", "extra")
 PENDING_ID = ("pending_transaction_id", "pending_id", "hold_of", "hold_id", "hold")
 REVERSES_ID = (
     "reverses_transaction_id",
@@ -191,7 +198,7 @@ ACCOUNT_ID = (
     "account_number",
 )
 ACCOUNT_NAME = ("name", "path", "account_name", "full_name", "display_name", "title", "label")
-NORMAL_BALANCE = ("normal_balance", "normal_side", "balance_type", "normal")
+NORMAL_BALANCE = ("normal_balance", "normal_side", "balance_type", "normal", "side")
 ACCOUNT_TYPE = (
     "type",
     "account_type",
@@ -214,12 +221,26 @@ OPENED_AT = ("opened_at", "opened_ns", "opened_ms", "created_at", "created_ns", 
 CLOSED_AT = ("closed_at", "closed_ns", "closed_ms", "closed")
 
 BALANCE_ACCOUNT = ("account_id", "account", "account_code")
-POSTED_DEBITS = ("posted_debits", "debits_posted", "posted_debit")
-POSTED_CREDITS = ("posted_credits", "credits_posted", "posted_credit")
-PENDING_DEBITS = ("pending_debits", "debits_pending", "pending_debit")
-PENDING_CREDITS = ("pending_credits", "credits_pending", "pending_credit")
+POSTED_DEBITS = ("posted_debits", "debits_posted", "posted_debit", "debits", "debit_balance")
+POSTED_CREDITS = ("posted_credits", "credits_posted", "posted_credit", "credits", "credit_balance")
+PENDING_DEBITS = (
+    "pending_debits",
+    "debits_pending",
+    "pending_debit",
+    "held_debits",
+    "inflight_debits",
+    "inflight_debit_balance",
+)
+PENDING_CREDITS = (
+    "pending_credits",
+    "credits_pending",
+    "pending_credit",
+    "held_credits",
+    "inflight_credits",
+    "inflight_credit_balance",
+)
 AS_OF = ("as_of", "as_of_ns", "as_of_at", "updated_at", "computed_at", "updated_ns")
-LOCK_VERSION = ("lock_version",)
+LOCK_VERSION = ("lock_version", "row_version")
 
 HISTORY_RELATIONS = (
     "status_history",
@@ -298,6 +319,29 @@ STATUS_WORDS: dict[str, tuple[str, bool]] = {
 """Status words. Left out on purpose: ``reversed``, ``refunded``, ``returned``: in some
 ledgers the original stays posted and a reversal transaction undoes it (mapping it to
 archived would count the undoing twice), in others it is a voided hold. The user decides."""
+
+KIND_WORDS: dict[str, tuple[str, bool]] = {
+    # value -> (canonical kind, safe)
+    "standard": ("standard", True),
+    "transfer": ("standard", True),
+    "payment": ("standard", True),
+    "regular": ("standard", True),
+    "pending": ("pending", True),
+    "hold": ("pending", True),
+    "authorization": ("pending", True),
+    "authorisation": ("pending", True),
+    "post_pending": ("post_pending", True),
+    "capture": ("post_pending", True),
+    "void_pending": ("void_pending", True),
+    "release": ("void_pending", True),
+    "reversal": ("reversal", True),
+    "refund": ("reversal", False),
+    "adjustment": ("adjustment", True),
+    "correction": ("adjustment", True),
+    "opening": ("opening", True),
+    "opening_balance": ("opening", True),
+}
+"""Transaction kind words. A refund is a reversal only when it returns the whole amount."""
 
 DIRECTION_WORDS: dict[str, str] = {
     "debit": "debit",

@@ -28,7 +28,13 @@ from ledger_audit.sources.mapping.inspect import inspect_source, ledger_id_of
 from ledger_audit.sources.mapping.proposal import FILL_IN, Confidence, Inline, Proposal
 from ledger_audit.sources.mapping.relations import Column, TypeClass
 from tests.sources.mapping import conventional as conv
-from tests.sources.mapping.foreign import differing_tables, file_exporters, with_fixed_entries
+from tests.sources.mapping.foreign import (
+    differing_tables,
+    export_pg_entries,
+    file_exporters,
+    with_fixed_entries,
+    write_postgres,
+)
 
 STORAGES = ("sqlite", "csv", "parquet")
 
@@ -357,7 +363,7 @@ def test_amount_text_that_is_not_a_number_is_undecided() -> None:
     assert "'$3.00'" in guess.reason
 
 
-# --- the lead's foreign layouts: terse names, versions, histories, chains -------------------------
+# --- the mapping tests' foreign layouts: terse names, versions, histories, chains ---------
 
 
 @pytest.mark.parametrize("layout", sorted(file_exporters()))
@@ -394,3 +400,49 @@ EXPECTED_GAPS = {
 }
 """Tables that differ, and why: ledgers (the name), assets (the kind), accounts (owner or
 customer columns as external id, attrs as metadata), balances (dr/cr/hold_dr/hold_cr)."""
+
+
+# --- PostgreSQL ----------------------------------------------------------------------------
+
+
+def test_init_reads_the_postgresql_layout_back_as_its_truth(
+    demo_frames: LedgerFrames, pg_url: str, tmp_path: Path
+) -> None:
+    """Signed NUMERIC major units, timestamptz, versioned journal rows, status words."""
+    exported = export_pg_entries(demo_frames, pg_url, tmp_path)
+    proposal = inspect_source(pg_url)
+    _decided(proposal)
+    amount = proposal.decision("entries.amount")
+    assert amount.value == Inline(
+        (("column", "amount"), ("units", "major"), ("sign", "debit_positive"))
+    )
+    assert proposal.value("transactions.recorded_at") == "created_at"
+    assert proposal.decision("transactions.recorded_at").confidence == Confidence.SURE
+    assert proposal.value("transactions.effective_at") == "booked_at"
+    assert proposal.value("balances.from") == "account_balances"
+    files = write_setup_files(proposal, tmp_path / "setup")
+    ledger_id = exported.expected.ledgers["ledger_id"][0]
+    text = files.mapping.read_text()
+    files.mapping.write_text(text.replace(f'id = "{proposal.ledger_id}"', f'id = "{ledger_id}"', 1))
+    got, report = load_ledger(pg_url, mapping=files.mapping)
+    assert report.rejected == 0, report.rejections
+    for table in ("transactions", "entries", "balances"):
+        a, e = got.table(table), exported.expected.table(table)
+        cols = [c for c in e.columns if not a[c].equals(e[c], check_names=False)]
+        assert cols == [], (table, cols)
+
+
+def test_a_conventional_postgresql_ledger_maps_without_edits(pg_url: str, tmp_path: Path) -> None:
+    tables = conv.entry_rows()
+    ddl = """
+        CREATE TABLE accounts (id text, name text, type text, currency text);
+        CREATE TABLE transactions (id text, status text, created_at timestamptz,
+            idempotency_key text, reference text, memo text);
+        CREATE TABLE entries (id bigint, transaction_id text, account_id text, amount bigint,
+            currency text, direction text);
+    """
+    write_postgres(pg_url, ddl, tables)
+    proposal = inspect_source(pg_url)
+    _decided(proposal)
+    assert proposal.value("transactions.recorded_at") == "created_at"
+    _reads_back(tmp_path, pg_url, proposal)
