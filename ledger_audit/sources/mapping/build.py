@@ -554,7 +554,9 @@ def _legs(build: _Build, frame: pl.DataFrame) -> pl.DataFrame:
     if e.shape == EntryShape.TRANSFER:
         base = frame.drop("__negative")
         if e.index is None:
-            order = pl.struct("__row_id", "__debit", "__credit", "asset_id", "__magnitude")
+            order = pl.struct(
+                _row_digits(), "__row_id", "__debit", "__credit", "asset_id", "__magnitude"
+            )
             base = base.with_columns(
                 (
                     order.rank("ordinal")
@@ -578,6 +580,7 @@ def _legs(build: _Build, frame: pl.DataFrame) -> pl.DataFrame:
         frame = frame.with_columns(
             (
                 pl.struct(
+                    _row_digits(),
                     pl.col("__row_id"),
                     (pl.col("direction") == "credit").alias("__credit_leg"),
                     pl.col("account_id"),
@@ -592,6 +595,17 @@ def _legs(build: _Build, frame: pl.DataFrame) -> pl.DataFrame:
             ).alias("entry_index")
         )
     return frame.drop("__negative")
+
+
+def _row_digits() -> pl.Expr:
+    """Orders numeric row ids as numbers (9 before 10): their length first, then the text."""
+    row_id = pl.col("__row_id")
+    return (
+        pl.when(row_id.str.contains(r"^[0-9]+$"))
+        .then(row_id.str.len_bytes())
+        .otherwise(0)
+        .alias("__row_digits")
+    )
 
 
 def _entries_versions(

@@ -199,7 +199,7 @@ def amount(field: Field, dtypes: dict[str, pl.DataType], scale: pl.Expr) -> Amou
     places = scale.cast(pl.Int64) if field.units == "major" else pl.lit(0, pl.Int64)
     first = (text.str.strip_chars().alias(f"{tag}_s"), places.alias(f"{tag}_places"))
     s = col("s")
-    pattern = _DECIMAL if field.units == "major" or is_float else _INTEGER
+    pattern = _DECIMAL if field.units == "major" or is_float or field.allow_float else _INTEGER
     second = (
         s.str.contains(pattern).alias(f"{tag}_syntax"),
         s.str.replace(".", "", literal=True).cast(pl.Int128, strict=False).alias(f"{tag}_signed"),

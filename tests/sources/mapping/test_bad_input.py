@@ -192,10 +192,6 @@ def test_a_float_column_is_refused_unless_the_mapping_opts_in(sqlite_layout: Exp
     assert any("float" in note for note in report.notes), report.notes
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="reader rejects a whole-valued float in minor units ('21.0') as not a whole number",
-)
 def test_an_opted_in_float_column_of_minor_units_loads(sqlite_layout: Exported) -> None:
     _float_amounts(sqlite_layout, "amount_cents")
     opted, _ = edited_mapping(
@@ -215,10 +211,6 @@ def test_an_unreadable_source_file_is_one_line(csv_layout: Exported) -> None:
     assert "\n" not in str(caught.value)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="reader numbers legs by row_id compared as text, so id 10 sorts before id 9",
-)
 def test_legs_without_an_index_follow_integer_row_ids_in_numeric_order(tmp_path: Path) -> None:
     """docs/mapping.md: without ``index`` the legs are numbered by ``row_id``."""
     folder = tmp_path / "src"
