@@ -107,6 +107,30 @@ def _run_demo(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _run_init(args: argparse.Namespace) -> int:
+    _require_ledger(args.source)
+
+    from ledger_audit.exports import setup_files  # noqa: PLC0415 - keep --help fast
+    from ledger_audit.sources.mapping.inspect import inspect_source  # noqa: PLC0415
+
+    if not args.force:  # before the inspection, which reads the source
+        setup_files.refuse_existing(args.out)
+    proposal = inspect_source(args.source)
+    files = setup_files.write_setup_files(proposal, args.out, force=args.force)
+    print(setup_files.render_decisions(proposal), end="")
+    left = len(proposal.undecided)
+    print(
+        f"Wrote {files.mapping}, {files.rules} and {files.gl_mapping}.\n"
+        + (
+            f'Fill in the {left} "FILL-IN" value(s) of {files.mapping} (each line says why); '
+            "verify refuses it until then."
+            if left
+            else f"Next: {PROG} verify {args.source} --mapping {files.mapping} --out DIR"
+        )
+    )
+    return EXIT_OK
+
+
 EXIT_CRITICAL = 1
 
 
@@ -431,6 +455,26 @@ def build_parser() -> argparse.ArgumentParser:
         help="the simulated month, UTC (default: 2025-01)",
     )
     demo.set_defaults(handler=_run_demo)
+    init = commands.add_parser(
+        "init",
+        help="inspect your own ledger and write a starter mapping, rules and GL mapping",
+        description=(
+            "Inspect SOURCE (a SQLite file or URL, a PostgreSQL URL, or a folder of Parquet or "
+            "CSV files; read-only: its catalogue and the first 1,000 rows of each relation) "
+            "and write DIR/mapping.toml (how to read it as the canonical ledger, "
+            "docs/mapping.md), DIR/rules.toml (the bank-like accounts, their numbers to fill "
+            "in) and DIR/gl-mapping.toml (account prefixes to GL accounts). Prints each "
+            'decision and how sure it is; what it cannot decide is written as "FILL-IN" with '
+            "the reason, and verify refuses the mapping until it is filled in. Exit code 0, "
+            "or 2 on bad input."
+        ),
+    )
+    init.add_argument("source", metavar="SOURCE", help="your ledger")
+    init.add_argument("--out", metavar="DIR", type=Path, required=True, help="output directory")
+    init.add_argument(
+        "--force", action="store_true", help="replace the three files if they exist in DIR"
+    )
+    init.set_defaults(handler=_run_init)
     verify = commands.add_parser(
         "verify",
         help="run every integrity check over a ledger and write its findings",
