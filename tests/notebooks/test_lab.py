@@ -41,11 +41,14 @@ class Lab:
         self.token = token
         self.log = log
 
-    def get(self, path: str) -> Any:
+    def get(self, path: str, body: dict[str, Any] | None = None) -> Any:
+        """GET ``path`` of the REST API, or POST ``body`` to it."""
         request = urllib.request.Request(  # noqa: S310 - http://127.0.0.1, built above
-            self.base + path, headers={"Authorization": f"token {self.token}"}
+            self.base + path,
+            data=None if body is None else json.dumps(body).encode(),
+            headers={"Authorization": f"token {self.token}", "Content-Type": "application/json"},
         )
-        with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310 - the same
+        with urllib.request.urlopen(request, timeout=60) as answer:  # noqa: S310 - the same
             return json.load(answer)
 
     def wait_until_up(self) -> dict[str, Any]:
@@ -117,3 +120,29 @@ def test_the_lab_starts_in_the_notebooks_folder_for_root_too(lab: Lab) -> None:
     argv = Path(f"/proc/{lab.process.pid}/cmdline").read_bytes().split(b"\0")
     assert (b"--allow-root" in argv) == (os.geteuid() == 0)
     assert b"--no-browser" in argv  # no display here
+
+
+def descendants(pid: int) -> list[int]:
+    """Every process below ``pid`` (Linux /proc), children first."""
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        for child in (task / "children").read_text().split():
+            found += [int(child), *descendants(int(child))]
+    return found
+
+
+def test_a_notebook_opened_in_the_lab_gets_a_kernel_started_in_notebooks(lab: Lab) -> None:
+    """What the notebook tests rely on: JupyterLab starts the kernel in the notebook's folder."""
+    lab.wait_until_up()
+    session = lab.get(
+        "/api/sessions",
+        {"path": "02_integrity.ipynb", "type": "notebook", "kernel": {"name": "python3"}},
+    )
+    assert session["kernel"]["id"]
+    kernels = [
+        pid
+        for pid in descendants(lab.process.pid)
+        if b"ipykernel" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    ]
+    assert len(kernels) == 1
+    assert Path(f"/proc/{kernels[0]}/cwd").resolve() == PROJECT_ROOT / "notebooks"
