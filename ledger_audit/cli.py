@@ -107,14 +107,19 @@ def _run_demo(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+INIT_FILES = ("mapping.toml", "rules.toml", "gl-mapping.toml")
+"""What ``init`` writes (``exports.setup_files`` names them; checked here before any import)."""
+
+
 def _run_init(args: argparse.Namespace) -> int:
     _require_ledger(args.source)
+    for name in () if args.force else INIT_FILES:
+        if (args.out / name).exists():
+            raise InputError(str(args.out / name), "already exists: pass --force to replace it")
 
     from ledger_audit.exports import setup_files  # noqa: PLC0415 - keep --help fast
     from ledger_audit.sources.mapping.inspect import inspect_source  # noqa: PLC0415
 
-    if not args.force:  # before the inspection, which reads the source
-        setup_files.refuse_existing(args.out)
     proposal = inspect_source(args.source)
     files = setup_files.write_setup_files(proposal, args.out, force=args.force)
     print(setup_files.render_decisions(proposal), end="")
@@ -136,6 +141,7 @@ EXIT_CRITICAL = 1
 
 def _run_verify(args: argparse.Namespace) -> int:
     _require_ledger(args.source)
+    _require_file(args.mapping, "source mapping")
     for checkpoint in args.checkpoint:
         _require_file(checkpoint, "checkpoints")
 
@@ -146,7 +152,7 @@ def _run_verify(args: argparse.Namespace) -> int:
     from ledger_audit.spec import VerifySpec  # noqa: PLC0415
 
     started = time.perf_counter()
-    frames, report = load_ledger(args.source)
+    frames, report = load_ledger(args.source, mapping=args.mapping)
     spec = VerifySpec(
         source=str(args.source),
         checkpoints=_read_checkpoints(args.checkpoint),
@@ -219,6 +225,7 @@ def _date(text: str) -> dt.date:
 
 def _run_reconcile(args: argparse.Namespace) -> int:
     _require_ledger(args.ledger)
+    _require_file(args.mapping, "source mapping")
     for statement in args.statements:
         _require_file(statement, "statement")
     _require_file(args.rules, "rules")
@@ -236,7 +243,7 @@ def _run_reconcile(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     rules = read_match_rules(args.rules or default_rules_path())
     statements = load_statements(args.statements)
-    frames, report = load_ledger(args.ledger)
+    frames, report = load_ledger(args.ledger, mapping=args.mapping)
     items = internal_items(frames, rules)
     as_of = args.as_of or _last_statement_day(statements.records, statements.balances)
     result = reconcile(items, statements.records, rules, as_of=as_of)
@@ -386,6 +393,19 @@ def render_breaks(breaks: pl.DataFrame) -> str:
     return "Breaks by class\n" + _aligned(columns, rows, {3, 4})
 
 
+def _source_mapping_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--mapping",
+        metavar="FILE",
+        type=Path,
+        default=None,
+        help=(
+            "a source mapping (mapping.toml, docs/mapping.md) that reads your own tables as "
+            "the ledger; write a starter with 'init'. None: the source has the canonical tables"
+        ),
+    )
+
+
 def _suites_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--suites",
@@ -487,6 +507,7 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     verify.add_argument("source", metavar="SOURCE", help="the ledger to verify")
+    _source_mapping_option(verify)
     verify.add_argument("--out", metavar="DIR", type=Path, required=True, help="output directory")
     verify.add_argument(
         "--checkpoint",
@@ -517,6 +538,7 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     recon.add_argument("--ledger", metavar="SOURCE", required=True, help="the ledger")
+    _source_mapping_option(recon)
     recon.add_argument(
         "--statements",
         metavar="FILE",
