@@ -44,12 +44,16 @@ def data_folder() -> Path:
     """``$LEDGER_AUDIT_DATA`` when set, else ``data/`` in the project root (else the cwd)."""
     configured = os.environ.get(DATA_ENV)
     if configured:
-        return Path(configured).expanduser().resolve()
+        return Path(os.path.abspath(Path(configured).expanduser()))  # noqa: PTH100 - keep links
     return (project_root() or Path.cwd()) / _DATA
 
 
 def candidates(path: Path) -> tuple[Path, ...]:
-    """Where a path is looked for, in order (an absolute path only where it says)."""
+    """Where a path is looked for, in order (an absolute path only where it says).
+
+    Candidates are absolute but keep their symbolic links: the path a close records in its
+    manifest is the one the user named, not where a link happens to point today.
+    """
     path = path.expanduser()
     if path.is_absolute():
         return (path,)
@@ -59,7 +63,7 @@ def candidates(path: Path) -> tuple[Path, ...]:
     root = project_root()
     if root is not None:
         found.append(root / path)
-    return tuple(dict.fromkeys(p.resolve() for p in found))
+    return tuple(dict.fromkeys(Path(os.path.abspath(p)) for p in found))  # noqa: PTH100 - links
 
 
 def input_path(value: str | None) -> str | None:

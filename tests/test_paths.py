@@ -118,3 +118,16 @@ def test_an_empty_path_is_an_error_not_the_working_directory() -> None:
     for empty in ("", "  "):
         with pytest.raises(InputError, match="an empty path"):
             input_path(empty)
+
+
+def test_paths_keep_the_links_the_user_named(elsewhere: Path, data: Path) -> None:
+    """A close records its inputs' paths: a symbolic link stays the path that was given."""
+    (elsewhere / "ledger-link.sqlite").symlink_to(data / "demo" / "ledger.sqlite")
+    assert input_path("ledger-link.sqlite") == str(elsewhere / "ledger-link.sqlite")
+    assert input_path(str(elsewhere / "ledger-link.sqlite")) == str(
+        elsewhere / "ledger-link.sqlite"
+    )
+    (elsewhere / "data-link").symlink_to(data, target_is_directory=True)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(DATA_ENV, str(elsewhere / "data-link"))
+        assert input_path(DEMO_LEDGER) == str(elsewhere / "data-link" / "demo" / "ledger.sqlite")
