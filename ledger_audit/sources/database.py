@@ -31,9 +31,11 @@ from ledger_audit.errors import InputError
 from ledger_audit.schema.frames import FRAME_SCHEMAS
 from ledger_audit.schema.tables import CANONICAL_TABLES
 from ledger_audit.sources.conform import LocateBy
+from ledger_audit.sources.hints import NOT_CANONICAL
 from ledger_audit.sources.sqlite_readonly import read_only_sqlite, sqlite_label
 
 _PROBE = "__probe"
+
 _DB_ERRORS = (adbc_driver_manager.Error, pa.ArrowException, OSError)
 _PG_BYTES_PER_ROW = 256
 """PostgreSQL batches are sized in bytes: ``batch_size`` rows x this hint."""
@@ -60,7 +62,7 @@ def _missing_tables(label: str, catalog: dict[str, dict[str, str]]) -> None:
     """Raise InputError naming every canonical table or column the database lacks."""
     missing_tables = [table for table in CANONICAL_TABLES if table not in catalog]
     if missing_tables:
-        raise InputError(label, f"missing table(s) {', '.join(missing_tables)}")
+        raise InputError(label, f"missing table(s) {', '.join(missing_tables)}{NOT_CANONICAL}")
     missing_columns = [
         f"{table}.{column}"
         for table in CANONICAL_TABLES
@@ -68,7 +70,7 @@ def _missing_tables(label: str, catalog: dict[str, dict[str, str]]) -> None:
         if column not in catalog[table]
     ]
     if missing_columns:
-        raise InputError(label, f"missing column(s) {', '.join(missing_columns)}")
+        raise InputError(label, f"missing column(s) {', '.join(missing_columns)}{NOT_CANONICAL}")
 
 
 def _frame_from_batches(reader: pa.RecordBatchReader) -> pl.DataFrame:

@@ -16,6 +16,7 @@ from ledger_audit.errors import InputError
 from ledger_audit.schema.frames import FRAME_SCHEMAS
 from ledger_audit.schema.tables import CANONICAL_TABLES
 from ledger_audit.sources.conform import LocateBy
+from ledger_audit.sources.hints import NOT_CANONICAL
 
 FileFormat = Literal["parquet", "csv"]
 FILE_FORMATS: tuple[FileFormat, ...] = ("parquet", "csv")
@@ -45,7 +46,7 @@ class FolderReader:
             if not table_file(folder, table, fmt).is_file()
         ]
         if missing:
-            raise InputError(str(folder), f"missing file(s) {', '.join(missing)}")
+            raise InputError(str(folder), f"missing file(s) {', '.join(missing)}{NOT_CANONICAL}")
         for table in CANONICAL_TABLES:  # like a database's catalogue: checked when opened
             self._check_columns(table)
 
@@ -67,7 +68,7 @@ class FolderReader:
             raise InputError(str(path), f"cannot read: {error}") from error
         missing = [column for column in FRAME_SCHEMAS[table] if column not in present]
         if missing:
-            raise InputError(str(path), f"missing column(s) {', '.join(missing)}")
+            raise InputError(str(path), f"missing column(s) {', '.join(missing)}{NOT_CANONICAL}")
 
     def read_raw(self, table: str) -> pl.DataFrame:
         """The file's columns of FRAME_SCHEMAS[table], as stored (CSV: all text)."""

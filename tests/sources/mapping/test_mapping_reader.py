@@ -406,3 +406,19 @@ def test_a_gl_mapping_given_as_source_mapping_says_so(tmp_path: Path) -> None:
     path.write_text('version = "1"\nsuspense_account = "9990"\n', encoding="utf-8")
     with pytest.raises(InputError, match="looks like a GL mapping"):
         read_mapping(path)
+
+
+def test_a_foreign_schema_without_a_mapping_points_to_init_and_the_docs(
+    payments_db: Path, tmp_path: Path
+) -> None:
+    with pytest.raises(InputError) as caught:
+        load_ledger(payments_db)
+    message = str(caught.value)
+    assert "missing table(s) ledgers, assets, transactions, entries, balances" in message
+    assert "ledger-audit init SOURCE --out DIR" in message
+    assert "docs/mapping.md" in message
+    folder = tmp_path / "snapshot"
+    folder.mkdir()
+    pl.DataFrame({"id": [1]}).write_csv(folder / "ledgers.csv")
+    with pytest.raises(InputError, match=r"missing file\(s\) .*ledger-audit init"):
+        load_ledger(folder)
