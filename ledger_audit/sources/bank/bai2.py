@@ -119,6 +119,13 @@ class _Logical:
     bad: str | None = None
     wrapped: int = 0
     """Pieces that are text wrapped onto a line of their own, not records."""
+    ordinal: int = 1
+    """Which record of its line it is (records may share a line)."""
+
+    @property
+    def key(self) -> str:
+        """Unique in the file: the line, and ``#n`` for the n-th record sharing it."""
+        return str(self.line) if self.ordinal == 1 else f"{self.line}#{self.ordinal}"
 
     @property
     def physical(self) -> int:
@@ -205,10 +212,12 @@ def _split_physical(lines: list[str]) -> list[_Logical]:
             last_good.pieces.append(text)
             last_good.wrapped += 1
             continue
+        ordinal = 0
         while text:
+            ordinal += 1
             code, separator = text[:2], text[2:3]
             if not _digits(code) or separator != ",":
-                logicals.append(_Logical(number, code, [text], bad=_NO_CODE))
+                logicals.append(_Logical(number, code, [text], bad=_NO_CODE, ordinal=ordinal))
                 break
             end = _record_end(text, code, owner)
             body = text[3:] if end < 0 else text[3 : end + 1]
@@ -216,9 +225,10 @@ def _split_physical(lines: list[str]) -> list[_Logical]:
             if code == "88" and last_good is not None:
                 last_good.pieces.append(body)
             elif code == "88":
-                logicals.append(_Logical(number, code, [body], bad="nothing to continue"))
+                bad = "nothing to continue"
+                logicals.append(_Logical(number, code, [body], bad=bad, ordinal=ordinal))
             else:
-                last_good = _Logical(number, code, [body])
+                last_good = _Logical(number, code, [body], ordinal=ordinal)
                 logicals.append(last_good)
                 owner = code
             text = rest
@@ -231,6 +241,7 @@ class _Scope:
 
     line: int
     label: str
+    key: str = ""
     records: int = 0
     wrapped: int = 0
     """Wrapped text lines below it: a trailer may count them as records or not."""
@@ -354,7 +365,7 @@ class _Parser:
         cursor = _Cursor(record.pieces)
         number = cursor.field()
         currency = cursor.field()
-        account = _Scope(record.line, f"account {number} (line {record.line})")
+        account = _Scope(record.line, f"account {number} (line {record.line})", record.key)
         account.records = record.physical
         account.account = number
         self.group.children += 1
@@ -420,7 +431,7 @@ class _Parser:
         )
 
     def _statement_id(self, account: _Scope) -> str:
-        return f"{self.name}:{account.line}"
+        return f"{self.name}:{account.key}"
 
     # -- details ------------------------------------------------------------------------
 
@@ -450,7 +461,7 @@ class _Parser:
         (account.credits if direction > 0 else account.debits).append(amount)
         self.out.add_record(
             line=record.line,
-            record_id=f"{self.name}:{record.line}",
+            record_id=f"{self.name}:{record.key}",
             statement_id=self._statement_id(account),
             account_ref=account.account,
             asset_id=account.currency,

@@ -118,13 +118,15 @@ def _tokenise(lines: list[str]) -> list[_Tag | int]:
         text = _BLOCK_HEADER.sub("", drop_controls(raw).rstrip())
         ends = text.strip() == "-" or text.lstrip().startswith("-}")
         envelope = None if ends else _ENVELOPE_END.search(text)
-        if envelope is not None:
+        if ends:
+            text = ""
+        elif envelope is not None:
             text, ends = text[: envelope.start()].rstrip(), True
         match = _TAG.match(text)
         if match:
             current = _Tag(number, match.group(1), [match.group(2)])
             tokens.append(current)
-        elif current is not None and text and not ends:
+        elif current is not None and text:
             current.lines.append(text)
         if ends:
             tokens.append(number)

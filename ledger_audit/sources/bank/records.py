@@ -14,7 +14,8 @@ source          String    the format: ``bai2``, ``camt053``, ``mt940``, ``stripe
                           ``canonical``
 file            String    the path as it was given to the loader
 line            Int64     1-based line where the record starts (Parquet: the row number)
-record_id       String    unique within the file: ``<file name>:<line>`` for text formats,
+record_id       String    unique within the file: ``<file name>:<line>`` for text formats
+                          (BAI2 records sharing a line: ``<line>#<n>`` from the second on),
                           ``<file name>:<XML path>`` for camt.053, the balance transaction id
                           for Stripe (``:fee`` appended for its fee line), the file's own
                           id for the canonical layout
