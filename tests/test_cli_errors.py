@@ -53,6 +53,18 @@ def _csv_folder(i: Inputs) -> Path:
 
 
 CASES: dict[str, Case] = {
+    "init: a ledger that is not there": lambda i: (
+        ["init", str(i.folder / "gone.sqlite")],
+        "gone.sqlite: no such ledger file or folder",
+    ),
+    "init: a text file as the ledger": lambda i: (
+        ["init", str(i.bad("notes.txt", "hello\n"))],
+        "notes.txt: not a ledger source",
+    ),
+    "verify: a source mapping that is not there": lambda i: (
+        ["verify", str(i.ledger), "--mapping", str(i.folder / "mapping.toml")],
+        "mapping.toml: no such source mapping file",
+    ),
     "verify: a text file as the ledger": lambda i: (
         ["verify", str(i.bad("notes.txt", "hello\n"))],
         "notes.txt: not a ledger source",

@@ -81,6 +81,7 @@ RECONCILE = ["reconcile", "--ledger", "ledger.sqlite", "--out", "out"]
         (["--help"], 0),
         (["--version"], 0),
         (["demo", "--help"], 0),
+        (["init", "--help"], 0),
         (["verify", "--help"], 0),
         (["reconcile", "--help"], 0),
         (["close", "--help"], 0),
@@ -109,7 +110,12 @@ def test_help_and_usage_errors_import_no_heavy_module(
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
+        (["init", "no/such.sqlite", "--out", "out"], "no/such.sqlite: no such ledger"),
         (["verify", "no/such.sqlite", "--out", "out"], "no/such.sqlite: no such ledger"),
+        (
+            ["verify", "ledger.sqlite", "--out", "out", "--mapping", "m.toml"],
+            "m.toml: no such source mapping file",
+        ),
         (
             ["verify", "ledger.sqlite", "--out", "out", "--checkpoint", "cp.json"],
             "cp.json: no such checkpoints file",
