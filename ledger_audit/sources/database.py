@@ -180,28 +180,8 @@ class PostgresReader:
         self.connection = connection
         self.label = label
         self._batch_size = batch_size
-        self._start_read_only_snapshot()
         self._catalog = self._read_catalog()
         _missing_tables(label, self._catalog)
-
-    def _start_read_only_snapshot(self) -> None:
-        """Make the open transaction read-only and repeatable-read, and prove that it is.
-
-        ADBC opens the transaction (autocommit off); SET TRANSACTION outside a transaction
-        would be a warning and a no-op, so the settings are read back.
-        """
-        cursor = self.connection.cursor()
-        try:
-            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-            cursor.execute(
-                "SELECT current_setting('transaction_isolation'), "
-                "current_setting('transaction_read_only')"
-            )
-            settings = tuple(cursor.fetchall()[0])
-        finally:
-            cursor.close()
-        if settings != ("repeatable read", "on"):
-            raise InputError(self.label, f"could not start a read-only snapshot: {settings}")
 
     def _read_catalog(self) -> dict[str, dict[str, str]]:
         names = ", ".join(f"'{table}'" for table in CANONICAL_TABLES)
@@ -276,6 +256,24 @@ def open_sqlite(path: Path, *, batch_size: int) -> Iterator[SqliteReader]:
     label = sqlite_label(path)
     if not path.is_file():
         raise InputError(label, "no such SQLite file")
+    with sqlite_connection(path) as (connection, label):
+        try:
+            yield SqliteReader(connection, label, batch_size)
+        except _DB_ERRORS as error:
+            raise InputError(label, f"cannot read: {_first_line(error)}") from error
+
+
+@contextmanager
+def sqlite_connection(path: Path) -> Iterator[tuple[Connection, str]]:
+    """An ADBC connection to ``path`` that can neither write nor create a file, and its label.
+
+    Every reader of an audited SQLite file opens it here (``sqlite_readonly``), with
+    ``query_only`` on; the connection is rolled back and closed when the block ends.
+    """
+    path = path.resolve()
+    label = sqlite_label(path)
+    if not path.is_file():
+        raise InputError(label, "no such SQLite file")
     with read_only_sqlite(path, label) as plan:
         try:
             connection: Connection = adbc_driver_sqlite.dbapi.connect(plan.uri)
@@ -287,9 +285,7 @@ def open_sqlite(path: Path, *, batch_size: int) -> Iterator[SqliteReader]:
                 cursor.execute("PRAGMA query_only=ON")
             finally:
                 cursor.close()
-            yield SqliteReader(connection, label, batch_size)
-        except _DB_ERRORS as error:
-            raise InputError(label, f"cannot read: {_first_line(error)}") from error
+            yield connection, label
         finally:
             _close(connection)
 
@@ -306,6 +302,21 @@ def open_postgres(url: str | sa.URL, *, batch_size: int) -> Iterator[PostgresRea
     ``url`` is a SQLAlchemy URL (``postgresql://`` or ``postgresql+psycopg://``); the
     driver part is dropped because ADBC speaks libpq directly.
     """
+    with postgres_connection(url) as (connection, label):
+        try:
+            yield PostgresReader(connection, label, batch_size)
+        except _DB_ERRORS as error:
+            raise InputError(label, f"cannot read: {_first_line(error)}") from error
+
+
+@contextmanager
+def postgres_connection(url: str | sa.URL) -> Iterator[tuple[Connection, str]]:
+    """An ADBC connection inside one REPEATABLE READ READ ONLY transaction, and its label.
+
+    ``url`` is a SQLAlchemy URL (``postgresql://`` or ``postgresql+psycopg://``); the
+    driver part is dropped because ADBC speaks libpq directly. The transaction is proven
+    read-only before the block runs, and rolled back when it ends.
+    """
     parsed = sa.make_url(url)
     label = postgres_label(parsed)
     libpq_uri = parsed.set(drivername="postgresql").render_as_string(hide_password=False)
@@ -314,8 +325,29 @@ def open_postgres(url: str | sa.URL, *, batch_size: int) -> Iterator[PostgresRea
     except _DB_ERRORS as error:
         raise InputError(label, f"cannot connect: {_first_line(error)}") from error
     try:
-        yield PostgresReader(connection, label, batch_size)
+        start_read_only_snapshot(connection, label)
+        yield connection, label
     except _DB_ERRORS as error:
         raise InputError(label, f"cannot read: {_first_line(error)}") from error
     finally:
         _close(connection)
+
+
+def start_read_only_snapshot(connection: Connection, label: str) -> None:
+    """Make the open transaction read-only and repeatable-read, and prove that it is.
+
+    ADBC opens the transaction (autocommit off); SET TRANSACTION outside a transaction
+    would be a warning and a no-op, so the settings are read back.
+    """
+    cursor = connection.cursor()
+    try:
+        cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        cursor.execute(
+            "SELECT current_setting('transaction_isolation'), "
+            "current_setting('transaction_read_only')"
+        )
+        settings = tuple(cursor.fetchall()[0])
+    finally:
+        cursor.close()
+    if settings != ("repeatable read", "on"):
+        raise InputError(label, f"could not start a read-only snapshot: {settings}")

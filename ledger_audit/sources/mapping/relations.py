@@ -6,9 +6,10 @@ the source really has before any row is read; then only the columns the mapping 
 
 Column types are reduced to a :class:`TypeClass`, which is what the mapping rules need to
 know (is it an integer, an exact decimal, a float, a timestamp with or without a zone, text).
-The read-only rule is the database's, as for canonical sources: SQLite is opened with
-``mode=ro`` and ``query_only``; PostgreSQL reads inside one ``REPEATABLE READ READ ONLY``
-transaction that is proven read-only before the first query.
+The read-only rule is the database's, and the connections are the canonical readers' own
+(``sources.database``): SQLite opened so that it can neither write nor create a file, with
+``query_only``; PostgreSQL inside one ``REPEATABLE READ READ ONLY`` transaction that is
+proven read-only before the first query.
 """
 
 from __future__ import annotations
@@ -22,14 +23,13 @@ from pathlib import Path
 from typing import Protocol
 
 import adbc_driver_manager
-import adbc_driver_postgresql.dbapi
-import adbc_driver_sqlite.dbapi
 import polars as pl
 import pyarrow as pa
 import sqlalchemy as sa
 from adbc_driver_manager.dbapi import Connection
 
 from ledger_audit.errors import InputError
+from ledger_audit.sources.database import postgres_connection, sqlite_connection
 
 _DB_ERRORS = (adbc_driver_manager.Error, pa.ArrowException, OSError)
 _URL = re.compile(r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*)://")
@@ -310,16 +310,6 @@ class PostgresRelations:
     def __init__(self, connection: Connection, label: str) -> None:
         self.connection = connection
         self.label = label
-        self._start_read_only_snapshot()
-
-    def _start_read_only_snapshot(self) -> None:
-        rows = self._fetch(
-            "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY",
-            "SELECT current_setting('transaction_isolation'), "
-            "current_setting('transaction_read_only')",
-        )
-        if tuple(rows[0]) != ("repeatable read", "on"):
-            raise InputError(self.label, f"could not start a read-only snapshot: {rows[0]}")
 
     def _fetch(self, *statements: str) -> list[tuple[object, ...]]:
         cursor = self.connection.cursor()
@@ -496,47 +486,16 @@ def _short(error: BaseException, limit: int = 200) -> str:
     return text if len(text) <= limit else f"{text[:limit]}... ({len(text) - limit} more chars)"
 
 
-def _close(connection: Connection) -> None:
-    try:
-        connection.rollback()
-    finally:
-        connection.close()
-
-
 @contextmanager
 def _sqlite(path: Path) -> Iterator[SqliteRelations]:
-    path = path.resolve()
-    label = f"sqlite:///{path}"
-    if not path.is_file():
-        raise InputError(label, "no such SQLite file")
-    try:
-        connection: Connection = adbc_driver_sqlite.dbapi.connect(f"{path.as_uri()}?mode=ro")
-        cursor = connection.cursor()
-        try:
-            cursor.execute("PRAGMA query_only=ON")
-        finally:
-            cursor.close()
-    except _DB_ERRORS as error:
-        raise InputError(label, f"cannot open: {error}") from error
-    try:
+    with sqlite_connection(path) as (connection, label):
         yield SqliteRelations(connection, label)
-    finally:
-        _close(connection)
 
 
 @contextmanager
 def _postgres(url: str) -> Iterator[PostgresRelations]:
-    parsed = sa.make_url(url)
-    label = parsed.render_as_string(hide_password=True)
-    libpq = parsed.set(drivername="postgresql").render_as_string(hide_password=False)
-    try:
-        connection: Connection = adbc_driver_postgresql.dbapi.connect(libpq)
-    except _DB_ERRORS as error:
-        raise InputError(label, f"cannot connect: {error}") from error
-    try:
+    with postgres_connection(url) as (connection, label):
         yield PostgresRelations(connection, label)
-    finally:
-        _close(connection)
 
 
 @contextmanager
