@@ -93,7 +93,15 @@ def test_every_notebook_is_thin_and_parameterised(name: str) -> None:
         assert len(cell.source.splitlines()) <= 12
 
 
-PATH_PARAMETERS = {"source", "statements", "rules", "mapping", "checkpoints"}
+PATH_PARAMETERS = {
+    "source",
+    "statements",
+    "rules",
+    "checkpoints",
+    "mapping",
+    "gl_mapping",
+    "source_mapping",
+}
 """Inputs by name; any other parameter whose default looks like a path counts too."""
 
 
