@@ -1,8 +1,12 @@
 """Fixtures shared by every test: throwaway databases and the shared sample files.
 
 A missing prerequisite (PostgreSQL binaries, the shared samples) skips the tests that need it
-on a developer's machine, but fails them when ``CI`` is set: CI must never go green by
-skipping what it was meant to test.
+on a developer's machine, but fails them when ``CI`` is set (to anything but ``0``/``false``):
+CI must never go green by skipping what it was meant to test.
+
+The shared samples are looked for in ``$LEDGER_AUDIT_SAMPLES``, else ``../shared/samples``
+beside the project. Nothing reads them while tests are collected: only the
+``shared_samples`` fixture looks, when a test that needs them runs.
 """
 
 from __future__ import annotations
@@ -30,14 +34,20 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-SHARED_SAMPLES = PROJECT_ROOT.parent / "shared" / "samples"
+SAMPLES_ENV = "LEDGER_AUDIT_SAMPLES"
+SHARED_SAMPLES = Path(os.environ.get(SAMPLES_ENV) or PROJECT_ROOT.parent / "shared" / "samples")
 PG_URL_ENV = "LEDGER_AUDIT_TEST_PG_URL"
 _PG_FIXTURES = frozenset({"pg_server", "pg_url", "pg_bin_dir"})
 
 
+def on_ci() -> bool:
+    """``CI`` is set to something other than empty, ``0`` or ``false``."""
+    return os.environ.get("CI", "").strip().lower() not in {"", "0", "false", "no"}
+
+
 def missing_prerequisite(message: str) -> NoReturn:
-    """Skip locally, fail on CI (``CI`` set to anything non-empty)."""
-    if os.environ.get("CI"):
+    """Skip locally, fail on CI (see ``on_ci``)."""
+    if on_ci():
         pytest.fail(f"{message} [CI is set, so this fails instead of skipping]", pytrace=False)
     pytest.skip(message)
 
@@ -87,11 +97,12 @@ def sqlite_url(tmp_path: Path) -> str:
 
 @pytest.fixture(scope="session")
 def shared_samples() -> Path:
-    """The shared sample files (bank statements...) beside the project: ``../shared/samples``."""
+    """The folder of real bank files; without it the tests that need it skip (fail on CI)."""
     if not SHARED_SAMPLES.is_dir():
         missing_prerequisite(
-            f"shared samples directory {SHARED_SAMPLES} is missing: it is expected beside the "
-            f"project root ({PROJECT_ROOT}); the tests that read sample files need it"
+            f"shared samples directory {SHARED_SAMPLES} is missing (a clone without "
+            f"../shared/samples beside {PROJECT_ROOT}, or ${SAMPLES_ENV} pointing elsewhere): "
+            "the tests that read the real bank files need it"
         )
     return SHARED_SAMPLES
 

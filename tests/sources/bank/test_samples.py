@@ -1,4 +1,11 @@
-"""Every shared sample parses (or fails clearly), agrees with its expected parse and golden file."""
+"""Every shared sample parses (or fails clearly), agrees with its expected parse and golden file.
+
+The samples live outside the repository (``../shared/samples``), so the list of them comes
+from what the repository holds (a golden file per sample, the two meant to fail), never from
+the samples folder at collection time; ``test_every_sample_is_covered`` checks at run time
+that the folder holds exactly those. Without the folder the tests skip and say why (CI
+fails instead).
+"""
 
 from __future__ import annotations
 
@@ -12,31 +19,44 @@ from ledger_audit.errors import InputError
 from ledger_audit.findings import RuleId
 from ledger_audit.sources.bank import ParsedStatement, load_statement
 from ledger_audit.sources.bank.amounts import asset_for
-from tests.conftest import SHARED_SAMPLES
 from tests.sources.bank.expected import (
     GENKGO_BALANCE_TYPES,
     MT940_BALANCES,
     load_camt_expected,
     load_mt940_expected,
 )
-from tests.sources.bank.golden import check_golden, snapshot
+from tests.sources.bank.golden import GOLDEN_DIR, check_golden, snapshot
 
 FORMATS = ("bai2", "camt053", "mt940")
+_FOLDER_BY_SUFFIX = {".bai2": "bai2", ".txt": "bai2", ".xml": "camt053", ".sta": "mt940"}
+MEANT_TO_FAIL = ("bai2/moov-error-sample-parseError.txt", "camt053/camt053.v2.wrong.xml")
+
+
+def _golden_samples() -> list[str]:
+    """``folder/name`` of every sample with a golden file in the repository."""
+    names = (path.name.removesuffix(".json") for path in sorted(GOLDEN_DIR.glob("*.json")))
+    return [f"{_FOLDER_BY_SUFFIX[Path(name).suffix]}/{name}" for name in names]
 
 
 def _sample_names() -> list[str]:
-    names: list[str] = []
-    for folder in FORMATS:
-        directory = SHARED_SAMPLES / folder
-        if not directory.is_dir():
-            continue
-        names.extend(
-            f"{folder}/{path.name}"
-            for path in sorted(directory.iterdir())
-            if not path.name.startswith("LICENSE") and ".expected." not in path.name
-        )
-    # one placeholder keeps the parametrised test alive so that the fixture skips or fails
-    return names or ["missing/samples"]
+    return sorted([*_golden_samples(), *MEANT_TO_FAIL])
+
+
+def test_every_sample_is_covered(shared_samples: Path) -> None:
+    """The samples folder holds exactly the samples (and expected parses) listed here."""
+    present = {
+        f"{folder}/{path.name}"
+        for folder in FORMATS
+        for path in (shared_samples / folder).iterdir()
+        if not path.name.startswith("LICENSE")
+    }
+    expected = {
+        *_sample_names(),
+        *(f"camt053/{name.replace('.xml', '.expected.json')}" for name in _camt_names()),
+        *(f"mt940/{name.replace('.sta', '.expected.yml')}" for name in _mt940_names()),
+    }
+    assert sorted(present - expected) == [], "samples without a golden file or test"
+    assert sorted(expected - present) == [], "samples the tests expect but the folder lacks"
 
 
 def _meant_to_fail(name: str) -> bool:
@@ -72,18 +92,15 @@ def test_failing_samples_say_why(shared_samples: Path) -> None:
 
 
 def _camt_names() -> list[str]:
-    directory = SHARED_SAMPLES / "camt053"
-    if not directory.is_dir():
-        return ["missing"]
-    return [p.name for p in sorted(directory.glob("*.expected.json"))]
+    """Every camt.053 sample with a golden file has genkgo's parse beside it."""
+    return [name.split("/")[1] for name in _golden_samples() if name.startswith("camt053/")]
 
 
-@pytest.mark.parametrize("expected_name", _camt_names())
-def test_camt_agrees_with_genkgo(shared_samples: Path, expected_name: str) -> None:
+@pytest.mark.parametrize("name", _camt_names())
+def test_camt_agrees_with_genkgo(shared_samples: Path, name: str) -> None:
+    expected_name = name.replace(".xml", ".expected.json")
     expected = load_camt_expected(shared_samples / "camt053" / expected_name)
-    parsed = load_statement(
-        shared_samples / "camt053" / expected_name.replace(".expected.json", ".xml")
-    )
+    parsed = load_statement(shared_samples / "camt053" / name)
     entries: list[dict[str, Any]] = expected["getEntries"]
     assert parsed.records.height == len(entries)
     for row, entry in zip(parsed.records.iter_rows(named=True), entries, strict=True):
@@ -110,10 +127,8 @@ def test_camt_agrees_with_genkgo(shared_samples: Path, expected_name: str) -> No
 
 
 def _mt940_names() -> list[str]:
-    directory = SHARED_SAMPLES / "mt940"
-    if not directory.is_dir():
-        return ["missing"]
-    return [p.name for p in sorted(directory.glob("*.expected.yml"))]
+    """Every MT940 sample with a golden file has the ``mt940`` package's parse beside it."""
+    return [name.split("/")[1] for name in _golden_samples() if name.startswith("mt940/")]
 
 
 def _last_balance(parsed: ParsedStatement, kind: str, intermediate: bool) -> dict[str, Any]:
@@ -126,12 +141,10 @@ def _last_balance(parsed: ParsedStatement, kind: str, intermediate: bool) -> dic
     return rows[-1]
 
 
-@pytest.mark.parametrize("expected_name", _mt940_names())
-def test_mt940_agrees_with_the_mt940_package(shared_samples: Path, expected_name: str) -> None:
-    expected = load_mt940_expected(shared_samples / "mt940" / expected_name)
-    parsed = load_statement(
-        shared_samples / "mt940" / expected_name.replace(".expected.yml", ".sta")
-    )
+@pytest.mark.parametrize("name", _mt940_names())
+def test_mt940_agrees_with_the_mt940_package(shared_samples: Path, name: str) -> None:
+    expected = load_mt940_expected(shared_samples / "mt940" / name.replace(".sta", ".expected.yml"))
+    parsed = load_statement(shared_samples / "mt940" / name)
     transactions = [t["data"] for t in expected["transactions"]]
     assert parsed.records.height == len(transactions)
     for row, theirs in zip(parsed.records.iter_rows(named=True), transactions, strict=True):
