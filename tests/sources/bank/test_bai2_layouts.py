@@ -127,6 +127,13 @@ def test_whole_account_groups_on_one_line_are_read(tmp_path: Path) -> None:
     assert parsed.records["account_ref"].to_list() == ["123", "123", "456", "456"]
     assert parsed.records["text"].to_list() == ["Incoming second line", "Fee"] * 2
     assert parsed.count("records").read == 4
+    # records and accounts sharing a line still have ids of their own
+    assert parsed.records["record_id"].n_unique() == 4
+    assert parsed.records["statement_id"].unique(maintain_order=True).to_list() == [
+        "s.bai2:3",
+        "s.bai2:4",
+    ]
+    assert parsed.records["record_id"].to_list()[2:] == ["s.bai2:4#2", "s.bai2:4#4"]
 
 
 def test_text_with_slashes_and_commas_is_not_split(tmp_path: Path) -> None:

@@ -22,7 +22,7 @@ SEED = 20240611
 ITERATIONS = 3000
 TIME_LIMIT_S = 30.0
 FORMATS = ("bai2", "camt053", "mt940")
-_NOISE = b',/:<>-0123456789CDRV\n \xff\x00"&'
+_NOISE = b',/:<>-0123456789CDRV\n \xff\x00\x01\x03\x04\xb2}"&'
 
 
 def _samples(root: Path) -> list[tuple[str, str, bytes]]:
