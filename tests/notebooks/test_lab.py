@@ -43,13 +43,18 @@ class Lab:
 
     def get(self, path: str, body: dict[str, Any] | None = None) -> Any:
         """GET ``path`` of the REST API, or POST ``body`` to it."""
+        return json.loads(self.text(path, body))
+
+    def text(self, path: str, body: dict[str, Any] | None = None) -> str:
+        """The server's answer to ``path`` as text."""
         request = urllib.request.Request(  # noqa: S310 - http://127.0.0.1, built above
             self.base + path,
             data=None if body is None else json.dumps(body).encode(),
             headers={"Authorization": f"token {self.token}", "Content-Type": "application/json"},
         )
         with urllib.request.urlopen(request, timeout=60) as answer:  # noqa: S310 - the same
-            return json.load(answer)
+            text: str = answer.read().decode("utf-8")
+            return text
 
     def wait_until_up(self) -> dict[str, Any]:
         """The server's ``/api`` answer, once it gives one (fail with its log if it never does)."""
@@ -120,6 +125,10 @@ def test_the_lab_starts_in_the_notebooks_folder_for_root_too(lab: Lab) -> None:
     argv = Path(f"/proc/{lab.process.pid}/cmdline").read_bytes().split(b"\0")
     assert (b"--allow-root" in argv) == (os.geteuid() == 0)
     assert b"--no-browser" in argv  # no display here
+    # the explorer's widgets and the charts render in this JupyterLab, not only headless
+    page = lab.text("/lab")
+    assert "@jupyter-widgets/jupyterlab-manager" in page
+    assert "jupyterlab-plotly" in page
 
 
 def descendants(pid: int) -> list[int]:
