@@ -74,8 +74,10 @@ class Lab:
         return self.log.read_text(encoding="utf-8", errors="replace")[-4000:]
 
 
-@pytest.fixture
-def lab(tmp_path: Path) -> Iterator[Lab]:
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+    """One server for this module's tests (each start costs seconds)."""
+    tmp_path = tmp_path_factory.mktemp("lab")
     if not (PROJECT_ROOT / ".venv" / "bin" / "jupyter").is_file():
         missing_prerequisite("the project's .venv is not set up: run scripts/setup.sh")
     port, token = free_port(), secrets.token_hex(16)
