@@ -21,6 +21,7 @@ import polars as pl
 import sqlalchemy as sa
 
 from ledger_audit.errors import InputError
+from ledger_audit.schema.frames import FRAME_SCHEMAS
 from ledger_audit.sources.mapping import vocabulary as words
 from ledger_audit.sources.mapping.catalogue import (
     SAMPLE_ROWS,
@@ -58,6 +59,9 @@ _ZERO_SUM_SHARE = 0.95
 """Signed legs are taken as double entry when this share of sampled transactions nets to 0."""
 _CLEAR_VOTE = 2 / 3
 _MAX_BANK_ACCOUNTS = 20
+_ASSET_ID = re.compile(r"^[A-Za-z0-9._-]+/\d{1,2}$")
+"""A canonical asset id, ``CODE/scale``: a currency value that carries its own scale."""
+_CANONICAL_TABLES = ("ledgers", "assets", "accounts", "transactions", "entries")
 _MAX_ACCOUNT_RULES = 200
 
 
@@ -728,6 +732,16 @@ def _entries_section(
             UNDECIDED,
             'no currency column: give the one currency as { value = "USD" }',
         )
+        return
+    with_scale = [v for v in relation.distinct(currency.name) if _ASSET_ID.match(v)]
+    if with_scale:
+        sections.add(
+            "entries.currency",
+            FILL_IN,
+            UNDECIDED,
+            f"{currency.name!r} holds asset ids like {with_scale[0]!r} (CODE/scale), not codes: "
+            "name a code column, or read a query that takes the code before the '/'",
+        )
     else:
         sections.add("entries.currency", currency.name, SURE, "by name")
 
@@ -925,17 +939,27 @@ def _assets_section(
     relations: Sequence[SampledRelation],
     codes: tuple[str, ...],
 ) -> tuple[tuple[str, int], ...]:
-    """The scales; returns the known (code, scale) pairs."""
+    """The scales; returns the known (code, scale) pairs.
+
+    A currencies relation is used only when its codes hold every sampled currency value;
+    values written as asset ids (``USD/2``) give their scales, but not a code column.
+    """
+    with_scale = [c for c in codes if _ASSET_ID.match(c)]
+    if with_scale:
+        pairs = tuple(sorted({(c.split("/")[0], int(c.split("/")[1])) for c in with_scale}))
+        sections.add("assets.scales", Inline(pairs), GUESSED, "from the CODE/scale currency values")
+        return pairs
     table = _named(relations, words.CURRENCY_RELATIONS, [words.CURRENCY_CODE, words.CURRENCY_SCALE])
-    if table is not None:
-        code = table.column(words.CURRENCY_CODE)
-        scale = table.column(words.CURRENCY_SCALE)
-        if code is not None and scale is not None:
+    code = None if table is None else table.column(words.CURRENCY_CODE)
+    scale = None if table is None else table.column(words.CURRENCY_SCALE)
+    if table is not None and code is not None and scale is not None:
+        rows = table.rows.select(code.name, scale.name).drop_nulls().iter_rows()
+        pairs = tuple(sorted((str(c), int(s)) for c, s in rows if str(s).isdigit()))
+        if set(codes) <= {c for c, _ in pairs}:
             sections.add("assets.from", table.name, SURE, "a currencies relation with a scale")
-            sections.add("assets.code", code.name, SURE, "by name")
+            sections.add("assets.code", code.name, SURE, "holds every sampled currency value")
             sections.add("assets.scale", scale.name, SURE, "by name")
-            rows = table.rows.select(code.name, scale.name).drop_nulls().iter_rows()
-            return tuple(sorted((str(c), int(s)) for c, s in rows if str(s).isdigit()))
+            return pairs
     known = tuple(
         (c, words.ISO_4217_SCALES[c.upper()]) for c in codes if c.upper() in words.ISO_4217_SCALES
     )
@@ -948,18 +972,18 @@ def _assets_section(
             "no currency codes seen: the decimal places of the ledger's minor unit (2 for cents)",
         )
         return ()
-    pairs: tuple[tuple[str, Value], ...] = (*known, *((c, FILL_IN) for c in unknown))
+    written: tuple[tuple[str, Value], ...] = (*known, *((c, FILL_IN) for c in unknown))
     if unknown:
         sections.add(
             "assets.scales",
-            Inline(tuple(sorted(pairs, key=lambda pair: pair[0]))),
+            Inline(tuple(sorted(written, key=lambda pair: pair[0]))),
             UNDECIDED,
             f"{', '.join(unknown[:5])}: not ISO 4217 codes: give each its scale (its minor-unit "
             "digits)",
         )
     else:
         sections.add(
-            "assets.scales", Inline(pairs), SURE, f"ISO 4217 minor units of {', '.join(codes)}"
+            "assets.scales", Inline(known), SURE, f"ISO 4217 minor units of {', '.join(codes)}"
         )
     return known
 
@@ -1098,6 +1122,19 @@ def _groups(accounts: _Accounts) -> tuple[AccountGroup, ...]:
 # --- the whole proposal ------------------------------------------------------------------------
 
 
+def _is_canonical(relations: Sequence[SampledRelation]) -> bool:
+    """Whether the source has every canonical table with its columns (a snapshot, the demo)."""
+    by_stem = {r.stem: r for r in relations}
+    for table in _CANONICAL_TABLES:
+        relation = by_stem.get(table)
+        if relation is None:
+            return False
+        names = {c.name for c in relation.columns}
+        if not set(FRAME_SCHEMAS[table]) - {"meta_hash"} <= names:
+            return False
+    return True
+
+
 def propose(
     relations: Sequence[SampledRelation],
     *,
@@ -1106,6 +1143,12 @@ def propose(
     sample_rows: int = SAMPLE_ROWS,
 ) -> Proposal:
     """The proposal for sampled ``relations`` (raises InputError when no entries are found)."""
+    if _is_canonical(relations):
+        raise InputError(
+            label,
+            "has the canonical ledger tables (ledgers, assets, accounts, transactions, "
+            "entries): it needs no mapping; run verify on it without --mapping",
+        )
     entries = _pick_entries(relations, label)
     accounts = _accounts(relations, entries)
     sections = _Sections()

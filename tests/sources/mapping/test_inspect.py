@@ -18,6 +18,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from ledger_audit.demo.summary import DemoSummary
 from ledger_audit.errors import InputError
 from ledger_audit.exports.setup_files import write_setup_files
 from ledger_audit.sources import LedgerFrames, load_ledger
@@ -294,6 +295,34 @@ def test_an_unknown_currency_code_asks_for_its_scale(tmp_path: Path) -> None:
     assert scales.confidence == Confidence.UNDECIDED
     assert scales.value == Inline((("PTS", FILL_IN), ("USD", 2)))
     assert [b.asset_id for b in proposal.bank_accounts] == [None, "USD/2"]
+
+
+def test_a_canonical_ledger_needs_no_mapping(planted_demo_summary: DemoSummary) -> None:
+    with pytest.raises(InputError, match="it needs no mapping; run verify on it without --mapping"):
+        inspect_source(str(planted_demo_summary.ledger_path))
+
+
+def test_currency_values_with_their_scale_are_not_taken_for_codes(tmp_path: Path) -> None:
+    tables = conv.entry_rows()
+    tables["entries"] = tables["entries"].with_columns(pl.col("currency") + "/2")
+    proposal = inspect_source(conv.write_ledger(tmp_path, tables, "csv"))
+    currency = proposal.decision("entries.currency")
+    assert currency.value == FILL_IN
+    assert "asset ids like 'EUR/2' (CODE/scale), not codes" in currency.reason
+    assert proposal.value("assets.scales") == Inline((("EUR", 2), ("USD", 2)))
+
+
+def test_a_currencies_table_is_used_only_when_it_holds_every_code(tmp_path: Path) -> None:
+    tables = conv.entry_rows()
+    tables["currencies"] = pl.DataFrame({"code": ["USD", "EUR"], "minor_units": [2, 2]})
+    proposal = inspect_source(conv.write_ledger(tmp_path, tables, "sqlite"))
+    assert proposal.value("assets.from") == "currencies"
+    assert proposal.value("assets.scale") == "minor_units"
+    tables["currencies"] = pl.DataFrame({"code": ["USD"], "minor_units": [2]})
+    (tmp_path / "again").mkdir()
+    proposal = inspect_source(conv.write_ledger(tmp_path / "again", tables, "sqlite"))
+    assert proposal.value("assets.from") is None
+    assert proposal.value("assets.scales") == Inline((("EUR", 2), ("USD", 2)))
 
 
 def test_a_source_without_entries_is_bad_input(tmp_path: Path) -> None:
