@@ -6,6 +6,8 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+import sqlalchemy as sa
+from sqlalchemy.pool import NullPool
 
 from ledger_audit.cli import main
 from ledger_audit.demo.answer_key import read_answer_key
@@ -13,6 +15,8 @@ from ledger_audit.exports.snapshot import write_ledger_snapshot
 from ledger_audit.findings import FINDINGS_SCHEMA
 from ledger_audit.sources import load_ledger
 from tests.demo.conftest import DemoFactory
+from tests.sources.sample_ledger import write_sample_ledger
+from tests.text_ledger import ledger_from_text
 
 
 def test_a_planted_demo_exits_1_and_writes_the_findings(
@@ -79,3 +83,77 @@ def test_bad_verify_arguments_give_one_line_and_exit_2(
     assert printed.out == ""
     (line,) = printed.err.splitlines()
     assert message in line
+
+
+INT64_MAX = 2**63 - 1
+PAST_INT64 = f"""
+ledger l
+account assets:bank debit USD/2
+account liabilities:wallet:a credit USD/2 no-negative
+tx t1 standard posted at=10
+  assets:bank debit {INT64_MAX} USD/2
+  liabilities:wallet:a credit {INT64_MAX} USD/2
+tx t2 standard posted at=20
+  assets:bank debit {INT64_MAX} USD/2
+  liabilities:wallet:a credit {INT64_MAX - 1} USD/2
+tx t3 standard posted at=30
+  liabilities:wallet:a debit {INT64_MAX} USD/2
+  assets:bank credit {INT64_MAX} USD/2
+tx t4 standard posted at=40
+  liabilities:wallet:a debit {INT64_MAX} USD/2
+  assets:bank credit {INT64_MAX} USD/2
+"""
+"""Every amount fits int64; the ledger's debits, the wallet's running balance and t2's
+imbalance do not, or pass through values that do not."""
+
+
+def _money_findings(out: Path) -> pl.DataFrame:
+    findings = pl.read_parquet(out / "findings.parquet")
+    assert "check.crashed" not in findings["rule"].to_list(), findings["message"].to_list()
+    return (
+        findings.filter(
+            pl.col("rule").is_in(["entry.unbalanced", "ledger.unbalanced"])
+            | pl.col("rule").str.starts_with("balance.")
+        )
+        .select("rule", "transaction_id", "expected", "actual", "difference")
+        .sort("rule", "transaction_id")
+    )
+
+
+@pytest.mark.parametrize("database", ["sqlite", "postgres"])
+def test_sums_past_int64_are_exact_numbers_on_every_path(
+    database: str,
+    tmp_path: Path,
+    request: pytest.FixtureRequest,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    url = (
+        f"sqlite:///{tmp_path / 'ledger.sqlite'}"
+        if database == "sqlite"
+        else request.getfixturevalue("pg_url")
+    )
+    engine = sa.create_engine(url, poolclass=NullPool)
+    frames = ledger_from_text(PAST_INT64)
+    write_sample_ledger(engine, {table: frame.to_dicts() for table, frame in frames.items()})
+    engine.dispose()
+    found = {}
+    for suites in ("frame", "sql"):
+        out = tmp_path / suites
+        assert main(["verify", url, "--out", str(out), "--suites", suites]) == 1
+        found[suites] = _money_findings(out)
+    capsys.readouterr()
+    assert found["frame"].equals(found["sql"])
+    rows = {(r["rule"], r["transaction_id"]): r for r in found["sql"].iter_rows(named=True)}
+    ledger = rows[("ledger.unbalanced", None)]
+    debits, credits = 4 * INT64_MAX, 4 * INT64_MAX - 1  # all four transactions' legs
+    assert ledger["actual"] == f"posted debits {debits} USD/2, posted credits {credits} USD/2"
+    assert ledger["difference"] == "1 USD/2"
+    entry = rows[("entry.unbalanced", "t2")]
+    assert f"debits {INT64_MAX} USD/2, credits {INT64_MAX - 1} USD/2" in entry["actual"]
+    negative = rows[("balance.negative_not_allowed", "t4")]
+    assert negative["actual"] == "-1 USD/2"
+    assert set(rows) == {
+        ("ledger.unbalanced", None),
+        ("entry.unbalanced", "t2"),
+        ("balance.negative_not_allowed", "t4"),
+    }

@@ -48,6 +48,8 @@ from ledger_audit.checks.invariant_rules import (
     VIOLATION_KEY,
     VIOLATION_SCHEMA,
     violations,
+    violations_from_rows,
+    violations_to_rows,
 )
 from ledger_audit.checks.suite_files import ExpectationSpec, SuiteSpec
 from ledger_audit.sources.invariant_sql import (
@@ -138,7 +140,7 @@ def _table(execution_engine: Any, domain: dict[str, Any]) -> Any:
 
 def _rows(result: sa.CursorResult[Any]) -> pl.DataFrame:
     rows = [dict(row._mapping) for row in result]  # noqa: SLF001 - SQLAlchemy's public row API
-    return pl.DataFrame(rows, schema=VIOLATION_SCHEMA, orient="row")
+    return violations_from_rows(rows)
 
 
 def _metric_class(invariant: str) -> type[TableMetricProvider]:
@@ -154,7 +156,7 @@ def _metric_class(invariant: str) -> type[TableMetricProvider]:
     ) -> list[dict[str, Any]]:
         frame: pd.DataFrame = _table(execution_engine, metric_domain_kwargs)
         legs = pl.from_pandas(frame, schema_overrides=LEGS_SCHEMA)
-        found: list[dict[str, Any]] = violations(invariant, legs).to_dicts()
+        found: list[dict[str, Any]] = violations_to_rows(violations(invariant, legs))
         return found
 
     def sql_fn(
@@ -168,7 +170,9 @@ def _metric_class(invariant: str) -> type[TableMetricProvider]:
         batch = _table(execution_engine, metric_domain_kwargs)
         query = violations_query(invariant, batch, execution_engine.engine.dialect.name)
         frame = _rows(execution_engine.execute_query(query))
-        found: list[dict[str, Any]] = frame.sort(list(VIOLATION_KEY), nulls_last=True).to_dicts()
+        found: list[dict[str, Any]] = violations_to_rows(
+            frame.sort(list(VIOLATION_KEY), nulls_last=True)
+        )
         return found
 
     namespace = {
@@ -336,7 +340,7 @@ def _outcome(suite: str, spec: ExpectationSpec, result: Any) -> ExpectationOutco
     if error is not None:
         rows = pl.DataFrame(schema=VIOLATION_SCHEMA)
     elif spec.type in CUSTOM_TYPES:
-        rows = pl.DataFrame(body["details"]["violations"], schema=VIOLATION_SCHEMA, orient="row")
+        rows = violations_from_rows(body["details"]["violations"])
     else:
         found = body.get("unexpected_index_list") or []
         columns = list(dict.fromkeys([*INDEX_COLUMNS, *(name for row in found for name in row)]))

@@ -15,10 +15,11 @@ Chain order is ``chain_seq`` (rows without one last), then transaction id and ve
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 
 import polars as pl
 
+from ledger_audit.replay.balances import SUM_AMOUNT
 from ledger_audit.sources.ledger_frames import LedgerFrames
 
 LEGS_SCHEMA: dict[str, pl.DataType] = {
@@ -62,11 +63,40 @@ VIOLATION_SCHEMA: dict[str, pl.DataType] = {
     "other_transaction_id": pl.String(),
     "other_version": pl.Int64(),
     "other_chain_seq": pl.Int64(),
-    "expected": pl.Int64(),
-    "actual": pl.Int64(),
+    "expected": SUM_AMOUNT,
+    "actual": SUM_AMOUNT,
 }
 """One violation of a custom invariant: where, a reason code, the transaction it is about
-(``subject``: the pending one, the original), the other row involved, two amounts."""
+(``subject``: the pending one, the original), the other row involved, two amounts (exact
+sums, Decimal(38, 0); a chain gap puts seqs there)."""
+
+_EXACT = ("expected", "actual")
+
+
+def violations_to_rows(frame: pl.DataFrame) -> list[dict[str, object]]:
+    """VIOLATION_SCHEMA rows as plain dicts for GX's results, the amounts as exact text."""
+    return frame.with_columns(pl.col(_EXACT).cast(pl.String())).to_dicts()
+
+
+def violations_from_rows(rows: Sequence[Mapping[str, object]]) -> pl.DataFrame:
+    """Back from ``violations_to_rows`` (or SQL rows: amounts as int or text) to the frame."""
+    transport = {name: pl.String() if name in _EXACT else d for name, d in VIOLATION_SCHEMA.items()}
+    plain = [
+        {k: (str(v) if k in _EXACT and v is not None else v) for k, v in row.items()}
+        for row in rows
+    ]
+    frame = pl.DataFrame(plain, schema=transport, orient="row")
+    return frame.with_columns(_exact_text(name).alias(name) for name in _EXACT)
+
+
+def _exact_text(name: str) -> pl.Expr:
+    """An integer's text, or the SQL path's ``hi:lo`` pair (hi * 2^32 + lo), as SUM_AMOUNT."""
+    halves = pl.col(name).str.split(":")
+    hi = halves.list.get(0, null_on_oob=True).cast(pl.Int128())
+    lo = halves.list.get(1, null_on_oob=True).cast(pl.Int128())
+    exact = pl.when(lo.is_null()).then(hi).otherwise(hi * (1 << 32) + lo)
+    return exact.cast(SUM_AMOUNT)
+
 
 VIOLATION_KEY = ("ledger_id", "chain_seq", "transaction_id", "version", "asset_id", "account_id")
 """The order violations are returned in (both paths)."""
@@ -221,8 +251,8 @@ def _signed(debit_sign: int) -> pl.Expr:
 
 
 def _total(expr: pl.Expr) -> pl.Expr:
-    """A sum of minor units that raises when it leaves int64, as the databases do (never wraps)."""
-    return expr.cast(pl.Int128()).sum().cast(pl.Int64(), strict=True)
+    """An exact sum of minor units, Decimal(38, 0): past int64 it is a number, not a crash."""
+    return expr.cast(SUM_AMOUNT).sum()
 
 
 def _amount(direction: str) -> pl.Expr:
@@ -619,14 +649,7 @@ def balance_negative(legs: pl.LazyFrame) -> pl.DataFrame:
         events.group_by(*account, "pos")
         .agg(_total(pl.col("_c")))
         .sort(*account, "pos")
-        .with_columns(
-            pl.col("_c")
-            .cast(pl.Int128())
-            .cum_sum()
-            .over(account)
-            .cast(pl.Int64(), strict=True)
-            .alias("actual")
-        )
+        .with_columns(pl.col("_c").cum_sum().over(account).alias("actual"))
         .with_columns((pl.col("actual") - pl.col("_c")).alias("expected"))
         .filter((pl.col("expected") >= 0) & (pl.col("actual") < 0))
     )

@@ -140,8 +140,8 @@ def _findings(outcome: ExpectationOutcome) -> pl.DataFrame:
     if outcome.success or outcome.rows.is_empty():
         return empty_findings()
     rows = outcome.rows.lazy()
-    if spec.type == "expect_chain_seq_to_be_contiguous":
-        rows = _missing_seqs(rows)
+    if spec.type == "expect_chain_seq_to_be_contiguous":  # seqs, not sums of money
+        rows = _missing_seqs(rows.with_columns(pl.col("expected", "actual").cast(pl.Int64())))
     describe = MESSAGES.get(spec.type) or BUILT_IN_MESSAGES.get(spec.rule) or _generic(spec.type)
     table, message, expected, actual, difference = describe(rows)
     return findings_from(

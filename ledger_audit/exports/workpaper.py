@@ -37,6 +37,7 @@ import zipfile
 from collections.abc import Callable, Iterable, Sequence
 from copy import copy
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from pathlib import Path
 
 import polars as pl
@@ -192,6 +193,8 @@ def _value(value: object) -> Cell:
         cell = _text(value) if isinstance(value, str) else value
     elif isinstance(value, int):
         cell = str(value) if len(str(abs(value))) > EXACT_DIGITS else value
+    elif isinstance(value, Decimal) and value.as_tuple().exponent == 0:
+        cell = _value(int(value))  # a Decimal(38, 0) sum of minor units: as an int would be
     elif isinstance(value, datetime):
         cell = value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo else value
     elif isinstance(value, date):

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -45,10 +46,11 @@ VIOLATION_COLUMNS: dict[str, sa.types.TypeEngine[Any]] = {
     "other_transaction_id": sa.Text(),
     "other_version": sa.BigInteger(),
     "other_chain_seq": sa.BigInteger(),
-    "expected": sa.BigInteger(),
-    "actual": sa.BigInteger(),
+    "expected": sa.Text(),
+    "actual": sa.Text(),
 }
-"""The columns every invariant statement returns (VIOLATION_SCHEMA in SQL types)."""
+"""The columns every invariant statement returns (VIOLATION_SCHEMA in SQL types; the two
+amounts as text: an exact ``hi:lo`` pair of sums (``_Exact``) or an integer)."""
 
 LEG_COLUMNS = (
     "ledger_id",
@@ -289,12 +291,111 @@ class _Ctx:
         ).cte("inv_moves")
 
 
-def _sum(condition: sa.ColumnElement[bool], value: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
-    return sa.cast(sa.func.sum(sa.case((condition, value), else_=0)), sa.BigInteger)
+_HALF = 32
+_LOW = (1 << _HALF) - 1
+
+
+@dataclass(frozen=True, slots=True)
+class _Exact:
+    """A sum of minor units as ``hi * 2^32 + lo``: two int64 sums that cannot overflow.
+
+    SQLite's ``sum`` of integers raises past int64 (and ``total`` is a float); PostgreSQL's
+    is NUMERIC but the two dialects must give the same rows. Each amount splits into its
+    high half (``amount >> 32``, arithmetic) and low half (``amount & (2^32 - 1)``, 0 to
+    2^32 - 1); halves sum within int64 for up to 2^31 rows. Comparisons normalise the pair
+    (the carry of ``lo`` moved into ``hi``), and the value leaves as text ``hi:lo``, which
+    ``ledger_audit.checks.invariant_rules.violations_from_rows`` turns into Decimal(38, 0).
+    """
+
+    hi: sa.ColumnElement[Any]
+    lo: sa.ColumnElement[Any]
+
+    @classmethod
+    def of(cls, amount: sa.ColumnElement[Any]) -> _Exact:
+        """One amount, split."""
+        return cls(
+            amount.op(">>", return_type=sa.BigInteger)(sa.literal(_HALF, sa.Integer)),
+            amount.op("&", return_type=sa.BigInteger)(sa.literal(_LOW, sa.BigInteger)),
+        )
+
+    @classmethod
+    def column(cls, table: sa.FromClause, name: str) -> _Exact:
+        """The pair labelled ``name`` by ``labelled`` in a subquery or CTE."""
+        return cls(table.c[f"{name}_hi"], table.c[f"{name}_lo"])
+
+    def labelled(self, name: str) -> list[sa.ColumnElement[Any]]:
+        """The two columns, named ``name_hi`` and ``name_lo``."""
+        return [self.hi.label(f"{name}_hi"), self.lo.label(f"{name}_lo")]
+
+    def when(self, condition: sa.ColumnElement[bool]) -> _Exact:
+        """This value where ``condition`` holds, else 0."""
+        return _Exact(
+            sa.case((condition, self.hi), else_=0), sa.case((condition, self.lo), else_=0)
+        )
+
+    def total(self, **over: Any) -> _Exact:  # noqa: ANN401 - SQLAlchemy's over() arguments
+        """``sum`` of each half (as a window function when ``over`` is given)."""
+        his, los = sa.func.sum(self.hi), sa.func.sum(self.lo)
+        if over:
+            return _Exact(
+                sa.cast(his.over(**over), sa.BigInteger), sa.cast(los.over(**over), sa.BigInteger)
+            )
+        return _Exact(sa.cast(his, sa.BigInteger), sa.cast(los, sa.BigInteger))
+
+    def or_zero(self) -> _Exact:
+        """NULL (no row joined) as 0."""
+        return _Exact(sa.func.coalesce(self.hi, 0), sa.func.coalesce(self.lo, 0))
+
+    def __neg__(self) -> _Exact:
+        return _Exact(-self.hi, -self.lo)
+
+    def __sub__(self, other: _Exact) -> _Exact:
+        return _Exact(self.hi - other.hi, self.lo - other.lo)
+
+    def normal_hi(self) -> sa.ColumnElement[Any]:
+        """The high half with the low half's carry (value = normal_hi * 2^32 + normal_lo)."""
+        return self.hi + self.lo.op(">>", return_type=sa.BigInteger)(sa.literal(_HALF, sa.Integer))
+
+    def normal_lo(self) -> sa.ColumnElement[Any]:
+        """The low half without its carry: 0 to 2^32 - 1."""
+        return self.lo.op("&", return_type=sa.BigInteger)(sa.literal(_LOW, sa.BigInteger))
+
+    def differs(self, other: _Exact) -> sa.ColumnElement[bool]:
+        """``self != other``, exactly."""
+        gap = self - other
+        return sa.or_(gap.normal_hi() != 0, gap.normal_lo() != 0)
+
+    def equals(self, other: _Exact) -> sa.ColumnElement[bool]:
+        """``self == other``, exactly."""
+        gap = self - other
+        return sa.and_(gap.normal_hi() == 0, gap.normal_lo() == 0)
+
+    def negative(self) -> sa.ColumnElement[bool]:
+        """``self < 0``: the low half of a normal pair is never negative."""
+        return self.normal_hi() < 0
+
+    def greater(self, other: _Exact) -> sa.ColumnElement[bool]:
+        """``self > other``, exactly."""
+        gap = self - other
+        return sa.or_(gap.normal_hi() > 0, sa.and_(gap.normal_hi() == 0, gap.normal_lo() > 0))
+
+    def text(self) -> sa.ColumnElement[Any]:
+        """``hi:lo`` as text (NULL when either half is)."""
+        return sa.cast(self.hi, sa.Text) + sa.literal(":") + sa.cast(self.lo, sa.Text)
+
+
+def _sum(condition: sa.ColumnElement[bool], value: sa.ColumnElement[Any]) -> _Exact:
+    return _Exact.of(value).when(condition).total()
 
 
 def _out(**columns: sa.ColumnElement[Any]) -> list[sa.ColumnElement[Any]]:
     """VIOLATION_COLUMNS in order, the missing ones as typed NULLs."""
+    texts: Columns = {
+        name: sa.cast(columns[name], sa.Text)
+        for name in ("expected", "actual")
+        if name in columns and not isinstance(columns[name].type, sa.Text)
+    }
+    columns = {**columns, **texts}
     return [
         (columns[name] if name in columns else sa.cast(sa.null(), kind)).label(name)
         for name, kind in VIOLATION_COLUMNS.items()
@@ -366,12 +467,12 @@ def entry_unbalanced(ctx: _Ctx) -> sa.Select[Any]:
         sa.select(
             *_out(
                 **_pick(ctx.entries, *_VERSION, "chain_seq", "asset_id"),
-                expected=debits,
-                actual=credit_sum,
+                expected=debits.text(),
+                actual=credit_sum.text(),
             )
         )
         .group_by(*keys)
-        .having(debits != credit_sum)
+        .having(debits.differs(credit_sum))
     )
 
 
@@ -421,8 +522,8 @@ def ledger_unbalanced(ctx: _Ctx) -> sa.Select[Any]:
                 ledger_id=f.ledger_id,
                 asset_id=f.asset_id,
                 code=f.status,
-                expected=debits,
-                actual=credit_sum,
+                expected=debits.text(),
+                actual=credit_sum.text(),
             )
         )
         .where(
@@ -433,7 +534,7 @@ def ledger_unbalanced(ctx: _Ctx) -> sa.Select[Any]:
             sa.not_(sa.and_(f.status == "pending", f.resolved == 1)),
         )
         .group_by(f.ledger_id, f.asset_id, f.status)
-        .having(debits != credit_sum)
+        .having(debits.differs(credit_sum))
     )
 
 
@@ -568,7 +669,7 @@ def pending_overposted(ctx: _Ctx) -> sa.Select[Any]:
             e.transaction_id,
             e.version,
             e.asset_id,
-            sa.cast(sa.func.sum(e.amount), sa.BigInteger).label("debits"),
+            *_Exact.of(e.amount).total().labelled("debits"),
         )
         .where(e.direction == "debit")
         .group_by(e.ledger_id, e.transaction_id, e.version, e.asset_id)
@@ -576,7 +677,8 @@ def pending_overposted(ctx: _Ctx) -> sa.Select[Any]:
     )
     mine, held = debits.alias("mine"), debits.alias("held")
     s = postings.c
-    held_amount = sa.func.coalesce(held.c.debits, 0)
+    held_amount = _Exact.column(held, "debits").or_zero()
+    posted_amount = _Exact.column(mine, "debits")
     return (
         sa.select(
             *_out(
@@ -589,8 +691,8 @@ def pending_overposted(ctx: _Ctx) -> sa.Select[Any]:
                     "other_chain_seq",
                 ),
                 asset_id=mine.c.asset_id,
-                expected=held_amount,
-                actual=mine.c.debits,
+                expected=held_amount.text(),
+                actual=posted_amount.text(),
             )
         )
         .select_from(
@@ -604,7 +706,7 @@ def pending_overposted(ctx: _Ctx) -> sa.Select[Any]:
                 ),
             )
         )
-        .where(mine.c.debits > held_amount)
+        .where(posted_amount.greater(held_amount))
     )
 
 
@@ -779,16 +881,16 @@ def reversal_not_inverse(ctx: _Ctx) -> sa.Select[Any]:
             e.transaction_id,
             e.version,
             e.asset_id,
-            _sum(e.direction == "debit", e.amount).label("debits"),
-            _sum(e.direction == "credit", e.amount).label("credits"),
+            *_sum(e.direction == "debit", e.amount).labelled("debits"),
+            *_sum(e.direction == "credit", e.amount).labelled("credits"),
         )
         .group_by(e.ledger_id, e.transaction_id, e.version, e.asset_id)
         .cte("version_sums")
     )
     mine, theirs = sums.alias("mine"), sums.alias("theirs")
     wa = assets_of.c
-    actual = sa.func.coalesce(mine.c.debits, 0)
-    expected = sa.func.coalesce(theirs.c.credits, 0)
+    actual = _Exact.column(mine, "debits").or_zero()
+    expected = _Exact.column(theirs, "credits").or_zero()
     compared = (
         sa.select(
             w.ledger_id,
@@ -799,12 +901,12 @@ def reversal_not_inverse(ctx: _Ctx) -> sa.Select[Any]:
             w.b_version,
             w.b_chain_seq,
             wa.asset_id,
-            expected.label("expected"),
-            actual.label("actual"),
+            expected.text().label("expected"),
+            actual.text().label("actual"),
             sa.func.row_number()
             .over(
                 partition_by=(w.ledger_id, w.transaction_id, w.version),
-                order_by=(sa.case((expected == actual, 1), else_=0), ctx.text(wa.asset_id)),
+                order_by=(sa.case((expected.equals(actual), 1), else_=0), ctx.text(wa.asset_id)),
             )
             .label("rank"),
         )
@@ -899,14 +1001,14 @@ def balance_negative(ctx: _Ctx) -> sa.Select[Any]:
             n.status,
             n.pos,
             n.next_pos,
-            *_nulls(resolve_pos=big, account_id=text, asset_id=text, c=big),
+            *_nulls(resolve_pos=big, account_id=text, asset_id=text, c_hi=big, c_lo=big),
         ),
         sa.select(
             n.ledger_id,
             n.pending_transaction_id.label("transaction_id"),
             *_nulls(version=big, status=text, pos=big, next_pos=big),
             n.pos.label("resolve_pos"),
-            *_nulls(account_id=text, asset_id=text, c=big),
+            *_nulls(account_id=text, asset_id=text, c_hi=big, c_lo=big),
         ).where(n.pending_transaction_id.is_not(None)),
         sa.select(
             e.ledger_id,
@@ -916,7 +1018,7 @@ def balance_negative(ctx: _Ctx) -> sa.Select[Any]:
             *_nulls(pos=big, next_pos=big, resolve_pos=big),
             e.account_id,
             e.asset_id,
-            _contribution(e).label("c"),
+            *_Exact.of(_contribution(e)).labelled("c"),
         ).where(guarded),
     ).subquery("negative_rows")
     r = rows.c
@@ -949,7 +1051,7 @@ def balance_negative(ctx: _Ctx) -> sa.Select[Any]:
             sp.asset_id,
             sp.start_pos,
             end.label("end_pos"),
-            sa.cast(sa.func.sum(sp.c), sa.BigInteger).label("c"),
+            *_Exact.column(spread, "c").total().labelled("c"),
         )
         .where(sp.account_id.is_not(None))
         .group_by(
@@ -966,11 +1068,13 @@ def balance_negative(ctx: _Ctx) -> sa.Select[Any]:
         )
         .subquery("negative_contrib")
     )
-    k = contrib.c
+    k, kc = contrib.c, _Exact.column(contrib, "c")
     events = sa.union_all(
-        sa.select(k.ledger_id, k.account_id, k.asset_id, k.start_pos.label("pos"), k.c),
         sa.select(
-            k.ledger_id, k.account_id, k.asset_id, k.end_pos.label("pos"), (-k.c).label("c")
+            k.ledger_id, k.account_id, k.asset_id, k.start_pos.label("pos"), *kc.labelled("c")
+        ),
+        sa.select(
+            k.ledger_id, k.account_id, k.asset_id, k.end_pos.label("pos"), *(-kc).labelled("c")
         ).where(k.end_pos.is_not(None)),
     ).subquery("negative_events")
     ev = events.c
@@ -980,38 +1084,36 @@ def balance_negative(ctx: _Ctx) -> sa.Select[Any]:
             ev.account_id,
             ev.asset_id,
             ev.pos,
-            sa.cast(sa.func.sum(ev.c), sa.BigInteger).label("c"),
+            *_Exact.column(events, "c").total().labelled("c"),
         )
         .group_by(ev.ledger_id, ev.account_id, ev.asset_id, ev.pos)
         .subquery("negative_per_pos")
     )
     pp = per_pos.c
-    after = sa.cast(
-        sa.func.sum(pp.c).over(
-            partition_by=(pp.ledger_id, pp.account_id, pp.asset_id),
-            order_by=pp.pos,
-            rows=(None, 0),
-        ),
-        sa.BigInteger,
+    after = _Exact.column(per_pos, "c").total(
+        partition_by=(pp.ledger_id, pp.account_id, pp.asset_id),
+        order_by=pp.pos,
+        rows=(None, 0),
     )
-    running = sa.select(per_pos, after.label("after")).subquery("negative_running")
+    running = sa.select(per_pos, *after.labelled("after")).subquery("negative_running")
     rn = running.c
+    ran, rc = _Exact.column(running, "after"), _Exact.column(running, "c")
     crossings = sa.select(
         rn.ledger_id,
         rn.pos,
         rn.account_id,
         rn.asset_id,
-        (rn.after - rn.c).label("before"),
-        rn.after,
+        (ran - rc).text().label("before"),
+        ran.text().label("after"),
         *_nulls(transaction_id=text, version=big, chain_seq=big),
-    ).where(rn.after - rn.c >= 0, rn.after < 0)
+    ).where(sa.not_((ran - rc).negative()), ran.negative())
     # 3. locate each crossing at the version row at its chain position.
     located = sa.union_all(
         crossings,
         sa.select(
             v.ledger_id,
             v.pos,
-            *_nulls(account_id=text, asset_id=text, before=big, after=big),
+            *_nulls(account_id=text, asset_id=text, before=text, after=text),
             v.transaction_id,
             v.version,
             v.chain_seq,
