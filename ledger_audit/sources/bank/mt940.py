@@ -19,7 +19,9 @@ available (FWAV). ``:21:``, ``:13:``, ``:13D:``, ``:34F:``, ``:90C:``, ``:90D:``
 balance split over several lines (a line break inside the amount) is read joined.
 
 MT942 interim reports have no opening balance: their ``:34F:`` floor limit
-(``EURD0,`` or ``EUR0,``) gives the currency of the movements that follow.
+(``EURD0,`` or ``EUR0,``) gives the currency of the movements that follow, and their
+``:90D:``/``:90C:`` (number and sum of the debit/credit entries, ``3EUR120,50``) are
+verified against the statement's movements read so far (D and RC are debits).
 
 A ``:61:`` is (SWIFT subfields 1-9) ``YYMMDD`` value date, ``[MMDD]`` entry date, ``D``,
 ``C``, ``RD`` or ``RC`` mark, ``[funds code]`` (one letter), amount, transaction type (one
@@ -46,6 +48,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ledger_audit.errors import InputError
+from ledger_audit.findings import RuleId, Severity
 from ledger_audit.sources.bank.amounts import AmountError, asset_for, to_minor
 from ledger_audit.sources.bank.builder import StatementBuilder
 from ledger_audit.sources.bank.dates import DateError, near_year, yymmdd
@@ -76,7 +79,8 @@ _BALANCE_KINDS = {
     "64": "CLAV",
     "65": "FWAV",
 }
-_IGNORED = frozenset({"21", "13", "13D", "90C", "90D", "NS"})
+_IGNORED = frozenset({"21", "13", "13D", "NS"})
+_ENTRIES = re.compile(r"^(?P<count>[0-9]{1,5})(?P<ccy>[A-Z]{3})(?P<amount>[0-9][0-9,]*)$")
 _ACCOUNT_MAX = 35
 
 
@@ -147,6 +151,8 @@ class _Parser:
         self.account: str | None = None
         self.asset: str | None = None
         self.floor_asset: str | None = None
+        self.tally = {"90D": [0, 0], "90C": [0, 0]}
+        """Count and sum (minor units) of the debit and credit movements loaded."""
         self.has_opening = False
         self.has_closing = False
         self.pending: _Pending | None = None
@@ -187,6 +193,8 @@ class _Parser:
             self._movement(tag)
         elif name == "34F":
             self._floor(tag)
+        elif name in {"90D", "90C"}:
+            self._entries(tag)
         elif name == "86":
             if self.pending is not None:
                 self.pending.text.extend(tag.lines)
@@ -200,6 +208,7 @@ class _Parser:
         self.statement_id = f"{self.name}:{line}"
         self.has_opening = self.has_closing = False
         self.asset = self.floor_asset = None
+        self.tally = {"90D": [0, 0], "90C": [0, 0]}
 
     def _floor(self, tag: _Tag) -> None:
         match = _FLOOR.match("".join(line.strip() for line in tag.lines))
@@ -209,6 +218,37 @@ class _Parser:
         _amount(match["amount"], asset)
         self.floor_asset = self.floor_asset or asset
         self.out.understood()
+
+    def _entries(self, tag: _Tag) -> None:
+        match = _ENTRIES.match("".join(line.strip() for line in tag.lines))
+        if match is None:
+            raise _BadTagError("number and sum of entries is not a count, currency and amount")
+        asset = asset_for(match["ccy"])
+        stated = (int(match["count"]), _amount(match["amount"], asset))
+        self.out.understood()
+        what = "debit" if tag.name == "90D" else "credit"
+        count, total = self.tally[tag.name]
+        if stated[0] != count:
+            self.out.finding(
+                RuleId.STATEMENT_RECORD_COUNT_MISMATCH,
+                tag.line,
+                f":{tag.name}: states {stated[0]} {what} entries, but the statement has {count}",
+                severity=Severity.MEDIUM,
+                expected=str(count),
+                actual=str(stated[0]),
+                difference=str(stated[0] - count),
+            )
+        if stated[1] != total:
+            self.out.finding(
+                RuleId.STATEMENT_CONTROL_TOTAL_MISMATCH,
+                tag.line,
+                f":{tag.name}: states {what} entries of {stated[1]} {asset}, "
+                f"but the statement's add up to {total}",
+                expected=f"{total} {asset}",
+                actual=f"{stated[1]} {asset}",
+                difference=f"{stated[1] - total} {asset}",
+                asset_id=asset,
+            )
 
     def _balance(self, tag: _Tag) -> None:
         match = _BALANCE.match("".join(line.strip() for line in tag.lines))
@@ -256,6 +296,9 @@ class _Parser:
         mark = match["mark"]
         sign = -1 if mark in {"D", "RC"} else 1
         extra = " ".join(part for part in (match["rest"].strip(), *details) if part)
+        tally = self.tally["90D" if sign < 0 else "90C"]
+        tally[0] += 1
+        tally[1] += amount
         self.pending = _Pending(
             line=tag.line,
             statement_id=self.statement_id,

@@ -424,7 +424,12 @@ def render_mt940(statement: Mt940Statement, layout: Mt940Layout) -> str:
         if movement.information:
             lines.append(":86:" + movement.information[0])
             lines.extend(movement.information[1:])
-    if not layout.interim:
+    if layout.interim:
+        debits = [m.amount for m in statement.movements if m.signed < 0]
+        credits_ = [m.amount for m in statement.movements if m.signed > 0]
+        lines.append(f":90D:{len(debits)}{statement.currency}{_decimal(sum(debits))}")
+        lines.append(f":90C:{len(credits_)}{statement.currency}{_decimal(sum(credits_))}")
+    else:
         closing = _balance("62F", statement.closing, statement.currency)
         lines.append(":62F:" + _broken(closing[5:], next(split), len(closing) - 5))
     text = "\n".join(lines)

@@ -140,10 +140,28 @@ MT942 = """\
 
 def test_mt942_interim_report_takes_its_currency_from_the_floor_limit(tmp_path: Path) -> None:
     parsed = parse(tmp_path, MT942)
-    assert parsed.rejected == 0
+    assert parsed.findings.height == 0
     assert parsed.records["amount"].to_list() == [-1050, 300]
     assert parsed.records["asset_id"].to_list() == ["PLN/2", "PLN/2"]
     assert parsed.balances.height == 0
+
+
+def test_mt942_entry_counts_and_sums_are_verified(tmp_path: Path) -> None:
+    parsed = parse(tmp_path, MT942.replace(":90D:1PLN10,50", ":90D:2PLN10,60"))
+    assert sorted(
+        (f["rule"], f["locator"], f["message"]) for f in parsed.findings.iter_rows(named=True)
+    ) == [
+        (
+            str(RuleId.STATEMENT_CONTROL_TOTAL_MISMATCH),
+            f"{tmp_path}/s.sta:11",
+            ":90D: states debit entries of 1060 PLN/2, but the statement's add up to 1050",
+        ),
+        (
+            str(RuleId.STATEMENT_RECORD_COUNT_MISMATCH),
+            f"{tmp_path}/s.sta:11",
+            ":90D: states 2 debit entries, but the statement has 1",
+        ),
+    ]
 
 
 def test_mt942_without_floor_limit_still_says_why(tmp_path: Path) -> None:
