@@ -50,7 +50,7 @@ import polars as pl
 
 from ledger_audit.errors import InputError
 from ledger_audit.findings import RuleId, Severity, findings_from, sort_findings
-from ledger_audit.replay.balances import Basis
+from ledger_audit.replay.balances import SUM_AMOUNT, Basis
 from ledger_audit.replay.events import version_intervals
 from ledger_audit.reports.gl_mapping import apply_mapping
 from ledger_audit.reports.trial_balance import (
@@ -279,7 +279,7 @@ def _movements(frames: LedgerFrames, period: Period, basis: Basis) -> pl.LazyFra
     stops = legs.filter(pl.col("end_ns").is_between(period.start_ns, last)).with_columns(
         pl.col("end_ns").alias("at_ns"), pl.lit(-1, dtype=pl.Int8()).alias("movement")
     )
-    amount = pl.col("amount")
+    amount = pl.col("amount").cast(SUM_AMOUNT)  # journal lines sum many entries: exact
     debit_side = pl.when(pl.col("direction") == "debit").then(amount).otherwise(-amount)
     net = pl.when(pl.col("movement") == 1).then(debit_side).otherwise(-debit_side)
     return pl.concat([starts, stops]).select(

@@ -433,3 +433,35 @@ def test_random_ledgers_balance_and_tie_out(
     )
     if unmapped == 0:  # suspense may hold an opening balance, but no movement
         assert (tb["trial_balance_net"] == 0).all()
+
+
+def test_journals_and_trial_balance_past_int64_are_exact() -> None:
+    """Each entry fits int64; a month's movement of one GL account does not."""
+    big = 2**63 - 1
+    text = "\n".join(
+        [
+            "ledger l",
+            "account assets:bank debit USD/2",
+            "account liabilities:wallet:a credit USD/2",
+            *(
+                f"tx t{i} standard posted at={3600 * (i + 1)}\n"
+                f"  assets:bank debit {big} USD/2\n"
+                f"  liabilities:wallet:a credit {big} USD/2"
+                for i in range(3)
+            ),
+        ]
+    )
+    frames = ledger_from_text(text)
+    journals = build_summary_journals(frames, MAPPING, JANUARY)
+    assert_sound(journals)
+    lines = {r["gl_account"]: r for r in journals.lines.iter_rows(named=True)}
+    assert lines["1010"]["debit"] == 3 * big
+    assert lines["2010"]["credit"] == 3 * big
+    trial = build_trial_balance(frames, JANUARY)
+    assert trial.balanced
+    assert sorted(trial.rows["debits"].to_list() + trial.rows["credits"].to_list()) == [
+        0,
+        0,
+        3 * big,
+        3 * big,
+    ]
