@@ -9,7 +9,7 @@ exactly (entries and statuses) through the project's own mapping reader, with no
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import closing
 from pathlib import Path
 
@@ -475,3 +475,77 @@ def test_a_conventional_postgresql_ledger_maps_without_edits(pg_url: str, tmp_pa
     _decided(proposal)
     assert proposal.value("transactions.recorded_at") == "created_at"
     _reads_back(tmp_path, pg_url, proposal)
+
+
+# --- how the mapping reader refuses each kind of placeholder --------------------------------------
+
+
+def _unknown_status(tables: dict[str, pl.DataFrame]) -> None:
+    tables["transactions"] = tables["transactions"].with_columns(
+        pl.col("status").replace({"voided": "on_review"})
+    )
+
+
+def _unknown_type(tables: dict[str, pl.DataFrame]) -> None:
+    tables["accounts"] = tables["accounts"].with_columns(
+        pl.col("type").replace({"expense": "contra"})
+    )
+
+
+def _unknown_direction(tables: dict[str, pl.DataFrame]) -> None:
+    tables["entries"] = tables["entries"].with_columns(
+        pl.col("direction").replace({"DR": "in", "CR": "out"})
+    )
+
+
+def _unknown_code(tables: dict[str, pl.DataFrame]) -> None:
+    for name in ("entries", "accounts"):
+        tables[name] = tables[name].with_columns(pl.col("currency").replace({"EUR": "PTS"}))
+
+
+def _odd_times(tables: dict[str, pl.DataFrame]) -> None:
+    tables["transactions"] = tables["transactions"].with_columns(
+        pl.col("created_at").str.replace(r"^(\d{4})-(\d\d)-(\d\d)T.*", "$3/$2/$1")
+    )
+
+
+def _no_currency(tables: dict[str, pl.DataFrame]) -> None:
+    tables["entries"] = tables["entries"].drop("currency")
+    tables["accounts"] = tables["accounts"].drop("currency")
+
+
+NESTED = pytest.mark.xfail(
+    strict=True,
+    reason="mapping reader: a FILL-IN inside a map, default or scales is refused as a wrong "
+    "value ('FILL-IN' is not one of ...), not as 'to fill in: <the line's comment>'",
+)
+
+
+@pytest.mark.parametrize(
+    ("change", "key"),
+    [
+        (_odd_times, "transactions.recorded_at"),
+        (_no_currency, "entries.currency"),
+        pytest.param(_unknown_status, "transactions.status", marks=NESTED),
+        pytest.param(_unknown_type, "accounts.normal_balance", marks=NESTED),
+        pytest.param(_unknown_direction, "entries.direction", marks=NESTED),
+        pytest.param(_unknown_code, "assets.scales", marks=NESTED),
+    ],
+    ids=["time", "currency", "status-map", "type-map", "direction-map", "scales"],
+)
+def test_every_placeholder_is_refused_with_its_reason(
+    tmp_path: Path, change: Callable[[dict[str, pl.DataFrame]], None], key: str
+) -> None:
+    tables = conv.entry_rows()
+    change(tables)
+    proposal = inspect_source(conv.write_ledger(tmp_path, tables, "csv"))
+    decision = proposal.decision(key)
+    assert decision.confidence == Confidence.UNDECIDED
+    files = write_setup_files(proposal, tmp_path / "setup")
+    with pytest.raises(InputError) as raised:
+        read_mapping(files.mapping)
+    text = files.mapping.read_text().splitlines()
+    line = int(raised.value.locator.rsplit(":", 1)[1])
+    assert text[line - 1].startswith(f"{decision.name} = ")
+    assert raised.value.reason.startswith(f"{key}: to fill in: ")
+    assert decision.reason[:40] in raised.value.reason
