@@ -282,14 +282,23 @@ def _closed_through_ns(frames: LedgerFrames) -> int | None:
     return None if value is None else int(value)
 
 
-def _ledger_as_mapped(frames: LedgerFrames) -> LedgerFrames:
-    """The ledger row a mapping gives: no creation time (the first recorded time stands in)
-    and no metadata but the closed-through instant."""
+def _ledger_as_mapped(frames: LedgerFrames, *, scale_table: bool = False) -> LedgerFrames:
+    """The ledger and assets a mapping gives.
+
+    No creation time (the first recorded time stands in), no metadata but the closed-through
+    instant, and only the assets something uses, unless a scale table lists them all.
+    """
     closed = _closed_through_ns(frames)
     metadata = None if closed is None else json.dumps({"closed_through_ns": closed})
     first = frames.transactions["recorded_ns"].min()
+    used = pl.concat(
+        [frames.table(name).select("asset_id") for name in ("entries", "accounts", "balances")]
+    ).drop_nulls()
     return _with(
         frames,
+        assets=frames.assets.filter(
+            pl.lit(scale_table) | pl.col("asset_id").is_in(used["asset_id"].implode())
+        ),
         ledgers=frames.ledgers.with_columns(
             created_ns=pl.lit(first if first is not None else 0, pl.Int64()),
             metadata=pl.lit(metadata, pl.String()),
@@ -819,7 +828,7 @@ def export_csv_versioned(frames: LedgerFrames, folder: Path) -> Exported:
     write_csv_folder(folder, _csv_tables(frames))
     mapping = folder.parent / f"{folder.name}.mapping.toml"
     mapping.write_text(_csv_mapping(frames), encoding="utf-8")
-    expected = _ledger_as_mapped(frames)
+    expected = _ledger_as_mapped(frames, scale_table=True)
     return Exported("csv_versioned", str(folder), mapping, expected, frozenset())
 
 
