@@ -72,7 +72,13 @@ def stem_of(name: str) -> str:
 
 
 def _as_text(frame: pl.DataFrame) -> pl.DataFrame:
-    return frame.select(pl.all().cast(pl.String(), strict=False))
+    """Every column as text; nested and binary values (no mapping field reads them) as null."""
+    return frame.select(
+        pl.lit(None, pl.String()).alias(name)
+        if dtype.is_nested() or dtype in {pl.Binary(), pl.Object()}
+        else pl.col(name).cast(pl.String(), strict=False)
+        for name, dtype in frame.schema.items()
+    )
 
 
 def sample_relation(source: RelationSource, name: str, limit: int) -> SampledRelation:

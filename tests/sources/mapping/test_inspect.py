@@ -325,6 +325,29 @@ def test_a_currencies_table_is_used_only_when_it_holds_every_code(tmp_path: Path
     assert proposal.value("assets.scales") == Inline((("EUR", 2), ("USD", 2)))
 
 
+def test_nested_and_binary_parquet_columns_do_not_stop_the_inspection(tmp_path: Path) -> None:
+    tables = conv.entry_rows()
+    tables["entries"] = tables["entries"].with_columns(
+        tags=pl.lit(["a", "b"]), extra=pl.struct(x=pl.lit(1)), blob=pl.lit(b"\x00\xff")
+    )
+    source = conv.write_ledger(tmp_path, tables, "parquet")
+    proposal = inspect_source(source)
+    _decided(proposal)
+    _reads_back(tmp_path, source, proposal)
+
+
+def test_an_empty_ledger_says_what_it_could_not_see(tmp_path: Path) -> None:
+    tables = {name: frame.head(0) for name, frame in conv.entry_rows().items()}
+    proposal = inspect_source(conv.write_ledger(tmp_path, tables, "csv"))
+    assert {d.key: d.reason for d in proposal.undecided} == {
+        "assets.scale": "no currency codes seen: the decimal places of the ledger's minor unit "
+        "(2 for cents)",
+        "accounts.normal_balance": "no sampled account type values in 'type': write its map",
+        "transactions.status": "no sampled status values in 'status': write its map",
+        "entries.direction": "no sampled direction values in 'direction': write its map",
+    }
+
+
 def test_a_source_without_entries_is_bad_input(tmp_path: Path) -> None:
     folder = tmp_path / "ledger"
     folder.mkdir()
