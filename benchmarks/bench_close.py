@@ -169,7 +169,7 @@ def child_stages(folder: Path, out: Path) -> None:
             source=str(folder / "ledger.sqlite"),
             period=PERIOD,
             statements=tuple(_statements(folder)),
-            mapping=str(MAPPING),
+            gl_mapping=str(MAPPING),
         ),
         on_stage=on_stage,
     )
@@ -191,7 +191,7 @@ def child_stages(folder: Path, out: Path) -> None:
 def child_cli(folder: Path, out: Path) -> None:
     """``ledger-audit close`` as a subprocess, its process tree sampled while it runs."""
     argv = [str(CLI), "close", "--period", PERIOD, "--ledger", str(folder / "ledger.sqlite")]
-    argv += ["--statements", *_statements(folder), "--mapping", str(MAPPING), "--out", str(out)]
+    argv += ["--statements", *_statements(folder), "--gl-mapping", str(MAPPING), "--out", str(out)]
     hwm: dict[int, tuple[str, float]] = {}
     tree_sum = 0.0
     started = time.perf_counter()

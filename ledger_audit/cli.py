@@ -278,7 +278,8 @@ def _run_close(args: argparse.Namespace) -> int:
     for statement in args.statements:
         _require_file(statement, "statement")
     _require_file(args.rules, "rules")
-    _require_file(args.mapping, "GL mapping")
+    _require_file(args.mapping, "source mapping")
+    _require_file(args.gl_mapping, "GL mapping")
     _require_file(args.checkpoint, "checkpoints")
     _require_file(args.notebook, "notebook")
 
@@ -289,7 +290,8 @@ def _run_close(args: argparse.Namespace) -> int:
         source=str(args.ledger),
         period=args.period,
         statements=tuple(str(p) for p in args.statements),
-        mapping=None if args.mapping is None else str(args.mapping),
+        source_mapping=None if args.mapping is None else str(args.mapping),
+        gl_mapping=None if args.gl_mapping is None else str(args.gl_mapping),
         rules=None if args.rules is None else str(args.rules),
         checkpoints=None if args.checkpoint is None else str(args.checkpoint),
         suites=args.suites,
@@ -576,6 +578,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--period", metavar="YYYY-MM", type=_month, required=True, help="the month to close"
     )
     close.add_argument("--ledger", metavar="SOURCE", required=True, help="the ledger")
+    _source_mapping_option(close)
     close.add_argument(
         "--statements",
         metavar="FILE",
@@ -585,7 +588,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="bank statement or processor files (none: no reconciliation and no drift)",
     )
     close.add_argument(
-        "--mapping",
+        "--gl-mapping",
         metavar="FILE",
         type=Path,
         default=None,

@@ -10,7 +10,9 @@
 #   LEDGER_AUDIT_OUT         where bundles go (DIR/YYYY-MM/)
 #   LEDGER_AUDIT_STATEMENTS  optional: a folder holding one sub-folder per month (YYYY-MM/)
 #                            of bank and processor files; none: no reconciliation
-#   LEDGER_AUDIT_MAPPING     optional: the GL mapping TOML; none: no summary journals
+#   LEDGER_AUDIT_SOURCE_MAPPING  optional: a source mapping (docs/mapping.md) when the ledger
+#                            is your own schema; none: the ledger has the canonical tables
+#   LEDGER_AUDIT_GL_MAPPING  optional: the GL mapping TOML; none: no summary journals
 #   LEDGER_AUDIT_RULES       optional: the matching rules TOML (default rules/default.toml)
 #
 # The previous month's checkpoints.json, when its bundle exists, is passed on: the chain
@@ -27,6 +29,11 @@ set -a
 # shellcheck disable=SC1090 # the operator's settings
 source "$1"
 set +a
+if [[ -n "${LEDGER_AUDIT_MAPPING:-}" ]]; then
+    echo "close: LEDGER_AUDIT_MAPPING is now LEDGER_AUDIT_GL_MAPPING (the GL mapping);" \
+        "LEDGER_AUDIT_SOURCE_MAPPING is a source mapping: rename it in $1" >&2
+    exit 2
+fi
 shift
 : "${LEDGER_AUDIT_LEDGER:?is not set in the env file}"
 : "${LEDGER_AUDIT_OUT:?is not set in the env file}"
@@ -53,7 +60,8 @@ if [[ -n "${LEDGER_AUDIT_STATEMENTS:-}" ]]; then
     fi
     args+=(--statements "${files[@]}")
 fi
-[[ -n "${LEDGER_AUDIT_MAPPING:-}" ]] && args+=(--mapping "$LEDGER_AUDIT_MAPPING")
+[[ -n "${LEDGER_AUDIT_SOURCE_MAPPING:-}" ]] && args+=(--mapping "$LEDGER_AUDIT_SOURCE_MAPPING")
+[[ -n "${LEDGER_AUDIT_GL_MAPPING:-}" ]] && args+=(--gl-mapping "$LEDGER_AUDIT_GL_MAPPING")
 [[ -n "${LEDGER_AUDIT_RULES:-}" ]] && args+=(--rules "$LEDGER_AUDIT_RULES")
 if [[ -f "$LEDGER_AUDIT_OUT/$previous/checkpoints.json" ]]; then
     args+=(--checkpoint "$LEDGER_AUDIT_OUT/$previous/checkpoints.json")

@@ -126,7 +126,7 @@ CASES: dict[str, Case] = {
     "close: a GL mapping that is not TOML": lambda i: (
         [
             *("close", "--period", "2025-01", "--ledger", str(i.ledger)),
-            *("--mapping", str(i.bad("gl.toml", "version = \n"))),
+            *("--gl-mapping", str(i.bad("gl.toml", "version = \n"))),
         ],
         "gl.toml: not valid TOML",
     ),

@@ -124,7 +124,8 @@ def test_help_and_usage_errors_import_no_heavy_module(
         ([*RECONCILE, "--statements", "ledger.sqlite", "--rules", "r.toml"], "no such rules"),
         (["reconcile", "--ledger", "gone", "--statements", "s", "--out", "o"], "gone: no such"),
         ([*CLOSE, "--statements", "nope.xml"], "nope.xml: no such statement file"),
-        ([*CLOSE, "--mapping", "gl.toml"], "gl.toml: no such GL mapping file"),
+        ([*CLOSE, "--gl-mapping", "gl.toml"], "gl.toml: no such GL mapping file"),
+        ([*CLOSE, "--mapping", "m.toml"], "m.toml: no such source mapping file"),
         ([*CLOSE, "--checkpoint", "cp.json"], "cp.json: no such checkpoints file"),
         ([*CLOSE, "--notebook", "mine.ipynb"], "mine.ipynb: no such notebook file"),
         (["close", "--period", "2025-01", "--ledger", "gone.db", "--out", "o"], "gone.db: no"),
@@ -164,3 +165,38 @@ def test_the_installed_command_imports_no_heavy_module_for_help() -> None:
     }
     assert "ledger_audit" in imported  # the listing is real
     assert imported & HEAVY == set()
+
+
+NOTEBOOK_MACHINERY = frozenset({"papermill", "nbformat", "nbclient", "jupyter_client"})
+"""What starting a kernel needs: seconds to import, so not before the inputs are checked."""
+
+_CLOSE_PROBE = """
+import sys
+from pathlib import Path
+from ledger_audit.close.execute import execute_close
+from ledger_audit.close.run import CloseParameters
+from ledger_audit.errors import InputError
+parameters = CloseParameters(source="ledger.sqlite", period="2025-01", checkpoints="cp.json")
+try:
+    execute_close(parameters, Path("out"))
+except InputError as exc:
+    print(exc)
+print(" ".join(sorted({name.partition(".")[0] for name in sys.modules})))
+"""
+
+
+def test_a_bad_close_input_fails_before_the_notebook_machinery_is_imported(
+    inputs: Path,
+) -> None:
+    (inputs / "cp.json").write_text("[]", encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, "-c", _CLOSE_PROBE],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=inputs,
+    )
+    error, modules = done.stdout.splitlines()
+    assert error == 'cp.json: expected a JSON object with a "checkpoints" array'
+    assert set(modules.split()) & NOTEBOOK_MACHINERY == set()
+    assert not (inputs / "out").exists()

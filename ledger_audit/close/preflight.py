@@ -6,9 +6,10 @@ to surface only there. ``check_close_inputs`` reads, before any kernel starts, w
 to read, with the readers the notebook's ``run_close`` uses, so an input fails with the
 same ``InputError`` (the same message) it would raise in the notebook:
 
-- the ledger is opened and its catalogue checked (every canonical table and column; a
-  database's read-only snapshot started, a folder's file headers read), but no row is read:
-  reading and judging rows is the notebook's work;
+- the ledger is opened and its catalogue checked (every canonical table and column, or,
+  with a source mapping, every relation and column the mapping names, with their types; a
+  database's read-only snapshot started, a folder's file headers read), but no row is
+  read: reading and judging rows is the notebook's work;
 - every statement is parsed (seconds, even for a month of files);
 - the rules (when there are statements), the GL mapping and the checkpoints are read.
 
@@ -21,10 +22,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from ledger_audit.close.run import CloseParameters
-from ledger_audit.sources import open_source
 from ledger_audit.sources.bank.load import load_statements
 from ledger_audit.sources.checkpoints import read_checkpoints
 from ledger_audit.sources.gl_mapping import read_gl_mapping
+from ledger_audit.sources.load import check_source
 from ledger_audit.sources.match_rules import read_match_rules
 
 
@@ -38,11 +39,10 @@ def check_close_inputs(parameters: CloseParameters) -> None:
     """
     if parameters.statements:
         read_match_rules(parameters.rules_path)
-    if parameters.mapping is not None:
-        read_gl_mapping(Path(parameters.mapping))
+    if parameters.gl_mapping is not None:
+        read_gl_mapping(Path(parameters.gl_mapping))
     if parameters.checkpoints is not None:
         read_checkpoints(Path(parameters.checkpoints))
-    with open_source(parameters.source):
-        pass  # opening reads the catalogue; the rows are the notebook's to read
+    check_source(parameters.source, mapping=parameters.source_mapping)
     if parameters.statements:
         load_statements(parameters.statements)

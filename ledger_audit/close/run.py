@@ -65,10 +65,12 @@ class CloseParameters:
 
     Attributes:
         source: the ledger (any reader input: SQLite path or URL, PostgreSQL URL, folder).
+        source_mapping: a source mapping (``mapping.toml``) that reads the user's own tables
+            as the ledger; None: the source has the canonical tables.
         period: the month closed, ``YYYY-MM``.
         statements: bank and processor files (any supported format); none skips
             reconciliation and drift.
-        mapping: the GL mapping TOML; None skips the summary journals.
+        gl_mapping: the GL mapping TOML; None skips the summary journals.
         rules: the reconciliation rules TOML; None takes ``rules/default.toml``.
         checkpoints: an earlier run's ``checkpoints.json`` the chain must extend.
         suites: where the invariant suites run (``frame``, ``sql`` or ``off``).
@@ -81,7 +83,7 @@ class CloseParameters:
     source: str
     period: str
     statements: tuple[str, ...] = ()
-    mapping: str | None = None
+    gl_mapping: str | None = None
     rules: str | None = None
     checkpoints: str | None = None
     suites: SuiteEngine = "frame"
@@ -89,6 +91,7 @@ class CloseParameters:
     granularity: Granularity = "month"
     materiality: int = 0
     as_of: str | None = None
+    source_mapping: str | None = None
 
     def __post_init__(self) -> None:
         Period.month(self.period)  # raises InputError naming a bad period
@@ -126,9 +129,10 @@ class CloseParameters:
         """The parameters as manifest text (name -> value); absent ones read ``-``."""
         return {
             "source": self.source,
+            "source_mapping": self.source_mapping or "-",
             "period": self.period,
             "statements": ", ".join(self.statements) or "-",
-            "mapping": self.mapping or "-",
+            "gl_mapping": self.gl_mapping or "-",
             "rules": str(self.rules_path) if self.statements else (self.rules or "-"),
             "checkpoints": self.checkpoints or "-",
             "suites": self.suites,
@@ -242,9 +246,9 @@ def run_close(parameters: CloseParameters, *, on_stage: OnStage | None = None) -
     # Read every small input first: a bad rules or mapping file fails in a second, not after
     # the audit has run for minutes.
     rules = read_match_rules(parameters.rules_path) if parameters.statements else None
-    mapping = read_gl_mapping(Path(parameters.mapping)) if parameters.mapping else None
+    mapping = read_gl_mapping(Path(parameters.gl_mapping)) if parameters.gl_mapping else None
     earlier = read_checkpoints(Path(parameters.checkpoints)) if parameters.checkpoints else ()
-    frames, load = load_ledger(parameters.source)
+    frames, load = load_ledger(parameters.source, mapping=parameters.source_mapping)
     done("load")
 
     spec = VerifySpec(

@@ -19,6 +19,7 @@ from ledger_audit.close.run import MonthEndClose
 from ledger_audit.exports.html_report import Section, render_section
 from ledger_audit.exports.tables import Table, report_tables
 from ledger_audit.exports.workpaper import MAX_ROWS
+from ledger_audit.replay.balances import SUM_AMOUNT
 from ledger_audit.reports.trial_balance import asset_scale
 from ledger_audit.viz.balances import findings_figure
 from ledger_audit.viz.drift import drift_lines
@@ -93,7 +94,7 @@ def close_tables(close: MonthEndClose) -> CloseTables:
         money = tuple(
             name
             for name, dtype in close.drift.daily.schema.items()
-            if dtype == pl.Int64() and name != "external_age_days"
+            if dtype in (pl.Int64(), SUM_AMOUNT) and name != "external_age_days"
         )
         sheets += [
             Table("Drift daily", _scaled(close.drift.daily), money),

@@ -24,6 +24,7 @@ from ledger_audit.sources.database import open_postgres, open_sqlite
 from ledger_audit.sources.files import FILE_FORMATS, FileFormat, FolderReader, table_file
 from ledger_audit.sources.ledger_frames import LedgerFrames, LoadReport
 from ledger_audit.sources.mapping import SourceMapping, build_tables, open_relations, read_mapping
+from ledger_audit.sources.mapping.validate import check_against_catalogue
 from ledger_audit.sources.raw_source import LedgerSource
 
 DEFAULT_BATCH_SIZE = 65_536
@@ -83,6 +84,20 @@ def open_source(
         raise InputError(str(path), "not a ledger source: expected a SQLite file or a folder")
     else:
         raise InputError(str(path), "no such file or folder")
+
+
+def check_source(source: str | Path, *, mapping: str | Path | None = None) -> None:
+    """Open ``source`` and check its catalogue (or the mapping against it); read no row.
+
+    Raises the InputError a load would raise on a missing table, file, column or a mapping
+    the source cannot serve, in the time it takes to read a catalogue.
+    """
+    if mapping is None:
+        with open_source(source):
+            return
+    spec = read_mapping(Path(mapping))
+    with open_relations(source) as opened:
+        check_against_catalogue(spec, opened)
 
 
 def load_mapped(source: str | Path, mapping: SourceMapping) -> tuple[LedgerFrames, LoadReport]:

@@ -66,7 +66,7 @@ def close_argv(demo: DemoSummary, out: Path, *extra: str) -> list[str]:
         str(demo.ledger_path),
         "--statements",
         *(str(p) for p in demo.statements.statements),
-        "--mapping",
+        "--gl-mapping",
         str(MAPPING),
         "--out",
         str(out),
@@ -372,13 +372,13 @@ def _truncated_camt(demo: DemoSummary, folder: Path) -> dict[str, str]:
 
 
 def _rules_as_mapping(demo: DemoSummary, folder: Path) -> dict[str, str]:  # noqa: ARG001
-    return {"--mapping": str(PROJECT_ROOT / "rules" / "default.toml")}
+    return {"--gl-mapping": str(PROJECT_ROOT / "rules" / "default.toml")}
 
 
 def _mapping_not_toml(demo: DemoSummary, folder: Path) -> dict[str, str]:  # noqa: ARG001
     bad = folder / "gl.toml"
     bad.write_text('version = "x"\n[[rules]\n', encoding="utf-8")
-    return {"--mapping": str(bad)}
+    return {"--gl-mapping": str(bad)}
 
 
 def _rules_not_valid(demo: DemoSummary, folder: Path) -> dict[str, str]:  # noqa: ARG001
@@ -433,7 +433,8 @@ def _parameters(argv: list[str]) -> CloseParameters:
         source=values["--ledger"][0],
         period=values["--period"][0],
         statements=tuple(values.get("--statements", [])),
-        mapping=values.get("--mapping", [None])[0],
+        gl_mapping=values.get("--gl-mapping", [None])[0],
+        source_mapping=values.get("--mapping", [None])[0],
         rules=values.get("--rules", [None])[0],
         checkpoints=values.get("--checkpoint", [None])[0],
     )

@@ -29,7 +29,7 @@ def parameters(source: str, demo_factory: DemoFactory, **changes: object) -> Clo
         "source": source,
         "period": "2025-01",
         "statements": tuple(str(p) for p in demo.statements.statements),
-        "mapping": MAPPING,
+        "gl_mapping": MAPPING,
     }
     return CloseParameters(**(base | changes))  # type: ignore[arg-type]
 
@@ -78,7 +78,9 @@ def test_without_statements_or_mapping_those_stages_say_they_did_not_run(
     demo_factory: DemoFactory,
 ) -> None:
     demo = demo_factory()
-    close = run_close(parameters(str(demo.ledger_path), demo_factory, statements=(), mapping=None))
+    close = run_close(
+        parameters(str(demo.ledger_path), demo_factory, statements=(), gl_mapping=None)
+    )
     status = dict(close.checks().select("check", "status").iter_rows())
     assert status["statements"] == status["reconcile"] == status["drift"] == "no data"
     assert status["journals"] == "no data"
@@ -100,7 +102,7 @@ def test_bad_inputs_are_named(demo_factory: DemoFactory, tmp_path: Path) -> None
         parameters(str(demo.ledger_path), demo_factory, as_of="31/01/2025")
     missing = tmp_path / "mapping.toml"
     with pytest.raises(InputError, match=str(missing)):
-        run_close(parameters(str(demo.ledger_path), demo_factory, mapping=str(missing)))
+        run_close(parameters(str(demo.ledger_path), demo_factory, gl_mapping=str(missing)))
     bad_rules = tmp_path / "rules.toml"
     bad_rules.write_text("version = \n", encoding="utf-8")
     with pytest.raises(InputError, match=str(bad_rules)):

@@ -26,7 +26,7 @@ def env_file(tmp_path: Path, demo: DemoSummary, statements: Path) -> Path:
         f"LEDGER_AUDIT_LEDGER={demo.ledger_path}\n"
         f"LEDGER_AUDIT_OUT={tmp_path / 'closes'}\n"
         f"LEDGER_AUDIT_STATEMENTS={statements}\n"
-        f"LEDGER_AUDIT_MAPPING={PROJECT_ROOT / 'mappings' / 'demo.toml'}\n",
+        f"LEDGER_AUDIT_GL_MAPPING={PROJECT_ROOT / 'mappings' / 'demo.toml'}\n",
         encoding="utf-8",
     )
     return path
@@ -96,6 +96,20 @@ def test_no_statements_for_the_month_is_an_error_not_a_clean_close(
     assert "usage:" in usage.stderr
 
 
+def test_the_retired_mapping_setting_is_refused_with_its_new_names(
+    demo_factory: DemoFactory, tmp_path: Path
+) -> None:
+    """LEDGER_AUDIT_MAPPING was the GL mapping; a GL mapping read as a source mapping would
+    fail later and less clearly, and a dropped GL mapping would skip the journals silently."""
+    demo = demo_factory()
+    path = env_file(tmp_path, demo, tmp_path / "statements")
+    path.write_text(path.read_text() + "LEDGER_AUDIT_MAPPING=/etc/gl.toml\n", encoding="utf-8")
+    done = run_script(str(path), today="2025-02-02")
+    assert done.returncode == 2
+    assert "LEDGER_AUDIT_MAPPING is now LEDGER_AUDIT_GL_MAPPING" in done.stderr
+    assert not (tmp_path / "closes").exists()
+
+
 def test_the_cron_line_runs_the_script_on_the_second_at_0630_utc() -> None:
     lines = [
         line
@@ -153,7 +167,9 @@ def test_systemd_verifies_the_units_and_the_timer_fires_on_the_second(tmp_path: 
 def test_the_shipped_env_example_names_every_setting_the_script_reads() -> None:
     script = SCRIPT.read_text()
     example = (DEPLOY / "close.env.example").read_text()
+    retired = {"LEDGER_AUDIT_MAPPING"}  # read only to refuse it with its new name
     read = set(re.findall(r"\$\{?(LEDGER_AUDIT_[A-Z_]+)", script)) - {"LEDGER_AUDIT_TODAY"}
+    read -= retired
     named = set(re.findall(r"^#? ?(LEDGER_AUDIT_[A-Z_]+)=", example, flags=re.MULTILINE))
     assert read == named
 
