@@ -236,6 +236,7 @@ def _run_reconcile(args: argparse.Namespace) -> int:
     from ledger_audit.findings import sort_findings  # noqa: PLC0415
     from ledger_audit.reconcile.internal import internal_items  # noqa: PLC0415
     from ledger_audit.reconcile.match import reconcile  # noqa: PLC0415
+    from ledger_audit.reconcile.normalise import Window  # noqa: PLC0415
     from ledger_audit.sources import load_ledger  # noqa: PLC0415
     from ledger_audit.sources.bank.load import load_statements  # noqa: PLC0415
     from ledger_audit.sources.match_rules import read_match_rules  # noqa: PLC0415
@@ -245,8 +246,18 @@ def _run_reconcile(args: argparse.Namespace) -> int:
     statements = load_statements(args.statements)
     frames, report = load_ledger(args.ledger, mapping=args.mapping)
     items = internal_items(frames, rules)
-    as_of = args.as_of or _last_statement_day(statements.records, statements.balances)
-    result = reconcile(items, statements.records, rules, as_of=as_of)
+    window = None
+    if args.period is not None:
+        from ledger_audit.spec import Period  # noqa: PLC0415
+
+        month = Period.month(args.period)
+        window = Window(month.first_day, month.last_day, rules.lookback_days)
+    as_of = args.as_of or (
+        window.last_day
+        if window is not None
+        else _last_statement_day(statements.records, statements.balances)
+    )
+    result = reconcile(items, statements.records, rules, as_of=as_of, window=window)
     findings = sort_findings(pl.concat([statements.findings, result.findings]))
     paths = [
         *write_frame(result.matches, args.out, "matches"),
@@ -254,6 +265,7 @@ def _run_reconcile(args: argparse.Namespace) -> int:
         *write_frame(result.breaks, args.out, "breaks"),
         *write_frame(result.aging, args.out, "aging"),
         *write_frame(result.rates, args.out, "rates"),
+        *write_frame(result.payouts, args.out, "payouts"),
         *write_findings(findings, args.out),
     ]
     print(render_rates(result.rates), end="")
@@ -551,6 +563,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _rules_option(recon)
     recon.add_argument("--out", metavar="DIR", type=Path, required=True, help="output directory")
+    recon.add_argument(
+        "--period",
+        metavar="YYYY-MM",
+        type=_month,
+        default=None,
+        help=(
+            "reconcile this month only (records and items outside it, beyond the rules' "
+            "lookback, are counted, not matched); default: every date given"
+        ),
+    )
     recon.add_argument(
         "--as-of",
         metavar="DATE",

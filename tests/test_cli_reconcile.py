@@ -47,6 +47,28 @@ def test_reconcile_writes_the_frames_and_prints_rates_and_breaks(
     assert breaks.equals(pl.read_csv(tmp_path / "breaks.csv", schema=BREAK_SCHEMA))
 
 
+def test_a_period_reconciles_that_month_only_and_writes_the_payouts(
+    demo_factory: DemoFactory, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    demo = demo_factory(clean=True)
+    assert demo.statements is not None
+    argv = ["reconcile", "--ledger", str(demo.ledger_path), "--statements"]
+    argv += [str(p) for p in demo.statements.statements]
+    code = main([*argv, "--out", str(tmp_path / "jan"), "--period", "2025-01"])
+    printed = capsys.readouterr()
+    assert code == 0, printed.err
+    assert "as of 2025-01-31" in printed.out
+    payouts = pl.read_parquet(tmp_path / "jan" / "payouts.parquet")
+    assert payouts.height > 0
+    assert pl.read_parquet(tmp_path / "jan" / "breaks.parquet").height == 0
+    # The month after holds none of the demo's days: nothing is matched, nothing breaks.
+    code = main([*argv, "--out", str(tmp_path / "feb"), "--period", "2025-03"])
+    printed = capsys.readouterr()
+    assert code == 0, printed.err
+    assert pl.read_parquet(tmp_path / "feb" / "matches.parquet").height == 0
+    assert pl.read_parquet(tmp_path / "feb" / "breaks.parquet").height == 0
+
+
 def test_a_clean_demo_prints_no_breaks(
     demo_factory: DemoFactory, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
