@@ -6,7 +6,7 @@ detail, ``88`` continuation of the record before it, ``49`` account trailer, ``9
 trailer, ``99`` file trailer. A record ends with ``/``; several records may share one
 physical line. A ``16`` record's text may hold commas and slashes, so it runs to the end
 of its line unless a ``/`` is followed by what is plainly the start of another record
-(``16,`` and a three-digit type code and an amount, ``49,`` and two numbers and ``/``,
+(``16,`` and a three-digit type code, ``49,`` and two numbers and ``/``,
 ...). An ``88`` continues the fields of its record; for a ``16`` it continues the text,
 joined with a space. A line that starts no record (no ``NN,``) right after a ``16`` whose
 text is still open (its last line has no closing ``/``) is that text wrapped onto a new
@@ -14,9 +14,12 @@ line: it continues the text and is not a record of its own in the trailers' coun
 Control characters (transmission framing such as SOH, ETX, EOT) are dropped.
 
 A ``/`` ends a physical record's fields, so when a record is continued, a comma right
-before it (``...,funds,/`` then ``88,...``) closed the last field and starts none: the
-next field is the first of the ``88``. Where a field is still owed (the funds type of a
-summary item, the funds type of a detail), the empty field before the ``/`` is that field.
+before it (``...,funds,/`` then ``88,...``) may have closed the last field and started
+none. It did where the next field cannot be empty (a summary item's type code, a detail's
+amount, the group's as-of date) and before a detail's references (a ``16`` not ending in
+its text ends with ``/``): the next field is then the first of the ``88``. Where the next
+field may be empty (a funds type, a count, an amount of a summary), the empty field before
+the ``/`` is that field, as in the BAI specification's own ``040,2830000,,/`` example.
 
 Amounts are implied-decimal minor units of the account's currency (the ``03`` currency,
 else the group's, else USD). Detail amounts are unsigned: type codes 100-399 and 920-959
@@ -72,7 +75,7 @@ _RECORD_SHAPES = (
     r"01,[^,/]*,[^,/]*,[0-9]{6},",
     r"02,[^,/]*,[^,/]*,[0-9]*,[0-9]{6},",
     r"03,[^,/]+,[A-Za-z]{0,3}[,/]",
-    r"16,[0-9]{3},[0-9]*[,/]",
+    r"16,[0-9]{3}[,/]",
     r"88,",
     r"49,[+-]?[0-9]*,[0-9]*/",
     r"9[89],[+-]?[0-9]*,[0-9]*,[0-9]*/",
@@ -339,6 +342,7 @@ class _Parser:
         cursor = _Cursor(record.pieces)
         for _ in range(3):  # receiver, originator, group status
             cursor.field()
+        cursor.skip_terminator()
         date_text = cursor.field()
         cursor.field()  # as-of time
         currency = cursor.field() or None
@@ -447,6 +451,7 @@ class _Parser:
         code = cursor.field()
         try:
             direction = _direction(code)
+            cursor.skip_terminator()
             amount = _unsigned(cursor.field())
             value_date = _detail_funds(cursor)
         except (_BadRecordError, AmountError, DateError) as exc:

@@ -205,10 +205,16 @@ def _account_lines(account: Bai2Account, flags: dict[str, _Flags]) -> list[_Line
 
 
 def _detail_lines(detail: Bai2Detail, flags: dict[str, _Flags]) -> list[_Line]:
-    head = [detail.code, str(detail.amount), *detail.funds]
+    head = [str(detail.amount), *detail.funds]
     refs = [detail.bank_ref, detail.customer_ref]
     lines: list[_Line] = []
-    current = ",".join(head)
+    current = detail.code
+    # the amount may start the 88 (it cannot be empty, so a ",/" before it is no field)
+    if flags["continue_16"]():
+        lines.append(_Line(current + (",/" if flags["comma"]() else "/")))
+        current = ",".join(head)
+    else:
+        current += "," + ",".join(head)
     # continue after the funds fields or after a reference (never after an empty one)
     for ref in refs:
         if flags["continue_16"]() and current.rsplit(",", 1)[-1] != "":
@@ -254,8 +260,11 @@ def render_bai2(accounts: tuple[Bai2Account, ...], layout: Bai2Layout) -> str:
         name: _Flags(rng)
         for name in ("continue_03", "comma", "continue_16", "close_16", "wrap", "share")
     }
-    body: list[_Line] = [_Line("02,ME,BANK,1,240101,,EUR,/")]
-    group_records = 1
+    header = ["02,ME,BANK,1,240101,,EUR,/"]
+    if flags["continue_03"]():  # the as-of date cannot be empty: a ",/" before it is no field
+        header = ["02,ME,BANK,1" + (",/" if flags["comma"]() else "/"), "88,240101,,EUR,/"]
+    body = [_Line(line) for line in header]
+    group_records = len(header)
     group_total = 0
     for account in accounts:
         lines = _account_lines(account, flags)

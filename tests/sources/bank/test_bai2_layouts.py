@@ -80,9 +80,19 @@ def test_continued_account_record_keeps_its_fields(tmp_path: Path, account: str)
     same_statement_as_good(parsed)
 
 
+def test_continued_group_header_keeps_its_date(tmp_path: Path) -> None:
+    text = (
+        GOOD.replace("02,ME,BANK,1,240101,,EUR,/", "02,ME,BANK,1,/\n88,240101,,EUR,/")
+        .replace("98,22300,1,7/", "98,22300,1,8/")
+        .replace("99,22300,1,9/", "99,22300,1,10/")
+    )
+    same_statement_as_good(parse(tmp_path, text))
+
+
 @pytest.mark.parametrize(
     "detail",
     [
+        "16,409,/\n88,200,,REF2,,Fee/",
         "16,409,200,Z,/\n88,REF2,,Fee/",
         "16,409,200,,/\n88,REF2,,Fee/",
         "16,409,200,/\n88,REF2,,Fee/",
