@@ -14,9 +14,9 @@ characters, else a bad line), ``:28:``/``:28C:`` the statement number, ``:60F:``
 the opening balance (OPBD; ``M`` intermediate), ``:61:`` a movement, ``:86:`` its
 information (after a ``:61:``; elsewhere, statement information), ``:62F:``/``:62M:``
 the closing balance (CLBD), ``:64:`` closing available (CLAV), ``:65:`` forward
-available (FWAV). ``:21:``, ``:13:``, ``:13D:``, ``:34F:``, ``:90C:``, ``:90D:`` and
-``:NS:`` are read and not used. Another tag is a bad line. A balance is one line; a
-balance split over several lines (a line break inside the amount) is read joined.
+available (FWAV). ``:21:``, ``:13:``, ``:13D:`` and ``:NS:`` are read and not used.
+Another tag is a bad line. A balance split over several lines (a line break inside the
+amount) is read joined.
 
 MT942 interim reports have no opening balance: their ``:34F:`` floor limit
 (``EURD0,`` or ``EUR0,``) gives the currency of the movements that follow, and their
@@ -24,16 +24,16 @@ MT942 interim reports have no opening balance: their ``:34F:`` floor limit
 verified against the statement's movements read so far (D and RC are debits).
 
 A ``:61:`` is (SWIFT subfields 1-9) ``YYMMDD`` value date, ``[MMDD]`` entry date, ``D``,
-``C``, ``RD`` or ``RC`` mark, ``[funds code]`` (one letter), amount, transaction type (one
-letter, ``S``/``N``/``F``, and three characters, spaces allowed: ``NTRF``, ``S   ``), customer
-reference (at most 16 characters, ``NONREF`` kept as given), ``[//bank reference]`` (at
-most 16), and supplementary details after them or on a second line, put first in the
-text. When the first line stops before the transaction type (a line break inside the
-amount or a date), the second line continues it directly. D and RC
+``C``, ``RD`` or ``RC`` mark, ``[funds code]`` (one letter), amount, transaction type
+(one letter, ``S``/``N``/``F``, and three characters, spaces allowed: ``NTRF``,
+``S   ``), customer reference (at most 16 characters, ``NONREF`` kept as given),
+``[//bank reference]`` (at most 16), and supplementary details after them or on a second
+line, put first in the text. When the first line stops before the transaction type (a
+line break inside the amount or a date), the second line continues it directly. D and RC
 are debits, C and RD credits; RC and RD are reversals. The currency is the opening
-balance's; the booking date is the entry date (``MMDD``, in the year nearest the value
-date), else the value date. Text is the ``:86:`` lines joined with newlines.
-``NONREF`` is kept as given.
+balance's (MT942: the floor limit's); the booking date is the entry date (``MMDD``, in
+the year nearest the value date), else the value date. Text is the ``:86:`` lines joined
+with newlines.
 
 Statements are split at each ``:20:`` and at an opening balance that follows an opening
 or a closing, so that each part holds at most one opening and one closing, verified as
@@ -253,7 +253,7 @@ class _Parser:
     def _balance(self, tag: _Tag) -> None:
         match = _BALANCE.match("".join(line.strip() for line in tag.lines))
         if match is None:
-            raise _BadTagError("balance is not (D|C)YYMMDD, currency and amount on one line")
+            raise _BadTagError("balance is not (D|C)YYMMDD, currency and amount")
         kind = _BALANCE_KINDS[tag.name]
         asset = asset_for(match["ccy"])
         amount = _amount(match["amount"], asset)
