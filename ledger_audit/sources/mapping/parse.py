@@ -218,6 +218,8 @@ class _Reader:
         if value is None:
             return None
         allowed = _CANONICAL.get(enum or "", frozenset())
+        if value == FILL_IN:
+            raise self._fill_in(key)
         if not isinstance(value, str) or value not in allowed:
             raise self.error(key, f"{value!r} is not one of {', '.join(sorted(allowed))}")
         return value
@@ -343,6 +345,8 @@ def _assets(reader: _Reader) -> AssetsSpec:
     if not isinstance(scales, dict) or not scales:
         raise reader.error("scales", "must be a table of currency code = scale")
     for code, scale in scales.items():
+        if scale == FILL_IN:
+            raise reader._fill_in("scales")  # noqa: SLF001 - the reader's own message
         if not isinstance(scale, int) or isinstance(scale, bool) or not 0 <= scale <= MAX_SCALE:
             raise reader.error("scales", f"scale of {code!r} must be an integer 0..38")
     return AssetsSpec(
@@ -622,20 +626,29 @@ def parse_mapping(text: str, path: Path) -> SourceMapping:
             f"format must be {FORMAT!r}, got {fmt!r} (see docs/mapping.md)",
         )
     del top
-    entries = _entries(_need_table(doc, lines, "entries"))
+    # Sections are read in the order of the format, so the first problem reported is the
+    # first a reader of the file meets; [transactions] only needs to know where the entries
+    # live (its default relation), which is read ahead.
+    entries_reader = _need_table(doc, lines, "entries")
+    entries_relation = entries_reader.relation().relation
+    ledger = _ledger(_need_table(doc, lines, "ledger"))
+    assets = _assets(_need_table(doc, lines, "assets"))
+    accounts = _accounts(_need_table(doc, lines, "accounts"))
+    transactions = _transactions(
+        _need_table(doc, lines, "transactions"), doc, lines, entries_relation
+    )
+    entries = _entries(entries_reader)
+    balances = _table(doc, lines, "balances", required=False)
+    chain = _table(doc, lines, "chain", required=False)
     return SourceMapping(
         path=path,
-        ledger=_ledger(_need_table(doc, lines, "ledger")),
-        assets=_assets(_need_table(doc, lines, "assets")),
-        accounts=_accounts(_need_table(doc, lines, "accounts")),
-        transactions=_transactions(
-            _need_table(doc, lines, "transactions"), doc, lines, entries.section.relation
-        ),
+        ledger=ledger,
+        assets=assets,
+        accounts=accounts,
+        transactions=transactions,
         entries=entries,
-        balances=None
-        if (b := _table(doc, lines, "balances", required=False)) is None
-        else _balances(b),
-        chain=None if (c := _table(doc, lines, "chain", required=False)) is None else _chain(c),
+        balances=None if balances is None else _balances(balances),
+        chain=None if chain is None else _chain(chain),
     )
 
 

@@ -422,3 +422,22 @@ def test_a_foreign_schema_without_a_mapping_points_to_init_and_the_docs(
     pl.DataFrame({"id": [1]}).write_csv(folder / "ledgers.csv")
     with pytest.raises(InputError, match=r"missing file\(s\) .*ledger-audit init"):
         load_ledger(folder)
+
+
+def test_placeholders_in_maps_and_scales_are_refused_in_file_order(tmp_path: Path) -> None:
+    text = (HEADER + PAYMENTS).replace(
+        "scales = { USD = 2, JPY = 0 }",
+        'scales = { USD = 2, XXX = "FILL-IN" }  # XXX: give its scale',
+    ).replace('void = "archived"', 'void = "FILL-IN"')
+    path = tmp_path / "m.toml"
+    path.write_text(text, encoding="utf-8")
+    lines = text.splitlines()
+    with pytest.raises(InputError) as caught:
+        read_mapping(path)
+    line = next(i for i, t in enumerate(lines, 1) if "XXX" in t)
+    assert str(caught.value) == (
+        f"{path}:{line}: assets.scales: to fill in: XXX: give its scale (see docs/mapping.md)"
+    )
+    path.write_text(text.replace('XXX = "FILL-IN"', "XXX = 3"), encoding="utf-8")
+    with pytest.raises(InputError, match=r"transactions.status: to fill in"):
+        read_mapping(path)
