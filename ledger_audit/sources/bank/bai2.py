@@ -98,7 +98,9 @@ class _FundsError(_BadRecordError):
 
 
 def _is_status(code: str) -> bool:
-    return _digits(code) and (1 <= int(code) <= 99 or 900 <= int(code) <= 919)  # noqa: PLR2004
+    if not (len(code) == 3 and _digits(code)):  # noqa: PLR2004
+        return False
+    return 1 <= int(code) <= 99 or 900 <= int(code) <= 919  # noqa: PLR2004
 
 
 def _direction(code: str) -> int:
@@ -211,7 +213,8 @@ def _split_physical(lines: list[str]) -> list[_Logical]:
     owner: str | None = None
     for number, raw in enumerate(lines, start=1):
         text = drop_controls(raw).strip()
-        if text and text[:2] not in _CODES and last_good is not None and last_good.text_open:
+        wraps = last_good is not None and last_good.text_open and logicals[-1] is last_good
+        if text and text[:2] not in _CODES and wraps and last_good is not None:
             last_good.pieces.append(text)
             last_good.wrapped += 1
             continue

@@ -208,6 +208,21 @@ def test_digits_of_other_scripts_are_bad_records_not_crashes(tmp_path: Path, dig
     assert parsed.count("structure").rejected == 1
 
 
+def test_a_type_code_of_thousands_of_digits_is_a_bad_item(tmp_path: Path) -> None:
+    parsed = parse(tmp_path, GOOD.replace(",100,700,1,", f",{'1' * 5000},700,1,"))
+    [bad] = parsed.findings.filter(parsed.findings["rule"] == str(RuleId.STATEMENT_BAD_RECORD))[
+        "message"
+    ].to_list()
+    assert bad.startswith("bad line not loaded: 03 item 1111")
+    assert "is not three digits" in bad
+
+
+def test_a_stray_line_after_a_bad_record_is_not_wrapped_into_text(tmp_path: Path) -> None:
+    parsed = parse(tmp_path, GOOD.replace("88,second line", "88:broken\nsecond line"))
+    assert parsed.records["text"].to_list() == ["Incoming", "Fee"]
+    assert parsed.count("structure").rejected == 2
+
+
 def test_control_characters_are_framing(tmp_path: Path) -> None:
     framed = "\x01" + GOOD.replace("\n88,", "\x00\n88,").rstrip("\n") + "\x03\x04\n"
     same_statement_as_good(parse(tmp_path, framed))
