@@ -68,6 +68,7 @@ from ledger_audit.reconcile.breaks import CLASSES
 from ledger_audit.reconcile.internal import internal_items
 from ledger_audit.reconcile.match import Reconciliation
 from ledger_audit.reconcile.stages import SUGGESTED
+from ledger_audit.replay.balances import SUM_AMOUNT
 from ledger_audit.replay.history import balance_history
 from ledger_audit.sources.bank.records import BALANCE_SCHEMA, RECORD_SCHEMA
 from ledger_audit.sources.ledger_frames import LedgerFrames
@@ -106,22 +107,23 @@ DAILY_SCHEMA: dict[str, pl.DataType] = {
     "account_ref": pl.String(),
     "asset_id": pl.String(),
     "day": pl.Date(),
-    "ledger": pl.Int64(),
-    "external": pl.Int64(),
+    "ledger": SUM_AMOUNT,
+    "external": SUM_AMOUNT,
     "external_date": pl.Date(),
     "external_age_days": pl.Int32(),
     "stale": pl.Boolean(),
-    "drift": pl.Int64(),
-    **{name: pl.Int64() for name in DRIFT_CLASSES},
-    "explained": pl.Int64(),
-    "unexplained": pl.Int64(),
+    "drift": SUM_AMOUNT,
+    **dict.fromkeys(DRIFT_CLASSES, SUM_AMOUNT),
+    "explained": SUM_AMOUNT,
+    "unexplained": SUM_AMOUNT,
     "materiality": pl.Int64(),
     "material": pl.Boolean(),
 }
 """One row per mapped bank account x asset x day. ``ledger_id`` is the mapping's ledger (or
 the only ledger loaded); ``account_id`` the ledger account; ``external``, ``external_date``,
 ``external_age_days``, ``drift`` and ``unexplained`` are null before the first statement
-balance. Class columns and ``explained`` are never null."""
+balance. Class columns and ``explained`` are never null. Money is SUM_AMOUNT (Decimal(38,
+0)): balances and open items are sums, exact past int64."""
 
 EXPLAINED_SCHEMA: dict[str, pl.DataType] = {
     "ledger_id": pl.String(),
@@ -130,7 +132,7 @@ EXPLAINED_SCHEMA: dict[str, pl.DataType] = {
     "asset_id": pl.String(),
     "day": pl.Date(),
     "class": pl.String(),
-    "amount": pl.Int64(),
+    "amount": SUM_AMOUNT,
 }
 """The class columns of ``daily`` in long form, non-zero amounts only."""
 
@@ -307,7 +309,7 @@ def _ledger_days(
             "account_id",
             "asset_id",
             "day",
-            (pl.col("posted_debits") - pl.col("posted_credits")).cast(pl.Int64()).alias("ledger"),
+            (pl.col("posted_debits") - pl.col("posted_credits")).alias("ledger"),
         )
         .join(mapping.lazy(), on=["account_id", "asset_id"], how="inner")
         .filter(pl.col("_map_ledger").is_null() | (pl.col("_map_ledger") == pl.col("_ledger")))
@@ -368,7 +370,7 @@ _EVENT_SCHEMA: dict[str, pl.DataType] = {
     "class": pl.String(),
     "clock": pl.String(),
     "date": pl.Date(),
-    "amount": pl.Int64(),
+    "amount": SUM_AMOUNT,
 }
 """One contribution to drift: from ``date`` on, on the ``clock`` of its side (``internal``:
 the report day; ``external``: the day of the statement balance)."""
@@ -533,7 +535,7 @@ def _explained(grid: pl.DataFrame, events: pl.DataFrame) -> pl.DataFrame:
     return (
         pl.concat(parts)
         .group_by(*KEY, "day", "class")
-        .agg(pl.col("open").sum().cast(pl.Int64()).alias("amount"))
+        .agg(pl.col("open").sum().cast(SUM_AMOUNT).alias("amount"))
     )
 
 
@@ -551,8 +553,8 @@ def _daily(
         )
     return (
         grid.join(wide, on=[*KEY, "day"], how="left")
-        .with_columns(pl.col(name).fill_null(0).cast(pl.Int64()) for name in DRIFT_CLASSES)
-        .with_columns(pl.sum_horizontal(DRIFT_CLASSES).cast(pl.Int64()).alias("explained"))
+        .with_columns(pl.col(name).fill_null(0).cast(SUM_AMOUNT) for name in DRIFT_CLASSES)
+        .with_columns(pl.sum_horizontal(DRIFT_CLASSES).cast(SUM_AMOUNT).alias("explained"))
         .with_columns(
             (pl.col("drift") - pl.col("explained")).alias("unexplained"),
             threshold.alias("materiality"),

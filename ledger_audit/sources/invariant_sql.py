@@ -50,7 +50,7 @@ VIOLATION_COLUMNS: dict[str, sa.types.TypeEngine[Any]] = {
     "actual": sa.Text(),
 }
 """The columns every invariant statement returns (VIOLATION_SCHEMA in SQL types; the two
-amounts as text: an exact ``hi:lo`` pair of sums (``_Exact``) or an integer)."""
+amounts as text: an exact ``hi:lo`` pair of sums (``ExactSum``) or an integer)."""
 
 LEG_COLUMNS = (
     "ledger_id",
@@ -296,7 +296,7 @@ _LOW = (1 << _HALF) - 1
 
 
 @dataclass(frozen=True, slots=True)
-class _Exact:
+class ExactSum:
     """A sum of minor units as ``hi * 2^32 + lo``: two int64 sums that cannot overflow.
 
     SQLite's ``sum`` of integers raises past int64 (and ``total`` is a float); PostgreSQL's
@@ -311,7 +311,7 @@ class _Exact:
     lo: sa.ColumnElement[Any]
 
     @classmethod
-    def of(cls, amount: sa.ColumnElement[Any]) -> _Exact:
+    def of(cls, amount: sa.ColumnElement[Any]) -> ExactSum:
         """One amount, split."""
         return cls(
             amount.op(">>", return_type=sa.BigInteger)(sa.literal(_HALF, sa.Integer)),
@@ -319,7 +319,7 @@ class _Exact:
         )
 
     @classmethod
-    def column(cls, table: sa.FromClause, name: str) -> _Exact:
+    def column(cls, table: sa.FromClause, name: str) -> ExactSum:
         """The pair labelled ``name`` by ``labelled`` in a subquery or CTE."""
         return cls(table.c[f"{name}_hi"], table.c[f"{name}_lo"])
 
@@ -327,30 +327,30 @@ class _Exact:
         """The two columns, named ``name_hi`` and ``name_lo``."""
         return [self.hi.label(f"{name}_hi"), self.lo.label(f"{name}_lo")]
 
-    def when(self, condition: sa.ColumnElement[bool]) -> _Exact:
+    def when(self, condition: sa.ColumnElement[bool]) -> ExactSum:
         """This value where ``condition`` holds, else 0."""
-        return _Exact(
+        return ExactSum(
             sa.case((condition, self.hi), else_=0), sa.case((condition, self.lo), else_=0)
         )
 
-    def total(self, **over: Any) -> _Exact:  # noqa: ANN401 - SQLAlchemy's over() arguments
+    def total(self, **over: Any) -> ExactSum:  # noqa: ANN401 - SQLAlchemy's over() arguments
         """``sum`` of each half (as a window function when ``over`` is given)."""
         his, los = sa.func.sum(self.hi), sa.func.sum(self.lo)
         if over:
-            return _Exact(
+            return ExactSum(
                 sa.cast(his.over(**over), sa.BigInteger), sa.cast(los.over(**over), sa.BigInteger)
             )
-        return _Exact(sa.cast(his, sa.BigInteger), sa.cast(los, sa.BigInteger))
+        return ExactSum(sa.cast(his, sa.BigInteger), sa.cast(los, sa.BigInteger))
 
-    def or_zero(self) -> _Exact:
+    def or_zero(self) -> ExactSum:
         """NULL (no row joined) as 0."""
-        return _Exact(sa.func.coalesce(self.hi, 0), sa.func.coalesce(self.lo, 0))
+        return ExactSum(sa.func.coalesce(self.hi, 0), sa.func.coalesce(self.lo, 0))
 
-    def __neg__(self) -> _Exact:
-        return _Exact(-self.hi, -self.lo)
+    def __neg__(self) -> ExactSum:
+        return ExactSum(-self.hi, -self.lo)
 
-    def __sub__(self, other: _Exact) -> _Exact:
-        return _Exact(self.hi - other.hi, self.lo - other.lo)
+    def __sub__(self, other: ExactSum) -> ExactSum:
+        return ExactSum(self.hi - other.hi, self.lo - other.lo)
 
     def normal_hi(self) -> sa.ColumnElement[Any]:
         """The high half with the low half's carry (value = normal_hi * 2^32 + normal_lo)."""
@@ -360,12 +360,12 @@ class _Exact:
         """The low half without its carry: 0 to 2^32 - 1."""
         return self.lo.op("&", return_type=sa.BigInteger)(sa.literal(_LOW, sa.BigInteger))
 
-    def differs(self, other: _Exact) -> sa.ColumnElement[bool]:
+    def differs(self, other: ExactSum) -> sa.ColumnElement[bool]:
         """``self != other``, exactly."""
         gap = self - other
         return sa.or_(gap.normal_hi() != 0, gap.normal_lo() != 0)
 
-    def equals(self, other: _Exact) -> sa.ColumnElement[bool]:
+    def equals(self, other: ExactSum) -> sa.ColumnElement[bool]:
         """``self == other``, exactly."""
         gap = self - other
         return sa.and_(gap.normal_hi() == 0, gap.normal_lo() == 0)
@@ -374,7 +374,7 @@ class _Exact:
         """``self < 0``: the low half of a normal pair is never negative."""
         return self.normal_hi() < 0
 
-    def greater(self, other: _Exact) -> sa.ColumnElement[bool]:
+    def greater(self, other: ExactSum) -> sa.ColumnElement[bool]:
         """``self > other``, exactly."""
         gap = self - other
         return sa.or_(gap.normal_hi() > 0, sa.and_(gap.normal_hi() == 0, gap.normal_lo() > 0))
@@ -384,8 +384,8 @@ class _Exact:
         return sa.cast(self.hi, sa.Text) + sa.literal(":") + sa.cast(self.lo, sa.Text)
 
 
-def _sum(condition: sa.ColumnElement[bool], value: sa.ColumnElement[Any]) -> _Exact:
-    return _Exact.of(value).when(condition).total()
+def _sum(condition: sa.ColumnElement[bool], value: sa.ColumnElement[Any]) -> ExactSum:
+    return ExactSum.of(value).when(condition).total()
 
 
 def _out(**columns: sa.ColumnElement[Any]) -> list[sa.ColumnElement[Any]]:
@@ -669,7 +669,7 @@ def pending_overposted(ctx: _Ctx) -> sa.Select[Any]:
             e.transaction_id,
             e.version,
             e.asset_id,
-            *_Exact.of(e.amount).total().labelled("debits"),
+            *ExactSum.of(e.amount).total().labelled("debits"),
         )
         .where(e.direction == "debit")
         .group_by(e.ledger_id, e.transaction_id, e.version, e.asset_id)
@@ -677,8 +677,8 @@ def pending_overposted(ctx: _Ctx) -> sa.Select[Any]:
     )
     mine, held = debits.alias("mine"), debits.alias("held")
     s = postings.c
-    held_amount = _Exact.column(held, "debits").or_zero()
-    posted_amount = _Exact.column(mine, "debits")
+    held_amount = ExactSum.column(held, "debits").or_zero()
+    posted_amount = ExactSum.column(mine, "debits")
     return (
         sa.select(
             *_out(
@@ -889,8 +889,8 @@ def reversal_not_inverse(ctx: _Ctx) -> sa.Select[Any]:
     )
     mine, theirs = sums.alias("mine"), sums.alias("theirs")
     wa = assets_of.c
-    actual = _Exact.column(mine, "debits").or_zero()
-    expected = _Exact.column(theirs, "credits").or_zero()
+    actual = ExactSum.column(mine, "debits").or_zero()
+    expected = ExactSum.column(theirs, "credits").or_zero()
     compared = (
         sa.select(
             w.ledger_id,
@@ -1018,7 +1018,7 @@ def balance_negative(ctx: _Ctx) -> sa.Select[Any]:
             *_nulls(pos=big, next_pos=big, resolve_pos=big),
             e.account_id,
             e.asset_id,
-            *_Exact.of(_contribution(e)).labelled("c"),
+            *ExactSum.of(_contribution(e)).labelled("c"),
         ).where(guarded),
     ).subquery("negative_rows")
     r = rows.c
@@ -1051,7 +1051,7 @@ def balance_negative(ctx: _Ctx) -> sa.Select[Any]:
             sp.asset_id,
             sp.start_pos,
             end.label("end_pos"),
-            *_Exact.column(spread, "c").total().labelled("c"),
+            *ExactSum.column(spread, "c").total().labelled("c"),
         )
         .where(sp.account_id.is_not(None))
         .group_by(
@@ -1068,7 +1068,7 @@ def balance_negative(ctx: _Ctx) -> sa.Select[Any]:
         )
         .subquery("negative_contrib")
     )
-    k, kc = contrib.c, _Exact.column(contrib, "c")
+    k, kc = contrib.c, ExactSum.column(contrib, "c")
     events = sa.union_all(
         sa.select(
             k.ledger_id, k.account_id, k.asset_id, k.start_pos.label("pos"), *kc.labelled("c")
@@ -1084,20 +1084,20 @@ def balance_negative(ctx: _Ctx) -> sa.Select[Any]:
             ev.account_id,
             ev.asset_id,
             ev.pos,
-            *_Exact.column(events, "c").total().labelled("c"),
+            *ExactSum.column(events, "c").total().labelled("c"),
         )
         .group_by(ev.ledger_id, ev.account_id, ev.asset_id, ev.pos)
         .subquery("negative_per_pos")
     )
     pp = per_pos.c
-    after = _Exact.column(per_pos, "c").total(
+    after = ExactSum.column(per_pos, "c").total(
         partition_by=(pp.ledger_id, pp.account_id, pp.asset_id),
         order_by=pp.pos,
         rows=(None, 0),
     )
     running = sa.select(per_pos, *after.labelled("after")).subquery("negative_running")
     rn = running.c
-    ran, rc = _Exact.column(running, "after"), _Exact.column(running, "c")
+    ran, rc = ExactSum.column(running, "after"), ExactSum.column(running, "c")
     crossings = sa.select(
         rn.ledger_id,
         rn.pos,

@@ -25,6 +25,7 @@ from ledger_audit.sources import load_ledger
 from ledger_audit.sources.bank.load import load_statements
 from ledger_audit.sources.match_rules import read_match_rules
 from tests.conftest import DemoFactory
+from tests.reconcile.helpers import HEADER, tx
 from tests.reports.drift_cases import (
     BREAKS,
     RECORDS,
@@ -37,6 +38,7 @@ from tests.reports.drift_cases import (
     match,
     reconciliation,
 )
+from tests.text_ledger import ledger_from_text
 
 MATCHES = (
     match("key/l:t1:0:0", "auto", [("t1", 10_000)], [("r1", 10_000)]),
@@ -337,3 +339,22 @@ def test_a_planted_demo_drifts_only_by_its_planted_breaks(demo_factory: DemoFact
     # nothing is stale, so every day was compared in step 3
     assert report.findings.filter(pl.col("rule") == DRIFT_STALE_EXTERNAL).is_empty()
     assert not daily["stale"].any()
+
+
+def test_a_ledger_balance_past_int64_is_an_exact_drift() -> None:
+    """Each deposit fits int64, the bank account's ledger balance does not."""
+    big = 2**63 - 1
+    ledger = ledger_from_text("ledger l\n" + HEADER + tx("t1", big, 0) + tx("t2", big, 1))
+    report = build_drift_report(
+        ledger,
+        balances((0, big), (1, big)),
+        reconciliation((), ()),
+        RULES,
+        records=RECORDS.clear(),
+        first_day=day(0),
+        last_day=day(1),
+    )
+    assert report.daily.schema == pl.Schema(DAILY_SCHEMA)
+    assert column(report, "ledger") == [big, 2 * big]
+    assert column(report, "drift") == [0, -big]
+    assert column(report, "unexplained") == [0, -big]
