@@ -338,6 +338,8 @@ def _assets(reader: _Reader) -> AssetsSpec:
         )
     if reader.has("scale"):
         scale = reader.table["scale"]
+        if scale == FILL_IN:
+            raise reader._fill_in("scale")  # noqa: SLF001 - the reader's own message
         if not isinstance(scale, int) or isinstance(scale, bool) or not 0 <= scale <= MAX_SCALE:
             raise reader.error("scale", f"must be an integer 0..38, got {scale!r}")
         return AssetsSpec(where=where, scale=scale, kind=kind)
