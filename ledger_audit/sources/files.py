@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
+import numpy as np
 import polars as pl
 
 from ledger_audit.errors import InputError
@@ -80,4 +81,23 @@ class FolderReader:
                 return pl.read_parquet(path, columns=wanted)
             return pl.read_csv(path, infer_schema=False, columns=wanted)
         except (pl.exceptions.PolarsError, OSError) as error:
-            raise InputError(str(path), f"cannot read: {error}") from error
+            line = _unclosed_quote_line(path) if self.fmt == "csv" else None
+            where = str(path) if line is None else f"{path}:{line}"
+            raise InputError(where, f"cannot read: {error}") from error
+
+
+def _unclosed_quote_line(path: Path) -> int | None:
+    """The line of the quote a CSV parser leaves open; None when every quote closes.
+
+    Quotes pair up in order (an escaped ``""`` too), so with an odd count the last one is
+    the opener left open. Polars' error quotes the rest of the file from that quote but not
+    its line. Only called on the error path; numpy over the bytes, no loop per line.
+    """
+    try:
+        raw = np.fromfile(path, dtype=np.uint8)
+    except OSError:
+        return None
+    quotes = np.flatnonzero(raw == ord('"'))
+    if quotes.size % 2 == 0:
+        return None
+    return int(np.count_nonzero(raw[: quotes[-1]] == ord("\n"))) + 1
