@@ -167,8 +167,11 @@ def test_the_installed_command_imports_no_heavy_module_for_help() -> None:
     assert imported & HEAVY == set()
 
 
-NOTEBOOK_MACHINERY = frozenset({"papermill", "nbformat", "nbclient", "jupyter_client"})
-"""What starting a kernel needs: seconds to import, so not before the inputs are checked."""
+NOTEBOOK_MACHINERY = frozenset(
+    {"papermill", "nbformat", "nbclient", "jupyter_client", "plotly", "openpyxl"}
+)
+"""What running the notebook and writing its bundle need: seconds to import, so not before
+the inputs are checked."""
 
 _CLOSE_PROBE = """
 import sys

@@ -29,7 +29,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ledger_audit.close.bundle import MANIFEST, TABLES
 from ledger_audit.close.preflight import check_close_inputs
 from ledger_audit.close.run import REPO_ROOT, CloseParameters
 from ledger_audit.errors import InputError
@@ -158,8 +157,12 @@ def execute_close(
     template = notebook or default_notebook()
     _check_notebook(template)
     check_close_inputs(parameters)
-    import papermill  # noqa: PLC0415 - seconds to import; only the close needs it
+    # seconds to import (papermill; the bundle's writers: plotly, openpyxl): only once the
+    # inputs passed their checks, so a bad input fails without them
+    import papermill  # noqa: PLC0415
     from papermill.exceptions import PapermillExecutionError  # noqa: PLC0415
+
+    from ledger_audit.close.bundle import MANIFEST, TABLES  # noqa: PLC0415
 
     period = parameters.period
     out.mkdir(parents=True, exist_ok=True)
