@@ -52,6 +52,7 @@ from ledger_audit.checks.invariant_rules import (
     violations_to_rows,
 )
 from ledger_audit.checks.suite_files import ExpectationSpec, SuiteSpec
+from ledger_audit.errors import REASON_CHARS, excerpt
 from ledger_audit.sources.invariant_sql import (
     legs_sql,
     read_only_database,
@@ -325,12 +326,15 @@ def _plain(value: object) -> object:
 
 
 def _error(exception_info: dict[str, Any]) -> str | None:
-    """The exception message GX recorded for an expectation, if it raised."""
+    """The exception message GX recorded for an expectation, if it raised, cut short.
+
+    A database error quotes its whole statement: the crash finding keeps an excerpt.
+    """
     if exception_info.get("raised_exception"):
-        return str(exception_info.get("exception_message"))
+        return excerpt(str(exception_info.get("exception_message")), REASON_CHARS)
     for info in exception_info.values():
         if isinstance(info, dict) and info.get("raised_exception"):
-            return str(info.get("exception_message"))
+            return excerpt(str(info.get("exception_message")), REASON_CHARS)
     return None
 
 

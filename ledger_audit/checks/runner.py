@@ -14,6 +14,7 @@ import polars as pl
 
 from ledger_audit.checks.catalogue import CATALOGUE, RULES, Check
 from ledger_audit.checks.loading import check_load_report
+from ledger_audit.errors import REASON_CHARS, excerpt
 from ledger_audit.findings import (
     FINDINGS_SCHEMA,
     SEVERITY_RANK,
@@ -135,7 +136,8 @@ def run_check(check: Check, frames: LedgerFrames, spec: VerifySpec) -> CheckResu
             ledger_id=None,
             locator=f"check {check.name}",
             message=(
-                f"check {check.name} crashed ({type(exc).__name__}: {exc}) at "
+                f"check {check.name} crashed ({type(exc).__name__}: "
+                f"{excerpt(str(exc), REASON_CHARS)}) at "
                 f"{where.filename.rsplit('/', 1)[-1]}:{where.lineno}; its rules "
                 f"({', '.join(check.rules)}) are unproven"
             ),

@@ -147,3 +147,18 @@ def test_docs_checks_md_is_the_catalogue() -> None:
 
     docs = Path(__file__).resolve().parents[2] / "docs" / "checks.md"
     assert docs.read_text(encoding="utf-8") == catalogue_markdown()
+
+
+def loud_boom(_frames: LedgerFrames, _spec: VerifySpec) -> CheckResult:
+    raise ValueError("[SQL: SELECT\n" + "x, " * 100_000 + "]")  # a driver quoting its query
+
+
+def test_a_crash_quotes_a_short_excerpt_of_its_error_on_one_line() -> None:
+    result = run_checks(
+        ledger_from_text(LEDGER), SPEC, [_check("loud", "loud_boom", (RuleId.ENTRY_UNBALANCED,))]
+    )
+    (message,) = result.findings.filter(pl.col("rule") == "check.crashed")["message"].to_list()
+    assert message.startswith("check loud crashed (ValueError: [SQL: SELECT\\nx, x, ")
+    assert "chars]" in message
+    assert "\n" not in message
+    assert len(message) < 500
