@@ -568,6 +568,7 @@ def _epoch_ms(column: str) -> pl.Expr:
 
 def write_sqlite(path: Path, ddl: str, tables: dict[str, pl.DataFrame]) -> None:
     """Create the file with ``ddl`` and insert every row (plain sqlite3, one transaction)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
     with closing(sqlite3.connect(path)) as conn:
         conn.executescript(ddl)
         for name, frame in tables.items():
