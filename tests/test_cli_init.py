@@ -75,7 +75,7 @@ def test_what_is_left_to_fill_in_is_said_and_verify_refuses_it(
     assert main(["init", source, "--out", str(out)]) == 0
     printed = capsys.readouterr().out
     assert "  FILL-IN   transactions.status = " in printed
-    assert "status value(s) 'on_review' not known" in printed
+    assert "status value(s) 'on_review' in its first 6 rows not known" in printed
     assert "1 to fill in.\n" in printed
     assert 'Fill in the 1 "FILL-IN" value(s) of ' in printed
     code = main(["verify", source, "--mapping", str(out / "mapping.toml"), "--out", str(tmp_path)])

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from ledger_audit.sources.mapping import vocabulary as words
 from ledger_audit.sources.mapping.relations import (
     FILE_SUFFIXES,
     TYPE_SUFFIX,
@@ -23,7 +24,22 @@ from ledger_audit.sources.mapping.relations import (
 )
 
 SAMPLE_ROWS = 1_000
-"""Rows read per relation: enough to see the status values and the sign convention."""
+"""Rows read per relation: enough for the names, types, number forms and sign convention."""
+VALUE_ROWS = 100_000
+"""Rows whose distinct values are read for the columns that become value maps (status,
+direction, type, kind) or scales (currency): a value the map lacks would reject its rows."""
+MAX_VALUES = 41
+"""Distinct values kept per such column: more than a map would hold."""
+_VALUE_COLUMNS = frozenset(
+    (
+        *words.STATUS,
+        *words.DIRECTION,
+        *words.ACCOUNT_TYPE,
+        *words.NORMAL_BALANCE,
+        *words.KIND,
+        *words.CURRENCY,
+    )
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +53,9 @@ class SampledRelation:
         rows: the sample, one String column per source column.
         real_columns: SQLite only: columns where a sampled value is stored as REAL (a float,
             whatever the declared type).
+        value_sets: the distinct values of the value-map and currency columns over the first
+            ``VALUE_ROWS`` rows (at most ``MAX_VALUES`` each, sorted).
+        value_rows: how many rows the value sets were read from.
     """
 
     name: str
@@ -44,6 +63,8 @@ class SampledRelation:
     columns: tuple[Column, ...]
     rows: pl.DataFrame
     real_columns: frozenset[str] = frozenset()
+    value_sets: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    value_rows: int = 0
 
     def column(self, candidates: Sequence[str]) -> Column | None:
         """The first of ``candidates`` (lower-case names, in preference order) it has."""
@@ -58,7 +79,13 @@ class SampledRelation:
         return self.rows.get_column(column).drop_nulls()
 
     def distinct(self, column: str) -> tuple[str, ...]:
-        """The distinct non-null sampled values of ``column``, sorted."""
+        """The distinct non-null values of ``column``, sorted.
+
+        Over the first ``VALUE_ROWS`` rows for value-map and currency columns, else the sample.
+        """
+        for name, values in self.value_sets:
+            if name == column:
+                return values
         return tuple(sorted(self.values(column).unique().to_list()))
 
 
@@ -94,12 +121,24 @@ def sample_relation(source: RelationSource, name: str, limit: int) -> SampledRel
         rows = tagged.select(names)
     else:
         rows = source.sample(ref, limit)
+    value_columns = [n for n in names if n.lower() in _VALUE_COLUMNS]
+    value_sets: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    value_rows = 0
+    if value_columns:
+        head = _as_text(source.head(ref, value_columns, VALUE_ROWS))
+        value_rows = head.height
+        value_sets = tuple(
+            (n, tuple(head.get_column(n).drop_nulls().unique().sort().head(MAX_VALUES).to_list()))
+            for n in value_columns
+        )
     return SampledRelation(
         name=name,
         stem=stem_of(name),
         columns=columns,
         rows=_as_text(rows.select(names)) if names else pl.DataFrame(),
         real_columns=real,
+        value_sets=value_sets,
+        value_rows=value_rows,
     )
 
 

@@ -187,12 +187,16 @@ def value_map(
     a rejected row, so every sampled value is listed).
     """
     seen = relation.distinct(column.name)
+    rows = dict(relation.value_sets)
+    window = f" in its first {relation.value_rows:,} rows" if column.name in rows else ""
     if len(seen) > MAX_MAP_VALUES:
         return _undecided(
             f"{column.name!r} has over {MAX_MAP_VALUES} distinct values: not a {what} column?"
         )
     if seen and all(value in canonical for value in seen):
-        return Guess(column.name, Confidence.SURE, f"values are already canonical: {_short(seen)}")
+        return Guess(
+            column.name, Confidence.SURE, f"values{window} are already canonical: {_short(seen)}"
+        )
     pairs: list[tuple[str, Value]] = []
     unknown: list[str] = []
     unsafe: list[str] = []
@@ -213,8 +217,8 @@ def value_map(
         return Guess(
             inline,
             Confidence.UNDECIDED,
-            f"{what} value(s) {_short(tuple(unknown), 5)} not known: map each to {options}",
+            f"{what} value(s) {_short(tuple(unknown), 5)}{window} not known: map each to {options}",
         )
     if unsafe:
         return Guess(inline, Confidence.GUESSED, f"read by common usage: {', '.join(unsafe)}")
-    return Guess(inline, Confidence.SURE, f"known {what} words: {_short(seen, 6)}")
+    return Guess(inline, Confidence.SURE, f"known {what} words{window}: {_short(seen, 6)}")

@@ -106,6 +106,10 @@ class RelationSource(Protocol):
         """Up to ``limit`` rows of every column, for inspection (``init``)."""
         ...
 
+    def head(self, relation: RelationRef, columns: Sequence[str], limit: int) -> pl.DataFrame:
+        """The named columns of the first ``limit`` rows (``init``'s value sets)."""
+        ...
+
 
 def _quote(identifier: str) -> str:
     return '"' + identifier.replace('"', '""') + '"'
@@ -297,6 +301,12 @@ class SqliteRelations:
         finally:
             cursor.close()
 
+    def head(self, relation: RelationRef, columns: Sequence[str], limit: int) -> pl.DataFrame:
+        """The named columns of the first ``limit`` rows, as text."""
+        inner = ", ".join(_quote(c) for c in columns)
+        first = f"SELECT {inner} FROM {self._from(relation)} LIMIT {int(limit)}"
+        return self.read(RelationRef(query=first), columns).select(columns)
+
 
 def _q(relation: RelationRef) -> str:
     return "'" + str(relation.name).replace("'", "''") + "'"
@@ -407,6 +417,12 @@ class PostgresRelations:
         sql = f"SELECT {self._select(relation, names)} FROM {self._from(relation)} LIMIT {limit}"
         return self._query(sql, relation)
 
+    def head(self, relation: RelationRef, columns: Sequence[str], limit: int) -> pl.DataFrame:
+        """The named columns of the first ``limit`` rows."""
+        select = self._select(relation, columns)
+        sql = f"SELECT {select} FROM {self._from(relation)} LIMIT {int(limit)}"
+        return self._query(sql, relation)
+
 
 class FileRelations:
     """A folder of Parquet or CSV files, one relation per file (CSV read as text)."""
@@ -477,6 +493,14 @@ class FileRelations:
         path = self.path(relation)
         try:
             return self._scan(path).head(limit).collect()
+        except (pl.exceptions.PolarsError, OSError) as error:
+            raise InputError(str(path), f"cannot read: {_short(error)}") from error
+
+    def head(self, relation: RelationRef, columns: Sequence[str], limit: int) -> pl.DataFrame:
+        """The named columns of the first ``limit`` rows."""
+        path = self.path(relation)
+        try:
+            return self._scan(path).select(list(columns)).head(limit).collect()
         except (pl.exceptions.PolarsError, OSError) as error:
             raise InputError(str(path), f"cannot read: {_short(error)}") from error
 
