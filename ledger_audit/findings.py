@@ -46,6 +46,7 @@ class RuleId(StrEnum):
     CHAIN_REWRITTEN = "chain.rewritten"
     CHAIN_GENESIS_MISMATCH = "chain.genesis_mismatch"
     CHAIN_UNCHAINED = "chain.unchained"
+    CHAIN_META_TAMPERED = "chain.meta_tampered"
     BALANCE_DRIFT = "balance.drift"
     BALANCE_NEGATIVE = "balance.negative_not_allowed"
     IDEMPOTENCY_CONFLICT = "idempotency.conflict"
@@ -170,9 +171,13 @@ def findings_frame(findings: Iterable[Finding]) -> pl.DataFrame:
     return sort_findings(frame)
 
 
+_TOTAL = (*_ORDER, *(c for c in FINDINGS_SCHEMA if c not in _ORDER))
+"""Every column: two findings that tie on the locating ones still have one order."""
+
+
 def sort_findings(frame: pl.DataFrame) -> pl.DataFrame:
-    """The canonical order of a findings frame (deterministic; nulls first)."""
-    return frame.select(list(FINDINGS_SCHEMA)).sort(list(_ORDER), nulls_last=False)
+    """The canonical order of a findings frame (total over every column; nulls first)."""
+    return frame.select(list(FINDINGS_SCHEMA)).sort(list(_TOTAL), nulls_last=False)
 
 
 def empty_findings() -> pl.DataFrame:
@@ -265,12 +270,15 @@ class Coverage:
         unit: what one unit is ("transaction versions", "entries", "balance rows").
         scope: where it looked (ledgers, period, source) in words.
         unproven: what the check could not establish, one sentence each.
+        unproven_rules: rules the check could not test at all on this data (a ledger with no
+            ``meta_hash``): without a finding they read "not proven", never "passed".
     """
 
     checked: int
     unit: str
     scope: str
     unproven: tuple[str, ...] = ()
+    unproven_rules: tuple[RuleId, ...] = ()
 
     @property
     def vacuous(self) -> bool:

@@ -80,6 +80,11 @@ RULES: dict[RuleId, Rule] = {
         Rule(RuleId.CHAIN_REWRITTEN, _C, "the history up to a checkpoint was re-hashed"),
         Rule(RuleId.CHAIN_GENESIS_MISMATCH, _C, "the first row does not start from genesis"),
         Rule(RuleId.CHAIN_UNCHAINED, _H, "rows of a chained ledger without chain fields"),
+        Rule(
+            RuleId.CHAIN_META_TAMPERED,
+            _C,
+            "a row's description or metadata no longer match its meta_hash",
+        ),
         Rule(RuleId.ENTRY_UNBALANCED, _C, "a transaction version does not balance per asset"),
         Rule(RuleId.ENTRY_INVALID_AMOUNT, _C, "an entry amount is not a positive integer"),
         Rule(RuleId.ENTRY_ASSET_MISMATCH, _H, "an entry's asset differs from its account's"),
@@ -106,7 +111,7 @@ CATALOGUE: tuple[Check, ...] = (
         "chain",
         Tier.ALWAYS,
         tuple(r for r in RULES if r.value.startswith("chain.")),
-        "LACH-1: recompute every row's content and link; extend the checkpoints",
+        "LACH-1: recompute every row's content, link and meta_hash; extend the checkpoints",
         "ledger_audit.checks.chain:check_chain",
     ),
     Check(

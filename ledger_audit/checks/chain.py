@@ -147,8 +147,18 @@ def check_chain(frames: LedgerFrames, spec: VerifySpec) -> CheckResult:
         unit="transaction versions",
         scope=scope or "no lach/1 ledger",
         unproven=unproven,
+        unproven_rules=_unproven_rules(frames.transactions, report),
     )
     return CheckResult(CHECK, report.findings, coverage, checkpoints=checkpoint_of(report))
+
+
+def _unproven_rules(transactions: pl.DataFrame, report: ChainReport) -> tuple[RuleId, ...]:
+    """``chain.meta_tampered`` when some verified row has no meta_hash to check."""
+    verified = [c.ledger_id for c in report.ledgers]
+    rows = transactions.filter(pl.col(_L).is_in(verified))
+    if rows.height == 0 or rows.get_column("meta_hash").null_count():
+        return (RuleId.CHAIN_META_TAMPERED,)
+    return ()
 
 
 def _chain_scope(chain: LedgerChain) -> str:
@@ -200,10 +210,14 @@ def verify_chain(
     everything = transactions.select(chained.fill_null(value=False).all()).item()
     rows = transactions if everything else transactions.filter(chained)  # no copy if all
     run = _Run(rows, entries, hasher, chained_ids)
-    parts = [*run.classify(), *run.check_checkpoints(checkpoints)]
+    metas, meta_counts = _meta(rows, hasher)
+    parts = [*run.classify(), *run.check_checkpoints(checkpoints), metas]
     findings = sort_findings(pl.concat([p.collect() for p in parts])) if parts else empty_findings()
     heads = run.heads()
-    summaries = tuple(run.summary(lid, findings, checkpoints, heads) for lid in chained_ids)
+    summaries = tuple(
+        run.summary(lid, findings, checkpoints, heads, meta_counts.get(lid, (0, 0)))
+        for lid in chained_ids
+    )
     return ChainReport(
         ledgers=summaries,
         findings=findings,
@@ -230,6 +244,37 @@ def _skipped(transactions: pl.DataFrame, algorithms: dict[str, str | None]) -> t
                 f"{n} rows were not verified"
             )
     return tuple(out)
+
+
+def _meta(
+    rows: pl.DataFrame, hasher: ChainHasher
+) -> tuple[pl.LazyFrame, dict[str, tuple[int, int]]]:
+    """``chain.meta_tampered`` findings, and per ledger (rows, rows with a meta_hash).
+
+    One finding per row whose description or metadata no longer hash to its meta_hash. A
+    row without a meta_hash is not checked (its ledger's coverage says so). The finding is
+    critical although the money may be intact: the row was edited behind the writer's back.
+    """
+    has = pl.col("meta_hash").is_not_null()
+    tally = rows.group_by(_L).agg(pl.len().alias("_n"), has.sum().alias("_m"))
+    counts = {lid: (int(n), int(m)) for lid, n, m in tally.iter_rows()}
+    held = rows.filter(has)
+    calc = hasher.metas(held)
+    edited = held.with_columns(calc.alias("calc")).filter(pl.col("calc") != pl.col("meta_hash"))
+    finding = _finding(
+        edited,
+        RuleId.CHAIN_META_TAMPERED,
+        pl.format(
+            "{}: description or metadata changed: they hash to {}, its meta_hash is {} "
+            "(meta_hash is outside the chain: the sealed fields may be intact)",
+            _row(),
+            _short("calc"),
+            _short("meta_hash"),
+        ),
+        expected=pl.col("calc"),
+        actual=pl.col("meta_hash"),
+    )
+    return finding, counts
 
 
 def _short(column: str) -> pl.Expr:
@@ -309,6 +354,7 @@ class _Run:
         del light
         self.main = self.state
         self.chain_view = self.state  # rows in sealed order, with ``oseq``
+        self.forks = pl.Series("_i", [], pl.UInt32())  # rows found inserted (a fork)
         counts = pl.DataFrame({_L: rows.get_column(_L), "chained": self.complete})
         per_ledger = counts.group_by(_L).agg(pl.len(), pl.col("chained").sum())
         self.row_counts: dict[str, int] = dict(per_ledger.select(_L, "len").iter_rows())
@@ -424,8 +470,9 @@ class _Run:
         view = self._sealed_order(oseq)
         self.chain_view = view
         detail = self._detail(view)
+        links = self._links(detail)  # first: a forked row is inserted, not also tampered
         out.append(self._tampered(detail))
-        out.extend(self._links(detail))
+        out.extend(links)
         out.append(self._deleted(detail))
         return out
 
@@ -774,12 +821,41 @@ class _Run:
         return rows.join(self.geneses, on=_L, how="left").join(owners, on=[_L, "prev"], how="left")
 
     def _tampered(self, view: pl.DataFrame) -> pl.LazyFrame:
-        rows = view.filter(pl.col("chained") & ~(pl.col("cok") & pl.col("lok"))).rename(
+        """Rows whose content or self-link is broken, except rows already found inserted.
+
+        At the head nothing links to the row, so an edited head and a forged row appended
+        after it look the same: the message says so.
+        """
+        broken = view.filter(pl.col("chained") & ~(pl.col("cok") & pl.col("lok")))
+        broken = broken.join(self.forks.to_frame(), on="_i", how="anti", maintain_order="left")
+        heads = (
+            self.chain_view.filter(pl.col("chained"))
+            .group_by(_L)
+            .agg(pl.col("oseq").max().alias("_head"))
+        )
+        rows = broken.join(heads, on=_L, how="left", maintain_order="left").rename(
             {"seq": "chain_seq"}
         )
         fields = ~pl.col("cok")
         column = ~pl.col("lok")
-        message = (
+        at_head = pl.when(pl.col("oseq") == pl.col("_head")).then(
+            pl.lit(
+                " (the head: no row links to it, so it may as well be a forged row appended "
+                "after the last sealed one; a checkpoint at it would tell)"
+            )
+        )
+        message = pl.concat_str(self._tamper_text(fields, column), at_head.otherwise(pl.lit("")))
+        return _finding(
+            rows,
+            RuleId.CHAIN_TAMPERED,
+            message,
+            expected=pl.when(fields).then(pl.col("calc")).otherwise(pl.col("self_link")),
+            actual=pl.when(fields).then(pl.col("content")).otherwise(pl.col("chain")),
+        )
+
+    @staticmethod
+    def _tamper_text(fields: pl.Expr, column: pl.Expr) -> pl.Expr:
+        return (
             pl.when(fields & column)
             .then(
                 pl.format(
@@ -811,13 +887,6 @@ class _Run:
                 )
             )
         )
-        return _finding(
-            rows,
-            RuleId.CHAIN_TAMPERED,
-            message,
-            expected=pl.when(fields).then(pl.col("calc")).otherwise(pl.col("self_link")),
-            actual=pl.when(fields).then(pl.col("content")).otherwise(pl.col("chain")),
-        )
 
     def _links(self, view: pl.DataFrame) -> list[pl.LazyFrame]:
         """Broken prev links between neighbours, and seq 1's link to genesis."""
@@ -835,16 +904,23 @@ class _Run:
             r_column = ~pl.col("lok") & (pl.col("_relink") == pl.col("chain"))
             open_ = breaks.filter(~q_column & ~r_column)
             fork = open_.filter(pl.col("owner_seq").is_not_null())
+            self.forks = fork.get_column("_i")
+            forged = pl.when(~pl.col("cok")).then(
+                pl.lit(", and its content_hash does not match its fields (copied or forged)")
+            )
             out.append(
                 _finding(
                     fork.rename({"seq": "chain_seq"}),
                     RuleId.CHAIN_INSERTED,
-                    pl.format(
-                        "{} at seq {} links to seq {}, not to seq {}: it was inserted (a fork)",
-                        _row(),
-                        pl.col("chain_seq"),
-                        pl.col("owner_seq"),
-                        pl.col("q_seq"),
+                    pl.concat_str(
+                        pl.format(
+                            "{} at seq {} links to seq {}, not to seq {}: it was inserted (a fork)",
+                            _row(),
+                            pl.col("chain_seq"),
+                            pl.col("owner_seq"),
+                            pl.col("q_seq"),
+                        ),
+                        forged.otherwise(pl.lit("")),
                     ),
                     expected=pl.col("q_chain"),
                     actual=pl.col("prev"),
@@ -903,9 +979,23 @@ class _Run:
         return out
 
     def _deleted(self, view: pl.DataFrame) -> pl.LazyFrame:
+        """Missing seqs, one finding each (a wide gap: one finding).
+
+        A jump wider than the ledger's whole chain is named as such (a row moved far away),
+        never as that many deleted rows.
+        """
         lo = pl.col("q_oseq").fill_null(0) + 1
         hi = pl.col("oseq") - 1
-        gaps = view.filter(lo <= hi).with_columns(_lo=lo, _hi=hi)
+        held = pl.DataFrame(
+            list(self.chained_rows.items()),
+            schema={_L: pl.String(), "_held": pl.Int64()},
+            orient="row",
+        )
+        gaps = (
+            view.filter(lo <= hi)
+            .with_columns(_lo=lo, _hi=hi)
+            .join(held, on=_L, how="left", maintain_order="left")
+        )
         links_to = pl.when(pl.col("_lo") == 1).then(pl.col("_genesis")).otherwise(pl.col("q_chain"))
         before = (
             pl.when(pl.col("_lo") == 1)
@@ -919,7 +1009,9 @@ class _Run:
             .then(pl.format("links to seq {}", pl.col("owner_seq")))
             .otherwise(pl.lit("links to a hash no row has"))
         )
-        wide = (pl.col("_hi") - pl.col("_lo")) >= GAP_LIMIT
+        width = pl.col("_hi") - pl.col("_lo") + 1
+        past = width > pl.col("_held")
+        wide = (width > GAP_LIMIT) | past
         missing = (
             gaps.with_columns(
                 _state=state,
@@ -941,13 +1033,29 @@ class _Run:
                 "s_version",
                 "s_seq",
                 wide.alias("_wide"),
+                past.alias("_past"),
+                "_held",
                 "prev",
             )
         )
         return _finding(
             missing,
             RuleId.CHAIN_DELETED,
-            pl.when(pl.col("_wide"))
+            pl.when(pl.col("_past"))
+            .then(
+                pl.format(
+                    "no row after seq {} until seq {} ({}), a jump of {} seqs in a chain of {} "
+                    "rows: more than the whole chain, so that row's chain_seq was moved, not "
+                    "that many rows deleted; it {}",
+                    pl.col("_lo") - 1,
+                    pl.col("s_seq"),
+                    _row("s_"),
+                    pl.col("_hi") - pl.col("_lo") + 1,
+                    pl.col("_held"),
+                    pl.col("_state"),
+                )
+            )
+            .when(pl.col("_wide"))
             .then(
                 pl.format(
                     "seqs {}..{} are missing ({} rows): the next row, seq {} ({}), {}",
@@ -1057,6 +1165,7 @@ class _Run:
         findings: pl.DataFrame,
         checkpoints: tuple[Checkpoint, ...],
         heads: dict[str, tuple[int, str, str, str, str]],
+        meta: tuple[int, int] = (0, 0),
     ) -> LedgerChain:
         """The LedgerChain of one verified ledger."""
         mine = findings.filter(pl.col(_L) == ledger_id)
@@ -1079,6 +1188,7 @@ class _Run:
             stored[0] if stored else 0,
             tuple(c for c in checkpoints if c.ledger_id == ledger_id),
             mine,
+            meta,
         )
         return LedgerChain(
             ledger_id=ledger_id,
@@ -1092,14 +1202,32 @@ class _Run:
         )
 
 
-def _ledger_unproven(
-    ledger_id: str, head: int, checkpoints: tuple[Checkpoint, ...], findings: pl.DataFrame
-) -> tuple[str, ...]:
-    unsealed = (
-        f"ledger {ledger_id}: description and metadata are not sealed (meta_hash is not "
-        "verified by the chain)"
+def _meta_unproven(ledger_id: str, meta: tuple[int, int]) -> str:
+    """What checking ``meta_hash`` did not prove: (rows, rows with a meta_hash)."""
+    rows, held = meta
+    if held == 0:
+        return (
+            f"ledger {ledger_id}: no row has a meta_hash: description and metadata of its "
+            f"{rows} rows are not proven"
+        )
+    text = (
+        f"ledger {ledger_id}: description and metadata are checked against meta_hash, which is "
+        "not sealed in the chain nor bound to its row: an edit that rewrites meta_hash too "
+        "goes undetected"
     )
-    out = [unsealed]
+    if held < rows:
+        text += f"; {rows - held} of {rows} rows have no meta_hash: theirs are not proven"
+    return text
+
+
+def _ledger_unproven(
+    ledger_id: str,
+    head: int,
+    checkpoints: tuple[Checkpoint, ...],
+    findings: pl.DataFrame,
+    meta: tuple[int, int] = (0, 0),
+) -> tuple[str, ...]:
+    out = [_meta_unproven(ledger_id, meta)]
     if not checkpoints:
         out.append(
             f"ledger {ledger_id}: no checkpoint from an earlier audit: a fully re-hashed "

@@ -255,6 +255,37 @@ def content_hashes(versions: pl.DataFrame, entries: pl.DataFrame) -> pl.Series:
     return pl.concat(parts) if parts else pl.Series("content", [], pl.String())
 
 
+META_COLUMNS = ("description", "metadata")
+"""The unsealed columns ``meta_hash`` covers (``lach1.meta_hash``)."""
+
+
+def meta_hashes(versions: pl.DataFrame) -> pl.Series:
+    """``lach1.meta_hash(description, metadata)`` for every row of ``versions``, vectorised.
+
+    The payload is ``{"description":<token>,"metadata":<token>}`` (keys sorted, JCS
+    escaping, null as ``null``), as ``lach1.canonical_json`` writes it.
+    """
+    escaped = _escape(versions.select(META_COLUMNS), META_COLUMNS)
+    text = pl.concat_str(
+        pl.lit('{"description":'),
+        _token("description"),
+        pl.lit(',"metadata":'),
+        _token("metadata"),
+        pl.lit("}"),
+    )
+    hashed = escaped.select(text.alias("_t")).select(plh.col("_t").chash.sha2_256().alias("meta"))
+    return hashed.to_series()
+
+
+def reference_meta_hashes(versions: pl.DataFrame) -> pl.Series:
+    """``lach1.meta_hash`` one row at a time (hashlib): the reference for :func:`meta_hashes`."""
+    hashes = [
+        lach1.meta_hash(description, metadata)
+        for description, metadata in versions.select(META_COLUMNS).iter_rows()
+    ]
+    return pl.Series("meta", hashes, dtype=pl.String())
+
+
 def link_hashes(prev: pl.Series, content: pl.Series) -> pl.Series:
     """chain_hash(row) from ``prev`` and ``content`` element-wise, vectorised (null: null)."""
     frame = pl.DataFrame({"prev": prev, "content": content})
@@ -348,15 +379,23 @@ class ChainHasher:
         contents: content(row) of every row of a versions frame, given the entries.
         links: chain_hash from prev and content, element-wise.
         content_chunks: ``contents`` as consecutive chunks in row order (bounded memory).
+        metas: meta_hash of every row of a versions frame (description and metadata).
     """
 
     name: str
     contents: Callable[[pl.DataFrame, pl.DataFrame], pl.Series]
     links: Callable[[pl.Series, pl.Series], pl.Series]
     content_chunks: Callable[[pl.DataFrame, pl.DataFrame], Iterator[pl.Series]]
+    metas: Callable[[pl.DataFrame], pl.Series]
 
 
-VECTORISED = ChainHasher("vectorised", content_hashes, link_hashes, content_hash_chunks)
+VECTORISED = ChainHasher(
+    "vectorised", content_hashes, link_hashes, content_hash_chunks, meta_hashes
+)
 REFERENCE = ChainHasher(
-    "reference", reference_content_hashes, reference_link_hashes, reference_content_hash_chunks
+    "reference",
+    reference_content_hashes,
+    reference_link_hashes,
+    reference_content_hash_chunks,
+    reference_meta_hashes,
 )

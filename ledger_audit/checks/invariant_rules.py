@@ -665,20 +665,25 @@ def chain_gap(legs: pl.LazyFrame) -> pl.DataFrame:
     """Invariant 8: chain_seq is contiguous from 1 in each ledger.
 
     One violation per gap: chain_seq = the first missing seq, expected = the last missing
-    seq, other_* = the row after the gap.
+    seq, other_* = the row after the gap, actual = how many seqs the ledger holds (a gap
+    wider than that is a row moved past the chain, not that many deletions).
     """
     rows = (
         _versions(legs)
         .filter(pl.col("chain_seq").is_not_null())
         .sort("ledger_id", "chain_seq", "transaction_id", "version")
         .unique(["ledger_id", "chain_seq"], keep="first", maintain_order=True)
-        .with_columns(pl.col("chain_seq").shift(1).over("ledger_id").fill_null(0).alias("_prev"))
+        .with_columns(
+            pl.col("chain_seq").shift(1).over("ledger_id").fill_null(0).alias("_prev"),
+            pl.len().over("ledger_id").alias("_held"),
+        )
     )
     gaps = rows.filter(pl.col("_prev") + 1 <= pl.col("chain_seq") - 1)
     return _out(
         gaps,
         chain_seq=pl.col("_prev") + 1,
         expected=pl.col("chain_seq") - 1,
+        actual=pl.col("_held"),
         other_transaction_id=pl.col("transaction_id"),
         other_version=pl.col("version"),
         other_chain_seq=pl.col("chain_seq"),

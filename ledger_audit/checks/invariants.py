@@ -158,8 +158,12 @@ def _findings(outcome: ExpectationOutcome) -> pl.DataFrame:
 
 
 def _missing_seqs(gaps: pl.LazyFrame) -> pl.LazyFrame:
-    """One row per missing seq (a gap of GAP_LIMIT or more: one row, at its first seq)."""
-    wide = (pl.col("expected") - pl.col("chain_seq")) >= GAP_LIMIT
+    """One row per missing seq; a wide gap is one row, at its first seq.
+
+    Wide: more than GAP_LIMIT seqs, or more than the seqs the ledger holds (``actual``).
+    """
+    width = pl.col("expected") - pl.col("chain_seq") + 1
+    wide = (width > GAP_LIMIT) | (width > pl.col("actual"))
     return (
         gaps.with_columns(
             pl.col("chain_seq").alias("_lo"),
@@ -390,10 +394,25 @@ def _negative(_: pl.LazyFrame) -> Described:
 
 
 def _chain_gap(_: pl.LazyFrame) -> Described:
+    """A gap; one wider than the seqs the ledger holds is a row moved past the chain."""
     after = pl.format("the next row is seq {} ({})", pl.col("other_chain_seq"), _row("other_"))
+    width = pl.col("_hi") - pl.col("_lo") + 1
     return (
         "transactions",
-        pl.when(pl.col("_wide"))
+        pl.when(width > pl.col("actual"))
+        .then(
+            pl.format(
+                "no row after seq {} until seq {} ({}), a jump of {} seqs in a ledger that "
+                "holds {}: more than its whole chain, so that row's chain_seq was moved, not "
+                "that many rows deleted",
+                pl.col("_lo") - 1,
+                pl.col("other_chain_seq"),
+                _row("other_"),
+                width,
+                pl.col("actual"),
+            )
+        )
+        .when(pl.col("_wide"))
         .then(
             pl.format(
                 "seqs {}..{} are missing ({} rows): {}",

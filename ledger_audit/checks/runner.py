@@ -1,7 +1,9 @@
 """Run the catalogue over one ledger: every check runs, a crash is a finding, not an exit.
 
 The same rule at the same place found by two checks (the chain verifier and the contiguity
-invariant both see a deleted row) is one finding; its ``check`` column names both.
+invariant both see a deleted row) is one finding; its ``check`` column names both. A gap the
+chain verifier explained otherwise (a row whose ``chain_seq`` was moved) is not reported again
+by the invariant (:func:`one_cause`).
 """
 
 from __future__ import annotations
@@ -93,8 +95,11 @@ class AuditResult:
                 count = counts.get(str(rule), 0)
                 if result.status in ("crashed", "no data"):
                     status = result.status
+                elif count:
+                    status = "failed"
                 else:
-                    status = "failed" if count else "passed"
+                    unproven = rule in result.coverage.unproven_rules
+                    status = "not proven" if unproven else "passed"
                 rows.append(
                     {
                         "rule": str(rule),
@@ -116,7 +121,7 @@ class AuditResult:
         return merged.sort(rank, "rule").select(list(SUMMARY_SCHEMA))
 
 
-_STATUS_RANK = {"crashed": 0, "failed": 1, "no data": 2, "passed": 3}
+_STATUS_RANK = {"crashed": 0, "failed": 1, "no data": 2, "not proven": 3, "passed": 4}
 
 
 def describe(coverage: Coverage) -> str:
@@ -166,6 +171,33 @@ def merge_findings(frames: Sequence[pl.DataFrame]) -> pl.DataFrame:
     return sort_findings(merged)
 
 
+def one_cause(findings: pl.DataFrame, results: Sequence[CheckResult]) -> pl.DataFrame:
+    """Drop what another check explained: one cause, one finding.
+
+    On a ledger the chain check verified, every gap in ``chain_seq`` is accounted for by the
+    chain verifier: a deletion it reports itself (the contiguity invariant's finding merges
+    into it), or the old place of a row it reports moved (``chain_seq`` edited, reordered).
+    The invariant's ``chain.deleted`` findings it did not confirm are that second kind and
+    are dropped. Without a chain result (crashed, not run) the invariant's findings stay.
+    """
+    verified = sorted(
+        {
+            c.ledger_id
+            for r in results
+            if r.check == "chain" and not r.crashed
+            for c in r.checkpoints
+        }
+    )
+    if not verified:
+        return findings
+    explained = (
+        (pl.col("rule") == RuleId.CHAIN_DELETED.value)
+        & (pl.col("check") == "invariants")
+        & pl.col("ledger_id").is_in(verified)
+    )
+    return findings.filter(~explained.fill_null(value=False))
+
+
 def audit(
     frames: LedgerFrames,
     report: LoadReport,
@@ -177,7 +209,8 @@ def audit(
     checked = run_checks(frames, spec, checks)
     results = (loaded, *checked.results)
     rules = (("load", (RuleId.SOURCE_REJECTED_ROW,)), *checked.rules)
-    return AuditResult(results, merge_findings([r.findings for r in results]), rules)
+    findings = one_cause(merge_findings([r.findings for r in results]), results)
+    return AuditResult(results, findings, rules)
 
 
 def run_checks(
@@ -186,4 +219,5 @@ def run_checks(
     """Run ``checks`` in order over ``frames``; every check runs whatever the others did."""
     results = tuple(run_check(check, frames, spec) for check in checks)
     rules = tuple((check.name, check.rules) for check in checks)
-    return AuditResult(results, merge_findings([r.findings for r in results]), rules)
+    findings = one_cause(merge_findings([r.findings for r in results]), results)
+    return AuditResult(results, findings, rules)

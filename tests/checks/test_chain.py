@@ -14,9 +14,11 @@ from ledger_audit.checks.chain import check_chain, checkpoint_of, verify_chain
 from ledger_audit.checks.chain_hashes import (
     content_hashes,
     link_hashes,
+    meta_hashes,
     payloads,
     reference_content_hashes,
     reference_link_hashes,
+    reference_meta_hashes,
     reference_payloads,
 )
 from ledger_audit.findings import RuleId
@@ -237,6 +239,24 @@ def test_vectorised_payloads_and_hashes_equal_lach1(
     assert fast.to_list() == reference_content_hashes(transactions, entries).to_list()
     prev = transactions["transaction_id"]  # any text works as a prev
     assert link_hashes(prev, fast).to_list() == reference_link_hashes(prev, fast).to_list()
+
+
+@given(st.lists(st.tuples(MAYBE, MAYBE), max_size=8))
+def test_vectorised_meta_hashes_equal_lach1(rows: list[tuple[str | None, str | None]]) -> None:
+    frame = pl.DataFrame(
+        rows, schema={"description": pl.String(), "metadata": pl.String()}, orient="row"
+    )
+    fast = meta_hashes(frame).to_list()
+    assert fast == reference_meta_hashes(frame).to_list()
+    assert fast == [lach1.meta_hash(d, m) for d, m in rows]
+
+
+def test_meta_hash_of_the_writer() -> None:
+    """The demo's opening rows: ``{"description":...,"metadata":...}`` as the writer sealed it."""
+    frame = pl.DataFrame({"description": ["Opening balance"], "metadata": ['{"event": "opening"}']})
+    assert meta_hashes(frame).to_list() == [
+        "b97a6f1655f34983897e7ee3a9dea9f57d5535075519ac5fd6f342323b91bd03"
+    ]
 
 
 def test_null_sealed_integer_has_no_content() -> None:
