@@ -47,7 +47,9 @@ def check_duplicate_payments(frames: LedgerFrames, spec: VerifySpec) -> CheckRes
     )
     keyed = payments.join(legs, on=["ledger_id", "transaction_id"], how="inner")
     same = ("ledger_id", "_legs", "external_id")  # null external ids group together
-    ordered = keyed.sort(*same, "recorded_ns", "chain_seq", nulls_last=True).with_columns(
+    # Total: two copies recorded at the same instant at one seq still have one order.
+    order = (*same, "recorded_ns", "chain_seq", "transaction_id")
+    ordered = keyed.sort(*order, nulls_last=True).with_columns(
         pl.col(c).shift(1).over(same).alias(f"_prev_{c}")
         for c in ("transaction_id", "recorded_ns", "chain_seq")
     )
