@@ -12,7 +12,7 @@ import pytest
 
 from ledger_audit.errors import InputError
 from ledger_audit.findings import RuleId
-from ledger_audit.sources.bank import ParsedStatement, load_statement
+from ledger_audit.sources.bank import ParsedStatement, load_statement, load_statements
 from ledger_audit.sources.bank.text import decode_as
 
 PLAIN = """\
@@ -105,6 +105,15 @@ def test_a_given_encoding_is_used_and_recorded(tmp_path: Path, encoding: str) ->
     parsed = parse(tmp_path, text.encode(encoding), encoding=encoding.upper())
     assert parsed.encoding == encoding
     assert parsed.records["text"].to_list()[1] == text.split(":86:")[2].split("\n")[0]
+
+
+def test_several_files_say_each_encoding(tmp_path: Path) -> None:
+    (tmp_path / "a.sta").write_bytes(PLAIN.encode("cp852"))
+    (tmp_path / "b.sta").write_bytes(PLAIN.encode("utf-8"))
+    both = load_statements([tmp_path / "a.sta", tmp_path / "b.sta"])
+    assert both.encoding == "cp852;utf-8"
+    polish = "Zapłata za fakturę, Łódź, ul. Żółkiewskiego"
+    assert both.records["text"].to_list()[::2] == [polish, polish]
 
 
 def test_a_wrong_given_encoding_names_the_line(tmp_path: Path) -> None:
