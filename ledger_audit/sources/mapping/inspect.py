@@ -1122,6 +1122,51 @@ def _groups(accounts: _Accounts) -> tuple[AccountGroup, ...]:
 # --- the whole proposal ------------------------------------------------------------------------
 
 
+_LEDGER_SECTIONS = ("accounts", "transactions", "transactions.history", "entries", "balances")
+
+
+def _ledger_columns(
+    sections: _Sections, relations: Sequence[SampledRelation], entries: SampledRelation
+) -> None:
+    """``ledger_id`` per section when every relation the mapping reads has a ledger column.
+
+    A ledger column in some relations only would split a transaction from its entries, so
+    then none is mapped and the reason says which relation lacks it.
+    """
+    by_name = {r.name: r for r in relations}
+    used: dict[str, SampledRelation] = {}
+    for section in _LEDGER_SECTIONS:
+        source = next((d for d in sections.items[section] if d.name == "from"), None)
+        if source is not None and isinstance(source.value, str):
+            used[section] = by_name[source.value]
+        elif section in {"transactions", "entries"}:
+            used[section] = entries
+    columns = {section: relation.column(words.LEDGER_ID) for section, relation in used.items()}
+    found = {s: c for s, c in columns.items() if c is not None}
+    if not found:
+        return
+    missing = [used[s].name for s, c in columns.items() if c is None]
+    if missing:
+        sections.add(
+            "entries.ledger_id",
+            None,
+            GUESSED,
+            f"a ledger column in {', '.join(sorted({used[s].name for s in found}))} but not "
+            f"in {', '.join(sorted(set(missing)))}: one ledger is read; map ledger_id per "
+            "section if the source keeps several",
+        )
+        return
+    for section, column in found.items():
+        ledgers = used[section].distinct(column.name)
+        sections.add(
+            f"{section}.ledger_id",
+            column.name,
+            GUESSED,
+            f"several ledgers in one source: {len(ledgers)} in the sample "
+            f"({', '.join(ledgers[:3])}{', ...' if len(ledgers) > 3 else ''})",  # noqa: PLR2004
+        )
+
+
 def _is_canonical(relations: Sequence[SampledRelation]) -> bool:
     """Whether the source has every canonical table with its columns (a snapshot, the demo)."""
     by_stem = {r.stem: r for r in relations}
@@ -1164,6 +1209,7 @@ def propose(
     transactions_from = sections.items["transactions"][0].value
     chain_relation = next((r for r in relations if r.name == transactions_from), entries.relation)
     _chain_section(sections, chain_relation)
+    _ledger_columns(sections, relations, entries.relation)
     if sections.naive:
         sections.add(
             "ledger.timezone",

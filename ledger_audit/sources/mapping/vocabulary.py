@@ -242,6 +242,9 @@ PENDING_CREDITS = (
 AS_OF = ("as_of", "as_of_ns", "as_of_at", "updated_at", "computed_at", "updated_ns")
 LOCK_VERSION = ("lock_version", "row_version")
 
+LEDGER_ID = ("ledger_id", "ledger", "book_id", "book")
+"""A column that keeps several ledgers in the same tables."""
+
 HISTORY_RELATIONS = (
     "status_history",
     "transaction_status_history",

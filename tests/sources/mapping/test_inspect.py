@@ -600,3 +600,47 @@ def test_every_placeholder_is_refused_with_its_reason(
     assert text[line - 1].startswith(f"{first.name} = ")
     assert raised.value.reason.startswith(f"{first.key}: to fill in: ")
     assert first.reason[:40] in raised.value.reason
+
+
+def _with_ledgers(tables: dict[str, pl.DataFrame], names: Sequence[str]) -> None:
+    """t1..t3 (and their legs) in ledger ``books-a``, t4..t6 in ``books-b``."""
+    which = pl.when(pl.col("_t").str.slice(1).cast(pl.Int32) <= 3)
+    for name in names:
+        key = "id" if name == "transactions" else "transaction_id"
+        tables[name] = (
+            tables[name]
+            .with_columns(pl.col(key).alias("_t"))
+            .with_columns(which.then(pl.lit("books-a")).otherwise(pl.lit("books-b")).alias("book"))
+            .drop("_t")
+        )
+
+
+@pytest.mark.parametrize("storage", ["sqlite", "parquet"])
+def test_a_ledger_column_in_every_relation_maps_several_ledgers(
+    tmp_path: Path, storage: str
+) -> None:
+    tables = conv.entry_rows()
+    del tables["accounts"]
+    _with_ledgers(tables, ["transactions", "entries"])
+    source = conv.write_ledger(tmp_path, tables, storage)
+    proposal = inspect_source(source)
+    _decided(proposal)
+    assert proposal.value("transactions.ledger_id") == "book"
+    assert proposal.value("entries.ledger_id") == "book"
+    files = write_setup_files(proposal, tmp_path / "setup")
+    frames, report = load_ledger(source, mapping=files.mapping)
+    assert report.rejected == 0, report.rejections
+    ledgers = dict(frames.entries.group_by("ledger_id").len().iter_rows())
+    assert ledgers == {"books-a": 6, "books-b": 6}
+
+
+def test_a_ledger_column_in_some_relations_only_is_left_out_and_said(tmp_path: Path) -> None:
+    tables = conv.entry_rows()
+    _with_ledgers(tables, ["entries"])
+    proposal = inspect_source(conv.write_ledger(tmp_path, tables, "csv"))
+    _decided(proposal)
+    left_out = proposal.decision("entries.ledger_id")
+    assert left_out.value is None
+    assert "a ledger column in entries.csv but not in accounts.csv, transactions.csv" in (
+        left_out.reason
+    )
