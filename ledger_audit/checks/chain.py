@@ -552,6 +552,7 @@ class _Run:
             "seq",
             pl.col("transaction_id").alias("m_transaction_id"),
             pl.col("version").alias("m_version"),
+            pl.col("_score").alias("m_score"),
         )
         extras = (
             scored.filter(pl.col("_rank") > 0)
@@ -562,11 +563,21 @@ class _Run:
             _finding(
                 extras,
                 RuleId.CHAIN_INSERTED,
-                pl.format(
-                    "{} is a second row at seq {}: the chain runs through {}",
-                    _row(),
-                    pl.col("chain_seq"),
-                    _row("m_"),
+                pl.concat_str(
+                    pl.format(
+                        "{} is a second row at seq {}: the chain runs through {}",
+                        _row(),
+                        pl.col("chain_seq"),
+                        _row("m_"),
+                    ),
+                    pl.when(pl.col("_score") == pl.col("m_score"))
+                    .then(
+                        pl.lit(
+                            ", though both fit the chain equally (nothing links to either): "
+                            "which one was inserted cannot be told; the lower id is kept"
+                        )
+                    )
+                    .otherwise(pl.lit("")),
                 ),
                 expected=pl.lit("one row per seq"),
                 actual=pl.format("{} and {}", _row("m_"), _row()),

@@ -197,3 +197,32 @@ def test_a_forged_head_says_why_it_cannot_tell(small_demo: DemoSummary, tmp_path
     assert "it may as well be a forged row appended after the last sealed one" in str(
         finding["message"]
     )
+
+
+def test_a_fork_at_the_head_says_it_cannot_tell_which(
+    small_demo: DemoSummary, tmp_path: Path
+) -> None:
+    """Two rows sealed after seq N-1 at seq N, nothing after them: either could be the forgery."""
+    path = tmp_path / "fork.sqlite"
+    shutil.copy(small_demo.ledger_path, path)
+    head = small_demo.ledger.chain_seq
+    import sqlite3
+    from contextlib import closing
+
+    from tests.checks.demo_tampering import Ledger
+
+    with closing(sqlite3.connect(path)) as conn:
+        ledger = Ledger(conn)
+        rows = ledger.rows()
+        original = rows[-1]
+        forged = {**original, "transaction_id": "tx-0-forged", "kind": "adjustment"}
+        legs = [{**leg, "transaction_id": "tx-0-forged"} for leg in ledger.legs(original)]
+        ledger.insert(forged, legs)
+        ledger.reseal(forged, str(rows[-2]["chain_hash"]))
+        conn.commit()
+    frames, _ = load_ledger(path)
+    result = run_checks(frames, VerifySpec(source=str(path)), CHAIN)
+    (finding,) = result.findings.to_dicts()
+    assert (finding["rule"], finding["chain_seq"]) == (RuleId.CHAIN_INSERTED.value, head)
+    assert finding["transaction_id"] == original["transaction_id"]  # "tx-0-forged" sorts first
+    assert "which one was inserted cannot be told" in str(finding["message"])
