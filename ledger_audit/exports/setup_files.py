@@ -32,7 +32,7 @@ GL_MAPPING_FILE = "gl-mapping.toml"
 SUSPENSE_ACCOUNT = "9990"
 CLEARING_ACCOUNT = "9995"
 _OPTIONAL_SECTIONS = frozenset({"balances", "chain"})
-_BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
+_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
 _CLASS_GL = {
     "asset": (1000, "Assets"),
     "liability": (2000, "Liabilities"),
@@ -63,7 +63,7 @@ def toml_string(text: str) -> str:
 
 def toml_key(key: str) -> str:
     """A bare key when it can be one, else a quoted key."""
-    return key if _BARE_KEY.match(key) else toml_string(key)
+    return key if _BARE_KEY.fullmatch(key) else toml_string(key)
 
 
 def toml_value(value: Value) -> str:

@@ -59,7 +59,7 @@ _ZERO_SUM_SHARE = 0.95
 """Signed legs are taken as double entry when this share of sampled transactions nets to 0."""
 _CLEAR_VOTE = 2 / 3
 _MAX_BANK_ACCOUNTS = 20
-_ASSET_ID = re.compile(r"^[A-Za-z0-9._-]+/\d{1,2}$")
+_ASSET_ID = re.compile(r"[A-Za-z0-9._-]+/\d{1,2}")
 """A canonical asset id, ``CODE/scale``: a currency value that carries its own scale."""
 _CANONICAL_TABLES = ("ledgers", "assets", "accounts", "transactions", "entries")
 _MAX_ACCOUNT_RULES = 200
@@ -733,7 +733,7 @@ def _entries_section(
             'no currency column: give the one currency as { value = "USD" }',
         )
         return
-    with_scale = [v for v in relation.distinct(currency.name) if _ASSET_ID.match(v)]
+    with_scale = [v for v in relation.distinct(currency.name) if _ASSET_ID.fullmatch(v)]
     if with_scale:
         sections.add(
             "entries.currency",
@@ -944,7 +944,7 @@ def _assets_section(
     A currencies relation is used only when its codes hold every sampled currency value;
     values written as asset ids (``USD/2``) give their scales, but not a code column.
     """
-    with_scale = [c for c in codes if _ASSET_ID.match(c)]
+    with_scale = [c for c in codes if _ASSET_ID.fullmatch(c)]
     if with_scale:
         pairs = tuple(sorted({(c.split("/")[0], int(c.split("/")[1])) for c in with_scale}))
         sections.add("assets.scales", Inline(pairs), GUESSED, "from the CODE/scale currency values")
