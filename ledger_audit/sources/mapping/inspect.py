@@ -176,6 +176,18 @@ def _pick_entries(relations: Sequence[SampledRelation], label: str) -> _EntriesC
         )
         candidates.append((by_name, group, relation.name, choice))
     if not candidates:
+        for relation in relations:
+            debit, credit = (
+                relation.column(words.DEBIT_AMOUNT),
+                relation.column(words.CREDIT_AMOUNT),
+            )
+            if relation.column(words.ACCOUNT) and debit is not None and credit is not None:
+                raise InputError(
+                    f"{label} {relation.name}",
+                    f"separate debit and credit amount columns ({debit.name}, {credit.name}): a "
+                    "mapping reads one amount with a direction: run init on a view that gives "
+                    "them, or write [entries] query = ... (docs/mapping.md, Relations)",
+                )
         listing = "; ".join(f"{r.name} ({', '.join(c.name for c in r.columns)})" for r in relations)
         raise InputError(
             label,

@@ -96,6 +96,9 @@ AMOUNT = (
     "minor",
     "value",
 )
+DEBIT_AMOUNT = ("debit", "debit_amount", "dr_amount", "debits", "amount_debit")
+CREDIT_AMOUNT = ("credit", "credit_amount", "cr_amount", "credits", "amount_credit")
+"""Separate debit and credit amount columns (journal exports): not a form the mapping reads."""
 MINOR_HINTS = ("cents", "minor", "units")
 MAJOR_HINTS = ("decimal", "major")
 DIRECTION = ("direction", "side", "dc", "debit_credit", "dr_cr", "entry_type", "type", "kind")

@@ -391,6 +391,21 @@ def test_a_source_without_entries_is_bad_input(tmp_path: Path) -> None:
         inspect_source(str(folder))
 
 
+def test_separate_debit_and_credit_columns_are_named_with_the_way_forward(
+    tmp_path: Path,
+) -> None:
+    lines = pl.DataFrame(
+        {"journal": ["j1", "j1"], "account": ["1010", "4000"], "debit": [5, 0], "credit": [0, 5]}
+    )
+    with pytest.raises(InputError) as raised:
+        inspect_source(conv.write_ledger(tmp_path, {"journal_lines": lines}, "sqlite"))
+    assert raised.value.locator.endswith("ledger.sqlite journal_lines")
+    assert raised.value.reason.startswith(
+        "separate debit and credit amount columns (debit, credit): a mapping reads one amount "
+        "with a direction: run init on a view that gives them"
+    )
+
+
 def test_an_unreadable_source_is_bad_input(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="no such file or folder"):
         inspect_source(str(tmp_path / "missing.sqlite"))
