@@ -14,15 +14,20 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
 import sqlalchemy as sa
 
 from ledger_audit.errors import InputError
-from ledger_audit.schema.frames import FRAME_SCHEMAS
 from ledger_audit.sources.mapping import vocabulary as words
+from ledger_audit.sources.mapping.account_guess import (
+    Accounts,
+    bank_accounts,
+    gl_groups,
+    normal_balance,
+    read_accounts,
+)
 from ledger_audit.sources.mapping.catalogue import (
     SAMPLE_ROWS,
     SampledRelation,
@@ -37,32 +42,34 @@ from ledger_audit.sources.mapping.field_guess import (
 )
 from ledger_audit.sources.mapping.proposal import (
     FILL_IN,
-    AccountGroup,
-    AccountGuess,
-    BankAccountGuess,
     Confidence,
     Decision,
     Inline,
     Proposal,
     Value,
 )
+from ledger_audit.sources.mapping.relation_roles import (
+    EntriesChoice,
+    Link,
+    find_history,
+    find_link,
+    is_canonical,
+    named,
+    pick_entries,
+)
 from ledger_audit.sources.mapping.relations import Column, open_relations
+from ledger_audit.sources.mapping.vocabulary import DIRECTIONS
 
 SURE, GUESSED, UNDECIDED = Confidence.SURE, Confidence.GUESSED, Confidence.UNDECIDED
 _STATUSES = frozenset({"pending", "posted", "archived"})
-_DIRECTIONS = frozenset({"debit", "credit"})
 _KINDS = frozenset(
     {"standard", "pending", "post_pending", "void_pending", "reversal", "adjustment", "opening"}
 )
-_SEPARATORS = (":", ".", "/")
 _ZERO_SUM_SHARE = 0.95
 """Signed legs are taken as double entry when this share of sampled transactions nets to 0."""
 _CLEAR_VOTE = 2 / 3
-_MAX_BANK_ACCOUNTS = 20
 _ASSET_ID = re.compile(r"[A-Za-z0-9._-]+/\d{1,2}")
 """A canonical asset id, ``CODE/scale``: a currency value that carries its own scale."""
-_CANONICAL_TABLES = ("ledgers", "assets", "accounts", "transactions", "entries")
-_MAX_ACCOUNT_RULES = 200
 
 
 def inspect_source(source: str | Path, sample_rows: int = SAMPLE_ROWS) -> Proposal:
@@ -133,368 +140,10 @@ class _Sections:
 # --- which relation is what ------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class _EntriesChoice:
-    relation: SampledRelation
-    transfer: bool
-    reason: str
-
-
-def _rank(relation: SampledRelation, names: Sequence[str]) -> int:
-    return names.index(relation.stem) if relation.stem in names else len(names)
-
-
-def _pick_entries(relations: Sequence[SampledRelation], label: str) -> _EntriesChoice:
-    """The entries relation: an account (or debit and credit account) and an amount column.
-
-    Named like entries first, then like transfers, then like transactions.
-    """
-    candidates: list[tuple[int, int, str, _EntriesChoice]] = []
-    for relation in relations:
-        amount = relation.column(words.AMOUNT)
-        if amount is None:
-            continue
-        debit, credit = relation.column(words.DEBIT_ACCOUNT), relation.column(words.CREDIT_ACCOUNT)
-        account = relation.column(words.ACCOUNT)
-        if debit is not None and credit is not None:
-            reason = (
-                f"transfer per row: {debit.name!r} is debited and {credit.name!r} credited "
-                f"with {amount.name!r}"
-            )
-            choice = _EntriesChoice(relation, transfer=True, reason=reason)
-            group = 1
-        elif account is not None:
-            reason = f"entry per row: account {account.name!r}, amount {amount.name!r}"
-            choice = _EntriesChoice(relation, transfer=False, reason=reason)
-            group = 0
-        else:
-            continue
-        by_name = min(
-            _rank(relation, words.ENTRY_RELATIONS),
-            len(words.ENTRY_RELATIONS) + _rank(relation, words.TRANSFER_RELATIONS),
-            2 * len(words.ENTRY_RELATIONS) + _rank(relation, words.TRANSACTION_RELATIONS),
-        )
-        candidates.append((by_name, group, relation.name, choice))
-    if not candidates:
-        for relation in relations:
-            debit, credit = (
-                relation.column(words.DEBIT_AMOUNT),
-                relation.column(words.CREDIT_AMOUNT),
-            )
-            if relation.column(words.ACCOUNT) and debit is not None and credit is not None:
-                raise InputError(
-                    f"{label} {relation.name}",
-                    f"separate debit and credit amount columns ({debit.name}, {credit.name}): a "
-                    "mapping reads one amount with a direction: run init on a view that gives "
-                    "them, or write [entries] query = ... (docs/mapping.md, Relations)",
-                )
-        listing = "; ".join(f"{r.name} ({', '.join(c.name for c in r.columns)})" for r in relations)
-        raise InputError(
-            label,
-            "no relation looks like ledger entries (an account column, or debit and credit "
-            f"account columns, and an amount column); it has: {listing or 'nothing'}",
-        )
-    return min(candidates, key=lambda c: c[:3])[3]
-
-
-def _named(
-    relations: Sequence[SampledRelation],
-    names: Sequence[str],
-    needs: Sequence[Sequence[str]],
-    exclude: SampledRelation | None = None,
-) -> SampledRelation | None:
-    """The relation with a name in ``names`` (first preferred) having a column of each need."""
-    found = [
-        r
-        for r in relations
-        if r.stem in names and r is not exclude and all(r.column(n) for n in needs)
-    ]
-    return min(found, key=lambda r: (_rank(r, names), r.name)) if found else None
-
-
-def _overlap(relation: SampledRelation, column: Column, values: frozenset[str]) -> int:
-    return len(values.intersection(relation.distinct(column.name)))
-
-
-def _best_id(relation: SampledRelation, names: Sequence[str], values: frozenset[str]) -> Column:
-    """The id column among ``names`` whose sampled values overlap ``values`` the most."""
-    by_name = {c.name.lower(): c for c in relation.columns}
-    columns = [by_name[n] for n in names if n in by_name]
-    return max(columns, key=lambda c: (_overlap(relation, c, values), -columns.index(c)))
-
-
-@dataclass(frozen=True, slots=True)
-class _Link:
-    """How the entries name their transaction, and which relation holds transactions.
-
-    Attributes:
-        transactions: the transactions relation; None when the entries' own rows are them.
-        id_column: its id column.
-        entry_column: the entries' column naming the transaction.
-        reason: how the link was found.
-        by_values: found by matching sampled values, not by names (a guess).
-    """
-
-    transactions: SampledRelation | None
-    id_column: Column | None
-    entry_column: Column | None
-    reason: str
-    by_values: bool = False
-
-
-_ROLE_RELATIONS = (
-    *words.ACCOUNT_RELATIONS,
-    *words.BALANCE_RELATIONS,
-    *words.CURRENCY_RELATIONS,
-)
-_LINK_SHARE = 0.5
-"""A column links entries to transactions when this share of its sampled values are ids."""
-
-
-def _share(values: frozenset[str], ids: frozenset[str]) -> float:
-    return len(values & ids) / len(values) if values else 0.0
-
-
-def _entry_role_columns(relation: SampledRelation) -> frozenset[str]:
-    """Columns of the entries relation that are something else than a transaction link."""
-    roles = (
-        words.ROW_ID,
-        words.ACCOUNT,
-        words.DEBIT_ACCOUNT,
-        words.CREDIT_ACCOUNT,
-        words.AMOUNT,
-        words.CURRENCY,
-        words.DIRECTION,
-        words.INDEX,
-        words.VERSION,
-    )
-    return frozenset(c.name for names in roles if (c := relation.column(names)) is not None)
-
-
-def _link(relations: Sequence[SampledRelation], entries: _EntriesChoice) -> _Link:
-    """The transactions relation and the entries' link to it: by names, else by values."""
-    rel = entries.relation
-    named = rel.column(words.ENTRY_TRANSACTION_ID)
-    # the transactions' id is often named like the entries' link (journal_id in both)
-    id_names = (*words.TRANSACTION_ID, *(() if named is None else (named.name.lower(),)))
-    by_name = _named(relations, words.TRANSACTION_RELATIONS, [id_names], exclude=rel)
-    if named is not None and by_name is not None:
-        ids = frozenset(rel.distinct(named.name))
-        id_column = _best_id(by_name, id_names, ids)
-        return _Link(by_name, id_column, named, f"{named.name!r} names {by_name.name}")
-    others = [
-        r
-        for r in relations
-        if r is not rel and r.stem not in _ROLE_RELATIONS and r.column(id_names)
-    ]
-    candidates = [by_name] if by_name is not None else others
-    links = (
-        [named]
-        if named is not None
-        else [c for c in rel.columns if c.name not in _entry_role_columns(rel)]
-    )
-    found: list[tuple[float, str, str, str, _Link]] = []
-    for relation in candidates:
-        by_lower = {c.name.lower(): c for c in relation.columns}
-        for id_column in (by_lower[n] for n in id_names if n in by_lower):
-            ids = frozenset(relation.distinct(id_column.name))
-            for column in links:
-                share = _share(frozenset(rel.distinct(column.name)), ids)
-                if share >= _LINK_SHARE:
-                    reason = (
-                        f"{share:.0%} of sampled {column.name!r} values are "
-                        f"{relation.name}.{id_column.name} values"
-                    )
-                    link = _Link(relation, id_column, column, reason, by_values=True)
-                    found.append((-share, relation.name, id_column.name, column.name, link))
-    if found:
-        return min(found, key=lambda f: f[:4])[4]
-    if named is not None:
-        return _Link(None, None, named, f"{named.name!r} by name; no transactions relation")
-    return _Link(None, None, None, "no column names the transaction of each leg")
-
-
 # --- accounts ----------------------------------------------------------------------------------
 
 
-def _separator(ids: Sequence[str]) -> str | None:
-    """The separator of path-like account ids (``assets:bank``), when most ids have one."""
-    for separator in _SEPARATORS:
-        if ids and sum(separator in i for i in ids) >= 0.8 * len(ids):
-            return separator
-    return None
-
-
-def _class_of_id(account_id: str, separator: str | None) -> str | None:
-    if separator is not None:
-        return words.ACCOUNT_CLASSES.get(account_id.split(separator, 1)[0].lower())
-    if re.fullmatch(r"\d{3,}", account_id):
-        return words.DIGIT_CLASSES.get(account_id[0])
-    return None
-
-
-@dataclass(frozen=True, slots=True)
-class _Accounts:
-    """What the sample says about accounts: their ids, classes and currencies."""
-
-    guesses: tuple[AccountGuess, ...]
-    separator: str | None
-    relation: SampledRelation | None
-    id_column: Column | None
-
-
-def _covering(
-    relations: Sequence[SampledRelation], entries: SampledRelation, ids: frozenset[str]
-) -> SampledRelation | None:
-    """A relation not named like accounts whose id column holds the entries' accounts."""
-    found = []
-    for relation in relations:
-        if relation is entries or relation.stem in _ROLE_RELATIONS[len(words.ACCOUNT_RELATIONS) :]:
-            continue
-        by_lower = {c.name.lower(): c for c in relation.columns}
-        for column in (by_lower[n] for n in words.ACCOUNT_ID if n in by_lower):
-            share = _share(ids, frozenset(relation.distinct(column.name)))
-            if share >= _LINK_SHARE:
-                found.append((-share, relation.name, relation))
-    return min(found, key=lambda f: f[:2])[2] if found else None
-
-
-def _entry_accounts(entries: _EntriesChoice) -> pl.DataFrame:
-    """(account, currency) of every sampled leg."""
-    relation = entries.relation
-    currency = relation.column(words.CURRENCY)
-    names = (
-        [relation.column(words.DEBIT_ACCOUNT), relation.column(words.CREDIT_ACCOUNT)]
-        if entries.transfer
-        else [relation.column(words.ACCOUNT)]
-    )
-    parts = [
-        relation.rows.select(
-            pl.col(column.name).alias("account"),
-            (pl.col(currency.name) if currency else pl.lit(None, pl.String())).alias("currency"),
-        )
-        for column in names
-        if column is not None
-    ]
-    return pl.concat(parts).drop_nulls("account")
-
-
-def _accounts(relations: Sequence[SampledRelation], entries: _EntriesChoice) -> _Accounts:
-    legs = _entry_accounts(entries)
-    currencies = legs.group_by("account").agg(pl.col("currency").drop_nulls().unique())
-    entry_currency = {
-        str(row[0]): (str(row[1][0]) if len(row[1]) == 1 else None)
-        for row in currencies.iter_rows()
-    }
-    entry_ids = frozenset(entry_currency)
-    relation = _named(relations, words.ACCOUNT_RELATIONS, [words.ACCOUNT_ID]) or _covering(
-        relations, entries.relation, entry_ids
-    )
-    if relation is None:
-        ids = sorted(entry_ids)
-        separator = _separator(ids)
-        derived = tuple(
-            AccountGuess(i, None, _class_of_id(i, separator), entry_currency.get(i)) for i in ids
-        )
-        return _Accounts(derived, separator, None, None)
-    id_column = _best_id(relation, words.ACCOUNT_ID, entry_ids)
-    name = relation.column([n for n in words.ACCOUNT_NAME if n != id_column.name.lower()])
-    kind = relation.column(words.ACCOUNT_TYPE)
-    currency = relation.column(words.CURRENCY)
-    table = (
-        relation.rows.select(
-            pl.col(id_column.name).alias("id"),
-            (pl.col(name.name) if name else pl.lit(None, pl.String())).alias("name"),
-            (pl.col(kind.name) if kind else pl.lit(None, pl.String())).alias("kind"),
-            (pl.col(currency.name) if currency else pl.lit(None, pl.String())).alias("currency"),
-        )
-        .drop_nulls("id")
-        .unique("id", keep="first")
-        .sort("id")
-    )
-    ids = [str(i) for i in table["id"].to_list()]
-    separator = _separator(ids)
-    guesses: list[AccountGuess] = []
-    for row in table.iter_rows(named=True):
-        account_id = str(row["id"])
-        by_kind = words.ACCOUNT_CLASSES.get(str(row["kind"] or "").strip().lower())
-        guesses.append(
-            AccountGuess(
-                account_id,
-                row["name"],
-                by_kind or _class_of_id(account_id, separator),
-                row["currency"] or entry_currency.get(account_id),
-            )
-        )
-    return _Accounts(tuple(guesses), separator, relation, id_column)
-
-
-def _normal_balance(accounts: _Accounts) -> Guess:
-    """``normal_balance``: a column of debit/credit, a type column mapped, or id prefixes."""
-    relation = accounts.relation
-    if relation is not None:
-        normal = relation.column(words.NORMAL_BALANCE)
-        if normal is not None:
-            direction_words = {k: (v, True) for k, v in words.DIRECTION_WORDS.items()}
-            return value_map(relation, normal, direction_words, _DIRECTIONS, "normal balance")
-        kind = relation.column(words.ACCOUNT_TYPE)
-        if kind is not None:
-            class_words = {
-                k: (words.NORMAL_OF_CLASS[v], True) for k, v in words.ACCOUNT_CLASSES.items()
-            }
-            return value_map(relation, kind, class_words, _DIRECTIONS, "account type")
-    return _prefixes(accounts)
-
-
-def _prefixes(accounts: _Accounts) -> Guess:
-    separator = accounts.separator
-    ids = [g.account_id for g in accounts.guesses]
-    if separator is None and ids and all(re.fullmatch(r"\d{3,}", i) for i in ids):
-        digits = sorted({i[0] for i in ids})
-        pairs = tuple(
-            (d, words.NORMAL_OF_CLASS[words.DIGIT_CLASSES[d]])
-            for d in digits
-            if d in words.DIGIT_CLASSES
-        )
-        value = Inline((("prefixes", Inline(pairs)),))
-        reason = "numbered chart of accounts: 1 assets, 2 liabilities, 3 equity, 4 revenue, 5-9"
-        if "0" in digits:
-            return Guess(
-                Inline((*value.items, ("default", FILL_IN))),
-                UNDECIDED,
-                "ids starting with 0 have no class in a numbered chart: debit or credit?",
-            )
-        return Guess(value, GUESSED, reason + " expenses")
-    if separator is None:
-        return Guess(
-            FILL_IN,
-            UNDECIDED,
-            "account ids have no class prefix (assets:, liabilities:...) and no accounts "
-            "relation gives a type: write { prefixes = { ... }, default = ... } or a column",
-        )
-    tops = sorted({i.split(separator, 1)[0] for i in ids})
-    known = [(t, words.ACCOUNT_CLASSES.get(t.lower())) for t in tops]
-    pairs = tuple((f"{t}{separator}", words.NORMAL_OF_CLASS[c]) for t, c in known if c is not None)
-    unknown = [t for t, c in known if c is None]
-    if not pairs:
-        return Guess(
-            FILL_IN,
-            UNDECIDED,
-            f"account id prefixes {', '.join(tops[:5])} are not account classes: write "
-            "{ prefixes = { ... }, default = ... }",
-        )
-    value = Inline((("prefixes", Inline(pairs)),))
-    if unknown:
-        return Guess(
-            Inline((*value.items, ("default", FILL_IN))),
-            UNDECIDED,
-            f"prefix(es) {', '.join(unknown[:5])} are no account class: add each to prefixes "
-            "or set default to debit or credit",
-        )
-    return Guess(value, SURE, f"account id prefixes {', '.join(tops)}")
-
-
-def _account_section(sections: _Sections, accounts: _Accounts, normal: Guess) -> None:
+def _account_section(sections: _Sections, accounts: Accounts, normal: Guess) -> None:
     relation = accounts.relation
     if relation is None or accounts.id_column is None:
         sections.add(
@@ -544,7 +193,7 @@ def _account_section(sections: _Sections, accounts: _Accounts, normal: Guess) ->
 
 
 def _sign_votes(
-    entries: SampledRelation, amount: Column, account: Column, accounts: _Accounts
+    entries: SampledRelation, amount: Column, account: Column, accounts: Accounts
 ) -> tuple[int, int]:
     """(debit-positive, credit-positive) votes of accounts of a known class by their net."""
     normal = {
@@ -597,7 +246,7 @@ def _signed_amount(
     entries: SampledRelation,
     amount: Column,
     units: Guess,
-    accounts: _Accounts,
+    accounts: Accounts,
     transaction: Column | None,
 ) -> Guess:
     account = entries.column(words.ACCOUNT)
@@ -629,11 +278,11 @@ def _signed_amount(
 
 
 def _entry_legs(
-    sections: _Sections, entries: _EntriesChoice, accounts: _Accounts, link: _Link
+    sections: _Sections, entries: EntriesChoice, accounts: Accounts, link: Link
 ) -> None:
     relation = entries.relation
     amount = relation.column(words.AMOUNT)
-    if amount is None:  # pragma: no cover - _pick_entries needs one
+    if amount is None:  # pragma: no cover - pick_entries needs one
         return
     units = amount_units(relation, amount)
     plain: Value = (
@@ -671,7 +320,7 @@ def _entry_legs(
         direction_words = {k: (v, True) for k, v in words.DIRECTION_WORDS.items()}
         sections.guess(
             "entries.direction",
-            value_map(relation, direction, direction_words, _DIRECTIONS, "direction"),
+            value_map(relation, direction, direction_words, DIRECTIONS, "direction"),
         )
     elif not has_negative(relation, amount.name):
         sections.add(
@@ -698,7 +347,7 @@ def _direction_column(relation: SampledRelation) -> Column | None:
 
 
 def _entries_section(
-    sections: _Sections, entries: _EntriesChoice, accounts: _Accounts, link: _Link
+    sections: _Sections, entries: EntriesChoice, accounts: Accounts, link: Link
 ) -> None:
     relation = entries.relation
     sections.add("entries.from", relation.name, SURE, entries.reason)
@@ -764,8 +413,8 @@ def _entries_section(
 def _transactions_section(
     sections: _Sections,
     relations: Sequence[SampledRelation],
-    entries: _EntriesChoice,
-    link: _Link,
+    entries: EntriesChoice,
+    link: Link,
 ) -> None:
     """The transaction fields, read from the transactions relation or the entries'."""
     relation = link.transactions
@@ -786,7 +435,7 @@ def _transactions_section(
     version = relation.column(words.VERSION)
     history = None
     if relation.column(words.STATUS) is None and link.transactions is not None:
-        history = _history(relations, relation, entries.relation)
+        history = find_history(relations, relation, entries.relation)
     if history is not None:
         sections.add("transactions.shape", "history", GUESSED, f"statuses in {history[0].name}")
     elif version is not None and relation is not entries.relation:
@@ -814,41 +463,6 @@ def _transactions_section(
     sections.optional("transactions.external_id", relation, words.EXTERNAL_ID, "no external ids")
     sections.optional("transactions.description", relation, words.DESCRIPTION, "no description")
     sections.optional("transactions.metadata", relation, words.METADATA, "no metadata")
-
-
-def _history(
-    relations: Sequence[SampledRelation],
-    transactions: SampledRelation,
-    entries: SampledRelation,
-) -> tuple[SampledRelation, Column, str] | None:
-    """A status-history relation: a status and a time per row, linked to transactions.
-
-    Returns the relation, its link column, and why it was taken.
-    """
-    id_column = transactions.column(words.TRANSACTION_ID)
-    if id_column is None:
-        return None
-    ids = frozenset(transactions.distinct(id_column.name))
-    found = []
-    for relation in relations:
-        if relation is transactions or relation is entries:
-            continue
-        if relation.column(words.STATUS) is None or relation.column(words.HISTORY_AT) is None:
-            continue
-        named = relation.stem in words.HISTORY_RELATIONS
-        for column in relation.columns:
-            share = _share(frozenset(relation.distinct(column.name)), ids)
-            if share >= _LINK_SHARE:
-                reason = (
-                    f"{share:.0%} of sampled {column.name!r} values are "
-                    f"{transactions.name}.{id_column.name} values"
-                )
-                found.append(
-                    (not named, -share, relation.name, column.name, (relation, column, reason))
-                )
-    if not found:
-        return None
-    return min(found, key=lambda f: f[:4])[4]
 
 
 def _history_section(
@@ -939,7 +553,7 @@ def _times(sections: _Sections, relation: SampledRelation) -> None:
 # --- currencies, balances, chain ---------------------------------------------------------------
 
 
-def _codes(entries: SampledRelation, accounts: _Accounts) -> tuple[str, ...]:
+def _codes(entries: SampledRelation, accounts: Accounts) -> tuple[str, ...]:
     currency = entries.column(words.CURRENCY)
     seen = set(entries.distinct(currency.name)) if currency else set()
     seen.update(g.currency for g in accounts.guesses if g.currency)
@@ -961,7 +575,7 @@ def _assets_section(
         pairs = tuple(sorted({(c.split("/")[0], int(c.split("/")[1])) for c in with_scale}))
         sections.add("assets.scales", Inline(pairs), GUESSED, "from the CODE/scale currency values")
         return pairs
-    table = _named(relations, words.CURRENCY_RELATIONS, [words.CURRENCY_CODE, words.CURRENCY_SCALE])
+    table = named(relations, words.CURRENCY_RELATIONS, [words.CURRENCY_CODE, words.CURRENCY_SCALE])
     code = None if table is None else table.column(words.CURRENCY_CODE)
     scale = None if table is None else table.column(words.CURRENCY_SCALE)
     if table is not None and code is not None and scale is not None:
@@ -1008,9 +622,9 @@ def _balances_section(sections: _Sections, relations: Sequence[SampledRelation])
         words.PENDING_DEBITS,
         words.PENDING_CREDITS,
     ]
-    relation = _named(relations, words.BALANCE_RELATIONS, needs)
+    relation = named(relations, words.BALANCE_RELATIONS, needs)
     if relation is None:
-        near = _named(relations, words.BALANCE_RELATIONS, [])
+        near = named(relations, words.BALANCE_RELATIONS, [])
         why = (
             f"{near.name} lacks posted/pending debit and credit totals"
             if near is not None
@@ -1035,7 +649,7 @@ def _balances_section(sections: _Sections, relations: Sequence[SampledRelation])
     )
     for key, candidates in totals:
         column = relation.column(candidates)
-        if column is None:  # pragma: no cover - _named required them
+        if column is None:  # pragma: no cover - named required them
             continue
         units = amount_units(relation, column)
         value: Value = (
@@ -1088,49 +702,6 @@ def _chain_section(sections: _Sections, relation: SampledRelation) -> None:
 # --- bank accounts and GL groups ---------------------------------------------------------------
 
 
-def _bank_accounts(
-    accounts: _Accounts, scales: dict[str, int], with_currency_column: bool
-) -> tuple[BankAccountGuess, ...]:
-    found = []
-    pattern = re.compile("|".join(words.BANK_WORDS))
-    for guess in accounts.guesses:
-        if guess.account_class not in {None, "asset"}:
-            continue
-        text = f"{guess.account_id} {guess.name or ''}".lower()
-        hit = pattern.search(text)
-        if hit is not None:
-            reason = f"its id or name says {hit.group(0)!r}"
-        elif (
-            guess.account_class == "asset"
-            and _class_of_id(guess.account_id, accounts.separator) in {None, "asset"}
-            and with_currency_column
-            and guess.currency
-        ):
-            reason = f"an asset account in {guess.currency}"
-        else:
-            continue
-        scale = scales.get(guess.currency or "")
-        asset = None if scale is None or not guess.currency else f"{guess.currency}/{scale}"
-        found.append(BankAccountGuess(guess.account_id, asset, reason))
-    return tuple(found[:_MAX_BANK_ACCOUNTS])
-
-
-def _groups(accounts: _Accounts) -> tuple[AccountGroup, ...]:
-    separator = accounts.separator
-    if separator is not None:
-        tops: dict[str, list[AccountGuess]] = {}
-        for guess in accounts.guesses:
-            tops.setdefault(guess.account_id.split(separator, 1)[0], []).append(guess)
-        return tuple(
-            AccountGroup(f"{top}{separator}*", words.ACCOUNT_CLASSES.get(top.lower()), len(members))
-            for top, members in sorted(tops.items())
-        )
-    return tuple(
-        AccountGroup(g.account_id, g.account_class, 1)
-        for g in accounts.guesses[:_MAX_ACCOUNT_RULES]
-    )
-
-
 # --- the whole proposal ------------------------------------------------------------------------
 
 
@@ -1179,19 +750,6 @@ def _ledger_columns(
         )
 
 
-def _is_canonical(relations: Sequence[SampledRelation]) -> bool:
-    """Whether the source has every canonical table with its columns (a snapshot, the demo)."""
-    by_stem = {r.stem: r for r in relations}
-    for table in _CANONICAL_TABLES:
-        relation = by_stem.get(table)
-        if relation is None:
-            return False
-        names = {c.name for c in relation.columns}
-        if not set(FRAME_SCHEMAS[table]) - {"meta_hash"} <= names:
-            return False
-    return True
-
-
 def propose(
     relations: Sequence[SampledRelation],
     *,
@@ -1200,21 +758,21 @@ def propose(
     sample_rows: int = SAMPLE_ROWS,
 ) -> Proposal:
     """The proposal for sampled ``relations`` (raises InputError when no entries are found)."""
-    if _is_canonical(relations):
+    if is_canonical(relations):
         raise InputError(
             label,
             "has the canonical ledger tables (ledgers, assets, accounts, transactions, "
             "entries): it needs no mapping; run verify on it without --mapping",
         )
-    entries = _pick_entries(relations, label)
-    accounts = _accounts(relations, entries)
+    entries = pick_entries(relations, label)
+    accounts = read_accounts(relations, entries)
     sections = _Sections()
     sections.add("format", "ledger-audit/mapping/1", SURE, "the format's version")
     sections.add("ledger.id", ledger_id, GUESSED, "from the source's name")
     codes = _codes(entries.relation, accounts)
     known = _assets_section(sections, relations, codes)
-    _account_section(sections, accounts, _normal_balance(accounts))
-    link = _link(relations, entries)
+    _account_section(sections, accounts, normal_balance(accounts))
+    link = find_link(relations, entries)
     _transactions_section(sections, relations, entries, link)
     _entries_section(sections, entries, accounts, link)
     _balances_section(sections, relations)
@@ -1236,11 +794,11 @@ def propose(
         sample_rows=sample_rows,
         decisions=sections.all(),
         accounts=accounts.guesses,
-        bank_accounts=_bank_accounts(
+        bank_accounts=bank_accounts(
             accounts,
             scales,
             accounts.relation is not None and accounts.relation.column(words.CURRENCY) is not None,
         ),
-        groups=_groups(accounts),
+        groups=gl_groups(accounts),
         scales=tuple(sorted(scales.items())),
     )

@@ -349,6 +349,9 @@ KIND_WORDS: dict[str, tuple[str, bool]] = {
 }
 """Transaction kind words. A refund is a reversal only when it returns the whole amount."""
 
+DIRECTIONS = frozenset({"debit", "credit"})
+"""The canonical directions (and normal balances)."""
+
 DIRECTION_WORDS: dict[str, str] = {
     "debit": "debit",
     "credit": "credit",
