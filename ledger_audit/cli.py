@@ -243,7 +243,7 @@ def _run_reconcile(args: argparse.Namespace) -> int:
 
     started = time.perf_counter()
     rules = read_match_rules(args.rules or default_rules_path())
-    statements = load_statements(args.statements)
+    statements = load_statements(args.statements, encoding=args.statement_encoding)
     frames, report = load_ledger(args.ledger, mapping=args.mapping)
     items = internal_items(frames, rules)
     window = None
@@ -303,6 +303,7 @@ def _run_close(args: argparse.Namespace) -> int:
         period=args.period,
         statements=tuple(str(p) for p in args.statements),
         source_mapping=None if args.mapping is None else str(args.mapping),
+        statement_encoding=args.statement_encoding,
         gl_mapping=None if args.gl_mapping is None else str(args.gl_mapping),
         rules=None if args.rules is None else str(args.rules),
         checkpoints=None if args.checkpoint is None else str(args.checkpoint),
@@ -416,6 +417,18 @@ def _source_mapping_option(parser: argparse.ArgumentParser) -> None:
         help=(
             "a source mapping (mapping.toml, docs/mapping.md) that reads your own tables as "
             "the ledger; write a starter with 'init'. None: the source has the canonical tables"
+        ),
+    )
+
+
+def _encoding_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--statement-encoding",
+        metavar="NAME",
+        default=None,
+        help=(
+            "the code page of the BAI2/MT940 files (cp1250, cp852, latin-1...); default: "
+            "UTF-8 when valid, else detected, and the parse says which"
         ),
     )
 
@@ -562,6 +575,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="bank statement or processor files",
     )
     _rules_option(recon)
+    _encoding_option(recon)
     recon.add_argument("--out", metavar="DIR", type=Path, required=True, help="output directory")
     recon.add_argument(
         "--period",
@@ -617,6 +631,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="GL mapping TOML (none: no summary journals)",
     )
     _rules_option(close)
+    _encoding_option(close)
     close.add_argument(
         "--checkpoint",
         metavar="FILE",

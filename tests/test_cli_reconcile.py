@@ -130,3 +130,21 @@ def test_bad_input_is_one_line_and_exit_2(
     assert err.startswith("ledger-audit: error: ")
     assert message in err
     assert not (tmp_path / "out").exists()
+
+
+def test_the_statement_encoding_is_passed_to_the_parsers(
+    demo_factory: DemoFactory, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    demo = demo_factory(clean=True)
+    assert demo.statements is not None
+    argv = ["reconcile", "--ledger", str(demo.ledger_path), "--statements"]
+    argv += [str(p) for p in demo.statements.statements]
+    code = main([*argv, "--out", str(tmp_path / "a"), "--statement-encoding", "cp1250"])
+    printed = capsys.readouterr()
+    assert code == 0, printed.err
+    assert pl.read_parquet(tmp_path / "a" / "breaks.parquet").height == 0
+    code = main([*argv, "--out", str(tmp_path / "b"), "--statement-encoding", "no-such-codec"])
+    printed = capsys.readouterr()
+    assert code == 2
+    assert "no-such-codec" in printed.err
+    assert len(printed.err.strip().splitlines()) == 1

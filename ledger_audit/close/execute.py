@@ -114,6 +114,7 @@ def notebook_parameters(parameters: CloseParameters) -> dict[str, Any]:
         "rules": maybe(parameters.rules),
         "checkpoints": maybe(parameters.checkpoints),
         "suites": parameters.suites,
+        "statement_encoding": parameters.statement_encoding,
         "out": ".",
     }
 

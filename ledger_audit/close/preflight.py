@@ -45,4 +45,4 @@ def check_close_inputs(parameters: CloseParameters) -> None:
         read_checkpoints(Path(parameters.checkpoints))
     check_source(parameters.source, mapping=parameters.source_mapping)
     if parameters.statements:
-        load_statements(parameters.statements)
+        load_statements(parameters.statements, encoding=parameters.statement_encoding)

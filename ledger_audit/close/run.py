@@ -78,6 +78,8 @@ class CloseParameters:
         granularity: one summary journal per ``month`` or per ``day``.
         materiality: minor units of unexplained drift that are immaterial, every account.
         as_of: the day breaks are aged to; None: the period's last day.
+        statement_encoding: the code page of the BAI2/MT940 files; None: UTF-8 when valid,
+            else detected (the parse records which).
     """
 
     source: str
@@ -92,6 +94,7 @@ class CloseParameters:
     materiality: int = 0
     as_of: str | None = None
     source_mapping: str | None = None
+    statement_encoding: str | None = None
 
     def __post_init__(self) -> None:
         Period.month(self.period)  # raises InputError naming a bad period
@@ -140,6 +143,7 @@ class CloseParameters:
             "granularity": self.granularity,
             "materiality": str(self.materiality),
             "as_of": self.as_of_day.isoformat(),
+            "statement_encoding": self.statement_encoding or "-",
         }
 
 
@@ -260,7 +264,11 @@ def run_close(parameters: CloseParameters, *, on_stage: OnStage | None = None) -
     audited = audit(frames, load, spec)
     done("audit")
 
-    statements = load_statements(parameters.statements) if parameters.statements else None
+    statements = (
+        load_statements(parameters.statements, encoding=parameters.statement_encoding)
+        if parameters.statements
+        else None
+    )
     done("statements")
 
     reconciliation = None
