@@ -32,7 +32,7 @@ from ledger_audit.schema.frames import FRAME_SCHEMAS
 from ledger_audit.schema.tables import CANONICAL_TABLES
 from ledger_audit.sources.conform import LocateBy
 from ledger_audit.sources.hints import NOT_CANONICAL
-from ledger_audit.sources.sqlite_readonly import read_only_sqlite, sqlite_label
+from ledger_audit.sources.sqlite_readonly import read_failure, read_only_sqlite, sqlite_label
 
 _PROBE = "__probe"
 
@@ -260,7 +260,8 @@ def open_sqlite(path: Path, *, batch_size: int) -> Iterator[SqliteReader]:
         try:
             yield SqliteReader(connection, label, batch_size)
         except _DB_ERRORS as error:
-            raise InputError(label, f"cannot read: {_first_line(error)}") from error
+            reason = read_failure(path, f"cannot read: {_first_line(error)}")
+            raise InputError(label, reason) from error
 
 
 @contextmanager

@@ -187,3 +187,21 @@ def read_only_sqlite(path: Path, label: str) -> Iterator[ReadOnlyOpen]:
     with _shared_lock(plan):
         yield plan
     plan.unchanged()
+
+
+def read_failure(path: Path, reason: str) -> str:
+    """``reason`` for a failed read of ``path``, with the cause SQLite's words hide.
+
+    SQLite says "attempt to write a readonly database" when a crashed writer's hot journal
+    must be rolled back before the file can be read; the audit never does that.
+    """
+    journal = _side(path, "-journal")
+    if "readonly" in reason and journal.is_file() and journal.stat().st_size > 0:
+        return (
+            f"{reason}; {journal.name} is the journal of a write that never finished (a "
+            "crashed writer): SQLite must roll it back into the file first, which the audit "
+            "never does: open the ledger once with its writer or sqlite3, or audit a copy of "
+            "both files recovered elsewhere"
+        )
+    return reason
+

@@ -262,3 +262,31 @@ def test_a_path_with_uri_characters_opens(tmp_path: Path) -> None:
     assert frames.transactions.height == TRANSACTIONS
     assert main(["verify", str(moved), "--out", str(tmp_path / "out"), "--suites", "sql"]) == 0
     assert snapshot(odd) == before
+
+
+_CRASH_MID_WRITE = textwrap.dedent(
+    """
+    import os, sqlite3, sys
+    connection = sqlite3.connect(sys.argv[1], isolation_level=None)
+    connection.execute("PRAGMA cache_size=5")
+    connection.execute("BEGIN")
+    connection.execute(
+        "CREATE TABLE pad AS WITH RECURSIVE r(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM r "
+        "WHERE i < 2000) SELECT randomblob(500) AS x FROM r"
+    )
+    os._exit(0)  # the cache spilled into the file: its journal is hot
+    """
+)
+
+
+def test_a_hot_journal_is_refused_and_said_to_be_one(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = _rollback(tmp_path)
+    subprocess.run([sys.executable, "-c", _CRASH_MID_WRITE, str(path)], check=True)
+    assert (path.parent / "ledger.sqlite-journal").stat().st_size > 0
+    before = snapshot(path.parent)
+    assert main(["verify", str(path), "--out", str(tmp_path / "out")]) == 2
+    (line,) = capsys.readouterr().err.splitlines()
+    assert "ledger.sqlite-journal is the journal of a write that never finished" in line
+    assert snapshot(path.parent) == before  # not rolled back by the audit
