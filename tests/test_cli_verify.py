@@ -145,8 +145,8 @@ def test_sums_past_int64_are_exact_numbers_on_every_path(
     assert found["frame"].equals(found["sql"])
     rows = {(r["rule"], r["transaction_id"]): r for r in found["sql"].iter_rows(named=True)}
     ledger = rows[("ledger.unbalanced", None)]
-    debits, credits = 4 * INT64_MAX, 4 * INT64_MAX - 1  # all four transactions' legs
-    assert ledger["actual"] == f"posted debits {debits} USD/2, posted credits {credits} USD/2"
+    debits, credit_total = 4 * INT64_MAX, 4 * INT64_MAX - 1  # all four transactions' legs
+    assert ledger["actual"] == f"posted debits {debits} USD/2, posted credits {credit_total} USD/2"
     assert ledger["difference"] == "1 USD/2"
     entry = rows[("entry.unbalanced", "t2")]
     assert f"debits {INT64_MAX} USD/2, credits {INT64_MAX - 1} USD/2" in entry["actual"]

@@ -204,4 +204,3 @@ def read_failure(path: Path, reason: str) -> str:
             "both files recovered elsewhere"
         )
     return reason
-
