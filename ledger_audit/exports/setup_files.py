@@ -16,6 +16,7 @@ from pathlib import Path
 
 from ledger_audit.errors import InputError
 from ledger_audit.exports.atomic import write_text_atomic
+from ledger_audit.sources.mapping.catalogue import VALUE_ROWS
 from ledger_audit.sources.mapping.proposal import (
     FILL_IN,
     AccountGroup,
@@ -109,7 +110,10 @@ def render_mapping(proposal: Proposal) -> str:
         f'#   "{FILL_IN}": undecided; the comment says what to write. `verify` refuses this',
         "#   file until every placeholder is replaced"
         + (f" ({undecided} left)." if undecided else " (none left)."),
+        f"# Status, direction, type, kind and currency values: the first {VALUE_ROWS:,} rows.",
     ]
+    if proposal.unused:
+        lines.append(f"# Not read by this mapping: {', '.join(proposal.unused)}.")
     sections: dict[str, list[Decision]] = {}
     for decision in proposal.decisions:
         sections.setdefault(decision.section, []).append(decision)
@@ -313,6 +317,8 @@ def render_decisions(proposal: Proposal) -> str:
         f"{present.count(Confidence.SURE)} sure, {present.count(Confidence.GUESSED)} guessed, "
         f"{present.count(Confidence.UNDECIDED)} to fill in."
     )
+    if proposal.unused:
+        lines.append(f"Not read by the mapping: {', '.join(proposal.unused)}.")
     banks = ", ".join(
         f"{b.account_id} ({b.asset_id or 'currency to fill in'})" for b in proposal.bank_accounts
     )

@@ -750,6 +750,16 @@ def _ledger_columns(
         )
 
 
+def _unused(
+    sections: _Sections, relations: Sequence[SampledRelation], entries: SampledRelation
+) -> tuple[str, ...]:
+    """The relations no section reads (said, so that nothing is left out silently)."""
+    read = {entries.name}
+    for decisions in sections.items.values():
+        read.update(str(d.value) for d in decisions if d.name == "from" and d.value is not None)
+    return tuple(sorted(r.name for r in relations if r.name not in read))
+
+
 def propose(
     relations: Sequence[SampledRelation],
     *,
@@ -801,4 +811,5 @@ def propose(
         ),
         groups=gl_groups(accounts),
         scales=tuple(sorted(scales.items())),
+        unused=_unused(sections, relations, entries.relation),
     )

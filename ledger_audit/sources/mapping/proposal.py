@@ -139,6 +139,7 @@ class Proposal:
         bank_accounts: the bank-like ones, by id.
         groups: GL starter rules, narrow before broad.
         scales: currency code -> scale, of the codes whose scale is known.
+        unused: the relations of the source the mapping does not read, sorted.
     """
 
     source: str
@@ -149,6 +150,7 @@ class Proposal:
     bank_accounts: tuple[BankAccountGuess, ...] = ()
     groups: tuple[AccountGroup, ...] = ()
     scales: tuple[tuple[str, int], ...] = ()
+    unused: tuple[str, ...] = ()
 
     def decision(self, key: str) -> Decision:
         """The decision on ``key``; KeyError when there is none."""

@@ -219,6 +219,16 @@ def test_values_first_seen_after_the_sample_are_still_mapped(tmp_path: Path, sto
     assert proposal.value("assets.scales") == Inline((("EUR", 2), ("USD", 2)))
 
 
+def test_relations_the_mapping_does_not_read_are_listed(tmp_path: Path) -> None:
+    tables = conv.entry_rows()
+    tables["customers"] = pl.DataFrame({"id": ["c1"], "name": ["Alice"]})
+    tables["audit_log"] = pl.DataFrame({"at": ["2025-01-01"], "what": ["login"]})
+    proposal = inspect_source(conv.write_ledger(tmp_path, tables, "sqlite"))
+    assert proposal.unused == ("audit_log", "customers")
+    files = write_setup_files(proposal, tmp_path / "setup")
+    assert "# Not read by this mapping: audit_log, customers." in files.mapping.read_text()
+
+
 def test_the_same_source_gives_the_same_proposal(tmp_path: Path) -> None:
     source = conv.write_ledger(tmp_path, conv.entry_rows(), "sqlite")
     assert inspect_source(source) == inspect_source(source)
