@@ -19,6 +19,7 @@ import polars as pl
 import psycopg
 import pytest
 
+from ledger_audit.cli import main
 from ledger_audit.errors import InputError
 from ledger_audit.sources import LedgerFrames, LoadReport, load_ledger
 from tests.sources.mapping.foreign import (
@@ -243,3 +244,33 @@ def test_every_layout_copy_is_left_as_it_was(csv_layout: Exported, tmp_path: Pat
     load_ledger(csv_layout.source, mapping=csv_layout.mapping)
     after = {p.name: p.read_bytes() for p in Path(csv_layout.source).iterdir()}
     assert after == before
+
+
+def test_verify_says_a_bad_mapping_in_one_line_and_exits_2(
+    csv_layout: Exported, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path, line = edited_mapping(csv_layout, 'amount = "amount_minor"', 'amount = "amt"')
+    code = main(["verify", csv_layout.source, "--mapping", str(path), "--out", str(tmp_path)])
+    error = capsys.readouterr().err.strip()
+    assert code == 2
+    assert "\n" not in error
+    assert f"{path}:{line}: entries.amount: column 'amt' not in table" in error
+    assert "Traceback" not in error
+
+
+def test_verify_reports_a_rejected_row_as_a_finding_naming_it(
+    csv_layout: Exported, tmp_path: Path
+) -> None:
+    folder = Path(csv_layout.source)
+    table = pl.read_csv(folder / "ledger_txn.csv", infer_schema=False)
+    victim = table.row(3, named=True)
+    table.with_columns(
+        status=pl.when(pl.int_range(pl.len()) == 3).then(pl.lit("frozen")).otherwise("status")
+    ).write_csv(folder / "ledger_txn.csv")
+    out = tmp_path / "verify"
+    main(["verify", csv_layout.source, "--mapping", str(csv_layout.mapping), "--out", str(out)])
+    findings = pl.read_parquet(out / "findings.parquet")
+    rejected = findings.filter(pl.col("rule") == "source.rejected_row")
+    assert rejected.height == 1
+    assert f"id={victim['id']}" in rejected["locator"][0]
+    assert "frozen" in rejected["message"][0] or "frozen" in str(rejected["actual"][0])
