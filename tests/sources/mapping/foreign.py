@@ -9,7 +9,9 @@ Each export also returns the frames a faithful reader must give back. A layout t
 carry a part says so in ``Exported.drops`` and the expected frames show that part as the
 reader has to rebuild it (a chain-less layout has null chain columns, a layout without an
 effective time has ``effective_ns == recorded_ns``, times are floored to what the column
-type can hold). Nothing else may differ.
+type can hold). Every layout also loses what a mapping has no key for: the ledger's
+creation time (the first recorded time stands in), its metadata beyond the closed-through
+instant, and assets nothing uses (unless a scale table lists them). Nothing else may differ.
 
 The layouts:
 
@@ -20,8 +22,8 @@ The layouts:
 - ``sqlite_transfers``: SQLite, one row per transfer (``debit_account``, ``credit_account``,
   integer cents) grouped by a transaction id, epoch-millisecond times, versioned; no chain,
   no stored balances, no idempotency keys, no effective time.
-- ``csv_versioned``: a CSV folder, versioned rows, ISO text times with a ``+01:00`` offset
-  and nine fraction digits, a direction column, currency codes with a scale table
+- ``csv_versioned``: a CSV folder, versioned rows, ISO text times with their Paris offset
+  (``+01:00``) and nine fraction digits, a direction column, currency codes with a scale table
   (``currencies.csv``), the LACH-1 chain and stored balances kept, so the chain is verified.
 - ``csv_history``: a CSV folder, one row per transaction plus a status-history file, epoch
   nanosecond times, signed credit-positive amounts, no ``[accounts]`` (derived from the
@@ -31,11 +33,11 @@ How a multi-leg transaction becomes transfers: per transaction version and asset
 debit of an amount is paired with the k-th credit of the same amount (both in entry order),
 and the transfers are ordered by the first entry of each pair. That is exact, and only exact,
 when every debit finds a credit of the same asset and amount (true of two-leg moves and of
-the demo's conversions, debit-credit per asset); otherwise ``NotRepresentable`` names the
+the demo's conversions, debit-credit per asset); otherwise ``NotRepresentableError`` names the
 transactions, rather than splitting legs (which would invent entries). Reading back numbers
 a transfer's legs debit first, so the expected ``entry_index`` is the pair's rank times two
 (plus one for the credit); it equals the original wherever the legs were already in
-debit-credit pairs, as in the demo.
+debit-credit pairs, as in the demo except its reversals (which list the credit first).
 
 A status history cannot carry what changes per version except status and time: the
 exporter refuses a ledger whose versions have different entries, and the expected frames
@@ -81,7 +83,7 @@ KIND_WORDS: Final = {
 SIDE_WORDS: Final = {"debit": "DR", "credit": "CR"}
 ROW_ID_BASE: Final = 1_000_000
 """First row id of a layout: every id has seven digits, so numeric and text order agree
-(the reader's own order of row ids is pinned by test_mapped_source.py, not by round trips)."""
+(the order of row ids of different widths is pinned by test_bad_input.py, not by round trips)."""
 CSV_STATUS: Final = {"posted": "settled", "pending": "pending", "archived": "void"}
 
 
