@@ -355,6 +355,7 @@ class _Run:
         self.main = self.state
         self.chain_view = self.state  # rows in sealed order, with ``oseq``
         self.forks = pl.Series("_i", [], pl.UInt32())  # rows found inserted (a fork)
+        self.relinked: set[tuple[str, int]] = set()  # moved and edited (see ``_relink``)
         counts = pl.DataFrame({_L: rows.get_column(_L), "chained": self.complete})
         per_ledger = counts.group_by(_L).agg(pl.len(), pl.col("chained").sum())
         self.row_counts: dict[str, int] = dict(per_ledger.select(_L, "len").iter_rows())
@@ -639,6 +640,7 @@ class _Run:
             ).iter_rows()
         }
         cycles, edited = _resolve_moves(moves, occupied)
+        self._relink(after, before, main=main, moves=moves, cycles=cycles, edited=edited)
         oseq = pl.DataFrame(
             [(lid, s, moves[(lid, s)]) for cycle in cycles for lid, s in cycle]
             + [(lid, s, t) for (lid, s), t in edited.items()],
@@ -646,6 +648,41 @@ class _Run:
             orient="row",
         )
         return [self._reordered(cycles), self._seq_edited(edited)], oseq
+
+    def _relink(
+        self,
+        after: pl.DataFrame,
+        before: pl.DataFrame,
+        *,
+        main: pl.DataFrame,
+        moves: dict[tuple[str, int], int],
+        cycles: list[list[tuple[str, int]]],
+        edited: dict[tuple[str, int], int],
+    ) -> None:
+        """Rows moved to another seq and edited as well: placed by both their links.
+
+        A row whose prev is the hash of the row at seq c-1 and whose hash the row at c+1
+        links to was sealed at c. When c is empty it was moved from there, whatever else was
+        edited (its content, sealed with c, cannot match where it is now): one finding, not a
+        gap at c, a jump to where it went and a tampered row. Added to ``edited``; its keys
+        go into ``self.relinked``.
+        """
+        cols = [*VERSION_KEY, "seq", "_cand"]
+        both = (
+            after.select(cols)
+            .join(before.select(cols), on=cols, how="semi")
+            .filter((pl.col("_cand") != pl.col("seq")) & (pl.col("_cand") >= 1))
+            .join(main.select(_L, pl.col("seq").alias("_cand")), on=[_L, "_cand"], how="anti")
+            .sort(_L, "seq", "_cand")
+        )
+        claimed = {(lid, moves[(lid, s)]) for cycle in cycles for lid, s in cycle}
+        claimed |= {(lid, t) for (lid, _), t in edited.items()}
+        for lid, seq, cand in both.select(_L, "seq", "_cand").iter_rows():
+            if (lid, seq) in moves or (lid, seq) in edited or (lid, cand) in claimed:
+                continue
+            edited[(lid, seq)] = cand
+            claimed.add((lid, cand))
+            self.relinked.add((lid, seq))
 
     def _next_candidates(self, bad: pl.DataFrame, verified: pl.DataFrame) -> pl.DataFrame:
         """More guesses once some moved rows are placed: neighbours in sealed order.
@@ -754,18 +791,43 @@ class _Run:
             schema={_L: pl.String(), "seq": pl.Int64(), "oseq": pl.Int64()},
             orient="row",
         )
-        rows = self._with(
-            moved.join(self.main, on=[_L, "seq"], how="left"), ("transaction_id", "version")
-        ).rename({"seq": "chain_seq"})
+        relinked = pl.DataFrame(
+            sorted(self.relinked),
+            schema={_L: pl.String(), "seq": pl.Int64()},
+            orient="row",
+        ).with_columns(_relinked=pl.lit(value=True))
+        rows = (
+            self._with(
+                moved.join(self.main, on=[_L, "seq"], how="left"), ("transaction_id", "version")
+            )
+            .join(relinked, on=[_L, "seq"], how="left", maintain_order="left")
+            .rename({"seq": "chain_seq"})
+        )
         return _finding(
             rows,
             RuleId.CHAIN_TAMPERED,
-            pl.format(
-                "{}: chain_seq changed from {} to {}: its sealed content matches seq {}",
-                _row(),
-                pl.col("oseq"),
-                pl.col("chain_seq"),
-                pl.col("oseq"),
+            pl.when(pl.col("_relinked").fill_null(value=False))
+            .then(
+                pl.format(
+                    "{}: chain_seq changed from {} to {}, and sealed fields changed too: its "
+                    "links place it at seq {} (its prev is seq {}'s hash, seq {} links to it), "
+                    "but its content does not recompute there",
+                    _row(),
+                    pl.col("oseq"),
+                    pl.col("chain_seq"),
+                    pl.col("oseq"),
+                    pl.col("oseq") - 1,
+                    pl.col("oseq") + 1,
+                )
+            )
+            .otherwise(
+                pl.format(
+                    "{}: chain_seq changed from {} to {}: its sealed content matches seq {}",
+                    _row(),
+                    pl.col("oseq"),
+                    pl.col("chain_seq"),
+                    pl.col("oseq"),
+                )
             ),
             expected=pl.format("chain_seq {}", pl.col("oseq")),
             actual=pl.format("chain_seq {}", pl.col("chain_seq")),
