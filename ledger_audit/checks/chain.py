@@ -23,7 +23,13 @@ and turns them into one finding per event:
    is self-consistent, the prev a hash no row has); else part of the predecessor's tampering;
 6. genesis mismatch at seq 1; deleted: one finding per missing seq;
 7. checkpoints: truncated (the chain ends before one) and rewritten (the row at its seq has
-   another hash).
+   another hash);
+8. meta_tampered: description or metadata no longer hash to the row's ``meta_hash`` (outside
+   the chain: a row without one leaves them "not proven").
+
+A row moved and edited is put back where both its links place it (one finding); a second row
+at the head that fits as well as the first, a tampered head and a gap wider than the chain
+say in their message what cannot be told.
 
 Without a checkpoint a fully re-hashed history, a re-hashed head or a truncated tail cannot be
 seen; the coverage says so.
