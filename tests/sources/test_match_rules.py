@@ -50,6 +50,12 @@ def test_default_rules_file_reads_and_fits_the_demo() -> None:
     assert {a.account_id for a in rules.accounts} == {
         "assets:bank:operating:usd",
         "assets:bank:operating:eur",
+        "liabilities:card-network:payable:usd",
+        "liabilities:card-network:payable:eur",
+    }
+    assert {a.account_id for a in rules.accounts if a.processor} == {
+        "liabilities:card-network:payable:usd",
+        "liabilities:card-network:payable:eur",
     }
     assert rules.subset_sum.auto_unique is False
     assert rules.widest_window == (1, 5)
