@@ -142,6 +142,10 @@ EXIT_CRITICAL = 1
 def _run_verify(args: argparse.Namespace) -> int:
     _require_ledger(args.source)
     _require_file(args.mapping, "source mapping")
+    if args.mapping is not None and args.suites == "sql":
+        from ledger_audit.sources.hints import MAPPED_SQL_SUITES  # noqa: PLC0415
+
+        raise InputError("--suites", MAPPED_SQL_SUITES)
     for checkpoint in args.checkpoint:
         _require_file(checkpoint, "checkpoints")
 

@@ -34,6 +34,7 @@ LEGS_SCHEMA: dict[str, pl.DataType] = {
     "idempotency_key": pl.String(),
     "external_id": pl.String(),
     "chain_seq": pl.Int64(),
+    "recorded_ns": pl.Int64(),
     "entry_index": pl.Int64(),
     "account_id": pl.String(),
     "asset_id": pl.String(),
@@ -122,6 +123,7 @@ def prepare_legs(frames: LedgerFrames) -> pl.DataFrame:
         "idempotency_key",
         "external_id",
         "chain_seq",
+        "recorded_ns",
     )
     entries = frames.entries.select(
         *TX,
@@ -175,7 +177,11 @@ def prepare_legs(frames: LedgerFrames) -> pl.DataFrame:
 
 
 def _versions(legs: pl.LazyFrame) -> pl.LazyFrame:
-    """One row per stored version, with its chain position in its ledger (``pos``, from 1)."""
+    """One row per stored version, with its position in its ledger (``pos``, from 1).
+
+    The position is the chain's order; a ledger without a chain (a mapped source that keeps
+    none) is replayed in the order it recorded its versions, ties by id.
+    """
     return (
         legs.filter(pl.col("has_version") == 1)
         .select(
@@ -187,9 +193,10 @@ def _versions(legs: pl.LazyFrame) -> pl.LazyFrame:
             "idempotency_key",
             "external_id",
             "chain_seq",
+            "recorded_ns",
         )
         .unique(list(VERSION), keep="first")
-        .sort("ledger_id", "chain_seq", "transaction_id", "version", nulls_last=True)
+        .sort("ledger_id", "chain_seq", "recorded_ns", "transaction_id", "version", nulls_last=True)
         .with_columns(
             pl.int_range(1, pl.len() + 1, dtype=pl.Int64()).over("ledger_id").alias("pos")
         )

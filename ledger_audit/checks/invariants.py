@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -52,12 +53,40 @@ Describe = Callable[[pl.LazyFrame], Described]
 
 def check_invariant_suites(frames: LedgerFrames, spec: VerifySpec) -> CheckResult:
     """The catalogue's entry point: the suites where ``spec.suites`` says, or not at all."""
-    if spec.suites == "sql":
-        return check_invariants_sql(spec)
     if spec.suites == "off":
         nothing = Coverage(0, "transaction versions", "the invariant suites were turned off")
         return CheckResult(CHECK, empty_findings(), nothing)
-    return check_invariants(frames, spec)
+    result = check_invariants_sql(spec) if spec.suites == "sql" else check_invariants(frames, spec)
+    sentences, rules = not_provable(frames)
+    coverage = replace(
+        result.coverage,
+        unproven=(*result.coverage.unproven, *sentences),
+        unproven_rules=(*result.coverage.unproven_rules, *rules),
+    )
+    return replace(result, coverage=coverage)
+
+
+def not_provable(frames: LedgerFrames) -> tuple[tuple[str, ...], tuple[RuleId, ...]]:
+    """What the ledger's data cannot prove, whatever the suites find.
+
+    With nothing to test, a rule without findings reads "not proven", never "passed": a
+    mapped source without idempotency keys, or whose accounts carry no no-negative limit.
+    """
+    sentences: list[str] = []
+    rules: list[RuleId] = []
+    versions = frames.transactions
+    if versions.height and versions["idempotency_key"].null_count() == versions.height:
+        sentences.append("no transaction carries an idempotency key: replays are not proven")
+        rules.append(RuleId.IDEMPOTENCY_CONFLICT)
+    if versions.height and versions["chain_seq"].null_count() == versions.height:
+        sentences.append(
+            "no chain order: no-negative balances are replayed in the order versions were recorded"
+        )
+    accounts = frames.accounts
+    if accounts.height and bool(accounts["allow_negative"].all()):
+        sentences.append("no account forbids a negative balance: no-negative is not proven")
+        rules.append(RuleId.BALANCE_NEGATIVE)
+    return tuple(sentences), tuple(rules)
 
 
 def check_invariants(

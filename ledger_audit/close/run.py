@@ -45,6 +45,7 @@ from ledger_audit.sources.bank.load import load_statements
 from ledger_audit.sources.bank.records import ParsedStatement
 from ledger_audit.sources.checkpoints import read_checkpoints
 from ledger_audit.sources.gl_mapping import GlMapping, read_gl_mapping
+from ledger_audit.sources.hints import MAPPED_SQL_SUITES
 from ledger_audit.sources.ledger_frames import LedgerFrames, LoadReport
 from ledger_audit.sources.match_rules import MatchRules, read_match_rules
 from ledger_audit.spec import DAY_NS, Period, SuiteEngine, VerifySpec
@@ -107,6 +108,8 @@ class CloseParameters:
                 ) from None
         if self.materiality < 0:
             raise InputError("materiality", f"must not be negative, got {self.materiality}")
+        if self.source_mapping is not None and self.suites == "sql":
+            raise InputError("suites", MAPPED_SQL_SUITES)
 
     @property
     def month(self) -> Period:

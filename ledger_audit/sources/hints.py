@@ -7,3 +7,9 @@ NOT_CANONICAL = (
     "'ledger-audit init SOURCE --out DIR' and pass --mapping DIR/mapping.toml (docs/mapping.md)"
 )
 """Said after a missing canonical table, file or column: the user's own schema needs a mapping."""
+
+MAPPED_SQL_SUITES = (
+    "the SQL path runs the suites on canonical tables inside the database; a source read "
+    "through a mapping has none: use --suites frame (the default) or off"
+)
+"""Why ``--suites sql`` is refused with ``--mapping``."""

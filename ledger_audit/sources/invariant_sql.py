@@ -64,6 +64,7 @@ LEG_COLUMNS = (
     "idempotency_key",
     "external_id",
     "chain_seq",
+    "recorded_ns",
     "entry_index",
     "account_id",
     "asset_id",
@@ -170,6 +171,11 @@ def legs_query() -> sa.Select[Any]:
                 if has_version
                 else sa.cast(sa.null(), sa.BigInteger)
             ).label("chain_seq"),
+            (
+                sa.cast(t.c.recorded_ns, sa.BigInteger)
+                if has_version
+                else sa.cast(sa.null(), sa.BigInteger)
+            ).label("recorded_ns"),
             sa.cast(e.c.entry_index, sa.BigInteger).label("entry_index"),
             e.c.account_id,
             e.c.asset_id,
@@ -241,6 +247,7 @@ class _Ctx:
                         "idempotency_key",
                         "external_id",
                         "chain_seq",
+                        "recorded_ns",
                     )
                 ]
             )
@@ -257,6 +264,8 @@ class _Ctx:
                 order_by=(
                     d.chain_seq.is_(None),
                     d.chain_seq,
+                    d.recorded_ns.is_(None),
+                    d.recorded_ns,
                     self.text(d.transaction_id),
                     d.version,
                 ),

@@ -162,15 +162,6 @@ def _statuses(result: AuditResult) -> dict[str, str]:
 PG = pytest.param("pg_entries", marks=pytest.mark.postgres)  # its fixture is taken lazily
 LAYOUTS = ["csv_versioned", PG, "sqlite_transfers"]
 
-AWAITING_FIX: dict[str, frozenset[str]] = {
-    "csv_versioned": frozenset(),
-    "pg_entries": frozenset({"balance.negative_not_allowed"}),
-    "sqlite_transfers": frozenset({"balance.negative_not_allowed", "idempotency.conflict"}),
-}
-"""Rules left out of the comparison until the checks handle a chain-less or key-less ledger;
-test_chainless_ledgers_are_checked_like_the_canonical_demo (strict xfail) pins them."""
-
-
 @pytest.mark.parametrize("layout", LAYOUTS)
 def test_a_foreign_layout_audits_like_the_canonical_demo(
     layout: str, canonical: Audited, through_init: Callable[[str], Mapped]
@@ -191,32 +182,10 @@ def test_a_foreign_layout_audits_like_the_canonical_demo(
         assert ours.rows.equals(theirs.rows), basis
         assert ours.totals.equals(theirs.totals), basis
 
-    left_out = AWAITING_FIX[layout]
     statuses = _statuses(mapped.result)
     unchecked = frozenset(rule for rule, status in statuses.items() if status in UNCHECKED)
-    assert unchecked - left_out == UNCHECKED_BY_LAYOUT[layout] - left_out
-    compared = set(RULE_IDS) - unchecked - left_out
+    assert unchecked == UNCHECKED_BY_LAYOUT[layout]
+    compared = set(RULE_IDS) - unchecked
     assert _findings(mapped.result, compared) == _findings(canonical.result, compared)
     planted = set(canonical.result.findings["rule"]) & compared
     assert planted  # not a vacuous comparison: planted anomalies of checkable rules were found
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "checks on a chain-less ledger: balance.negative_not_allowed replays in chain_seq "
-        "order, all null without a chain, so no-negative wallets dip in a random order; "
-        "idempotency.conflict says 'passed' when no idempotency key is mapped"
-    ),
-)
-@pytest.mark.parametrize("layout", [PG, "sqlite_transfers"])
-def test_chainless_ledgers_are_checked_like_the_canonical_demo(
-    layout: str, canonical: Audited, through_init: Callable[[str], Mapped]
-) -> None:
-    _, mapped = through_init(layout)
-    statuses = _statuses(mapped.result)
-    for rule in sorted(AWAITING_FIX[layout]):
-        if statuses[rule] in UNCHECKED:
-            assert rule in UNCHECKED_BY_LAYOUT[layout], rule
-            continue
-        assert _findings(mapped.result, {rule}) == _findings(canonical.result, {rule}), rule

@@ -177,13 +177,6 @@ def test_the_close_bundle_lists_the_planted_anomalies(planted: Built, tmp_path: 
         assert (tmp_path / "2025-02" / name).is_file()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "balance.negative_not_allowed replays a chain-less ledger in transaction_id order "
-        "(chain_seq is null), so no-overdraft wallets dip: 12 false findings"
-    ),
-)
 def test_the_clean_copy_verifies_and_closes_at_zero_findings(clean: Built, tmp_path: Path) -> None:
     code, findings = _verify(clean, tmp_path / "verify")
     assert findings["rule"].to_list() == []

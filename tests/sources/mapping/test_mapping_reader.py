@@ -13,9 +13,12 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from ledger_audit.checks.runner import audit
+from ledger_audit.cli import main
 from ledger_audit.errors import InputError
 from ledger_audit.sources import load_ledger
 from ledger_audit.sources.mapping import read_mapping
+from ledger_audit.spec import VerifySpec
 
 HEADER = 'format = "ledger-audit/mapping/1"\n'
 
@@ -425,10 +428,14 @@ def test_a_foreign_schema_without_a_mapping_points_to_init_and_the_docs(
 
 
 def test_placeholders_in_maps_and_scales_are_refused_in_file_order(tmp_path: Path) -> None:
-    text = (HEADER + PAYMENTS).replace(
-        "scales = { USD = 2, JPY = 0 }",
-        'scales = { USD = 2, XXX = "FILL-IN" }  # XXX: give its scale',
-    ).replace('void = "archived"', 'void = "FILL-IN"')
+    text = (
+        (HEADER + PAYMENTS)
+        .replace(
+            "scales = { USD = 2, JPY = 0 }",
+            'scales = { USD = 2, XXX = "FILL-IN" }  # XXX: give its scale',
+        )
+        .replace('void = "archived"', 'void = "FILL-IN"')
+    )
     path = tmp_path / "m.toml"
     path.write_text(text, encoding="utf-8")
     lines = text.splitlines()
@@ -441,3 +448,85 @@ def test_placeholders_in_maps_and_scales_are_refused_in_file_order(tmp_path: Pat
     path.write_text(text.replace('XXX = "FILL-IN"', "XXX = 3"), encoding="utf-8")
     with pytest.raises(InputError, match=r"transactions.status: to fill in"):
         read_mapping(path)
+
+
+def test_what_a_mapped_source_cannot_give_reads_not_proven_never_passed(
+    payments_db: Path, tmp_path: Path
+) -> None:
+    no_keys = PAYMENTS.replace('idempotency_key = "idem"\n', "")
+    frames, report = load_ledger(payments_db, mapping=_mapping(tmp_path, no_keys))
+    summary = audit(frames, report, VerifySpec(source=str(payments_db))).summary()
+    status = dict(summary.select("rule", "status").iter_rows())
+    assert status["idempotency.conflict"] == "not proven"
+    assert status["balance.negative_not_allowed"] == "not proven"  # no limits mapped
+    assert status["balance.drift"] == "no data"  # no stored balances
+    assert status["entry.unbalanced"] == "passed"
+
+
+def test_without_a_chain_no_negative_is_replayed_in_recorded_order(tmp_path: Path) -> None:
+    """A wallet funded, then spent: in id order the spend would come first and go negative."""
+    db = _sqlite(
+        tmp_path / "w.sqlite",
+        """
+        create table accounts(code text, type text, neg integer);
+        create table tx(id text, at text);
+        create table lines(tx text, account text, cents integer);
+        insert into accounts values ('bank', 'A', 1), ('wallet', 'L', 0), ('shop', 'R', 1);
+        insert into tx values ('b-fund', '2025-01-01T00:00:00Z'),
+                              ('a-spend', '2025-01-02T00:00:00Z');
+        insert into lines values ('b-fund', 'bank', 500), ('b-fund', 'wallet', -500),
+                                 ('a-spend', 'wallet', 300), ('a-spend', 'shop', -300);
+        """,
+    )
+    body = """
+    [ledger]
+    id = "w"
+    [assets]
+    scale = 2
+    [accounts]
+    from = "accounts"
+    id = "code"
+    normal_balance = { column = "type", map = { A = "debit", L = "credit", R = "credit" } }
+    allow_negative = "neg"
+    [transactions]
+    from = "tx"
+    id = "id"
+    status = { value = "posted" }
+    recorded_at = "at"
+    [entries]
+    from = "lines"
+    transaction_id = "tx"
+    account = "account"
+    amount = { column = "cents", sign = "debit_positive" }
+    currency = { value = "USD" }
+    """
+    frames, report = load_ledger(db, mapping=_mapping(tmp_path, body))
+    result = audit(frames, report, VerifySpec(source=str(db)))
+    status = dict(result.summary().select("rule", "status").iter_rows())
+    assert status["balance.negative_not_allowed"] == "passed"
+    with sqlite3.connect(db) as connection:
+        connection.execute("update lines set cents = cents * 3 where tx = 'a-spend'")
+    connection.close()
+    frames, report = load_ledger(db, mapping=_mapping(tmp_path, body))
+    found = audit(frames, report, VerifySpec(source=str(db))).findings
+    negative = found.filter(pl.col("rule") == "balance.negative_not_allowed")
+    assert negative["transaction_id"].to_list() == ["a-spend"]
+
+
+def test_the_sql_suites_are_refused_for_a_mapped_source(payments_db: Path, tmp_path: Path) -> None:
+    mapping = _mapping(tmp_path, PAYMENTS)
+    out = tmp_path / "out"
+    code = main(
+        [
+            "verify",
+            str(payments_db),
+            "--mapping",
+            str(mapping),
+            "--out",
+            str(out),
+            "--suites",
+            "sql",
+        ]
+    )
+    assert code == 2
+    assert not out.exists()
