@@ -235,10 +235,15 @@ def _null(value: pl.Expr, key: str) -> pl.Expr:
 def _duplicates(rel: _Relation, frame: pl.DataFrame, keys: list[str], what: str) -> None:
     """Mark every good row whose ``keys`` repeat: which one is right cannot be told."""
     good = rel.good(frame)
-    repeated = good.group_by(keys).len().filter(pl.col("len") > 1)
+    # A hash of the keys first: no repeated hash, no repeated key (the common case, one pass);
+    # only rows whose hash repeats are compared exactly.
+    suspects = good.filter(pl.struct(keys).hash(seed=0).is_duplicated())
+    if suspects.height == 0:
+        return
+    repeated = suspects.group_by(keys).len().filter(pl.col("len") > 1)
     if repeated.height == 0:
         return
-    dup = good.join(repeated.drop("len"), on=keys, how="semi", nulls_equal=True)
+    dup = suspects.join(repeated.drop("len"), on=keys, how="semi", nulls_equal=True)
     rel.mark_rows(dup[ROW], f"{what}: the same {', '.join(keys)} on several rows")
 
 
@@ -279,13 +284,27 @@ def _merge(*parts: Stages) -> Stages:
     return tuple(tuple(e for p in parts if i < len(p) for e in p[i]) for i in range(depth))
 
 
+def _fits_int64(build: _Build, rel: _Relation, amount: Field, scales: pl.DataFrame) -> bool:
+    """True when every value's text and the largest scale fit Int64 arithmetic (one pass)."""
+    column = pl.col(str(amount.column))
+    dtype = rel.dtypes[str(amount.column)]
+    text = column if dtype == pl.String() else column.cast(pl.String, strict=False)
+    longest = rel.frame.select(text.str.len_bytes().max()).item()
+    fixed = build.mapping.assets.scale
+    declared = scales["scale"].to_list()
+    widest = fixed if fixed is not None else max(declared, default=0)
+    if longest is None:
+        return True
+    return int(longest) + int(widest) <= fields.NARROW_DIGITS
+
+
 def _money(
     build: _Build, rel: _Relation, amount: Field, currency: Field, scales: pl.DataFrame
 ) -> tuple[dict[str, pl.Expr], list[pl.Expr], Stages]:
     """Currency, asset id, magnitude and sign of a money field, with their problems."""
     code = fields.text(currency, rel.dtypes)
     scale = build.scale_of(code.value, scales)
-    money = fields.amount(amount, rel.dtypes, scale)
+    money = fields.amount(amount, rel.dtypes, scale, narrow=_fits_int64(build, rel, amount, scales))
     values = {
         "asset_id": build.asset_of(code.value, scales),
         "__magnitude": money.magnitude,

@@ -174,14 +174,24 @@ class AmountRead:
     stages: tuple[tuple[pl.Expr, ...], ...] = ()
 
 
-def amount(field: Field, dtypes: dict[str, pl.DataType], scale: pl.Expr) -> AmountRead:
+NARROW_DIGITS = 18
+"""An amount of at most this many digits, scale included, is computed in Int64 (faster)."""
+
+
+def amount(
+    field: Field, dtypes: dict[str, pl.DataType], scale: pl.Expr, *, narrow: bool = False
+) -> AmountRead:
     """Minor units, or exact major-unit decimals times 10^scale (never rounded).
 
     ``scale`` is the row's asset scale (Int). Integer minor units stay integers; anything
     else is parsed from its text with integer arithmetic on the digits (Int128 holds 38):
     the text's value is digits / 10^fraction_digits, so in minor units it is digits *
     10^(scale - fraction_digits), exact only where a division leaves no remainder.
+    ``narrow``: the caller has seen that every value and scale fit NARROW_DIGITS digits, so
+    Int64 does (any wider value is still refused, never wrapped: see ``wide``).
     """
+    work = pl.Int64 if narrow else pl.Int128
+    limit = NARROW_DIGITS if narrow else _MAX_DIGITS
     if field.column is None:
         raise ValueError(f"{field.key}: an amount must come from a column")
     dtype = dtypes[field.column]
@@ -202,7 +212,7 @@ def amount(field: Field, dtypes: dict[str, pl.DataType], scale: pl.Expr) -> Amou
     pattern = _DECIMAL if field.units == "major" or is_float or field.allow_float else _INTEGER
     second = (
         s.str.contains(pattern).alias(f"{tag}_syntax"),
-        s.str.replace(".", "", literal=True).cast(pl.Int128, strict=False).alias(f"{tag}_signed"),
+        s.str.replace(".", "", literal=True).cast(work, strict=False).alias(f"{tag}_signed"),
         s.str.find(".", literal=True).cast(pl.Int64).alias(f"{tag}_dot"),
         s.str.len_bytes().cast(pl.Int64).alias(f"{tag}_length"),
         s.str.contains(r"^[+-]").cast(pl.Int64).alias(f"{tag}_sign"),
@@ -213,14 +223,13 @@ def amount(field: Field, dtypes: dict[str, pl.DataType], scale: pl.Expr) -> Amou
     third = (
         power.alias(f"{tag}_power"),
         col("signed").abs().alias(f"{tag}_abs"),
-        ((pl.coalesce(dot, length) - col("sign") + col("places")) > _MAX_DIGITS).alias(
-            f"{tag}_wide"
-        ),
+        ((pl.coalesce(dot, length) - col("sign") + col("places")) > limit).alias(f"{tag}_wide"),
     )
     fourth = (
         col("power")
         .abs()
         .replace_strict(_POWERS.index, _POWERS.values, default=None, return_dtype=pl.Int128)
+        .cast(work, strict=False)
         .alias(f"{tag}_factor"),
     )
     fifth = (((col("power") >= 0) | ((col("abs") % col("factor")) == 0)).alias(f"{tag}_exact"),)

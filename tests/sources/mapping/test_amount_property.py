@@ -1,0 +1,53 @@
+"""Decimal text to minor units, against Python's exact arithmetic, on both integer widths."""
+
+from __future__ import annotations
+
+from decimal import Decimal, localcontext
+
+import polars as pl
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ledger_audit.sources.mapping import fields
+from ledger_audit.sources.mapping.spec import Field, FieldKind
+
+FIELD = Field("entries.amount", "m.toml:1", FieldKind.AMOUNT, column="a", units="major")
+
+texts = st.builds(
+    lambda sign, whole, fraction: f"{sign}{whole}{'.' + fraction if fraction else ''}",
+    st.sampled_from(["", "-", "+"]),
+    st.from_regex(r"[0-9]{1,30}", fullmatch=True),
+    st.from_regex(r"[0-9]{0,6}", fullmatch=True),
+)
+
+
+def expected(text: str, scale: int) -> tuple[int | None, bool]:
+    """Minor units and sign, or None where the text has more decimals than the scale."""
+    with localcontext(prec=100):  # exact: the default context rounds to 28 digits
+        value = Decimal(text) * (10**scale)
+        if value != value.to_integral_value():
+            return None, text.startswith("-")
+    magnitude = abs(int(value))
+    return (magnitude if len(str(magnitude)) <= 38 else None), int(value) < 0
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(texts, min_size=1, max_size=8), st.integers(0, 8))
+def test_exact_on_the_narrow_and_the_wide_path(values: list[str], scale: int) -> None:
+    frame = pl.DataFrame({"a": values})
+    fits = max(len(v) for v in values) + scale <= fields.NARROW_DIGITS
+    for narrow in (False, True) if fits else (False,):
+        read = fields.amount(FIELD, dict(frame.schema), pl.lit(scale), narrow=narrow)
+        out = frame.lazy()
+        for stage in read.stages:
+            out = out.with_columns(stage)
+        assert read.problem is not None
+        got = out.select(read.magnitude.alias("m"), read.problem.alias("p")).collect()
+        for text, magnitude, problem in zip(values, got["m"], got["p"], strict=True):
+            want, _ = expected(text, scale)
+            if want is None:
+                assert magnitude is None
+                assert problem is not None
+            else:
+                assert magnitude == want, (text, scale, narrow)
+                assert problem is None
