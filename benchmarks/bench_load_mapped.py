@@ -4,7 +4,8 @@ Generates N synthetic transactions with ``bench_load.generate`` and writes them 
 PostgreSQL and in a Parquet folder: once as the canonical tables, once in a foreign layout
 that a home-grown ledger would have (``journal`` rows with a status word and ``timestamptz``
 times, ``lines`` with a *signed NUMERIC amount in major units*, ``accounts`` with a type
-word, ``balances`` in NUMERIC). Then, each in a fresh process, it times:
+word, ``balances`` in NUMERIC; in Parquet the NUMERIC columns are DECIMAL(38, 8)). Then,
+each in a fresh process, it times:
 
 - ``canonical``: ``load_ledger(source)`` on the canonical tables;
 - ``mapped``: ``load_ledger(source, mapping=...)`` on the foreign layout, which converts every
@@ -228,7 +229,11 @@ def prepare(n_transactions: int, workdir: Path, canonical_url: str, foreign_url:
     foreign = workdir / "foreign"
     foreign.mkdir()
     for name, frame in tables.items():
-        frame.write_parquet(foreign / f"{name}.parquet")
+        # Parquet keeps exact decimals as DECIMAL, as a NUMERIC column exports to it.
+        decimals = [c for c in frame.columns if c in _NUMERIC]
+        frame.with_columns(pl.col(decimals).cast(pl.Decimal(38, 8))).write_parquet(
+            foreign / f"{name}.parquet"
+        )
     ledger = frames.ledgers.row(0, named=True)
     (workdir / "mapping.toml").write_text(
         MAPPING.format(ledger=ledger["ledger_id"], name=ledger["name"]), encoding="utf-8"

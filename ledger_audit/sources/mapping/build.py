@@ -288,6 +288,8 @@ def _fits_int64(build: _Build, rel: _Relation, amount: Field, scales: pl.DataFra
     """True when every value's text and the largest scale fit Int64 arithmetic (one pass)."""
     column = pl.col(str(amount.column))
     dtype = rel.dtypes[str(amount.column)]
+    if isinstance(dtype, pl.Decimal):
+        return False  # read from its integer value, no text: see fields.amount
     text = column if dtype == pl.String() else column.cast(pl.String, strict=False)
     longest = rel.frame.select(text.str.len_bytes().max()).item()
     fixed = build.mapping.assets.scale

@@ -199,6 +199,8 @@ def amount(
     float_tag = _float_tag(field, dtypes)
     if dtype.is_integer() and field.units == "minor":
         return AmountRead(x.abs(), x < 0, None)
+    if isinstance(dtype, pl.Decimal):
+        return _decimal_amount(field, dtype, scale)
     is_float = dtype.is_float()
     tag = "__" + field.key.replace(".", "_")
 
@@ -253,6 +255,49 @@ def amount(
     ]
     problem = _first(x.is_not_null(), *rules)
     return AmountRead(magnitude, col("signed") < 0, problem, (first, second, third, fourth, fifth))
+
+
+def _decimal_amount(field: Field, dtype: pl.Decimal, scale: pl.Expr) -> AmountRead:
+    """A DECIMAL column (Parquet, Arrow): its unscaled integer, moved to the asset's scale.
+
+    The physical value of Decimal(p, s) is the integer value * 10^s; in minor units at scale
+    k that is the integer * 10^(k - s), exact only where a division leaves no remainder. No
+    text is involved.
+    """
+    x = pl.col(str(field.column))
+    tag = "__" + field.key.replace(".", "_")
+
+    def col(name: str) -> pl.Expr:
+        return pl.col(f"{tag}_{name}")
+
+    column_scale = dtype.scale or 0
+    places = scale.cast(pl.Int64) if field.units == "major" else pl.lit(0, pl.Int64)
+    first = (
+        x.to_physical().alias(f"{tag}_signed"),
+        (places - column_scale).alias(f"{tag}_power"),
+    )
+    second = (
+        col("signed").abs().alias(f"{tag}_abs"),
+        col("power")
+        .abs()
+        .replace_strict(_POWERS.index, _POWERS.values, default=None, return_dtype=pl.Int128)
+        .alias(f"{tag}_factor"),
+    )
+    # Room left under 38 digits for a multiplication: abs * 10^power < 10^38.
+    room = (col("power") <= 0) | (col("abs") < pl.lit(10**_MAX_DIGITS, pl.Int128) // col("factor"))
+    exact = (col("power") >= 0) | ((col("abs") % col("factor")) == 0)
+    magnitude = pl.when(exact & room).then(
+        pl.when(col("power") >= 0)
+        .then(col("abs") * col("factor"))
+        .otherwise(col("abs") // col("factor"))
+    )
+    problem = _first(
+        x.is_not_null(),
+        (~exact, f"{field.key}: more decimals than the currency's scale (never rounded)"),
+        (~room, f"{field.key}: more than {_MAX_DIGITS} digits"),
+        (places.is_null(), f"{field.key}: no scale for it"),
+    )
+    return AmountRead(magnitude, col("signed") < 0, problem, (first, second))
 
 
 def time(field: Field | None, dtypes: dict[str, pl.DataType], zone: str | None) -> Read:

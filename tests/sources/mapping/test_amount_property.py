@@ -51,3 +51,29 @@ def test_exact_on_the_narrow_and_the_wide_path(values: list[str], scale: int) ->
             else:
                 assert magnitude == want, (text, scale, narrow)
                 assert problem is None
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.decimals(min_value=-(10**20), max_value=10**20, places=4), min_size=1, max_size=8),
+    st.integers(0, 8),
+)
+def test_a_decimal_column_is_read_from_its_integer_value(values: list[Decimal], scale: int) -> None:
+    frame = pl.DataFrame({"a": values}, schema={"a": pl.Decimal(38, 4)})
+    read = fields.amount(FIELD, dict(frame.schema), pl.lit(scale))
+    out = frame.lazy()
+    for stage in read.stages:
+        out = out.with_columns(stage)
+    assert read.problem is not None
+    got = out.select(
+        read.magnitude.alias("m"), read.negative.alias("n"), read.problem.alias("p")
+    ).collect()
+    for value, magnitude, negative, problem in zip(values, *got, strict=True):
+        want, _ = expected(str(value), scale)
+        if want is None:
+            assert magnitude is None
+            assert problem is not None
+        else:
+            assert magnitude == want, (value, scale)
+            assert negative == (value < 0)
+            assert problem is None
