@@ -33,6 +33,7 @@ from ledger_audit.reconcile.normalise import (
     references,
     tokens,
 )
+from ledger_audit.schema.frames import WIDE_AMOUNT
 from ledger_audit.sources.match_rules import MatchRules
 
 MATCH_ROWS: dict[str, pl.DataType] = {
@@ -164,13 +165,13 @@ def group_stage(internal: pl.DataFrame, external: pl.DataFrame) -> Found:
         right = right.filter(~pl.col("x").is_in(taken_x))
         sides = (
             left.group_by(key).agg(
-                pl.col("amount").sum().alias("sum_i"),
+                pl.col("amount").cast(WIDE_AMOUNT).sum().alias("sum_i"),  # exact: never wraps
                 pl.len().alias("n_i"),
                 pl.col("priority").min().alias("p_i"),
             )
         ).join(
             right.group_by(key).agg(
-                pl.col("amount").sum().alias("sum_x"),
+                pl.col("amount").cast(WIDE_AMOUNT).sum().alias("sum_x"),
                 pl.len().alias("n_x"),
                 pl.col("priority").min().alias("p_x"),
             ),

@@ -309,3 +309,15 @@ def test_bad_inputs() -> None:
     bank = records({"amount": 1, "on": 1}, {"amount": 2, "on": 1, "record_id": "r1"})
     with pytest.raises(InputError, match="appears 2 times"):
         reconcile(ledger_items(), bank, RULES, as_of=day(3))
+
+
+def test_stage_4_sums_are_exact_beyond_int64() -> None:
+    """Three items of 2^62 sum to 3 * 2^62, which an Int64 sum wraps to -2^62: no match."""
+    big = 2**62
+    result = run(
+        ledger_items(
+            tx("t1", big, 1, ext="PO1"), tx("t2", big, 1, ext="PO1"), tx("t3", big, 1, ext="PO1")
+        ),
+        records({"amount": -big, "on": 2, "payout_id": "PO1"}),
+    )
+    assert not any(stage == "group" for stage, *_ in matched(result))

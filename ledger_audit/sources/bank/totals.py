@@ -14,6 +14,7 @@ from typing import Protocol
 import polars as pl
 
 from ledger_audit.findings import Finding, RuleId, Severity
+from ledger_audit.schema.frames import WIDE_AMOUNT
 
 Row = dict[str, object]
 
@@ -51,7 +52,8 @@ def balance_findings(
     movements = (
         records.filter(pl.col("status") == "BOOK")
         .group_by("statement_id", "asset_id")
-        .agg(pl.col("amount").sum().alias("movement"), pl.len().alias("n"))
+        # Decimal(38, 0): exact, where an Int64 sum of a long statement could wrap around
+        .agg(pl.col("amount").cast(WIDE_AMOUNT).sum().alias("movement"), pl.len().alias("n"))
     )
     totals = {(r["statement_id"], r["asset_id"]): r for r in movements.to_dicts()}
     findings: list[Finding] = []
