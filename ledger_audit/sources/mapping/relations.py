@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import adbc_driver_manager
 import polars as pl
@@ -312,6 +312,35 @@ def _q(relation: RelationRef) -> str:
     return "'" + str(relation.name).replace("'", "''") + "'"
 
 
+_ARROW = "arrow "
+"""Prefix of the type of a query column that ADBC decodes itself."""
+_DECODED = frozenset(
+    {
+        TypeClass.INTEGER,
+        TypeClass.TEXT,
+        TypeClass.FLOAT,
+        TypeClass.TIMESTAMP_TZ,
+        TypeClass.TIMESTAMP,
+        TypeClass.DATE,
+        TypeClass.BOOLEAN,
+    }
+)
+"""Query columns read as ADBC decodes them; any other (uuid as bytes...) is read as text."""
+
+
+def _query_column(field: pa.Field[Any]) -> Column:
+    """A query result's column, typed as ADBC decodes it.
+
+    PostgreSQL types that ADBC passes through opaque (``numeric``, enums...) keep their
+    PostgreSQL name and are read as exact text, like a table's.
+    """
+    if isinstance(field.type, pa.OpaqueType):
+        name = str(field.type.type_name)
+        return Column(field.name, name, _PG_CLASSES.get(name, TypeClass.TEXT))
+    dtype = pl.DataFrame(pa.schema([field]).empty_table()).schema[field.name]
+    return Column(field.name, f"{_ARROW}{dtype}", polars_type_class(dtype))
+
+
 class PostgresRelations:
     """User relations of a PostgreSQL database, inside one read-only snapshot."""
 
@@ -359,11 +388,7 @@ class PostgresRelations:
                     schema = cursor.fetch_arrow_table().schema
                 finally:
                     cursor.close()
-                frame = pl.DataFrame(schema.empty_table())
-                return tuple(
-                    Column(name, str(dtype), polars_type_class(dtype))
-                    for name, dtype in frame.schema.items()
-                )
+                return tuple(_query_column(field) for field in schema)
             schema_name, table = self._split(str(relation.name))
             where = "current_schema()" if schema_name is None else f"'{schema_name}'"
             rows = self._fetch(
@@ -387,11 +412,15 @@ class PostgresRelations:
         return _quote(table) if schema_name is None else f"{_quote(schema_name)}.{_quote(table)}"
 
     def _select(self, relation: RelationRef, columns: Sequence[str]) -> str:
-        types = {c.name: c.source_type for c in self.columns(relation)}
+        known = {c.name: c for c in self.columns(relation)}
         parts = []
         for column in columns:
             quoted = _quote(column)
-            native = relation.query is not None or types.get(column) in _PG_NATIVE
+            found = known.get(column)
+            native = found is not None and (
+                found.source_type in _PG_NATIVE
+                or (found.source_type.startswith(_ARROW) and found.type_class in _DECODED)
+            )
             parts.append(quoted if native else f"{quoted}::text AS {quoted}")
         return ", ".join(parts)
 

@@ -11,6 +11,7 @@ import textwrap
 from pathlib import Path
 
 import polars as pl
+import psycopg
 import pytest
 
 from ledger_audit.checks.runner import audit
@@ -530,3 +531,60 @@ def test_the_sql_suites_are_refused_for_a_mapped_source(payments_db: Path, tmp_p
     )
     assert code == 2
     assert not out.exists()
+
+
+def test_postgres_queries_and_schema_qualified_tables_in_one_read_only_snapshot(
+    pg_url: str, tmp_path: Path
+) -> None:
+    libpq = pg_url.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(libpq) as connection:
+        connection.execute(
+            """
+            CREATE SCHEMA pay;
+            CREATE TABLE pay.accounts (code text, kind text);
+            CREATE TABLE pay.moves (id bigint, tx uuid, account text, amount numeric(12, 2),
+                                    ccy char(3), at timestamptz, state text);
+            INSERT INTO pay.accounts VALUES ('cash', 'A'), ('sales', 'R');
+            INSERT INTO pay.moves VALUES
+              (1, '00000000-0000-0000-0000-000000000001', 'cash', 12.50, 'EUR',
+               '2025-01-02 10:00:00+01', 'ok'),
+              (2, '00000000-0000-0000-0000-000000000001', 'sales', -12.50, 'EUR',
+               '2025-01-02 10:00:00+01', 'ok'),
+              (3, '00000000-0000-0000-0000-000000000002', 'cash', 1.00, 'EUR',
+               '2025-01-03 10:00:00+01', 'draft');
+            """
+        )
+    body = """
+    [ledger]
+    id = "pay"
+    [assets]
+    scales = { EUR = 2 }
+    [accounts]
+    from = "pay.accounts"
+    id = "code"
+    normal_balance = { column = "kind", map = { A = "debit", R = "credit" } }
+    [transactions]
+    query = "SELECT DISTINCT tx, at, state FROM pay.moves WHERE state <> 'draft'"
+    id = "tx"
+    status = { column = "state", map = { ok = "posted" } }
+    recorded_at = "at"
+    [entries]
+    query = "SELECT * FROM pay.moves WHERE state <> 'draft'"
+    row_id = "id"
+    transaction_id = "tx"
+    account = "account"
+    amount = { column = "amount", units = "major", sign = "debit_positive" }
+    currency = "ccy"
+    """
+    frames, report = load_ledger(pg_url, mapping=_mapping(tmp_path, body))
+    assert report.rejected == 0
+    assert frames.entries.select("transaction_id", "account_id", "direction", "amount").rows() == [
+        ("00000000-0000-0000-0000-000000000001", "cash", "debit", 1250),
+        ("00000000-0000-0000-0000-000000000001", "sales", "credit", 1250),
+    ]
+    assert frames.transactions["recorded_ns"].to_list() == [1_735_808_400 * 10**9]
+    assert frames.accounts["account_id"].to_list() == ["cash", "sales"]
+    # A misspelt column of a query is found before any row is read, like a table's.
+    wrong = _mapping(tmp_path, body.replace('recorded_at = "at"', 'recorded_at = "when"'), "w.toml")
+    with pytest.raises(InputError, match=r"transactions.recorded_at: column 'when' not in query"):
+        load_ledger(pg_url, mapping=wrong)
