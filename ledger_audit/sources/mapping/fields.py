@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from ledger_audit.sources.mapping.relations import TYPE_SUFFIX
-from ledger_audit.sources.mapping.spec import Field
+from ledger_audit.sources.mapping.spec import CANONICAL_VALUES, Field
 
 _INTEGER = r"^[+-]?[0-9]+$"
 _DECIMAL = r"^[+-]?[0-9]+(\.[0-9]+)?$"
@@ -105,9 +105,7 @@ def enum(field: Field, dtypes: dict[str, pl.DataType], *, on: pl.Expr | None = N
     else:
         mapped = source
         known = "the canonical words"
-    from ledger_audit.sources.mapping.parse import _CANONICAL  # noqa: PLC0415 - one vocabulary
-
-    allowed = sorted(_CANONICAL[field.key.rsplit(".", 1)[1]])
+    allowed = sorted(CANONICAL_VALUES[field.key.rsplit(".", 1)[1]])
     valid = mapped.is_in(allowed)
     value = pl.when(valid).then(mapped)
     problem = _when(

@@ -17,6 +17,7 @@ from ledger_audit.errors import InputError
 from ledger_audit.schema.times import iso_to_ns
 from ledger_audit.sources.mapping.relations import RelationRef
 from ledger_audit.sources.mapping.spec import (
+    CANONICAL_VALUES,
     FORMAT,
     AccountsSpec,
     AssetsSpec,
@@ -40,22 +41,6 @@ FILL_IN = "FILL-IN"
 
 _HEADER = re.compile(r"^\s*\[\s*([A-Za-z0-9_.]+)\s*\]")
 _KEY = re.compile(r"^\s*([A-Za-z0-9_]+)\s*=")
-_CANONICAL: dict[str, frozenset[str]] = {
-    "status": frozenset({"pending", "posted", "archived"}),
-    "kind": frozenset(
-        {
-            "standard",
-            "pending",
-            "post_pending",
-            "void_pending",
-            "reversal",
-            "adjustment",
-            "opening",
-        }
-    ),
-    "direction": frozenset({"debit", "credit"}),
-    "normal_balance": frozenset({"debit", "credit"}),
-}
 _EPOCHS = ("s", "ms", "us", "ns")
 MAX_SCALE = 38
 _FIELD_OPTIONS = frozenset(
@@ -217,7 +202,7 @@ class _Reader:
     def _canonical(self, key: str, value: object, enum: str | None) -> str | None:
         if value is None:
             return None
-        allowed = _CANONICAL.get(enum or "", frozenset())
+        allowed = CANONICAL_VALUES.get(enum or "", frozenset())
         if value == FILL_IN:
             raise self._fill_in(key)
         if not isinstance(value, str) or value not in allowed:

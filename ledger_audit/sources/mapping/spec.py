@@ -15,6 +15,24 @@ from ledger_audit.sources.mapping.relations import RelationRef
 
 FORMAT = "ledger-audit/mapping/1"
 
+CANONICAL_VALUES: dict[str, frozenset[str]] = {
+    "status": frozenset({"pending", "posted", "archived"}),
+    "kind": frozenset(
+        {
+            "standard",
+            "pending",
+            "post_pending",
+            "void_pending",
+            "reversal",
+            "adjustment",
+            "opening",
+        }
+    ),
+    "direction": frozenset({"debit", "credit"}),
+    "normal_balance": frozenset({"debit", "credit"}),
+}
+"""The canonical words of each value-mapped field: a map must land on one of them."""
+
 
 class FieldKind(StrEnum):
     """How a field's values are read."""

@@ -1,0 +1,55 @@
+"""Money fields of a relation: currency, asset id, minor units and sign, with their problems."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from ledger_audit.sources.mapping import fields
+from ledger_audit.sources.mapping.rows import Build, Relation, null_problem, reason_when
+from ledger_audit.sources.mapping.spec import Field
+
+Stages = tuple[tuple[pl.Expr, ...], ...]
+
+
+def merge_stages(*parts: Stages) -> Stages:
+    """Helper-column stages of several fields, stage by stage."""
+    depth = max((len(p) for p in parts), default=0)
+    return tuple(tuple(e for p in parts if i < len(p) for e in p[i]) for i in range(depth))
+
+
+def _fits_int64(build: Build, rel: Relation, amount: Field, scales: pl.DataFrame) -> bool:
+    """True when every value's text and the largest scale fit Int64 arithmetic (one pass)."""
+    column = pl.col(str(amount.column))
+    dtype = rel.dtypes[str(amount.column)]
+    if isinstance(dtype, pl.Decimal):
+        return False  # read from its integer value, no text: see fields.amount
+    text = column if dtype == pl.String() else column.cast(pl.String, strict=False)
+    longest = rel.frame.select(text.str.len_bytes().max()).item()
+    fixed = build.mapping.assets.scale
+    declared = scales["scale"].to_list()
+    widest = fixed if fixed is not None else max(declared, default=0)
+    if longest is None:
+        return True
+    return int(longest) + int(widest) <= fields.NARROW_DIGITS
+
+
+def money_values(
+    build: Build, rel: Relation, amount: Field, currency: Field, scales: pl.DataFrame
+) -> tuple[dict[str, pl.Expr], list[pl.Expr], Stages]:
+    """Currency, asset id, magnitude and sign of a money field, with their problems."""
+    code = fields.text(currency, rel.dtypes)
+    scale = build.scale_of(code.value, scales)
+    money = fields.amount(amount, rel.dtypes, scale, narrow=_fits_int64(build, rel, amount, scales))
+    values = {
+        "asset_id": build.asset_of(code.value, scales),
+        "__magnitude": money.magnitude,
+        "__negative": money.negative,
+    }
+    checks = [
+        *fields.problems(code),
+        null_problem(code.value, currency.key),
+        reason_when(scale.is_null(), f"{currency.key}: currency has no scale in [assets]"),
+        *([money.problem] if money.problem is not None else []),
+        null_problem(pl.col(str(amount.column)), amount.key),
+    ]
+    return values, checks, money.stages
