@@ -18,6 +18,7 @@ import os
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any, ClassVar
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
@@ -47,12 +48,14 @@ from ledger_audit.checks.invariant_rules import (
     LEGS_SCHEMA,
     VIOLATION_KEY,
     VIOLATION_SCHEMA,
+    legs_schema,
     violations,
     violations_from_rows,
     violations_to_rows,
 )
 from ledger_audit.checks.suite_files import ExpectationSpec, SuiteSpec
 from ledger_audit.errors import REASON_CHARS, excerpt
+from ledger_audit.schema.frames import WIDE_AMOUNT
 from ledger_audit.sources.invariant_sql import (
     legs_sql,
     read_only_database,
@@ -156,7 +159,9 @@ def _metric_class(invariant: str) -> type[TableMetricProvider]:
         runtime_configuration: dict[str, Any],  # noqa: ARG001
     ) -> list[dict[str, Any]]:
         frame: pd.DataFrame = _table(execution_engine, metric_domain_kwargs)
-        legs = pl.from_pandas(frame, schema_overrides=LEGS_SCHEMA)
+        narrow = isinstance(frame["amount"].dtype, pd.Int64Dtype)  # else Decimals: wide
+        schema = LEGS_SCHEMA if narrow else legs_schema(WIDE_AMOUNT)
+        legs = pl.from_pandas(frame, schema_overrides=schema)
         found: list[dict[str, Any]] = violations_to_rows(violations(invariant, legs))
         return found
 
@@ -325,6 +330,12 @@ def _plain(value: object) -> object:
     return item() if item is not None else value
 
 
+def _wide(value: object) -> bool:
+    """An amount the Int64 ``legs`` column cannot take: a Decimal, or an int beyond int64."""
+    plain = _plain(value)
+    return isinstance(plain, Decimal) or (isinstance(plain, int) and not -(2**63) <= plain < 2**63)
+
+
 def _error(exception_info: dict[str, Any]) -> str | None:
     """The exception message GX recorded for an expectation, if it raised, cut short.
 
@@ -348,7 +359,9 @@ def _outcome(suite: str, spec: ExpectationSpec, result: Any) -> ExpectationOutco
     else:
         found = body.get("unexpected_index_list") or []
         columns = list(dict.fromkeys([*INDEX_COLUMNS, *(name for row in found for name in row)]))
-        schema = {name: LEGS_SCHEMA[name] for name in columns if name in LEGS_SCHEMA}
+        wide = any(_wide(row.get("amount")) for row in found)
+        legs = legs_schema(WIDE_AMOUNT) if wide else LEGS_SCHEMA
+        schema = {name: legs[name] for name in columns if name in legs}
         rows = pl.DataFrame(
             [{name: _plain(row.get(name)) for name in schema} for row in found],
             schema=schema,
@@ -377,8 +390,12 @@ def _run(batch: Any, suites: Sequence[SuiteSpec]) -> SuiteRun:
 
 
 def to_pandas(legs: pl.DataFrame) -> pd.DataFrame:
-    """The ``legs`` frame for GX's pandas engine: through Arrow, integers as ``Int64``."""
-    table = legs.select([pl.col(n).cast(d) for n, d in LEGS_SCHEMA.items()]).to_arrow()
+    """The ``legs`` frame for GX's pandas engine: through Arrow, integers as ``Int64``.
+
+    A wide ``amount`` (Decimal(38, 0)) arrives as Python Decimals: exact, if slower.
+    """
+    schema = legs_schema(legs.schema["amount"])
+    table = legs.select([pl.col(n).cast(d) for n, d in schema.items()]).to_arrow()
     return table.to_pandas(
         types_mapper=lambda dtype: pd.Int64Dtype() if dtype == pa.int64() else None
     )

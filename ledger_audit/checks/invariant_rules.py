@@ -20,6 +20,7 @@ from collections.abc import Callable, Mapping, Sequence
 import polars as pl
 
 from ledger_audit.replay.balances import SUM_AMOUNT
+from ledger_audit.schema.frames import WIDE_AMOUNT
 from ledger_audit.sources.ledger_frames import LedgerFrames
 
 LEGS_SCHEMA: dict[str, pl.DataType] = {
@@ -50,7 +51,17 @@ LEGS_SCHEMA: dict[str, pl.DataType] = {
 
 ``account_check`` is the account's normal balance, ``unknown`` when the account does not
 exist, null on a row without an entry; ``asset_check`` is the asset's scale, -1 when the
-asset is not registered, null on a row without an entry."""
+asset is not registered, null on a row without an entry. ``amount`` is Decimal(38, 0) instead
+for a ledger loaded with amounts beyond int64 (see :func:`legs_schema`)."""
+
+
+def legs_schema(amount: pl.DataType) -> dict[str, pl.DataType]:
+    """LEGS_SCHEMA with ``amount`` as the ledger holds it: Int64, or WIDE_AMOUNT.
+
+    A ledger loaded with amounts beyond int64 has them as Decimal(38, 0): an Int64 cast fails.
+    """
+    return {**LEGS_SCHEMA, "amount": WIDE_AMOUNT if amount == WIDE_AMOUNT else pl.Int64()}
+
 
 VIOLATION_SCHEMA: dict[str, pl.DataType] = {
     "ledger_id": pl.String(),
@@ -111,7 +122,8 @@ GAP_LIMIT = 1_000
 
 
 def prepare_legs(frames: LedgerFrames) -> pl.DataFrame:
-    """The ``legs`` table of a loaded ledger (see the module docstring)."""
+    """The ``legs`` table of a loaded ledger (see the module docstring); ``legs_schema``."""
+    schema = legs_schema(frames.entries.schema["amount"])
     versions = frames.transactions.select(
         *TX,
         pl.col("version").cast(pl.Int64()),
@@ -132,7 +144,7 @@ def prepare_legs(frames: LedgerFrames) -> pl.DataFrame:
         "account_id",
         "asset_id",
         "direction",
-        pl.col("amount").cast(pl.Int64()),
+        pl.col("amount").cast(schema["amount"]),
     )
     joined = versions.join(entries, on=list(VERSION), how="full", coalesce=True)
     accounts = frames.accounts.select(
@@ -168,7 +180,7 @@ def prepare_legs(frames: LedgerFrames) -> pl.DataFrame:
             .otherwise(pl.col("_scale"))
             .alias("asset_check"),
         )
-        .select([pl.col(name).cast(dtype) for name, dtype in LEGS_SCHEMA.items()])
+        .select([pl.col(name).cast(dtype) for name, dtype in schema.items()])
         .sort("ledger_id", "chain_seq", "transaction_id", "version", "entry_index", nulls_last=True)
     )
 
