@@ -395,7 +395,9 @@ def render_breaks(breaks: pl.DataFrame) -> str:
         return "Breaks by class: none\n"
     summary = (
         breaks.group_by("class", "rule", "side", "asset_id")
-        .agg(pl.len().alias("count"), pl.col("amount").sum().alias("amount"))
+        .agg(  # an exact sum: Int64 wraps past 2^63 - 1
+            pl.len().alias("count"), pl.col("amount").cast(pl.Decimal(38, 0)).sum().alias("amount")
+        )
         .sort("class", "side", "asset_id")
     )
     columns = ("class", "rule", "side", "count", "net amount")

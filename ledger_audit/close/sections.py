@@ -78,7 +78,7 @@ def close_tables(close: MonthEndClose) -> CloseTables:
                 tuple(
                     c
                     for c, t in recon.payouts.schema.items()
-                    if t == pl.Int64() and c != "bank_line"
+                    if t in (pl.Int64(), SUM_AMOUNT) and c != "bank_line"
                 ),
             ),
         ]

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import polars as pl
 
+from ledger_audit.schema.frames import WIDE_AMOUNT
+
 BUCKETS = ("0-2", "3-7", "8-30", "31-60", "61-90", "over 90")
 """Bucket labels, youngest first: 0-2, 3-7, 8-30, 31-60, 61-90 and over 90 days."""
 
@@ -21,9 +23,10 @@ AGING_SCHEMA: dict[str, pl.DataType] = {
     "class": pl.String(),
     "bucket": pl.String(),
     "count": pl.UInt32(),
-    "amount": pl.Int64(),
+    "amount": WIDE_AMOUNT,
 }
-"""Per bank account x asset x side x break class x bucket: how many breaks, their net amount."""
+"""Per bank account x asset x side x break class x bucket: how many breaks, their net amount
+(an exact Decimal(38, 0) sum: an Int64 sum wraps past 2^63 - 1)."""
 
 
 def bucket(age_days: pl.Expr) -> pl.Expr:
@@ -44,7 +47,7 @@ def aging(breaks: pl.DataFrame) -> pl.DataFrame:
     )
     return (
         breaks.group_by("account_ref", "asset_id", "side", "class", "bucket")
-        .agg(pl.len().alias("count"), pl.col("amount").sum().alias("amount"))
+        .agg(pl.len().alias("count"), pl.col("amount").cast(WIDE_AMOUNT).sum().alias("amount"))
         .with_columns(order.alias("_order"))
         .sort("account_ref", "asset_id", "side", "class", "_order", nulls_last=False)
         .select(list(AGING_SCHEMA))

@@ -66,6 +66,7 @@ from ledger_audit.reconcile.stages import (
     scored_stage,
 )
 from ledger_audit.reconcile.subset_sum import subset_stage
+from ledger_audit.schema.frames import WIDE_AMOUNT
 from ledger_audit.sources.match_rules import MatchRules
 
 CHECK = "reconcile"
@@ -81,13 +82,14 @@ MATCH_SCHEMA: dict[str, pl.DataType] = {
     "asset_id": pl.String(),
     "internal_count": pl.UInt32(),
     "external_count": pl.UInt32(),
-    "internal_amount": pl.Int64(),
-    "external_amount": pl.Int64(),
-    "difference": pl.Int64(),
+    "internal_amount": WIDE_AMOUNT,
+    "external_amount": WIDE_AMOUNT,
+    "difference": WIDE_AMOUNT,
 }
 """One row per match. ``match_id`` is ``<stage name>/<smallest ledger item id>`` (an item is
 in one match at most, so it is unique and does not depend on input order); ``difference`` is
-external minus internal amount (non-zero only within a stage-3 tolerance)."""
+external minus internal amount (non-zero only within a stage-3 tolerance). The amounts are
+exact Decimal(38, 0) sums of the match's members (an Int64 sum wraps past 2^63 - 1)."""
 
 LINK_SCHEMA: dict[str, pl.DataType] = {
     "match_id": pl.String(),
@@ -356,8 +358,8 @@ def _assemble(
                 pl.col("asset_id").min(),
                 internal.sum().cast(pl.UInt32()).alias("internal_count"),
                 (~internal).sum().cast(pl.UInt32()).alias("external_count"),
-                pl.col("amount").filter(internal).sum().alias("internal_amount"),
-                pl.col("amount").filter(~internal).sum().alias("external_amount"),
+                pl.col("amount").cast(WIDE_AMOUNT).filter(internal).sum().alias("internal_amount"),
+                pl.col("amount").cast(WIDE_AMOUNT).filter(~internal).sum().alias("external_amount"),
             )
             .join(result.matches, on="gid")
             .with_columns(

@@ -31,6 +31,7 @@ import polars as pl
 
 from ledger_audit.findings import FINDINGS_SCHEMA, RuleId, Severity, findings_from
 from ledger_audit.reconcile.normalise import STRONG_EXTERNAL, WorkFrames, normalised
+from ledger_audit.schema.frames import WIDE_AMOUNT
 from ledger_audit.sources.match_rules import MatchRules
 
 RECON_PAYOUT_UNTIED = RuleId.RECON_PAYOUT_UNTIED
@@ -44,14 +45,14 @@ PAYOUT_SCHEMA: dict[str, pl.DataType] = {
     "payout_id": pl.String(),
     "date": pl.Date(),
     "records": pl.UInt32(),
-    "gross": pl.Int64(),
-    "fees": pl.Int64(),
-    "refunds": pl.Int64(),
-    "payout": pl.Int64(),
-    "ledger_gross": pl.Int64(),
-    "ledger_fees": pl.Int64(),
-    "ledger_refunds": pl.Int64(),
-    "ledger_payout": pl.Int64(),
+    "gross": WIDE_AMOUNT,
+    "fees": WIDE_AMOUNT,
+    "refunds": WIDE_AMOUNT,
+    "payout": WIDE_AMOUNT,
+    "ledger_gross": WIDE_AMOUNT,
+    "ledger_fees": WIDE_AMOUNT,
+    "ledger_refunds": WIDE_AMOUNT,
+    "ledger_payout": WIDE_AMOUNT,
     "ledger_payout_item": pl.String(),
     "bank_file": pl.String(),
     "bank_line": pl.Int64(),
@@ -66,7 +67,8 @@ Amounts are signed minor units on the processor balance (a capture of an issuing
 negative, a charge of an acquirer positive); ``payout`` is the payout record (null when the
 report holds none), ``bank_amount`` the bank line in the bank account's view (it ties when it
 is minus ``payout``). ``status`` is ``tied`` or ``untied``; ``untied`` lists the failing
-parts (PARTS), comma-separated, empty when tied.
+parts (PARTS), comma-separated, empty when tied. Every part and its ledger side is an exact
+Decimal(38, 0) sum: an Int64 sum wraps past 2^63 - 1 and could tie parts 2^64 apart.
 """
 
 _KEY = ["account_ref", "asset_id", "payout_id"]
@@ -129,9 +131,11 @@ def tie_out(
         .select("match_id", *_KEY, "part")
         .join(matches.select("match_id", "internal_amount"), on="match_id")
     )
-    ledger = owner.group_by(*_KEY, "part").agg(pl.col("internal_amount").sum().alias("ledger"))
+    ledger = owner.group_by(*_KEY, "part").agg(
+        pl.col("internal_amount").cast(WIDE_AMOUNT).sum().alias("ledger")
+    )
     processor = matched.group_by(*_KEY, "part").agg(
-        pl.col("amount").sum().alias("processor"),
+        pl.col("amount").cast(WIDE_AMOUNT).sum().alias("processor"),
         pl.col("match_id").is_null().sum().alias("open"),
     )
     parts = processor.join(ledger, on=[*_KEY, "part"], how="left").with_columns(
@@ -145,7 +149,7 @@ def tie_out(
         pl.len().cast(pl.UInt32()).alias("records"),
         pl.col("booking_date").filter(pl.col("part") == "payout").min().alias("_paid"),
         pl.col("booking_date").max().alias("_last"),
-        pl.col("amount").filter(pl.col("part") == "payout").sum().alias("payout"),
+        pl.col("amount").cast(WIDE_AMOUNT).filter(pl.col("part") == "payout").sum().alias("payout"),
         (pl.col("part") == "payout").any().alias("_has_payout"),
     )
     untied_parts = [
@@ -163,7 +167,7 @@ def tie_out(
     table = table.with_columns(
         pl.col("gross", "fees", "refunds", "ledger_gross", "ledger_fees", "ledger_refunds")
         .fill_null(0)
-        .cast(pl.Int64()),
+        .cast(WIDE_AMOUNT),
         pl.when(pl.col("_has_payout")).then(pl.col("payout")).alias("payout"),
         pl.coalesce("_paid", "_last").alias("date"),
     )
@@ -222,8 +226,11 @@ def tie_out(
             ),
         ]
     )
-    payout_rows = records.filter(pl.col("part") == "payout").select(
-        *_KEY, pl.col("file").alias("_file"), pl.col("line").alias("_line")
+    payout_rows = (  # the first payout record: one finding per payout, even with several
+        records.filter(pl.col("part") == "payout")
+        .sort("x")
+        .unique(_KEY, keep="first", maintain_order=True)
+        .select(*_KEY, pl.col("file").alias("_file"), pl.col("line").alias("_line"))
     )
     firsts = (
         records.sort("x")
@@ -258,7 +265,7 @@ def _ledger_payouts(  # noqa: PLR0917 (private; every frame is a different input
         .sort("item_id")
         .group_by(_KEY)
         .agg(
-            pl.col("internal_amount").first().alias("ledger_payout"),
+            pl.col("internal_amount").first().cast(WIDE_AMOUNT).alias("ledger_payout"),
             pl.col("item_id").first().alias("ledger_payout_item"),
         )
     )
@@ -287,7 +294,7 @@ def _ledger_payouts(  # noqa: PLR0917 (private; every frame is a different input
         )
         .select(
             *_KEY,
-            pl.col("amount").alias("ledger_payout"),
+            pl.col("amount").cast(WIDE_AMOUNT).alias("ledger_payout"),
             pl.col("item_id").alias("ledger_payout_item"),
         )
     )

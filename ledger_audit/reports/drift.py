@@ -462,7 +462,7 @@ def _completions(dated: pl.DataFrame, grid: pl.DataFrame) -> pl.DataFrame:
         .agg(
             pl.col("date").filter(pl.col("side") == _INTERNAL).max().alias("last_internal"),
             pl.col("date").filter(pl.col("side") == _EXTERNAL).max().alias("last_external"),
-            _signed(pl.col("side"), pl.col("amount")).sum().alias("difference"),
+            _signed(pl.col("side"), pl.col("amount").cast(SUM_AMOUNT)).sum().alias("difference"),
         )
         .filter(pl.col("difference") != 0)
         .sort("last_external")
