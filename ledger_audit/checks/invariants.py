@@ -36,7 +36,7 @@ from ledger_audit.findings import (
     sort_findings,
 )
 from ledger_audit.schema.frames import KEYS
-from ledger_audit.sources.invariant_sql import sqlite_file_url
+from ledger_audit.sources.invariant_sql import first_wide_entry, sqlite_file_url
 from ledger_audit.sources.ledger_frames import LedgerFrames
 from ledger_audit.spec import VerifySpec
 
@@ -61,7 +61,9 @@ def check_invariant_suites(frames: LedgerFrames, spec: VerifySpec) -> CheckResul
     if spec.suites == "off":
         nothing = Coverage(0, "transaction versions", "the invariant suites were turned off")
         return CheckResult(CHECK, empty_findings(), nothing)
-    wide = wide_entry(frames) if spec.suites == "sql" else None
+    wide = None
+    if spec.suites == "sql":
+        wide = wide_entry(frames) or first_wide_entry(sql_url(spec.source))
     if spec.suites == "sql" and wide is None:
         result = check_invariants_sql(spec)
     else:

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.pool import NullPool
 
 from ledger_audit.errors import InputError
 from ledger_audit.schema.tables import accounts, assets, entries, transactions
@@ -136,6 +137,36 @@ def read_only_database(url: str) -> Iterator[str]:
     path = _sqlite_path(url, parsed.database)
     with read_only_sqlite(path, sqlite_label(path)) as plan:
         yield _sqlite_url(plan)
+
+
+def first_wide_entry(url: str) -> str | None:
+    """The first entry (in key order) whose amount is beyond int64 in the database, or None.
+
+    The SQL path casts amounts to BIGINT: PostgreSQL fails on a wider NUMERIC, and SQLite
+    turns a REAL beyond int64 into 2^63 - 1 without a word, so such a ledger is kept off it.
+    """
+    e = entries.c
+    key = (e.ledger_id, e.transaction_id, e.version, e.entry_index)
+    query = (
+        sa.select(*key)
+        .where(sa.or_(e.amount > _INT64_MAX, e.amount < -_INT64_MAX - 1))
+        .order_by(*key)
+        .limit(1)
+    )
+    with read_only_database(url) as read_only:
+        engine = sa.create_engine(read_only, poolclass=NullPool)
+        try:
+            with engine.connect() as conn:
+                row = conn.execute(query).first()
+        finally:
+            engine.dispose()
+    if row is None:
+        return None
+    names = ("ledger_id", "transaction_id", "version", "entry_index")
+    return "entry " + ", ".join(f"{name}={value}" for name, value in zip(names, row, strict=True))
+
+
+_INT64_MAX = 2**63 - 1
 
 
 def legs_query() -> sa.Select[Any]:

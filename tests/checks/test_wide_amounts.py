@@ -138,3 +138,31 @@ def test_entry_amounts_past_int64_are_exact_on_both_paths(
         ("ledger.unbalanced", None),
         ("balance.negative_not_allowed", "t3"),
     }
+
+
+def test_sqlite_real_amounts_past_int64_stay_off_the_sql_path(
+    sqlite_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """SQLite keeps 1e30 as a REAL, whose BIGINT cast is 2^63 - 1: the SQL path would have
+    summed a number no one wrote. Both paths reject the row and agree."""
+    engine = sa.create_engine(sqlite_url, poolclass=NullPool)
+    rows = {table: frame.to_dicts() for table, frame in ledger_from_text(LEDGER).items()}
+    for row in rows["entries"]:
+        if row["transaction_id"] == "t1":
+            row["amount"] = 1e30
+    write_sample_ledger(engine, rows)
+    engine.dispose()
+    found = {}
+    for suites in ("frame", "sql"):
+        out = tmp_path / suites
+        assert main(["verify", sqlite_url, "--out", str(out), "--suites", suites]) == 1
+        found[suites] = pl.read_parquet(out / "findings.parquet").select(
+            "rule", "locator", "expected", "actual"
+        )
+    capsys.readouterr()
+    assert found["frame"].equals(found["sql"])
+    assert "check.crashed" not in found["sql"]["rule"].to_list()
+    assert found["sql"]["rule"].to_list().count("source.rejected_row") == 2
+    summary = pl.read_parquet(tmp_path / "sql" / "summary.parquet")
+    coverage = summary.filter(pl.col("rule") == "entry.unbalanced")["coverage"].item()
+    assert "transaction_id=t1, version=0, entry_index=0 has an amount beyond int64" in coverage
