@@ -67,6 +67,8 @@ def _half(amounts: _Ints) -> tuple[_Ints, _Ints, _Ints]:
 def solve(amounts: _Ints, ids: _Ints, target: int, max_group: int) -> Solutions:
     """Subsets of 2..max_group of ``amounts`` that sum to ``target`` (meet in the middle).
 
+    The halves' sums are int64 and may wrap; each hit is checked with exact integers.
+
     ``ids`` (same length) only decide which solution is reported first.
     """
     count = amounts.shape[0]
@@ -89,7 +91,9 @@ def solve(amounts: _Ints, ids: _Ints, target: int, max_group: int) -> Solutions:
             if 2 <= size <= max_group:  # noqa: PLR2004 (a batch has two members at least)
                 members = [p for p in range(half) if masks_a[a] >> p & 1]
                 members += [half + p for p in range(count - half) if masks_b[b] >> p & 1]
-                found.append(tuple(members))
+                # the int64 sums wrap past 2^63 - 1: equal only modulo 2^64, so check exactly
+                if sum(int(amounts[p]) for p in members) == target:
+                    found.append(tuple(members))
             if examined >= SOLUTION_LIMIT * 4 or len(found) >= SOLUTION_LIMIT:
                 break
         if examined >= SOLUTION_LIMIT * 4 or len(found) >= SOLUTION_LIMIT:

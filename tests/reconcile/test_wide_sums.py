@@ -8,12 +8,14 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+import numpy as np
 import polars as pl
 
 from ledger_audit.cli import render_breaks
 from ledger_audit.reconcile.aging import AGING_SCHEMA
 from ledger_audit.reconcile.match import MATCH_SCHEMA
 from ledger_audit.reconcile.payouts import PAYOUT_SCHEMA
+from ledger_audit.reconcile.subset_sum import solve
 from tests.reconcile.helpers import ledger_items, records, run, tx
 from tests.reconcile.test_payouts import run as run_payout
 
@@ -74,3 +76,11 @@ def test_a_payout_whose_parts_wrap_does_not_tie() -> None:
     (locator, message) = untied.select("locator", "message").row(0)  # one, at the first record
     assert (untied.height, locator) == (1, "stripe.csv:3")
     assert f"net {-2 * G} USD/2 against bank line {-WRAPPED} USD/2" in message
+
+
+def test_a_subset_sum_that_wraps_is_no_solution() -> None:
+    """Four 2^62 and a 5 add up to 2^64 + 5, which int64 holds as 5: not the target 5."""
+    amounts = np.array([2**62] * 4 + [5], dtype=np.int64)
+    ids = np.arange(5, dtype=np.int64)
+    assert solve(amounts, ids, 5, 5).count == 0
+    assert solve(amounts, ids, 2**62 + 5, 5).first == (0, 4)  # an exact one is still found
