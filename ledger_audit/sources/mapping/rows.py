@@ -198,16 +198,39 @@ def null_problem(value: pl.Expr, key: str) -> pl.Expr:
     return reason_when(value.is_null(), f"{key}: no value")
 
 
+def _in_key_order(frame: pl.DataFrame, keys: list[str]) -> bool:
+    """True when each row's keys are >= the previous row's, compared left to right.
+
+    Sources often hand rows over in key order (files written sorted, tables read in the
+    order they were filled); this one pass over adjacent rows says so without sorting.
+    A null key makes the answer False (the general path then decides).
+    """
+    if frame.height < 2:  # noqa: PLR2004 - a pair is the smallest order to check
+        return True
+    ordered: pl.Expr = pl.lit(value=True)
+    for key in reversed(keys):
+        after = pl.col(key).shift(-1)
+        ordered = (pl.col(key) < after) | ((pl.col(key) == after) & ordered)
+    ordered = ordered.fill_null(value=False) | (pl.int_range(pl.len()) == pl.len() - 1)
+    return bool(frame.select(ordered.all()).item())
+
+
 def mark_duplicates(rel: Relation, frame: pl.DataFrame, keys: list[str], what: str) -> None:
     """Mark every good row whose ``keys`` repeat: which one is right cannot be told."""
     good = rel.good(frame)
-    # A hash of the keys first: no repeated hash, no repeated key (the common case, one pass);
-    # only rows whose hash repeats are compared exactly.
-    suspects = good.filter(pl.struct(keys).hash(seed=0).is_duplicated())
-    if suspects.height == 0:
-        return
-    repeated = suspects.group_by(keys).len().filter(pl.col("len") > 1)
-    if repeated.height == 0:
-        return
-    dup = suspects.join(repeated.drop("len"), on=keys, how="semi", nulls_equal=True)
+    if _in_key_order(good.select(keys), keys):
+        # Rows in key order: a repeat is a row equal to its neighbour (one pass, no hashing).
+        same = pl.all_horizontal(pl.col(k) == pl.col(k).shift(1) for k in keys).fill_null(
+            value=False
+        )
+        flagged = good.select(ROW, same.alias("_same"))
+        dup = flagged.filter(pl.col("_same") | pl.col("_same").shift(-1, fill_value=False))
+    else:
+        # A hash of the keys first: no repeated hash, no repeated key (one pass); only rows
+        # whose hash repeats are compared exactly.
+        suspects = good.filter(pl.struct(keys).hash(seed=0).is_duplicated())
+        if suspects.height == 0:
+            return
+        repeated = suspects.group_by(keys).len().filter(pl.col("len") > 1)
+        dup = suspects.join(repeated.drop("len"), on=keys, how="semi", nulls_equal=True)
     rel.mark_rows(dup[ROW], f"{what}: the same {', '.join(keys)} on several rows")
