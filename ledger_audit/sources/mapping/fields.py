@@ -95,21 +95,21 @@ def enum(field: Field, dtypes: dict[str, pl.DataType], *, on: pl.Expr | None = N
         )
         return Read(value, problem)
     source = text(field, dtypes).value
+    allowed = sorted(CANONICAL_VALUES[field.key.rsplit(".", 1)[1]])
     if field.value_map:
-        mapped = source.replace_strict(
+        # The map's targets and default were checked against the canonical words when the
+        # file was read: a value is canonical exactly when the map (or default) gives one.
+        value = source.replace_strict(
             dict(field.value_map),
             default=pl.lit(field.default, dtype=pl.String),
             return_dtype=pl.String,
         )
         known = ", ".join(k for k, _ in field.value_map)
     else:
-        mapped = source
+        value = pl.when(source.is_in(allowed)).then(source)
         known = "the canonical words"
-    allowed = sorted(CANONICAL_VALUES[field.key.rsplit(".", 1)[1]])
-    valid = mapped.is_in(allowed)
-    value = pl.when(valid).then(mapped)
     problem = _when(
-        source.is_not_null() & ~valid.fill_null(value=False),
+        source.is_not_null() & value.is_null(),
         f"{field.key}: value not in the map ({known})",
     )
     return Read(value, problem)

@@ -8,7 +8,12 @@ from collections.abc import Sequence
 import polars as pl
 
 from ledger_audit.schema.frames import FRAME_SCHEMAS
-from ledger_audit.sources.ledger_frames import REJECTION_SCHEMA, TableCount, empty_rejections
+from ledger_audit.sources.ledger_frames import (
+    AMOUNT_COLUMNS,
+    REJECTION_SCHEMA,
+    TableCount,
+    empty_rejections,
+)
 from ledger_audit.sources.mapping import fields
 from ledger_audit.sources.mapping.amounts import Stages, merge_stages, money_values
 from ledger_audit.sources.mapping.rows import (
@@ -180,16 +185,16 @@ def canonical_tables(
     """The six canonical tables from what the phases built, each with exactly its columns."""
     m = build.mapping
     parts = [accounts, transactions, entries] + ([] if balances is None else [balances])
-    ledgers = _ledgers(build, transactions, [f.select("ledger_id") for f in parts])
+    ledgers = _ledgers(build, transactions, [f.select(pl.col("ledger_id").unique()) for f in parts])
     accounts = accounts.join(
         ledgers.select("ledger_id", "created_ns"), on="ledger_id", how="left"
     ).with_columns(pl.coalesce("opened_ns", "created_ns").alias("opened_ns"))
     # Every currency the mapping declares is an asset, used or not; and every one used.
     declared = scales.select(pl.concat_str("code", pl.lit("/"), pl.col("scale").cast(pl.String)))
     used = [declared.to_series().alias("asset_id").to_frame()]
-    used += [entries.select("asset_id"), accounts.select("asset_id")]
+    used += [f.select(pl.col("asset_id").unique()) for f in (entries, accounts)]
     if balances is not None:
-        used.append(balances.select("asset_id"))
+        used.append(balances.select(pl.col("asset_id").unique()))
     asset_ids = pl.concat(used).drop_nulls().unique().sort("asset_id")
     split = pl.col("asset_id").str.split_exact("/", 1)
     assets = asset_ids.select(
@@ -198,7 +203,9 @@ def canonical_tables(
         split.struct.field("field_1").cast(pl.Int32).alias("scale"),
         pl.lit(m.assets.kind).alias("kind"),
     )
-    entries = entries.rename({"__magnitude": "amount"})
+    entries = _narrowed(entries.rename({"__magnitude": "amount"}), "amount")
+    if balances is not None:
+        balances = _narrowed(balances, *AMOUNT_COLUMNS["balances"])
     if m.transactions.idempotency_key is None:
         build.notes.append("idempotency keys are not mapped: idempotency is not proven")
     if m.chain is None:
@@ -217,6 +224,29 @@ def canonical_tables(
         "entries": _canonical_frame(entries, "entries"),
         "balances": _canonical_frame(balances, "balances"),
     }
+
+
+def _narrowed(frame: pl.DataFrame, *columns: str) -> pl.DataFrame:
+    """Amount columns computed wider than Int64 (Int128) as Int64 where every value fits.
+
+    One pass each for the bounds; ``conform`` then has nothing to narrow, and a column that
+    does not fit keeps its width for ``conform`` to widen to Decimal(38, 0).
+    """
+    wide = [c for c in columns if frame.schema[c] == pl.Int128()]
+    if not wide or frame.height == 0:
+        return frame
+    bounds = frame.select(
+        *(pl.col(c).min().alias(f"{c}_min") for c in wide),
+        *(pl.col(c).max().alias(f"{c}_max") for c in wide),
+    ).row(0, named=True)
+    low, high = -(2**63), 2**63 - 1
+    fits = [
+        c
+        for c in wide
+        if (bounds[f"{c}_min"] is None or bounds[f"{c}_min"] >= low)
+        and (bounds[f"{c}_max"] is None or bounds[f"{c}_max"] <= high)
+    ]
+    return frame.with_columns(pl.col(fits).cast(pl.Int64)) if fits else frame
 
 
 def _money_fields(m: SourceMapping) -> list[tuple[str, Field]]:
