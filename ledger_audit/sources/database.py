@@ -54,7 +54,8 @@ class _TypeFallback(Exception):
     """SQLite handed back a column in another type than declared: re-read it as text."""
 
 
-def _quote(identifier: str) -> str:
+def quote_identifier(identifier: str) -> str:
+    """A SQL identifier in double quotes (quotes inside doubled), for any name a source has."""
     return '"' + identifier.replace('"', '""') + '"'
 
 
@@ -73,7 +74,7 @@ def _missing_tables(label: str, catalog: dict[str, dict[str, str]]) -> None:
         raise InputError(label, f"missing column(s) {', '.join(missing_columns)}{NOT_CANONICAL}")
 
 
-def _frame_from_batches(reader: pa.RecordBatchReader) -> pl.DataFrame:
+def frame_from_batches(reader: pa.RecordBatchReader) -> pl.DataFrame:
     """Build a polars frame batch by batch, so the Arrow batches can be freed as we go."""
     frames = [pl.DataFrame(batch) for batch in reader]
     if not frames:
@@ -117,13 +118,15 @@ class SqliteReader:
     def _query(self, table: str, *, as_text: bool) -> str:
         schema = FRAME_SCHEMAS[table]
         probe = ", ".join(
-            ("'' AS " if as_text or dtype == pl.String() else "0 AS ") + _quote(column)
+            ("'' AS " if as_text or dtype == pl.String() else "0 AS ") + quote_identifier(column)
             for column, dtype in schema.items()
         )
         columns = ", ".join(
-            f"CAST({_quote(column)} AS TEXT)" if as_text else _quote(column) for column in schema
+            f"CAST({quote_identifier(column)} AS TEXT)" if as_text else quote_identifier(column)
+            for column in schema
         )
-        return f"SELECT 1 AS {_PROBE}, {probe} UNION ALL SELECT 0, {columns} FROM {_quote(table)}"
+        source = quote_identifier(table)
+        return f"SELECT 1 AS {_PROBE}, {probe} UNION ALL SELECT 0, {columns} FROM {source}"
 
     def _read(self, table: str, *, as_text: bool) -> pl.DataFrame:
         expected = pa.schema(
@@ -143,7 +146,7 @@ class SqliteReader:
             if not reader.schema.equals(expected):
                 raise _TypeFallback
             try:
-                frame = _frame_from_batches(reader)
+                frame = frame_from_batches(reader)
             except _DB_ERRORS as error:
                 if "Type mismatch" in str(error) and not as_text:
                     raise _TypeFallback from error
@@ -202,9 +205,9 @@ class PostgresReader:
         columns = []
         for column, dtype in FRAME_SCHEMAS[table].items():
             native = self._catalog[table][column] in _PG_NATIVE[type(dtype)]
-            quoted = _quote(column)
+            quoted = quote_identifier(column)
             columns.append(quoted if native else f"{quoted}::text AS {quoted}")
-        return f"SELECT {', '.join(columns)} FROM {_quote(table)}"
+        return f"SELECT {', '.join(columns)} FROM {quote_identifier(table)}"
 
     def table_label(self, table: str) -> str:  # noqa: ARG002 - one database, one label
         """Rejections name the database URL; the table has its own column."""
@@ -222,7 +225,7 @@ class PostgresReader:
                 }
             )
             cursor.execute(self._query(table))
-            return _frame_from_batches(cursor.fetch_record_batch())
+            return frame_from_batches(cursor.fetch_record_batch())
         except _DB_ERRORS as error:
             raise InputError(
                 f"{self.label} table {table}", f"cannot read: {_first_line(error)}"

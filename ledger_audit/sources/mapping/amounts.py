@@ -5,7 +5,8 @@ from __future__ import annotations
 import polars as pl
 
 from ledger_audit.sources.mapping import fields
-from ledger_audit.sources.mapping.rows import Build, Relation, null_problem, reason_when
+from ledger_audit.sources.mapping.fields import reason_when
+from ledger_audit.sources.mapping.rows import Build, Relation, null_problem
 from ledger_audit.sources.mapping.spec import Field
 
 Stages = tuple[tuple[pl.Expr, ...], ...]

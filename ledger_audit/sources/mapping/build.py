@@ -25,6 +25,7 @@ import polars as pl
 
 from ledger_audit.sources.ledger_frames import TableCount
 from ledger_audit.sources.mapping import fields
+from ledger_audit.sources.mapping.fields import reason_when
 from ledger_audit.sources.mapping.gather import (
     accounts_table,
     balances_table,
@@ -33,7 +34,7 @@ from ledger_audit.sources.mapping.gather import (
 )
 from ledger_audit.sources.mapping.legs import entries_of_versions, entry_rows
 from ledger_audit.sources.mapping.relations import RelationSource
-from ledger_audit.sources.mapping.rows import Build, mark_duplicates, null_problem, reason_when
+from ledger_audit.sources.mapping.rows import Build, mark_duplicates, null_problem
 from ledger_audit.sources.mapping.spec import SourceMapping
 from ledger_audit.sources.mapping.versions import transaction_versions
 

@@ -41,13 +41,14 @@ class Read:
     problem: pl.Expr | None = None
 
 
-def _when(condition: pl.Expr, reason: str) -> pl.Expr:
+def reason_when(condition: pl.Expr, reason: str) -> pl.Expr:
+    """``reason`` where ``condition`` holds, else null: one problem."""
     return pl.when(condition).then(pl.lit(reason, dtype=pl.String))
 
 
 def _first(applies: pl.Expr, *rules: tuple[pl.Expr, str]) -> pl.Expr:
     """The reason of the first rule that holds, where ``applies``; else null."""
-    return pl.when(applies).then(pl.coalesce(*(_when(c, reason) for c, reason in rules)))
+    return pl.when(applies).then(pl.coalesce(*(reason_when(c, reason) for c, reason in rules)))
 
 
 def problems(*reads: Read | None) -> list[pl.Expr]:
@@ -74,7 +75,7 @@ def text(field: Field | None, dtypes: dict[str, pl.DataType]) -> Read:
     if dtype.is_float():
         return Read(
             pl.lit(None, dtype=pl.String),
-            _when(x.is_not_null(), f"{field.key}: a float is not an identifier"),
+            reason_when(x.is_not_null(), f"{field.key}: a float is not an identifier"),
         )
     return Read(x.cast(pl.String))
 
@@ -89,7 +90,7 @@ def enum(field: Field, dtypes: dict[str, pl.DataType], *, on: pl.Expr | None = N
         value: pl.Expr = pl.lit(field.default, dtype=pl.String)
         for prefix, target in reversed(field.prefixes):
             value = pl.when(on.str.starts_with(prefix)).then(pl.lit(target)).otherwise(value)
-        problem = _when(
+        problem = reason_when(
             on.is_not_null() & value.is_null(),
             f"{field.key}: no prefix matches the account id",
         )
@@ -108,7 +109,7 @@ def enum(field: Field, dtypes: dict[str, pl.DataType], *, on: pl.Expr | None = N
     else:
         value = pl.when(source.is_in(allowed)).then(source)
         known = "the canonical words"
-    problem = _when(
+    problem = reason_when(
         source.is_not_null() & value.is_null(),
         f"{field.key}: value not in the map ({known})",
     )
@@ -125,7 +126,9 @@ def integer(field: Field | None, dtypes: dict[str, pl.DataType]) -> Read:
     x = pl.col(field.column)
     if dtype.is_integer():
         value = x.cast(pl.Int64, strict=False)
-        return Read(value, _when(x.is_not_null() & value.is_null(), f"{field.key}: out of range"))
+        return Read(
+            value, reason_when(x.is_not_null() & value.is_null(), f"{field.key}: out of range")
+        )
     s = x.cast(pl.String, strict=False) if dtype != pl.String() else x
     ok = s.str.contains(_INTEGER)
     value = pl.when(ok).then(s.cast(pl.Int64, strict=False))
@@ -154,7 +157,9 @@ def boolean(field: Field | None, dtypes: dict[str, pl.DataType], default: bool) 
         .when(words.is_in(_FALSE_WORDS))
         .then(pl.lit(value=False))
     )
-    return Read(value, _when(x.is_not_null() & value.is_null(), f"{field.key}: not a boolean"))
+    return Read(
+        value, reason_when(x.is_not_null() & value.is_null(), f"{field.key}: not a boolean")
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -323,7 +328,7 @@ def time(field: Field | None, dtypes: dict[str, pl.DataType], zone: str | None) 
         value = pl.when(fits).then(wide.cast(pl.Int64, strict=False))
         problem = pl.coalesce(
             number.problem if number.problem is not None else pl.lit(None, dtype=pl.String),
-            _when(number.value.is_not_null() & ~fits, f"{field.key}: epoch beyond year 2262"),
+            reason_when(number.value.is_not_null() & ~fits, f"{field.key}: epoch beyond year 2262"),
         )
         return Read(value, problem)
     s = (x if dtype == pl.String() else x.cast(pl.String, strict=False)).str.strip_chars()
@@ -355,4 +360,4 @@ def _naive_problem(field: Field, x: pl.Expr, value: pl.Expr, zone: str | None) -
         reason = f"{field.key}: a time without zone; set [ledger] timezone"
     else:
         reason = f"{field.key}: ambiguous or non-existent local time in {zone}"
-    return _when(x.is_not_null() & value.is_null(), reason)
+    return reason_when(x.is_not_null() & value.is_null(), reason)

@@ -16,13 +16,13 @@ from ledger_audit.sources.ledger_frames import (
 )
 from ledger_audit.sources.mapping import fields
 from ledger_audit.sources.mapping.amounts import Stages, merge_stages, money_values
+from ledger_audit.sources.mapping.fields import reason_when
 from ledger_audit.sources.mapping.rows import (
     PROBLEM,
     ROW,
     Build,
     mark_duplicates,
     null_problem,
-    reason_when,
 )
 from ledger_audit.sources.mapping.spec import Field, Section, SourceMapping
 

@@ -6,11 +6,11 @@ import polars as pl
 
 from ledger_audit.sources.mapping import fields
 from ledger_audit.sources.mapping.amounts import money_values
+from ledger_audit.sources.mapping.fields import reason_when
 from ledger_audit.sources.mapping.rows import (
     Build,
     mark_duplicates,
     null_problem,
-    reason_when,
 )
 from ledger_audit.sources.mapping.spec import EntryShape, TransactionShape
 from ledger_audit.sources.mapping.versions import transaction_values, transactions_in_entries

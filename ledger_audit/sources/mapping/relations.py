@@ -28,8 +28,13 @@ import pyarrow as pa
 import sqlalchemy as sa
 from adbc_driver_manager.dbapi import Connection
 
-from ledger_audit.errors import InputError
-from ledger_audit.sources.database import postgres_connection, sqlite_connection
+from ledger_audit.errors import InputError, excerpt
+from ledger_audit.sources.database import (
+    frame_from_batches,
+    postgres_connection,
+    quote_identifier,
+    sqlite_connection,
+)
 
 _DB_ERRORS = (adbc_driver_manager.Error, pa.ArrowException, OSError)
 _URL = re.compile(r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*)://")
@@ -109,17 +114,6 @@ class RelationSource(Protocol):
     def head(self, relation: RelationRef, columns: Sequence[str], limit: int) -> pl.DataFrame:
         """The named columns of the first ``limit`` rows (``init``'s value sets)."""
         ...
-
-
-def _quote(identifier: str) -> str:
-    return '"' + identifier.replace('"', '""') + '"'
-
-
-def _frame(reader: pa.RecordBatchReader) -> pl.DataFrame:
-    frames = [pl.DataFrame(batch) for batch in reader]
-    if not frames:
-        return pl.DataFrame(reader.schema.empty_table())
-    return pl.concat(frames, rechunk=False)
 
 
 def sqlite_type_class(declared: str) -> TypeClass:  # noqa: PLR0911 - one rule per class
@@ -227,13 +221,15 @@ class SqliteRelations:
                 "AND name NOT LIKE 'sqlite_%' ORDER BY name"
             )
         except _DB_ERRORS as error:  # not a database, or damaged
-            raise InputError(self.label, f"cannot read its catalogue: {_short(error)}") from error
+            raise InputError(
+                self.label, f"cannot read its catalogue: {excerpt(str(error))}"
+            ) from error
         return tuple(str(row[0]) for row in rows)
 
     def _from(self, relation: RelationRef) -> str:
         if relation.query is not None:
             return f"({relation.query})"
-        return _quote(str(relation.name))
+        return quote_identifier(str(relation.name))
 
     def columns(self, relation: RelationRef) -> tuple[Column, ...]:
         """Declared types of a table or view; a query's columns are typed by its first row."""
@@ -263,18 +259,21 @@ class SqliteRelations:
         column's declared type) is recognised by its type tag, so a mapping can refuse it.
         """
         select = ", ".join(
-            f"CAST({_quote(c)} AS TEXT) AS {_quote(c)}, typeof({_quote(c)}) AS "
-            f"{_quote(c + TYPE_SUFFIX)}"
+            f"CAST({q} AS TEXT) AS {q}, typeof({q}) AS {quote_identifier(c + TYPE_SUFFIX)}"
+            for c in columns
+            for q in (quote_identifier(c),)
+        )
+        probe = ", ".join(
+            f"'' AS {quote_identifier(c)}, '' AS {quote_identifier(c + TYPE_SUFFIX)}"
             for c in columns
         )
-        probe = ", ".join(f"'' AS {_quote(c)}, '' AS {_quote(c + TYPE_SUFFIX)}" for c in columns)
         sql = (
             f"SELECT 1 AS __probe, {probe} UNION ALL SELECT 0, {select} FROM {self._from(relation)}"
         )
         cursor = self.connection.cursor()
         try:
             cursor.execute(sql)
-            frame = _frame(cursor.fetch_record_batch())
+            frame = frame_from_batches(cursor.fetch_record_batch())
         except _DB_ERRORS as error:
             raise InputError(f"{self.label} {relation.label}", f"cannot read: {error}") from error
         finally:
@@ -286,8 +285,10 @@ class SqliteRelations:
         names = [c.name for c in self.columns(relation)]
         if not names:
             return pl.DataFrame()
-        select = ", ".join(f"CAST({_quote(c)} AS TEXT) AS {_quote(c)}" for c in names)
-        probe = ", ".join(f"'' AS {_quote(c)}" for c in names)
+        select = ", ".join(
+            f"CAST({quote_identifier(c)} AS TEXT) AS {quote_identifier(c)}" for c in names
+        )
+        probe = ", ".join(f"'' AS {quote_identifier(c)}" for c in names)
         sql = (
             f"SELECT {probe} UNION ALL SELECT * FROM (SELECT {select} FROM "
             f"{self._from(relation)} LIMIT {int(limit)})"
@@ -295,7 +296,7 @@ class SqliteRelations:
         cursor = self.connection.cursor()
         try:
             cursor.execute(sql)
-            return _frame(cursor.fetch_record_batch()).slice(1)
+            return frame_from_batches(cursor.fetch_record_batch()).slice(1)
         except _DB_ERRORS as error:
             raise InputError(f"{self.label} {relation.label}", f"cannot read: {error}") from error
         finally:
@@ -303,7 +304,7 @@ class SqliteRelations:
 
     def head(self, relation: RelationRef, columns: Sequence[str], limit: int) -> pl.DataFrame:
         """The named columns of the first ``limit`` rows, as text."""
-        inner = ", ".join(_quote(c) for c in columns)
+        inner = ", ".join(quote_identifier(c) for c in columns)
         first = f"SELECT {inner} FROM {self._from(relation)} LIMIT {int(limit)}"
         return self.read(RelationRef(query=first), columns).select(columns)
 
@@ -373,7 +374,9 @@ class PostgresRelations:
             )
             current = str(self._fetch("SELECT current_schema()")[0][0])
         except _DB_ERRORS as error:
-            raise InputError(self.label, f"cannot read its catalogue: {_short(error)}") from error
+            raise InputError(
+                self.label, f"cannot read its catalogue: {excerpt(str(error))}"
+            ) from error
         return tuple(
             str(table) if schema == current else f"{schema}.{table}" for schema, table in rows
         )
@@ -409,13 +412,17 @@ class PostgresRelations:
         if relation.query is not None:
             return f"({relation.query}) AS q"
         schema_name, table = self._split(str(relation.name))
-        return _quote(table) if schema_name is None else f"{_quote(schema_name)}.{_quote(table)}"
+        return (
+            quote_identifier(table)
+            if schema_name is None
+            else f"{quote_identifier(schema_name)}.{quote_identifier(table)}"
+        )
 
     def _select(self, relation: RelationRef, columns: Sequence[str]) -> str:
         known = {c.name: c for c in self.columns(relation)}
         parts = []
         for column in columns:
-            quoted = _quote(column)
+            quoted = quote_identifier(column)
             found = known.get(column)
             native = found is not None and (
                 found.source_type in _PG_NATIVE
@@ -428,7 +435,7 @@ class PostgresRelations:
         cursor = self.connection.cursor()
         try:
             cursor.execute(sql)
-            return _frame(cursor.fetch_record_batch())
+            return frame_from_batches(cursor.fetch_record_batch())
         except _DB_ERRORS as error:
             raise InputError(f"{self.label} {relation.label}", f"cannot read: {error}") from error
         finally:
@@ -498,7 +505,7 @@ class FileRelations:
         try:
             schema = self._scan(path).collect_schema()
         except (pl.exceptions.PolarsError, OSError) as error:
-            raise InputError(str(path), f"cannot read: {_short(error)}") from error
+            raise InputError(str(path), f"cannot read: {excerpt(str(error))}") from error
         csv = path.suffix.lower() == ".csv"
         return tuple(
             Column(
@@ -515,7 +522,7 @@ class FileRelations:
         try:
             return self._scan(path).select(list(columns)).collect()
         except (pl.exceptions.PolarsError, OSError) as error:
-            raise InputError(str(path), f"cannot read: {_short(error)}") from error
+            raise InputError(str(path), f"cannot read: {excerpt(str(error))}") from error
 
     def sample(self, relation: RelationRef, limit: int) -> pl.DataFrame:
         """The first ``limit`` rows."""
@@ -523,7 +530,7 @@ class FileRelations:
         try:
             return self._scan(path).head(limit).collect()
         except (pl.exceptions.PolarsError, OSError) as error:
-            raise InputError(str(path), f"cannot read: {_short(error)}") from error
+            raise InputError(str(path), f"cannot read: {excerpt(str(error))}") from error
 
     def head(self, relation: RelationRef, columns: Sequence[str], limit: int) -> pl.DataFrame:
         """The named columns of the first ``limit`` rows."""
@@ -531,12 +538,7 @@ class FileRelations:
         try:
             return self._scan(path).select(list(columns)).head(limit).collect()
         except (pl.exceptions.PolarsError, OSError) as error:
-            raise InputError(str(path), f"cannot read: {_short(error)}") from error
-
-
-def _short(error: BaseException, limit: int = 200) -> str:
-    text = " ".join(str(error).split())
-    return text if len(text) <= limit else f"{text[:limit]}... ({len(text) - limit} more chars)"
+            raise InputError(str(path), f"cannot read: {excerpt(str(error))}") from error
 
 
 @contextmanager

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from ledger_audit.sources.mapping import fields
+from ledger_audit.sources.mapping.fields import reason_when
 from ledger_audit.sources.mapping.relations import RelationRef, RelationSource
 from ledger_audit.sources.mapping.spec import Field, Section, SourceMapping
 from ledger_audit.sources.mapping.validate import check_against_catalogue
@@ -54,11 +55,6 @@ class Relation:
         """The rows of ``frame`` (with ROW) whose source row has no problem."""
         ok = self.frame.select(pl.col(ROW), self.problem.is_null().alias("__ok"))
         return frame.join(ok, on=ROW, how="left", maintain_order="left").filter("__ok").drop("__ok")
-
-
-def reason_when(condition: pl.Expr, reason: str) -> pl.Expr:
-    """``reason`` where ``condition`` holds, else null: one problem."""
-    return pl.when(condition).then(pl.lit(reason, dtype=pl.String))
 
 
 def first_problem(checks: Sequence[pl.Expr]) -> pl.Expr:
