@@ -58,10 +58,12 @@ def candidates(path: Path) -> tuple[Path, ...]:
     if path.is_absolute():
         return (path,)
     found = [Path.cwd() / path]
-    if len(path.parts) > 1 and path.parts[0] == _DATA:
+    in_data = len(path.parts) > 1 and path.parts[0] == _DATA
+    if in_data:
+        # data/ is the data folder ($LEDGER_AUDIT_DATA, else the project's data/), only that
         found.append(data_folder().joinpath(*path.parts[1:]))
     root = project_root()
-    if root is not None:
+    if root is not None and not in_data:
         found.append(root / path)
     return tuple(dict.fromkeys(Path(os.path.abspath(p)) for p in found))  # noqa: PTH100 - links
 

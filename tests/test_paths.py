@@ -91,6 +91,7 @@ def test_absolute_paths_urls_and_none_pass_through(data: Path) -> None:
 def test_a_missing_demo_says_how_to_build_it_in_one_line(tmp_path: Path) -> None:
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv(DATA_ENV, str(tmp_path / "empty"))
+        patch.chdir(tmp_path)  # a demo built in the checkout (scripts/demo.sh) is not seen
         with pytest.raises(InputError) as raised:
             input_path(DEMO_LEDGER)
     message = str(raised.value)

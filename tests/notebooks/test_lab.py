@@ -136,8 +136,16 @@ def test_the_lab_starts_in_the_notebooks_folder_for_root_too(lab: Lab) -> None:
 def descendants(pid: int) -> list[int]:
     """Every process below ``pid`` (Linux /proc), children first."""
     found: list[int] = []
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        for child in (task / "children").read_text().split():
+    try:
+        tasks = list(Path(f"/proc/{pid}/task").iterdir())
+    except FileNotFoundError:  # the process ended meanwhile: it has no children left
+        return found
+    for task in tasks:
+        try:
+            children = (task / "children").read_text().split()
+        except FileNotFoundError:  # the thread ended between the listing and the read
+            continue
+        for child in children:
             found += [int(child), *descendants(int(child))]
     return found
 
