@@ -102,6 +102,32 @@ RULES: dict[RuleId, Rule] = {
         Rule(RuleId.BALANCE_DRIFT, _H, "a cached balance differs from the replay"),
         Rule(RuleId.PERIOD_BACKDATED, _H, "a version recorded after a close takes effect in it"),
         Rule(RuleId.SOURCE_REJECTED_ROW, _H, "a source row could not be loaded: unaudited"),
+        Rule(
+            RuleId.BALANCE_RUNNING_BROKEN,
+            _H,
+            "a vendor's running balance on an entry does not follow from the one before",
+        ),
+        Rule(
+            RuleId.BALANCE_ASSERTION_FAILED,
+            _H,
+            "a balance the source asserts (Beancount, hledger, a statement) does not hold",
+        ),
+        Rule(
+            RuleId.SOURCE_AMOUNT_MISMATCH,
+            _H,
+            "a vendor's redundant amount fields disagree (float amount vs integer amount)",
+        ),
+        Rule(
+            RuleId.SOURCE_INCONSISTENT,
+            _H,
+            "two records of the vendor contradict each other (a revert mark without a revert)",
+        ),
+        Rule(RuleId.SOURCE_LOADER_ERROR, _H, "the vendor's own loader refused part of the input"),
+        Rule(
+            RuleId.SOURCE_UNSUPPORTED,
+            Severity.MEDIUM,
+            "the source holds what the adapter cannot audit (lots, prices): stated, not dropped",
+        ),
         Rule(RuleId.CHECK_CRASHED, _C, "a check could not run: its rules are unproven"),
     )
 }

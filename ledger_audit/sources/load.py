@@ -24,6 +24,7 @@ from ledger_audit.sources.database import open_postgres, open_sqlite
 from ledger_audit.sources.files import FILE_FORMATS, FileFormat, FolderReader, table_file
 from ledger_audit.sources.ledger_frames import LedgerFrames, LoadReport
 from ledger_audit.sources.mapping import SourceMapping, build_tables, open_relations, read_mapping
+from ledger_audit.sources.mapping.relations import RelationSource
 from ledger_audit.sources.mapping.validate import check_against_catalogue
 from ledger_audit.sources.raw_source import LedgerSource
 
@@ -107,8 +108,19 @@ def load_mapped(source: str | Path, mapping: SourceMapping) -> tuple[LedgerFrame
     mapping cannot convert, and canonical rows ``conform`` cannot represent, are reported.
     """
     with open_relations(source) as opened:
-        mapped = build_tables(mapping, opened)
-        label = opened.label
+        return load_mapped_from(opened, mapping)
+
+
+def load_mapped_from(
+    opened: RelationSource, mapping: SourceMapping, *, notes: tuple[str, ...] = ()
+) -> tuple[LedgerFrames, LoadReport]:
+    """:func:`load_mapped` over a source already open.
+
+    An adapter reads its own rows from the same read-only snapshot; ``notes`` (what the
+    source cannot give) join the report's.
+    """
+    mapped = build_tables(mapping, opened)
+    label = opened.label
     conformed = {
         table: conform_table(
             mapped.tables[table], table, source=f"{label} (mapped {table})", locate_by="key"
@@ -121,7 +133,7 @@ def load_mapped(source: str | Path, mapping: SourceMapping) -> tuple[LedgerFrame
         counts=tuple(c.count for c in conformed.values()),
         rejections=pl.concat([mapped.rejections, *(c.rejections for c in conformed.values())]),
         source_counts=mapped.counts,
-        notes=mapped.notes,
+        notes=(*mapped.notes, *notes),
         mapping=str(mapping.path),
     )
     return frames, report

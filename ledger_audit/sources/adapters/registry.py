@@ -1,0 +1,62 @@
+"""The adapters ``--adapter NAME`` knows, each imported only when it is used.
+
+An adapter module exposes ``check(source)`` (is the source this vendor's layout? raises
+InputError naming the adapter, the table and what was expected; reads no row) and
+``load(source) -> Adapted``. Listing the registry imports none of them, so ``--help`` and an
+unknown name stay fast.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib import import_module
+from pathlib import Path
+from typing import cast
+
+from ledger_audit.errors import InputError
+from ledger_audit.sources.adapters.adapted import Adapted, CheckFunction, LoadFunction
+
+
+@dataclass(frozen=True, slots=True)
+class Adapter:
+    """One vendor adapter.
+
+    Attributes:
+        name: what ``--adapter`` takes.
+        title: the vendor and the version of its layout the adapter reads.
+        source: the source form it reads, in words (for ``--help`` and docs/adapters.md).
+        module: the module that implements ``check`` and ``load``.
+    """
+
+    name: str
+    title: str
+    source: str
+    module: str
+
+    def check(self, source: str | Path) -> None:
+        """Raise InputError unless ``source`` has this vendor's layout (reads no row)."""
+        function = cast("CheckFunction", import_module(self.module).check)
+        function(source)
+
+    def load(self, source: str | Path) -> Adapted:
+        """Read ``source`` read-only into canonical frames and the vendor's own checks."""
+        function = cast("LoadFunction", import_module(self.module).load)
+        return function(source)
+
+
+ADAPTERS: tuple[Adapter, ...] = ()
+"""Every adapter, by name (docs/adapters.md lists what each proves and cannot)."""
+
+
+def adapter_names() -> tuple[str, ...]:
+    """The names ``--adapter`` accepts, sorted."""
+    return tuple(sorted(adapter.name for adapter in ADAPTERS))
+
+
+def adapter_named(name: str) -> Adapter:
+    """The adapter called ``name``; an unknown name is an InputError listing the known ones."""
+    for adapter in ADAPTERS:
+        if adapter.name == name:
+            return adapter
+    known = ", ".join(adapter_names()) or "none"
+    raise InputError("--adapter", f"unknown adapter {name!r}; known adapters: {known}")
