@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Make sure the command-line tools the tests use beyond Python are on this machine:
-# the shell linter (lints scripts/*.sh) and systemd-analyze (verifies the shipped systemd units).
+# the shell linter (lints scripts/*.sh), systemd-analyze (verifies the shipped systemd units) and
+# hledger (--adapter hledger reads a journal through the real program).
 #
 # Installs the missing ones' Debian packages with apt-get (as root, or through sudo when that
 # needs no password). Idempotent: when every tool is present it only says so.
@@ -12,13 +13,13 @@ die() {
     exit 1
 }
 
-declare -A package_of=([shellcheck]=shellcheck [systemd-analyze]=systemd)
+declare -A package_of=([shellcheck]=shellcheck [systemd-analyze]=systemd [hledger]=hledger)
 missing=()
 for tool in "${!package_of[@]}"; do
     command -v "$tool" >/dev/null || missing+=("${package_of[$tool]}")
 done
 if ((${#missing[@]} == 0)); then
-    say "found shellcheck and systemd-analyze"
+    say "found shellcheck, systemd-analyze and hledger"
     exit 0
 fi
 
