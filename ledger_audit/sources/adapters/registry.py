@@ -44,7 +44,9 @@ class Adapter:
         return function(source)
 
 
-ADAPTERS: tuple[Adapter, ...] = ()
+ADAPTERS: tuple[Adapter, ...] = (
+    # one Adapter(...) per vendor, sorted by name
+)
 """Every adapter, by name (docs/adapters.md lists what each proves and cannot)."""
 
 
