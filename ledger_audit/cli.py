@@ -84,6 +84,14 @@ def _require_ledger(source: str) -> None:
         raise InputError(source, "no such ledger file or folder")
 
 
+def _require_adapter(name: str | None) -> None:
+    """An unknown adapter name fails first, listing the known ones (no adapter is imported)."""
+    if name is not None:
+        from ledger_audit.sources.adapters.registry import adapter_named  # noqa: PLC0415
+
+        adapter_named(name)
+
+
 def _require_file(path: Path | None, what: str) -> None:
     """An input file that is not there fails here, before its reader is imported."""
     if path is not None and not path.exists():
@@ -112,7 +120,10 @@ INIT_FILES = ("mapping.toml", "rules.toml", "gl-mapping.toml")
 
 
 def _run_init(args: argparse.Namespace) -> int:
+    _require_adapter(args.adapter)
     _require_ledger(args.source)
+    if args.adapter is not None:
+        return _run_init_adapter(args)
     for name in () if args.force else INIT_FILES:
         if (args.out / name).exists():
             raise InputError(str(args.out / name), "already exists: pass --force to replace it")
@@ -136,13 +147,37 @@ def _run_init(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _run_init_adapter(args: argparse.Namespace) -> int:
+    """``init --adapter``: the adapter is the mapping; write the starter rules and GL mapping."""
+    for name in () if args.force else INIT_FILES[1:]:
+        if (args.out / name).exists():
+            raise InputError(str(args.out / name), "already exists: pass --force to replace it")
+
+    from ledger_audit.exports.setup_files import write_starter_files  # noqa: PLC0415
+    from ledger_audit.sources.adapters import load_adapted  # noqa: PLC0415
+    from ledger_audit.sources.adapters.starter import propose  # noqa: PLC0415
+
+    adapted = load_adapted(args.source, args.adapter)
+    proposal = propose(adapted)
+    files = write_starter_files(proposal, args.out, force=args.force)
+    print(
+        f"Read {adapted.frames.accounts.height:,} account(s) of {adapted.report.source} through "
+        f"--adapter {args.adapter}; {len(proposal.bank_accounts)} look like bank accounts.\n"
+        f"Wrote {files.rules} and {files.gl_mapping} (no mapping.toml: the adapter reads the "
+        f'vendor\'s layout). Fill in the "FILL-IN" bank account numbers of {files.rules}.\n'
+        f"Next: {PROG} verify {args.source} --adapter {args.adapter} --out DIR"
+    )
+    return EXIT_OK
+
+
 EXIT_CRITICAL = 1
 
 
 def _run_verify(args: argparse.Namespace) -> int:
+    _require_adapter(args.adapter)
     _require_ledger(args.source)
     _require_file(args.mapping, "source mapping")
-    if args.mapping is not None and args.suites == "sql":
+    if (args.mapping is not None or args.adapter is not None) and args.suites == "sql":
         from ledger_audit.sources.hints import MAPPED_SQL_SUITES  # noqa: PLC0415
 
         raise InputError("--suites", MAPPED_SQL_SUITES)
@@ -152,18 +187,22 @@ def _run_verify(args: argparse.Namespace) -> int:
     from ledger_audit.checks.runner import audit  # noqa: PLC0415 - keep --help fast
     from ledger_audit.exports.checkpoints import write_checkpoints  # noqa: PLC0415
     from ledger_audit.exports.findings import write_findings, write_frame  # noqa: PLC0415
-    from ledger_audit.sources import load_ledger  # noqa: PLC0415
+    from ledger_audit.sources.reading import read_ledger  # noqa: PLC0415
     from ledger_audit.spec import VerifySpec  # noqa: PLC0415
 
     started = time.perf_counter()
-    frames, report = load_ledger(args.source, mapping=args.mapping)
+    checkpoints = _read_checkpoints(args.checkpoint)
+    read = read_ledger(
+        args.source, mapping=args.mapping, adapter=args.adapter, checkpoints=checkpoints
+    )
+    frames, report = read.frames, read.report
     spec = VerifySpec(
         source=str(args.source),
-        checkpoints=_read_checkpoints(args.checkpoint),
+        checkpoints=checkpoints,
         duplicate_window_ns=round(args.duplicate_window_hours * 3_600 * 10**9),
         suites=args.suites,
     )
-    result = audit(frames, report, spec)
+    result = audit(frames, report, spec, native=read.native)
     summary = result.summary()
     paths = [
         *write_findings(result.findings, args.out),
@@ -228,6 +267,7 @@ def _date(text: str) -> dt.date:
 
 
 def _run_reconcile(args: argparse.Namespace) -> int:
+    _require_adapter(args.adapter)
     _require_ledger(args.ledger)
     _require_file(args.mapping, "source mapping")
     for statement in args.statements:
@@ -241,14 +281,16 @@ def _run_reconcile(args: argparse.Namespace) -> int:
     from ledger_audit.reconcile.internal import internal_items  # noqa: PLC0415
     from ledger_audit.reconcile.match import reconcile  # noqa: PLC0415
     from ledger_audit.reconcile.normalise import Window  # noqa: PLC0415
-    from ledger_audit.sources import load_ledger  # noqa: PLC0415
     from ledger_audit.sources.bank.load import load_statements  # noqa: PLC0415
     from ledger_audit.sources.match_rules import read_match_rules  # noqa: PLC0415
 
     started = time.perf_counter()
     rules = read_match_rules(args.rules or default_rules_path())
     statements = load_statements(args.statements, encoding=args.statement_encoding)
-    frames, report = load_ledger(args.ledger, mapping=args.mapping)
+    from ledger_audit.sources.reading import read_ledger  # noqa: PLC0415
+
+    read = read_ledger(args.ledger, mapping=args.mapping, adapter=args.adapter)
+    frames, report = read.frames, read.report
     items = internal_items(frames, rules)
     window = None
     if args.period is not None:
@@ -290,6 +332,7 @@ EXIT_CLOSE_FAILED = 3
 
 
 def _run_close(args: argparse.Namespace) -> int:
+    _require_adapter(args.adapter)
     _require_ledger(args.ledger)
     for statement in args.statements:
         _require_file(statement, "statement")
@@ -307,6 +350,7 @@ def _run_close(args: argparse.Namespace) -> int:
         period=args.period,
         statements=tuple(str(p) for p in args.statements),
         source_mapping=None if args.mapping is None else str(args.mapping),
+        adapter=args.adapter,
         statement_encoding=args.statement_encoding,
         gl_mapping=None if args.gl_mapping is None else str(args.gl_mapping),
         rules=None if args.rules is None else str(args.rules),
@@ -427,6 +471,19 @@ def _source_mapping_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _adapter_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--adapter",
+        metavar="NAME",
+        default=None,
+        help=(
+            "read the source as a vendor's own layout (formance, blnk, midaz, pgledger, "
+            "tigerbeetle, modern-treasury, beancount, hledger; docs/adapters.md), read-only, "
+            "with the vendor's own hash chain or running balances checked too"
+        ),
+    )
+
+
 def _encoding_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--statement-encoding",
@@ -456,6 +513,30 @@ def _rules_option(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="matching rules TOML (default: rules/default.toml of the project)",
     )
+
+
+def _init_parser(commands: argparse._SubParsersAction[_Parser]) -> None:
+    init = commands.add_parser(
+        "init",
+        help="inspect your own ledger and write a starter mapping, rules and GL mapping",
+        description=(
+            "Inspect SOURCE (a SQLite file or URL, a PostgreSQL URL, or a folder of Parquet or "
+            "CSV files; read-only: its catalogue and the first 1,000 rows of each relation) "
+            "and write DIR/mapping.toml (how to read it as the canonical ledger, "
+            "docs/mapping.md), DIR/rules.toml (the bank-like accounts, their numbers to fill "
+            "in) and DIR/gl-mapping.toml (account prefixes to GL accounts). Prints each "
+            'decision and how sure it is; what it cannot decide is written as "FILL-IN" with '
+            "the reason, and verify refuses the mapping until it is filled in. Exit code 0, "
+            "or 2 on bad input."
+        ),
+    )
+    init.add_argument("source", metavar="SOURCE", help="your ledger")
+    init.add_argument("--out", metavar="DIR", type=Path, required=True, help="output directory")
+    _adapter_option(init)
+    init.add_argument(
+        "--force", action="store_true", help="replace the three files if they exist in DIR"
+    )
+    init.set_defaults(handler=_run_init)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -508,26 +589,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="the simulated month, UTC (default: 2025-01)",
     )
     demo.set_defaults(handler=_run_demo)
-    init = commands.add_parser(
-        "init",
-        help="inspect your own ledger and write a starter mapping, rules and GL mapping",
-        description=(
-            "Inspect SOURCE (a SQLite file or URL, a PostgreSQL URL, or a folder of Parquet or "
-            "CSV files; read-only: its catalogue and the first 1,000 rows of each relation) "
-            "and write DIR/mapping.toml (how to read it as the canonical ledger, "
-            "docs/mapping.md), DIR/rules.toml (the bank-like accounts, their numbers to fill "
-            "in) and DIR/gl-mapping.toml (account prefixes to GL accounts). Prints each "
-            'decision and how sure it is; what it cannot decide is written as "FILL-IN" with '
-            "the reason, and verify refuses the mapping until it is filled in. Exit code 0, "
-            "or 2 on bad input."
-        ),
-    )
-    init.add_argument("source", metavar="SOURCE", help="your ledger")
-    init.add_argument("--out", metavar="DIR", type=Path, required=True, help="output directory")
-    init.add_argument(
-        "--force", action="store_true", help="replace the three files if they exist in DIR"
-    )
-    init.set_defaults(handler=_run_init)
+    _init_parser(commands)
     verify = commands.add_parser(
         "verify",
         help="run every integrity check over a ledger and write its findings",
@@ -541,6 +603,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     verify.add_argument("source", metavar="SOURCE", help="the ledger to verify")
     _source_mapping_option(verify)
+    _adapter_option(verify)
     verify.add_argument("--out", metavar="DIR", type=Path, required=True, help="output directory")
     verify.add_argument(
         "--checkpoint",
@@ -572,6 +635,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     recon.add_argument("--ledger", metavar="SOURCE", required=True, help="the ledger")
     _source_mapping_option(recon)
+    _adapter_option(recon)
     recon.add_argument(
         "--statements",
         metavar="FILE",
@@ -621,6 +685,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     close.add_argument("--ledger", metavar="SOURCE", required=True, help="the ledger")
     _source_mapping_option(close)
+    _adapter_option(close)
     close.add_argument(
         "--statements",
         metavar="FILE",

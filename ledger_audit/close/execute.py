@@ -108,6 +108,7 @@ def notebook_parameters(parameters: CloseParameters) -> dict[str, Any]:
     return {
         "source": absolute(parameters.source),
         "mapping": maybe(parameters.source_mapping),
+        "adapter": parameters.adapter,
         "period": parameters.period,
         "statements": [absolute(s) for s in parameters.statements],
         "gl_mapping": maybe(parameters.gl_mapping),

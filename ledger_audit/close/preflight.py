@@ -25,8 +25,8 @@ from ledger_audit.close.run import CloseParameters
 from ledger_audit.sources.bank.load import load_statements
 from ledger_audit.sources.checkpoints import read_checkpoints
 from ledger_audit.sources.gl_mapping import read_gl_mapping
-from ledger_audit.sources.load import check_source
 from ledger_audit.sources.match_rules import read_match_rules
+from ledger_audit.sources.reading import check_ledger_source
 
 
 def check_close_inputs(parameters: CloseParameters) -> None:
@@ -43,6 +43,8 @@ def check_close_inputs(parameters: CloseParameters) -> None:
         read_gl_mapping(Path(parameters.gl_mapping))
     if parameters.checkpoints is not None:
         read_checkpoints(Path(parameters.checkpoints))
-    check_source(parameters.source, mapping=parameters.source_mapping)
+    check_ledger_source(
+        parameters.source, mapping=parameters.source_mapping, adapter=parameters.adapter
+    )
     if parameters.statements:
         load_statements(parameters.statements, encoding=parameters.statement_encoding)

@@ -40,7 +40,6 @@ from ledger_audit.replay.balances import Basis
 from ledger_audit.reports.drift import DriftReport, build_drift_report
 from ledger_audit.reports.journals import Granularity, SummaryJournals, build_summary_journals
 from ledger_audit.reports.trial_balance import TrialBalance, build_trial_balance
-from ledger_audit.sources import load_ledger
 from ledger_audit.sources.bank.load import load_statements
 from ledger_audit.sources.bank.records import ParsedStatement
 from ledger_audit.sources.checkpoints import read_checkpoints
@@ -48,6 +47,7 @@ from ledger_audit.sources.gl_mapping import GlMapping, read_gl_mapping
 from ledger_audit.sources.hints import MAPPED_SQL_SUITES
 from ledger_audit.sources.ledger_frames import LedgerFrames, LoadReport
 from ledger_audit.sources.match_rules import MatchRules, read_match_rules
+from ledger_audit.sources.reading import read_ledger
 from ledger_audit.spec import DAY_NS, Period, SuiteEngine, VerifySpec
 
 STAGES = ("load", "audit", "statements", "reconcile", "drift", "trial balance", "journals")
@@ -68,6 +68,8 @@ class CloseParameters:
         source: the ledger (any reader input: SQLite path or URL, PostgreSQL URL, folder).
         source_mapping: a source mapping (``mapping.toml``) that reads the user's own tables
             as the ledger; None: the source has the canonical tables.
+        adapter: a vendor adapter (``formance``...) that reads the vendor's own layout;
+            exclusive with ``source_mapping``.
         period: the month closed, ``YYYY-MM``.
         statements: bank and processor files (any supported format); none skips
             reconciliation and drift.
@@ -96,6 +98,7 @@ class CloseParameters:
     as_of: str | None = None
     source_mapping: str | None = None
     statement_encoding: str | None = None
+    adapter: str | None = None
 
     def __post_init__(self) -> None:
         Period.month(self.period)  # raises InputError naming a bad period
@@ -108,8 +111,10 @@ class CloseParameters:
                 ) from None
         if self.materiality < 0:
             raise InputError("materiality", f"must not be negative, got {self.materiality}")
-        if self.source_mapping is not None and self.suites == "sql":
+        if (self.source_mapping is not None or self.adapter is not None) and self.suites == "sql":
             raise InputError("suites", MAPPED_SQL_SUITES)
+        if self.source_mapping is not None and self.adapter is not None:
+            raise InputError("adapter", "give either a source mapping or an adapter, not both")
 
     @property
     def month(self) -> Period:
@@ -136,6 +141,7 @@ class CloseParameters:
         return {
             "source": self.source,
             "source_mapping": self.source_mapping or "-",
+            "adapter": self.adapter or "-",
             "period": self.period,
             "statements": ", ".join(self.statements) or "-",
             "gl_mapping": self.gl_mapping or "-",
@@ -255,7 +261,13 @@ def run_close(parameters: CloseParameters, *, on_stage: OnStage | None = None) -
     rules = read_match_rules(parameters.rules_path) if parameters.statements else None
     mapping = read_gl_mapping(Path(parameters.gl_mapping)) if parameters.gl_mapping else None
     earlier = read_checkpoints(Path(parameters.checkpoints)) if parameters.checkpoints else ()
-    frames, load = load_ledger(parameters.source, mapping=parameters.source_mapping)
+    read = read_ledger(
+        parameters.source,
+        mapping=parameters.source_mapping,
+        adapter=parameters.adapter,
+        checkpoints=earlier,
+    )
+    frames, load = read.frames, read.report
     done("load")
 
     spec = VerifySpec(
@@ -264,7 +276,7 @@ def run_close(parameters: CloseParameters, *, on_stage: OnStage | None = None) -
         duplicate_window_ns=DAY_NS,
         suites=parameters.suites,
     )
-    audited = audit(frames, load, spec)
+    audited = audit(frames, load, spec, native=read.native)
     done("audit")
 
     statements = (

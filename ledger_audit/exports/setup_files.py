@@ -357,3 +357,21 @@ def write_setup_files(proposal: Proposal, out: Path, *, force: bool = False) -> 
     for path, text in zip(targets, texts, strict=True):
         write_text_atomic(path, text)
     return paths
+
+
+def write_starter_files(proposal: Proposal, out: Path, *, force: bool = False) -> SetupFiles:
+    """``init --adapter``: only ``rules.toml`` and ``gl-mapping.toml`` (the adapter is the mapping).
+
+    Nothing is written when either exists without ``force``.
+    """
+    paths = setup_paths(out)
+    targets = (paths.rules, paths.gl_mapping)
+    if not force:
+        for path in targets:
+            if path.exists():
+                raise InputError(str(path), "already exists: pass --force to replace it")
+    for path, text in zip(
+        targets, (render_rules(proposal), render_gl_mapping(proposal)), strict=True
+    ):
+        write_text_atomic(path, text)
+    return paths

@@ -8,17 +8,19 @@ also seals what it read with LACH-1 (``seal.py``) so the evidence names the copy
 
 from __future__ import annotations
 
-from pathlib import Path
+from typing import TYPE_CHECKING
 
-from ledger_audit.schema.lach1 import Checkpoint
-from ledger_audit.sources.adapters.adapted import Adapted, NativeCheck
 from ledger_audit.sources.adapters.registry import ADAPTERS, Adapter, adapter_named, adapter_names
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from ledger_audit.schema.lach1 import Checkpoint
+    from ledger_audit.sources.adapters.adapted import Adapted
 
 __all__ = [
     "ADAPTERS",
-    "Adapted",
     "Adapter",
-    "NativeCheck",
     "adapter_named",
     "adapter_names",
     "check_adapted",
@@ -35,6 +37,7 @@ def load_adapted(
     source: str | Path, adapter: str, *, checkpoints: tuple[Checkpoint, ...] = ()
 ) -> Adapted:
     """Read ``source`` through the named adapter, then seal it (compared with ``checkpoints``)."""
+    from ledger_audit.sources.adapters.adapted import Adapted  # noqa: PLC0415 - keep it light
     from ledger_audit.sources.adapters.seal import seal_check  # noqa: PLC0415 - hashing deps
 
     adapted = adapter_named(adapter).load(source)

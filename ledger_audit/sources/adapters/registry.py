@@ -10,11 +10,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from importlib import import_module
-from pathlib import Path
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 from ledger_audit.errors import InputError
-from ledger_audit.sources.adapters.adapted import Adapted, CheckFunction, LoadFunction
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from ledger_audit.sources.adapters.adapted import Adapted, CheckFunction, LoadFunction
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,79 @@
+"""One way in for every command and notebook: canonical tables, a source mapping, or an adapter.
+
+``verify``, ``reconcile``, ``close`` and the notebooks all read the ledger through
+:func:`read_ledger`, so ``--mapping`` and ``--adapter`` mean the same everywhere, and the
+vendor's own checks (``native``) travel with the frames to wherever the audit runs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from ledger_audit.errors import InputError
+from ledger_audit.findings import CheckResult, RuleId
+from ledger_audit.schema.lach1 import Checkpoint
+from ledger_audit.sources.ledger_frames import LedgerFrames, LoadReport
+from ledger_audit.sources.load import check_source, load_ledger
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class LedgerRead:
+    """A ledger as read, with the checks only its source allowed.
+
+    Attributes:
+        frames: the canonical frames.
+        report: what was read, loaded and rejected.
+        native: (result, rules covered) of each vendor-specific check an adapter ran,
+            including the LACH-1 seal of what it read; empty for other sources.
+        adapter: the adapter's name, if one read the source.
+    """
+
+    frames: LedgerFrames
+    report: LoadReport
+    native: tuple[tuple[CheckResult, tuple[RuleId, ...]], ...] = ()
+    adapter: str | None = None
+
+
+def _one_reader(mapping: object, adapter: str | None) -> None:
+    if mapping is not None and adapter is not None:
+        raise InputError(
+            "--adapter",
+            "give either --mapping (your own tables) or --adapter (a vendor's layout), not both",
+        )
+
+
+def check_ledger_source(
+    source: str | Path, *, mapping: str | Path | None = None, adapter: str | None = None
+) -> None:
+    """Raise the InputError a read would raise on the source's layout; reads no row."""
+    _one_reader(mapping, adapter)
+    if adapter is None:
+        check_source(source, mapping=mapping)
+        return
+    from ledger_audit.sources.adapters import check_adapted  # noqa: PLC0415
+
+    check_adapted(source, adapter)
+
+
+def read_ledger(
+    source: str | Path,
+    *,
+    mapping: str | Path | None = None,
+    adapter: str | None = None,
+    checkpoints: tuple[Checkpoint, ...] = (),
+) -> LedgerRead:
+    """Read ``source`` as canonical tables, through ``mapping``, or through ``adapter``.
+
+    ``checkpoints`` are earlier audits' positions; an adapter compares its seal with those
+    named after it (``formance:<ledger>``). Raises InputError on a source that cannot be read.
+    """
+    _one_reader(mapping, adapter)
+    if adapter is None:
+        frames, report = load_ledger(source, mapping=mapping)
+        return LedgerRead(frames, report)
+    from ledger_audit.sources.adapters import load_adapted  # noqa: PLC0415
+
+    adapted = load_adapted(source, adapter, checkpoints=checkpoints)
+    native = tuple((n.result, n.rules) for n in adapted.native)
+    return LedgerRead(adapted.frames, adapted.report, native, adapted.adapter)
