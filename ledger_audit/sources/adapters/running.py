@@ -1,0 +1,358 @@
+"""Running-balance continuity: a vendor's per-entry balances and versions must follow.
+
+pgledger writes on every entry the account's balance before and after it and the account's
+new version; Midaz writes on every operation the balance before and after and the balance
+version before and after. That is a per-account chain the vendor's own data allows checking
+and that the canonical frames cannot hold, so the adapters check it while they hold the rows:
+
+- each row: ``before + delta = after`` (where the signed change is known);
+- each account, in version order: the first row starts from zero at the opening version,
+  every later row starts where the one before ended (balance and version), versions step by
+  one and none repeats;
+- the account's last row ends at the account's cached balance and version.
+
+Every break is a ``balance.running_broken`` finding naming the vendor row (or the account,
+for a cached value no row reaches). One edit of a balance or a version shows at its own row.
+Columnar: one sort and a few window expressions, no loop per row.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+
+from ledger_audit.findings import (
+    CheckResult,
+    Coverage,
+    RuleId,
+    Severity,
+    findings_from,
+    sort_findings,
+)
+from ledger_audit.sources.adapters.adapted import NativeCheck
+
+ROWS_SCHEMA: dict[str, pl.DataType] = {
+    "row_id": pl.String(),
+    "ledger_id": pl.String(),
+    "account": pl.String(),
+    "asset_id": pl.String(),
+    "version_before": pl.Int64(),
+    "version": pl.Int64(),
+    "delta": pl.Int64(),
+    "before": pl.Int64(),
+    "after": pl.Int64(),
+    "problem": pl.String(),
+}
+"""One vendor row: ``version_before`` null means ``version - 1`` (pgledger keeps only the
+new version); ``delta`` null means the signed change is not known from the row alone (a
+Midaz hold), so only continuity is checked; ``problem`` says why a value could not be read
+(a balance with more decimals than the asset's scale), and such a row is a finding."""
+
+CACHED_SCHEMA: dict[str, pl.DataType] = {
+    "ledger_id": pl.String(),
+    "account": pl.String(),
+    "asset_id": pl.String(),
+    "balance": pl.Int64(),
+    "version": pl.Int64(),
+    "problem": pl.String(),
+}
+"""One cached account balance (``version`` null when the vendor caches none)."""
+
+RULES = (RuleId.BALANCE_RUNNING_BROKEN,)
+
+
+@dataclass(frozen=True, slots=True)
+class RunningLayout:
+    """Where a vendor keeps its running balances, for the findings' locators and words.
+
+    Attributes:
+        check: the native check's name (``pgledger_running``).
+        rows: the vendor table of the rows (``pgledger_entries``).
+        accounts: the vendor table of the cached balances (``pgledger_accounts``).
+        balance: what the balance is called (``balance``, ``available``).
+        opening_version: the version an account has before its first row.
+    """
+
+    check: str
+    rows: str
+    accounts: str
+    balance: str = "balance"
+    opening_version: int = 0
+
+
+def minor_units(text: pl.Expr, scale: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
+    """Exact decimal text (PostgreSQL NUMERIC) as integer minor units at ``scale``.
+
+    Returns (value, problem): the Int64 value, null with a reason when the text is not a
+    decimal, has more non-zero decimals than the scale, or does not fit Int64. Never rounds.
+    """
+    parts = text.str.strip_chars().str.extract_groups(r"^([+-]?)([0-9]*)(?:\.([0-9]*))?$")
+    sign = parts.struct.field("1")
+    whole = parts.struct.field("2")
+    fraction = parts.struct.field("3").fill_null("")
+    significant = fraction.str.strip_chars_end("0").str.len_chars()
+    kept = fraction.str.slice(0, scale).str.pad_end(scale, "0")
+    digits = pl.concat_str(whole, kept).str.strip_chars_start("0")
+    number = pl.when(digits == "").then(pl.lit("0")).otherwise(digits).cast(pl.Int64, strict=False)
+    value = pl.when(sign == "-").then(-number).otherwise(number)
+    problem = (
+        pl.when(text.is_null())
+        .then(pl.lit("no value"))
+        .when(whole.is_null() | ((whole == "") & (fraction == "")))
+        .then(pl.lit("not a decimal number"))
+        .when(scale.is_null())
+        .then(pl.lit("the asset's scale is not known"))
+        .when(significant > scale)
+        .then(pl.format("more decimals than the asset's scale {}", scale))
+        .when(number.is_null())
+        .then(pl.lit("too large for 64-bit minor units"))
+    )
+    return pl.when(problem.is_null()).then(value), problem
+
+
+def _ordered(rows: pl.DataFrame) -> pl.LazyFrame:
+    key = ["ledger_id", "account"]
+    lazy = rows.lazy().select(list(ROWS_SCHEMA)).sort(*key, "version", "row_id", nulls_last=True)
+    return lazy.with_columns(
+        pl.coalesce("version_before", pl.col("version") - 1).alias("vb"),
+        pl.col("after").shift(1).over(key).alias("pred_after"),
+        pl.col("version").shift(1).over(key).alias("pred_version"),
+        (pl.int_range(pl.len()).over(key) == 0).alias("first"),
+        (pl.int_range(pl.len()).over(key) == pl.len().over(key) - 1).alias("last"),
+        (pl.len().over(*key, "version") > 1).alias("repeated"),
+    )
+
+
+def running_findings(
+    rows: pl.DataFrame, cached: pl.DataFrame, layout: RunningLayout
+) -> pl.DataFrame:
+    """Every break of the running-balance chain of ``rows`` (ROWS_SCHEMA) against ``cached``."""
+    ordered = _ordered(rows)
+    at_row = pl.format(f"{layout.rows}(id={{}})", pl.col("row_id"))
+    at_account = pl.format(f"{layout.accounts}(id={{}})", pl.col("account"))
+    name = layout.balance
+    opening = layout.opening_version
+    located = ordered.with_columns(pl.col("account").alias("account_id"))
+
+    def found(
+        condition: pl.Expr, message: pl.Expr, expected: pl.Expr, actual: pl.Expr
+    ) -> pl.LazyFrame:
+        return findings_from(
+            located.filter(condition),
+            rule=RuleId.BALANCE_RUNNING_BROKEN,
+            severity=Severity.HIGH,
+            check=layout.check,
+            table=None,
+            locator=at_row,
+            message=message,
+            expected=expected,
+            actual=actual,
+        )
+
+    readable = pl.col("problem").is_null()
+    parts = [
+        found(
+            ~readable,
+            pl.format(
+                f"the {name} before or after this row cannot be read: {{}}", pl.col("problem")
+            ),
+            pl.lit("exact minor units"),
+            pl.col("problem"),
+        ),
+        found(
+            readable
+            & pl.col("delta").is_not_null()
+            & (pl.col("before") + pl.col("delta") != pl.col("after")),
+            pl.format(
+                f"the {name} after this row is not the {name} before it plus its amount "
+                "({} + {} should be {})",
+                pl.col("before"),
+                pl.col("delta"),
+                pl.col("before") + pl.col("delta"),
+            ),
+            pl.col("before") + pl.col("delta"),
+            pl.col("after"),
+        ),
+        found(
+            readable & ~pl.col("first") & (pl.col("before") != pl.col("pred_after")),
+            pl.format(
+                f"this row's {name} before ({{}}) is not where the account's previous version "
+                "({}) ended",
+                pl.col("before"),
+                pl.col("pred_version"),
+            ),
+            pl.col("pred_after"),
+            pl.col("before"),
+        ),
+        found(
+            readable & pl.col("first") & (pl.col("before") != 0),
+            pl.format(
+                f"the account's first row starts from a {name} of {{}}, not from zero",
+                pl.col("before"),
+            ),
+            pl.lit(0),
+            pl.col("before"),
+        ),
+        found(
+            pl.col("version") != pl.col("vb") + 1,
+            pl.format(
+                "the version after this row ({}) is not one more than before it ({})",
+                pl.col("version"),
+                pl.col("vb"),
+            ),
+            pl.col("vb") + 1,
+            pl.col("version"),
+        ),
+        found(
+            ~pl.col("first") & (pl.col("vb") != pl.col("pred_version")),
+            pl.format(
+                "the account's versions are not contiguous: this row follows version {} but "
+                "starts from version {}",
+                pl.col("pred_version"),
+                pl.col("vb"),
+            ),
+            pl.col("pred_version"),
+            pl.col("vb"),
+        ),
+        found(
+            pl.col("first") & (pl.col("vb") != opening),
+            pl.format(
+                f"the account's first row starts from version {{}}, not from {opening}",
+                pl.col("vb"),
+            ),
+            pl.lit(opening),
+            pl.col("vb"),
+        ),
+        found(
+            pl.col("repeated"),
+            pl.format("another row of the account has the same version {}", pl.col("version")),
+            pl.lit("one row per version"),
+            pl.format("version {} repeated", pl.col("version")),
+        ),
+    ]
+    parts.extend(_cached_findings(located, cached, layout, at_row, at_account))
+    return sort_findings(pl.concat(parts).collect())
+
+
+def _cached_findings(
+    located: pl.LazyFrame,
+    cached: pl.DataFrame,
+    layout: RunningLayout,
+    at_row: pl.Expr,
+    at_account: pl.Expr,
+) -> list[pl.LazyFrame]:
+    name = layout.balance
+    store = (
+        cached.lazy()
+        .select(list(CACHED_SCHEMA))
+        .rename(
+            {"balance": "cached_balance", "version": "cached_version", "problem": "cached_problem"}
+        )
+    )
+    last = located.filter(pl.col("last")).join(
+        store.drop("asset_id"), on=["ledger_id", "account"], how="inner"
+    )
+    idle = store.join(
+        located.select("ledger_id", "account").unique(), on=["ledger_id", "account"], how="anti"
+    )
+    idle = idle.with_columns(pl.col("account").alias("account_id"))
+
+    def found(
+        rows: pl.LazyFrame, locator: pl.Expr, message: pl.Expr, expected: pl.Expr, actual: pl.Expr
+    ) -> pl.LazyFrame:
+        return findings_from(
+            rows,
+            rule=RuleId.BALANCE_RUNNING_BROKEN,
+            severity=Severity.HIGH,
+            check=layout.check,
+            table=None,
+            locator=locator,
+            message=message,
+            expected=expected,
+            actual=actual,
+        )
+
+    return [
+        found(
+            store.filter(pl.col("cached_problem").is_not_null()).with_columns(
+                pl.col("account").alias("account_id")
+            ),
+            at_account,
+            pl.format(
+                f"the account's cached {name} cannot be read: {{}}", pl.col("cached_problem")
+            ),
+            pl.lit("exact minor units"),
+            pl.col("cached_problem"),
+        ),
+        found(
+            last.filter(
+                pl.col("problem").is_null()
+                & pl.col("cached_problem").is_null()
+                & (pl.col("after") != pl.col("cached_balance"))
+            ),
+            at_row,
+            pl.format(
+                f"the account's last row ends at a {name} of {{}} but "
+                f"{layout.accounts} caches {{}}",
+                pl.col("after"),
+                pl.col("cached_balance"),
+            ),
+            pl.col("after"),
+            pl.col("cached_balance"),
+        ),
+        found(
+            last.filter(
+                pl.col("cached_version").is_not_null()
+                & (pl.col("version") != pl.col("cached_version"))
+            ),
+            at_row,
+            pl.format(
+                f"the account's last row is version {{}} but {layout.accounts} caches version {{}}",
+                pl.col("version"),
+                pl.col("cached_version"),
+            ),
+            pl.col("version"),
+            pl.col("cached_version"),
+        ),
+        found(
+            idle.filter(
+                pl.col("cached_problem").is_null()
+                & (
+                    (pl.col("cached_balance") != 0)
+                    | (
+                        pl.col("cached_version").fill_null(layout.opening_version)
+                        != layout.opening_version
+                    )
+                )
+            ),
+            at_account,
+            pl.format(
+                f"the account has no {layout.rows} row but caches a {name} of {{}} at version {{}}",
+                pl.col("cached_balance"),
+                pl.col("cached_version"),
+            ),
+            pl.format(f"0 at version {layout.opening_version}"),
+            pl.format("{} at version {}", pl.col("cached_balance"), pl.col("cached_version")),
+        ),
+    ]
+
+
+def running_check(
+    rows: pl.DataFrame,
+    cached: pl.DataFrame,
+    layout: RunningLayout,
+    *,
+    unproven: tuple[str, ...] = (),
+) -> NativeCheck:
+    """The running-balance check as a native check: findings, and what it examined."""
+    findings = running_findings(rows, cached, layout)
+    accounts = rows.select("ledger_id", "account").unique().height
+    coverage = Coverage(
+        rows.height,
+        f"{layout.rows} rows",
+        f"{layout.balance} before/after and versions of {accounts} account(s), and the "
+        f"{cached.height} cached {layout.balance}(s) of {layout.accounts}",
+        unproven=unproven,
+    )
+    return NativeCheck(CheckResult(layout.check, findings, coverage), RULES)
