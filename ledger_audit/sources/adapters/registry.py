@@ -49,6 +49,7 @@ class Adapter:
 
 ADAPTERS: tuple[Adapter, ...] = (
     # one Adapter(...) per vendor, sorted by name
+    Adapter("beancount", "Beancount 3", ".beancount", "ledger_audit.sources.adapters.beancount"),
     Adapter("pgledger", "pgledger.sql", "PostgreSQL", "ledger_audit.sources.adapters.pgledger"),
 )
 """Every adapter, by name (docs/adapters.md lists what each proves and cannot)."""
