@@ -50,7 +50,10 @@ class Adapter:
 ADAPTERS: tuple[Adapter, ...] = (
     # one Adapter(...) per vendor, sorted by name
     Adapter("beancount", "Beancount 3", ".beancount", "ledger_audit.sources.adapters.beancount"),
+    Adapter("blnk", "Blnk (migrations up to 1781162328, hash chain)", "PostgreSQL", "ledger_audit.sources.adapters.blnk"),
+    Adapter("formance", "Formance Ledger v2 (bucket migrations 0-53)", "PostgreSQL", "ledger_audit.sources.adapters.formance"),
     Adapter("pgledger", "pgledger.sql", "PostgreSQL", "ledger_audit.sources.adapters.pgledger"),
+    Adapter("tigerbeetle", "TigerBeetle 0.16 (accounts and transfers exported)", "a folder of accounts and transfers (.jsonl or .csv) with ledgers.toml", "ledger_audit.sources.adapters.tigerbeetle"),
 )
 """Every adapter, by name (docs/adapters.md lists what each proves and cannot)."""
 
