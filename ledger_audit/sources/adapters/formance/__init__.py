@@ -1,0 +1,86 @@
+"""``--adapter formance``: a Formance Ledger v2 PostgreSQL database read as the canonical ledger.
+
+Code, not a mapping: postings are a JSON array per transaction, the idempotency key lives on
+the log, a revert is a metadata key, and the evidence only Formance holds is checked while
+its rows are at hand: the log hash chain (``chain.py``, features read first), each
+transaction against the memento its log hashed, reverts, idempotency keys and the moves'
+post-commit volumes (``consistency.py``). ``accounts_volumes`` become the stored balances, so
+the canonical drift check compares them with the replay.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+
+from ledger_audit.sources.adapters.adapted import Adapted
+from ledger_audit.sources.adapters.formance.chain import chain_check, features_of
+from ledger_audit.sources.adapters.formance.consistency import (
+    log_transactions,
+    logs_check,
+    moves_check,
+)
+from ledger_audit.sources.adapters.formance.frames import build_frames
+from ledger_audit.sources.adapters.formance.read import NAME, read_rows, require
+from ledger_audit.sources.mapping import open_relations
+
+__all__ = ["NAME", "check", "load"]
+
+NOTES = (
+    (
+        "Formance has no pending state: pending, posted-from-pending and void transactions "
+        "are not proven"
+    ),
+    (
+        "Formance stores no normal balance: addresses under assets: and expenses: are read as "
+        "debit-normal, every other as credit-normal"
+    ),
+    (
+        "Formance keeps overdraft permission in Numscript, not on accounts: every account is "
+        "read as allowing a negative balance, so no-negative is not proven"
+    ),
+    "Formance times are microseconds: sub-microsecond order is not proven",
+)
+
+
+def check(source: str | Path) -> None:
+    """Raise InputError unless ``source`` is a Formance v2 database; reads no row."""
+    with open_relations(source) as opened:
+        require(opened)
+
+
+def load(source: str | Path) -> Adapted:
+    """Read a Formance database, read-only, in one snapshot."""
+    with open_relations(source) as opened:
+        buckets = require(opened)
+        rows = read_rows(opened, buckets)
+        label = opened.label
+    features = features_of(rows.ledgers)
+    log_tx = log_transactions(rows.logs)
+    notes = list(NOTES)
+    unscaled = sorted(
+        set(rows.postings.get_column("asset").unique().drop_nulls().to_list())
+        - set(rows.postings.filter(pl.col("asset").str.contains(r"/[0-9]+$"))["asset"].to_list())
+    )
+    if unscaled:
+        shown = ", ".join(unscaled[:5])
+        notes.append(
+            f"asset(s) {shown} carry no /precision: read with scale 0 ({len(unscaled)} in all)"
+        )
+    for ledger, flags in sorted(features.items()):
+        if flags.get("HASH_LOGS") == "DISABLED":
+            notes.append(f"ledger {ledger} has HASH_LOGS=DISABLED: its log chain is not proven")
+    keys = (
+        log_tx.select("ledger", "tx_id", "idempotency_key")
+        .filter(pl.col("tx_id").is_not_null())
+        .unique(["ledger", "tx_id"], keep="first", maintain_order=True)
+    )
+    frames, report = build_frames(rows, keys, label, tuple(notes))
+    logs_result, inconsistent = logs_check(rows, log_tx)
+    native = (
+        chain_check(rows.logs, rows.blocks, features, inconsistent),
+        logs_result,
+        moves_check(rows, features),
+    )
+    return Adapted(NAME, frames, report, native)

@@ -1,0 +1,377 @@
+"""What Formance stores twice must agree: logs vs transactions, reverts, keys, moves.
+
+The hash chain covers the logs only. A transaction row edited while its log is left alone
+keeps the chain intact, so each transaction is compared with the memento its log hashed
+(postings, timestamp, reference): a difference is ``source.inconsistent`` on the row. Also:
+
+- a revert (metadata ``com.formance.spec/state/reverts``) and its original's ``reverted_at``
+  must agree, and its log must name the same original;
+- an idempotency key used with two different ``idempotency_hash`` values is
+  ``idempotency.conflict`` (Formance refuses it, and a unique index forbids a second use, so
+  it shows only in a database that lost the index, an older one or a tampered one);
+- the moves of a transaction must be its postings, and each move's post-commit volumes must
+  follow the account's previous move (``balance.running_broken``).
+
+Columnar: joins and window expressions over the frames.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from ledger_audit.findings import (
+    CheckResult,
+    Coverage,
+    RuleId,
+    Severity,
+    findings_from,
+    sort_findings,
+)
+from ledger_audit.sources.adapters.adapted import NativeCheck
+from ledger_audit.sources.adapters.formance.hashing import pg_json_time
+from ledger_audit.sources.adapters.formance.read import BucketRows
+
+CHECK_LOGS = "formance_logs"
+CHECK_MOVES = "formance_moves"
+LOGS_RULES = (RuleId.SOURCE_INCONSISTENT, RuleId.IDEMPOTENCY_CONFLICT)
+MOVES_RULES = (RuleId.BALANCE_RUNNING_BROKEN, RuleId.SOURCE_INCONSISTENT)
+_TX_LOGS = ("NEW_TRANSACTION", "REVERTED_TRANSACTION")
+_WIDE = pl.Decimal(38, 0)
+
+
+def log_transactions(logs: pl.DataFrame) -> pl.DataFrame:
+    """Per transaction log: the transaction id and fields its memento hashed."""
+    text = pl.col("memento").cast(pl.String, strict=False)
+    return logs.filter(pl.col("type").is_in(_TX_LOGS)).select(
+        "ledger",
+        pl.col("id").alias("log_id"),
+        text.str.extract(r'"id":([0-9]+),"reverted"', 1).alias("tx_id"),
+        text.str.extract(r'"postings":(\[.*?\]),"metadata":', 1).alias("log_postings"),
+        text.str.extract(r'"timestamp":"([^"]*)"', 1).alias("log_timestamp"),
+        text.str.json_path_match("$.transaction.reference").alias("log_reference"),
+        text.str.extract(r'^\{"revertedTransactionID":([0-9]+)', 1).alias("log_reverts"),
+        "idempotency_key",
+        "idempotency_hash",
+    )
+
+
+def _text(frame: pl.LazyFrame, **kw: object) -> pl.LazyFrame:
+    return findings_from(frame, **kw)  # type: ignore[arg-type]
+
+
+def logs_check(
+    rows: BucketRows, log_tx: pl.DataFrame
+) -> tuple[NativeCheck, dict[str, frozenset[int]]]:
+    """Transactions against their logs, reverts, idempotency keys; and the inconsistent logs."""
+    tx = rows.transactions.with_columns(
+        pl.concat_str(pg_json_time(pl.col("timestamp")), pl.lit("Z")).alias("timestamp_text")
+    )
+    joined = tx.join(
+        log_tx.filter(pl.col("tx_id").is_not_null()),
+        left_on=["ledger", "id"],
+        right_on=["ledger", "tx_id"],
+        how="full",
+        coalesce=False,
+    ).with_columns(pl.coalesce("ledger", "ledger_right").alias("ledger_id"))
+    loc = {
+        "table": None,
+        "severity": Severity.HIGH,
+        "rule": RuleId.SOURCE_INCONSISTENT,
+        "check": CHECK_LOGS,
+    }
+    tx_loc = pl.format("transactions(ledger={}, id={})", "ledger_id", pl.coalesce("id", "tx_id"))
+    parts: list[pl.LazyFrame] = []
+    no_log = joined.filter(pl.col("log_id").is_null())
+    parts.append(
+        findings_from(
+            no_log.lazy().with_columns(pl.col("id").alias("transaction_id")),
+            message=pl.format(
+                "transaction {} of ledger {} has no log: it was written around the "
+                "ledger, or its log was deleted",
+                "id",
+                "ledger_id",
+            ),
+            locator=tx_loc,
+            expected=pl.lit("a NEW_TRANSACTION or REVERTED_TRANSACTION log"),
+            actual=pl.lit("none"),
+            **loc,  # type: ignore[arg-type]
+        )
+    )
+    no_tx = joined.filter(pl.col("id").is_null())
+    parts.append(
+        findings_from(
+            no_tx.lazy().with_columns(pl.col("tx_id").alias("transaction_id")),
+            message=pl.format(
+                "log {} of ledger {} records transaction {}, which the transactions "
+                "table lacks: it was deleted",
+                "log_id",
+                "ledger_id",
+                "tx_id",
+            ),
+            locator=pl.format("logs(ledger={}, id={})", "ledger_id", "log_id"),
+            expected=pl.format("transaction {}", "tx_id"),
+            actual=pl.lit("none"),
+            **loc,  # type: ignore[arg-type]
+        )
+    )
+    both = joined.filter(pl.col("id").is_not_null() & pl.col("log_id").is_not_null())
+    for column, logged, what in (
+        ("postings", "log_postings", "postings"),
+        ("timestamp_text", "log_timestamp", "timestamp"),
+        ("reference", "log_reference", "reference"),
+    ):
+        differs = both.filter(pl.col(column).fill_null("") != pl.col(logged).fill_null(""))
+        parts.append(
+            findings_from(
+                differs.lazy().with_columns(pl.col("id").alias("transaction_id")),
+                message=pl.format(
+                    f"transaction {{}} of ledger {{}}: its {what} differ from "
+                    "the memento its log {} hashed (the row was edited under an "
+                    "intact chain)",
+                    "id",
+                    "ledger_id",
+                    "log_id",
+                ),
+                locator=tx_loc,
+                expected=pl.col(logged),
+                actual=pl.col(column),
+                **loc,  # type: ignore[arg-type]
+            )
+        )
+    # reverts: the revert's target must be marked reverted, and the log must name it
+    originals = tx.select(
+        "ledger", pl.col("id").alias("reverts"), pl.col("reverted_at").alias("target_reverted_at")
+    )
+    reverts = (
+        tx.filter(pl.col("reverts").is_not_null())
+        .join(originals, on=["ledger", "reverts"], how="left")
+        .with_columns(pl.col("ledger").alias("ledger_id"))
+    )
+    parts.append(
+        findings_from(
+            reverts.filter(pl.col("target_reverted_at").is_null())
+            .lazy()
+            .with_columns(pl.col("id").alias("transaction_id")),
+            message=pl.format(
+                "transaction {} reverts transaction {}, which is missing or has no reverted_at",
+                "id",
+                "reverts",
+            ),
+            locator=pl.format("transactions(ledger={}, id={})", "ledger_id", "id"),
+            expected=pl.lit("reverted_at set"),
+            actual=pl.lit("null or no such transaction"),
+            **loc,  # type: ignore[arg-type]
+        )
+    )
+    reverted_ids = tx.filter(pl.col("reverts").is_not_null()).select(
+        "ledger", pl.col("reverts").alias("id")
+    )
+    orphan = (
+        tx.filter(pl.col("reverted_at").is_not_null())
+        .join(reverted_ids, on=["ledger", "id"], how="anti")
+        .with_columns(pl.col("ledger").alias("ledger_id"))
+    )
+    parts.append(
+        findings_from(
+            orphan.lazy().with_columns(pl.col("id").alias("transaction_id")),
+            message=pl.format("transaction {} has reverted_at but no transaction reverts it", "id"),
+            locator=pl.format("transactions(ledger={}, id={})", "ledger_id", "id"),
+            expected=pl.lit("a revert naming it"),
+            actual=pl.lit("none"),
+            **loc,  # type: ignore[arg-type]
+        )
+    )
+    log_names = both.filter(
+        pl.col("log_reverts").is_not_null()
+        & (pl.col("log_reverts") != pl.col("reverts").fill_null(""))
+    )
+    parts.append(
+        findings_from(
+            log_names.lazy().with_columns(pl.col("id").alias("transaction_id")),
+            message=pl.format(
+                "the revert log {} names transaction {}, the metadata of transaction {} names {}",
+                "log_id",
+                "log_reverts",
+                "id",
+                "reverts",
+            ),
+            locator=tx_loc,
+            expected=pl.col("log_reverts"),
+            actual=pl.col("reverts"),
+            **loc,  # type: ignore[arg-type]
+        )
+    )
+    keyed = rows.logs.filter(pl.col("idempotency_key").is_not_null())
+    conflicts = (
+        keyed.group_by("ledger", "idempotency_key")
+        .agg(
+            pl.col("idempotency_hash").n_unique().alias("hashes"),
+            pl.col("id").sort_by("id_int").str.join(", ").alias("log_ids"),
+            pl.col("idempotency_hash").sort_by("id_int").str.join(", ").alias("values"),
+        )
+        .filter(pl.col("hashes") > 1)
+        .with_columns(pl.col("ledger").alias("ledger_id"))
+    )
+    parts.append(
+        findings_from(
+            conflicts.lazy(),
+            rule=RuleId.IDEMPOTENCY_CONFLICT,
+            severity=Severity.HIGH,
+            check=CHECK_LOGS,
+            table=None,
+            message=pl.format(
+                "idempotency key {} of ledger {} was used by logs {} with different request hashes",
+                "idempotency_key",
+                "ledger_id",
+                "log_ids",
+            ),
+            locator=pl.format(
+                "logs(ledger={}, idempotency_key={})", "ledger_id", "idempotency_key"
+            ),
+            expected=pl.lit("one idempotency_hash per key"),
+            actual=pl.col("values"),
+        )
+    )
+    frame = sort_findings(pl.concat([p.collect() for p in parts]))
+    bad_logs = pl.concat(
+        [
+            both.filter(
+                (pl.col("postings").fill_null("") != pl.col("log_postings").fill_null(""))
+                | (pl.col("timestamp_text").fill_null("") != pl.col("log_timestamp").fill_null(""))
+                | (pl.col("reference").fill_null("") != pl.col("log_reference").fill_null(""))
+            ).select("ledger_id", "log_id"),
+        ]
+    )
+    inconsistent: dict[str, frozenset[int]] = {}
+    for ledger, log_id in bad_logs.iter_rows():
+        if str(log_id).isdigit():
+            inconsistent[str(ledger)] = inconsistent.get(str(ledger), frozenset()) | {int(log_id)}
+    unproven = (
+        (
+            "Formance's idempotency_hash is a digest of the API request, which is not stored: "
+            "a key reused with the same request hash but other postings is not proven"
+        ),
+    )
+    coverage = Coverage(
+        rows.transactions.height + rows.logs.height,
+        "transactions and logs",
+        "each transaction against the memento its log hashed; reverts; idempotency keys",
+        unproven=unproven,
+    )
+    return NativeCheck(CheckResult(CHECK_LOGS, frame, coverage), LOGS_RULES), inconsistent
+
+
+def moves_check(rows: BucketRows, features: dict[str, dict[str, str]]) -> NativeCheck:
+    """Moves against postings, and each move's post-commit volumes against the one before."""
+    moves = rows.moves.with_columns(
+        pl.col("amount").cast(_WIDE, strict=False),
+        pl.col("pcv_in").cast(_WIDE, strict=False),
+        pl.col("pcv_out").cast(_WIDE, strict=False),
+        pl.col("transactions_id").cast(pl.String),
+    ).sort("seq")
+    zero = pl.lit(0).cast(_WIDE)
+    inflow = pl.when(pl.col("is_source")).then(zero).otherwise(pl.col("amount"))
+    outflow = pl.when(pl.col("is_source")).then(pl.col("amount")).otherwise(zero)
+    key = ["ledger", "accounts_address", "asset"]
+    running = (
+        moves.with_columns(
+            (pl.col("pcv_in").shift(1).over(key).fill_null(zero) + inflow).alias("want_in"),
+            (pl.col("pcv_out").shift(1).over(key).fill_null(zero) + outflow).alias("want_out"),
+        )
+        .filter(
+            (pl.col("want_in") != pl.col("pcv_in"))
+            | (pl.col("want_out") != pl.col("pcv_out"))
+            | pl.col("pcv_in").is_null()
+        )
+        .with_columns(pl.col("ledger").alias("ledger_id"))
+    )
+    broken = findings_from(
+        running.lazy().with_columns(
+            pl.col("accounts_address").alias("account_id"),
+            pl.col("transactions_id").alias("transaction_id"),
+        ),
+        rule=RuleId.BALANCE_RUNNING_BROKEN,
+        severity=Severity.HIGH,
+        check=CHECK_MOVES,
+        table=None,
+        message=pl.format(
+            "move {} of {} {}: its post-commit volumes do not follow the account's previous move",
+            "seq",
+            "accounts_address",
+            "asset",
+        ),
+        locator=pl.format("moves(ledger={}, seq={})", "ledger_id", "seq"),
+        expected=pl.format("(inputs {}, outputs {})", "want_in", "want_out"),
+        actual=pl.format("(inputs {}, outputs {})", "pcv_in", "pcv_out"),
+    )
+    side_key = ["ledger", "tx", "account", "asset", "is_source"]
+    from_moves = moves.group_by(
+        "ledger",
+        pl.col("transactions_id").alias("tx"),
+        pl.col("accounts_address").alias("account"),
+        "asset",
+        "is_source",
+    ).agg(pl.col("amount").sum().alias("moved"))
+    postings = rows.postings.with_columns(pl.col("amount").cast(_WIDE, strict=False))
+    from_postings = (
+        pl.concat(
+            [
+                postings.select(
+                    "ledger",
+                    pl.col("id").alias("tx"),
+                    pl.col(side).alias("account"),
+                    "asset",
+                    pl.lit(value=side == "source").alias("is_source"),
+                    "amount",
+                )
+                for side in ("source", "destination")
+            ]
+        )
+        .group_by(side_key)
+        .agg(pl.col("amount").sum().alias("posted"))
+    )
+    moves_on = {name for name, f in features.items() if f.get("MOVES_HISTORY", "ON") == "ON"}
+    compared = (
+        from_postings.filter(pl.col("ledger").is_in(sorted(moves_on)))
+        .join(from_moves, on=side_key, how="full", coalesce=True)
+        .filter(pl.col("posted").fill_null(zero) != pl.col("moved").fill_null(zero))
+        .with_columns(pl.col("ledger").alias("ledger_id"))
+    )
+    mismatch = findings_from(
+        compared.lazy().with_columns(
+            pl.col("tx").alias("transaction_id"), pl.col("account").alias("account_id")
+        ),
+        rule=RuleId.SOURCE_INCONSISTENT,
+        severity=Severity.HIGH,
+        check=CHECK_MOVES,
+        table=None,
+        message=pl.format(
+            "transaction {}: the moves of {} {} ({}) differ from its postings",
+            "tx",
+            "account",
+            "asset",
+            pl.when(pl.col("is_source")).then(pl.lit("out")).otherwise(pl.lit("in")),
+        ),
+        locator=pl.format(
+            "moves(ledger={}, transactions_id={}, accounts_address={})",
+            "ledger_id",
+            "tx",
+            "account",
+        ),
+        expected=pl.col("posted").cast(pl.String).fill_null("0"),
+        actual=pl.col("moved").cast(pl.String).fill_null("0"),
+    )
+    frame = sort_findings(pl.concat([broken.collect(), mismatch.collect()]))
+    off = sorted(set(features) - moves_on)
+    unproven = tuple(
+        f"ledger {name} has MOVES_HISTORY=OFF: its moves and post-commit volumes are not proven"
+        for name in off
+    )
+    coverage = Coverage(
+        moves.height,
+        "moves",
+        "post-commit volumes in insertion order per account and asset; moves against postings",
+        unproven=unproven,
+        unproven_rules=MOVES_RULES if features and not moves_on else (),
+    )
+    return NativeCheck(CheckResult(CHECK_MOVES, frame, coverage), MOVES_RULES)
