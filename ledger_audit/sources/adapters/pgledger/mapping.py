@@ -69,6 +69,9 @@ debits and credits apart, so the debits are taken from the transfers and the cre
 cached balance plus them: a cached balance that drifted shows as drifted credits."""
 
 
+_NO_SCALES = "SELECT CAST(NULL AS TEXT) AS code, CAST(NULL AS INTEGER) AS scale WHERE false"
+
+
 def resolve_scales(
     currencies: Iterable[str], overrides: Mapping[str, int] | None = None
 ) -> tuple[dict[str, int], tuple[str, ...]]:
@@ -98,6 +101,13 @@ def _toml_key(code: str) -> str:
 def mapping_text(scales: Mapping[str, int]) -> str:
     """The pgledger mapping, with the scales of the currencies present."""
     inline = ", ".join(f"{_toml_key(code)} = {scale}" for code, scale in sorted(scales.items()))
+    # With no known currency the scales table would be empty, which the format refuses: an
+    # empty query says the same (every account and transfer is then a rejected row).
+    assets = (
+        f"scales = {{ {inline} }}"
+        if scales
+        else f'query = "{_NO_SCALES}"\ncode = "code"\nscale = "scale"'
+    )
     return f"""format = "ledger-audit/mapping/1"
 
 [ledger]
@@ -105,7 +115,7 @@ id = "{LEDGER_ID}"
 name = "pgledger"
 
 [assets]
-scales = {{ {inline} }}
+{assets}
 
 [accounts]
 from = "pgledger_accounts"

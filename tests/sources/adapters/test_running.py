@@ -1,0 +1,182 @@
+"""The shared running-balance check: one edit anywhere in the chain is found at its row."""
+
+from __future__ import annotations
+
+import polars as pl
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ledger_audit.findings import RuleId
+from ledger_audit.sources.adapters.running import (
+    CACHED_SCHEMA,
+    ROWS_SCHEMA,
+    RunningLayout,
+    minor_units,
+    running_check,
+    running_findings,
+)
+
+LAYOUT = RunningLayout(check="vendor_running", rows="vendor_entries", accounts="vendor_accounts")
+
+
+def chain(deltas: dict[str, list[int]]) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """A consistent running chain per account: versions 1.., balances from zero."""
+    rows: list[dict[str, object]] = []
+    cached: list[dict[str, object]] = []
+    serial = 0
+    for account, changes in sorted(deltas.items()):
+        balance = 0
+        for version, delta in enumerate(changes, start=1):
+            serial += 1
+            rows.append(
+                {
+                    "row_id": f"e{serial:04d}",
+                    "ledger_id": "l",
+                    "account": account,
+                    "asset_id": "USD/2",
+                    "version_before": None,
+                    "version": version,
+                    "delta": delta,
+                    "before": balance,
+                    "after": balance + delta,
+                    "problem": None,
+                }
+            )
+            balance += delta
+        cached.append(
+            {
+                "ledger_id": "l",
+                "account": account,
+                "asset_id": "USD/2",
+                "balance": balance,
+                "version": len(changes),
+                "problem": None,
+            }
+        )
+    return pl.DataFrame(rows, schema=ROWS_SCHEMA), pl.DataFrame(cached, schema=CACHED_SCHEMA)
+
+
+amounts = st.integers(-(10**9), 10**9).filter(lambda n: n != 0)
+ledgers = st.dictionaries(
+    st.sampled_from(["a", "b", "c"]), st.lists(amounts, min_size=1, max_size=8), min_size=1
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(ledgers)
+def test_a_consistent_chain_has_no_finding(deltas: dict[str, list[int]]) -> None:
+    rows, cached = chain(deltas)
+    assert running_findings(rows, cached, LAYOUT).height == 0
+
+
+@settings(max_examples=300, deadline=None)
+@given(ledgers, st.data())
+def test_any_single_edit_is_found_at_its_row(
+    deltas: dict[str, list[int]], data: st.DataObject
+) -> None:
+    rows, cached = chain(deltas)
+    index = data.draw(st.integers(0, rows.height - 1))
+    column = data.draw(st.sampled_from(["before", "after", "version"]))
+    old = rows.item(index, column)
+    new = data.draw(st.integers(-(10**9), 10**9).filter(lambda n: n != old))
+    edited = rows.with_columns(
+        pl.when(pl.int_range(pl.len()) == index)
+        .then(pl.lit(new, pl.Int64))
+        .otherwise(pl.col(column))
+        .alias(column)
+    )
+    findings = running_findings(edited, cached, LAYOUT)
+    row_id = rows.item(index, "row_id")
+    assert f"vendor_entries(id={row_id})" in findings.get_column("locator").to_list()
+    assert set(findings.get_column("rule")) == {RuleId.BALANCE_RUNNING_BROKEN}
+
+
+def test_each_break_has_its_own_message() -> None:
+    rows, cached = chain({"a": [5, -2, 7]})
+    rows = rows.with_columns(
+        pl.when(pl.col("row_id") == "e0002")
+        .then(pl.lit(99))
+        .otherwise(pl.col("after"))
+        .alias("after")
+    )
+    cached = cached.with_columns(pl.lit(4, pl.Int64).alias("version"))
+    findings = running_findings(rows, cached, LAYOUT)
+    messages = dict(zip(findings["locator"], findings["message"], strict=False))
+    found = findings.select("locator", "message").rows()
+    assert (
+        "vendor_entries(id=e0002)",
+        (
+            "the balance after this row is not the balance before it plus its amount "
+            "(5 + -2 should be 3)"
+        ),
+    ) in found
+    assert (
+        "vendor_entries(id=e0003)",
+        "this row's balance before (3) is not where the account's previous version (2) ended",
+    ) in found
+    assert (
+        "vendor_entries(id=e0003)",
+        "the account's last row is version 3 but vendor_accounts caches version 4",
+    ) in found
+    assert messages
+
+
+def test_an_idle_account_with_a_cached_balance_is_found() -> None:
+    rows, cached = chain({"a": [5]})
+    cached = pl.concat(
+        [
+            cached,
+            pl.DataFrame(
+                [
+                    {
+                        "ledger_id": "l",
+                        "account": "z",
+                        "asset_id": "USD/2",
+                        "balance": 7,
+                        "version": 0,
+                        "problem": None,
+                    }
+                ],
+                schema=CACHED_SCHEMA,
+            ),
+        ]
+    )
+    findings = running_findings(rows, cached, LAYOUT)
+    assert findings.get_column("locator").to_list() == ["vendor_accounts(id=z)"]
+
+
+def test_the_coverage_counts_the_rows_examined() -> None:
+    rows, cached = chain({"a": [5, 6], "b": [1]})
+    result = running_check(rows, cached, LAYOUT).result
+    assert (result.check, result.coverage.checked, result.status) == ("vendor_running", 3, "passed")
+
+
+def test_minor_units_are_exact_or_say_why_not() -> None:
+    frame = pl.DataFrame(
+        {
+            "text": [
+                "12.34",
+                "-0.50",
+                "12.340",
+                "12.345",
+                "7",
+                "abc",
+                "99999999999999999999",
+                None,
+            ],
+            "scale": [2, 2, 2, 2, 0, 2, 2, 2],
+        }
+    )
+    value, problem = minor_units(pl.col("text"), pl.col("scale"))
+    out = frame.select(value.alias("value"), problem.alias("problem"))
+    assert out.get_column("value").to_list() == [1234, -50, 1234, None, 7, None, None, None]
+    assert out.get_column("problem").to_list() == [
+        None,
+        None,
+        None,
+        "more decimals than the asset's scale 2",
+        None,
+        "not a decimal number",
+        "too large for 64-bit minor units",
+        "no value",
+    ]
