@@ -10,7 +10,8 @@ keeps the chain intact, so each transaction is compared with the memento its log
   ``idempotency.conflict`` (Formance refuses it, and a unique index forbids a second use, so
   it shows only in a database that lost the index, an older one or a tampered one);
 - the moves of a transaction must be its postings, and each move's post-commit volumes must
-  follow the account's previous move (``balance.running_broken``).
+  be the account's running inputs and outputs up to it (``balance.running_broken``; an
+  edited volume shows at its own move only, an edited amount at its transaction).
 
 Columnar: joins and window expressions over the frames.
 """
@@ -275,8 +276,8 @@ def moves_check(rows: BucketRows, features: dict[str, dict[str, str]]) -> Native
     key = ["ledger", "accounts_address", "asset"]
     running = (
         moves.with_columns(
-            (pl.col("pcv_in").shift(1).over(key).fill_null(zero) + inflow).alias("want_in"),
-            (pl.col("pcv_out").shift(1).over(key).fill_null(zero) + outflow).alias("want_out"),
+            inflow.cum_sum().over(key).alias("want_in"),
+            outflow.cum_sum().over(key).alias("want_out"),
         )
         .filter(
             (pl.col("want_in") != pl.col("pcv_in"))
