@@ -1,0 +1,237 @@
+"""JE-12, JE-13, JE-17 and JE-19: which accounts an entry touches, and with what else.
+
+Accounts are compared by their first ``account_depth`` path segments (0: the whole id), so
+per-customer accounts (``liabilities:wallet:u000042:usd``) can be judged as one kind.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from ledger_audit.analytics.jet.catalogue import JetRule
+from ledger_audit.analytics.jet.flags import (
+    RuleOutcome,
+    amount_text,
+    flag,
+    iso,
+    one_per_transaction,
+)
+from ledger_audit.analytics.jet.params import JetParams
+from ledger_audit.analytics.jet.population import TX_KEY, Population, locate
+from ledger_audit.analytics.jet.time_rules import DAY_NS
+
+
+def _account(params: JetParams) -> pl.Expr:
+    if params.account_depth <= 0:
+        return pl.col("account_id")
+    return pl.col("account_id").str.split(":").list.head(params.account_depth).list.join(":")
+
+
+def seldom_used(pop: Population, params: JetParams) -> RuleOutcome:
+    """JE-12: an account with at most k postings in the period, or idle D days before."""
+    key = _account(params).alias("account_key")
+    history = (
+        pop.history_legs.with_columns(key)
+        .sort(["ledger_id", "account_key", "created_ns", "transaction_id", "entry_index"])
+        .with_columns(
+            pl.col("created_ns").shift(1).over("ledger_id", "account_key").alias("previous_ns")
+        )
+        .select(*TX_KEY, "entry_index", "previous_ns")
+    )
+    legs = (
+        pop.legs.with_columns(key)
+        .with_columns(pl.len().over("ledger_id", "account_key").alias("postings"))
+        .join(history, on=[*TX_KEY, "entry_index"], how="left")
+    )
+    dormant = pl.col("previous_ns").is_not_null() & (
+        pl.col("created_ns") - pl.col("previous_ns") >= params.dormant_days * DAY_NS
+    )
+    rows = legs.filter((pl.col("postings") <= params.seldom_max) | dormant)
+    idle_days = (pl.col("created_ns") - pl.col("previous_ns")) // DAY_NS
+    return flag(
+        one_per_transaction(locate(pop, rows)),
+        JetRule.SELDOM_ACCOUNT,
+        message=pl.when(pl.col("postings") <= params.seldom_max)
+        .then(pl.concat_str(pl.lit("account "), pl.col("account_key"), pl.lit(" is seldom used")))
+        .otherwise(
+            pl.concat_str(pl.lit("account "), pl.col("account_key"), pl.lit(" was dormant"))
+        ),
+        expected=pl.lit(
+            f"more than {params.seldom_max} postings in the period and no idle spell of "
+            f"{params.dormant_days} days"
+        ),
+        actual=pl.concat_str(
+            pl.col("postings").cast(pl.String()),
+            pl.lit(" posting(s) in the period; idle "),
+            pl.coalesce(idle_days.cast(pl.String()), pl.lit("-")),
+            pl.lit(" day(s) before"),
+        ),
+    )
+
+
+def rare_pair(pop: Population, params: JetParams) -> RuleOutcome:
+    """JE-13: a (debit account, credit account) pair seen in at most k transactions."""
+    if pop.size < params.pair_min_population:
+        return RuleOutcome(
+            JetRule.RARE_PAIR,
+            flag(pop.transactions.head(0), JetRule.RARE_PAIR, message=pl.lit("")).findings,
+            note=f"population below {params.pair_min_population} transactions: not run",
+            applicable=False,
+        )
+    key = _account(params)
+    debits = pop.legs.filter(pl.col("direction") == "debit").select(
+        *TX_KEY, "asset_id", "entry_index", key.alias("debit_account")
+    )
+    credit_legs = pop.legs.filter(pl.col("direction") == "credit").select(
+        *TX_KEY, "asset_id", key.alias("credit_account")
+    )
+    pairs = (
+        debits.join(credit_legs, on=[*TX_KEY, "asset_id"], how="inner")
+        .unique([*TX_KEY, "debit_account", "credit_account"], keep="first", maintain_order=False)
+        .with_columns(pl.len().over("ledger_id", "debit_account", "credit_account").alias("seen"))
+        .filter(pl.col("seen") <= params.pair_max)
+        .with_columns(pl.col("debit_account").alias("account_id"))
+    )
+    return flag(
+        one_per_transaction(locate(pop, pairs)),
+        JetRule.RARE_PAIR,
+        message=pl.concat_str(
+            pl.lit("unusual pair: debit "),
+            pl.col("debit_account"),
+            pl.lit(", credit "),
+            pl.col("credit_account"),
+        ),
+        expected=pl.lit(f"a pair seen in more than {params.pair_max} transactions"),
+        actual=pl.concat_str(
+            pl.lit("seen in "), pl.col("seen").cast(pl.String()), pl.lit(" transaction(s)")
+        ),
+    )
+
+
+def _signature(legs: pl.LazyFrame, *, inverse: bool) -> pl.LazyFrame:
+    """One text per transaction: its sorted legs (directions swapped for ``inverse``)."""
+    direction = pl.col("direction")
+    if inverse:
+        direction = pl.when(direction == "debit").then(pl.lit("credit")).otherwise(pl.lit("debit"))
+    leg = pl.concat_str(
+        pl.col("account_id"),
+        pl.col("asset_id"),
+        direction,
+        pl.col("amount").cast(pl.String()),
+        separator="\x1f",
+    )
+    return legs.group_by(TX_KEY).agg(leg.sort().str.join("\x1e").alias("signature"))
+
+
+def reversal_after_period_end(pop: Population, params: JetParams) -> RuleOutcome:
+    """JE-17: R is the exact inverse of T, T effective in (PE - w, PE], R in (PE, PE + w'].
+
+    Pairs come from R's ``reverses_transaction_id`` link and, for entries reversed by hand,
+    from equal inverse signatures; the reversal R is flagged, naming T.
+    """
+    end = pop.period.end_ns
+    window_before, window_after = params.reversal_before_days, params.reversal_after_days
+    originals = pop.history.filter(
+        pl.col("effective_ns").is_between(end - window_before * DAY_NS, end - 1)
+    ).select(
+        *TX_KEY,
+        pl.col("transaction_id").alias("original_id"),
+        pl.col("effective_ns").alias("original_ns"),
+    )
+    later = pop.history.filter(
+        pl.col("effective_ns").is_between(end, end + window_after * DAY_NS - 1)
+    )
+    mirror = _signature(
+        pop.history_legs.join(originals.select(TX_KEY), on=list(TX_KEY), how="semi"), inverse=True
+    )
+    own = _signature(
+        pop.history_legs.join(later.select(TX_KEY), on=list(TX_KEY), how="semi"), inverse=False
+    )
+    by_signature = own.join(
+        mirror.rename({"transaction_id": "original_id"}), on=["ledger_id", "signature"], how="inner"
+    ).select("ledger_id", "transaction_id", "original_id")
+    linked = (
+        later.filter(pl.col("reverses_transaction_id").is_not_null())
+        .select(
+            "ledger_id", "transaction_id", pl.col("reverses_transaction_id").alias("original_id")
+        )
+        .join(own, on=list(TX_KEY), how="inner")
+        .join(
+            mirror.rename({"transaction_id": "original_id"}),
+            on=["ledger_id", "original_id", "signature"],
+            how="inner",
+        )
+        .select("ledger_id", "transaction_id", "original_id")
+    )
+    pairs = (
+        pl.concat([linked, by_signature])
+        .unique(["ledger_id", "transaction_id"], keep="first", maintain_order=True)
+        .join(originals.drop("transaction_id"), on=["ledger_id", "original_id"], how="inner")
+        .join(
+            later.select(*TX_KEY, "version", "chain_seq", "effective_ns"),
+            on=list(TX_KEY),
+            how="inner",
+        )
+        .with_columns(
+            ((pl.col("effective_ns") - pl.col("original_ns")) // 3_600_000_000_000).alias("lag_h")
+        )
+    )
+    return flag(
+        pairs,
+        JetRule.REVERSAL_AFTER_PERIOD_END,
+        message=pl.concat_str(
+            pl.lit("reverses "), pl.col("original_id"), pl.lit(" across the period end")
+        ),
+        expected=pl.lit("no exact reversal just after the period end"),
+        actual=pl.concat_str(
+            pl.lit("original effective "),
+            iso("original_ns"),
+            pl.lit(", reversal effective "),
+            iso("effective_ns"),
+            pl.lit(", lag "),
+            pl.col("lag_h").cast(pl.String()),
+            pl.lit(" h"),
+        ),
+        note=f"windows: {window_before} days before, {window_after} days after the period end",
+    )
+
+
+def duplicates(pop: Population, params: JetParams) -> RuleOutcome:
+    """JE-19: the same legs as an earlier transaction, within N days.
+
+    Same accounts, asset, directions and amounts: effective the same day is a duplicate,
+    within ``duplicate_days`` a near-duplicate; the later one is flagged, naming the other.
+    """
+    sig = _signature(pop.legs, inverse=False)
+    rows = (
+        pop.transactions.join(sig, on=list(TX_KEY), how="inner")
+        .sort(["ledger_id", "signature", "effective_ns", "created_ns", "transaction_id"])
+        .with_columns(
+            pl.col("effective_ns").shift(1).over("ledger_id", "signature").alias("other_ns"),
+            pl.col("transaction_id").shift(1).over("ledger_id", "signature").alias("other_id"),
+        )
+        .filter(
+            pl.col("other_ns").is_not_null()
+            & (pl.col("effective_ns") - pl.col("other_ns") <= params.duplicate_days * DAY_NS)
+        )
+    )
+    same_day = (pl.col("effective_ns") // DAY_NS) == (pl.col("other_ns") // DAY_NS)
+    legs = pop.legs.select(*TX_KEY, "amount", "asset_id", "entry_index")
+    first_leg = one_per_transaction(legs).select(*TX_KEY, "amount", "asset_id")
+    return flag(
+        rows.join(first_leg, on=list(TX_KEY), how="left"),
+        JetRule.DUPLICATE,
+        message=pl.concat_str(
+            pl.when(same_day).then(pl.lit("duplicate of ")).otherwise(pl.lit("near-duplicate of ")),
+            pl.col("other_id"),
+        ),
+        expected=pl.lit(f"legs unlike any other transaction's within {params.duplicate_days} days"),
+        actual=pl.concat_str(
+            pl.lit("same legs ("),
+            amount_text(),
+            pl.lit("), effective "),
+            iso("effective_ns"),
+            pl.lit(" and "),
+            iso("other_ns"),
+        ),
+    )

@@ -1,0 +1,211 @@
+"""JE-01, JE-09, JE-10, JE-11 and JE-21: what the amounts themselves say.
+
+Amounts stay integer minor units: a major-unit threshold T becomes T * 10**scale of the
+leg's asset, and products that could pass 2**63 are taken in Int128. Legs of an asset whose
+scale is unknown (or above 18) are left out and counted in the rule's note.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from ledger_audit.analytics.jet.catalogue import JetRule
+from ledger_audit.analytics.jet.flags import RuleOutcome, amount_text, flag, one_per_transaction
+from ledger_audit.analytics.jet.params import JetParams
+from ledger_audit.analytics.jet.population import TX_KEY, Population, locate
+
+_BP = 10_000
+_ROW = ("ledger_id", "transaction_id", "version", "chain_seq")
+
+
+def _wide(name: str) -> pl.Expr:
+    return pl.col(name).cast(pl.Int128())
+
+
+def unbalanced(pop: Population, params: JetParams) -> RuleOutcome:
+    """JE-01: per transaction and asset, debits and credits differ by more than the tolerance."""
+    signed = (
+        pl.when(pl.col("direction") == "debit")
+        .then(_wide("amount"))
+        .otherwise(_wide("amount") * -1)
+    )
+    sums = (
+        pop.legs.group_by(*TX_KEY, "version", "asset_id")
+        .agg(signed.sum().alias("net"))
+        .filter(pl.col("net").abs() > params.tolerance)
+    )
+    return flag(
+        locate(pop, sums),
+        JetRule.UNBALANCED,
+        message=pl.lit("debits and credits differ within one asset"),
+        expected=pl.lit(f"debits - credits within {params.tolerance}"),
+        actual=pl.concat_str(pl.lit("debits - credits = "), amount_text("net")),
+    )
+
+
+def round_amount(pop: Population, params: JetParams) -> RuleOutcome:
+    """JE-09: a leg of at least the floor that is a multiple of a base (largest base named)."""
+    legs = pop.legs.filter(pl.col("unit").is_not_null())
+    base: pl.Expr = pl.lit(None, dtype=pl.Int64())
+    for r in sorted(params.round_bases):  # the largest matching base wins
+        multiple = (_wide("amount") % (_wide("unit") * r)) == 0
+        base = pl.when(multiple).then(pl.lit(r, dtype=pl.Int64())).otherwise(base)
+    rows = legs.with_columns(base.alias("base")).filter(
+        pl.col("base").is_not_null() & (_wide("amount") >= _wide("unit") * params.round_floor)
+    )
+    return flag(
+        one_per_transaction(locate(pop, rows)),
+        JetRule.ROUND_AMOUNT,
+        message=pl.concat_str(
+            pl.lit("round amount: a multiple of "),
+            pl.col("base").cast(pl.String()),
+            pl.lit(" major units"),
+        ),
+        expected=pl.lit(f"not a round amount of at least {params.round_floor} major units"),
+        actual=amount_text(),
+    )
+
+
+def consistent_endings(pop: Population, params: JetParams) -> RuleOutcome:
+    """JE-10: an amount ending over-represented on its account.
+
+    The last k digits of the major-unit amount, seen far more often than uniform (Z against
+    10**-k, continuity-corrected) and at least ``ending_min_count`` times.
+    """
+    k = params.ending_digits
+    modulus = 10**k
+    legs = pop.legs.filter(
+        pl.col("unit").is_not_null() & (_wide("amount") >= _wide("unit") * modulus)
+    ).with_columns(((_wide("amount") // _wide("unit")) % modulus).cast(pl.Int64()).alias("ending"))
+    p = 1.0 / modulus
+    counted = legs.with_columns(
+        pl.len().over("ledger_id", "account_id", "asset_id").alias("n"),
+        pl.len().over("ledger_id", "account_id", "asset_id", "ending").alias("seen"),
+    ).with_columns(
+        ((pl.col("seen") - pl.col("n") * p - 0.5) / (pl.col("n") * p * (1 - p)).sqrt()).alias("z")
+    )
+    rows = counted.filter(
+        (pl.col("z") > params.ending_z) & (pl.col("seen") >= params.ending_min_count)
+    )
+    return flag(
+        one_per_transaction(locate(pop, rows)),
+        JetRule.CONSISTENT_ENDINGS,
+        message=pl.concat_str(
+            pl.lit("amount ending ..."),
+            pl.col("ending").cast(pl.String()).str.zfill(k),
+            pl.lit(" is over-represented on this account"),
+        ),
+        expected=pl.lit(f"each {k}-digit ending about 1 in {modulus} (Z <= {params.ending_z})"),
+        actual=pl.concat_str(
+            pl.col("seen").cast(pl.String()),
+            pl.lit(" of "),
+            pl.col("n").cast(pl.String()),
+            pl.lit(" amounts, Z = "),
+            pl.col("z").round(2).cast(pl.String()),
+        ),
+    )
+
+
+def _threshold_rows(legs: pl.LazyFrame, params: JetParams) -> pl.LazyFrame:
+    """Legs crossed with each threshold T in minor units (``limit``) and its major value."""
+    limits = pl.LazyFrame({"threshold": list(params.thresholds)}, schema={"threshold": pl.Int64()})
+    return (
+        legs.filter(pl.col("unit").is_not_null())
+        .join(limits, how="cross")
+        .with_columns((_wide("unit") * pl.col("threshold")).alias("limit"))
+    )
+
+
+def just_below(pop: Population, params: JetParams) -> RuleOutcome:
+    """JE-11: T * (1 - p) <= amount < T for an approval threshold T (lowest T named)."""
+    rows = _threshold_rows(pop.legs, params).filter(
+        (_wide("amount") * _BP >= pl.col("limit") * (_BP - params.below_bp))
+        & (_wide("amount") < pl.col("limit"))
+    )
+    return flag(
+        one_per_transaction(locate(pop, rows.sort("threshold"))),
+        JetRule.JUST_BELOW,
+        message=pl.concat_str(
+            pl.lit(f"amount within {params.below_bp / 100:g} % below the threshold "),
+            pl.col("threshold").cast(pl.String()),
+        ),
+        expected=pl.concat_str(
+            pl.lit("below "),
+            (pl.col("limit") * (_BP - params.below_bp) // _BP).cast(pl.String()),
+            pl.lit(" or at least "),
+            pl.col("limit").cast(pl.String()),
+        ),
+        actual=amount_text(),
+    )
+
+
+def split_below(pop: Population, params: JetParams) -> RuleOutcome:
+    """JE-11 split sets: legs each below T, together at least T, within W hours.
+
+    Legs of one actor (when known) and account. A leg is flagged when the window ending or
+    starting at it holds such a set of two or more legs.
+    """
+    window = params.split_hours * 3_600 * 10**9
+    legs = pop.legs.filter(pl.col("manual")) if params.split_scope == "manual" else pop.legs
+    group = ["ledger_id", "actor", "account_id", "asset_id", "threshold"]
+    rows = _threshold_rows(legs, params).filter(_wide("amount") < pl.col("limit"))
+    ordered = rows.sort([*group, "created_ns", "transaction_id", "entry_index"], nulls_last=False)
+    at = pl.col("created_ns")
+    summed = ordered.with_columns(
+        _window_sum(at, window, group).alias("back_sum"),
+        _window_count(at, window, group).alias("back_n"),
+    )
+    reverse = summed.with_columns((-at).alias("neg_ns")).sort(
+        [*group, "neg_ns", "transaction_id", "entry_index"], nulls_last=False
+    )
+    both = reverse.with_columns(
+        _window_sum(pl.col("neg_ns"), window, group).alias("ahead_sum"),
+        _window_count(pl.col("neg_ns"), window, group).alias("ahead_n"),
+    )
+    hit = ((pl.col("back_sum") >= pl.col("limit")) & (pl.col("back_n") >= 2)) | (  # noqa: PLR2004
+        (pl.col("ahead_sum") >= pl.col("limit")) & (pl.col("ahead_n") >= 2)  # noqa: PLR2004
+    )
+    flagged = both.filter(hit).with_columns(
+        pl.max_horizontal(
+            pl.when(pl.col("back_n") >= 2).then(pl.col("back_sum")),  # noqa: PLR2004
+            pl.when(pl.col("ahead_n") >= 2).then(pl.col("ahead_sum")),  # noqa: PLR2004
+        ).alias("set_sum")
+    )
+    note = "grouped by actor and account" if pop.has_actor else "actor absent: grouped by account"
+    return flag(
+        one_per_transaction(locate(pop, flagged.sort("threshold"))),
+        JetRule.SPLIT_BELOW,
+        message=pl.concat_str(
+            pl.lit(f"part of a set within {params.split_hours} h, each below the threshold "),
+            pl.col("threshold").cast(pl.String()),
+            pl.lit(", together above it"),
+        ),
+        expected=pl.concat_str(pl.lit("sets below "), pl.col("limit").cast(pl.String())),
+        actual=pl.concat_str(
+            amount_text(), pl.lit("; the set sums to "), pl.col("set_sum").cast(pl.String())
+        ),
+        note=f"{note}; scope: {params.split_scope} kinds",
+    )
+
+
+def _window_sum(at: pl.Expr, window: int, group: list[str]) -> pl.Expr:
+    """Sum of ``amount`` over rows of the group with time in (at - window, at] (sorted)."""
+    return _wide("amount").cum_sum().over(group) - _shifted(at, window, group, _wide("amount"))
+
+
+def _window_count(at: pl.Expr, window: int, group: list[str]) -> pl.Expr:
+    """How many rows of the group have time in (at - window, at] (sorted by time)."""
+    before = at.search_sorted(at - window, side="right").cast(pl.Int64())
+    return (pl.int_range(pl.len(), dtype=pl.Int64()) + 1 - before).over(group)
+
+
+def _shifted(at: pl.Expr, window: int, group: list[str], value: pl.Expr) -> pl.Expr:
+    """The running total of ``value`` just before the window opens, per group.
+
+    Rows are sorted by ``at`` within the group; ``search_sorted`` finds how many rows of
+    the group lie at or before ``at - window``, and the cumulative sum at that index is
+    what the window excludes.
+    """
+    before = at.search_sorted(at - window, side="right").cast(pl.Int64())
+    excluded = value.cum_sum().gather((before - 1).clip(0)) * (before > 0).cast(pl.Int128())
+    return excluded.over(group)

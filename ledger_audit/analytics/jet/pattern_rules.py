@@ -1,0 +1,115 @@
+"""JE-18, JE-20 and JE-21: descriptions, numbering gaps and outlying amounts."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from ledger_audit.analytics.jet.catalogue import JetRule
+from ledger_audit.analytics.jet.flags import (
+    RuleOutcome,
+    amount_text,
+    flag,
+    not_applicable,
+    one_per_transaction,
+)
+from ledger_audit.analytics.jet.params import JetParams
+from ledger_audit.analytics.jet.population import TX_KEY, Population, locate
+
+_BP = 10_000
+_MAD_SCALE = 0.6745  # robust z = 0.6745 (x - median) / MAD (Iglewicz and Hoaglin)
+
+
+def suspicious_description(pop: Population, params: JetParams) -> RuleOutcome:
+    """JE-18: a description shorter than L characters (blank included) or holding a keyword."""
+    text = pl.col("description").fill_null("").str.strip_chars()
+    lowered = text.str.to_lowercase()
+    matched = (
+        pl.concat_list(
+            [
+                pl.when(lowered.str.contains(k, literal=True)).then(pl.lit(k))
+                for k in params.keywords
+            ]
+        )
+        .list.drop_nulls()
+        .list.join(", ")
+        if params.keywords
+        else pl.lit("")
+    )
+    short = text.str.len_chars() < params.description_min
+    rows = pop.transactions.with_columns(matched.alias("keywords")).filter(
+        short | (pl.col("keywords") != "")
+    )
+    return flag(
+        rows,
+        JetRule.DESCRIPTION,
+        message=pl.when(short)
+        .then(pl.lit(f"description blank or shorter than {params.description_min} characters"))
+        .otherwise(pl.concat_str(pl.lit("description holds "), pl.col("keywords"))),
+        expected=pl.lit("a meaningful description"),
+        actual=pl.concat_str(pl.lit("'"), text.str.slice(0, 60), pl.lit("'")),
+    )
+
+
+def sequence_gaps(pop: Population, params: JetParams) -> RuleOutcome:
+    """JE-20: numbers missing from the chain sequence before a version of the period."""
+    seqs = pop.versions.filter(pl.col("chain_seq").is_not_null())
+    if seqs.select(pl.len()).collect().item() == 0:
+        return not_applicable(JetRule.SEQUENCE_GAP, "no sequence numbers (unchained ledger)")
+    ordered = seqs.sort(["ledger_id", "chain_seq"]).with_columns(
+        pl.col("chain_seq").shift(1).over("ledger_id").alias("previous_seq")
+    )
+    missing = pl.col("chain_seq") - pl.col("previous_seq") - 1
+    rows = ordered.filter(pl.col("previous_seq").is_not_null() & (missing >= params.gap_min)).join(
+        pop.transactions.select(TX_KEY), on=list(TX_KEY), how="semi"
+    )
+    return flag(
+        rows,
+        JetRule.SEQUENCE_GAP,
+        message=pl.concat_str(
+            missing.cast(pl.String()), pl.lit(" sequence number(s) missing before this version")
+        ),
+        expected=pl.concat_str(pl.lit("seq "), (pl.col("previous_seq") + 1).cast(pl.String())),
+        actual=pl.concat_str(pl.lit("seq "), pl.col("chain_seq").cast(pl.String())),
+        note="sequence: chain_seq",
+    )
+
+
+def outliers(pop: Population, params: JetParams) -> RuleOutcome:
+    """JE-21: a high-value or outlying debit leg.
+
+    In the top x % of its asset's amounts (and above their median, so equal amounts are no
+    "top"), or with a per-account robust z (MAD-based)
+    above z*.
+    """
+    legs = pop.legs.filter(pl.col("direction") == "debit")
+    n = pl.len().over("ledger_id", "asset_id")
+    cutoff = (n * params.outlier_top_bp + _BP - 1) // _BP  # ceil(n * x)
+    value = pl.col("amount").cast(pl.Float64())  # a statistic, not money
+    group = ("ledger_id", "account_id", "asset_id")
+    median = value.median().over(group)
+    mad = (value - median).abs().median().over(group)
+    z = pl.when(mad > 0).then(_MAD_SCALE * (value - median) / mad)
+    above = value > value.median().over("ledger_id", "asset_id")  # ties are no "top"
+    rows = legs.with_columns(
+        pl.col("amount").rank("min", descending=True).over("ledger_id", "asset_id").alias("rank"),
+        above.alias("above"),
+        cutoff.alias("cutoff"),
+        z.alias("z"),
+    ).filter(
+        ((pl.col("rank") <= pl.col("cutoff")) & pl.col("above")) | (pl.col("z") > params.outlier_z)
+    )
+    return flag(
+        one_per_transaction(locate(pop, rows)),
+        JetRule.OUTLIER,
+        message=pl.when((pl.col("rank") <= pl.col("cutoff")) & pl.col("above"))
+        .then(pl.lit(f"among the top {params.outlier_top_bp / 100:g} % of amounts in its asset"))
+        .otherwise(pl.lit("an outlier for its account")),
+        expected=pl.lit(f"robust z <= {params.outlier_z} and outside the top share"),
+        actual=pl.concat_str(
+            amount_text(),
+            pl.lit(", rank "),
+            pl.col("rank").cast(pl.String()),
+            pl.lit(", robust z "),
+            pl.coalesce(pl.col("z").round(2).cast(pl.String()), pl.lit("-")),
+        ),
+    )

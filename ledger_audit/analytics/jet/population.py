@@ -1,0 +1,132 @@
+"""The JET population: one row per transaction of the period, and the legs it ended with.
+
+A transaction belongs to period P when its first version was recorded in P or its latest
+version takes effect in P (a post-close entry is recorded after P but effective in it; a
+back-dated one the other way round). ``created_ns`` is the first version's recorded time
+(the system time of JE-02..08), ``effective_ns`` and the legs are the latest version's.
+Who posted and who approved come from metadata keys named in the parameters.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+
+from ledger_audit.analytics.jet.params import JetParams
+from ledger_audit.sources.ledger_frames import LedgerFrames
+from ledger_audit.spec import Period
+
+TX_KEY = ("ledger_id", "transaction_id")
+_MAX_SCALE = 18  # 10**scale still fits Int64
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Population:
+    """The frames every JET rule reads.
+
+    Attributes:
+        period: the audited period.
+        transactions: one row per transaction in the period (see the module docstring).
+        legs: the latest version's entries of those transactions, with ``unit`` (10**scale,
+            null when the asset's scale is unknown or above 18), ``created_ns``,
+            ``effective_ns``, ``kind``, ``manual`` and ``actor``.
+        history: every transaction of the ledger in the same shape (JE-12 dormancy, JE-17
+            reversals effective after the period).
+        history_legs: the legs of ``history``.
+        versions: every version's (ledger_id, transaction_id, version, chain_seq).
+        closed_through: (ledger_id, closed_through_ns) the ledgers record, if any.
+        has_actor: some transaction names who posted it; has_approver: who approved it.
+    """
+
+    period: Period
+    transactions: pl.LazyFrame
+    legs: pl.LazyFrame
+    history: pl.LazyFrame
+    history_legs: pl.LazyFrame
+    versions: pl.LazyFrame
+    closed_through: pl.LazyFrame
+    size: int
+    has_actor: bool
+    has_approver: bool
+
+
+def build_population(frames: LedgerFrames, period: Period, params: JetParams) -> Population:
+    """The period's transactions and legs (one pass each; collected once for the counts)."""
+    versions = frames.transactions.lazy()
+    meta = pl.col("metadata")
+    first = (
+        versions.sort([*TX_KEY, "version"])
+        .group_by(TX_KEY, maintain_order=True)
+        .agg(
+            pl.col("recorded_ns").first().alias("created_ns"),
+            pl.col("kind").first().alias("first_kind"),
+            pl.col("version").last(),
+            pl.col("kind").last(),
+            pl.col("status").last(),
+            pl.col("effective_ns").last(),
+            pl.col("recorded_ns").last().alias("posted_ns"),
+            pl.col("chain_seq").last(),
+            pl.col("description").last(),
+            pl.col("reverses_transaction_id").last(),
+            meta.first().str.json_path_match(f"$.{params.actor_field}").alias("actor"),
+            meta.last().str.json_path_match(f"$.{params.approver_field}").alias("approver"),
+        )
+        .with_columns(
+            (
+                pl.col("first_kind").is_in(params.manual_kinds)
+                | pl.col("kind").is_in(params.manual_kinds)
+            ).alias("manual")
+        )
+    )
+    history = first.collect().lazy()
+    in_period = pl.col("created_ns").is_between(period.start_ns, period.end_ns - 1) | pl.col(
+        "effective_ns"
+    ).is_between(period.start_ns, period.end_ns - 1)
+    transactions = history.filter(in_period).collect()
+    scales = frames.assets.lazy().select(
+        "asset_id",
+        pl.when(pl.col("scale") <= _MAX_SCALE)
+        .then(pl.lit(10, dtype=pl.Int64()).pow(pl.col("scale").cast(pl.Int64())))
+        .alias("unit"),
+    )
+    history_legs = (
+        frames.entries.lazy()
+        .join(
+            history.select(
+                *TX_KEY, "version", "created_ns", "effective_ns", "kind", "manual", "actor"
+            ),
+            on=[*TX_KEY, "version"],
+            how="inner",
+        )
+        .join(scales, on="asset_id", how="left")
+        .collect()
+        .lazy()
+    )
+    legs = history_legs.join(transactions.lazy().select(TX_KEY), on=list(TX_KEY), how="semi")
+    closed = frames.ledgers.lazy().select(
+        "ledger_id",
+        pl.col("metadata")
+        .str.json_path_match("$.closed_through_ns")
+        .cast(pl.Int64(), strict=False)
+        .alias("closed_through_ns"),
+    )
+    return Population(
+        period=period,
+        transactions=transactions.lazy(),
+        legs=legs,
+        history=history,
+        history_legs=history_legs,
+        versions=versions.select(*TX_KEY, "version", "chain_seq", "recorded_ns"),
+        closed_through=closed.filter(pl.col("closed_through_ns").is_not_null()),
+        size=transactions.height,
+        has_actor=transactions.select(pl.col("actor").is_not_null().any()).item() is True,
+        has_approver=transactions.select(pl.col("approver").is_not_null().any()).item() is True,
+    )
+
+
+def locate(pop: Population, rows: pl.LazyFrame) -> pl.LazyFrame:
+    """``rows`` with their transaction's latest ``version`` and ``chain_seq``."""
+    stale = [c for c in ("version", "chain_seq") if c in rows.collect_schema().names()]
+    place = pop.transactions.select(*TX_KEY, "version", "chain_seq")
+    return rows.drop(stale).join(place, on=list(TX_KEY), how="left")

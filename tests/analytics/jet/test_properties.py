@@ -1,0 +1,71 @@
+"""Invariants of the JET rules, held against plain Python over generated transactions."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ledger_audit.analytics.jet.catalogue import JetRule
+from ledger_audit.analytics.jet.engine import run_jet
+from tests.analytics.jet.ledger import BANK, PARAMS, PERIOD, Tx, clean, frames, move, ns
+
+HOUR_NS = 3_600 * 10**9
+LIMIT = 500_000  # 5,000.00 USD, the lowest threshold
+
+
+def _flagged(txs: list[Tx], rule: JetRule, **changes: object) -> set[str]:
+    params = replace(PARAMS, **changes)  # type: ignore[arg-type]
+    result = run_jet(frames(txs), PERIOD, params, rules=(rule,), completeness=False)
+    return set(result.findings["transaction_id"])
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 96), st.integers(1, LIMIT - 1)), min_size=1, max_size=12))
+def test_split_sets_match_a_brute_force_window(parts: list[tuple[int, int]]) -> None:
+    """A leg is flagged iff the 24 h window ending or starting at it has >= 2 legs summing
+    to at least the threshold (one account, all below it)."""
+    txs = [
+        Tx(
+            f"s{i:02d}",
+            ns(6) + hours * HOUR_NS + i,
+            move("expenses:adj", "revenue:r0", amount),
+            kind="adjustment",
+        )
+        for i, (hours, amount) in enumerate(parts)
+    ]
+    times = [(tx.created, tx.legs[0][2], tx.transaction_id) for tx in txs]
+    window = 24 * HOUR_NS
+    expected = set()
+    for at, _, tx_id in times:
+        back = [a for t, a, _ in times if at - window < t <= at]
+        ahead = [a for t, a, _ in times if at <= t < at + window]
+        if any(len(w) >= 2 and sum(w) >= LIMIT for w in (back, ahead)):
+            expected.add(tx_id)
+    assert _flagged(clean() + txs, JetRule.SPLIT_BELOW, thresholds=(5_000,)) == expected
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(1, 10**12), st.integers(1, 10**12))
+def test_unbalanced_iff_debits_differ_from_credits(debit: int, credit: int) -> None:
+    tx = Tx("p", ns(16), ((BANK, "debit", debit), ("revenue:r0", "credit", credit)))
+    assert _flagged([*clean(), tx], JetRule.UNBALANCED) == ({"p"} if debit != credit else set())
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(1, 10**13))
+def test_round_amount_is_integer_divisibility(amount: int) -> None:
+    tx = Tx("p", ns(16), move(BANK, "revenue:r0", amount))
+    unit = 100  # USD/2
+    round_ = amount >= 10_000 * unit and amount % (1_000 * unit) == 0
+    assert _flagged([*clean(), tx], JetRule.ROUND_AMOUNT) == ({"p"} if round_ else set())
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(1, 10**13))
+def test_just_below_is_exact_at_the_band_edges(amount: int) -> None:
+    tx = Tx("p", ns(16), move(BANK, "revenue:r0", amount))
+    limits = [t * 100 for t in PARAMS.thresholds]
+    hit = any(t * 9_500 <= amount * 10_000 and amount < t for t in limits)
+    assert _flagged([*clean(), tx], JetRule.JUST_BELOW) == ({"p"} if hit else set())
