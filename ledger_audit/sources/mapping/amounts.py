@@ -19,16 +19,19 @@ def merge_stages(*parts: Stages) -> Stages:
 
 
 def _fits_int64(build: Build, rel: Relation, amount: Field, scales: pl.DataFrame) -> bool:
-    """True when every value's text and the largest scale fit Int64 arithmetic (one pass)."""
+    """True when every amount and scale fit Int64 arithmetic (one pass over the column)."""
     column = pl.col(str(amount.column))
     dtype = rel.dtypes[str(amount.column)]
+    fixed = build.mapping.assets.scale
+    declared = [fixed] if fixed is not None else scales["scale"].to_list()
     if isinstance(dtype, pl.Decimal):
-        return False  # read from its integer value, no text: see fields.amount
+        # Read from its unscaled integer, no text: its bounds decide (see fields.amount).
+        physical = column.to_physical()
+        low, high = rel.frame.select(physical.min().alias("lo"), physical.max().alias("hi")).row(0)
+        return fields.decimal_fits_int64(dtype, amount.units, (low, high), declared)
     text = column if dtype == pl.String() else column.cast(pl.String, strict=False)
     longest = rel.frame.select(text.str.len_bytes().max()).item()
-    fixed = build.mapping.assets.scale
-    declared = scales["scale"].to_list()
-    widest = fixed if fixed is not None else max(declared, default=0)
+    widest = max(declared, default=0)
     if longest is None:
         return True
     return int(longest) + int(widest) <= fields.NARROW_DIGITS

@@ -8,6 +8,7 @@ until ``conform`` types them, so a sum of exact decimals never passes through a 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import polars as pl
@@ -20,14 +21,19 @@ _DECIMAL = r"^[+-]?[0-9]+(\.[0-9]+)?$"
 _MAX_DIGITS = 38
 
 
-class _Powers:
-    """10^k for k = 0..38 as Int128, to scale amounts by a per-row power of ten."""
-
-    index = pl.Series(range(_MAX_DIGITS + 1), dtype=pl.Int64)
-    values = pl.Series([10**k for k in range(_MAX_DIGITS + 1)], dtype=pl.Int128)
+_POWERS = pl.Series([*(10**k for k in range(_MAX_DIGITS + 1)), None], dtype=pl.Int128)
+"""10^k at index k = 0..38 as Int128, then null: see ``_factor``."""
 
 
-_POWERS = _Powers
+def _factor(power: pl.Expr, work: type[pl.DataType]) -> pl.Expr:
+    """10^|power| per row in ``work`` (null beyond 38, or where ``work`` cannot hold it).
+
+    A gather by index: the powers are few and the table is tiny, so no hash lookup.
+    """
+    index = power.abs().clip(upper_bound=_MAX_DIGITS + 1)
+    return pl.lit(_POWERS).gather(index).cast(work, strict=False)
+
+
 _EPOCH_FACTOR = {"s": 1_000_000_000, "ms": 1_000_000, "us": 1_000, "ns": 1}
 _TRUE_WORDS = ("true", "t", "1", "yes", "y")
 _FALSE_WORDS = ("false", "f", "0", "no", "n")
@@ -177,6 +183,7 @@ class AmountRead:
     stages: tuple[tuple[pl.Expr, ...], ...] = ()
 
 
+_INT64_MAX = 2**63 - 1
 NARROW_DIGITS = 18
 """An amount of at most this many digits, scale included, is computed in Int64 (faster)."""
 
@@ -203,7 +210,7 @@ def amount(
     if dtype.is_integer() and field.units == "minor":
         return AmountRead(x.abs(), x < 0, None)
     if isinstance(dtype, pl.Decimal):
-        return _decimal_amount(field, dtype, scale)
+        return _decimal_amount(field, dtype, scale, narrow=narrow)
     is_float = dtype.is_float()
     tag = "__" + field.key.replace(".", "_")
 
@@ -230,13 +237,7 @@ def amount(
         col("signed").abs().alias(f"{tag}_abs"),
         ((pl.coalesce(dot, length) - col("sign") + col("places")) > limit).alias(f"{tag}_wide"),
     )
-    fourth = (
-        col("power")
-        .abs()
-        .replace_strict(_POWERS.index, _POWERS.values, default=None, return_dtype=pl.Int128)
-        .cast(work, strict=False)
-        .alias(f"{tag}_factor"),
-    )
+    fourth = (_factor(col("power"), work).alias(f"{tag}_factor"),)
     fifth = (((col("power") >= 0) | ((col("abs") % col("factor")) == 0)).alias(f"{tag}_exact"),)
     syntax, wide, exact = col("syntax"), col("wide"), col("exact")
     magnitude = pl.when(syntax & exact & ~wide).then(
@@ -260,15 +261,20 @@ def amount(
     return AmountRead(magnitude, col("signed") < 0, problem, (first, second, third, fourth, fifth))
 
 
-def _decimal_amount(field: Field, dtype: pl.Decimal, scale: pl.Expr) -> AmountRead:
+def _decimal_amount(
+    field: Field, dtype: pl.Decimal, scale: pl.Expr, *, narrow: bool = False
+) -> AmountRead:
     """A DECIMAL column (Parquet, Arrow): its unscaled integer, moved to the asset's scale.
 
     The physical value of Decimal(p, s) is the integer value * 10^s; in minor units at scale
     k that is the integer * 10^(k - s), exact only where a division leaves no remainder. No
-    text is involved.
+    text is involved. ``narrow``: the caller has seen (``decimal_fits_int64``) that every
+    unscaled value, every factor and every product fit Int64, so the same arithmetic runs
+    there and no product can reach 38 digits.
     """
     x = pl.col(str(field.column))
     tag = "__" + field.key.replace(".", "_")
+    work = pl.Int64 if narrow else pl.Int128
 
     def col(name: str) -> pl.Expr:
         return pl.col(f"{tag}_{name}")
@@ -276,31 +282,53 @@ def _decimal_amount(field: Field, dtype: pl.Decimal, scale: pl.Expr) -> AmountRe
     column_scale = dtype.scale or 0
     places = scale.cast(pl.Int64) if field.units == "major" else pl.lit(0, pl.Int64)
     first = (
-        x.to_physical().alias(f"{tag}_signed"),
+        x.to_physical().cast(work).alias(f"{tag}_signed"),
         (places - column_scale).alias(f"{tag}_power"),
     )
     second = (
         col("signed").abs().alias(f"{tag}_abs"),
-        col("power")
-        .abs()
-        .replace_strict(_POWERS.index, _POWERS.values, default=None, return_dtype=pl.Int128)
-        .alias(f"{tag}_factor"),
+        _factor(col("power"), work).alias(f"{tag}_factor"),
     )
-    # Room left under 38 digits for a multiplication: abs * 10^power < 10^38.
-    room = (col("power") <= 0) | (col("abs") < pl.lit(10**_MAX_DIGITS, pl.Int128) // col("factor"))
     exact = (col("power") >= 0) | ((col("abs") % col("factor")) == 0)
-    magnitude = pl.when(exact & room).then(
+    rules = [(~exact, f"{field.key}: more decimals than the currency's scale (never rounded)")]
+    valid = exact
+    if not narrow:
+        # Room left under 38 digits for a multiplication: abs * 10^power < 10^38.
+        room = (col("power") <= 0) | (
+            col("abs") < pl.lit(10**_MAX_DIGITS, pl.Int128) // col("factor")
+        )
+        rules.append((~room, f"{field.key}: more than {_MAX_DIGITS} digits"))
+        valid = exact & room
+    magnitude = pl.when(valid).then(
         pl.when(col("power") >= 0)
         .then(col("abs") * col("factor"))
         .otherwise(col("abs") // col("factor"))
     )
-    problem = _first(
-        x.is_not_null(),
-        (~exact, f"{field.key}: more decimals than the currency's scale (never rounded)"),
-        (~room, f"{field.key}: more than {_MAX_DIGITS} digits"),
-        (places.is_null(), f"{field.key}: no scale for it"),
-    )
+    problem = _first(x.is_not_null(), *rules, (places.is_null(), f"{field.key}: no scale for it"))
     return AmountRead(magnitude, col("signed") < 0, problem, (first, second))
+
+
+def decimal_fits_int64(
+    dtype: pl.Decimal, units: str, bounds: tuple[int | None, int | None], places: Sequence[int]
+) -> bool:
+    """True when a DECIMAL column's arithmetic (``_decimal_amount``) cannot leave Int64.
+
+    ``bounds`` are the column's smallest and largest unscaled integers (None: no value);
+    ``places`` the scales a row may be moved to. Every unscaled value, every factor 10^|k - s|
+    and every product must fit; then the Int64 result equals the Int128 one.
+    """
+    low, high = bounds
+    if low is None or high is None:
+        return True
+    largest = max(-low, high)
+    column_scale = dtype.scale or 0
+    powers = [p - column_scale for p in (places if units == "major" else (0,))]
+    if not powers or largest > _INT64_MAX:
+        return False
+    if any(abs(p) > NARROW_DIGITS for p in powers):
+        return False
+    factor: int = 10 ** max(0, *powers)
+    return largest * factor <= _INT64_MAX
 
 
 def time(field: Field | None, dtypes: dict[str, pl.DataType], zone: str | None) -> Read:

@@ -52,9 +52,13 @@ class Relation:
         )
 
     def good(self, frame: pl.DataFrame) -> pl.DataFrame:
-        """The rows of ``frame`` (with ROW) whose source row has no problem."""
-        ok = self.frame.select(pl.col(ROW), self.problem.is_null().alias("__ok"))
-        return frame.join(ok, on=ROW, how="left", maintain_order="left").filter("__ok").drop("__ok")
+        """The rows of ``frame`` (with ROW) whose source row has no problem.
+
+        ROW numbers the relation's rows from 1, so each row's flag is one gather away (no
+        join, and the order of ``frame`` is kept).
+        """
+        ok = self.problem.is_null()
+        return frame.filter(pl.lit(ok).gather(pl.col(ROW).cast(pl.Int64) - 1))
 
 
 def first_problem(checks: Sequence[pl.Expr]) -> pl.Expr:
@@ -90,7 +94,7 @@ class Build:
                 frame,
                 label,
                 [c for c in keys.get(ref, []) if c in frame.columns],
-                pl.Series(PROBLEM, [None] * frame.height, pl.String),
+                pl.repeat(None, frame.height, dtype=pl.String, eager=True).alias(PROBLEM),
             )
 
     def rel(self, section: Section) -> Relation:
@@ -136,9 +140,7 @@ class Build:
         if scales.height == 0:
             return pl.lit(None, dtype=pl.String)
         assets = scales.select(pl.concat_str("code", pl.lit("/"), pl.col("scale").cast(pl.String)))
-        return code.replace_strict(
-            scales["code"], assets.to_series(), default=None, return_dtype=pl.String
-        )
+        return _lookup(code, scales["code"], assets.to_series(), pl.String())
 
     def scale_of(self, code: pl.Expr, scales: pl.DataFrame) -> pl.Expr:
         """The scale of each row's currency code (null when unknown)."""
@@ -147,9 +149,25 @@ class Build:
             return pl.when(code.is_not_null()).then(pl.lit(fixed, pl.Int64))
         if scales.height == 0:
             return pl.lit(None, dtype=pl.Int64)
-        return code.replace_strict(
-            scales["code"], scales["scale"], default=None, return_dtype=pl.Int64
-        )
+        return _lookup(code, scales["code"], scales["scale"], pl.Int64())
+
+
+_FEW_CODES = 8
+"""Up to this many currency codes, comparing each row with each code beats hashing it."""
+
+
+def _lookup(code: pl.Expr, keys: pl.Series, values: pl.Series, dtype: pl.DataType) -> pl.Expr:
+    """``values`` at the position of each row's ``code`` in ``keys`` (null when absent).
+
+    The keys are unique (duplicate currencies are rejected rows). A ledger has a handful of
+    currencies: a few comparisons per row are several times cheaper than a hash lookup.
+    """
+    if keys.len() > _FEW_CODES:
+        return code.replace_strict(keys, values, default=None, return_dtype=dtype)
+    found: pl.Expr = pl.lit(None, dtype=dtype)
+    for key, value in reversed(list(zip(keys.to_list(), values.to_list(), strict=True))):
+        found = pl.when(code == pl.lit(key, keys.dtype)).then(pl.lit(value, dtype)).otherwise(found)
+    return found
 
 
 def _key_columns(mapping: SourceMapping) -> dict[RelationRef, list[str]]:

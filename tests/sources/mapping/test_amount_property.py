@@ -7,6 +7,7 @@ from decimal import Decimal, localcontext
 import polars as pl
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from polars.testing import assert_frame_equal
 
 from ledger_audit.sources.mapping import fields
 from ledger_audit.sources.mapping.spec import Field, FieldKind
@@ -77,3 +78,53 @@ def test_a_decimal_column_is_read_from_its_integer_value(values: list[Decimal], 
             assert magnitude == want, (value, scale)
             assert negative == (value < 0)
             assert problem is None
+
+
+def _decimal_read(frame: pl.DataFrame, read: fields.AmountRead) -> pl.DataFrame:
+    out = frame.lazy()
+    for stage in read.stages:
+        out = out.with_columns(stage)
+    assert read.problem is not None
+    return out.select(
+        read.magnitude.cast(pl.Int128).alias("m"), read.negative.alias("n"), read.problem.alias("p")
+    ).collect()
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.integers(0, 12),
+    st.lists(
+        st.one_of(st.none(), st.integers(-(10**24), 10**24), st.integers(-(10**9), 10**9)),
+        min_size=1,
+        max_size=8,
+    ),
+    st.lists(st.integers(0, 24), min_size=1, max_size=3),
+)
+def test_a_decimal_column_in_int64_matches_the_int128_path(
+    column_scale: int, unscaled: list[int | None], places: list[int]
+) -> None:
+    """Where ``decimal_fits_int64`` allows Int64, it gives what Int128 gives, value by value."""
+    dtype = pl.Decimal(38, column_scale)
+    values = [None if u is None else Decimal(u).scaleb(-column_scale) for u in unscaled]
+    frame = pl.DataFrame({"a": values, "k": [places[i % len(places)] for i in range(len(values))]})
+    frame = frame.cast({"a": dtype})
+    present = [u for u in unscaled if u is not None]
+    bounds = (min(present, default=None), max(present, default=None))
+    scale = pl.col("k").cast(pl.Int64)
+    wide = _decimal_read(frame, fields.amount(FIELD, dict(frame.schema), scale))
+    for value, place, magnitude in zip(values, frame["k"], wide["m"], strict=True):
+        if value is not None:
+            assert magnitude == expected(str(value), place)[0], (value, place)
+    if fields.decimal_fits_int64(dtype, "major", bounds, places):
+        narrow = fields.amount(FIELD, dict(frame.schema), scale, narrow=True)
+        assert narrow.magnitude is not None
+        assert_frame_equal(_decimal_read(frame, narrow), wide)
+    else:
+        # Refused only for a reason: a value, a factor or a product beyond Int64.
+        largest = max((abs(u) for u in present), default=0)
+        powers = [p - column_scale for p in places]
+        assert (
+            largest > 2**63 - 1
+            or any(abs(p) > fields.NARROW_DIGITS for p in powers)
+            or (largest * 10 ** max(0, *powers) > 2**63 - 1)
+        )
