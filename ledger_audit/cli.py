@@ -223,6 +223,41 @@ def _run_verify(args: argparse.Namespace) -> int:
     return EXIT_CRITICAL if result.critical else EXIT_OK
 
 
+def _run_jet(args: argparse.Namespace) -> int:
+    _require_adapter(args.adapter)
+    _require_ledger(args.source)
+    _require_file(args.mapping, "source mapping")
+    _require_file(args.rules, "JET rules")
+
+    import json  # noqa: PLC0415
+
+    from ledger_audit.analytics.jet.engine import run_jet  # noqa: PLC0415 - keep --help fast
+    from ledger_audit.analytics.jet.params import JetParams, params_from_toml  # noqa: PLC0415
+    from ledger_audit.analytics.jet.summary import jet_manifest, render_jet  # noqa: PLC0415
+    from ledger_audit.exports.atomic import write_text_atomic  # noqa: PLC0415
+    from ledger_audit.exports.findings import write_findings, write_frame  # noqa: PLC0415
+    from ledger_audit.sources.reading import read_ledger  # noqa: PLC0415
+    from ledger_audit.sources.toml_file import parse_toml, read_text  # noqa: PLC0415
+    from ledger_audit.spec import Period  # noqa: PLC0415
+
+    params = JetParams()
+    if args.rules is not None:
+        text = read_text(args.rules, "JET rules")
+        params = params_from_toml(parse_toml(text, str(args.rules)), str(args.rules))
+    read = read_ledger(args.source, mapping=args.mapping, adapter=args.adapter)
+    result = run_jet(read.frames, Period.month(args.period), params)
+    manifest = json.dumps(jet_manifest(result, str(args.source)), indent=2, sort_keys=True)
+    paths = [
+        *write_findings(result.findings, args.out),
+        *write_frame(result.scores, args.out, "jet_scores"),
+        *write_frame(result.coverage, args.out, "jet_coverage"),
+        write_text_atomic(args.out / "jet_run.json", manifest + "\n"),
+    ]
+    print(render_jet(result), end="")
+    print("Wrote " + ", ".join(str(p) for p in paths) + ".")
+    return EXIT_OK
+
+
 def _read_checkpoints(paths: list[Path]) -> tuple[Checkpoint, ...]:
     if not paths:
         return ()
@@ -539,6 +574,32 @@ def _init_parser(commands: argparse._SubParsersAction[_Parser]) -> None:
     init.set_defaults(handler=_run_init)
 
 
+def _jet_parser(commands: argparse._SubParsersAction[_Parser]) -> None:
+    jet = commands.add_parser(
+        "jet",
+        help="journal-entry testing (JE-01..JE-22) over one period, with risk scores",
+        description=(
+            "Run the journal-entry tests of ANALYTICS.md 3.3 over the transactions of one "
+            "month of SOURCE. States the population's completeness (roll-forward, hash "
+            "chain) first, then writes DIR/findings.{parquet,csv}, DIR/jet_scores.*, "
+            "DIR/jet_coverage.* and DIR/jet_run.json (parameters, weights, coverage)."
+        ),
+    )
+    jet.add_argument("source", metavar="SOURCE", help="the ledger to test")
+    _source_mapping_option(jet)
+    _adapter_option(jet)
+    jet.add_argument("--period", metavar="YYYY-MM", type=_month, required=True, help="the month")
+    jet.add_argument("--out", metavar="DIR", type=Path, required=True, help="output directory")
+    jet.add_argument(
+        "--rules",
+        metavar="FILE",
+        type=Path,
+        default=None,
+        help="JET parameters (rules/jet.toml documents every key); default: built-in defaults",
+    )
+    jet.set_defaults(handler=_run_jet)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (subcommands carry their handler as ``handler``)."""
     parser = _Parser(
@@ -622,6 +683,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="payments with the same legs closer than this are suspected duplicates (24)",
     )
     verify.set_defaults(handler=_run_verify)
+    _jet_parser(commands)
     recon = commands.add_parser(
         "reconcile",
         help="match a ledger's bank-account entries to bank statements; write matches and breaks",
