@@ -75,3 +75,39 @@ def format_amount(amount: int, asset_id: str) -> str:
     asset = parse_asset_id(asset_id)
     value = Decimal(amount).scaleb(-asset.scale, context=_EXACT)
     return f"{value:.{asset.scale}f} {asset.code}"
+
+
+def format_money(amount: int, asset_id: str) -> str:
+    """``-123456, 'USD/2'`` -> ``'-1,234.56 USD'``: a reader's amount, thousands grouped.
+
+    Exact at any size (the digits are split, no Decimal context involved); the sign is the
+    caller's convention, which the caller states where the amount is shown.
+    """
+    asset = parse_asset_id(asset_id)
+    digits = str(abs(amount)).zfill(asset.scale + 1)
+    whole = f"{int(digits[: len(digits) - asset.scale]):,}"
+    fraction = digits[len(digits) - asset.scale :]
+    sign = "-" if amount < 0 else ""
+    number = f"{whole}.{fraction}" if asset.scale else whole
+    return f"{sign}{number} {asset.code}"
+
+
+MINOR_AMOUNT = re.compile(r"(?<![\w.])(-?\d+) ([A-Z][A-Z0-9_]{0,15}/(?:0|[1-9][0-9]?))(?![\w/])")
+"""An amount as checks write it into a finding's text: minor units and the asset id."""
+
+
+def humanise_amounts(text: str) -> str:
+    """Every ``-10488 EUR/2`` in ``text`` written for a reader (``-104.88 EUR``).
+
+    A finding's message, expected and actual name amounts in minor units with the asset id
+    (exact, and what tools parse); a report shows them this way instead. An id whose scale
+    is out of range is left as it is.
+    """
+
+    def readable(match: re.Match[str]) -> str:
+        try:
+            return format_money(int(match.group(1)), match.group(2))
+        except InputError:
+            return match.group(0)
+
+    return MINOR_AMOUNT.sub(readable, text)

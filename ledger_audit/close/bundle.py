@@ -23,7 +23,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ledger_audit.close.run import MonthEndClose
-from ledger_audit.close.sections import close_sections, close_tables, file_stem, title
+from ledger_audit.close.sections import close_sections, close_tables, title
 from ledger_audit.exports.checkpoints import write_checkpoints
 from ledger_audit.exports.erp import (
     write_netsuite_journals,
@@ -41,7 +41,9 @@ from ledger_audit.exports.manifest import (
     digest_outputs,
     write_manifest,
 )
+from ledger_audit.exports.tables import file_stem
 from ledger_audit.exports.workpaper import write_workpaper
+from ledger_audit.reports.exceptions import readable_findings
 
 REPORT = "report.html"
 WORKPAPER = "workpaper.xlsx"
@@ -95,7 +97,7 @@ def write_bundle(close: MonthEndClose, folder: Path, *, run_time_ns: int) -> Man
         folder / WORKPAPER,
         manifest,
         tables.sheets,
-        close.findings,
+        readable_findings(close.findings),
         as_of_ns=close.trial_balance.period.end_ns,
     )
     manifest = manifest.with_outputs(digest_outputs(folder, [workpaper]))

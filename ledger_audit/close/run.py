@@ -32,12 +32,13 @@ import polars as pl
 
 from ledger_audit.checks.runner import AuditResult, audit
 from ledger_audit.errors import InputError
-from ledger_audit.findings import CheckResult, Coverage, Severity, empty_findings, sort_findings
+from ledger_audit.findings import CheckResult, Coverage, Severity, empty_findings
 from ledger_audit.reconcile.internal import internal_items
 from ledger_audit.reconcile.match import Reconciliation, reconcile
 from ledger_audit.reconcile.normalise import Window
 from ledger_audit.replay.balances import Basis
 from ledger_audit.reports.drift import DriftReport, build_drift_report
+from ledger_audit.reports.exceptions import by_severity
 from ledger_audit.reports.journals import Granularity, SummaryJournals, build_summary_journals
 from ledger_audit.reports.trial_balance import TrialBalance, build_trial_balance
 from ledger_audit.sources.bank.load import load_statements
@@ -174,7 +175,8 @@ class MonthEndClose:
         journals: the summary journals (None without a mapping).
         results: each stage's check result: the audit's checks, then statements,
             reconciliation, drift and journals (``no data`` when skipped).
-        findings: every finding of every stage, merged, in the canonical order.
+        findings: every finding of every stage, merged, most severe first, then by amount
+            (``reports.exceptions.by_severity``).
         timings: (stage, seconds) in running order: measurement, not evidence.
     """
 
@@ -333,7 +335,7 @@ def run_close(parameters: CloseParameters, *, on_stage: OnStage | None = None) -
     )
     from ledger_audit.checks.runner import merge_findings  # noqa: PLC0415 - one use
 
-    findings = sort_findings(merge_findings([r.findings for r in results]))
+    findings = by_severity(merge_findings([r.findings for r in results]))
     return MonthEndClose(
         parameters=parameters,
         frames=frames,

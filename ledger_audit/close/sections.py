@@ -9,7 +9,6 @@ says are the same thing.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -20,6 +19,7 @@ from ledger_audit.exports.html_report import Section, render_section
 from ledger_audit.exports.tables import Table, report_tables
 from ledger_audit.exports.workpaper import MAX_ROWS
 from ledger_audit.replay.balances import SUM_AMOUNT
+from ledger_audit.reports.exceptions import readable_findings
 from ledger_audit.reports.trial_balance import asset_scale
 from ledger_audit.viz.balances import findings_figure
 from ledger_audit.viz.drift import drift_lines
@@ -49,11 +49,6 @@ class CloseTables:
         raise KeyError(name)
 
 
-def file_stem(name: str) -> str:
-    """``'Trial balance totals'`` -> ``'trial_balance_totals'`` (a table's file name)."""
-    return re.sub(r"[^a-z0-9]+", "_", name.casefold()).strip("_")
-
-
 def _scaled(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.with_columns(asset_scale(pl.col("asset_id")).alias("scale"))
 
@@ -69,7 +64,7 @@ def close_tables(close: MonthEndClose) -> CloseTables:
     recon = close.reconciliation
     if recon is not None:
         sheets += [
-            Table("Match rates", recon.rates),
+            Table("Match rates", recon.rates, percent=("internal_share", "external_share")),
             Table("Breaks", _scaled(recon.breaks), ("amount", "difference")),
             Table("Aging", _scaled(recon.aging), ("amount",)),
             Table(
@@ -123,11 +118,12 @@ def close_sections(close: MonthEndClose, tables: CloseTables | None = None) -> t
             "Findings",
             paragraphs=(
                 (
-                    "Every finding of the close, most severe first. The workpaper's Findings "
+                    "Every finding of the close, most severe first (critical, high, medium, low, "
+                    "info), then by amount, largest first. The workpaper's Findings "
                     "sheet has disposition and reviewer columns to fill in."
                 ),
             ),
-            tables=(Table("Findings", close.findings.select(FINDING_COLUMNS)),),
+            tables=(Table("Findings", readable_findings(close.findings).select(FINDING_COLUMNS)),),
         ),
     )
 

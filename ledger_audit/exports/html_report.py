@@ -18,8 +18,11 @@ this module never imports plotly, which stays in ``viz/``.
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from html import escape
 from pathlib import Path
 from typing import Protocol
@@ -27,7 +30,13 @@ from typing import Protocol
 from ledger_audit import __version__
 from ledger_audit.errors import InputError
 from ledger_audit.exports.atomic import write_text_atomic
-from ledger_audit.exports.tables import Table, decimal_text
+from ledger_audit.exports.tables import (
+    Table,
+    debit_credit_text,
+    decimal_text,
+    file_stem,
+    percent_text,
+)
 
 DEFAULT_MAX_ROWS = 1_000
 """Rows an HTML table shows before it refers the reader to the CSV/Parquet table."""
@@ -41,11 +50,14 @@ body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 72rem;
 h1 { font-size: 1.6rem; } h2 { font-size: 1.25rem; margin-top: 2.5rem;
      border-bottom: 1px solid #d2d6dc; padding-bottom: .25rem; }
 nav ol { columns: 2; }
-table { border-collapse: collapse; margin: 1rem 0; font-size: .85rem; }
+div.table { max-width: 100%; overflow-x: auto; }
+table { border-collapse: collapse; margin: 1rem 0; font-size: .85rem; max-width: 100%; }
 caption { text-align: left; font-weight: 600; padding: .25rem 0; }
-th, td { border: 1px solid #d2d6dc; padding: .2rem .5rem; }
-th { background: #f0f2f5; position: sticky; top: 0; }
-td.money, td.number { text-align: right; font-variant-numeric: tabular-nums; }
+th, td { border: 1px solid #d2d6dc; padding: .2rem .5rem; overflow-wrap: anywhere; }
+th { background: #f0f2f5; position: sticky; top: 0; overflow-wrap: normal; }
+td.money, td.number { text-align: right; font-variant-numeric: tabular-nums;
+                      white-space: nowrap; }
+td.date { white-space: nowrap; }
 td.null { color: #9aa5b1; }
 p.note { color: #52606d; font-size: .85rem; }
 .figure { margin: 1rem 0; }
@@ -167,33 +179,58 @@ def render_section(
     return "\n".join(parts)
 
 
+_PERIOD = re.compile(r"^\d{4}-\d{2}(-\d{2})?([ T][0-9:.]+Z?)?$")
+"""A date, month or timestamp written as text: kept on one line."""
+
+
+def _cell(table: Table, name: str, value: object, row: dict[str, object], numeric: bool) -> str:
+    if value is None:
+        return '<td class="null"></td>'
+    if name in table.money:
+        given = row[table.scale]
+        scale = given if isinstance(given, int) else None
+        amount = value if isinstance(value, (int, Decimal)) else None
+        if name in table.debit_credit:
+            text = debit_credit_text(amount, scale)
+        else:
+            text = decimal_text(amount, scale, grouped=True)
+        return f'<td class="money">{escape(text)}</td>'
+    if name in table.percent and isinstance(value, (int, float)):
+        return f'<td class="number">{escape(percent_text(float(value)))}</td>'
+    if isinstance(value, (dt.date, dt.datetime)):
+        return f'<td class="date">{escape(str(value))}</td>'
+    if numeric:
+        text = (
+            f"{value:,}" if isinstance(value, int) and not isinstance(value, bool) else str(value)
+        )
+        return f'<td class="number">{escape(text)}</td>'
+    text = str(value)
+    kind = ' class="date"' if _PERIOD.match(text) else ""
+    return f"<td{kind}>{escape(text)}</td>"
+
+
 def _table_html(table: Table, max_rows: int) -> str:
     frame = table.frame
     numeric = {name for name, dtype in frame.schema.items() if dtype.is_numeric()}
     shown = frame.head(max_rows)
-    lines = ["<table>", f"<caption>{escape(table.name)}</caption>", "<thead><tr>"]
+    lines = ['<div class="table">', "<table>", f"<caption>{escape(table.name)}</caption>"]
+    lines.append("<thead><tr>")
     lines.extend(f"<th>{escape(name)}</th>" for name in frame.columns)
     lines.append("</tr></thead>")
     lines.append("<tbody>")
     for row in shown.iter_rows(named=True):
-        cells = []
-        for name, value in row.items():
-            if value is None:
-                cells.append('<td class="null"></td>')
-            elif name in table.money:
-                text = decimal_text(value, row[table.scale], grouped=True)
-                cells.append(f'<td class="money">{escape(text)}</td>')
-            elif name in numeric:
-                cells.append(f'<td class="number">{escape(str(value))}</td>')
-            else:
-                cells.append(f"<td>{escape(str(value))}</td>")
+        cells = [_cell(table, name, value, row, name in numeric) for name, value in row.items()]
         lines.append("<tr>" + "".join(cells) + "</tr>")
     lines.append("</tbody>")
     lines.append("</table>")
+    lines.append("</div>")
+    if table.note:
+        lines.append(f'<p class="note">{escape(table.note)}</p>')
     if frame.height > max_rows:
         lines.append(
             f'<p class="note">{escape(table.name)}: showing the first {max_rows:,} of '
-            f"{frame.height:,} rows; the full table is in the CSV and Parquet tables.</p>"
+            f"{frame.height:,} rows; {frame.height - max_rows:,} more are in the workpaper's "
+            f"sheet and in tables/{file_stem(table.name)}.csv and .parquet.</p>"
         )
     elif frame.height == 0:
         lines.append(f'<p class="note">{escape(table.name)}: no rows.</p>')

@@ -12,6 +12,7 @@ with their money columns declared, in the order the workpaper and the HTML repor
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -33,12 +34,23 @@ class Table:
         frame: the rows, in the order they are to be shown.
         money: columns holding minor units (integer or Decimal with scale 0).
         scale: the column holding each row's decimal places (required when ``money`` is set).
+        percent: columns holding rates as fractions (0.25 is 25 %): shown as percentages.
+        debit_credit: money columns holding signed debit-minus-credit balances: a reader
+            sees them in their direction, ``1,234.50 Dr`` or ``1,234.50 Cr``.
+        asset: the column naming each row's asset (its currency code labels the amounts
+            and picks the workpaper's number format); absent: amounts carry no code.
+        note: one sentence a reader needs to read the table (its sign convention, where
+            its hidden rows are).
     """
 
     name: str
     frame: pl.DataFrame
     money: tuple[str, ...] = ()
     scale: str = "scale"
+    percent: tuple[str, ...] = ()
+    debit_credit: tuple[str, ...] = ()
+    asset: str = "asset_id"
+    note: str = ""
 
     def __post_init__(self) -> None:
         if not self.name.strip():
@@ -53,6 +65,14 @@ class Table:
                 raise InputError(
                     f"table {self.name}.{column}",
                     f"money is integer minor units, not {dtype}",
+                )
+        for column in self.percent:
+            if column not in schema or not schema[column].is_numeric():
+                raise InputError(f"table {self.name}", f"has no numeric rate column {column!r}")
+        for column in self.debit_credit:
+            if column not in self.money:
+                raise InputError(
+                    f"table {self.name}", f"debit/credit column {column!r} is not a money column"
                 )
         if self.money:
             dtype = schema.get(self.scale)
@@ -85,6 +105,35 @@ def decimal_text(amount: int | Decimal | None, scale: int | None, *, grouped: bo
     return f"{sign}{whole}.{fraction}" if scale else f"{sign}{whole}"
 
 
+DEBIT_CREDIT_NOTE = (
+    "Balances in their direction: Dr a debit balance, Cr a credit balance (the workpaper "
+    "and the CSV/Parquet tables sign them debit minus credit: Dr positive, Cr negative)."
+)
+
+
+def file_stem(name: str) -> str:
+    """``'Trial balance totals'`` -> ``'trial_balance_totals'`` (a table's file name)."""
+    return re.sub(r"[^a-z0-9]+", "_", name.casefold()).strip("_")
+
+
+def currency_code(asset_id: str | None) -> str:
+    """``'USD/2'`` -> ``'USD'``; None -> ``''``."""
+    return "" if asset_id is None else asset_id.split("/", 1)[0]
+
+
+def percent_text(rate: float | None) -> str:
+    """``0.9962756`` -> ``'99.63 %'`` (a rate, never money); None -> ``''``."""
+    return "" if rate is None else f"{rate * 100:.2f} %"
+
+
+def debit_credit_text(amount: int | Decimal | None, scale: int | None) -> str:
+    """A signed debit-minus-credit balance in its direction: ``-123450, 2`` -> ``'1,234.50 Cr'``."""
+    if amount is None:
+        return ""
+    text = decimal_text(abs(int(amount)), scale, grouped=True)
+    return text if amount == 0 else f"{text} {'Dr' if amount > 0 else 'Cr'}"
+
+
 def report_tables(
     trial_balance: TrialBalance,
     journals: SummaryJournals | None = None,
@@ -102,6 +151,8 @@ def report_tables(
             "Trial balance",
             trial_balance.rows,
             ("opening", "debits", "credits", "closing", "difference"),
+            debit_credit=("opening", "closing"),
+            note=DEBIT_CREDIT_NOTE,
         ),
         Table(
             "Trial balance totals",

@@ -10,12 +10,14 @@ Sheets, in order:
 - ``Findings``: the findings schema's columns, then empty ``disposition`` (a drop-down:
   open, explained, adjusted, false positive) and ``reviewer`` columns to fill in.
 
-Money. Excel stores every number as a binary double, so a decimal amount such as 0.10
-cannot be stored exactly. Each money column is therefore written as the **integer minor
-units** (exact: Excel holds integers of up to 15 digits exactly, so its sums and pivots
-are exact too), followed by a ``<column>_decimal`` text column with the exact amount at the
-row's scale (``1234.50``) for reading. No float ever carries an amount. An integer of 16 or
-more digits (beyond what Excel keeps exactly) is written as text, so it is never rounded.
+Money. Each money column is written as the amount in major units, a **number** with its
+currency's format (``#,##0.00 "USD"``, from the row's asset), so a reviewer can SUM and
+pivot it; the file holds the exact decimal text (``1234.50``), written from the integer, no
+float involved. Excel reads it into a binary double, so beside it a ``<column>_minor``
+column holds the **integer minor units**, exact (Excel keeps integers of up to 15 digits
+exactly): the value of record. An amount of 16 or more digits (beyond what a double keeps)
+is written as text in both columns, so it is never rounded. Rate columns
+(``Table.percent``) are numbers formatted as percentages.
 
 Cells. Text is always a text cell (a value beginning with ``=`` never becomes a formula);
 characters XML cannot hold are replaced by U+FFFD and text beyond Excel's 32,767 characters
@@ -54,7 +56,7 @@ from openpyxl.writer.excel import ExcelWriter
 from ledger_audit.errors import InputError
 from ledger_audit.exports.atomic import write_bytes_atomic
 from ledger_audit.exports.manifest import Manifest, content_digest
-from ledger_audit.exports.tables import Table, decimal_text
+from ledger_audit.exports.tables import Table, currency_code, decimal_text
 from ledger_audit.findings import FINDINGS_SCHEMA
 from ledger_audit.schema.times import ns_to_iso
 
@@ -66,8 +68,14 @@ DISPOSITIONS = ("open", "explained", "adjusted", "false positive")
 REVIEW_COLUMNS = ("disposition", "reviewer")
 """Columns after the findings schema's, left empty for the reviewer."""
 
-DECIMAL_SUFFIX = "_decimal"
-"""Suffix of the exact text column written after each money column."""
+MINOR_SUFFIX = "_minor"
+"""Suffix of the exact integer (minor units) column written after each money column."""
+
+PERCENT_FORMAT = "0.00%"
+"""The number format of a rate column."""
+
+_MAX_FORMAT_PLACES = 30
+"""Excel's number formats hold at most 30 decimal places."""
 
 MAX_ROWS = 1_048_576
 """Excel's rows per sheet, header included."""
@@ -252,13 +260,32 @@ def _fit_widths(sheet: Worksheet, columns: int, rows: int) -> None:
 
 
 def _layout(table: Table) -> list[tuple[str, str | None]]:
-    """(header, money column it is the decimal text of, or None) per written column."""
+    """(header, money column it is the minor units of, or None) per written column."""
     layout: list[tuple[str, str | None]] = []
     for name in table.frame.columns:
         layout.append((name, None))
         if name in table.money:
-            layout.append((f"{name}{DECIMAL_SUFFIX}", name))
+            layout.append((f"{name}{MINOR_SUFFIX}", name))
     return layout
+
+
+def money_format(code: str, scale: int) -> str:
+    """The number format of an amount of ``scale`` decimals in currency ``code``."""
+    places = "." + "0" * min(scale, _MAX_FORMAT_PLACES) if scale else ""
+    label = code.replace('"', "")
+    return f'#,##0{places} "{label}"' if label else f"#,##0{places}"
+
+
+def _money_cell(amount: object, scale: object, code: str) -> tuple[Cell, str | None]:
+    """A money cell: the amount in major units, numeric when a double holds it exactly."""
+    if amount is None or not isinstance(scale, int):
+        return None, None
+    units = int(amount) if isinstance(amount, (int, Decimal)) else None
+    if units is None:
+        return _text(str(amount)), None
+    if len(str(abs(units))) > EXACT_DIGITS or scale > _MAX_FORMAT_PLACES:
+        return decimal_text(units, scale), None  # text: a double would round it
+    return Decimal(decimal_text(units, scale)), money_format(code, scale)
 
 
 def _data_sheet(sheet: Worksheet, table: Table) -> None:
@@ -266,15 +293,20 @@ def _data_sheet(sheet: Worksheet, table: Table) -> None:
     layout = _layout(table)
     _header(sheet, (header for header, _ in layout))
     formats = {name: _number_format(dtype) for name, dtype in frame.schema.items()}
+    formats |= dict.fromkeys(table.percent, PERCENT_FORMAT)
+    has_asset = table.asset in frame.columns
     styles = _StyleCache()
     for row_no, row in enumerate(frame.iter_rows(named=True), start=2):
-        for column, (header, money_of) in enumerate(layout, start=1):
-            if money_of is None:
-                value, number_format = _value(row[header]), formats[header]
-                alignment = None
+        code = currency_code(row[table.asset]) if has_asset else ""
+        for column, (header, minor_of) in enumerate(layout, start=1):
+            alignment = None
+            if minor_of is not None:
+                value, number_format = _value(row[minor_of]), None
+            elif header in table.money:
+                value, number_format = _money_cell(row[header], row[table.scale], code)
+                alignment = _RIGHT if isinstance(value, str) else None
             else:
-                value = decimal_text(row[money_of], row[table.scale])
-                number_format, alignment = None, _RIGHT
+                value, number_format = _value(row[header]), formats[header]
             cell = sheet.cell(row=row_no, column=column)
             cell.value = value
             if isinstance(value, str):
@@ -348,8 +380,9 @@ def _cover_sheet(
         (
             "money",
             (
-                "each money column holds integer minor units (exact); the _decimal column "
-                "beside it is the exact amount at the row's scale, as text"
+                "each money column holds the amount in its currency as a number (SUM works), "
+                "formatted with its currency; the _minor column beside it holds the exact "
+                "integer minor units. Balances are signed debit minus credit (Dr positive)."
             ),
         ),
         (),

@@ -33,6 +33,15 @@ def history_figure(history: pl.DataFrame, account_id: str, asset_id: str) -> go.
     return figure
 
 
+SEVERITY_COLOURS: dict[str, str] = {
+    "critical": "#b91c1c",
+    "high": "#ea580c",
+    "medium": "#ca8a04",
+    "low": "#2563eb",
+    "info": "#6b7280",
+}
+"""A bar's colour says its severity: red for critical down to grey for info."""
+
 _WHOLE_TICKS = 10
 """Up to this many findings on a bar, the axis ticks every whole number."""
 
@@ -53,6 +62,7 @@ def findings_figure(summary: pl.DataFrame) -> go.Figure:
             text=[f"{n} ({s})" for n, s in rows.select("count", "severity").rows()],
             textposition="outside",
             cliponaxis=False,
+            marker={"color": [SEVERITY_COLOURS.get(s, "#6b7280") for s in rows["severity"]]},
         )
     )
     figure.update_layout(

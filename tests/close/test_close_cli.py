@@ -224,10 +224,13 @@ def test_the_report_renders_its_charts_offline_without_code(
 
 
 def sheet(path: Path, name: str) -> pl.DataFrame:
+    """A workpaper sheet with each money column's exact minor units in its place."""
     book = load_workbook(path, read_only=True)
     rows = list(book[name].iter_rows(values_only=True))
     book.close()
-    return pl.DataFrame([dict(zip(rows[0], row, strict=True)) for row in rows[1:]])
+    frame = pl.DataFrame([dict(zip(rows[0], row, strict=True)) for row in rows[1:]])
+    money = [c for c in frame.columns if f"{c}_minor" in frame.columns]
+    return frame.drop(money).rename({f"{c}_minor": c for c in money})
 
 
 def test_the_workpaper_reread_balances_and_ties_out(planted: Closed) -> None:

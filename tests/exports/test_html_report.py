@@ -122,3 +122,34 @@ def test_the_harness_sees_charts_that_did_not_render(chromium: Path, tmp_path: P
     page = render_page(report, chromium=chromium)
     assert rendered_charts(page.dom, FIGURE_IDS) == dict.fromkeys(FIGURE_IDS, False)
     assert any("Plotly is not defined" in error.message for error in page.errors)
+
+
+def test_rates_are_percentages_balances_have_a_direction_and_dates_do_not_wrap() -> None:
+    frame = BALANCES.with_columns(
+        pl.Series("share", [0.9962756052141527, 1.0, None]),
+        pl.Series("period", ["2025-01", "2025-01", "2025-01"]),
+        pl.Series("day", ["2025-01-31"] * 3).str.to_date(),
+    )
+    table = Table(
+        "Balances",
+        frame,
+        ("closing",),
+        percent=("share",),
+        debit_credit=("closing",),
+        note="Dr a debit balance, Cr a credit balance.",
+    )
+    html = render_html_report("t", [Section("s", tables=(table,))])
+    assert '<td class="number">99.63 %</td>' in html
+    assert '<td class="number">100.00 %</td>' in html
+    assert "0.9962756052141527" not in html
+    assert '<td class="money">1,234.50 Dr</td>' in html
+    assert '<td class="money">1,234.50 Cr</td>' in html
+    assert '<td class="money">7,000,000 Dr</td>' in html
+    assert html.count('<td class="date">2025-01</td>') == 3
+    assert html.count('<td class="date">2025-01-31</td>') == 3
+    assert "td.date { white-space: nowrap; }" in html
+    assert "Dr a debit balance, Cr a credit balance." in html
+    with pytest.raises(InputError, match="not a money column"):
+        Table("Balances", frame, ("closing",), debit_credit=("entries",))
+    with pytest.raises(InputError, match="numeric rate column"):
+        Table("Balances", frame, percent=("period",))

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+import math
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +21,7 @@ from ledger_audit.exports.tables import Table, decimal_text, report_tables
 from ledger_audit.exports.workpaper import (
     DISPOSITIONS,
     FINDINGS_SHEET,
+    MINOR_SUFFIX,
     REVIEW_COLUMNS,
     write_workpaper,
 )
@@ -112,26 +115,69 @@ def workpaper(close: Close, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _money_columns(frame: pl.DataFrame) -> Iterator[str]:
-    return (name for name in frame.columns if f"{name}_decimal" in frame.columns)
+    return (name for name in frame.columns if f"{name}{MINOR_SUFFIX}" in frame.columns)
 
 
-def test_money_is_integer_minor_units_with_exact_decimal_text(workpaper: Path) -> None:
+def _exact(path: Path, name: str) -> pl.DataFrame:
+    """A data sheet with each money column replaced by its exact minor-unit column."""
+    sheet = _sheet(path, name)
+    money = list(_money_columns(sheet))
+    return sheet.drop(money).rename({f"{m}{MINOR_SUFFIX}": m for m in money})
+
+
+def test_money_cells_are_numbers_in_their_currency_and_sum_exactly(workpaper: Path) -> None:
+    """SUM works on the money column and agrees with the exact integers to the last digit."""
+    book = load_workbook(workpaper)
+    checked = 0
+    for name in ("Trial balance", "Journal lines", "Tie-out"):
+        sheet = book[name]
+        header = [c.value for c in sheet[1]]
+        money = [h for h in header if f"{h}{MINOR_SUFFIX}" in header]
+        assert money, name
+        asset = header.index("asset_id")
+        scale_at = header.index("scale")
+        for column in money:
+            at, minor_at = header.index(column), header.index(f"{column}{MINOR_SUFFIX}")
+            by_asset: dict[tuple[str, int], tuple[list[float], int]] = {}
+            for row in sheet.iter_rows(min_row=2):
+                value, minor = row[at], row[minor_at]
+                code, scale = str(row[asset].value).split("/")[0], int(row[scale_at].value)
+                assert isinstance(value.value, (int, float)), (name, column)  # a number
+                assert isinstance(minor.value, int), (name, column)  # the exact integer
+                assert value.number_format.endswith(f'"{code}"'), value.number_format
+                assert value.number_format.startswith(
+                    "#,##0" + ("." + "0" * scale if scale else "")
+                )
+                floats, total = by_asset.get((code, scale), ([], 0))
+                floats.append(float(value.value))
+                by_asset[(code, scale)] = (floats, total + minor.value)
+                checked += 1
+            for (_, scale), (floats, total) in by_asset.items():
+                summed = round(Decimal(repr(math.fsum(floats))), scale)
+                assert summed == Decimal(total).scaleb(-scale), (name, column)
+    assert checked > 100
+
+
+def test_minor_columns_hold_the_exact_integers(workpaper: Path) -> None:
     for name in ("Trial balance", "Journal lines", "Tie-out"):
         sheet = _sheet(workpaper, name)
-        assert sheet.height > 0
-        money = list(_money_columns(sheet))
-        assert money
-        for column in money:
-            assert sheet.schema[column] == pl.Int64(), (name, column)  # never a float
+        for column in _money_columns(sheet):
+            assert sheet.schema[f"{column}{MINOR_SUFFIX}"] == pl.Int64(), (name, column)
             expected = [
                 decimal_text(amount, scale)
-                for amount, scale in zip(sheet[column], sheet["scale"], strict=True)
+                for amount, scale in zip(
+                    sheet[f"{column}{MINOR_SUFFIX}"], sheet["scale"], strict=True
+                )
             ]
-            assert sheet[f"{column}_decimal"].to_list() == expected
+            shown = [
+                f"{Decimal(repr(v)):.{s}f}"
+                for v, s in zip(sheet[column], sheet["scale"], strict=True)
+            ]
+            assert shown == expected
 
 
 def test_trial_balance_totals_zero_per_asset(close: Close, workpaper: Path) -> None:
-    rows = _sheet(workpaper, "Trial balance")
+    rows = _exact(workpaper, "Trial balance")
     assert rows.height == close.trial_balance.rows.height
     sums = rows.group_by("ledger_id", "asset_id").agg(
         pl.col("opening", "debits", "credits", "closing", "difference").sum()
@@ -142,14 +188,14 @@ def test_trial_balance_totals_zero_per_asset(close: Close, workpaper: Path) -> N
     assert (sums["difference"] == 0).all()
     assert (sums["debits"] == sums["credits"]).all()
     assert (sums["debits"] > 0).all()  # a real month, not a vacuous zero
-    totals = _sheet(workpaper, "Trial balance totals")
+    totals = _exact(workpaper, "Trial balance totals")
     assert (totals["opening"] == 0).all()
     assert (totals["closing"] == 0).all()
     assert (totals["movement"] == 0).all()
 
 
 def test_every_journal_balances_per_currency(workpaper: Path) -> None:
-    lines = _sheet(workpaper, "Journal lines")
+    lines = _exact(workpaper, "Journal lines")
     per_journal = lines.group_by("journal_id").agg(
         pl.col("currency").n_unique().alias("currencies"),
         pl.col("debit").sum(),
@@ -158,18 +204,18 @@ def test_every_journal_balances_per_currency(workpaper: Path) -> None:
     assert per_journal.height > 1
     assert (per_journal["currencies"] == 1).all()
     assert (per_journal["debit"] == per_journal["credit"]).all()
-    totals = _sheet(workpaper, "Journal totals")
+    totals = _exact(workpaper, "Journal totals")
     assert totals.height == per_journal.height
     assert (totals["difference"] == 0).all()
     assert (totals["debits"] == totals["credits"]).all()
 
 
 def test_tie_out_holds_between_the_sheets(workpaper: Path) -> None:
-    tieout = _sheet(workpaper, "Tie-out")
+    tieout = _exact(workpaper, "Tie-out")
     assert (tieout["difference"] == 0).all()
     assert (tieout["journal_net"] == tieout["trial_balance_net"]).all()
     # the journal side recomputed from the lines sheet
-    lines = _sheet(workpaper, "Journal lines")
+    lines = _exact(workpaper, "Journal lines")
     net = lines.group_by("ledger_id", "gl_account", "asset_id").agg(
         (pl.col("debit").sum() - pl.col("credit").sum()).alias("net")
     )
@@ -177,7 +223,7 @@ def test_tie_out_holds_between_the_sheets(workpaper: Path) -> None:
     assert joined.height == tieout.height
     assert (joined["journal_net"] == joined["net"]).all()
     # the trial-balance side adds up to the trial balance sheet's movement per asset
-    trial = _sheet(workpaper, "Trial balance")
+    trial = _exact(workpaper, "Trial balance")
     by_asset_tb = trial.group_by("asset_id").agg(pl.col("debits").sum(), pl.col("credits").sum())
     by_asset_tie = tieout.group_by("asset_id").agg(
         pl.col("trial_balance_debits").sum().alias("debits"),
@@ -185,7 +231,7 @@ def test_tie_out_holds_between_the_sheets(workpaper: Path) -> None:
     )
     assert by_asset_tb.sort("asset_id").equals(by_asset_tie.sort("asset_id"))
     # every drill-down row points at a line of the lines sheet
-    drill = _sheet(workpaper, "Journal drill-down")
+    drill = _exact(workpaper, "Journal drill-down")
     assert set(drill["line_id"]) <= set(lines["line_id"])
 
 
@@ -318,14 +364,19 @@ def test_twice_the_same_name_and_bad_money(close: Close, tmp_path: Path) -> None
 
 
 def test_every_row_keeps_its_styles(workpaper: Path) -> None:
-    """Decimal text right-aligned and dates as dates on every row, not only the first."""
+    """Money in its currency's format and dates as dates on every row, not only the first."""
     book = load_workbook(workpaper)
     sheet = book["Journal lines"]
     header = [c.value for c in sheet[1]]
-    decimal = header.index("debit_decimal") + 1
+    money = header.index("debit") + 1
     day = header.index("journal_date") + 1
     rows = range(2, sheet.max_row + 1)
     assert len(rows) > 2
-    assert {sheet.cell(row=r, column=decimal).alignment.horizontal for r in rows} == {"right"}
+    asset = header.index("asset_id") + 1
+    formats = {
+        (str(sheet.cell(row=r, column=asset).value), sheet.cell(row=r, column=money).number_format)
+        for r in rows
+    }
+    assert formats == {("USD/2", '#,##0.00 "USD"'), ("EUR/2", '#,##0.00 "EUR"')}
     assert {sheet.cell(row=r, column=day).number_format for r in rows} == {"yyyy-mm-dd"}
     assert {sheet.cell(row=r, column=1).alignment.horizontal for r in rows} == {None}
