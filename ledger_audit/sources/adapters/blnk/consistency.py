@@ -70,9 +70,9 @@ def check_amounts(rows: pl.DataFrame, label: str) -> NativeCheck:
     )
     findings = findings_from(
         bad.lazy().with_columns(
+            pl.col("transaction_id").alias("blnk_row"),
             pl.lit(LEDGER_ID).alias("ledger_id"),
             pl.col("group").alias("transaction_id"),
-            pl.col("asset_id"),
         ),
         rule=RuleId.SOURCE_AMOUNT_MISMATCH,
         severity=Severity.HIGH,
@@ -90,7 +90,7 @@ def check_amounts(rows: pl.DataFrame, label: str) -> NativeCheck:
             pl.format("{} (not a whole number of minor units)", pl.col("amount_text")),
             pl.lit("NULL"),
         ),
-        locator=pl.format("blnk.transactions(transaction_id={})", pl.col("transaction_id")),
+        locator=pl.format("blnk.transactions(transaction_id={})", pl.col("blnk_row")),
     ).collect()
     coverage = Coverage(
         rows.height,
@@ -154,7 +154,9 @@ def check_consistency(blnk: BlnkRows, rows: pl.DataFrame) -> NativeCheck:
     found.append(
         findings_from(
             orphans.lazy().with_columns(
-                pl.lit(LEDGER_ID).alias("ledger_id"), pl.col("group").alias("transaction_id")
+                pl.col("transaction_id").alias("blnk_row"),
+                pl.lit(LEDGER_ID).alias("ledger_id"),
+                pl.col("group").alias("transaction_id"),
             ),
             rule=RuleId.SOURCE_INCONSISTENT,
             severity=Severity.HIGH,
@@ -168,7 +170,7 @@ def check_consistency(blnk: BlnkRows, rows: pl.DataFrame) -> NativeCheck:
             ),
             expected=pl.lit("parent_transaction naming an INFLIGHT row"),
             actual=pl.col("parent_status").fill_null("no such row"),
-            locator=pl.format("blnk.transactions(transaction_id={})", pl.col("transaction_id")),
+            locator=pl.format("blnk.transactions(transaction_id={})", pl.col("blnk_row")),
         )
     )
     mixed = (
