@@ -113,6 +113,8 @@ ROOT_NORMAL: dict[str, str] = {
 ``revenue`` as well)."""
 
 _ID_WIDTH = 8
+_MESSAGE_CHARS = 160
+"""A tool's error message is quoted up to this length (its own words, one line)."""
 _EMPTY_METADATA = "{}"
 
 
@@ -626,11 +628,13 @@ def assertion_check(
     loaded: PlainFrames,
     check: str,
     tool_failed: frozenset[str] | None = None,
+    tool_judged: frozenset[str] | None = None,
 ) -> NativeCheck:
     """``balance.assertion_failed`` from the replay, and where the tool disagrees.
 
     ``source.inconsistent`` where the tool itself judged an assertion otherwise
-    (``tool_failed``: the locators it failed; None when its verdict is not available).
+    (``tool_failed``: the locators it failed; None when its verdict is not available;
+    ``tool_judged``: the locators it judged, None for all of them).
     """
     verdicts = replay_assertions(plain, loaded, check)
     findings = [v.finding for v in verdicts if v.finding is not None]
@@ -638,7 +642,9 @@ def assertion_check(
         findings += [
             _disagreement(plain, check, v.locator, mine=bool(v.failed))
             for v in verdicts
-            if v.failed is not None and bool(v.failed) != (v.locator in tool_failed)
+            if v.failed is not None
+            and (tool_judged is None or v.locator in tool_judged)
+            and bool(v.failed) != (v.locator in tool_failed)
         ]
     unchecked = sum(1 for v in verdicts if v.failed is None)
     unproven: tuple[str, ...] = ()
@@ -649,11 +655,15 @@ def assertion_check(
         unproven = (
             f"{unchecked} balance assertion(s) in a commodity with no known scale were not checked",
         )
-    verdict_of_tool = (
-        "its own verdict compared"
-        if tool_failed is not None
-        else f"{plain.adapter}'s own verdict not used"
-    )
+    if tool_failed is None:
+        verdict_of_tool = f"{plain.adapter}'s own verdict not used"
+    elif tool_judged is None:
+        verdict_of_tool = f"{plain.adapter}'s own verdict compared on every one"
+    else:
+        verdict_of_tool = (
+            f"{plain.adapter}'s own verdict compared on the {len(tool_judged)} it judged "
+            "before stopping at its first failure"
+        )
     coverage = Coverage(
         checked=len(verdicts) - unchecked,
         unit="balance assertions",
@@ -698,7 +708,11 @@ def unsupported_check(plain: PlainLedger, loaded: PlainFrames, check: str) -> Na
 
 
 def loader_check(
-    plain: PlainLedger, check: str, errors: list[tuple[str, str]], checked: int
+    plain: PlainLedger,
+    check: str,
+    errors: list[tuple[str, str]],
+    checked: int,
+    unit: str = "directives",
 ) -> NativeCheck:
     """One ``source.loader_error`` per error the tool reported, at its ``file:line``."""
     findings = [
@@ -707,16 +721,19 @@ def loader_check(
             severity=Severity.HIGH,
             ledger_id=plain.ledger_id,
             locator=locator,
-            message=f"{plain.adapter} reported an error reading the file: {excerpt(message)}",
+            message=(
+                f"{plain.adapter} reported an error reading the file: "
+                f"{excerpt(message, _MESSAGE_CHARS)}"
+            ),
             expected=f"a file {plain.adapter} reads without error",
-            actual=excerpt(message),
+            actual=excerpt(message, _MESSAGE_CHARS),
             check=check,
         )
         for locator, message in errors
     ]
     coverage = Coverage(
         checked=checked,
-        unit="directives",
+        unit=unit,
         scope=f"{plain.source}: every error {plain.adapter}'s own reader reported",
     )
     return NativeCheck(
