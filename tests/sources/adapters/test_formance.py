@@ -15,6 +15,7 @@ from ledger_audit.demo.vendors.formance import DEFAULT_FEATURES, write_formance
 from ledger_audit.errors import InputError
 from ledger_audit.findings import RuleId
 from ledger_audit.replay.balances import balances_as_of
+from ledger_audit.reports.trial_balance import build_trial_balance
 from ledger_audit.sources import LedgerFrames, load_ledger
 from ledger_audit.sources.adapters import load_adapted
 from ledger_audit.sources.adapters.formance import check, load
@@ -24,7 +25,7 @@ from ledger_audit.sources.adapters.formance.hashing import (
     log_body,
     log_hash,
 )
-from ledger_audit.spec import VerifySpec
+from ledger_audit.spec import Period, VerifySpec
 
 M1 = (
     b'{"transaction":{"postings":[{"source":"world","destination":"users:001","amount":100,'
@@ -36,6 +37,7 @@ M2 = (
     b'"asset":"USD/2"}],"metadata":{"note":"caf\xc3\xa9 \\u003cb\\u003e"},'
     b'"timestamp":"2024-01-01T00:05:00.1234Z","id":2,"reverted":false},"accountMetadata":{}}'
 )
+JANUARY = Period.month("2025-01")
 H1 = "daabff7b51d1fc647f87421d2575dab917e85537cd1668151a9dc97123575d22"
 H2 = "bd5144c9a2527da5d5285f23f8df1771af219c45c3c3cc34a02adaa274c27f28"
 BLOCK = "88bf8d60755734595f52c5be15ef152652439413c714f717b484ec28df0d2c7e"
@@ -154,8 +156,19 @@ def test_round_trip_balances_and_clean_audit(demo: LedgerFrames, pg_url: str) ->
         .sort("account_id")
         .equals(normal)
     )
+    for basis in ("effective", "recorded"):
+        ours = build_trial_balance(adapted.frames, JANUARY, basis)
+        theirs = build_trial_balance(demo, JANUARY, basis)
+        assert _active(ours.rows).equals(_active(theirs.rows)), basis
+        assert ours.totals.equals(theirs.totals), basis
     assert adapted.report.rejected == 0
     assert _findings(pg_url).height == 0
+
+
+def _active(rows: pl.DataFrame) -> pl.DataFrame:
+    """Trial balance rows with something in them (pending-only pairs have none)."""
+    amounts = ("opening", "debits", "credits", "closing")
+    return rows.filter(pl.any_horizontal(pl.col(c) != 0 for c in amounts))
 
 
 def _rules(findings: pl.DataFrame) -> set[str]:
@@ -282,3 +295,98 @@ def test_older_migration_names_adapter_table_and_columns(demo: LedgerFrames, pg_
     assert "--adapter formance" in text
     assert "_default.logs" in text
     assert "memento" in text
+
+
+def _hash_of(url: str, log_id: int) -> bytes:
+    with psycopg.connect(_conninfo(url)) as conn:
+        row = conn.execute('SELECT hash FROM "_default".logs WHERE id = %s', (log_id,)).fetchone()
+    assert row is not None
+    return bytes(row[0])
+
+
+def _shift_logs(url: str, from_id: int) -> None:
+    """Renumber logs from ``from_id`` up by one, leaving ``from_id`` free."""
+    _exec(
+        url,
+        f'UPDATE "_default".logs SET id = id + 1000000 WHERE id >= {from_id}',
+        'UPDATE "_default".logs SET id = id - 999999 WHERE id >= 1000000',
+    )
+
+
+def test_inserted_log(demo: LedgerFrames, pg_url: str) -> None:
+    """A log slipped in after log 20, hashed over it, with the later ones renumbered."""
+    write_formance(demo, pg_url)
+    memento = b'{"targetType":"ACCOUNT","targetId":"world","metadata":{"k":"v"}}'
+    body = log_body("SET_METADATA", memento, "2025-01-05T00:00:00", "", None)
+    forged = log_hash(_hash_of(pg_url, 20), body)
+    _shift_logs(pg_url, 21)
+    with psycopg.connect(_conninfo(pg_url)) as conn:
+        conn.execute(
+            'INSERT INTO "_default".logs (ledger, id, type, hash, date, data, memento) '
+            "VALUES ('demo', 21, 'SET_METADATA', %s, '2025-01-05 00:00:00', %s::jsonb, %s)",
+            (forged, memento.decode(), memento),
+        )
+        conn.commit()
+    found = _findings(pg_url)
+    chain = found.filter(pl.col("rule").str.starts_with("chain."))
+    assert chain.select("rule", "locator").rows() == [
+        (RuleId.CHAIN_INSERTED, "logs(ledger=demo, id=21)")
+    ]
+
+
+def test_resealed_log(demo: LedgerFrames, pg_url: str) -> None:
+    """Log 30's amount edited and its hash recomputed: log 31 no longer follows it."""
+    write_formance(demo, pg_url)
+    with psycopg.connect(_conninfo(pg_url)) as conn:
+        row = conn.execute(
+            "SELECT memento, type::text, to_json(date)#>>'{}', coalesce(idempotency_key, '') "
+            'FROM "_default".logs WHERE id = 30'
+        ).fetchone()
+        assert row is not None
+        memento = bytes(row[0]).replace(b'"amount":', b'"amount":7', 1)
+        resealed = log_hash(_hash_of(pg_url, 29), log_body(row[1], memento, row[2], row[3], None))
+        conn.execute(
+            'UPDATE "_default".logs SET memento = %s, hash = %s WHERE id = 30',
+            (memento, resealed),
+        )
+        conn.commit()
+    found = _findings(pg_url)
+    chain = found.filter(pl.col("rule").str.starts_with("chain."))
+    assert chain.select("rule", "locator").rows() == [
+        (RuleId.CHAIN_RESEALED, "logs(ledger=demo, id=30)")
+    ]
+
+
+def test_unchained_log_and_first_log_tampered(demo: LedgerFrames, pg_url: str) -> None:
+    write_formance(demo, pg_url)
+    _exec(
+        pg_url,
+        'UPDATE "_default".logs SET hash = NULL WHERE id = 90',
+        'UPDATE "_default".logs SET memento = convert_to(replace(convert_from(memento, '
+        "'UTF8'), '\"amount\":', '\"amount\":3'), 'UTF8') WHERE id = 1",
+    )
+    found = _findings(pg_url)
+    chain = found.filter(pl.col("rule").str.starts_with("chain.")).sort("locator")
+    assert chain.select("rule", "locator").rows() == [
+        (RuleId.CHAIN_TAMPERED, "logs(ledger=demo, id=1)"),
+        (RuleId.CHAIN_UNCHAINED, "logs(ledger=demo, id=90)"),
+    ]
+
+
+def test_first_log_hashed_over_a_predecessor(demo: LedgerFrames, pg_url: str) -> None:
+    """Log 1 hashed as if it followed another log: its content still matches its row."""
+    write_formance(demo, pg_url)
+    with psycopg.connect(_conninfo(pg_url)) as conn:
+        row = conn.execute(
+            "SELECT memento, type::text, to_json(date)#>>'{}', coalesce(idempotency_key, '') "
+            'FROM "_default".logs WHERE id = 1'
+        ).fetchone()
+        assert row is not None
+        other = log_hash(b"\x00" * 32, log_body(row[1], bytes(row[0]), row[2], row[3], None))
+        conn.execute('UPDATE "_default".logs SET hash = %s WHERE id = 1', (other,))
+        conn.commit()
+    chain = _findings(pg_url).filter(pl.col("rule").str.starts_with("chain."))
+    assert chain.select("rule", "locator").rows()[0] == (
+        RuleId.CHAIN_GENESIS_MISMATCH,
+        "logs(ledger=demo, id=1)",
+    )

@@ -77,9 +77,9 @@ def load(source: str | Path) -> Adapted:
         .unique(["ledger", "tx_id"], keep="first", maintain_order=True)
     )
     frames, report = build_frames(rows, keys, label, tuple(notes))
-    logs_result, inconsistent = logs_check(rows, log_tx)
+    logs_result, content = logs_check(rows, log_tx)
     native = (
-        chain_check(rows.logs, rows.blocks, features, inconsistent),
+        chain_check(rows.logs, rows.blocks, features, content),
         logs_result,
         moves_check(rows, features),
     )

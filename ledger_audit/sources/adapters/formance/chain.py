@@ -14,10 +14,15 @@ so breaks are told apart by where a failing log's hash *does* verify:
 - it verifies over an earlier log's hash that another log also follows -> the logs between
   are ``chain.inserted`` (a fork);
 - it verifies over nothing, its predecessor verifies but no longer matches its transaction
-  row while it does -> the predecessor was ``chain.resealed`` (edited and re-hashed);
-- otherwise -> ``chain.tampered`` (its content, or its predecessor's stored hash, changed);
-- the first log fails with no predecessor -> ``chain.genesis_mismatch``;
-- a log without a hash in a SYNC ledger -> ``chain.unchained``.
+  row while it still matches its own -> the predecessor was ``chain.resealed`` (edited and
+  re-hashed);
+- otherwise -> ``chain.tampered`` (its content, or its predecessor's stored hash, changed;
+  a predecessor re-hashed together with its transaction row reads as this);
+- the first log fails as a first log while its memento still matches its transaction ->
+  ``chain.genesis_mismatch`` (it was hashed over a predecessor); when the memento no longer
+  matches, ``chain.tampered``;
+- a log without a hash in a SYNC ledger -> ``chain.unchained`` (the link of the log after
+  it cannot be checked, and is not reported again).
 
 A truncated tail or a fully re-hashed history is not detectable from the chain alone: the
 checkpoints of this run let the next audit prove the chain extends them.
@@ -41,6 +46,7 @@ from ledger_audit.findings import (
 )
 from ledger_audit.schema.lach1 import Checkpoint
 from ledger_audit.sources.adapters.adapted import NativeCheck
+from ledger_audit.sources.adapters.formance.consistency import LogContent
 from ledger_audit.sources.adapters.formance.hashing import (
     block_hash,
     block_part,
@@ -97,7 +103,7 @@ def _verifies(previous: bytes | None, body: bytes, alt: bytes, stored: bytes | N
 
 
 def _sync_ledger(  # noqa: C901, PLR0912 - one pass, one branch per break class
-    ledger: str, rows: pl.DataFrame, inconsistent: frozenset[int]
+    ledger: str, rows: pl.DataFrame, inconsistent: frozenset[int], consistent: frozenset[int]
 ) -> tuple[list[Finding], Checkpoint | None, int]:
     rows = rows.sort("id_int")
     bodies = log_bodies(rows)
@@ -129,7 +135,8 @@ def _sync_ledger(  # noqa: C901, PLR0912 - one pass, one branch per break class
                     RuleId.CHAIN_UNCHAINED,
                     ledger,
                     ids[i],
-                    f"log {ids[i]} of ledger {ledger} has no hash although HASH_LOGS is SYNC",
+                    f"log {ids[i]} of ledger {ledger} has no hash although HASH_LOGS is SYNC "
+                    "(the link of the log after it cannot be checked)",
                 )
             )
     near = sorted(
@@ -147,6 +154,8 @@ def _sync_ledger(  # noqa: C901, PLR0912 - one pass, one branch per break class
         if j < i - 1 and any(k in reordered for k in range(j + 1, i)):
             reordered.add(i)
     for i in failing:
+        if i > 0 and stored[i - 1] is None:
+            continue  # its predecessor has no hash: the chain.unchained finding says so
         log_id = ids[i]
         gap = i > 0 and ids[i] != ids[i - 1] + 1
         if i in reordered:
@@ -183,16 +192,17 @@ def _sync_ledger(  # noqa: C901, PLR0912 - one pass, one branch per break class
                     actual=f"log id {ids[i]}",
                 )
             )
-        elif i == 0:
+        elif i == 0 and log_id in consistent:
             findings.append(
                 _finding(
                     RuleId.CHAIN_GENESIS_MISMATCH,
                     ledger,
                     log_id,
-                    f"the first log of ledger {ledger} does not hash as a first log",
+                    f"the first log of ledger {ledger} does not hash as a first log, although "
+                    "its memento matches its transaction: it was chained to a predecessor",
                 )
             )
-        elif ok[i - 1] and ids[i - 1] in inconsistent and log_id not in inconsistent:
+        elif ok[i - 1] and ids[i - 1] in inconsistent and log_id in consistent:
             findings.append(
                 _finding(
                     RuleId.CHAIN_RESEALED,
@@ -213,7 +223,7 @@ def _sync_ledger(  # noqa: C901, PLR0912 - one pass, one branch per break class
                     "content (type, memento, date or idempotency key) or its predecessor's "
                     "stored hash changed",
                     expected=(stored[i] or b"").hex(),
-                    actual=log_hash(stored[i - 1], bodies[i]).hex(),
+                    actual=log_hash(stored[i - 1] if i else None, bodies[i]).hex(),
                 )
             )
     checkpoint = None
@@ -313,7 +323,7 @@ def chain_check(
     logs: pl.DataFrame,
     blocks: pl.DataFrame,
     features: dict[str, dict[str, str]],
-    inconsistent: dict[str, frozenset[int]],
+    content: LogContent | None = None,
 ) -> NativeCheck:
     """Verify every ledger's chain as its HASH_LOGS feature says."""
     findings: list[Finding] = []
@@ -344,7 +354,12 @@ def chain_check(
                 "to a block, not told apart as resealed or reordered"
             )
         else:
-            found, checkpoint, n = _sync_ledger(ledger, rows, inconsistent.get(ledger, frozenset()))
+            found, checkpoint, n = _sync_ledger(
+                ledger,
+                rows,
+                content.inconsistent.get(ledger, frozenset()) if content else frozenset(),
+                content.consistent.get(ledger, frozenset()) if content else frozenset(),
+            )
             findings += found
             checked += n
             if checkpoint is not None:

@@ -18,6 +18,8 @@ Columnar: joins and window expressions over the frames.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import polars as pl
 
 from ledger_audit.findings import (
@@ -60,10 +62,21 @@ def _text(frame: pl.LazyFrame, **kw: object) -> pl.LazyFrame:
     return findings_from(frame, **kw)  # type: ignore[arg-type]
 
 
-def logs_check(
-    rows: BucketRows, log_tx: pl.DataFrame
-) -> tuple[NativeCheck, dict[str, frozenset[int]]]:
-    """Transactions against their logs, reverts, idempotency keys; and the inconsistent logs."""
+@dataclass(frozen=True, slots=True)
+class LogContent:
+    """Transaction logs whose memento was compared with their transaction row, per ledger.
+
+    Attributes:
+        inconsistent: log ids whose memento differs from the row (postings, time, reference).
+        consistent: log ids whose memento matches the row (their content is intact).
+    """
+
+    inconsistent: dict[str, frozenset[int]]
+    consistent: dict[str, frozenset[int]]
+
+
+def logs_check(rows: BucketRows, log_tx: pl.DataFrame) -> tuple[NativeCheck, LogContent]:
+    """Transactions against their logs, reverts, idempotency keys; and which logs agree."""
     tx = rows.transactions.with_columns(
         pl.concat_str(pg_json_time(pl.col("timestamp")), pl.lit("Z")).alias("timestamp_text")
     )
@@ -234,19 +247,14 @@ def logs_check(
         )
     )
     frame = sort_findings(pl.concat([p.collect() for p in parts]))
-    bad_logs = pl.concat(
-        [
-            both.filter(
-                (pl.col("postings").fill_null("") != pl.col("log_postings").fill_null(""))
-                | (pl.col("timestamp_text").fill_null("") != pl.col("log_timestamp").fill_null(""))
-                | (pl.col("reference").fill_null("") != pl.col("log_reference").fill_null(""))
-            ).select("ledger_id", "log_id"),
-        ]
+    changed = (
+        (pl.col("postings").fill_null("") != pl.col("log_postings").fill_null(""))
+        | (pl.col("timestamp_text").fill_null("") != pl.col("log_timestamp").fill_null(""))
+        | (pl.col("reference").fill_null("") != pl.col("log_reference").fill_null(""))
     )
-    inconsistent: dict[str, frozenset[int]] = {}
-    for ledger, log_id in bad_logs.iter_rows():
-        if str(log_id).isdigit():
-            inconsistent[str(ledger)] = inconsistent.get(str(ledger), frozenset()) | {int(log_id)}
+    content = LogContent(
+        _ids_by_ledger(both.filter(changed)), _ids_by_ledger(both.filter(~changed))
+    )
     unproven = (
         (
             "Formance's idempotency_hash is a digest of the API request, which is not stored: "
@@ -259,7 +267,17 @@ def logs_check(
         "each transaction against the memento its log hashed; reverts; idempotency keys",
         unproven=unproven,
     )
-    return NativeCheck(CheckResult(CHECK_LOGS, frame, coverage), LOGS_RULES), inconsistent
+    return NativeCheck(CheckResult(CHECK_LOGS, frame, coverage), LOGS_RULES), content
+
+
+def _ids_by_ledger(rows: pl.DataFrame) -> dict[str, frozenset[int]]:
+    grouped = (
+        rows.select("ledger_id", pl.col("log_id").cast(pl.Int64, strict=False))
+        .drop_nulls()
+        .group_by("ledger_id")
+        .agg("log_id")
+    )
+    return {str(ledger): frozenset(ids) for ledger, ids in grouped.iter_rows()}
 
 
 def moves_check(rows: BucketRows, features: dict[str, dict[str, str]]) -> NativeCheck:
