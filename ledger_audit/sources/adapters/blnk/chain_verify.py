@@ -134,7 +134,7 @@ def _signals(chained: pl.DataFrame) -> pl.DataFrame:
 def _duplicates(chained: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(kept rows, inserted duplicates): at a shared seq the row a successor links to stays."""
     linked = pl.col("chain_hash").is_in(
-        chained.get_column("chain_prev_hash").drop_nulls().to_list()
+        chained.get_column("chain_prev_hash").drop_nulls().implode()
     )
     ranked = (
         chained.with_columns((~linked).alias("_unlinked"))
@@ -184,13 +184,13 @@ def _link_positions(view: pl.DataFrame, candidates: set[int]) -> dict[int, int]:
 
 def _moved(view: pl.DataFrame) -> pl.DataFrame:
     """Rows whose intact links put them at another seq (their neighbours only point at them)."""
-    hashes = set(view.get_column("chain_hash").drop_nulls())
+    hashes = view.get_column("chain_hash").drop_nulls().implode()
     candidates = view.filter(
         pl.col("self_ok")
         & ~pl.col("link_ok")
         & ~pl.col("gap")
         & (pl.col("chain_seq") > 1)
-        & pl.col("chain_prev_hash").is_in(list(hashes))
+        & pl.col("chain_prev_hash").is_in(hashes)
     )
     ids = set(candidates.get_column("id").to_list())
     if not ids:
@@ -325,7 +325,7 @@ def verify_blnk_chain(rows: BlnkRows) -> NativeCheck:
         pl.col("self_ok")
         & pl.col("succ_prev").is_not_null()
         & (pl.col("succ_prev") != pl.col("chain_hash"))
-        & ~pl.col("succ_prev").is_in(hashes.to_list())
+        & ~pl.col("succ_prev").is_in(hashes.implode())
     )
     if resealed.height:
         found.append(
