@@ -1,0 +1,199 @@
+"""What only Modern Treasury's own objects can show: statements and self-agreement.
+
+A ``LedgerAccountStatement`` states an account's balances at two effective instants: the
+starting balance counts entries effective before ``effective_at_lower_bound`` (the bound is
+inclusive of the statement period, so exclusive of its starting balance) and the ending
+balance those before ``effective_at_upper_bound`` (exclusive). Each is a balance assertion
+the replay of the loaded versions must meet, on the effective basis: a disagreement is
+``balance.assertion_failed``. The records must also agree with each other: a transaction's
+current state with its latest version, a statement's normal balance with its account's
+(``source.inconsistent``).
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from ledger_audit.findings import (
+    CheckResult,
+    Coverage,
+    RuleId,
+    Severity,
+    empty_findings,
+    findings_from,
+    sort_findings,
+)
+from ledger_audit.replay.balances import balances_as_of
+from ledger_audit.sources.adapters.adapted import NativeCheck
+from ledger_audit.sources.adapters.modern_treasury.canonical import Built
+from ledger_audit.sources.adapters.modern_treasury.rows import CELLS
+from ledger_audit.sources.ledger_frames import LedgerFrames
+
+STATEMENTS = "modern_treasury_statements"
+CONSISTENCY = "modern_treasury_consistency"
+_WIDE = pl.Decimal(38, 0)
+_SIDES = (
+    ("start", "lower", "starting balance (entries effective before the inclusive lower bound)"),
+    ("end", "upper", "ending balance (entries effective before the exclusive upper bound)"),
+)
+
+
+def _replayed(frames: LedgerFrames, instants: list[int]) -> pl.DataFrame:
+    """Replayed cells per account at each instant (one replay per distinct bound)."""
+    parts = [
+        balances_as_of(frames, at - 1, "effective")
+        .select(
+            "account_id",
+            pl.lit(at).alias("at"),
+            pl.col("posted_debits").alias("r_posted_debits"),
+            pl.col("posted_credits").alias("r_posted_credits"),
+            (pl.col("posted_debits") + pl.col("pending_debits")).alias("r_pending_debits"),
+            (pl.col("posted_credits") + pl.col("pending_credits")).alias("r_pending_credits"),
+        )
+        .collect()
+        for at in instants
+    ]
+    schema: dict[str, pl.DataType] = {
+        "account_id": pl.String(),
+        "at": pl.Int64(),
+        **{f"r_{c}": _WIDE for c in CELLS},
+    }
+    return pl.concat(parts) if parts else pl.DataFrame(schema=schema)
+
+
+def _cells_text(prefix: str) -> pl.Expr:
+    return pl.format(
+        "posted {} dr / {} cr, pending (with posted) {} dr / {} cr",
+        *(pl.col(f"{prefix}{c}").cast(pl.String) for c in CELLS),
+    )
+
+
+def statements_check(
+    frames: LedgerFrames, statements: pl.DataFrame, *, present: bool
+) -> NativeCheck:
+    """Each statement's starting and ending balance against the replay."""
+    rules = (RuleId.BALANCE_ASSERTION_FAILED,)
+    if statements.height == 0:
+        coverage = Coverage(
+            0,
+            "statement balances",
+            "ledger_account_statements",
+            unproven=(
+                (
+                    "no ledger account statements in the export"
+                    if not present
+                    else "the statements file holds no statement"
+                )
+                + ": balances at statement bounds are not proven",
+            ),
+            unproven_rules=rules,
+        )
+        return NativeCheck(CheckResult(STATEMENTS, empty_findings(), coverage), rules)
+    asserted = pl.concat(
+        [
+            statements.select(
+                "id",
+                "ledger_id",
+                "account_id",
+                "place",
+                pl.lit(prefix).alias("side"),
+                pl.lit(label).alias("label"),
+                pl.col(bound).dt.epoch("ns").alias("at"),
+                *(pl.col(f"{prefix}_{c}").cast(_WIDE).alias(f"s_{c}") for c in CELLS),
+            )
+            for prefix, bound, label in _SIDES
+        ]
+    )
+    instants = sorted(asserted.get_column("at").unique().to_list())
+    replayed = _replayed(frames, instants)
+    joined = asserted.join(replayed, on=["account_id", "at"], how="left").with_columns(
+        pl.col(f"r_{c}").fill_null(pl.lit(0, dtype=_WIDE)) for c in CELLS
+    )
+    differs = pl.any_horizontal(pl.col(f"s_{c}") != pl.col(f"r_{c}") for c in CELLS)
+    failed = joined.filter(differs)
+    findings = (
+        findings_from(
+            failed.lazy(),
+            rule=RuleId.BALANCE_ASSERTION_FAILED,
+            severity=Severity.HIGH,
+            check=STATEMENTS,
+            table=None,
+            locator=pl.format("{} (statement {}) {}", "place", "id", "side"),
+            message=pl.format(
+                "statement {} of ledger account {}: its {} is not what the loaded "
+                "transactions replay to",
+                "id",
+                "account_id",
+                "label",
+            ),
+            expected=_cells_text("s_"),
+            actual=_cells_text("r_"),
+        ).collect()
+        if failed.height
+        else empty_findings()
+    )
+    coverage = Coverage(
+        asserted.height,
+        "statement balances",
+        f"{statements.height} ledger account statement(s), starting and ending balance "
+        "each, against the replay on the effective basis",
+    )
+    return NativeCheck(CheckResult(STATEMENTS, findings, coverage), rules)
+
+
+def consistency_check(frames: LedgerFrames, built: Built, statements: pl.DataFrame) -> NativeCheck:
+    """Records that disagree with each other."""
+    rules = (RuleId.SOURCE_INCONSISTENT,)
+    parts = []
+    if built.issues.height:
+        parts.append(
+            findings_from(
+                built.issues.lazy(),
+                rule=RuleId.SOURCE_INCONSISTENT,
+                severity=Severity.HIGH,
+                check=CONSISTENCY,
+                table=None,
+                locator=pl.col("locator"),
+                message=pl.col("message"),
+                expected=pl.col("expected"),
+                actual=pl.col("actual"),
+            ).collect()
+        )
+    normals = statements.join(
+        frames.accounts.select("account_id", pl.col("normal_balance").alias("account_normal")),
+        on="account_id",
+        how="inner",
+    ).filter(pl.col("normal_balance") != pl.col("account_normal"))
+    if normals.height:
+        parts.append(
+            findings_from(
+                normals.lazy(),
+                rule=RuleId.SOURCE_INCONSISTENT,
+                severity=Severity.MEDIUM,
+                check=CONSISTENCY,
+                table=None,
+                locator=pl.format("{} (statement {})", "place", "id"),
+                message=pl.format(
+                    "statement {} states ledger account {} is {}-normal; the account says {}",
+                    "id",
+                    "account_id",
+                    "normal_balance",
+                    "account_normal",
+                ),
+                expected=pl.col("account_normal"),
+                actual=pl.col("normal_balance"),
+            ).collect()
+        )
+    findings = sort_findings(pl.concat(parts)) if parts else empty_findings()
+    coverage = Coverage(
+        built.versioned + statements.height,
+        "versioned transactions and statements",
+        f"{built.versioned} transaction(s) against their latest version, "
+        f"{statements.height} statement(s) against their account's normal balance",
+        unproven=(
+            ()
+            if built.versioned
+            else ("no ledger transaction versions: current states are not cross-checked",)
+        ),
+    )
+    return NativeCheck(CheckResult(CONSISTENCY, findings, coverage), rules)
