@@ -62,7 +62,7 @@ def numbered_id(prefix: int, index: pl.Expr) -> pl.Expr:
     return pl.format(f"{prefix}{{}}", index.cast(pl.String).str.zfill(30))
 
 
-def _pairs(entries: pl.DataFrame) -> pl.DataFrame:
+def pair_legs(entries: pl.DataFrame) -> pl.DataFrame:
     """Debits paired with credits per version and asset, splitting amounts where needed.
 
     Each side is laid out as intervals of a running total; every boundary of either side cuts
@@ -135,7 +135,7 @@ def _transfers(
     frames: LedgerFrames, accounts: pl.DataFrame, ledger_of: dict[str, int]
 ) -> pl.DataFrame:
     versions = frames.transactions.select(*_KEY, "status", "recorded_ns")
-    pairs = _pairs(frames.entries).join(versions, on=list(_KEY), how="left")
+    pairs = pair_legs(frames.entries).join(versions, on=list(_KEY), how="left")
     for side in ("debit_account", "credit_account"):
         ids = accounts.select(
             pl.col("account_id").alias(side), "asset_id", pl.col("id").alias("__id")

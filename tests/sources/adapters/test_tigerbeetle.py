@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,7 @@ from hypothesis import strategies as st
 
 from ledger_audit.checks.runner import AuditResult, audit
 from ledger_audit.demo.summary import DemoSummary
-from ledger_audit.demo.vendors.tigerbeetle import TigerBeetleExport, write_tigerbeetle
+from ledger_audit.demo.vendors.tigerbeetle import TigerBeetleExport, pair_legs, write_tigerbeetle
 from ledger_audit.errors import InputError
 from ledger_audit.findings import RuleId
 from ledger_audit.replay.balances import balances_as_of
@@ -505,3 +506,56 @@ def test_the_u128_width_check_agrees_with_python_integers(value: int, zeros: int
     text = "0" * zeros + str(value)
     problem = pl.DataFrame({"v": [text]}).select(fields.width_problem("v", fields.U128_MAX, "u128"))
     assert (problem.item() is None) == (value <= 2**128 - 1)
+
+
+@given(
+    st.lists(st.integers(min_value=1, max_value=10**15), min_size=1, max_size=5),
+    st.lists(st.integers(min_value=1, max_value=10**15), min_size=1, max_size=5),
+)
+def test_pairing_legs_into_transfers_keeps_every_account_total(
+    debit_amounts: list[int], credit_amounts: list[int]
+) -> None:
+    # Scale the credits so both sides move the same total (a balanced version, one asset).
+    total = sum(debit_amounts)
+    scaled = [c * total for c in credit_amounts]
+    debits = [d * sum(credit_amounts) for d in debit_amounts]
+    legs = [("debit", f"d{i}", a) for i, a in enumerate(debits)]
+    legs += [("credit", f"c{i}", a) for i, a in enumerate(scaled)]
+    entries = pl.DataFrame(
+        {
+            "transaction_id": ["t"] * len(legs),
+            "version": [0] * len(legs),
+            "entry_index": list(range(len(legs))),
+            "account_id": [account for _, account, _ in legs],
+            "asset_id": ["USD/2"] * len(legs),
+            "direction": [direction for direction, _, _ in legs],
+            "amount": pl.Series([Decimal(amount) for _, _, amount in legs], dtype=WIDE_AMOUNT),
+        },
+        schema_overrides={"version": pl.Int32},
+    )
+    pairs = pair_legs(entries)
+    assert (pairs["amount"] > 0).all()
+    assert pairs["k"].to_list() == list(range(pairs.height))
+    for side, column in (("debit", "debit_account"), ("credit", "credit_account")):
+        moved = pairs.group_by(column).agg(pl.col("amount").sum())
+        got = {row[0]: int(row[1]) for row in moved.rows()}
+        want = {account: amount for direction, account, amount in legs if direction == side}
+        assert got == want
+
+
+def test_a_transfer_between_one_account_or_without_flags_is_rejected(tmp_path: Path) -> None:
+    folder = _tiny(
+        tmp_path,
+        [
+            _deposit("1", "5", 1000, debit_account_id="10"),
+            _deposit("2", "5", 1001) | {"flags": None},
+            _deposit("3", "5", 1002),
+        ],
+    )
+    adapted = load_adapted(folder, NAME)
+    rejected = adapted.report.rejections.select("locator", "column", "reason").rows()
+    assert rejected == [
+        ("line 1", "credit_account_id", "same_account"),
+        ("line 2", "flags", "null_not_allowed"),
+    ]
+    assert adapted.frames.transactions["transaction_id"].to_list() == ["3"]

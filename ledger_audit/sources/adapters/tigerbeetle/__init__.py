@@ -79,6 +79,11 @@ def _notes(config_version_known: bool, built: canonical.Built, merged: int) -> t
             f"{built.closed_unknown} closed account(s) have no closing transfer in the "
             "export: their closing time is unknown"
         )
+    if built.imported:
+        notes.append(
+            f"{built.imported} transfer(s) are imported: their timestamps were supplied by "
+            "the application, not assigned by the cluster"
+        )
     if built.expired:
         notes.append(
             f"{built.expired} pending transfer(s) timed out unresolved by the export's end: "

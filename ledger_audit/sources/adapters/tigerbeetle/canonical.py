@@ -65,6 +65,7 @@ class Built:
             that chain, else None.
         chains: linked chains seen (of two or more transfers).
         expired: synthetic expiry versions added.
+        imported: transfers with ``flags.imported`` (their timestamps are user-supplied).
         default_normal: accounts whose normal balance neither a flag nor ``[codes]`` said.
         closed_unknown: closed accounts whose closing transfer is not in the export.
         end_ns: the instant the export ends.
@@ -75,6 +76,7 @@ class Built:
     open_chain: str | None
     chains: int
     expired: int
+    imported: int
     default_normal: int
     closed_unknown: int
     end_ns: int
@@ -358,6 +360,7 @@ def build(
         open_chain=open_chain,
         chains=chains,
         expired=expired.height,
+        imported=t.filter(f.has("flags", f.IMPORTED)).height,
         default_normal=default_normal,
         closed_unknown=closed_unknown,
         end_ns=end_ns,

@@ -103,7 +103,10 @@ def require_known_flags(frame: pl.DataFrame, path: str, names: tuple[str, ...], 
     """Raise InputError at the first record whose ``flags`` is not a u16 of known bits."""
     known = (1 << len(names)) - 1
     value = pl.col("flags").str.strip_chars().cast(pl.Int64, strict=False)
-    bad = frame.filter(value.is_null() | (value < 0) | ((value & ~known) != 0) | (value > U16_MAX))
+    present = pl.col("flags").is_not_null()  # a missing value rejects the record instead
+    bad = frame.filter(
+        present & (value.is_null() | (value < 0) | ((value & ~known) != 0) | (value > U16_MAX))
+    )
     if bad.height == 0:
         return
     row = bad.row(0, named=True)

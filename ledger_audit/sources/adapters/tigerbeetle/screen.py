@@ -108,7 +108,10 @@ def account_problems(config: ExportConfig) -> dict[str, pl.Expr]:
         },
         "ledger": _ledger_problem(config),
         "code": f.width_problem("code", _U16_MAX, "u16"),
-        "flags": pl.when(limits).then(pl.lit("conflicting_flags")),
+        "flags": pl.coalesce(
+            pl.when(pl.col("flags").is_null()).then(pl.lit("null_not_allowed")),
+            pl.when(limits).then(pl.lit("conflicting_flags")),
+        ),
         "timestamp": _timestamp_problem(),
         **_user_data_problems(),
     }
@@ -141,7 +144,13 @@ def transfer_problems(config: ExportConfig) -> dict[str, pl.Expr]:
     return {
         "id": _id_problem("id"),
         "debit_account_id": account("debit_account_id"),
-        "credit_account_id": account("credit_account_id"),
+        "credit_account_id": pl.coalesce(
+            account("credit_account_id"),
+            pl.when(
+                (f.unsigned("credit_account_id") == f.unsigned("debit_account_id"))
+                & (f.unsigned("credit_account_id") != "0")
+            ).then(pl.lit("same_account")),
+        ),
         "amount": _amount_problem("amount", amount_max_ok=post),
         "pending_id": pl.coalesce(
             f.width_problem("pending_id", f.U128_MAX, "u128"),
@@ -151,7 +160,10 @@ def transfer_problems(config: ExportConfig) -> dict[str, pl.Expr]:
         "timeout": f.width_problem("timeout", f.U32_MAX, "u32"),
         "ledger": _ledger_problem(config, zero_ok=resolves),
         "code": f.width_problem("code", _U16_MAX, "u16"),
-        "flags": pl.when(modes > 1).then(pl.lit("conflicting_flags")),
+        "flags": pl.coalesce(
+            pl.when(pl.col("flags").is_null()).then(pl.lit("null_not_allowed")),
+            pl.when(modes > 1).then(pl.lit("conflicting_flags")),
+        ),
         "timestamp": _timestamp_problem(),
         **_user_data_problems(),
     }
