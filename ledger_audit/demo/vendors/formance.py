@@ -30,6 +30,7 @@ import hashlib
 import io
 import json
 from dataclasses import dataclass
+from pathlib import Path
 
 import polars as pl
 import sqlalchemy as sa
@@ -670,3 +671,115 @@ def write_formance(
                     copy.write(buffer.getvalue())
         conn.commit()
     return FormanceWritten(bucket=bucket, ids=ids, logs=tables["logs"].height)
+
+
+def _go_date(column: str) -> pl.Expr:
+    """A PostgreSQL timestamp literal as Go's RFC 3339 text of the same instant (UTC)."""
+    text = pl.col(column).str.replace(" ", "T", literal=True)
+    return pl.concat_str(text.str.replace(r"0+$", "").str.replace(r"\.$", ""), pl.lit("Z"))
+
+
+def _volumes_json(moves: pl.DataFrame) -> pl.DataFrame:
+    """Per transaction, ``postCommitVolumes``: account -> asset -> input, output, balance."""
+    volumes = moves.with_columns(
+        pl.col("post_commit_volumes").str.extract(r"^\((\d+),", 1).cast(pl.Int64).alias("in"),
+        pl.col("post_commit_volumes").str.extract(r",(\d+)\)$", 1).cast(pl.Int64).alias("out"),
+    )
+    last = volumes.group_by(
+        "ledger", "transactions_id", "accounts_address", "asset", maintain_order=True
+    ).last()
+    per_asset = last.sort("ledger", "transactions_id", "accounts_address", "asset").with_columns(
+        pl.format(
+            '"{}":{{"input":{},"output":{},"balance":{}}}',
+            "asset",
+            "in",
+            "out",
+            pl.col("in") - pl.col("out"),
+        ).alias("one")
+    )
+    per_account = (
+        per_asset.group_by("ledger", "transactions_id", "accounts_address", maintain_order=True)
+        .agg(pl.col("one").str.join(","))
+        .with_columns(pl.format('"{}":{{{}}}', "accounts_address", "one").alias("one"))
+    )
+    return per_account.group_by("ledger", "transactions_id", maintain_order=True).agg(
+        pl.concat_str(pl.lit("{"), pl.col("one").str.join(","), pl.lit("}")).alias("pcv")
+    )
+
+
+def export_lines(
+    frames: LedgerFrames, *, features: dict[str, dict[str, str]] | None = None
+) -> dict[str, list[str]]:
+    """Each ledger's ``logs/export`` stream (JSON lines), as Formance's API writes it.
+
+    ``data`` is the full payload: the memento's fields plus ``insertedAt`` and
+    ``postCommitVolumes`` (and the reverted transaction's id for a revert).
+    """
+    tables = build_tables(frames, features=features)
+    logs = tables["logs"].join(
+        _volumes_json(tables["moves"]).rename({"transactions_id": "id"}),
+        on=["ledger", "id"],
+        how="left",
+    )
+    date = _go_date("date")
+    extras = pl.concat_str(
+        pl.lit(',"insertedAt":"'),
+        date,
+        pl.lit('","postCommitVolumes":'),
+        pl.col("pcv").fill_null("{}"),
+    )
+    new = pl.concat_str(
+        pl.col("data").str.strip_suffix('},"accountMetadata":{}}'),
+        extras,
+        pl.lit('},"accountMetadata":{}}'),
+    )
+    reverted_id = pl.col("data").str.extract(r'^\{"revertedTransactionID":(\d+)', 1)
+    revert = pl.concat_str(
+        pl.lit('{"revertedTransaction":{"id":'),
+        reverted_id,
+        pl.lit('},"transaction":'),
+        pl.col("data").str.extract(r',"transaction":(\{.*\})\}$', 1).str.strip_suffix("}"),
+        extras,
+        pl.lit("}}"),
+    )
+    data = pl.when(pl.col("type") == "NEW_TRANSACTION").then(new).otherwise(revert)
+    key = pl.col("idempotency_key")
+    ihash = pl.col("idempotency_hash").str.strip_prefix("\\x").str.decode("hex").cast(pl.String)
+    stored = pl.col("hash").str.strip_prefix("\\x").str.decode("hex").bin.encode("base64")
+    line = pl.concat_str(
+        pl.lit('{"type":"'),
+        pl.col("type"),
+        pl.lit('","data":'),
+        data,
+        pl.lit(',"date":"'),
+        date,
+        pl.lit('","idempotencyKey":"'),
+        key.fill_null(""),
+        pl.lit('","idempotencyHash":"'),
+        ihash.fill_null(""),
+        pl.lit('","id":'),
+        pl.col("id").cast(pl.String),
+        pl.lit(',"hash":'),
+        pl.when(pl.col("hash").is_null())
+        .then(pl.lit("null"))
+        .otherwise(pl.concat_str(pl.lit('"'), stored, pl.lit('"'))),
+        pl.lit("}"),
+    )
+    out = logs.sort("ledger", "id").select("ledger", line.alias("line"))
+    return {
+        str(ledger): group.get_column("line").to_list()
+        for (ledger,), group in out.group_by("ledger", maintain_order=True)
+    }
+
+
+def write_formance_export(
+    frames: LedgerFrames, folder: Path, *, features: dict[str, dict[str, str]] | None = None
+) -> list[Path]:
+    """Write ``<ledger>.jsonl`` per ledger into ``folder``; returns the files written."""
+    folder.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+    for ledger, lines in sorted(export_lines(frames, features=features).items()):
+        path = folder / f"{ledger}.jsonl"
+        path.write_text("".join(f"{line}\n" for line in lines), encoding="utf-8")
+        written.append(path)
+    return written

@@ -1,4 +1,4 @@
-"""``--adapter formance``: a Formance Ledger v2 PostgreSQL database read as the canonical ledger.
+"""``--adapter formance``: a Formance Ledger v2 database (or logs/export) as the canonical ledger.
 
 Code, not a mapping: postings are a JSON array per transaction, the idempotency key lives on
 the log, a revert is a metadata key, and the evidence only Formance holds is checked while
@@ -14,6 +14,7 @@ from pathlib import Path
 
 import polars as pl
 
+from ledger_audit.errors import InputError
 from ledger_audit.sources.adapters.adapted import Adapted
 from ledger_audit.sources.adapters.formance.chain import chain_check, features_of
 from ledger_audit.sources.adapters.formance.consistency import (
@@ -21,6 +22,7 @@ from ledger_audit.sources.adapters.formance.consistency import (
     logs_check,
     moves_check,
 )
+from ledger_audit.sources.adapters.formance.export import is_export, read_export
 from ledger_audit.sources.adapters.formance.frames import build_frames
 from ledger_audit.sources.adapters.formance.read import NAME, read_rows, require
 from ledger_audit.sources.mapping import open_relations
@@ -44,21 +46,41 @@ NOTES = (
 )
 
 
+EXPORT_NOTES = (
+    "a logs/export stream holds no moves: post-commit volumes per move are not proven",
+    (
+        "a logs/export stream holds no accounts table: accounts are the addresses its postings "
+        "use, without metadata"
+    ),
+)
+
+
 def check(source: str | Path) -> None:
-    """Raise InputError unless ``source`` is a Formance v2 database; reads no row."""
+    """Raise InputError unless ``source`` is a Formance v2 database or export; reads no row."""
+    if is_export(source):
+        if not Path(source).is_file():
+            raise InputError(f"--adapter {NAME}: {source}", "no such logs/export file")
+        return
     with open_relations(source) as opened:
         require(opened)
 
 
 def load(source: str | Path) -> Adapted:
-    """Read a Formance database, read-only, in one snapshot."""
-    with open_relations(source) as opened:
-        buckets = require(opened)
-        rows = read_rows(opened, buckets)
-        label = opened.label
+    """Read a Formance database (one read-only snapshot) or a ``logs/export`` JSON-lines file."""
+    extra: tuple[str, ...] = ()
+    if is_export(source):
+        check(source)
+        rows = read_export(Path(source))
+        label = str(source)
+        extra = EXPORT_NOTES
+    else:
+        with open_relations(source) as opened:
+            buckets = require(opened)
+            rows = read_rows(opened, buckets)
+            label = opened.label
     features = features_of(rows.ledgers)
     log_tx = log_transactions(rows.logs)
-    notes = list(NOTES)
+    notes = [*NOTES, *extra]
     unscaled = sorted(
         set(rows.postings.get_column("asset").unique().drop_nulls().to_list())
         - set(rows.postings.filter(pl.col("asset").str.contains(r"/[0-9]+$"))["asset"].to_list())
