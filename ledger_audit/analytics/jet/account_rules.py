@@ -32,7 +32,7 @@ def seldom_used(pop: Population, params: JetParams) -> RuleOutcome:
     key = _account(params).alias("account_key")
     history = (
         pop.history_legs.with_columns(key)
-        .sort(["ledger_id", "account_key", "created_ns", "transaction_id", "entry_index"])
+        .sort("created_ns", maintain_order=True)  # stable: ties keep the key order
         .with_columns(
             pl.col("created_ns").shift(1).over("ledger_id", "account_key").alias("previous_ns")
         )
@@ -109,18 +109,23 @@ def rare_pair(pop: Population, params: JetParams) -> RuleOutcome:
 
 
 def _signature(legs: pl.LazyFrame, *, inverse: bool) -> pl.LazyFrame:
-    """One text per transaction: its sorted legs (directions swapped for ``inverse``)."""
+    """One order-free signature per transaction: its legs as a multiset.
+
+    Two sums of per-leg 64-bit hashes under different seeds, and the leg count (directions
+    swapped for ``inverse``): equal legs give equal signatures, and different legs collide
+    with a probability near 2**-128, so no per-leg text is built or sorted.
+    """
     direction = pl.col("direction")
     if inverse:
         direction = pl.when(direction == "debit").then(pl.lit("credit")).otherwise(pl.lit("debit"))
-    leg = pl.concat_str(
-        pl.col("account_id"),
-        pl.col("asset_id"),
-        direction,
-        pl.col("amount").cast(pl.String()),
-        separator="\x1f",
+    leg = pl.struct(pl.col("account_id"), pl.col("asset_id"), direction, pl.col("amount"))
+    return legs.group_by(TX_KEY).agg(
+        pl.struct(
+            leg.hash(seed=1).sum().alias("h1"),
+            leg.hash(seed=2).sum().alias("h2"),
+            pl.len().alias("legs"),
+        ).alias("signature")
     )
-    return legs.group_by(TX_KEY).agg(leg.sort().str.join("\x1e").alias("signature"))
 
 
 def reversal_after_period_end(pop: Population, params: JetParams) -> RuleOutcome:
@@ -202,13 +207,15 @@ def duplicates(pop: Population, params: JetParams) -> RuleOutcome:
     Same accounts, asset, directions and amounts: effective the same day is a duplicate,
     within ``duplicate_days`` a near-duplicate; the later one is flagged, naming the other.
     """
-    sig = _signature(pop.legs, inverse=False)
+    sig = _signature(pop.legs, inverse=False).unnest("signature")
+    group = ["h1", "h2", "legs", "ledger_id"]
+    same_group = pl.all_horizontal([pl.col(c) == pl.col(c).shift(1) for c in group])
     rows = (
         pop.transactions.join(sig, on=list(TX_KEY), how="inner")
-        .sort(["ledger_id", "signature", "effective_ns", "created_ns", "transaction_id"])
+        .sort([*group, "effective_ns", "created_ns", "transaction_id"])
         .with_columns(
-            pl.col("effective_ns").shift(1).over("ledger_id", "signature").alias("other_ns"),
-            pl.col("transaction_id").shift(1).over("ledger_id", "signature").alias("other_id"),
+            pl.when(same_group).then(pl.col("effective_ns").shift(1)).alias("other_ns"),
+            pl.when(same_group).then(pl.col("transaction_id").shift(1)).alias("other_id"),
         )
         .filter(
             pl.col("other_ns").is_not_null()
@@ -217,7 +224,8 @@ def duplicates(pop: Population, params: JetParams) -> RuleOutcome:
     )
     same_day = (pl.col("effective_ns") // DAY_NS) == (pl.col("other_ns") // DAY_NS)
     legs = pop.legs.select(*TX_KEY, "amount", "asset_id", "entry_index")
-    first_leg = one_per_transaction(legs).select(*TX_KEY, "amount", "asset_id")
+    flagged = legs.join(rows.select(TX_KEY), on=list(TX_KEY), how="semi")
+    first_leg = one_per_transaction(flagged).select(*TX_KEY, "amount", "asset_id")
     return flag(
         rows.join(first_leg, on=list(TX_KEY), how="left"),
         JetRule.DUPLICATE,

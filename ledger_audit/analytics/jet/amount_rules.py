@@ -106,24 +106,38 @@ def consistent_endings(pop: Population, params: JetParams) -> RuleOutcome:
     )
 
 
-def _threshold_rows(legs: pl.LazyFrame, params: JetParams) -> pl.LazyFrame:
-    """Legs crossed with each threshold T in minor units (``limit``) and its major value."""
-    limits = pl.LazyFrame({"threshold": list(params.thresholds)}, schema={"threshold": pl.Int64()})
-    return (
-        legs.filter(pl.col("unit").is_not_null())
-        .join(limits, how="cross")
-        .with_columns((_wide("unit") * pl.col("threshold")).alias("limit"))
-    )
+def _limits(pop: Population, params: JetParams) -> pl.LazyFrame:
+    """Per asset and threshold T: T and the band's floor in minor units, exact.
+
+    Computed with Python integers over the few (asset, T) pairs; a value beyond Int64 is
+    left null, so no leg is compared with a wrapped number.
+    """
+    units = pop.legs.select("asset_id", "unit").unique().collect()
+    rows = []
+    for asset, unit in units.iter_rows():
+        for threshold in params.thresholds:
+            limit = None if unit is None else unit * threshold
+            floor = None if limit is None else -(-limit * (_BP - params.below_bp) // _BP)
+            fits = limit is not None and limit < 2**63
+            rows.append((asset, threshold, limit if fits else None, floor if fits else None))
+    schema = {
+        "asset_id": pl.String(),
+        "threshold": pl.Int64(),
+        "limit": pl.Int64(),
+        "floor": pl.Int64(),
+    }
+    return pl.LazyFrame(rows, schema=schema, orient="row")
 
 
 def just_below(pop: Population, params: JetParams) -> RuleOutcome:
     """JE-11: T * (1 - p) <= amount < T for an approval threshold T (lowest T named)."""
-    rows = _threshold_rows(pop.legs, params).filter(
-        (_wide("amount") * _BP >= pl.col("limit") * (_BP - params.below_bp))
-        & (_wide("amount") < pl.col("limit"))
+    rows = (
+        pop.legs.join(_limits(pop, params), on="asset_id", how="inner")
+        .filter((pl.col("amount") >= pl.col("floor")) & (pl.col("amount") < pl.col("limit")))
+        .sort("threshold")
     )
     return flag(
-        one_per_transaction(locate(pop, rows.sort("threshold"))),
+        one_per_transaction(locate(pop, rows)),
         JetRule.JUST_BELOW,
         message=pl.concat_str(
             pl.lit(f"amount within {params.below_bp / 100:g} % below the threshold "),
@@ -131,7 +145,7 @@ def just_below(pop: Population, params: JetParams) -> RuleOutcome:
         ),
         expected=pl.concat_str(
             pl.lit("below "),
-            (pl.col("limit") * (_BP - params.below_bp) // _BP).cast(pl.String()),
+            pl.col("floor").cast(pl.String()),
             pl.lit(" or at least "),
             pl.col("limit").cast(pl.String()),
         ),
@@ -148,7 +162,9 @@ def split_below(pop: Population, params: JetParams) -> RuleOutcome:
     window = params.split_hours * 3_600 * 10**9
     legs = pop.legs.filter(pl.col("manual")) if params.split_scope == "manual" else pop.legs
     group = ["ledger_id", "actor", "account_id", "asset_id", "threshold"]
-    rows = _threshold_rows(legs, params).filter(_wide("amount") < pl.col("limit"))
+    rows = legs.join(_limits(pop, params), on="asset_id", how="inner").filter(
+        pl.col("amount") < pl.col("limit")
+    )
     ordered = rows.sort([*group, "created_ns", "transaction_id", "entry_index"], nulls_last=False)
     at = pl.col("created_ns")
     summed = ordered.with_columns(

@@ -22,22 +22,17 @@ _MAD_SCALE = 0.6745  # robust z = 0.6745 (x - median) / MAD (Iglewicz and Hoagli
 def suspicious_description(pop: Population, params: JetParams) -> RuleOutcome:
     """JE-18: a description shorter than L characters (blank included) or holding a keyword."""
     text = pl.col("description").fill_null("").str.strip_chars()
-    lowered = text.str.to_lowercase()
-    matched = (
-        pl.concat_list(
-            [
-                pl.when(lowered.str.contains(k, literal=True)).then(pl.lit(k))
-                for k in params.keywords
-            ]
-        )
-        .list.drop_nulls()
-        .list.join(", ")
-        if params.keywords
-        else pl.lit("")
-    )
     short = text.str.len_chars() < params.description_min
-    rows = pop.transactions.with_columns(matched.alias("keywords")).filter(
-        short | (pl.col("keywords") != "")
+    keywords = list(params.keywords)
+    if keywords:
+        hit = text.str.contains_any(keywords, ascii_case_insensitive=True)
+        matched = (
+            text.str.to_lowercase().str.extract_many(keywords).list.unique(maintain_order=True)
+        )
+    else:
+        hit, matched = pl.lit(value=False), pl.lit([], dtype=pl.List(pl.String()))
+    rows = pop.transactions.filter(short | hit).with_columns(
+        matched.list.join(", ").alias("keywords")
     )
     return flag(
         rows,

@@ -54,30 +54,33 @@ class Population:
 def build_population(frames: LedgerFrames, period: Period, params: JetParams) -> Population:
     """The period's transactions and legs (one pass each; collected once for the counts)."""
     versions = frames.transactions.lazy()
-    meta = pl.col("metadata")
-    first = (
-        versions.sort([*TX_KEY, "version"])
-        .group_by(TX_KEY, maintain_order=True)
-        .agg(
-            pl.col("recorded_ns").first().alias("created_ns"),
-            pl.col("kind").first().alias("first_kind"),
-            pl.col("version").last(),
-            pl.col("kind").last(),
-            pl.col("status").last(),
-            pl.col("effective_ns").last(),
-            pl.col("recorded_ns").last().alias("posted_ns"),
-            pl.col("chain_seq").last(),
-            pl.col("description").last(),
-            pl.col("reverses_transaction_id").last(),
-            meta.first().str.json_path_match(f"$.{params.actor_field}").alias("actor"),
-            meta.last().str.json_path_match(f"$.{params.approver_field}").alias("approver"),
-        )
-        .with_columns(
-            (
-                pl.col("first_kind").is_in(params.manual_kinds)
-                | pl.col("kind").is_in(params.manual_kinds)
-            ).alias("manual")
-        )
+    # LedgerFrames rows are in key order, so a transaction's versions are adjacent and
+    # ascending: its first and last rows are found by comparing neighbours (no hashing).
+    same = [pl.col(c) for c in TX_KEY]
+    opens = pl.any_horizontal([(c != c.shift(1)).fill_null(value=True) for c in same])
+    closes = pl.any_horizontal([(c != c.shift(-1)).fill_null(value=True) for c in same])
+    heads = versions.filter(opens).select(
+        *TX_KEY,
+        pl.col("recorded_ns").alias("created_ns"),
+        pl.col("kind").alias("first_kind"),
+        pl.col("metadata").str.json_path_match(f"$.{params.actor_field}").alias("actor"),
+    )
+    tails = versions.filter(closes).select(
+        "version",
+        "kind",
+        "status",
+        "effective_ns",
+        pl.col("recorded_ns").alias("posted_ns"),
+        "chain_seq",
+        "description",
+        "reverses_transaction_id",
+        pl.col("metadata").str.json_path_match(f"$.{params.approver_field}").alias("approver"),
+    )
+    first = pl.concat([heads, tails], how="horizontal").with_columns(
+        (
+            pl.col("first_kind").is_in(params.manual_kinds)
+            | pl.col("kind").is_in(params.manual_kinds)
+        ).alias("manual")
     )
     history = first.collect().lazy()
     in_period = pl.col("created_ns").is_between(period.start_ns, period.end_ns - 1) | pl.col(
@@ -103,7 +106,11 @@ def build_population(frames: LedgerFrames, period: Period, params: JetParams) ->
         .collect()
         .lazy()
     )
-    legs = history_legs.join(transactions.lazy().select(TX_KEY), on=list(TX_KEY), how="semi")
+    legs = (
+        history_legs.join(transactions.lazy().select(TX_KEY), on=list(TX_KEY), how="semi")
+        .collect()
+        .lazy()
+    )
     closed = frames.ledgers.lazy().select(
         "ledger_id",
         pl.col("metadata")

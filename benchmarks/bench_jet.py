@@ -1,0 +1,107 @@
+"""Benchmark: the whole JET pack (JE-01..JE-22 and the score) beside a plain polars group-by.
+
+Generates N synthetic transactions (``bench_load.generate``: about 2.7 entries each, a
+quarter with two versions, one per second from 2025-01-01), turns 1 % of them into manual
+adjustments and gives every transaction an actor and an approver (so the who-rules run
+too), then times in the same process:
+
+- ``baseline``: one polars group-by over the entries (sum and count per account x asset);
+- ``jet``: :func:`run_jet` over January 2025, every rule, without the completeness proof;
+- ``completeness``: the roll-forward tie-out and the chain verification, on their own.
+
+Prints each wall time and the ratio jet / baseline (target: under 10x).
+
+Usage::
+
+    python benchmarks/bench_jet.py --transactions 100000 1000000
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import polars as pl
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bench_load import generate
+
+from ledger_audit.analytics.jet.completeness import population_completeness
+from ledger_audit.analytics.jet.engine import run_jet
+from ledger_audit.analytics.jet.params import JetParams
+from ledger_audit.sources.ledger_frames import LedgerFrames
+from ledger_audit.spec import Period
+
+PERIOD = Period.month("2025-01")
+PARAMS = replace(JetParams(), timezone="Europe/Berlin")
+
+
+def prepare(n: int) -> LedgerFrames:
+    """The synthetic ledger with manual kinds and who-fields added."""
+    frames = generate(n)
+    number = pl.col("transaction_id").str.extract(r"(\d+)$").cast(pl.Int64(), strict=False)
+    transactions = frames.transactions.with_columns(
+        pl.when((number.fill_null(0) % 100 == 0) & (pl.col("kind") == "standard"))
+        .then(pl.lit("adjustment"))
+        .otherwise(pl.col("kind"))
+        .alias("kind"),
+        pl.format(
+            '{{"actor": "user{}", "approved_by": "user{}"}}',
+            number.fill_null(0) % 37,
+            number.fill_null(0) % 41,
+        ).alias("metadata"),
+    )
+    return replace(frames, transactions=transactions)
+
+
+def timed(label: str, run: object) -> float:
+    """Wall seconds of ``run()``."""
+    started = time.perf_counter()
+    run()  # type: ignore[operator]
+    seconds = time.perf_counter() - started
+    print(f"  {label:<14} {seconds:8.2f} s")
+    return seconds
+
+
+def run_size(n: int) -> None:
+    """Time the baseline, the pack and the completeness proof over ``n`` transactions."""
+    frames = prepare(n)
+    print(
+        f"{n:,} transactions, {frames.transactions.height:,} versions, "
+        f"{frames.entries.height:,} entries"
+    )
+    entries = frames.entries.lazy()
+
+    def baseline() -> pl.DataFrame:
+        return (
+            entries.group_by("ledger_id", "account_id", "asset_id")
+            .agg(pl.col("amount").sum(), pl.len())
+            .collect()
+        )
+
+    base = timed("baseline", baseline)
+    jet = timed("jet", lambda: run_jet(frames, PERIOD, PARAMS, completeness=False))
+    timed("completeness", lambda: population_completeness(frames, PERIOD))
+    result = run_jet(frames, PERIOD, PARAMS, completeness=False)
+    print(
+        f"  jet / baseline = {jet / base:.1f}x; {result.findings.height:,} findings, "
+        f"{result.scores.height:,} scored transactions"
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark for each size."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--transactions", type=int, nargs="+", default=[100_000])
+    args = parser.parse_args(argv)
+    for n in args.transactions:
+        run_size(n)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
