@@ -19,6 +19,7 @@ from ledger_audit.demo.answer_key import (
     sorted_anomalies,
     write_answer_key,
 )
+from ledger_audit.demo.jet_plant import JET_KEY_FILE, JetPlant, write_jet_key
 from ledger_audit.demo.plant import plant_anomalies
 from ledger_audit.demo.scenario import (
     ASSET,
@@ -130,7 +131,7 @@ def _single_file(path: Path) -> None:
 
 def _fresh_outputs(out_dir: Path) -> None:
     """Remove a previous demo's files, so a failed run never leaves an old key behind."""
-    for name in (ANSWER_KEY_FILE, DEMO_JSON_FILE, RECON_KEY_FILE):
+    for name in (ANSWER_KEY_FILE, DEMO_JSON_FILE, RECON_KEY_FILE, JET_KEY_FILE):
         (out_dir / name).unlink(missing_ok=True)
     statements = out_dir / STATEMENTS_DIR
     if statements.is_dir():
@@ -179,8 +180,10 @@ def build_demo(
         try:
             _write_month(engine, scenario, tally)
             anomalies: tuple[PlantedAnomaly, ...] = ()
+            jet: list[JetPlant] = []
             if not clean:
-                anomalies = sorted_anomalies(plant_anomalies(engine, seed=seed, month=span))
+                planted = plant_anomalies(engine, seed=seed, month=span, jet=jet)
+                anomalies = sorted_anomalies(planted)
             counts = read_ledger_counts(engine, LEDGER_ID)
             statements = write_statements(engine, out_dir, seed=seed, month=span, clean=clean)
         finally:
@@ -208,6 +211,7 @@ def build_demo(
         statements=statements,
     )
     write_answer_key(summary.answer_key_path, anomalies)
+    write_jet_key(out_dir / JET_KEY_FILE, jet)
     write_answer_key(statements.recon_key_path, statements.anomalies)
     summary.demo_json_path.write_text(dump_json(summary.to_json()), encoding="utf-8")
     return summary

@@ -27,6 +27,7 @@ from typing import TypeVar
 import sqlalchemy as sa
 
 from ledger_audit.demo.answer_key import PlantedAnomaly
+from ledger_audit.demo.jet_plant import JetPlant, plant_jet
 from ledger_audit.demo.scenario import (
     ADJUSTMENTS,
     BANK,
@@ -124,6 +125,7 @@ class _Planter:
         self.used: set[str] = set()
         self.claimed: set[int] = set()
         self.found: list[PlantedAnomaly] = []
+        self.jet: list[JetPlant] = []
 
     # --- reading ------------------------------------------------------------------------
 
@@ -620,8 +622,13 @@ class _Planter:
         )
 
 
-def plant_anomalies(engine: sa.Engine, *, seed: int, month: Month) -> list[PlantedAnomaly]:
+def plant_anomalies(
+    engine: sa.Engine, *, seed: int, month: Month, jet: list[JetPlant] | None = None
+) -> list[PlantedAnomaly]:
     """Plant every anomaly of the answer key into the demo ledger (see the module docstring).
+
+    The JET red flags (:mod:`ledger_audit.demo.jet_plant`) are planted too; their key
+    entries are appended to ``jet`` when given.
 
     Raises:
         InputError: the ledger is too small to find well-separated targets.
@@ -635,12 +642,15 @@ def plant_anomalies(engine: sa.Engine, *, seed: int, month: Month) -> list[Plant
     planter.reversal_not_inverse(targets.reversed_fee)
     planter.backdated_adjustment()
     planter.duplicate_payment()
+    planter.jet = plant_jet(planter)
     planter.negative_balance()
     project_balances(engine, LEDGER_ID)
     # b. The attacker, then the nightly rebuild.
     planter.attack(targets)
     # c. The cache edit after the rebuild.
     planter.drift()
+    if jet is not None:
+        jet.extend(planter.jet)
     return planter.found
 
 
