@@ -712,13 +712,18 @@ def loader_check(
     check: str,
     errors: list[tuple[str, str]],
     checked: int,
+    *,
     unit: str = "directives",
+    severity: Severity = Severity.HIGH,
 ) -> NativeCheck:
-    """One ``source.loader_error`` per error the tool reported, at its ``file:line``."""
+    """One ``source.loader_error`` per error the tool reported, at its ``file:line``.
+
+    ``severity`` is critical where the error kept the whole file from loading.
+    """
     findings = [
         Finding(
             rule=RuleId.SOURCE_LOADER_ERROR,
-            severity=Severity.HIGH,
+            severity=severity,
             ledger_id=plain.ledger_id,
             locator=locator,
             message=(

@@ -178,9 +178,9 @@ def test_a_syntax_error_is_a_loader_error_at_its_line(tmp_path: Path) -> None:
     path = _journal(tmp_path, HEAD + "\n2025-13-01 * Bad date\n    Bank  1 USD\n    Owed:Alice\n")
     adapted = load(path)
     errors = _findings(_audit(adapted), RuleId.SOURCE_LOADER_ERROR)
-    assert errors.select("locator", "actual").rows() == [
-        (f"{path}:9", "well-formed but invalid date: 2025-13-1")
-    ]
+    assert errors.select("locator", "actual", "severity").rows() == [
+        (f"{path}:9", "well-formed but invalid date: 2025-13-1", "critical")
+    ]  # critical: nothing in the journal was audited
     assert adapted.frames.transactions.height == 0
     assert any("hledger refused the journal" in note for note in adapted.report.notes)
 

@@ -15,6 +15,7 @@ from pathlib import Path
 import polars as pl
 
 from ledger_audit.errors import InputError
+from ledger_audit.findings import Severity
 from ledger_audit.sources.adapters.adapted import Adapted, NativeCheck
 from ledger_audit.sources.adapters.hledger.read import (
     parse_accounts,
@@ -121,7 +122,9 @@ def load(
         loaded = to_frames(plain, refused)
         errors = [(error.locator, error.message)] if error is not None else []
         native: tuple[NativeCheck, ...] = (
-            loader_check(plain, "hledger_loader", errors, 1, "journals"),
+            loader_check(
+                plain, "hledger_loader", errors, 1, unit="journals", severity=Severity.CRITICAL
+            ),
         )
         return Adapted(NAME, loaded.frames, loaded.report, native)
     tx, posts, asserts = parse_transactions(printed, journal)
@@ -141,7 +144,7 @@ def load(
     loaded = to_frames(plain, notes)
     failed, judged = _hledger_verdict(journal, plain, timeout_s)
     native = (
-        loader_check(plain, "hledger_loader", [], plain.transactions.height, "transactions"),
+        loader_check(plain, "hledger_loader", [], plain.transactions.height, unit="transactions"),
         assertion_check(plain, loaded, "hledger_assertions", failed, judged),
         unsupported_check(plain, loaded, "hledger_unsupported"),
     )
