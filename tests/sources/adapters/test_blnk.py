@@ -17,7 +17,7 @@ from ledger_audit.findings import RuleId
 from ledger_audit.replay.balances import balances_as_of
 from ledger_audit.reports.trial_balance import build_trial_balance
 from ledger_audit.sources import load_ledger
-from ledger_audit.sources.adapters import adapter_named
+from ledger_audit.sources.adapters import adapter_named, load_adapted
 from ledger_audit.sources.adapters.blnk import check, load
 from ledger_audit.sources.adapters.blnk.chain_hash import chain_hash
 from ledger_audit.sources.adapters.blnk.chain_verify import RULES as CHAIN_RULES
@@ -87,6 +87,14 @@ def test_a_clean_copy_gives_zero_findings_and_every_row_loaded(url: str) -> None
     assert read["blnk.transactions"][0] == read["blnk.transactions"][1] > 0
     for native in adapted.native:
         assert native.result.status == "passed", native.result.check
+    sealed = load_adapted(url, "blnk")
+    assert [n.result.check for n in sealed.native] == [
+        "blnk_chain",
+        "blnk_amounts",
+        "blnk_consistency",
+        "mirror_seal",
+    ]
+    assert sealed.native[0].result.checkpoints[0].seq == read["blnk.transactions"][0]
 
 
 def _keyed(frame: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
