@@ -325,6 +325,25 @@ def test_requests_without_ledger_effect_are_counted_not_loaded(url: str) -> None
     assert any("2 newest transaction row(s) are not chained" in u for u in chain.coverage.unproven)
 
 
+def test_rows_executed_from_a_queued_request_are_that_request_s_transaction(url: str) -> None:
+    txid, _ = _one_row(url, "status = 'APPLIED' AND parent_transaction IS NULL ORDER BY id LIMIT 1")
+    execute(
+        url,
+        "INSERT INTO blnk.transactions (transaction_id, source, destination, reference, amount, "
+        "precise_amount, precision, currency, status, created_at) SELECT 'txn_queued', source, "
+        "destination, 'ref_queued', amount, precise_amount, precision, currency, 'QUEUED', "
+        f"created_at FROM blnk.transactions WHERE transaction_id = '{txid}'",
+        "UPDATE blnk.transactions SET parent_transaction = 'txn_queued' "
+        f"WHERE transaction_id = '{txid}'",
+    )
+    adapted = load(url)
+    ids = adapted.frames.transactions["transaction_id"]
+    assert "txn_queued" in ids.to_list()
+    assert txid not in ids.to_list()
+    assert any("1 QUEUED" in note for note in adapted.report.notes)
+    assert audited(adapted, url).findings.height == 0
+
+
 def test_a_commit_whose_parent_is_not_inflight_is_inconsistent(url: str) -> None:
     txid, _ = _one_row(url, "id = (SELECT min(id) FROM blnk.transactions WHERE status = 'COMMIT')")
     execute(
