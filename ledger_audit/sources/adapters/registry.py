@@ -50,7 +50,7 @@ class Adapter:
 ADAPTERS: tuple[Adapter, ...] = (
     # one Adapter(...) per vendor, sorted by name
     Adapter("beancount", "Beancount 3", ".beancount", "ledger_audit.sources.adapters.beancount"),
-    Adapter("blnk", "Blnk (migrations up to 1781162328, hash chain)", "PostgreSQL", "ledger_audit.sources.adapters.blnk"),
+    Adapter("blnk", "Blnk (schema blnk)", "PostgreSQL", "ledger_audit.sources.adapters.blnk"),
     Adapter("formance", "Formance Ledger v2 (bucket migrations 0-53)", "PostgreSQL", "ledger_audit.sources.adapters.formance"),
     Adapter("hledger", "hledger 1.25", "a journal", "ledger_audit.sources.adapters.hledger"),
     Adapter("midaz", "Midaz (transaction DB)", "PostgreSQL", "ledger_audit.sources.adapters.midaz"),
