@@ -167,15 +167,33 @@ def minor_units(frame: pl.LazyFrame, columns: Mapping[str, str], scale: str) -> 
 
 
 def _ordered(rows: pl.DataFrame) -> pl.LazyFrame:
-    key = ["ledger_id", "account"]
-    lazy = rows.lazy().select(list(ROWS_SCHEMA)).sort(*key, "version", "row_id", nulls_last=True)
-    return lazy.with_columns(
+    """The rows in (ledger, account, version, row id) order, each beside its predecessor.
+
+    Accounts are sorted by a dense integer code, not by their text (vendor ids share long
+    prefixes, which makes a text sort several times slower); the code only groups the rows,
+    and every output is sorted again, so the order stays total. After the sort an account's
+    rows are contiguous: neighbours are compared by shifting, with no window per account.
+    """
+    account = pl.concat_str("ledger_id", "account", separator="\x00", ignore_nulls=True)
+    codes = rows.select(account.cast(pl.Categorical).to_physical().alias("code"))
+    coded = rows.select(list(ROWS_SCHEMA)).with_columns(codes.to_series()).lazy()
+    ordered = coded.sort("code", "version", "row_id", nulls_last=True)
+    same_before = pl.col("code") == pl.col("code").shift(1)
+    same_after = pl.col("code") == pl.col("code").shift(-1)
+    return ordered.with_columns(
         pl.coalesce("version_before", pl.col("version") - 1).alias("vb"),
-        pl.col("after").shift(1).over(key).alias("pred_after"),
-        pl.col("version").shift(1).over(key).alias("pred_version"),
-        (pl.int_range(pl.len()).over(key) == 0).alias("first"),
-        (pl.int_range(pl.len()).over(key) == pl.len().over(key) - 1).alias("last"),
-        (pl.len().over(*key, "version") > 1).alias("repeated"),
+        pl.when(same_before).then(pl.col("after").shift(1)).alias("pred_after"),
+        pl.when(same_before).then(pl.col("version").shift(1)).alias("pred_version"),
+        (~same_before.fill_null(value=False)).alias("first"),
+        (~same_after.fill_null(value=False)).alias("last"),
+        (
+            (same_before & (pl.col("version") == pl.col("version").shift(1))).fill_null(
+                value=False
+            )
+            | (same_after & (pl.col("version") == pl.col("version").shift(-1))).fill_null(
+                value=False
+            )
+        ).alias("repeated"),
     )
 
 
@@ -183,7 +201,9 @@ def running_findings(
     rows: pl.DataFrame, cached: pl.DataFrame, layout: RunningLayout
 ) -> pl.DataFrame:
     """Every break of the running-balance chain of ``rows`` (ROWS_SCHEMA) against ``cached``."""
-    ordered = _ordered(rows).collect().lazy()  # sorted once; every rule reads it
+    # Sorted once; every rule reads it. rechunk: polars 2.1 panicked (binview index) filtering
+    # the string columns of this streaming-collected frame in some layouts.
+    ordered = _ordered(rows).collect().rechunk().lazy()
     at_row = pl.format(f"{layout.rows}(id={{}})", pl.col("row_id"))
     at_account = pl.format(f"{layout.accounts}(id={{}})", pl.col("account"))
     name = layout.balance

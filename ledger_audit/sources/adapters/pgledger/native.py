@@ -52,14 +52,15 @@ def running_inputs(
     entries: pl.DataFrame, accounts: pl.DataFrame, scales: dict[str, int], ledger_id: str
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """The pgledger entries and accounts as running.py's rows and cached balances."""
-    scale = _scale_of(accounts, scales)
-    rows = entries.lazy().join(scale.lazy(), left_on="account_id", right_on="account", how="left")
-    amount, amount_problem = minor_units(pl.col("amount").cast(pl.String), pl.col("scale"))
-    before, before_problem = minor_units(
-        pl.col("account_previous_balance").cast(pl.String), pl.col("scale")
-    )
-    after, after_problem = minor_units(
-        pl.col("account_current_balance").cast(pl.String), pl.col("scale")
+    scale = _scale_of(accounts, scales).lazy()
+    rows = minor_units(
+        entries.lazy().join(scale, left_on="account_id", right_on="account", how="left"),
+        {
+            "delta": "amount",
+            "before": "account_previous_balance",
+            "after": "account_current_balance",
+        },
+        "scale",
     )
     running = rows.select(
         pl.col("id").cast(pl.String).alias("row_id"),
@@ -68,26 +69,28 @@ def running_inputs(
         "asset_id",
         pl.lit(None, pl.Int64).alias("version_before"),
         pl.col("account_version").cast(pl.Int64).alias("version"),
-        amount.alias("delta"),
-        before.alias("before"),
-        after.alias("after"),
+        "delta",
+        "before",
+        "after",
         pl.coalesce(
-            pl.format("amount: {}", amount_problem),
-            pl.format("account_previous_balance: {}", before_problem),
-            pl.format("account_current_balance: {}", after_problem),
+            pl.format("amount: {}", pl.col("delta_problem")),
+            pl.format("account_previous_balance: {}", pl.col("before_problem")),
+            pl.format("account_current_balance: {}", pl.col("after_problem")),
         ).alias("problem"),
     ).collect()
-    balance, balance_problem = minor_units(pl.col("balance").cast(pl.String), pl.col("scale"))
     cached = (
-        accounts.lazy()
-        .join(scale.lazy(), left_on="id", right_on="account", how="left")
+        minor_units(
+            accounts.lazy().join(scale, left_on="id", right_on="account", how="left"),
+            {"balance": "balance"},
+            "scale",
+        )
         .select(
             pl.lit(ledger_id).alias("ledger_id"),
             pl.col("id").cast(pl.String).alias("account"),
             "asset_id",
-            balance.alias("balance"),
+            "balance",
             pl.col("version").cast(pl.Int64),
-            pl.format("balance: {}", balance_problem).alias("problem"),
+            pl.format("balance: {}", pl.col("balance_problem")).alias("problem"),
         )
         .collect()
     )
@@ -120,12 +123,17 @@ def pgledger_entries(
         )
         .with_columns(pl.len().over("transfer_id", "account_id").alias("copies"))
     )
-    transfers = loaded.select("transfer_id").unique()
+    transfers = loaded.select("transfer_id").unique().collect().lazy()
     both = stored.join(loaded, on=["transfer_id", "account_id"], how="full", coalesce=True)
     ledger = frames.ledgers.get_column("ledger_id").first() if frames.ledgers.height else None
-    both = both.with_columns(
-        pl.lit(ledger, pl.String).alias("ledger_id"),
-        pl.col("transfer_id").alias("transaction_id"),
+    both = (
+        both.with_columns(
+            pl.lit(ledger, pl.String).alias("ledger_id"),
+            pl.col("transfer_id").alias("transaction_id"),
+        )
+        .collect()
+        .rechunk()
+        .lazy()  # joined once; each rule filters it (rechunked, as in running.py)
     )
     at_entry = pl.format("pgledger_entries(id={})", pl.col("row_id"))
     at_transfer = pl.format("pgledger_transfers(id={})", pl.col("transfer_id"))

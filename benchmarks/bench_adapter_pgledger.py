@@ -1,0 +1,162 @@
+"""Benchmark: a pgledger database read through ``--adapter pgledger``, beside the same ledger
+read from canonical tables, both on PostgreSQL in the same run.
+
+Generates N synthetic transactions with ``bench_load.generate``, writes their posted state in
+pgledger's layout (``ledger_audit.demo.vendors.pgledger``: accounts, transfers, two entries per
+transfer with running balances and versions), reads it once through the adapter and writes
+exactly those canonical frames as canonical tables into a second database. Then, each in a
+fresh process, it times:
+
+- ``canonical``: ``load_ledger(url)`` on the canonical tables;
+- ``adapter``: ``pgledger.load(url)``: the mapping (NUMERIC amounts scaled exactly, transfers
+  as two entries, cached balances) plus the native checks (running balances and versions of
+  every entry, every entry against its transfer);
+- ``adapter+seal``: ``load_adapted(url, "pgledger")``: the same plus the LACH-1 seal of what
+  was read.
+
+and prints seconds, rows/s, peak RSS, the frames' digest (equal digests: the same ledger) and
+the ratio adapter/canonical (the target is 1.5x or less).
+
+Usage::
+
+    python benchmarks/bench_adapter_pgledger.py --transactions 1000000
+    python benchmarks/bench_adapter_pgledger.py --transactions 200000 --repeat 2
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import time
+
+from bench_load import frames_digest, generate, write_postgres
+
+from ledger_audit.sources import LedgerFrames, load_ledger
+
+METHODS = ("canonical", "adapter", "adapter+seal")
+
+
+def prepare(n_transactions: int, canonical_url: str, vendor_url: str) -> None:
+    """pgledger's tables in ``vendor_url``; the same ledger's canonical tables in the other."""
+    from ledger_audit.demo.vendors.pgledger import write_pgledger  # noqa: PLC0415
+    from ledger_audit.sources.adapters.pgledger import load  # noqa: PLC0415
+
+    start = time.perf_counter()
+    tables = write_pgledger(generate(n_transactions), vendor_url)
+    adapted = load(vendor_url)
+    write_postgres(adapted.frames, canonical_url)
+    print(
+        f"generated {n_transactions:,} transactions: {tables['pgledger_transfers'].height:,} "
+        f"pgledger transfers, {tables['pgledger_entries'].height:,} entries, "
+        f"{tables['pgledger_accounts'].height:,} accounts; both layouts written in "
+        f"{time.perf_counter() - start:.1f} s"
+    )
+
+
+def worker(method: str, url: str) -> None:
+    """Load once in this fresh process; print seconds, rows, peak RSS and the frames' digest."""
+    import adbc_driver_postgresql.dbapi  # noqa: F401, PLC0415 - import cost is not load cost
+
+    from ledger_audit.sources.adapters import load_adapted  # noqa: PLC0415
+    from ledger_audit.sources.adapters.pgledger import load  # noqa: PLC0415
+
+    start = time.perf_counter()
+    frames: LedgerFrames
+    if method == "canonical":
+        frames, report = load_ledger(url)
+        rows, findings = report.read, 0
+    else:
+        adapted = load(url) if method == "adapter" else load_adapted(url, "pgledger")
+        frames, report = adapted.frames, adapted.report
+        rows = sum(c.read for c in report.source_counts) + sum(
+            n.result.coverage.checked for n in adapted.native if n.result.check.startswith("pg")
+        )
+        findings = sum(n.result.findings.height for n in adapted.native)
+    seconds = time.perf_counter() - start
+    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(
+        json.dumps(
+            {
+                "seconds": seconds,
+                "rows": rows,
+                "entries": frames.entries.height,
+                "findings": findings,
+                "peak_kib": peak_kib,
+                "digest": frames_digest(frames),
+            }
+        )
+    )
+
+
+def run(method: str, url: str) -> dict[str, float | int | str]:
+    completed = subprocess.run(
+        [sys.executable, __file__, "--worker", method, url],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    result: dict[str, float | int | str] = json.loads(completed.stdout.strip().splitlines()[-1])
+    return result
+
+
+def bench(n_transactions: int, repeat: int) -> None:
+    from ledger_audit.testing.pgserver import PostgresServer  # noqa: PLC0415
+
+    server = PostgresServer(fsync=False, settings={"shared_buffers": "1GB"})
+    server.start()
+    try:
+        canonical_url = server.create_database("bench_canonical")
+        vendor_url = server.create_database("bench_pgledger")
+        subprocess.run(
+            [sys.executable, __file__, "--prepare", str(n_transactions), canonical_url, vendor_url],
+            check=True,
+        )
+        best: dict[str, dict[str, float | int | str]] = {}
+        for _ in range(repeat):
+            for method in METHODS:
+                url = canonical_url if method == "canonical" else vendor_url
+                result = run(method, url)
+                if method not in best or float(result["seconds"]) < float(best[method]["seconds"]):
+                    best[method] = result
+        print(
+            f"{'load':<13} {'seconds':>8} {'entries/s':>12} {'rows read':>12} {'peak RSS':>10}"
+            f"  findings  digest"
+        )
+        for method in METHODS:
+            result = best[method]
+            seconds = float(result["seconds"])
+            print(
+                f"{method:<13} {seconds:>8.2f} {int(result['entries']) / seconds:>12,.0f} "
+                f"{int(result['rows']):>12,} {int(result['peak_kib']) / 2**20:>8.2f} GiB  "
+                f"{int(result['findings']):>8}  {result['digest']}"
+            )
+        base = float(best["canonical"]["seconds"])
+        for method in METHODS[1:]:
+            same = best[method]["digest"] == best["canonical"]["digest"]
+            print(
+                f"{method}/canonical = {float(best[method]['seconds']) / base:.2f}x "
+                f"(target <= 1.5x); same frames: {'yes' if same else 'NO'}"
+            )
+    finally:
+        server.stop()
+
+
+def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] == "--worker":
+        worker(sys.argv[2], sys.argv[3])
+        return
+    if len(sys.argv) > 1 and sys.argv[1] == "--prepare":
+        prepare(int(sys.argv[2]), sys.argv[3], sys.argv[4])
+        return
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--transactions", type=int, default=1_000_000)
+    parser.add_argument("--repeat", type=int, default=2, help="runs per method (best kept)")
+    args = parser.parse_args()
+    bench(args.transactions, args.repeat)
+
+
+if __name__ == "__main__":
+    main()
