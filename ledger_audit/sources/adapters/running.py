@@ -187,9 +187,7 @@ def _ordered(rows: pl.DataFrame) -> pl.LazyFrame:
         (~same_before.fill_null(value=False)).alias("first"),
         (~same_after.fill_null(value=False)).alias("last"),
         (
-            (same_before & (pl.col("version") == pl.col("version").shift(1))).fill_null(
-                value=False
-            )
+            (same_before & (pl.col("version") == pl.col("version").shift(1))).fill_null(value=False)
             | (same_after & (pl.col("version") == pl.col("version").shift(-1))).fill_null(
                 value=False
             )
