@@ -31,7 +31,7 @@ from ledger_audit.findings import (
     sort_findings,
 )
 from ledger_audit.sources.adapters.adapted import NativeCheck
-from ledger_audit.sources.adapters.formance.hashing import pg_json_time
+from ledger_audit.sources.adapters.formance.hashing import pg_json_time, utf8_text
 from ledger_audit.sources.adapters.formance.read import BucketRows
 
 CHECK_LOGS = "formance_logs"
@@ -43,18 +43,72 @@ _WIDE = pl.Decimal(38, 0)
 
 
 def log_transactions(logs: pl.DataFrame) -> pl.DataFrame:
-    """Per transaction log: the transaction id and fields its memento hashed."""
-    text = pl.col("memento").cast(pl.String, strict=False)
-    return logs.filter(pl.col("type").is_in(_TX_LOGS)).select(
+    """Per transaction log: the transaction id and fields its memento hashed.
+
+    Go writes a memento's fields in a fixed order, so they are cut out by position (the
+    postings array runs from ``"postings":`` to ``],"metadata":``) rather than parsed.
+    """
+    logs = logs.filter(pl.col("type").is_in(_TX_LOGS))
+    logs = logs.with_columns(utf8_text(logs.get_column("memento")).alias("memento_text"))
+    text = pl.col("memento_text")
+    start = text.str.find('"postings":', literal=True) + len('"postings":')
+    end = text.str.find('],"metadata":', literal=True) + 1
+    return logs.select(
         "ledger",
         pl.col("id").alias("log_id"),
         text.str.extract(r'"id":([0-9]+),"reverted"', 1).alias("tx_id"),
-        text.str.extract(r'"postings":(\[.*?\]),"metadata":', 1).alias("log_postings"),
+        text.str.slice(start, end - start).alias("log_postings"),
         text.str.extract(r'"timestamp":"([^"]*)"', 1).alias("log_timestamp"),
-        text.str.json_path_match("$.transaction.reference").alias("log_reference"),
+        text.str.extract(r'"reference":("(?:[^"\\]|\\.)*")', 1).alias("log_reference"),
         text.str.extract(r'^\{"revertedTransactionID":([0-9]+)', 1).alias("log_reverts"),
         "idempotency_key",
         "idempotency_hash",
+    )
+
+
+def table_postings(postings: pl.DataFrame) -> pl.DataFrame:
+    """Each transaction's posting rows written back as Go writes a posting array.
+
+    Compared with the memento's text, so an edit of the transactions table shows even
+    though its log, and so the chain, are intact.
+    """
+    one = pl.concat_str(
+        pl.lit('{"source":"'),
+        pl.col("source"),
+        pl.lit('","destination":"'),
+        pl.col("destination"),
+        pl.lit('","amount":'),
+        pl.col("amount"),
+        pl.lit(',"asset":"'),
+        pl.col("asset"),
+        pl.lit('"}'),
+    )
+    return (
+        postings.sort("ledger", "id", "k")
+        .group_by("ledger", "id", maintain_order=True)
+        .agg(one.str.join(",").alias("joined"))
+        .select("ledger", "id", pl.format("[{}]", "joined").alias("postings"))
+    )
+
+
+def go_json_string(column: pl.Expr) -> pl.Expr:
+    """A text column as the JSON string Go writes (null stays null)."""
+    encoded = pl.struct(column.alias("v")).struct.json_encode()
+    literal = encoded.str.strip_prefix('{"v":').str.strip_suffix("}")
+    for raw, escaped in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026")):
+        literal = literal.str.replace_all(raw, escaped, literal=True)
+    return pl.when(column.is_null() | (column == "")).then(None).otherwise(literal)
+
+
+def exact(frame: pl.DataFrame, *columns: str) -> pl.DataFrame:
+    """NUMERIC text columns as Int64 when every value fits, else as Decimal(38, 0)."""
+    narrow = frame.with_columns(pl.col(c).cast(pl.Int64, strict=False) for c in columns)
+    lost = any(
+        int(narrow.get_column(c).null_count()) != int(frame.get_column(c).null_count())
+        for c in columns
+    )
+    return (
+        frame.with_columns(pl.col(c).cast(_WIDE, strict=False) for c in columns) if lost else narrow
     )
 
 
@@ -77,8 +131,14 @@ class LogContent:
 
 def logs_check(rows: BucketRows, log_tx: pl.DataFrame) -> tuple[NativeCheck, LogContent]:
     """Transactions against their logs, reverts, idempotency keys; and which logs agree."""
-    tx = rows.transactions.with_columns(
-        pl.concat_str(pg_json_time(pl.col("timestamp")), pl.lit("Z")).alias("timestamp_text")
+    tx = (
+        rows.transactions.drop("postings", strict=False)
+        .join(table_postings(rows.postings), on=["ledger", "id"], how="left")
+        .with_columns(
+            pl.col("postings").fill_null("[]"),
+            pl.concat_str(pg_json_time(pl.col("timestamp")), pl.lit("Z")).alias("timestamp_text"),
+            go_json_string(pl.col("reference")).alias("reference_json"),
+        )
     )
     joined = tx.join(
         log_tx.filter(pl.col("tx_id").is_not_null()),
@@ -132,7 +192,7 @@ def logs_check(rows: BucketRows, log_tx: pl.DataFrame) -> tuple[NativeCheck, Log
     for column, logged, what in (
         ("postings", "log_postings", "postings"),
         ("timestamp_text", "log_timestamp", "timestamp"),
-        ("reference", "log_reference", "reference"),
+        ("reference_json", "log_reference", "reference"),
     ):
         differs = both.filter(pl.col(column).fill_null("") != pl.col(logged).fill_null(""))
         parts.append(
@@ -250,7 +310,7 @@ def logs_check(rows: BucketRows, log_tx: pl.DataFrame) -> tuple[NativeCheck, Log
     changed = (
         (pl.col("postings").fill_null("") != pl.col("log_postings").fill_null(""))
         | (pl.col("timestamp_text").fill_null("") != pl.col("log_timestamp").fill_null(""))
-        | (pl.col("reference").fill_null("") != pl.col("log_reference").fill_null(""))
+        | (pl.col("reference_json").fill_null("") != pl.col("log_reference").fill_null(""))
     )
     content = LogContent(
         _ids_by_ledger(both.filter(changed)), _ids_by_ledger(both.filter(~changed))
@@ -282,13 +342,12 @@ def _ids_by_ledger(rows: pl.DataFrame) -> dict[str, frozenset[int]]:
 
 def moves_check(rows: BucketRows, features: dict[str, dict[str, str]]) -> NativeCheck:
     """Moves against postings, and each move's post-commit volumes against the one before."""
-    moves = rows.moves.with_columns(
-        pl.col("amount").cast(_WIDE, strict=False),
-        pl.col("pcv_in").cast(_WIDE, strict=False),
-        pl.col("pcv_out").cast(_WIDE, strict=False),
-        pl.col("transactions_id").cast(pl.String),
-    ).sort("seq")
-    zero = pl.lit(0).cast(_WIDE)
+    moves = (
+        exact(rows.moves, "amount", "pcv_in", "pcv_out")
+        .with_columns(pl.col("transactions_id").cast(pl.String))
+        .sort("seq")
+    )
+    zero = pl.lit(0).cast(moves.schema["amount"])
     inflow = pl.when(pl.col("is_source")).then(zero).otherwise(pl.col("amount"))
     outflow = pl.when(pl.col("is_source")).then(pl.col("amount")).otherwise(zero)
     key = ["ledger", "accounts_address", "asset"]
@@ -331,7 +390,9 @@ def moves_check(rows: BucketRows, features: dict[str, dict[str, str]]) -> Native
         "asset",
         "is_source",
     ).agg(pl.col("amount").sum().alias("moved"))
-    postings = rows.postings.with_columns(pl.col("amount").cast(_WIDE, strict=False))
+    postings = exact(rows.postings, "amount").with_columns(
+        pl.col("amount").cast(moves.schema["amount"])
+    )
     from_postings = (
         pl.concat(
             [

@@ -118,18 +118,19 @@ def build_frames(
         )
         for offset, account, direction in ((0, "source", "debit"), (1, "destination", "credit"))
     ]
-    entries = pl.concat(sides)
+    entries = _narrow(pl.concat(sides), "amount")
     balances = rows.volumes.join(as_of, on="ledger", how="left").select(
         pl.col("ledger").alias("ledger_id"),
         pl.col("accounts_address").alias("account_id"),
         asset_id(pl.col("asset")).alias("asset_id"),
         pl.col("output").alias("posted_debits"),
         pl.col("input").alias("posted_credits"),
-        pl.lit("0").alias("pending_debits"),
-        pl.lit("0").alias("pending_credits"),
+        pl.lit(0, dtype=pl.Int64).alias("pending_debits"),
+        pl.lit(0, dtype=pl.Int64).alias("pending_credits"),
         pl.col("as_of").alias("as_of_ns"),
         pl.lit(0, dtype=pl.Int64).alias("lock_version"),
     )
+    balances = _narrow(balances, "posted_debits", "posted_credits")
     raw = {
         "ledgers": ledgers,
         "assets": assets,
@@ -168,6 +169,15 @@ def build_frames(
         notes=notes,
     )
     return frames, report
+
+
+def _narrow(frame: pl.DataFrame, *columns: str) -> pl.DataFrame:
+    """NUMERIC text as Int64 when every value fits (the fast path); else left as exact text."""
+    narrow = frame.with_columns(pl.col(c).cast(pl.Int64, strict=False) for c in columns)
+    fits = all(
+        narrow.get_column(c).null_count() == frame.get_column(c).null_count() for c in columns
+    )
+    return narrow if fits else frame
 
 
 def _count(table: str, count: TableCount) -> TableCount:

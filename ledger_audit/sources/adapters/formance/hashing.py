@@ -196,3 +196,69 @@ def block_hash(previous: bytes | None, parts: Sequence[bytes]) -> bytes:
     for part in parts:
         digest.update(part)
     return digest.digest()
+
+
+def utf8_text(values: pl.Series) -> pl.Series:
+    """Binary values as text; a value that is not UTF-8 becomes null (a tampered memento)."""
+    try:
+        return values.cast(pl.String)
+    except pl.exceptions.ComputeError:
+        decoded: list[str | None] = []
+        for value in values.to_list():
+            try:
+                decoded.append(None if value is None else bytes(value).decode("utf-8"))
+            except UnicodeDecodeError:
+                decoded.append(None)
+        return pl.Series(values.name, decoded, dtype=pl.String)
+
+
+def log_inputs(logs: pl.DataFrame) -> list[bytes]:
+    """The exact bytes hashed for each log of one ledger (sorted by id), given stored hashes.
+
+    Each row's input depends only on its own fields and its predecessor's *stored* hash, so
+    the inputs are built column-wise; only the SHA-256 calls remain per row. A memento that
+    is not UTF-8 is rendered byte by byte (``log_body``).
+    """
+    text = utf8_text(logs.get_column("memento"))
+    previous = logs.get_column("hash").shift(1)
+    frame = logs.select(
+        pl.lit(previous).bin.encode("base64").alias("prev"),
+        pl.lit(text).alias("memento_text"),
+        "type",
+        "date_text",
+        pl.col("idempotency_key").fill_null(""),
+        "schema_version",
+    )
+    tail = (
+        pl.when(pl.col("schema_version").is_null())
+        .then(pl.lit(""))
+        .otherwise(pl.concat_str(pl.lit(',"schemaVersion":"'), "schema_version", pl.lit('"')))
+    )
+    head = (
+        pl.when(pl.col("prev").is_null())
+        .then(pl.lit(""))
+        .otherwise(pl.concat_str(pl.lit('"'), "prev", pl.lit('"\n')))
+    )
+    whole = pl.concat_str(
+        head,
+        pl.lit('{"type":"'),
+        "type",
+        pl.lit('","data":'),
+        "memento_text",
+        pl.lit(',"date":"'),
+        "date_text",
+        pl.lit('Z","idempotencyKey":"'),
+        "idempotency_key",
+        pl.lit('","id":0,"hash":null'),
+        tail,
+        pl.lit("}\n"),
+    )
+    inputs: list[bytes | None] = frame.select(whole.cast(pl.Binary)).to_series().to_list()
+    if text.null_count() == 0:
+        return [bytes(value or b"") for value in inputs]
+    stored = previous.to_list()
+    bodies = log_bodies(logs)
+    return [
+        value if value is not None else prefix(stored[i]) + bodies[i]
+        for i, value in enumerate(inputs)
+    ]

@@ -138,7 +138,7 @@ def read_rows(opened: RelationSource, buckets: tuple[str, ...]) -> BucketRows:
             _query(
                 opened,
                 "SELECT ledger, id::text AS id, timestamp, inserted_at, reference, "
-                "reverted_at, postings, metadata::text AS metadata, "
+                "reverted_at, metadata::text AS metadata, "
                 "metadata->>'com.formance.spec/state/reverts' AS reverts "
                 f"FROM {b}.transactions",
             )

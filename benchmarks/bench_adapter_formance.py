@@ -1,0 +1,373 @@
+"""Benchmark: a Formance Ledger v2 database read through ``--adapter formance``, beside the
+same ledger loaded from canonical tables, and Formance's log chain beside LACH-1.
+
+Generates N posted transactions (one or two postings each, two assets, a thousand accounts,
+every one with an idempotency key and a reference), seals them with LACH-1, and writes them
+twice into PostgreSQL: as the canonical tables (``bench_load.write_postgres``) and in the
+Formance bucket layout with its vendor semantics (``demo.vendors.formance``: moves with
+post-commit volumes, accounts_volumes, logs with mementos and the SYNC hash chain). Then,
+each in a fresh process, it times:
+
+- ``canonical``: ``load_ledger(url)`` on the canonical tables, then ``verify_chain`` (LACH-1);
+- ``formance``: the adapter's read and frame building (its ``load`` without the vendor
+  checks), then each vendor check: the log hash chain, transactions against their logs, moves.
+
+and prints seconds, rows/s, peak RSS, the ratios adapter/canonical (frames only, and with
+the vendor checks; the target is 1.5x or less) and a digest of the posted balances per
+account and asset, equal when both loads read the same ledger.
+
+Usage::
+
+    python benchmarks/bench_adapter_formance.py --transactions 200000
+    python benchmarks/bench_adapter_formance.py --transactions 1000000 --repeat 2
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+
+import polars as pl
+from bench_load import write_postgres
+
+from ledger_audit.schema import lach1
+from ledger_audit.schema.frames import FRAME_SCHEMAS
+from ledger_audit.sources import LedgerFrames
+
+T0 = 1_735_689_600_000_000_000  # 2025-01-01T00:00:00Z
+LEDGER = "main"
+USERS = 1000
+
+
+def generate(n: int, seed: int = 7) -> LedgerFrames:
+    """N posted transactions of one or two postings (pairs of entries), sealed with LACH-1."""
+    from ledger_audit.checks.chain_hashes import content_hashes  # noqa: PLC0415
+
+    i = pl.int_range(0, n, dtype=pl.Int64)
+    tx = pl.select(i.alias("i")).with_columns(
+        pl.lit(LEDGER).alias("ledger_id"),
+        pl.format("t{}", pl.col("i").cast(pl.String).str.zfill(9)).alias("transaction_id"),
+        pl.lit(0, dtype=pl.Int32).alias("version"),
+        pl.lit("standard").alias("kind"),
+        pl.lit("posted").alias("status"),
+        pl.lit(None, dtype=pl.String).alias("pending_transaction_id"),
+        pl.lit(None, dtype=pl.String).alias("reverses_transaction_id"),
+        (T0 + pl.col("i") * 1_000_000_000 + 123_456_000).alias("effective_ns"),
+        (T0 + pl.col("i") * 1_000_000_000 + 123_456_000).alias("recorded_ns"),
+        pl.format("ik-{}", pl.col("i")).alias("idempotency_key"),
+        pl.format("ref-{}", pl.col("i")).alias("external_id"),
+        pl.lit(None, dtype=pl.String).alias("description"),
+        pl.format('{{"batch": "{}"}}', pl.col("i") % 7).alias("metadata"),
+        pl.lit(None, dtype=pl.String).alias("meta_hash"),
+        (pl.col("i") + 1).alias("chain_seq"),
+    )
+    postings = pl.when(pl.col("i").hash(seed=seed) % 100 < 15).then(2).otherwise(1)
+    legs = (
+        tx.select("ledger_id", "transaction_id", "version", "i", n=postings)
+        .with_columns(pl.int_ranges(0, "n").alias("k"))
+        .explode("k")
+        .with_columns(
+            (pl.col("i") * 7 + pl.col("k")).hash(seed=seed + 1).alias("h"),
+        )
+        .with_columns(
+            pl.when(pl.col("h") % 5 == 0)
+            .then(pl.lit("EUR/2"))
+            .otherwise(pl.lit("USD/2"))
+            .alias("asset_id"),
+            (pl.col("h") % 100_000 + 1).cast(pl.Int64).alias("amount"),
+            pl.format("liabilities:wallet:u{}", (pl.col("h") // 7 % USERS).cast(pl.String)).alias(
+                "source"
+            ),
+            pl.format("liabilities:wallet:u{}", (pl.col("h") // 11 % USERS).cast(pl.String)).alias(
+                "destination"
+            ),
+        )
+    )
+    sides = [
+        legs.select(
+            "ledger_id",
+            "transaction_id",
+            "version",
+            (pl.col("k") * 2 + offset).cast(pl.Int32).alias("entry_index"),
+            pl.col(column).alias("account_id"),
+            "asset_id",
+            pl.lit(direction).alias("direction"),
+            "amount",
+        )
+        for offset, column, direction in ((0, "source", "debit"), (1, "destination", "credit"))
+    ]
+    entries = pl.concat(sides).sort("ledger_id", "transaction_id", "version", "entry_index")
+    tx = (
+        tx.drop("i")
+        .with_columns(
+            pl.lit(None, dtype=pl.String).alias("chain_prev_hash"),
+            pl.lit(None, dtype=pl.String).alias("content_hash"),
+            pl.lit(None, dtype=pl.String).alias("chain_hash"),
+        )
+        .select(list(FRAME_SCHEMAS["transactions"]))
+    )
+    content = content_hashes(tx, entries)
+    prev = lach1.genesis(LEDGER)
+    prevs: list[str] = []
+    links: list[str] = []
+    for c in content.to_list():
+        prevs.append(prev)
+        prev = hashlib.sha256(f"{lach1.ALGORITHM} link\n{prev}\n{c}".encode()).hexdigest()
+        links.append(prev)
+    tx = tx.with_columns(
+        pl.Series("chain_prev_hash", prevs),
+        content.alias("content_hash"),
+        pl.Series("chain_hash", links),
+    )
+    accounts = pl.DataFrame(
+        {"account_id": [f"liabilities:wallet:u{u}" for u in range(USERS)]}
+    ).select(
+        pl.lit(LEDGER).alias("ledger_id"),
+        "account_id",
+        pl.col("account_id").alias("name"),
+        pl.lit("credit").alias("normal_balance"),
+        pl.lit(None, dtype=pl.String).alias("asset_id"),
+        pl.lit(value=True).alias("allow_negative"),
+        pl.lit(T0).alias("opened_ns"),
+        pl.lit(None, dtype=pl.Int64).alias("closed_ns"),
+        pl.lit(None, dtype=pl.String).alias("external_id"),
+        pl.lit("{}").alias("metadata"),
+    )
+    debit = pl.col("direction") == "debit"
+    balances = (
+        entries.group_by("ledger_id", "account_id", "asset_id")
+        .agg(
+            pl.col("amount").filter(debit).sum().alias("posted_debits"),
+            pl.col("amount").filter(~debit).sum().alias("posted_credits"),
+        )
+        .with_columns(
+            pl.lit(0, dtype=pl.Int64).alias("pending_debits"),
+            pl.lit(0, dtype=pl.Int64).alias("pending_credits"),
+            pl.lit(T0 + n * 1_000_000_000).alias("as_of_ns"),
+            pl.lit(0, dtype=pl.Int64).alias("lock_version"),
+        )
+    )
+    tables = {
+        "ledgers": pl.DataFrame(
+            {
+                "ledger_id": [LEDGER],
+                "name": ["Main"],
+                "chain_algorithm": [lach1.ALGORITHM],
+                "created_ns": [T0],
+                "metadata": ["{}"],
+            }
+        ),
+        "assets": pl.DataFrame(
+            {
+                "asset_id": ["EUR/2", "USD/2"],
+                "code": ["EUR", "USD"],
+                "scale": [2, 2],
+                "kind": ["fiat", "fiat"],
+            }
+        ),
+        "accounts": accounts,
+        "transactions": tx,
+        "entries": entries,
+        "balances": balances,
+    }
+    return LedgerFrames.from_tables(
+        {
+            name: frame.select(list(FRAME_SCHEMAS[name]))
+            .cast(pl.Schema(FRAME_SCHEMAS[name]))
+            .sort(list(frame.columns[:1]))
+            for name, frame in tables.items()
+        }
+    )
+
+
+def prepare(n: int, canonical_url: str, formance_url: str) -> None:
+    """Generate and write both layouts (its own process, so its memory is not measured)."""
+    from ledger_audit.demo.vendors.formance import write_formance  # noqa: PLC0415
+
+    started = time.perf_counter()
+    frames = generate(n)
+    write_postgres(frames, canonical_url)
+    written = write_formance(frames, formance_url)
+    import psycopg  # noqa: PLC0415
+    import sqlalchemy as sa  # noqa: PLC0415
+
+    conninfo = (
+        sa.make_url(formance_url).set(drivername="postgresql").render_as_string(hide_password=False)
+    )
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute("VACUUM (FREEZE, ANALYZE)")
+    print(
+        f"generated {n:,} transactions ({frames.entries.height:,} entries, {written.logs:,} "
+        f"logs), both layouts written in {time.perf_counter() - started:.1f} s"
+    )
+
+
+def _posted_digest(frames: LedgerFrames) -> str:
+    sums = (
+        frames.entries.group_by("account_id", "asset_id", "direction")
+        .agg(pl.col("amount").cast(pl.Int64).sum())
+        .sort("account_id", "asset_id", "direction")
+    )
+    return hashlib.sha256(sums.write_csv().encode()).hexdigest()[:16]
+
+
+def worker(kind: str, url: str) -> None:
+    """Load once in this fresh process; print the timings as one JSON line."""
+    import adbc_driver_postgresql.dbapi  # noqa: F401, PLC0415 - import cost is not load cost
+
+    out: dict[str, float | int | str] = {}
+    if kind == "canonical":
+        from ledger_audit.checks.chain import verify_chain  # noqa: PLC0415
+        from ledger_audit.sources import load_ledger  # noqa: PLC0415
+
+        start = time.perf_counter()
+        frames, report = load_ledger(url)
+        out["load"] = time.perf_counter() - start
+        start = time.perf_counter()
+        verify_chain(frames.transactions, frames.entries, frames.ledgers)
+        out["chain"] = time.perf_counter() - start
+        out["chain_rows"] = frames.transactions.height
+    else:
+        from ledger_audit.sources.adapters.formance import NOTES  # noqa: PLC0415
+        from ledger_audit.sources.adapters.formance.chain import (  # noqa: PLC0415
+            chain_check,
+            features_of,
+        )
+        from ledger_audit.sources.adapters.formance.consistency import (  # noqa: PLC0415
+            log_transactions,
+            logs_check,
+            moves_check,
+        )
+        from ledger_audit.sources.adapters.formance.frames import build_frames  # noqa: PLC0415
+        from ledger_audit.sources.adapters.formance.read import (  # noqa: PLC0415
+            read_rows,
+            require,
+        )
+        from ledger_audit.sources.mapping import open_relations  # noqa: PLC0415
+
+        start = time.perf_counter()
+        with open_relations(url) as opened:
+            rows = read_rows(opened, require(opened))
+            label = opened.label
+        out["read"] = time.perf_counter() - start
+        log_tx = log_transactions(rows.logs)
+        keys = log_tx.select("ledger", "tx_id", "idempotency_key").unique(
+            ["ledger", "tx_id"], keep="first", maintain_order=True
+        )
+        frames, report = build_frames(rows, keys, label, NOTES)
+        out["load"] = time.perf_counter() - start
+        features = features_of(rows.ledgers)
+        start = time.perf_counter()
+        logs_result, content = logs_check(rows, log_tx)
+        out["logs_check"] = time.perf_counter() - start
+        start = time.perf_counter()
+        chain = chain_check(rows.logs, rows.blocks, features, content)
+        out["chain"] = time.perf_counter() - start
+        out["chain_rows"] = rows.logs.height
+        start = time.perf_counter()
+        moves = moves_check(rows, features)
+        out["moves_check"] = time.perf_counter() - start
+        out["findings"] = sum(
+            r.findings.height for r in (chain.result, logs_result.result, moves.result)
+        )
+    out["rows"] = report.read
+    out["rejected"] = report.rejected
+    out["peak_kib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    out["digest"] = _posted_digest(frames)
+    print(json.dumps(out))
+
+
+def _run(kind: str, url: str) -> dict[str, float | int | str]:
+    completed = subprocess.run(
+        [sys.executable, __file__, "--worker", kind, url],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    result: dict[str, float | int | str] = json.loads(completed.stdout.strip().splitlines()[-1])
+    return result
+
+
+def bench(n: int, pg_url: str | None, repeat: int) -> None:
+    server = None
+    with tempfile.TemporaryDirectory(prefix="bench-formance-"):
+        if pg_url is None:
+            from ledger_audit.testing.pgserver import PostgresServer  # noqa: PLC0415
+
+            server = PostgresServer(fsync=False, settings={"shared_buffers": "1GB"})
+            server.start()
+            canonical_url = server.create_database("bench_canonical")
+            formance_url = server.create_database("bench_formance")
+        else:
+            canonical_url = formance_url = pg_url
+        try:
+            subprocess.run(
+                [sys.executable, __file__, "--prepare", str(n), canonical_url, formance_url],
+                check=True,
+            )
+            best: dict[str, dict[str, float | int | str]] = {}
+            for _ in range(repeat):
+                for kind, url in (("canonical", canonical_url), ("formance", formance_url)):
+                    result = _run(kind, url)
+                    if kind not in best or float(result["load"]) < float(best[kind]["load"]):
+                        best[kind] = result
+            c, f = best["canonical"], best["formance"]
+            native = float(f["chain"]) + float(f["logs_check"]) + float(f["moves_check"])
+            print(f"{'load':<34} {'seconds':>8} {'rows/s':>12} {'peak RSS':>10}")
+            for label, result, seconds in (
+                ("canonical tables (load_ledger)", c, float(c["load"])),
+                ("formance adapter, frames only", f, float(f["load"])),
+                ("formance adapter + vendor checks", f, float(f["load"]) + native),
+            ):
+                print(
+                    f"{label:<34} {seconds:>8.2f} {int(result['rows']) / seconds:>12,.0f} "
+                    f"{int(result['peak_kib']) / 2**20:>8.2f} GiB"
+                )
+            print(
+                f"adapter/canonical = {float(f['load']) / float(c['load']):.2f}x frames only, "
+                f"{(float(f['load']) + native) / float(c['load']):.2f}x with vendor checks "
+                "(target <= 1.5x)"
+            )
+            print(
+                f"chain verification: Formance logs {int(f['chain_rows']):,} in "
+                f"{float(f['chain']):.2f} s = {int(f['chain_rows']) / float(f['chain']):,.0f} "
+                f"rows/s; LACH-1 {int(c['chain_rows']):,} in {float(c['chain']):.2f} s = "
+                f"{int(c['chain_rows']) / float(c['chain']):,.0f} rows/s"
+            )
+            print(
+                f"vendor checks: logs vs transactions {float(f['logs_check']):.2f} s, moves "
+                f"{float(f['moves_check']):.2f} s; findings {f['findings']} (clean: expect 0)"
+            )
+            same = c["digest"] == f["digest"]
+            print(
+                f"same posted balances: {'yes' if same else 'NO'} ({c['digest']} / "
+                f"{f['digest']}); rejected {f['rejected']}"
+            )
+        finally:
+            if server is not None:
+                server.stop()
+
+
+def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] == "--worker":
+        worker(sys.argv[2], sys.argv[3])
+        return
+    if len(sys.argv) > 1 and sys.argv[1] == "--prepare":
+        prepare(int(sys.argv[2]), sys.argv[3], sys.argv[4])
+        return
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--transactions", type=int, default=1_000_000)
+    parser.add_argument("--pg-url", default=None, help="an existing server (default: start one)")
+    parser.add_argument("--repeat", type=int, default=2, help="runs per method (best kept)")
+    args = parser.parse_args()
+    bench(args.transactions, args.pg_url, args.repeat)
+
+
+if __name__ == "__main__":
+    main()
