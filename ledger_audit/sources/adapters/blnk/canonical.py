@@ -103,16 +103,17 @@ def _problems(tx: pl.DataFrame, known: pl.DataFrame) -> pl.DataFrame:
     ids = known.get_column("balance_id")
     checks = [
         (pl.col("_scale").is_null(), "precision", "precision_not_power_of_ten", "precision_text"),
+        (pl.col("precise_text").is_null(), "precise_amount", "null_not_allowed", "precise_text"),
         (
-            ~pl.col("precise_text").fill_null("").str.contains(r"^-?[0-9]+$"),
+            ~pl.col("precise_text").str.contains(r"^-?[0-9]+$"),
             "precise_amount",
             "not_an_integer",
             "precise_text",
         ),
         (pl.col("currency").is_null(), "currency", "null_not_allowed", "currency"),
-        (~pl.col("source").is_in(ids.to_list()), "source", "unknown_balance", "source"),
+        (~pl.col("source").is_in(ids.implode()), "source", "unknown_balance", "source"),
         (
-            ~pl.col("destination").is_in(ids.to_list()),
+            ~pl.col("destination").is_in(ids.implode()),
             "destination",
             "unknown_balance",
             "destination",
