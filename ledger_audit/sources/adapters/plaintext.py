@@ -28,7 +28,7 @@ from decimal import Decimal, InvalidOperation
 
 import polars as pl
 
-from ledger_audit.errors import excerpt
+from ledger_audit.errors import InputError, excerpt
 from ledger_audit.findings import (
     CheckResult,
     Coverage,
@@ -222,6 +222,17 @@ def minor_units(number: pl.Expr, scale: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
         .then(pl.lit("out_of_range"))
     )
     return value, reason
+
+
+def require_zone(adapter: str, zone: str) -> None:
+    """Raise InputError unless ``zone`` is an IANA time zone the date conversion knows."""
+    try:
+        pl.select(pl.lit(0).cast(pl.Datetime("ns")).dt.replace_time_zone(zone))
+    except pl.exceptions.PolarsError as exc:
+        raise InputError(
+            f"--adapter {adapter}: zone {zone!r}",
+            "is not an IANA time zone (expected e.g. UTC or Europe/Paris)",
+        ) from exc
 
 
 def date_ns(date: pl.Expr, zone: str) -> pl.Expr:

@@ -10,6 +10,7 @@ pending included, compares.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
@@ -304,3 +305,33 @@ def test_bad_input_names_the_adapter_the_file_and_what_was_expected(tmp_path: Pa
     wrong = _ledger(tmp_path, HEAD, "ledger.txt")
     with pytest.raises(InputError, match=r"--adapter beancount: .*ledger\.txt.*\.beancount"):
         load_adapted(wrong, "beancount")
+
+
+def test_includes_and_pads_keep_a_total_file_order(tmp_path: Path) -> None:
+    (tmp_path / "b.beancount").write_text(
+        '2025-01-04 * "Included"\n  Assets:Bank  1.00 USD\n  Equity:Opening\n', encoding="utf-8"
+    )
+    text = HEAD + (
+        '\ninclude "b.beancount"\n'
+        "2025-01-05 pad Assets:Bank:Savings Equity:Opening\n"
+        "2025-01-06 balance Assets:Bank:Savings  7.00 USD\n"
+    )
+    path = _ledger(tmp_path, text)
+    adapted = load(path)
+    sources = [
+        (tid, json.loads(meta)["source"], json.loads(meta)["flag"])
+        for tid, meta in adapted.frames.transactions.select("transaction_id", "metadata").rows()
+    ]
+    # the top file by line (the pad's synthesized transaction at the pad's line), then the
+    # included file: Beancount keeps no order between files, so included files go by path
+    assert sources == [
+        ("t00000001", f"{path}:10", "*"),
+        ("t00000002", f"{path}:15", "P"),
+        ("t00000003", f"{tmp_path / 'b.beancount'}:1", "*"),
+    ]
+    assert _audit(adapted).findings.height == 0
+
+
+def test_an_unknown_zone_is_named(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match=r"--adapter beancount: zone 'Mars/Base'.*IANA"):
+        load(_ledger(tmp_path, HEAD), zone="Mars/Base")

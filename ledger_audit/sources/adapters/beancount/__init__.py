@@ -15,7 +15,7 @@ from ledger_audit.errors import InputError
 from ledger_audit.sources.adapters.adapted import Adapted
 from ledger_audit.sources.adapters.beancount.native import native_checks
 from ledger_audit.sources.adapters.beancount.read import read_file
-from ledger_audit.sources.adapters.plaintext import to_frames
+from ledger_audit.sources.adapters.plaintext import require_zone, to_frames
 
 NAME = "beancount"
 SUFFIXES = (".beancount", ".bean")
@@ -78,6 +78,7 @@ def load(
         ledger_id: the canonical ledger id (the file's stem unless given).
     """
     path = _path(source)
+    require_zone(NAME, zone)
     read = read_file(path, zone=zone, scales=dict(scales or {}), ledger_id=ledger_id)
     notes: tuple[str, ...] = NOTES
     if read.skipped:

@@ -69,7 +69,7 @@ def read_file(
     """Load ``path`` with Beancount and return its rows in columns (no audit yet)."""
     # The uncached pipeline of load_file: no cache file is written or deleted beside the source.
     entries, errors, options = loader._load([(str(path.resolve()), True)], None, None, None)  # noqa: SLF001
-    tx, posts = _transaction_columns(entries, options)
+    tx, posts = _transaction_columns(entries, str(path.resolve()))
     directives = _Directives(options)
     for entry in entries:
         directives.add(entry)
@@ -105,15 +105,20 @@ def _first_line(message: str) -> str:
 Columns = dict[str, list[object]]
 
 
-def _transaction_columns(entries: list[Any], options: Mapping[str, Any]) -> tuple[Columns, Columns]:
-    """Transactions and postings in file order (include order, then line)."""
-    files = {name: i for i, name in enumerate(options.get("include", []))}
+def _transaction_columns(entries: list[Any], top: str) -> tuple[Columns, Columns]:
+    """Transactions and postings in file order: the top file, then included files by path.
+
+    Beancount keeps no order between files (its ``include`` option lists them unordered), so
+    the order is the top-level file's lines, then each included file's by its path.
+    """
+    names = sorted({str(e.meta.get("filename")) for e in entries if e.meta} - {top})
+    files = {name: i for i, name in enumerate([top, *names])}
     tx: Columns = {name: [] for name in TRANSACTION_COLUMNS}
     posts: Columns = {name: [] for name in POSTING_COLUMNS}
     transactions = sorted(
         (e for e in entries if isinstance(e, data.Transaction)),
         key=lambda e: (
-            files.get(e.meta.get("filename"), _UNKNOWN_FILE),
+            files.get(str(e.meta.get("filename")), _UNKNOWN_FILE),
             e.meta.get("lineno") or 0,
         ),
     )

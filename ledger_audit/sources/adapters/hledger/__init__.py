@@ -25,9 +25,10 @@ from ledger_audit.sources.adapters.hledger.read import (
 from ledger_audit.sources.adapters.hledger.run import (
     DEFAULT_TIMEOUT_S,
     HledgerError,
-    assertion_verdict,
+    TypedAccounts,
     binary,
     run,
+    typed_accounts,
 )
 from ledger_audit.sources.adapters.plaintext import (
     ACCOUNT_COLUMNS,
@@ -37,6 +38,7 @@ from ledger_audit.sources.adapters.plaintext import (
     PlainLedger,
     assertion_check,
     loader_check,
+    require_zone,
     to_frames,
     unsupported_check,
 )
@@ -99,15 +101,12 @@ def load(
         timeout_s: how long each hledger run may take.
     """
     journal = _journal(source)
+    require_zone(NAME, zone)
     printed = run(journal, ["print", "-x", "-O", "json"], timeout_s=timeout_s)
-    accounts_text = (
-        run(journal, ["accounts", "--types"], timeout_s=timeout_s)
-        if isinstance(printed, str)
-        else printed
-    )
-    error = next((r for r in (printed, accounts_text) if isinstance(r, HledgerError)), None)
+    typed = typed_accounts(journal, timeout_s=timeout_s) if isinstance(printed, str) else printed
+    error = next((r for r in (printed, typed) if isinstance(r, HledgerError)), None)
     given = dict(scales or {})
-    if error is not None or not isinstance(printed, str) or not isinstance(accounts_text, str):
+    if error is not None or not isinstance(printed, str) or not isinstance(typed, TypedAccounts):
         empty = _empty(TRANSACTION_COLUMNS), _empty(POSTING_COLUMNS), _empty(ASSERTION_COLUMNS)
         plain = plain_ledger(
             journal, *empty, _empty(ACCOUNT_COLUMNS), zone=zone, scales=given, ledger_id=ledger_id
@@ -128,7 +127,7 @@ def load(
         )
         return Adapted(NAME, loaded.frames, loaded.report, native)
     tx, posts, asserts = parse_transactions(printed, journal)
-    accounts, unknown = parse_accounts(accounts_text)
+    accounts, unknown = parse_accounts(typed.text)
     plain = plain_ledger(
         journal, tx, posts, asserts, accounts, zone=zone, scales=given, ledger_id=ledger_id
     )
@@ -142,7 +141,7 @@ def load(
             ),
         )
     loaded = to_frames(plain, notes)
-    failed, judged = _hledger_verdict(journal, plain, timeout_s)
+    failed, judged = _hledger_verdict(plain, typed.first_failure)
     native = (
         loader_check(plain, "hledger_loader", [], plain.transactions.height, unit="transactions"),
         assertion_check(plain, loaded, "hledger_assertions", failed, judged),
@@ -152,7 +151,7 @@ def load(
 
 
 def _hledger_verdict(
-    journal: Path, plain: PlainLedger, timeout_s: float
+    plain: PlainLedger, first: HledgerError | None
 ) -> tuple[frozenset[str] | None, frozenset[str] | None]:
     """(What hledger failed, what it judged) on the assertions.
 
@@ -161,7 +160,6 @@ def _hledger_verdict(
     """
     if plain.assertions.height == 0:
         return None, None
-    first = assertion_verdict(journal, timeout_s=timeout_s)
     if first is None:
         return frozenset(), None
     ordered = plain.assertions.sort("date", "cut_position", "cut_index", maintain_order=True)

@@ -1,10 +1,10 @@
 """Run the ``hledger`` program, time-boxed, and turn its own errors into located records.
 
 hledger reads the journal (its parser, includes, amount inference, balancing); the adapter
-reads its JSON. It runs with ``--ignore-assertions`` so a failing assertion does not stop
-the load: the adapter checks every assertion itself, then asks hledger once more, assertions
-on, for its own verdict to compare (hledger stops at its first failing assertion, so that
-verdict covers the assertions up to it). Any other error stops hledger with no
+reads its JSON. ``print`` runs with ``--ignore-assertions`` so a failing assertion does not
+stop the load: the adapter checks every assertion itself. ``accounts`` runs with assertions
+on, for hledger's own verdict to compare (hledger stops at its first failing assertion, so
+that verdict covers the assertions up to it). Any other error stops hledger with no
 output at all (a syntax error, an unbalanced transaction, a missing include): that error is
 parsed for its ``file:line`` and becomes the load's one ``source.loader_error``.
 """
@@ -44,22 +44,31 @@ class HledgerError:
     assertion: bool = False
 
 
-def assertion_verdict(journal: Path, *, timeout_s: float) -> HledgerError | None:
-    """The hledger program's verdict on the assertions: its first failure, None if all hold.
+@dataclass(frozen=True, slots=True)
+class TypedAccounts:
+    """``accounts --types`` output, and hledger's own verdict on the assertions.
 
-    Raises:
-        InputError: hledger failed for a reason other than an assertion (it read the same
-            journal without complaint a moment ago, with assertions ignored).
+    ``first_failure`` is hledger's first failing assertion (it stops there), None when every
+    assertion holds.
     """
-    result = run(journal, ["accounts"], timeout_s=timeout_s, ignore_assertions=False)
-    if isinstance(result, str):
-        return None
-    if not result.assertion:
-        raise InputError(
-            f"--adapter hledger: {journal}",
-            f"hledger failed only once assertions were checked: {result.message}",
-        )
-    return result
+
+    text: str
+    first_failure: HledgerError | None
+
+
+def typed_accounts(journal: Path, *, timeout_s: float) -> TypedAccounts | HledgerError:
+    """The accounts with their types, and hledger's assertion verdict, in as few runs as can be.
+
+    Run once with assertions on: when they all hold, that one run gives both. When one
+    fails, hledger prints no accounts, so a second run with assertions ignored lists them.
+    """
+    checked = run(journal, ["accounts", "--types"], timeout_s=timeout_s, ignore_assertions=False)
+    if isinstance(checked, str):
+        return TypedAccounts(checked, None)
+    if not checked.assertion:
+        return checked
+    listed = run(journal, ["accounts", "--types"], timeout_s=timeout_s)
+    return TypedAccounts(listed, checked) if isinstance(listed, str) else listed
 
 
 def binary() -> str:
