@@ -197,7 +197,8 @@ def minor_units(number: pl.Expr, scale: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
     """(minor units as Int64, why not) for exact decimal text at ``scale``, vectorised.
 
     ``-12.3400`` at scale 2 is -1234; ``1.005`` at scale 2 is not an integer number of minor
-    units (the reason ``not_integral_at_scale``); a value beyond int64 is ``out_of_range``.
+    units (the reason ``not_integral_at_scale``); a value beyond int64 is ``out_of_range``;
+    a posting the tool left without a number (a failed interpolation) is ``no_amount``.
     """
     sign = pl.when(number.str.starts_with("-")).then(pl.lit(-1)).otherwise(pl.lit(1))
     digits = number.str.replace(r"^[+-]", "")
@@ -212,7 +213,9 @@ def minor_units(number: pl.Expr, scale: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
     value = magnitude * sign
     syntax = number.str.contains(r"^[+-]?[0-9]*(\.[0-9]*)?$")
     reason = (
-        pl.when(scale.is_null())
+        pl.when(number.is_null())
+        .then(pl.lit("no_amount"))
+        .when(scale.is_null())
         .then(pl.lit("unknown_scale"))
         .when(~syntax)
         .then(pl.lit("not_a_number"))
