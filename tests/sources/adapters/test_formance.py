@@ -390,3 +390,38 @@ def test_first_log_hashed_over_a_predecessor(demo: LedgerFrames, pg_url: str) ->
         RuleId.CHAIN_GENESIS_MISMATCH,
         "logs(ledger=demo, id=1)",
     )
+
+
+def test_memento_that_is_not_utf8_is_a_finding_not_a_crash(demo: LedgerFrames, pg_url: str) -> None:
+    write_formance(demo, pg_url)
+    _exec(pg_url, "UPDATE \"_default\".logs SET memento = memento || '\\xff'::bytea WHERE id = 5")
+    found = _findings(pg_url)
+    tampered = found.filter(pl.col("rule") == RuleId.CHAIN_TAMPERED)
+    assert tampered.get_column("locator").to_list() == ["logs(ledger=demo, id=5)"]
+
+
+def test_revert_without_reverted_at_and_asset_without_precision(
+    demo: LedgerFrames, pg_url: str
+) -> None:
+    write_formance(demo, pg_url)
+    with psycopg.connect(_conninfo(pg_url)) as conn:
+        row = conn.execute(
+            "SELECT (metadata->>'com.formance.spec/state/reverts')::numeric FROM "
+            "\"_default\".transactions WHERE metadata ? 'com.formance.spec/state/reverts' "
+            "ORDER BY id LIMIT 1"
+        ).fetchone()
+        assert row is not None
+        conn.execute(
+            'UPDATE "_default".transactions SET reverted_at = NULL WHERE id = %s', (row[0],)
+        )
+        conn.execute(
+            "UPDATE \"_default\".transactions SET postings = replace(postings, 'EUR/2', 'EUR') "
+            "WHERE postings LIKE '%EUR/2%'"
+        )
+        conn.commit()
+    adapted = load(pg_url)
+    assert "EUR/0" in adapted.frames.assets.get_column("asset_id").to_list()
+    assert any("EUR carry no /precision" in note for note in adapted.report.notes)
+    logs = next(n for n in adapted.native if n.result.check == "formance_logs")
+    messages = logs.result.findings.get_column("message").to_list()
+    assert any(f"reverts transaction {row[0]}" in m for m in messages)
