@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
 from typing import Any
 
 from ledger_audit.analytics.jet.catalogue import JetRule
@@ -318,3 +319,11 @@ def _instant(raw: object, where: str) -> int:
         raise InputError(where, "give the close instant with its offset (Z for UTC)")
     delta = moment - dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
     return (delta.days * 86_400 + delta.seconds) * 10**9 + delta.microseconds * 1_000
+
+
+def read_jet_params(path: str | Path) -> JetParams:
+    """The JET rules file at ``path`` (read by ``sources.toml_file``); errors name the key."""
+    from ledger_audit.sources.toml_file import parse_toml, read_text  # noqa: PLC0415
+
+    text = read_text(Path(path), "JET rules")
+    return params_from_toml(parse_toml(text, str(path)), str(path))
