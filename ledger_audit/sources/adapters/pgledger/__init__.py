@@ -31,6 +31,8 @@ from ledger_audit.sources.mapping import open_relations
 from ledger_audit.sources.mapping.relations import RelationRef, RelationSource
 
 NAME = "pgledger"
+ENTRY_COLUMNS = TABLES["pgledger_entries"][:-1]
+"""What the native checks read of an entry (all but ``created_at``, its transfer's)."""
 
 NOTES = (
     "pgledger keeps no hash chain: its history before this run's seal is not proven",
@@ -87,7 +89,7 @@ def load(source: str | Path, *, scales: Mapping[str, int] | None = None) -> Adap
             for code in unknown
         )
         frames, report = load_with_mapping(NAME, opened, mapping_text(resolved), notes=notes)
-        entries = _read(opened, "pgledger_entries")
+        entries = opened.read(RelationRef(name="pgledger_entries"), ENTRY_COLUMNS)
     rows, cached = running_inputs(entries, accounts, resolved, LEDGER_ID)
     native = (running_check(rows, cached, RUNNING), pgledger_entries(entries, frames, rows))
     return Adapted(NAME, frames, report, native)

@@ -50,11 +50,13 @@ TABLES: dict[str, tuple[str, ...]] = {
 }
 """The columns the adapter reads, per table (pgledger.sql)."""
 
-_LEGS = (
-    "SELECT t.id, t.from_account_id, t.to_account_id, t.amount, f.currency "
+_TRANSFERS = (
+    "SELECT t.id, t.from_account_id, t.to_account_id, t.amount, f.currency, t.created_at, "
+    "t.event_at, t.metadata "
     "FROM pgledger_transfers t LEFT JOIN pgledger_accounts f ON f.id = t.from_account_id"
 )
-"""A transfer's currency is its accounts' (pgledger refuses a transfer across currencies)."""
+"""A transfer's currency is its accounts' (pgledger refuses a transfer across currencies).
+The transactions and the entries read this one query: each transfer is read once."""
 
 _STORED = (
     "SELECT a.id, a.currency, a.updated_at, a.version, "
@@ -127,7 +129,7 @@ allow_negative = "allow_negative_balance"
 opened_at = "created_at"
 
 [transactions]
-from = "pgledger_transfers"
+query = "{_TRANSFERS}"
 shape = "row"
 id = "id"
 status = {{ value = "posted" }}
@@ -136,7 +138,7 @@ effective_at = "event_at"
 metadata = "metadata"
 
 [entries]
-query = "{_LEGS}"
+query = "{_TRANSFERS}"
 shape = "transfer"
 row_id = "id"
 debit_account = "from_account_id"
