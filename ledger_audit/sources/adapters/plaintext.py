@@ -414,12 +414,16 @@ def to_frames(plain: PlainLedger, notes: tuple[str, ...]) -> PlainFrames:
         TableCount("postings", n_postings, n_kept, n_postings - n_kept),
         TableCount("accounts", plain.accounts.height, plain.accounts.height, 0),
     )
+    zone_note = (
+        f"{plain.adapter} dates carry no time: each is read as 00:00 {plain.zone}, so effective "
+        "times are proven to the day only"
+    )
     report = LoadReport(
         source=plain.source,
         counts=tuple(sorted(counts, key=lambda c: CANONICAL_TABLES.index(c.table))),
         rejections=rejections,
         source_counts=source_counts,
-        notes=notes,
+        notes=(zone_note, *notes),
     )
     return PlainFrames(
         frames=LedgerFrames.from_tables(tables),

@@ -129,6 +129,7 @@ def test_what_a_beancount_file_cannot_carry_is_stated_as_not_proven(demo_file: P
     notes = " | ".join(adapted.report.notes)
     for words in ("no hash chain", "no time of entry", "no idempotency keys", "stores no balances"):
         assert words in notes
+    assert "each is read as 00:00 UTC" in notes
     load_check = next(r for r in _audit(adapted).results if r.check == "load")
     assert load_check.coverage.unproven == adapted.report.notes
     assert adapted.frames.balances.height == 0
