@@ -31,6 +31,8 @@ from typing import Any
 import polars as pl
 
 from ledger_audit.replay.balances import balances_as_of
+from ledger_audit.sources.adapters.modern_treasury.running import CELLS as RUNNING_CELLS
+from ledger_audit.sources.adapters.modern_treasury.running import running_cells
 from ledger_audit.sources.ledger_frames import LedgerFrames
 
 _DAY = 86_400 * 10**9
@@ -195,13 +197,47 @@ def _entry_struct(status: pl.Expr) -> pl.Expr:
         ledger_account_currency=pl.col("currency"),
         ledger_account_currency_exponent=pl.col("exponent"),
         ledger_account_id=pl.col("mt_account"),
-        ledger_account_lock_version=pl.lit(None, dtype=pl.Int64),
+        ledger_account_lock_version=pl.col("lock_version"),
         ledger_transaction_id=pl.col("mt_id"),
         live_mode=pl.lit(value=True),
         metadata=pl.struct(source=pl.lit("ledger-audit demo")),
         object=pl.lit("ledger_entry"),
+        resulting_ledger_account_balances=_balances("r_"),
         status=status,
         updated_at=at,
+    )
+
+
+def _resulting(legs: pl.DataFrame, accounts: pl.DataFrame) -> pl.DataFrame:
+    """Each leg's account balances after its version was written, and its lock version.
+
+    The running sum is Modern Treasury's (posted, and pending with posted), replayed from
+    the versions as ``running.running_cells`` states it; the lock version counts the
+    entries written to the account up to and including this one.
+    """
+    running = running_cells(
+        legs.select(
+            pl.col("mt_id").alias("chain"),
+            pl.col("mt_version").alias("order"),
+            "status",
+            pl.col("recorded_ns").alias("at"),
+            pl.col("mt_account").alias("account_id"),
+            "direction",
+            "amount",
+        )
+    ).select(
+        pl.col("account_id").alias("mt_account"),
+        pl.col("at").alias("recorded_ns"),
+        *(pl.col(c).cast(pl.Int64).alias(f"r_{c}") for c in RUNNING_CELLS),
+    )
+    normal = accounts.select(pl.col("id").alias("mt_account"), "normal_balance")
+    return (
+        legs.join(running, on=["mt_account", "recorded_ns"], how="left")
+        .join(normal, on="mt_account", how="left")
+        .sort("recorded_ns", "mt_id", "mt_version", "entry_index")
+        .with_columns(
+            pl.int_range(1, pl.len() + 1, dtype=pl.Int64).over("mt_account").alias("lock_version")
+        )
     )
 
 
@@ -215,6 +251,7 @@ def _objects(
         versions.select("mt_id", "mt_version", "status", "effective_ns", "recorded_ns"),
         on=["mt_id", "mt_version"],
     )
+    legs = _resulting(legs, accounts)
     grouped = (
         legs.sort("mt_id", "mt_version", "entry_index")
         .group_by("mt_id", "mt_version", maintain_order=True)
@@ -339,9 +376,9 @@ def write_modern_treasury(frames: LedgerFrames, folder: Path) -> ModernTreasuryE
     folder.mkdir(parents=True, exist_ok=True)
     accounts = _mt_accounts(frames)
     stored = balances_as_of(frames, _END, "recorded").collect()
-    lock = frames.entries.group_by("account_id", "asset_id").agg(
-        pl.len().cast(pl.Int64).alias("__lock")
-    )
+    versions, legs = _versions(frames)
+    # An account's lock version: the entries written to it, archive snapshots included.
+    lock = legs.group_by("account_id", "asset_id").agg(pl.len().cast(pl.Int64).alias("__lock"))
     end_ns = frames.transactions.get_column("recorded_ns").max()
     account_rows = (
         accounts.join(
@@ -373,7 +410,6 @@ def write_modern_treasury(frames: LedgerFrames, folder: Path) -> ModernTreasuryE
             updated_at=iso(pl.lit(end_ns)),
         )
     )
-    versions, legs = _versions(frames)
     transactions, version_rows = _objects(versions, legs, accounts)
     ledgers = frames.ledgers.select(
         id=pl.col("ledger_id"),

@@ -372,3 +372,44 @@ def test_without_versions_or_statements_it_says_what_is_not_proven(
     )
     assert statements.coverage.unproven_rules == (RuleId.BALANCE_ASSERTION_FAILED,)
     assert statements.coverage.checked == 0
+
+
+def test_running_balances_on_entries_are_checked_and_end_at_the_account_balances(
+    export: ModernTreasuryExport,
+) -> None:
+    adapted = load_adapted(export.folder, NAME)
+    running = next(n.result for n in adapted.native if n.result.check == "modern_treasury_running")
+    versions = records(export.folder / "ledger_transaction_versions.json")
+    legs = [leg for version in versions for leg in version["ledger_entries"]]
+    assert running.coverage.checked == len(legs)
+    assert running.findings.height == 0
+    # Independently of the replay: each account's last entry states the account's balances.
+    last: dict[str, dict[str, Any]] = {}
+    for leg in legs:
+        seen = last.get(leg["ledger_account_id"])
+        if seen is None or leg["ledger_account_lock_version"] > seen["ledger_account_lock_version"]:
+            last[leg["ledger_account_id"]] = leg
+    for account in records(export.folder / "ledger_accounts.json"):
+        if account["id"] in last:
+            stated = last[account["id"]]["resulting_ledger_account_balances"]
+            assert stated["posted_balance"] == account["balances"]["posted_balance"]
+            assert stated["pending_balance"] == account["balances"]["pending_balance"]
+            assert account["lock_version"] == last[account["id"]]["ledger_account_lock_version"]
+
+
+def test_an_edited_resulting_balance_breaks_the_running_balance_at_its_entry(
+    export: ModernTreasuryExport,
+) -> None:
+    def bump(rows: list[dict[str, Any]]) -> None:
+        leg = rows[7]["ledger_entries"][1]
+        leg["resulting_ledger_account_balances"]["posted_balance"]["credits"] += 5
+
+    _edit(export, "ledger_transaction_versions", bump)
+    version = records(export.folder / "ledger_transaction_versions.json")[7]
+    result = _audit(load_adapted(export.folder, NAME))
+    broken = result.findings.filter(pl.col("rule") == RuleId.BALANCE_RUNNING_BROKEN)
+    assert broken["locator"].to_list() == [
+        f"{export.folder / 'ledger_transaction_versions.json'}#7 ledger_entries.1"
+    ]
+    assert broken["account_id"][0] == version["ledger_entries"][1]["ledger_account_id"]
+    assert _rules(result) == {RuleId.BALANCE_RUNNING_BROKEN: 1}

@@ -112,6 +112,7 @@ def load(source: str | Path) -> Adapted:
         report,
         (
             native.statements_check(frames, statements, present=present),
+            native.running_check(built),
             native.consistency_check(frames, built, statements),
         ),
     )

@@ -41,6 +41,9 @@ class Built:
         unversioned: transactions read from their current state only.
         folded_archives: archived versions left out because a partial post caused them.
         end_ns: the instant the export reflects (stored balances are as of it).
+        legs: every entry of every MT version read (archives a partial post made
+            included), with its version's ``created_at`` (``at``), ``order`` (MT version,
+            0 for a current state), ``place`` and the ``resulting_*`` cells it states.
     """
 
     tables: dict[str, pl.DataFrame]
@@ -49,6 +52,7 @@ class Built:
     unversioned: int
     folded_archives: int
     end_ns: int
+    legs: pl.DataFrame
 
 
 def _asset(currency: str, exponent: str) -> pl.Expr:
@@ -267,6 +271,13 @@ def build(pages: dict[str, Page]) -> Built:
             "lock_version",
         ),
     }
+    order = pl.col("mt_version").fill_null(0).alias("order")
+    mt_versions = every.select(_TX, order, "status", rows.ns("created_at").alias("at"), "place")
+    mt_legs = (
+        pl.concat([listed_legs, fallback_legs])
+        .with_columns(order)
+        .join(mt_versions, on=[_TX, "order"], how="inner")
+    )
     return Built(
         tables=tables,
         issues=_mismatches(current, current_legs, listed, listed_legs),
@@ -274,4 +285,5 @@ def build(pages: dict[str, Page]) -> Built:
         unversioned=fallback.height,
         folded_archives=every.filter(folded).height,
         end_ns=end_ns,
+        legs=mt_legs,
     )

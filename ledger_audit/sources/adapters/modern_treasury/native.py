@@ -27,9 +27,11 @@ from ledger_audit.replay.balances import balances_as_of
 from ledger_audit.sources.adapters.adapted import NativeCheck
 from ledger_audit.sources.adapters.modern_treasury.canonical import Built
 from ledger_audit.sources.adapters.modern_treasury.rows import CELLS
+from ledger_audit.sources.adapters.modern_treasury.running import running_cells
 from ledger_audit.sources.ledger_frames import LedgerFrames
 
 STATEMENTS = "modern_treasury_statements"
+RUNNING = "modern_treasury_running"
 CONSISTENCY = "modern_treasury_consistency"
 _WIDE = pl.Decimal(38, 0)
 _SIDES = (
@@ -197,3 +199,72 @@ def consistency_check(frames: LedgerFrames, built: Built, statements: pl.DataFra
         ),
     )
     return NativeCheck(CheckResult(CONSISTENCY, findings, coverage), rules)
+
+
+def running_check(built: Built) -> NativeCheck:
+    """Each entry's ``resulting_ledger_account_balances`` against the versions' replay."""
+    rules = (RuleId.BALANCE_RUNNING_BROKEN,)
+    legs = built.legs
+    stated = legs.filter(pl.col("resulting_posted_debits").is_not_null())
+    if stated.height == 0:
+        coverage = Coverage(
+            0,
+            "entries with resulting balances",
+            "ledger entries",
+            unproven=(
+                (
+                    "no ledger entry states resulting_ledger_account_balances: running "
+                    "balances are not proven"
+                ),
+            ),
+            unproven_rules=rules,
+        )
+        return NativeCheck(CheckResult(RUNNING, empty_findings(), coverage), rules)
+    running = running_cells(
+        legs.select(
+            pl.col("transaction_id").alias("chain"),
+            "order",
+            "status",
+            "at",
+            "account_id",
+            "direction",
+            "amount",
+        )
+    )
+    wide = {c: pl.col(f"resulting_{c}").cast(_WIDE) for c in CELLS}
+    compared = stated.with_columns(
+        wide["posted_debits"].alias("s_posted_debits"),
+        wide["posted_credits"].alias("s_posted_credits"),
+        (wide["pending_debits"] - wide["posted_debits"]).alias("s_pending_debits"),
+        (wide["pending_credits"] - wide["posted_credits"]).alias("s_pending_credits"),
+    ).join(running.rename({c: f"r_{c}" for c in CELLS}), on=["account_id", "at"], how="left")
+    differs = pl.any_horizontal(pl.col(f"s_{c}").ne_missing(pl.col(f"r_{c}")) for c in CELLS)
+    broken = compared.filter(differs)
+    findings = (
+        findings_from(
+            broken.lazy().with_columns(pl.lit(None, dtype=pl.String).alias("ledger_id")),
+            rule=RuleId.BALANCE_RUNNING_BROKEN,
+            severity=Severity.HIGH,
+            check=RUNNING,
+            table=None,
+            locator=pl.format("{} ledger_entries.{}", "place", "position"),
+            message=pl.format(
+                "entry {} of ledger transaction {} states balances of ledger account {} that "
+                "the versions written up to then do not give",
+                "entry_id",
+                "transaction_id",
+                "account_id",
+            ),
+            expected=_cells_text("r_"),
+            actual=_cells_text("s_"),
+        ).collect()
+        if broken.height
+        else empty_findings()
+    )
+    coverage = Coverage(
+        stated.height,
+        "entries with resulting balances",
+        "every ledger entry's resulting_ledger_account_balances against the running sum of "
+        "the versions written to its account up to its version's created_at",
+    )
+    return NativeCheck(CheckResult(RUNNING, findings, coverage), rules)
