@@ -137,6 +137,39 @@ CREATE UNIQUE INDEX idx_transactions_chain_seq
 """
 """Migration 1781162328: the chain columns, ``chain_state`` and the unique seq index."""
 
+JOURNAL_DDL = """
+CREATE TABLE blnk.transaction_journal (
+    id             SERIAL PRIMARY KEY,
+    transaction_id TEXT      NOT NULL,
+    action_type    TEXT      NOT NULL CHECK (action_type IN ('INSERT', 'UPDATE', 'DELETE')),
+    client_addr    INET,
+    backend_pid    INTEGER,
+    timestamp      TIMESTAMP NOT NULL DEFAULT NOW(),
+    old_data       JSONB,
+    new_data       JSONB,
+    succeeded      BOOLEAN   NOT NULL
+);
+CREATE FUNCTION blnk.log_transaction_changes() RETURNS TRIGGER AS $$
+BEGIN
+    INSERT INTO blnk.transaction_journal (
+        transaction_id, action_type, client_addr, backend_pid, timestamp,
+        old_data, new_data, succeeded
+    ) VALUES (
+        CASE WHEN TG_OP = 'INSERT' THEN NEW.transaction_id ELSE OLD.transaction_id END,
+        TG_OP, inet_client_addr(), pg_backend_pid(), NOW(),
+        CASE WHEN TG_OP = 'INSERT' THEN NULL ELSE to_jsonb(OLD) END,
+        CASE WHEN TG_OP = 'DELETE' THEN NULL ELSE to_jsonb(NEW) END,
+        TRUE
+    );
+    RETURN NULL;
+END;
+$$ LANGUAGE plpgsql;
+CREATE TRIGGER log_transaction_changes_trigger
+    AFTER INSERT OR UPDATE OR DELETE ON blnk.transactions
+    FOR EACH ROW EXECUTE FUNCTION blnk.log_transaction_changes();
+"""
+"""Migration 1742100059: every INSERT, UPDATE and DELETE of a transaction row, old and new."""
+
 _VERSION = ["ledger_id", "transaction_id", "version"]
 
 
@@ -494,9 +527,19 @@ def copy_into(url: str, ddl: str, tables: Mapping[str, pl.DataFrame]) -> None:
 
 
 def write_blnk(
-    frames: LedgerFrames, url: str, *, chain: bool = True, backlog: int = 0
+    frames: LedgerFrames,
+    url: str,
+    *,
+    chain: bool = True,
+    backlog: int = 0,
+    journal: bool = True,
 ) -> BlnkWritten:
-    """Create Blnk's schema in the empty database ``url`` and fill it from ``frames``."""
+    """Create Blnk's schema in the empty database ``url`` and fill it from ``frames``.
+
+    ``journal`` installs Blnk's transaction journal trigger before the rows go in (each row
+    is journaled as an INSERT, later edits as UPDATE or DELETE).
+    """
     tables = blnk_tables(frames, chain=chain, backlog=backlog)
-    copy_into(url, SCHEMA_DDL + (CHAIN_DDL if chain else ""), tables)
+    ddl = SCHEMA_DDL + (CHAIN_DDL if chain else "") + (JOURNAL_DDL if journal else "")
+    copy_into(url, ddl, tables)
     return BlnkWritten(tables)

@@ -92,6 +92,7 @@ def test_a_clean_copy_gives_zero_findings_and_every_row_loaded(url: str) -> None
         "blnk_chain",
         "blnk_amounts",
         "blnk_consistency",
+        "blnk_journal",
         "mirror_seal",
     ]
     assert sealed.native[0].result.checkpoints[0].seq == read["blnk.transactions"][0]
@@ -280,12 +281,60 @@ def test_a_cached_total_that_is_not_credit_minus_debit_is_inconsistent(url: str)
 def test_a_float_amount_not_matching_precise_amount_is_an_amount_mismatch(url: str) -> None:
     txid, _ = _one_row(url)
     execute(
-        url, f"UPDATE blnk.transactions SET amount = amount + 0.001 WHERE transaction_id = '{txid}'"
+        url,
+        f"UPDATE blnk.transactions SET amount = amount + 0.001 WHERE transaction_id = '{txid}'",
     )
     reseal(url)  # the chainer sealed the row as it found it
-    findings = audited(load(url), url).findings
-    assert rules_of(findings) == {"source.amount_mismatch": 1}
-    assert findings["locator"][0] == f"blnk.transactions(transaction_id={txid})"
+    adapted = load(url)
+    amounts = next(n.result.findings for n in adapted.native if n.result.check == "blnk_amounts")
+    assert rules_of(amounts) == {"source.amount_mismatch": 1}
+    assert amounts["locator"][0] == f"blnk.transactions(transaction_id={txid})"
+    # the edit itself went around Blnk's immutability: its journal recorded it
+    assert rules_of(audited(adapted, url).findings) == {
+        "source.amount_mismatch": 1,
+        "source.inconsistent": 1,
+    }
+
+
+def _journal_findings(url: str) -> pl.DataFrame:
+    adapted = load(url)
+    return next(n.result.findings for n in adapted.native if n.result.check == "blnk_journal")
+
+
+def test_the_journal_names_each_protected_edit_and_deletion(url: str) -> None:
+    edited, _ = _one_row(url, "chain_seq = 100")
+    deleted, _ = _one_row(url, "chain_seq = 400")
+    execute(
+        url,
+        "UPDATE blnk.transactions SET precise_amount = precise_amount + 1, "
+        f"meta_data = '{{\"note\": 1}}' WHERE transaction_id = '{edited}'",
+        f"UPDATE blnk.transactions SET meta_data = '{{}}' WHERE transaction_id = '{deleted}'",
+        f"DELETE FROM blnk.transactions WHERE transaction_id = '{deleted}'",
+    )
+    journal = _journal_findings(url).sort("message")
+    assert rules_of(journal) == {"source.inconsistent": 2}
+    messages = journal["message"].to_list()
+    assert any(f"transaction {edited} that changed precise_amount at" in m for m in messages)
+    assert any(f"transaction {deleted} was deleted at" in m for m in messages)
+    assert all(loc.startswith("blnk.transaction_journal(id=") for loc in journal["locator"])
+
+
+def test_the_journal_sees_an_edit_the_chain_has_not_sealed_yet(url: str) -> None:
+    source, destination = rows_of(
+        url, "SELECT source, destination FROM blnk.transactions ORDER BY id LIMIT 1"
+    )[0]
+    execute(
+        url,
+        "INSERT INTO blnk.transactions (transaction_id, source, destination, reference, amount, "
+        "precise_amount, precision, currency, status, created_at) VALUES ('txn_new', "
+        f"'{source}', '{destination}', 'ref_new', 1, 100, 100, 'USD', 'APPLIED', now())",
+        "UPDATE blnk.transactions SET amount = 2, precise_amount = 200 "
+        "WHERE transaction_id = 'txn_new'",
+    )
+    assert _chain_findings(url).height == 0  # a backlog row: the chain cannot see it
+    journal = _journal_findings(url)
+    assert rules_of(journal) == {"source.inconsistent": 1}
+    assert "changed amount, precise_amount" in journal["message"][0]
 
 
 def test_a_precision_that_is_not_a_power_of_ten_rejects_the_row(url: str) -> None:

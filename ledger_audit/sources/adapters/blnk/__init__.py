@@ -4,7 +4,8 @@ Stage 1 (sources). Reads schema ``blnk`` in one read-only snapshot: balances bec
 and stored balances, each transaction row two entries of ``precise_amount`` (source debited,
 destination credited), inflight/commit/void rows the versions of one transaction. Blnk's own
 evidence is checked while its rows are held: the global hash chain (every break, classified),
-``amount`` against ``precise_amount``, cached balance totals. docs/adapters/blnk.md has the
+``amount`` against ``precise_amount``, cached balance totals, the transaction journal's
+edits and deletions. docs/adapters/blnk.md has the
 mapping, the chain's byte recipe and its golden vectors.
 """
 
@@ -19,6 +20,7 @@ from ledger_audit.sources.adapters.adapted import Adapted
 from ledger_audit.sources.adapters.blnk.canonical import RawTables, build_raw
 from ledger_audit.sources.adapters.blnk.chain_verify import verify_blnk_chain
 from ledger_audit.sources.adapters.blnk.consistency import check_amounts, check_consistency
+from ledger_audit.sources.adapters.blnk.journal import check_journal
 from ledger_audit.sources.adapters.blnk.layout import (
     ADAPTER,
     BALANCES,
@@ -106,5 +108,6 @@ def load(source: str | Path) -> Adapted:
         verify_blnk_chain(blnk),
         check_amounts(raw.rows, blnk.label),
         check_consistency(blnk, raw.rows),
+        check_journal(blnk),
     )
     return Adapted(ADAPTER, frames, report, native)

@@ -20,6 +20,7 @@ LEDGERS = "blnk.ledgers"
 BALANCES = "blnk.balances"
 TRANSACTIONS = "blnk.transactions"
 CHAIN_STATE = "blnk.chain_state"
+JOURNAL = "blnk.transaction_journal"
 
 LEDGER_COLUMNS = ("ledger_id", "name", "created_at")
 BALANCE_COLUMNS = (
@@ -102,10 +103,33 @@ def present_columns(opened: RelationSource, relation: str) -> tuple[str, ...]:
     return tuple(column.name for column in opened.columns(RelationRef(name=relation)))
 
 
+def has_relation(opened: RelationSource, relation: str) -> bool:
+    """True when ``relation`` (schema-qualified, or in the search path) exists."""
+    known = opened.relations()
+    return relation in known or relation.rsplit(".", maxsplit=1)[-1] in known
+
+
+PROTECTED_COLUMNS = (
+    "transaction_id",
+    "source",
+    "destination",
+    "description",
+    "reference",
+    "amount",
+    "precise_amount",
+    "precision",
+    "currency",
+    "status",
+    "hash",
+    "created_at",
+    "scheduled_for",
+)
+"""Columns Blnk's immutability trigger forbids changing (migration 1781162328)."""
+
+
 def has_chain(opened: RelationSource) -> bool:
     """True when the hash-chain migration (1781162328) ran: chain columns and chain_state."""
-    known = opened.relations()
-    if CHAIN_STATE not in known and CHAIN_STATE.rsplit(".", maxsplit=1)[-1] not in known:
+    if not has_relation(opened, CHAIN_STATE):
         return False
     present = set(present_columns(opened, TRANSACTIONS))
     state = set(present_columns(opened, CHAIN_STATE))

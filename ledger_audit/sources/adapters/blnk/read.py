@@ -16,9 +16,11 @@ from ledger_audit.sources.adapters.blnk.layout import (
     CHAIN_KEY,
     CHAIN_STATE,
     EFFECTIVE_COLUMN,
+    JOURNAL,
     LEDGERS,
     TRANSACTIONS,
     has_chain,
+    has_relation,
     present_columns,
 )
 from ledger_audit.sources.mapping.relations import RelationRef, RelationSource
@@ -49,6 +51,10 @@ class BlnkRows:
         chained: the chain migration ran (chain columns and ``chain_state`` exist).
         has_effective: ``effective_date`` exists.
         state: the ``global`` chain_state row.
+        journal: the UPDATE and DELETE entries of ``transaction_journal`` (id, transaction_id,
+            action_type, at, client_addr, backend_pid, old_data, new_data as JSON text);
+            None when the database has no journal.
+        journal_inserts: how many INSERT entries the journal holds (not read row by row).
     """
 
     label: str
@@ -58,6 +64,8 @@ class BlnkRows:
     chained: bool
     has_effective: bool
     state: ChainState
+    journal: pl.DataFrame | None = None
+    journal_inserts: int = 0
 
 
 def _query(opened: RelationSource, sql: str) -> pl.DataFrame:
@@ -105,11 +113,29 @@ def _state(opened: RelationSource) -> ChainState:
     return ChainState(last_seq, head_hash, genesis_hash)
 
 
+_JOURNAL_SQL = (
+    "SELECT id::bigint AS id, transaction_id, action_type, timestamp AS at, "
+    "client_addr::text AS client_addr, backend_pid::bigint AS backend_pid, "
+    f"old_data::text AS old_data, new_data::text AS new_data FROM {JOURNAL} "
+    "WHERE action_type <> 'INSERT'"
+)
+
+
+def _journal(opened: RelationSource) -> tuple[pl.DataFrame | None, int]:
+    if not has_relation(opened, JOURNAL):
+        return None, 0
+    inserts = _query(
+        opened, f"SELECT count(*)::bigint AS n FROM {JOURNAL} WHERE action_type = 'INSERT'"
+    )
+    return _query(opened, _JOURNAL_SQL).sort("id"), int(inserts.item())
+
+
 def read_rows(opened: RelationSource) -> BlnkRows:
     """Read the ledgers, balances, transactions and chain state (one snapshot: ``opened``)."""
     chained = has_chain(opened)
     has_effective = EFFECTIVE_COLUMN in present_columns(opened, TRANSACTIONS)
     transactions = _query(opened, _transactions_sql(chained, has_effective)).sort("id")
+    journal, journal_inserts = _journal(opened)
     return BlnkRows(
         label=opened.label,
         ledgers=_query(opened, _LEDGERS_SQL).sort("ledger_id"),
@@ -118,4 +144,6 @@ def read_rows(opened: RelationSource) -> BlnkRows:
         chained=chained,
         has_effective=has_effective,
         state=_state(opened) if chained else ChainState(None, None, None),
+        journal=journal,
+        journal_inserts=journal_inserts,
     )
