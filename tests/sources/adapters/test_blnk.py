@@ -445,11 +445,14 @@ def test_a_database_before_the_chain_migration_reads_with_chain_rules_not_proven
     name = unique_database_name("blnk_nochain")
     url = pg_server.create_database(name)
     try:
-        write_blnk(demo_frames, url, chain=False)
+        write_blnk(demo_frames, url, chain=False, journal=False)
         adapted = load(url)
         chain = next(n.result for n in adapted.native if n.result.check == "blnk_chain")
         assert chain.status == "no data"
         assert set(chain.coverage.unproven_rules) == set(CHAIN_RULES)
+        journal = next(n.result for n in adapted.native if n.result.check == "blnk_journal")
+        assert journal.status == "no data"
+        assert journal.coverage.unproven_rules == (RuleId.SOURCE_INCONSISTENT,)
         assert any("predates the hash chain" in note for note in adapted.report.notes)
         assert audited(adapted, url).findings.height == 0
     finally:
