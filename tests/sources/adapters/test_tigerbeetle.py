@@ -559,3 +559,14 @@ def test_a_transfer_between_one_account_or_without_flags_is_rejected(tmp_path: P
         ("line 2", "flags", "null_not_allowed"),
     ]
     assert adapted.frames.transactions["transaction_id"].to_list() == ["3"]
+
+
+def test_blank_lines_hold_no_record_and_do_not_shift_line_numbers(tmp_path: Path) -> None:
+    folder = _tiny(tmp_path, [_deposit("1", "5", 1000), _deposit("2", "5", 1001, ledger=7)])
+    path = folder / "transfers.jsonl"
+    first, second = path.read_text().splitlines()
+    path.write_text(f"\n{first}\n   \n{second}\n\n")
+    adapted = load_adapted(folder, NAME)
+    assert adapted.report.rejections.select("locator", "reason").rows() == [
+        ("line 4", "unmapped_ledger")
+    ]

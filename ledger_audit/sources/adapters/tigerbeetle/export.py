@@ -246,12 +246,26 @@ def _read_jsonl(path: Path, columns: tuple[str, ...]) -> pl.DataFrame:
             f"malformed JSON line ({why}; expected one JSON object per line): "
             f"{excerpt(line.rstrip())}",
         ) from exc
-    # Blank lines hold no record: number the records by the lines that do.
-    with path.open("rb") as handle:
-        numbers = [n for n, raw in enumerate(handle, start=1) if raw.strip()]
-    if len(numbers) != frame.height:
-        raise InputError(_where(path), f"read {frame.height} records from {len(numbers)} lines")
-    return frame.with_columns(pl.Series(LINE, numbers, dtype=pl.Int64))
+    return frame.with_columns(pl.Series(LINE, _record_lines(path, frame.height), dtype=pl.Int64))
+
+
+_BLANK_LINE = re.compile(rb"(?:^|\n)[ \t\r]*(?:\n|$)")
+
+
+def _record_lines(path: Path, records: int) -> list[int] | range:
+    """The line of each record; blank lines hold none.
+
+    One regular-expression scan finds whether there are any; only then is the file walked
+    line by line.
+    """
+    data = path.read_bytes()
+    if not _BLANK_LINE.search(data.rstrip(b"\r\n")):
+        numbers: list[int] | range = range(1, records + 1)
+    else:
+        numbers = [n for n, raw in enumerate(data.splitlines(), start=1) if raw.strip()]
+    if len(numbers) != records:
+        raise InputError(_where(path), f"read {records} records from {len(numbers)} lines")
+    return numbers
 
 
 def _read_csv(path: Path, columns: tuple[str, ...]) -> pl.DataFrame:
