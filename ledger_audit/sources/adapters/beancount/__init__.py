@@ -14,7 +14,7 @@ from pathlib import Path
 from ledger_audit.errors import InputError
 from ledger_audit.sources.adapters.adapted import Adapted
 from ledger_audit.sources.adapters.beancount.native import native_checks
-from ledger_audit.sources.adapters.beancount.read import read_file
+from ledger_audit.sources.adapters.beancount.read import PLUGINS_ENV, read_file
 from ledger_audit.sources.adapters.plaintext import require_zone, to_frames
 
 NAME = "beancount"
@@ -84,12 +84,22 @@ def load(
     if read.skipped:
         listed = ", ".join(f"{count} {kind}" for kind, count in read.skipped.items())
         notes = (*notes, f"directives with no ledger effect were not read: {listed}")
-    if read.plugins:
+    ran = [name for name in read.plugins if name not in read.held]
+    if ran:
         notes = (
             *notes,
             (
-                f"Beancount ran the file's plugins ({', '.join(read.plugins)}): the rows "
+                f"Beancount ran the file's plugins ({', '.join(ran)}): the rows "
                 "audited are the plugins' output"
+            ),
+        )
+    if read.held:
+        notes = (
+            *notes,
+            (
+                f"the file names plugins that are not Beancount's own ({', '.join(read.held)}): "
+                f"they run Python code, so they were not run (set {PLUGINS_ENV}=run to run "
+                "them); the rows audited are the file's directives without them"
             ),
         )
     loaded = to_frames(read.plain, notes)

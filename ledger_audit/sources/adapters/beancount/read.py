@@ -1,14 +1,19 @@
 """Run Beancount's own loader over a file and lay its directives out in columns.
 
-The loader is Beancount's full pipeline (parse, booking, plugins, validation), called
-through ``loader._load``: ``loader.load_file`` may write a ``.NAME.picklecache`` beside the
-audited file (or, with the cache disabled, delete one), and the audited source is never
-written. Every directive the canonical ledger has a place for becomes a row; the others
+The loader is Beancount's full pipeline (parse, booking, plugins, validation), run step by
+step through its loader functions: ``loader.load_file`` may write a ``.NAME.picklecache``
+beside the audited file (or, with the cache disabled, delete one), and the audited source is
+never written. Plugins are Python code the file names: Beancount's own (``beancount.*``) run,
+any other plugin and the file's ``insert_pythonpath`` only when ``PLUGINS_ENV`` says ``run``,
+since an audited file must not be able to run code of its choosing on the auditor's machine.
+Every directive the canonical ledger has a place for becomes a row; the others
 (prices, notes, events, documents, queries, custom) are counted in the notes.
 """
 
 from __future__ import annotations
 
+import os
+import sys
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -19,6 +24,8 @@ from typing import Any
 import polars as pl
 from beancount import loader
 from beancount.core import data
+from beancount.ops import validation
+from beancount.parser import booking
 
 from ledger_audit.sources.adapters.plaintext import (
     ACCOUNT_COLUMNS,
@@ -32,6 +39,11 @@ from ledger_audit.sources.adapters.plaintext import (
 
 SCALE_KEY = "scale"
 """The metadata key of a ``commodity`` directive that declares its scale (``scale: 2``)."""
+
+PLUGINS_ENV = "LEDGER_AUDIT_BEANCOUNT_PLUGINS"
+"""Set to ``run`` to run every plugin the file names, not only Beancount's own."""
+TRUSTED_PLUGINS = "beancount."
+"""Plugins shipped inside the beancount package: they run by default."""
 
 _UNKNOWN_FILE = 1 << 30
 _MAX_SCALE = 38
@@ -54,6 +66,8 @@ class BeancountRead:
     errors: tuple[LoaderError, ...]
     skipped: Mapping[str, int]
     plugins: tuple[str, ...]
+    held: tuple[str, ...] = ()
+    """Plugins the file names that were not run (not Beancount's own, no ``PLUGINS_ENV``)."""
 
 
 def locator_of(meta: Mapping[str, Any] | None) -> str:
@@ -67,8 +81,7 @@ def read_file(
     path: Path, *, zone: str, scales: Mapping[str, int], ledger_id: str | None
 ) -> BeancountRead:
     """Load ``path`` with Beancount and return its rows in columns (no audit yet)."""
-    # The uncached pipeline of load_file: no cache file is written or deleted beside the source.
-    entries, errors, options = loader._load([(str(path.resolve()), True)], None, None, None)  # noqa: SLF001
+    entries, errors, options, held = _load(path.resolve())
     tx, posts = _transaction_columns(entries, str(path.resolve()))
     directives = _Directives(options)
     for entry in entries:
@@ -94,7 +107,37 @@ def read_file(
         for error in errors
     )
     plugins = tuple(str(name) for name, _ in options.get("plugin", []))
-    return BeancountRead(plain, loader_errors, dict(sorted(directives.skipped.items())), plugins)
+    skipped = dict(sorted(directives.skipped.items()))
+    return BeancountRead(plain, loader_errors, skipped, plugins, held)
+
+
+def _load(path: Path) -> tuple[list[Any], list[Any], dict[str, Any], tuple[str, ...]]:
+    """Beancount's uncached load pipeline, holding back plugins that are not its own.
+
+    Returns the entries, the errors, the options and the names of the plugins not run.
+    """
+    entries, errors, options = loader._parse_recursive([(str(path), True)], None)  # noqa: SLF001
+    entries.sort(key=data.entry_sortkey)
+    entries, booking_errors = booking.book(entries, options)  # type: ignore[no-untyped-call]
+    errors.extend(booking_errors)
+    named = list(options.get("plugin", []))
+    run_all = os.environ.get(PLUGINS_ENV, "").strip().lower() == "run"
+    held = (
+        ()
+        if run_all
+        else tuple(str(name) for name, _ in named if not str(name).startswith(TRUSTED_PLUGINS))
+    )
+    options["plugin"] = [(name, config) for name, config in named if name not in held]
+    saved = list(sys.path)
+    try:
+        if run_all and options.get("pythonpath"):
+            sys.path[0:0] = options["pythonpath"]
+        entries, errors = loader.run_transformations(entries, errors, options, None)
+    finally:
+        sys.path[:] = saved
+    options["plugin"] = named
+    errors.extend(validation.validate(entries, options, None, None))  # type: ignore[no-untyped-call]
+    return entries, errors, options, held
 
 
 def _first_line(message: str) -> str:
