@@ -9,6 +9,8 @@ Who posted and who approved come from metadata keys named in the parameters.
 
 from __future__ import annotations
 
+import json
+import re
 from dataclasses import dataclass
 
 import polars as pl
@@ -51,6 +53,23 @@ class Population:
     has_approver: bool
 
 
+def metadata_text(key: str) -> pl.Expr:
+    """The text value of top-level metadata ``key`` (null when absent).
+
+    A flat object without escapes is read with one regular expression (the JSON parser
+    costs several times more); anything else (nesting, escapes) goes through the parser.
+    """
+    meta = pl.col("metadata")
+    quoted = re.escape(json.dumps(key))
+    fast = meta.str.extract(quoted + r'\s*:\s*"([^"\\]*)"', 1)
+    simple = (meta.str.count_matches("{", literal=True) == 1) & ~meta.str.contains(
+        "\\", literal=True
+    )
+    parsed = meta.str.json_path_match(f"$.{key}")
+    named = meta.str.contains(json.dumps(key), literal=True)
+    return pl.when(simple & fast.is_not_null()).then(fast).when(named).then(parsed)
+
+
 def build_population(frames: LedgerFrames, period: Period, params: JetParams) -> Population:
     """The period's transactions and legs (one pass each; collected once for the counts)."""
     versions = frames.transactions.lazy()
@@ -63,7 +82,7 @@ def build_population(frames: LedgerFrames, period: Period, params: JetParams) ->
         *TX_KEY,
         pl.col("recorded_ns").alias("created_ns"),
         pl.col("kind").alias("first_kind"),
-        pl.col("metadata").str.json_path_match(f"$.{params.actor_field}").alias("actor"),
+        metadata_text(params.actor_field).alias("actor"),
     )
     tails = versions.filter(closes).select(
         "version",
@@ -74,7 +93,7 @@ def build_population(frames: LedgerFrames, period: Period, params: JetParams) ->
         "chain_seq",
         "description",
         "reverses_transaction_id",
-        pl.col("metadata").str.json_path_match(f"$.{params.approver_field}").alias("approver"),
+        metadata_text(params.approver_field).alias("approver"),
     )
     first = pl.concat([heads, tails], how="horizontal").with_columns(
         (

@@ -69,3 +69,29 @@ def test_just_below_is_exact_at_the_band_edges(amount: int) -> None:
     limits = [t * 100 for t in PARAMS.thresholds]
     hit = any(t * 9_500 <= amount * 10_000 and amount < t for t in limits)
     assert _flagged([*clean(), tx], JetRule.JUST_BELOW) == ({"p"} if hit else set())
+
+
+_TEXT = st.text(st.characters(codec="utf-8"), max_size=8)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.dictionaries(
+        st.sampled_from(["actor", "approved_by", "event", "actor2"]),
+        st.one_of(_TEXT, st.integers(-5, 5), st.dictionaries(st.just("actor"), _TEXT)),
+        max_size=4,
+    )
+)
+def test_metadata_fields_read_like_the_json_parser(meta: dict[str, object]) -> None:
+    import json
+
+    import polars as pl
+
+    from ledger_audit.analytics.jet.population import metadata_text
+
+    frame = pl.DataFrame({"metadata": [json.dumps(meta), json.dumps(meta, ensure_ascii=False)]})
+    got = frame.select(
+        metadata_text("actor").alias("a"),
+        pl.col("metadata").str.json_path_match("$.actor").alias("j"),
+    )
+    assert got["a"].to_list() == got["j"].to_list()
