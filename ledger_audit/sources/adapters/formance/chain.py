@@ -25,7 +25,8 @@ so breaks are told apart by where a failing log's hash *does* verify:
   it cannot be checked, and is not reported again).
 
 A truncated tail or a fully re-hashed history is not detectable from the chain alone: the
-checkpoints of this run let the next audit prove the chain extends them.
+mirror seal's checkpoint (``seal.py``) lets the next audit prove the history it read is
+unchanged. No checkpoint of the Formance chain itself is emitted: nothing would compare it.
 """
 
 from __future__ import annotations
@@ -45,7 +46,6 @@ from ledger_audit.findings import (
     empty_findings,
     findings_frame,
 )
-from ledger_audit.schema.lach1 import Checkpoint
 from ledger_audit.sources.adapters.adapted import NativeCheck
 from ledger_audit.sources.adapters.formance.consistency import LogContent
 from ledger_audit.sources.adapters.formance.hashing import (
@@ -106,7 +106,7 @@ def _verifies(previous: bytes | None, body: bytes, alt: bytes, stored: bytes | N
 
 def _sync_ledger(  # noqa: C901, PLR0912 - one pass, one branch per break class
     ledger: str, rows: pl.DataFrame, inconsistent: frozenset[int], consistent: frozenset[int]
-) -> tuple[list[Finding], Checkpoint | None, int]:
+) -> tuple[list[Finding], int]:
     rows = rows.sort("id_int")
     inputs = log_inputs(rows)
     ids: list[int] = rows.get_column("id_int").to_list()
@@ -235,11 +235,7 @@ def _sync_ledger(  # noqa: C901, PLR0912 - one pass, one branch per break class
                     actual=sha(inputs[i]).hexdigest(),
                 )
             )
-    checkpoint = None
-    if ids and not findings and stored[-1] is not None:
-        head = stored[-1]
-        checkpoint = Checkpoint(f"formance:{ledger}", ids[-1], head.hex(), len(ids))
-    return findings, checkpoint, len(ids)
+    return findings, len(ids)
 
 
 def _async_ledger(
@@ -336,7 +332,6 @@ def chain_check(
 ) -> NativeCheck:
     """Verify every ledger's chain as its HASH_LOGS feature says."""
     findings: list[Finding] = []
-    checkpoints: list[Checkpoint] = []
     unproven: list[str] = []
     checked = 0
     disabled: list[str] = []
@@ -363,7 +358,7 @@ def chain_check(
                 "to a block, not told apart as resealed or reordered"
             )
         else:
-            found, checkpoint, n = _sync_ledger(
+            found, n = _sync_ledger(
                 ledger,
                 rows,
                 content.inconsistent.get(ledger, frozenset()) if content else frozenset(),
@@ -371,11 +366,9 @@ def chain_check(
             )
             findings += found
             checked += n
-            if checkpoint is not None:
-                checkpoints.append(checkpoint)
     unproven.append(
         "a truncated tail or a fully re-hashed log history is not detectable from the chain "
-        "alone: this run's checkpoints let the next audit prove the chain extends them"
+        "alone: the mirror seal's checkpoint lets the next audit prove the history is unchanged"
     )
     all_disabled = bool(ledgers) and len(disabled) == len(ledgers)
     coverage = Coverage(
@@ -387,7 +380,7 @@ def chain_check(
         unproven_rules=RULES if all_disabled or not ledgers else (),
     )
     frame = findings_frame(findings) if findings else empty_findings()
-    return NativeCheck(CheckResult(CHECK, frame, coverage, checkpoints=tuple(checkpoints)), RULES)
+    return NativeCheck(CheckResult(CHECK, frame, coverage), RULES)
 
 
 def ids_of(values: Iterable[object]) -> frozenset[int]:

@@ -85,9 +85,10 @@ def table_postings(postings: pl.DataFrame) -> pl.DataFrame:
     )
     return (
         postings.sort("ledger", "id", "k")
-        .group_by("ledger", "id", maintain_order=True)
-        .agg(one.str.join(",").alias("joined"))
-        .select("ledger", "id", pl.format("[{}]", "joined").alias("postings"))
+        .select("ledger", "id", one.alias("one"))
+        .group_by("ledger", "id")
+        .agg(pl.col("one").str.join(","))
+        .select("ledger", "id", pl.format("[{}]", "one").alias("postings"))
     )
 
 
