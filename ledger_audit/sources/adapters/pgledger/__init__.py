@@ -90,6 +90,6 @@ def load(source: str | Path, *, scales: Mapping[str, int] | None = None) -> Adap
         )
         frames, report = load_with_mapping(NAME, opened, mapping_text(resolved), notes=notes)
         entries = opened.read(RelationRef(name="pgledger_entries"), ENTRY_COLUMNS)
-    rows, cached = running_inputs(entries, accounts, resolved, LEDGER_ID)
-    native = (running_check(rows, cached, RUNNING), pgledger_entries(entries, frames, rows))
+    rows, cached, legs = running_inputs(entries, accounts, resolved, LEDGER_ID)
+    native = (running_check(rows, cached, RUNNING), pgledger_entries(legs, frames))
     return Adapted(NAME, frames, report, native)
