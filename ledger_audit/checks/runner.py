@@ -121,7 +121,12 @@ class AuditResult:
         return merged.sort(rank, "rule").select(list(SUMMARY_SCHEMA))
 
 
-_STATUS_RANK = {"crashed": 0, "failed": 1, "no data": 2, "not proven": 3, "passed": 4}
+_STATUS_RANK = {"crashed": 0, "failed": 1, "not proven": 2, "passed": 3, "no data": 4}
+"""A rule covered by several checks reads as the worst of them, where a check that had nothing
+to look at (no data) does not speak: the canonical chain check has no LACH-1 chain on a vendor
+ledger whose own chain an adapter verified, so ``chain.*`` reads that verdict. Only when every
+check had no data does the rule read ``no data``. "Not proven" outranks "passed" (one check
+could not establish what another did not cover)."""
 
 
 def describe(coverage: Coverage) -> str:

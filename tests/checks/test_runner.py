@@ -7,7 +7,16 @@ import polars as pl
 from ledger_audit.checks.catalogue import CATALOGUE, RULES, Check, Tier
 from ledger_audit.checks.loading import check_load_report
 from ledger_audit.checks.runner import audit, merge_findings, run_checks
-from ledger_audit.findings import CheckResult, Coverage, RuleId, Severity, findings_from
+from ledger_audit.findings import (
+    CheckResult,
+    Coverage,
+    Finding,
+    RuleId,
+    Severity,
+    empty_findings,
+    findings_frame,
+    findings_from,
+)
 from ledger_audit.sources.ledger_frames import (
     LedgerFrames,
     LoadReport,
@@ -162,3 +171,25 @@ def test_a_crash_quotes_a_short_excerpt_of_its_error_on_one_line() -> None:
     assert "chars]" in message
     assert "\n" not in message
     assert len(message) < 500
+
+
+def test_a_check_with_no_data_does_not_mask_another_checks_verdict_on_the_same_rule() -> None:
+    def _result(check: str, checked: int, findings: pl.DataFrame) -> CheckResult:
+        return CheckResult(check, findings, Coverage(checked, "rows", "here"))
+
+    chain_rules = (RuleId.CHAIN_TAMPERED,)
+    empty = LedgerFrames.empty()
+    report = LoadReport(source="empty", counts=(), rejections=empty_rejections())
+    chain = [c for c in CATALOGUE if c.name == "chain"]
+
+    def status(native: CheckResult) -> str:
+        result = audit(empty, report, SPEC, chain, native=[(native, chain_rules)])
+        summary = result.summary().filter(pl.col("rule") == RuleId.CHAIN_TAMPERED.value)
+        return str(summary["status"].item())
+
+    assert status(_result("vendor_chain", 10, empty_findings())) == "passed"
+    assert status(_result("vendor_chain", 0, empty_findings())) == "no data"
+    tampered = findings_frame(
+        [Finding(RuleId.CHAIN_TAMPERED, Severity.CRITICAL, "l", "row 3", "edited", check="v")]
+    )
+    assert status(_result("vendor_chain", 10, tampered)) == "failed"

@@ -51,12 +51,28 @@ ADAPTERS: tuple[Adapter, ...] = (
     # one Adapter(...) per vendor, sorted by name
     Adapter("beancount", "Beancount 3", ".beancount", "ledger_audit.sources.adapters.beancount"),
     Adapter("blnk", "Blnk (schema blnk)", "PostgreSQL", "ledger_audit.sources.adapters.blnk"),
-    Adapter("formance", "Formance Ledger v2 (bucket migrations 0-53)", "PostgreSQL", "ledger_audit.sources.adapters.formance"),
+    Adapter(
+        "formance",
+        "Formance Ledger v2 (bucket migrations 0-53)",
+        "PostgreSQL",
+        "ledger_audit.sources.adapters.formance",
+    ),
     Adapter("hledger", "hledger 1.25", "a journal", "ledger_audit.sources.adapters.hledger"),
     Adapter("midaz", "Midaz (transaction DB)", "PostgreSQL", "ledger_audit.sources.adapters.midaz"),
-    Adapter("modern-treasury", "Modern Treasury Ledgers (API list endpoints, SDK 1.x models)", "a folder of list-endpoint JSON (ledgers, ledger_accounts, ledger_transactions, versions, statements)", "ledger_audit.sources.adapters.modern_treasury"),
+    Adapter(
+        "modern-treasury",
+        "Modern Treasury Ledgers (API list endpoints, SDK 1.x models)",
+        "a folder of list-endpoint JSON (ledgers, ledger_accounts, ledger_transactions, "
+        "versions, statements)",
+        "ledger_audit.sources.adapters.modern_treasury",
+    ),
     Adapter("pgledger", "pgledger.sql", "PostgreSQL", "ledger_audit.sources.adapters.pgledger"),
-    Adapter("tigerbeetle", "TigerBeetle 0.16 (accounts and transfers exported)", "a folder of accounts and transfers (.jsonl or .csv) with ledgers.toml", "ledger_audit.sources.adapters.tigerbeetle"),
+    Adapter(
+        "tigerbeetle",
+        "TigerBeetle 0.16 (accounts and transfers exported)",
+        "a folder of accounts and transfers (.jsonl or .csv) with ledgers.toml",
+        "ledger_audit.sources.adapters.tigerbeetle",
+    ),
 )
 """Every adapter, by name (docs/adapters.md lists what each proves and cannot)."""
 
