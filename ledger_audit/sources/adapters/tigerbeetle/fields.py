@@ -69,15 +69,26 @@ def has(column: str, bit: int) -> pl.Expr:
     return (bits(column) & bit) != 0
 
 
-def _canonical_digits(text: pl.Expr) -> pl.Expr:
-    stripped = text.str.strip_chars().str.replace(r"^0+", "")
-    return pl.when(stripped == "").then(pl.lit("0")).otherwise(stripped)
+DIGITS = "__digits_"
+"""Prefix of the columns ``with_digits`` adds: each value's digits, computed once."""
+
+
+def digits_of(column: str) -> pl.Expr:
+    """The column's decimal digits without leading zeros (null where not digits)."""
+    text = pl.col(column).str.strip_chars()
+    stripped = text.str.strip_chars_start("0")
+    canonical = pl.when(stripped == "").then(pl.lit("0")).otherwise(stripped)
+    return pl.when(text.str.contains(_DIGITS)).then(canonical)
+
+
+def with_digits(frame: pl.DataFrame, columns: tuple[str, ...]) -> pl.DataFrame:
+    """Add each column's digits (``DIGITS`` + name) in one pass, for ``unsigned``."""
+    return frame.with_columns(digits_of(c).alias(f"{DIGITS}{c}") for c in columns)
 
 
 def unsigned(column: str) -> pl.Expr:
-    """The column's decimal digits without leading zeros (null where not digits)."""
-    text = pl.col(column).str.strip_chars()
-    return pl.when(text.str.contains(_DIGITS)).then(_canonical_digits(text))
+    """The digits of ``column``, as ``with_digits`` computed them."""
+    return pl.col(f"{DIGITS}{column}")
 
 
 def at_most(digits: pl.Expr, limit: str) -> pl.Expr:

@@ -206,11 +206,14 @@ def screen(
     numeric: tuple[str, ...],
 ) -> Screened:
     """Reject records with bad fields, merge identical replays, reject conflicting ones."""
+    digits = (*numeric, *USER_DATA)
+    frame = f.with_digits(frame, digits)
     cells, bad = _bad_cells(frame, problems)
     rejections = [_rejections(cells, table, path)] if cells.height else []
-    good = frame.filter(~bad).with_columns(
-        *(f.unsigned(c).alias(c) for c in numeric),
-        *(f.unsigned(c).alias(c) for c in USER_DATA),
+    good = (
+        frame.filter(~bad)
+        .with_columns(f.unsigned(c).alias(c) for c in digits)
+        .drop(f"{f.DIGITS}{c}" for c in digits)
     )
     body = [c for c in good.columns if c != LINE]
     # A replay: same id again. Order by timestamp then line: the earliest is what was stored.
