@@ -104,47 +104,49 @@ def running_inputs(
     return running, cached, legs
 
 
-def _codes(*columns: pl.Series) -> pl.Enum:
-    """One Enum over the distinct values of ``columns``: joins on its codes compare integers."""
-    values = (
-        pl.concat([c.cast(pl.String) for c in columns]).drop_nulls().unique(maintain_order=True)
-    )
-    return pl.Enum(values)
-
-
 def pgledger_entries(legs: pl.DataFrame, frames: LedgerFrames) -> NativeCheck:
     """Each loaded transfer against its two pgledger entries.
 
-    ``legs`` (row_id, transfer_id, account_id, delta) are the entries as read. Transfer and
-    account ids are joined through Enum codes (integers), not as text.
+    ``legs`` (row_id, transfer_id, account_id, delta) are the entries as read. They meet the
+    loaded legs through 64-bit hashes of the transfer and account ids (an integer join; text
+    joins of ids with long shared prefixes were the slowest step), and every pair that met is
+    then compared as text, so a hash collision shows as a finding, never as a match.
     """
-    transfer = _codes(frames.entries.get_column("transaction_id"))
-    account = _codes(frames.entries.get_column("account_id"), legs.get_column("account_id"))
-    loaded = frames.entries.lazy().select(
-        pl.col("transaction_id").alias("transfer_id"),
-        "account_id",
-        pl.col("transaction_id").cast(transfer).to_physical().alias("t"),
-        pl.col("account_id").cast(account).to_physical().alias("a"),
-        pl.when(pl.col("direction") == "debit")
-        .then(-pl.col("amount").cast(pl.Int64))
-        .otherwise(pl.col("amount").cast(pl.Int64))
-        .alias("expected"),
+    key = [
+        pl.col("transfer_id").hash(seed=1).alias("t"),
+        pl.col("account_id").hash(seed=2).alias("a"),
+    ]
+    loaded = (
+        frames.entries.lazy()
+        .select(
+            pl.col("transaction_id").alias("transfer_id"),
+            "account_id",
+            pl.when(pl.col("direction") == "debit")
+            .then(-pl.col("amount").cast(pl.Int64))
+            .otherwise(pl.col("amount").cast(pl.Int64))
+            .alias("expected"),
+        )
+        .with_columns(key)
     )
-    # An entry of a transfer that was not loaded (rejected) has no code: its rejection says it.
+    transfers = loaded.select("t").unique()
+    # An entry of a transfer that was not loaded (rejected) is left to its rejection.
     stored = (
         legs.lazy()
-        .with_columns(
-            pl.col("transfer_id").cast(transfer, strict=False).to_physical().alias("t"),
-            pl.col("account_id").cast(account, strict=False).to_physical().alias("a"),
-        )
-        .filter(pl.col("t").is_not_null())
-        .select("row_id", "transfer_id", "account_id", "t", "a", pl.col("delta").alias("stored"))
+        .select("row_id", "transfer_id", "account_id", pl.col("delta").alias("stored"))
+        .with_columns(key)
+        .join(transfers, on="t", how="semi")
         .with_columns(pl.len().over("t", "a").alias("copies"))
     )
     both = stored.join(loaded, on=["t", "a"], how="full", coalesce=True)
     ledger = frames.ledgers.get_column("ledger_id").first() if frames.ledgers.height else None
     both = (
         both.with_columns(
+            (
+                (pl.col("transfer_id") != pl.col("transfer_id_right"))
+                | (pl.col("account_id") != pl.col("account_id_right"))
+            )
+            .fill_null(value=False)
+            .alias("collided"),
             pl.coalesce("transfer_id", "transfer_id_right").alias("transfer_id"),
             pl.coalesce("account_id", "account_id_right").alias("account_id"),
         )
@@ -159,6 +161,21 @@ def pgledger_entries(legs: pl.DataFrame, frames: LedgerFrames) -> NativeCheck:
     at_entry = pl.format("pgledger_entries(id={})", pl.col("row_id"))
     at_transfer = pl.format("pgledger_transfers(id={})", pl.col("transfer_id"))
     parts = [
+        findings_from(
+            both.filter(pl.col("collided")),
+            rule=RuleId.SOURCE_INCONSISTENT,
+            severity=Severity.HIGH,
+            check=ENTRIES_CHECK,
+            table=None,
+            locator=at_entry,
+            message=pl.format(
+                "the entry could not be matched to transfer {} (its ids hash like another "
+                "leg's): it is reported rather than assumed to match",
+                pl.col("transfer_id"),
+            ),
+            expected=pl.lit("a matching leg"),
+            actual=pl.col("account_id"),
+        ),
         findings_from(
             both.filter(pl.col("row_id").is_null()),
             rule=RuleId.SOURCE_INCONSISTENT,
