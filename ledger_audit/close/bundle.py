@@ -96,7 +96,7 @@ def write_bundle(close: MonthEndClose, folder: Path, *, run_time_ns: int) -> Man
     workpaper = write_workpaper(
         folder / WORKPAPER,
         manifest,
-        tables.sheets,
+        (*tables.statements, *tables.sheets),
         readable_findings(close.findings),
         as_of_ns=close.trial_balance.period.end_ns,
     )

@@ -1,8 +1,9 @@
 """The month-end close as one function: every stage of the data flow over one period.
 
 ``run_close`` loads the ledger once, audits it (chain, invariant suites, stored balances,
-closed period, duplicates), reconciles it against the statements, builds the drift report,
-the trial balance and the summary journals, and gathers every finding and every stage's
+closed period, duplicates), reconciles it against the statements, builds the drift report
+and the bank reconciliation statement per bank account, the trial balance and the
+summary journals, and gathers every finding and every stage's
 coverage into one :class:`MonthEndClose`. The close notebook and ``ledger-audit close``
 call it; the bundle writer (``close.bundle``) turns its result into the evidence bundle.
 
@@ -37,6 +38,7 @@ from ledger_audit.reconcile.internal import internal_items
 from ledger_audit.reconcile.match import Reconciliation, reconcile
 from ledger_audit.reconcile.normalise import Window
 from ledger_audit.replay.balances import Basis
+from ledger_audit.reports.bank_reconciliation import BankReconciliation, build_bank_reconciliation
 from ledger_audit.reports.drift import DriftReport, build_drift_report
 from ledger_audit.reports.exceptions import by_severity
 from ledger_audit.reports.journals import Granularity, SummaryJournals, build_summary_journals
@@ -170,6 +172,8 @@ class MonthEndClose:
         rules: the reconciliation rules (None without statements).
         reconciliation: the matches and breaks (None without statements).
         drift: ledger against bank over the period (None without statements).
+        bank_reconciliation: the statement per bank account at the period's end (None
+            without statements).
         trial_balance: the period's trial balance.
         mapping: the GL mapping (None without one).
         journals: the summary journals (None without a mapping).
@@ -188,6 +192,7 @@ class MonthEndClose:
     rules: MatchRules | None
     reconciliation: Reconciliation | None
     drift: DriftReport | None
+    bank_reconciliation: BankReconciliation | None
     trial_balance: TrialBalance
     mapping: GlMapping | None
     journals: SummaryJournals | None
@@ -309,6 +314,11 @@ def run_close(parameters: CloseParameters, *, on_stage: OnStage | None = None) -
             last_day=period.last_day,
             materiality=parameters.materiality,
         )
+    bank_reconciliation = (
+        build_bank_reconciliation(drift, reconciliation)
+        if drift is not None and reconciliation is not None
+        else None
+    )
     done("drift")
 
     trial_balance = build_trial_balance(frames, period, parameters.basis)
@@ -345,6 +355,7 @@ def run_close(parameters: CloseParameters, *, on_stage: OnStage | None = None) -
         rules=rules,
         reconciliation=reconciliation,
         drift=drift,
+        bank_reconciliation=bank_reconciliation,
         trial_balance=trial_balance,
         mapping=mapping,
         journals=journals,

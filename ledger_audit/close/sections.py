@@ -9,23 +9,23 @@ says are the same thing.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import polars as pl
 
 from ledger_audit.close.run import MonthEndClose
+from ledger_audit.close.summary import key_figures
 from ledger_audit.exports.html_report import Section, render_section
-from ledger_audit.exports.tables import Table, report_tables
+from ledger_audit.exports.tables import DEBIT_CREDIT_NOTE, Table, report_tables
 from ledger_audit.exports.workpaper import MAX_ROWS
 from ledger_audit.replay.balances import SUM_AMOUNT
+from ledger_audit.reports.bank_reconciliation import BankReconciliation
 from ledger_audit.reports.exceptions import readable_findings
-from ledger_audit.reports.trial_balance import asset_scale
+from ledger_audit.reports.trial_balance import asset_scale, by_gl_account
 from ledger_audit.viz.balances import findings_figure
 from ledger_audit.viz.drift import drift_lines
-
-FINDING_COLUMNS = ("rule", "severity", "check", "locator", "message", "expected", "actual")
-"""The findings columns the report's table shows (the full schema ships as CSV/Parquet)."""
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -36,14 +36,18 @@ class CloseTables:
         sheets: tables the workpaper gets a sheet for and the report may show.
         data: tables of a row per match, link or ledger entry, and any table longer than
             Excel's rows: CSV and Parquet only.
+        statements: the bank reconciliation statement of each bank account, one sheet
+            each, first in the workpaper and in the report (``tables/`` has them in long
+            form: ``bank_reconciliation`` and ``bank_reconciliation_items``).
     """
 
     sheets: tuple[Table, ...]
     data: tuple[Table, ...]
+    statements: tuple[Table, ...] = ()
 
     def named(self, name: str) -> Table:
         """One table by name."""
-        for table in (*self.sheets, *self.data):
+        for table in (*self.statements, *self.sheets, *self.data):
             if table.name == name:
                 return table
         raise KeyError(name)
@@ -61,6 +65,23 @@ def close_tables(close: MonthEndClose) -> CloseTables:
         Table("Integrity", close.audit.summary()),
     ]
     data: list[Table] = []
+    statements: tuple[Table, ...] = ()
+    if close.bank_reconciliation is not None:
+        bank = close.bank_reconciliation
+        statements = statement_tables(bank)
+        sheets.append(
+            Table(
+                "Bank rec items",
+                bank.items,
+                ("amount", "effect"),
+                note=(
+                    "The open items behind each statement line: amount as the bank or the "
+                    "ledger states it (money into the account positive), effect what it adds "
+                    "to its line."
+                ),
+            )
+        )
+        data.append(Table("Bank reconciliation", bank.statement, ("amount",)))
     recon = close.reconciliation
     if recon is not None:
         sheets += [
@@ -96,34 +117,95 @@ def close_tables(close: MonthEndClose) -> CloseTables:
             Table("Drift explained", _scaled(close.drift.explained), ("amount",)),
         ]
     tables = report_tables(close.trial_balance, close.journals, drilldown=True)
+    if close.mapping is not None:
+        sheets.append(
+            Table(
+                "Trial balance by GL",
+                by_gl_account(close.trial_balance, close.mapping),
+                ("opening", "debits", "credits", "closing"),
+                debit_credit=("opening", "closing"),
+                note=DEBIT_CREDIT_NOTE,
+            )
+        )
     sheets += [t for t in tables if t.name != "Journal drill-down"]
     data += [t for t in tables if t.name == "Journal drill-down"]
     # a sheet longer than Excel allows ships as CSV and Parquet only (the manifest lists them)
     too_long = [t for t in sheets if t.frame.height >= MAX_ROWS]
     return CloseTables(
-        sheets=tuple(t for t in sheets if t not in too_long), data=(*data, *too_long)
+        sheets=tuple(t for t in sheets if t not in too_long),
+        data=(*data, *too_long),
+        statements=statements,
     )
 
 
+STATEMENT_NOTE = (
+    "Each line is signed as it moves the bank balance to the ledger balance (money into the "
+    "account positive); the explained lines add up to the difference."
+)
+
+
+def statement_name(account_ref: str, asset_id: str, taken: set[str]) -> str:
+    """A workpaper sheet name for one account's statement: ``Rec USD US00DEMO...``."""
+    code = asset_id.split("/", 1)[0]
+    ref = re.sub(r"[\[\]:*?/\\']", "-", account_ref)
+    name = f"Rec {code} {ref}"
+    if len(name) > _SHEET_NAME:
+        name = f"Rec {code} ~{ref[-(_SHEET_NAME - len(code) - 6) :]}"
+    base, number = name, 2
+    while name.casefold() in taken:
+        suffix = f" {number}"
+        name, number = base[: _SHEET_NAME - len(suffix)] + suffix, number + 1
+    taken.add(name.casefold())
+    return name
+
+
+_SHEET_NAME = 31
+
+
+def statement_tables(bank: BankReconciliation) -> tuple[Table, ...]:
+    """One table per bank account and asset: its reconciliation statement's lines."""
+    taken: set[str] = set()
+    tables = []
+    for ledger_id, account_id, account_ref, asset_id in bank.accounts():
+        lines = bank.statement.filter(
+            (pl.col("ledger_id") == ledger_id)
+            & (pl.col("account_id") == account_id)
+            & (pl.col("account_ref") == account_ref)
+            & (pl.col("asset_id") == asset_id)
+        ).select("label", "date", "amount", "items", "asset_id", "scale")
+        tables.append(
+            Table(
+                statement_name(account_ref, asset_id, taken),
+                lines,
+                ("amount",),
+                note=f"{account_id} at bank account {account_ref}, {asset_id}. {STATEMENT_NOTE}",
+            )
+        )
+    return tuple(tables)
+
+
+INLINE_ROWS = 20
+"""Rows a long table shows inline in the report; the rest are in the workpaper and tables/."""
+
+FINDING_COLUMNS = ("severity", "rule", "message", "difference")
+"""The findings columns the report shows (the workpaper and tables/findings.* have all)."""
+
+
 def close_sections(close: MonthEndClose, tables: CloseTables | None = None) -> tuple[Section, ...]:
-    """The report's sections, in reading order."""
+    """The report's sections, in the order a controller reads them."""
     tables = tables or close_tables(close)
     return (
-        _summary(close, tables),
-        _integrity(close, tables),
+        _summary(close),
+        _exceptions(close),
+        _bank_reconciliation(close, tables),
+        _ledger_rollup(close, tables),
         _reconciliation(close, tables),
         _drift(close, tables),
-        _ledger_rollup(close, tables),
+        _integrity(close, tables),
         Section(
-            "Findings",
-            paragraphs=(
-                (
-                    "Every finding of the close, most severe first (critical, high, medium, low, "
-                    "info), then by amount, largest first. The workpaper's Findings "
-                    "sheet has disposition and reviewer columns to fill in."
-                ),
-            ),
-            tables=(Table("Findings", readable_findings(close.findings).select(FINDING_COLUMNS)),),
+            "Checks",
+            paragraphs=("Every check of the close: its status and what it examined.",),
+            tables=(tables.named("Checks"),),
         ),
     )
 
@@ -133,37 +215,87 @@ def title(close: MonthEndClose) -> str:
     return f"Month-end close {close.parameters.period}"
 
 
-def _summary(close: MonthEndClose, tables: CloseTables) -> Section:
-    p = close.parameters
-    counts = {c.table: c.loaded for c in close.load.counts}
-    failed = [r.check for r in close.results if r.status in ("failed", "crashed")]
-    skipped = [r.check for r in close.results if r.status == "no data"]
-    paragraphs = [
-        (
-            f"Ledger {p.source}, period {p.period} ({close.trial_balance.period.first_day} to "
-            f"{close.trial_balance.period.last_day}, {p.basis} basis): "
-            f"{counts.get('transactions', 0):,} transaction versions and "
-            f"{counts.get('entries', 0):,} entries loaded, {close.load.rejected:,} rows rejected."
-        ),
-        f"{close.findings.height:,} finding(s), {close.critical:,} critical. "
-        + (f"Checks with findings: {', '.join(failed)}. " if failed else "No check failed. ")
-        + (f"Not run or nothing to examine: {', '.join(skipped)}." if skipped else ""),
-    ]
-    figures = (findings_figure(close.findings_by_rule()),) if close.findings.height else ()
+def _summary(close: MonthEndClose) -> Section:
     return Section(
         "Summary",
-        paragraphs=tuple(paragraphs),
-        figures=figures,
-        tables=(tables.named("Checks"), tables.named("Findings by rule")),
+        tables=(
+            Table(
+                "Close at a glance",
+                key_figures(close),
+                note=(
+                    "Amounts in their currency; drift is bank minus ledger, the unreconciled "
+                    "amount the bank reconciliation statements' differences."
+                ),
+            ),
+        ),
     )
+
+
+def _exceptions(close: MonthEndClose) -> Section:
+    figures = (findings_figure(close.findings_by_rule()),) if close.findings.height else ()
+    return Section(
+        "Exceptions",
+        paragraphs=(
+            (
+                "Every finding of the close, most severe first (critical, high, medium, low, "
+                "info), then by amount, largest first. The workpaper's Findings sheet has "
+                "every column, with disposition and reviewer columns to fill in."
+            ),
+        ),
+        tables=(
+            Table(
+                "Findings",
+                readable_findings(close.findings).select(FINDING_COLUMNS),
+                limit=INLINE_ROWS,
+            ),
+        ),
+        figures=figures,
+    )
+
+
+def _bank_reconciliation(close: MonthEndClose, tables: CloseTables) -> Section:
+    bank = close.bank_reconciliation
+    if bank is None:
+        return Section("Bank reconciliation", paragraphs=("No statements were given: not run.",))
+    return Section(
+        "Bank reconciliation",
+        paragraphs=(
+            (
+                f"Per bank account and currency at {bank.as_of.isoformat()}: the balance per "
+                "bank statement, plus deposits in transit, less outstanding payments, plus or "
+                "minus bank items the ledger has not booked, equals the balance per ledger; a "
+                "difference is explained by break class. "
+                + (
+                    "Every account reconciles to a difference of zero."
+                    if bank.reconciled
+                    else "Not every account reconciles: see the difference lines."
+                )
+            ),
+        ),
+        tables=(
+            *tables.statements,
+            _narrow(tables.named("Bank rec items"), _ITEMS_SHOWN, limit=INLINE_ROWS),
+        ),
+    )
+
+
+_ITEMS_SHOWN = ("account_ref", "line", "class", "date", "amount", "effect", "item_id")
 
 
 def _integrity(close: MonthEndClose, tables: CloseTables) -> Section:
     unproven = [f"Not proven: {line}" for r in close.audit.results for line in r.coverage.unproven]
     heads = [
-        f"Chain checkpoint {c.ledger_id}: seq {c.seq}, head {c.head_hash}, {c.row_count:,} rows."
+        f"Chain checkpoint {c.ledger_id}: seq {c.seq:,}, head {c.head_hash}, {c.row_count:,} rows."
         for c in close.audit.checkpoints
     ]
+    integrity = tables.named("Integrity")
+    found = Table(
+        "Integrity",
+        integrity.frame.filter(pl.col("count") > 0),
+        note="Rules with findings; the workpaper's Integrity sheet lists every rule run.",
+        limit=INLINE_ROWS,
+        full="Integrity",
+    )
     return Section(
         "Integrity",
         paragraphs=(
@@ -174,7 +306,7 @@ def _integrity(close: MonthEndClose, tables: CloseTables) -> Section:
             *unproven,
             *heads,
         ),
-        tables=(tables.named("Integrity"),),
+        tables=(found,),
     )
 
 
@@ -187,9 +319,10 @@ def _reconciliation(close: MonthEndClose, tables: CloseTables) -> Section:
         "Reconciliation",
         paragraphs=(
             (
-                f"Ledger items on mapped bank accounts against {close.parameters.statements}: "
-                f"{recon.matches.height:,} match(es), {recon.breaks.height:,} break(s), aged as "
-                f"of {recon.as_of.isoformat()} (rules {recon.rules_version})."
+                f"Ledger items on mapped bank accounts against {len(close.parameters.statements)} "
+                f"statement file(s): {recon.matches.height:,} match(es), "
+                f"{recon.breaks.height:,} break(s), aged as of {recon.as_of.isoformat()} "
+                f"(rules {recon.rules_version})."
             ),
             (
                 f"Processor payouts tied out three ways (gross, fees and refunds against the "
@@ -197,8 +330,19 @@ def _reconciliation(close: MonthEndClose, tables: CloseTables) -> Section:
             ),
             *(f"Not proven: {line}" for line in recon.coverage.unproven),
         ),
-        tables=tuple(tables.named(n) for n in ("Match rates", "Breaks", "Aging", "Payouts")),
+        tables=(
+            _narrow(tables.named("Match rates"), _RATES_SHOWN),
+            _narrow(tables.named("Breaks"), _BREAKS_SHOWN, limit=INLINE_ROWS),
+            _narrow(tables.named("Aging"), _AGING_SHOWN, limit=INLINE_ROWS),
+            _narrow(tables.named("Payouts"), _PAYOUTS_SHOWN, limit=10),
+        ),
     )
+
+
+_RATES_SHOWN = ("stage_name", "status", "matches", "internal_share", "external_share")
+_BREAKS_SHOWN = ("account_ref", "side", "date", "class", "amount", "bucket", "item_id")
+_AGING_SHOWN = ("account_ref", "side", "class", "bucket", "count", "amount")
+_PAYOUTS_SHOWN = ("payout_id", "date", "gross", "fees", "payout", "bank_amount", "status")
 
 
 def _drift(close: MonthEndClose, tables: CloseTables) -> Section:
@@ -208,18 +352,26 @@ def _drift(close: MonthEndClose, tables: CloseTables) -> Section:
     accounts = drift.daily.select("account_id", "asset_id").unique().sort("account_id", "asset_id")
     figures = tuple(drift_lines(drift, a, s) for a, s in accounts.iter_rows())
     unexplained = drift.daily.filter(pl.col("unexplained") != 0).height
+    daily = tables.named("Drift daily")
+    end = Table(
+        "Drift at period end",
+        daily.frame.filter(pl.col("day") == drift.last_day),
+        daily.money,
+        full="Drift daily",
+    )
     return Section(
         "Drift: ledger against bank",
         paragraphs=(
             (
                 "Per mapped bank account: drift = statement balance - ledger balance, explained by "
                 f"the open reconciling items; {unexplained:,} account-day(s) with an unexplained "
-                "remainder."
+                "remainder. The table shows the period's last day; the workpaper's Drift daily "
+                "sheet has every day."
             ),
             *(f"Not proven: {line}" for line in drift.coverage.unproven),
         ),
         figures=figures,
-        tables=(_narrow(tables.named("Drift daily"), _DRIFT_SHOWN),),
+        tables=(_narrow(end, _DRIFT_SHOWN),),
     )
 
 
@@ -233,39 +385,65 @@ _DRIFT_SHOWN = (
     "explained",
     "unexplained",
     "stale",
-    "material",
 )
 """The drift columns the report shows; the workpaper and the CSV/Parquet tables have all."""
 
 
-def _narrow(table: Table, columns: Sequence[str]) -> Table:
-    """The same table with fewer columns (its scale column kept for the money ones)."""
+def _narrow(table: Table, columns: Sequence[str], *, limit: int | None = None) -> Table:
+    """The same table with fewer columns (its scale and asset kept for the money ones)."""
     keep = [c for c in columns if c in table.frame.columns]
     money = tuple(c for c in table.money if c in keep)
-    frame = table.frame.select(*keep, table.scale) if money else table.frame.select(keep)
-    return Table(table.name, frame, money, table.scale)
+    extra = [c for c in (table.asset, table.scale) if money and c in table.frame.columns]
+    frame = table.frame.select(*keep, *(c for c in extra if c not in keep))
+    return Table(
+        table.name,
+        frame,
+        money,
+        table.scale,
+        percent=tuple(c for c in table.percent if c in keep),
+        debit_credit=tuple(c for c in table.debit_credit if c in keep),
+        asset=table.asset,
+        note=table.note,
+        limit=limit or table.limit,
+        full=table.full or table.name,
+    )
 
 
 def _ledger_rollup(close: MonthEndClose, tables: CloseTables) -> Section:
     tb = close.trial_balance
-    paragraphs = [f"Trial balance totals zero per ledger and asset: {tb.balanced}."]
-    names = ["Trial balance", "Trial balance totals"]
+    accounts = tb.rows.height
+    paragraphs = [
+        (
+            f"Trial balance in balance (every ledger and currency totals zero): "
+            f"{'yes' if tb.balanced else 'NO'}. {accounts:,} account x currency rows: the "
+            "workpaper's Trial balance sheet and tables/trial_balance.csv."
+        )
+    ]
+    shown: list[Table] = []
     journals = close.journals
     if journals is None:
-        paragraphs.append("No GL mapping was given: no summary journals.")
+        paragraphs.append("No GL mapping was given: the trial balance by ledger account.")
+        shown.append(_narrow(tables.named("Trial balance"), _TB_SHOWN, limit=INLINE_ROWS))
     else:
+        shown.append(tables.named("Trial balance by GL"))
         paragraphs.append(
             f"Summary journals ({journals.granularity}, mapping {journals.mapping_version}): "
             f"{journals.totals.height:,} journal(s) of {journals.lines.height:,} line(s); "
-            f"every journal balances per currency: {journals.balanced}; "
-            f"the journals tie out to the trial balance: {journals.ties_out}."
+            "every journal balances per currency: "
+            f"{'yes' if journals.balanced else 'NO'}; "
+            f"the journals tie out to the trial balance: {'yes' if journals.ties_out else 'NO'}."
         )
-        names += ["Journal lines", "Journal totals", "Tie-out"]
+        shown.append(_narrow(tables.named("Journal totals"), _JOURNALS_SHOWN, limit=INLINE_ROWS))
+    shown.append(tables.named("Trial balance totals"))
     return Section(
-        "Trial balance and ERP rollup",
+        "Trial balance by GL account" if journals is not None else "Trial balance",
         paragraphs=tuple(paragraphs),
-        tables=tuple(tables.named(n) for n in names),
+        tables=tuple(shown),
     )
+
+
+_TB_SHOWN = ("account_id", "asset_id", "opening", "debits", "credits", "closing")
+_JOURNALS_SHOWN = ("journal_id", "journal_date", "asset_id", "lines", "debits", "credits")
 
 
 class _Html:

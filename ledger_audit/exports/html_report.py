@@ -54,13 +54,18 @@ div.table { max-width: 100%; overflow-x: auto; }
 table { border-collapse: collapse; margin: 1rem 0; font-size: .85rem; max-width: 100%; }
 caption { text-align: left; font-weight: 600; padding: .25rem 0; }
 th, td { border: 1px solid #d2d6dc; padding: .2rem .5rem; overflow-wrap: anywhere; }
-th { background: #f0f2f5; position: sticky; top: 0; overflow-wrap: normal; }
+th { background: #f0f2f5; position: sticky; top: 0; }
 td.money, td.number { text-align: right; font-variant-numeric: tabular-nums;
                       white-space: nowrap; }
 td.date { white-space: nowrap; }
 td.null { color: #9aa5b1; }
 p.note { color: #52606d; font-size: .85rem; }
 .figure { margin: 1rem 0; }
+@media (max-width: 1000px) {
+  body { margin: 1rem auto; }
+  table { font-size: .78rem; }
+  th, td { padding: .15rem .3rem; }
+}
 footer { margin-top: 3rem; color: #52606d; font-size: .8rem; }
 """.strip()
 
@@ -183,12 +188,10 @@ _PERIOD = re.compile(r"^\d{4}-\d{2}(-\d{2})?([ T][0-9:.]+Z?)?$")
 """A date, month or timestamp written as text: kept on one line."""
 
 
-def _cell(table: Table, name: str, value: object, row: dict[str, object], numeric: bool) -> str:
+def _cell(table: Table, name: str, value: object, scale: int | None, numeric: bool) -> str:
     if value is None:
         return '<td class="null"></td>'
     if name in table.money:
-        given = row[table.scale]
-        scale = given if isinstance(given, int) else None
         amount = value if isinstance(value, (int, Decimal)) else None
         if name in table.debit_credit:
             text = debit_credit_text(amount, scale)
@@ -211,26 +214,38 @@ def _cell(table: Table, name: str, value: object, row: dict[str, object], numeri
 
 def _table_html(table: Table, max_rows: int) -> str:
     frame = table.frame
+    if table.money:  # the scale is in every money cell's decimals: not a column to read
+        frame = frame.drop(table.scale)
     numeric = {name for name, dtype in frame.schema.items() if dtype.is_numeric()}
+    max_rows = min(max_rows, table.limit or max_rows)
     shown = frame.head(max_rows)
     lines = ['<div class="table">', "<table>", f"<caption>{escape(table.name)}</caption>"]
     lines.append("<thead><tr>")
     lines.extend(f"<th>{escape(name)}</th>" for name in frame.columns)
     lines.append("</tr></thead>")
     lines.append("<tbody>")
-    for row in shown.iter_rows(named=True):
-        cells = [_cell(table, name, value, row, name in numeric) for name, value in row.items()]
+    scales = (
+        table.frame[table.scale].head(max_rows).to_list() if table.money else [None] * shown.height
+    )
+    for row, scale in zip(shown.iter_rows(named=True), scales, strict=True):
+        cells = [_cell(table, name, value, scale, name in numeric) for name, value in row.items()]
         lines.append("<tr>" + "".join(cells) + "</tr>")
     lines.append("</tbody>")
     lines.append("</table>")
     lines.append("</div>")
     if table.note:
         lines.append(f'<p class="note">{escape(table.note)}</p>')
+    full = table.full or table.name
     if frame.height > max_rows:
         lines.append(
-            f'<p class="note">{escape(table.name)}: showing the first {max_rows:,} of '
-            f"{frame.height:,} rows; {frame.height - max_rows:,} more are in the workpaper's "
-            f"sheet and in tables/{file_stem(table.name)}.csv and .parquet.</p>"
+            f'<p class="note">{escape(table.name)}: the first {max_rows:,} of '
+            f"{frame.height:,} rows; the other {frame.height - max_rows:,} are in the "
+            f"workpaper's {escape(full)} sheet and in tables/{file_stem(full)}.csv.</p>"
+        )
+    elif table.full is not None:
+        lines.append(
+            f'<p class="note">Every column: the workpaper\'s {escape(full)} sheet and '
+            f"tables/{file_stem(full)}.csv.</p>"
         )
     elif frame.height == 0:
         lines.append(f'<p class="note">{escape(table.name)}: no rows.</p>')

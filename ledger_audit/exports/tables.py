@@ -41,6 +41,10 @@ class Table:
             and picks the workpaper's number format); absent: amounts carry no code.
         note: one sentence a reader needs to read the table (its sign convention, where
             its hidden rows are).
+        limit: the rows the report shows inline (None: the report's own cap); the rest
+            are counted in a note that says where they are.
+        full: the table that holds every row and column, when this one is a summary of it
+            (its workpaper sheet and ``tables/`` file name); None: this table itself.
     """
 
     name: str
@@ -51,6 +55,8 @@ class Table:
     debit_credit: tuple[str, ...] = ()
     asset: str = "asset_id"
     note: str = ""
+    limit: int | None = None
+    full: str | None = None
 
     def __post_init__(self) -> None:
         if not self.name.strip():
@@ -74,6 +80,8 @@ class Table:
                 raise InputError(
                     f"table {self.name}", f"debit/credit column {column!r} is not a money column"
                 )
+        if self.limit is not None and self.limit < 1:
+            raise InputError(f"table {self.name}", f"limit must be at least 1, got {self.limit}")
         if self.money:
             dtype = schema.get(self.scale)
             if dtype is None or not dtype.is_integer():

@@ -22,6 +22,8 @@ import polars as pl
 
 from ledger_audit.replay.balances import Basis
 from ledger_audit.replay.rollforward import roll_forward
+from ledger_audit.reports.gl_mapping import apply_mapping
+from ledger_audit.sources.gl_mapping import GlMapping
 from ledger_audit.sources.ledger_frames import LedgerFrames
 from ledger_audit.spec import Period
 
@@ -122,3 +124,42 @@ def build_trial_balance(
         .sort("ledger_id", "asset_id")
     )
     return TrialBalance(period=period, basis=basis, rows=rows, totals=totals)
+
+
+GL_COLUMNS = (
+    "period",
+    "ledger_id",
+    "gl_account",
+    "gl_name",
+    "asset_id",
+    "scale",
+    "accounts",
+    "opening",
+    "debits",
+    "credits",
+    "closing",
+)
+"""Columns of :func:`by_gl_account`."""
+
+
+def by_gl_account(trial_balance: TrialBalance, mapping: GlMapping) -> pl.DataFrame:
+    """The trial balance rolled up to the GL mapping's accounts, per ledger and asset.
+
+    The same signed debit-minus-credit balances as the rows, summed per GL account (an
+    account no rule maps lands in the mapping's suspense account), with the number of ledger
+    accounts behind each row; assets stay apart. Sorted by ledger, GL account, asset.
+    """
+    mapped = apply_mapping(trial_balance.rows.lazy(), mapping).join(
+        mapping.gl_name_frame().lazy(), on="gl_account", how="left"
+    )
+    return (
+        mapped.group_by("period", "ledger_id", "gl_account", "asset_id", "scale")
+        .agg(
+            pl.col("gl_name").first(),
+            pl.col("account_id").n_unique().cast(pl.UInt32()).alias("accounts"),
+            *(pl.col(name).sum() for name in _AMOUNTS),
+        )
+        .select(GL_COLUMNS)
+        .sort("ledger_id", "gl_account", "asset_id")
+        .collect()
+    )

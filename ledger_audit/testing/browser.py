@@ -102,6 +102,7 @@ def render_page(
     budget_ms: int = DEFAULT_BUDGET_MS,
     timeout_s: float = DEFAULT_TIMEOUT_S,
     chromium: Path | None = None,
+    window: tuple[int, int] | None = None,
 ) -> RenderedPage:
     """Load ``page`` in headless Chromium, let its scripts run, and return the DOM.
 
@@ -110,6 +111,7 @@ def render_page(
         budget_ms: virtual time the page gets to settle (timers and animations included).
         timeout_s: wall-clock limit for the browser process.
         chromium: the executable; found with :func:`find_chromium` when None.
+        window: the window's (width, height) in CSS pixels; None: Chromium's default.
 
     Raises:
         ChromiumNotFoundError: no Chromium.
@@ -132,6 +134,7 @@ def render_page(
             "--enable-logging=stderr",
             "--v=0",
             f"--virtual-time-budget={budget_ms}",
+            *([f"--window-size={window[0]},{window[1]}"] if window else []),
             "--dump-dom",
             url,
         ]
@@ -198,3 +201,86 @@ def rendered_charts(dom: str, ids: Iterable[str]) -> dict[str, bool]:
     parser.feed(dom)
     parser.close()
     return {chart: chart in parser.drawn for chart in wanted}
+
+
+# --- layout, as a reader's window shows it ------------------------------------------------
+
+_MEASURE_ID = "ledger-audit-layout"
+_MEASURE = """
+<script>
+window.addEventListener("load", () => setTimeout(() => {
+  const width = document.documentElement.clientWidth;
+  const wide = [];
+  for (const element of document.body.querySelectorAll("*")) {
+    const box = element.getBoundingClientRect();
+    if (box.width > 0 && box.right > width + 1) {
+      const name = `${element.tagName.toLowerCase()}.${element.className || ""}`;
+      wide.push(`${name} ${Math.round(box.right)}`);
+    }
+  }
+  const out = document.createElement("pre");
+  out.id = "MEASURE_ID";
+  out.textContent = JSON.stringify({
+    width: width,
+    height: document.documentElement.scrollHeight,
+    scroll_width: document.documentElement.scrollWidth,
+    wide: wide,
+    text: document.body.innerText,
+  });
+  document.body.appendChild(out);
+}, 1000));
+</script>
+""".replace("MEASURE_ID", _MEASURE_ID)
+
+
+@dataclass(frozen=True, slots=True)
+class Layout:
+    """How a page lays out in a window of a given width.
+
+    Attributes:
+        width: the window's layout width (CSS pixels).
+        height: the page's full height (``scrollHeight``).
+        scroll_width: the page's full width: more than ``width`` is a horizontal scroll.
+        wide: elements whose right edge passes the window's (``tag.class right``).
+        text: the page's visible text (``innerText``), as a reader sees it.
+    """
+
+    width: int
+    height: int
+    scroll_width: int
+    wide: tuple[str, ...]
+    text: str
+
+
+def measure_layout(
+    page: Path,
+    width: int,
+    *,
+    height: int = 900,
+    chromium: Path | None = None,
+    budget_ms: int = DEFAULT_BUDGET_MS,
+) -> Layout:
+    """Lay ``page`` out in a ``width`` x ``height`` window and measure it.
+
+    A copy of the page is loaded, with a script that records the layout once the page's own
+    scripts have run.
+    """
+    import html  # noqa: PLC0415 - one use
+    import json  # noqa: PLC0415
+
+    text = page.read_text(encoding="utf-8")
+    with tempfile.TemporaryDirectory(prefix="ledger-audit-layout-") as folder:
+        copy = Path(folder) / page.name
+        copy.write_text(text.replace("</body>", _MEASURE + "</body>", 1), encoding="utf-8")
+        dom = render_page(copy, chromium=chromium, window=(width, height), budget_ms=budget_ms).dom
+    found = re.search(f'<pre id="{_MEASURE_ID}">(.*?)</pre>', dom, re.DOTALL)
+    if found is None:
+        raise BrowserError(f"the layout of {page} was not recorded")
+    data = json.loads(html.unescape(found.group(1)))
+    return Layout(
+        width=int(data["width"]),
+        height=int(data["height"]),
+        scroll_width=int(data["scroll_width"]),
+        wide=tuple(str(w) for w in data["wide"]),
+        text=str(data["text"]),
+    )

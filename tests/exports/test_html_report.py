@@ -94,7 +94,7 @@ def test_long_tables_are_cut_with_a_note() -> None:
     many = pl.DataFrame({"n": list(range(30))})
     html = render_html_report("t", [Section("s", tables=(Table("Many", many),))], max_rows=10)
     assert html.count("<tr>") == 1 + 10
-    assert "showing the first 10 of 30 rows" in html
+    assert "the first 10 of 30 rows; the other 20 are in the workpaper" in html
     empty = render_html_report("t", [Section("s", tables=(Table("None", many.head(0)),))])
     assert "None: no rows." in empty
     with pytest.raises(InputError, match="max_rows"):
@@ -153,3 +153,19 @@ def test_rates_are_percentages_balances_have_a_direction_and_dates_do_not_wrap()
         Table("Balances", frame, ("closing",), debit_credit=("entries",))
     with pytest.raises(InputError, match="numeric rate column"):
         Table("Balances", frame, percent=("period",))
+
+
+def test_an_inline_table_says_how_many_rows_it_hides_and_where() -> None:
+    many = pl.DataFrame({"n": list(range(30))})
+    capped = Table("Breaks", many, limit=5)
+    html = render_html_report("t", [Section("s", tables=(capped,))], max_rows=10)
+    assert html.count("<tr><td") == 5
+    assert (
+        "Breaks: the first 5 of 30 rows; the other 25 are in the workpaper's Breaks "
+        "sheet and in tables/breaks.csv." in html
+    )
+    summary = Table("Drift at period end", many.head(2), full="Drift daily")
+    html = render_html_report("t", [Section("s", tables=(summary,))])
+    assert "Every column: the workpaper's Drift daily sheet and tables/drift_daily.csv." in html
+    with pytest.raises(InputError, match="limit must be at least 1"):
+        Table("Breaks", many, limit=0)

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
-from ledger_audit.reports.trial_balance import TRIAL_BALANCE_COLUMNS, build_trial_balance
+import polars as pl
+
+from ledger_audit.reports.trial_balance import (
+    TRIAL_BALANCE_COLUMNS,
+    build_trial_balance,
+    by_gl_account,
+)
 from ledger_audit.sources import load_ledger
+from ledger_audit.sources.gl_mapping import read_gl_mapping
 from ledger_audit.sources.ledger_frames import LedgerFrames
 from ledger_audit.spec import Period
-from tests.conftest import DemoFactory
+from tests.conftest import PROJECT_ROOT, DemoFactory
 from tests.text_ledger import at, ledger_from_text
 
 PERIOD = Period("p", at(100), at(200))
@@ -124,3 +131,18 @@ def test_demo_totals_zero(demo_factory: DemoFactory) -> None:
     assert tb.rows.height > 0
     assert set(tb.totals["asset_id"]) == {"USD/2", "EUR/2"}
     assert (tb.rows["difference"] == 0).all()
+
+
+def test_the_rollup_by_gl_account_keeps_every_amount_per_asset(demo_factory: DemoFactory) -> None:
+    frames, _ = load_ledger(demo_factory().ledger_path)
+    tb = build_trial_balance(frames, Period.month("2025-01"))
+    rollup = by_gl_account(tb, read_gl_mapping(PROJECT_ROOT / "mappings" / "demo.toml"))
+    assert 1 < rollup.height < tb.rows.height
+    assert int(rollup["accounts"].sum()) == tb.rows.height  # every account in one GL row
+    amounts = ["opening", "debits", "credits", "closing"]
+    by_asset = rollup.group_by("asset_id").agg(pl.col(amounts).sum()).sort("asset_id")
+    expected = tb.rows.group_by("asset_id").agg(pl.col(amounts).sum()).sort("asset_id")
+    assert by_asset.with_columns(pl.col(amounts).cast(pl.Int64())).equals(
+        expected.with_columns(pl.col(amounts).cast(pl.Int64()))
+    )
+    assert (by_asset["closing"] == 0).all()  # still in balance per asset
