@@ -415,3 +415,18 @@ def test_an_edited_resulting_balance_breaks_the_running_balance_at_its_entry(
     ]
     assert broken["account_id"][0] == version["ledger_entries"][1]["ledger_account_id"]
     assert _rules(result) == {RuleId.BALANCE_RUNNING_BROKEN: 1}
+
+
+def test_discarded_entries_and_page_envelopes(export: ModernTreasuryExport) -> None:
+    (export.folder / "ledger_transaction_versions.json").unlink()
+    path = export.folder / "ledger_transactions.json"
+    rows = records(path)
+    target = next(r for r in rows if r["status"] == "posted" and len(r["ledger_entries"]) == 2)
+    stale = {**target["ledger_entries"][0], "id": "stale", "amount": 999_999}
+    stale["discarded_at"] = target["created_at"]
+    target["ledger_entries"].append(stale)
+    path.write_text(json.dumps({"data": rows}), encoding="utf-8")  # a page with its envelope
+    adapted = load_adapted(export.folder, NAME)
+    legs = adapted.frames.entries.filter(pl.col("transaction_id") == target["id"])
+    assert legs.height == 2  # the discarded entry belongs to an older version
+    assert _rules(_audit(adapted)).get(RuleId.ENTRY_UNBALANCED) is None

@@ -573,3 +573,18 @@ def test_blank_lines_hold_no_record_and_do_not_shift_line_numbers(tmp_path: Path
     assert adapted.report.rejections.select("locator", "reason").rows() == [
         ("line 4", "unmapped_ledger")
     ]
+
+
+def test_a_closed_account_is_closed_at_its_closing_transfer(tmp_path: Path) -> None:
+    closing_debit = 64
+    folder = _tiny(tmp_path, [_deposit("1", "0", 5000, PENDING | closing_debit)])
+    accounts_path = folder / "accounts.jsonl"
+    rows = _records(accounts_path)
+    rows[1]["flags"] = 32  # bank (the debit account) closed
+    rows[0]["flags"] = 2 | 32  # wallet closed too, with no closing transfer in the export
+    _write(accounts_path, rows)
+    adapted = load_adapted(folder, NAME)
+    closed = dict(adapted.frames.accounts.select("account_id", "closed_ns").rows())
+    assert closed == {"10": None, "20": 5000}
+    assert "1 closed account(s) have no closing transfer" in " ".join(adapted.report.notes)
+    assert adapted.frames.entries.height == 0  # a zero-amount transfer moves nothing
