@@ -175,10 +175,9 @@ def _transaction(cols: _Columns, ledger: str, log: dict[str, object], date: str)
     tx = data.get("transaction")
     if not isinstance(tx, dict):
         return
-    metadata = tx.get("metadata") if isinstance(tx.get("metadata"), dict) else {}
-    assert isinstance(metadata, dict)  # noqa: S101 - narrowed above, for mypy
-    postings = tx.get("postings") if isinstance(tx.get("postings"), list) else []
-    assert isinstance(postings, list)  # noqa: S101 - narrowed above, for mypy
+    found_metadata, found_postings = tx.get("metadata"), tx.get("postings")
+    metadata: dict[str, object] = found_metadata if isinstance(found_metadata, dict) else {}
+    postings: list[object] = found_postings if isinstance(found_postings, list) else []
     tx_id = str(tx.get("id"))
     cols.add(
         cols.tx,
@@ -233,8 +232,8 @@ def read_export(path: Path) -> BucketRows:
     hashed = 0
     for _, log in _lines(path):
         log_type = str(log.get("type"))
-        data = log.get("data") if isinstance(log.get("data"), dict) else {}
-        assert isinstance(data, dict)  # noqa: S101 - narrowed above, for mypy
+        found = log.get("data")
+        data: dict[str, object] = found if isinstance(found, dict) else {}
         date = str(log.get("date") or "")
         stored = log.get("hash")
         digest = base64.b64decode(stored) if isinstance(stored, str) and stored else None

@@ -12,11 +12,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import adbc_driver_manager
 import polars as pl
+import pyarrow as pa
 
-from ledger_audit.errors import InputError
+from ledger_audit.errors import InputError, excerpt
 from ledger_audit.sources.adapters.layout import require_layout
-from ledger_audit.sources.mapping.relations import RelationRef, RelationSource
+from ledger_audit.sources.database import frame_from_batches
+from ledger_audit.sources.mapping.relations import PostgresRelations, RelationRef, RelationSource
 
 NAME = "formance"
 SYSTEM = "_system.ledgers"
@@ -99,6 +102,24 @@ def _query(opened: RelationSource, sql: str) -> pl.DataFrame:
     return opened.read(ref, columns)
 
 
+def _binary_query(opened: RelationSource, sql: str) -> pl.DataFrame:
+    """A query whose bytea columns arrive as binary (half the bytes of hex text).
+
+    Runs on the snapshot's own connection, inside the same read-only transaction; every
+    column of ``sql`` must be of a type ADBC decodes (bytea, text, integers, timestamps).
+    """
+    if not isinstance(opened, PostgresRelations):
+        return _query(opened, sql)
+    cursor = opened.connection.cursor()
+    try:
+        cursor.execute(sql)
+        return frame_from_batches(cursor.fetch_record_batch())
+    except (adbc_driver_manager.Error, pa.ArrowException) as error:
+        raise InputError(f"{opened.label} query", f"cannot read: {excerpt(str(error))}") from error
+    finally:
+        cursor.close()
+
+
 def _us_to_ns(*names: str) -> list[pl.Expr]:
     return [pl.col(n).cast(pl.Datetime("us")).cast(pl.Int64).mul(1000).alias(n) for n in names]
 
@@ -178,12 +199,17 @@ def read_rows(opened: RelationSource, buckets: tuple[str, ...]) -> BucketRows:
             )
         )
         parts["logs"].append(
-            _query(
+            _binary_query(
                 opened,
-                "SELECT ledger, id::text AS id, type::text AS type, encode(hash, 'hex') AS hash, "
-                "date, to_json(date)#>>'{}' AS date_text, encode(memento, 'hex') AS memento, "
-                "idempotency_key, encode(idempotency_hash, 'escape') AS idempotency_hash, "
+                "SELECT ledger::text AS ledger, id::text AS id, type::text AS type, hash, date, "
+                "to_json(date)#>>'{}' AS date_text, memento, "
+                "idempotency_key::text AS idempotency_key, "
+                "encode(idempotency_hash, 'escape') AS idempotency_hash, "
                 f"{version} FROM {b}.logs",
+            ).with_columns(
+                pl.col("schema_version").cast(pl.String),
+                pl.col("memento").cast(pl.Binary),
+                pl.col("hash").cast(pl.Binary),
             )
         )
         parts["logs_blocks"].append(
@@ -202,8 +228,6 @@ def read_rows(opened: RelationSource, buckets: tuple[str, ...]) -> BucketRows:
     )
     logs = joined("logs").with_columns(
         *_us_to_ns("date"),
-        pl.col("memento").str.decode("hex"),
-        pl.col("hash").str.decode("hex"),
         pl.col("id").cast(pl.Int64, strict=False).alias("id_int"),
     )
     blocks = joined("logs_blocks").with_columns(pl.col("hash").str.decode("hex"))
