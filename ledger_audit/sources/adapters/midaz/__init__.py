@@ -112,6 +112,8 @@ def _status_notes(statuses: pl.DataFrame) -> tuple[str, ...]:
     if not noted:
         return ()
     return (
-        (f"{noted} NOTED transaction(s) are annotations with no balance effect: not loaded as "
-        "ledger transactions"),
+        (
+            f"{noted} NOTED transaction(s) are annotations with no balance effect: not loaded as "
+            "ledger transactions"
+        ),
     )

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from ledger_audit.sources.adapters.pgledger.mapping import resolve_scales
+from ledger_audit.sources.adapters.pgledger.mapping import resolve_scales, toml_key
 
 __all__ = ["STATUS", "TABLES", "mapping_text", "resolve_scales"]
 
@@ -121,7 +121,7 @@ def _scales(scales: Mapping[str, int]) -> str:
             'query = "SELECT CAST(NULL AS TEXT) AS code, CAST(NULL AS INTEGER) AS scale '
             'WHERE false"\ncode = "code"\nscale = "scale"'
         )
-    inline = ", ".join(f'"{code}" = {scale}' for code, scale in sorted(scales.items()))
+    inline = ", ".join(f"{toml_key(code)} = {scale}" for code, scale in sorted(scales.items()))
     return f"scales = {{ {inline} }}"
 
 

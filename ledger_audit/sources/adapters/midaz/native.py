@@ -147,8 +147,10 @@ def midaz_running(
     hold_rows = available.filter(pl.col("delta").is_null()).height
     unproven = (
         (
-            (f"{hold_rows} operation(s) of the two-phase (hold) flow: their change depends on the "
-            "phase, so only their continuity is checked, not their arithmetic"),
+            (
+                f"{hold_rows} operation(s) of the two-phase (hold) flow: their change depends "
+                "on the phase, so only their continuity is checked, not their arithmetic"
+            ),
         )
         if hold_rows
         else ()

@@ -95,14 +95,15 @@ def resolve_scales(
     return scales, tuple(unknown)
 
 
-def _toml_key(code: str) -> str:
+def toml_key(code: str) -> str:
+    """A currency code as a TOML quoted key (a stored code may hold any character)."""
     escaped = code.replace("\\", "\\\\").replace('"', '\\"')
     return f'"{escaped}"'
 
 
 def mapping_text(scales: Mapping[str, int]) -> str:
     """The pgledger mapping, with the scales of the currencies present."""
-    inline = ", ".join(f"{_toml_key(code)} = {scale}" for code, scale in sorted(scales.items()))
+    inline = ", ".join(f"{toml_key(code)} = {scale}" for code, scale in sorted(scales.items()))
     # With no known currency the scales table would be empty, which the format refuses: an
     # empty query says the same (every account and transfer is then a rejected row).
     assets = (
