@@ -30,7 +30,7 @@ from typing import Any
 
 import polars as pl
 
-from ledger_audit.replay.balances import balances_as_of
+from ledger_audit.replay.balances import LazyLedger, balances_as_of
 from ledger_audit.sources.adapters.modern_treasury.running import CELLS as RUNNING_CELLS
 from ledger_audit.sources.adapters.modern_treasury.running import running_cells
 from ledger_audit.sources.ledger_frames import LedgerFrames
@@ -314,30 +314,39 @@ def _statements(frames: LedgerFrames, accounts: pl.DataFrame) -> pl.DataFrame:
     upper = (high // _DAY + 1) * _DAY
     middle = (lower + upper) // 2 // _DAY * _DAY
     bounds = sorted({lower, middle, upper})
-    cells = {
-        at: balances_as_of(frames, at - 1, "effective")
-        .collect()
-        .select(
-            "account_id",
-            "asset_id",
-            "posted_debits",
-            "posted_credits",
-            "pending_debits",
-            "pending_credits",
+
+    def cells(at: int, known: int) -> pl.DataFrame:
+        """Balances before ``at`` (effective) of the versions written by ``known``."""
+        ledger = LazyLedger(
+            frames.transactions.lazy().filter(pl.col("recorded_ns") <= known),
+            frames.entries.lazy(),
+            frames.accounts.lazy(),
         )
-        for at in bounds
-    }
+        return (
+            balances_as_of(ledger, at - 1, "effective")
+            .collect()
+            .select(
+                "account_id",
+                "asset_id",
+                "posted_debits",
+                "posted_credits",
+                "pending_debits",
+                "pending_credits",
+            )
+        )
+
     windows = []
     for start, end in pairwise(bounds):
         rows = accounts.select(
             "id", "ledger_id", "account_id", "asset_id", "normal_balance", "currency", "exponent"
         )
         for prefix, at in (("s_", start), ("e_", end)):
+            known = cells(at, end)  # a statement says what the ledger knew when it was made
             rows = rows.join(
-                cells[at].rename(
+                known.rename(
                     {
                         c: f"{prefix}{c}"
-                        for c in cells[at].columns
+                        for c in known.columns
                         if c not in ("account_id", "asset_id")
                     }
                 ),

@@ -430,3 +430,31 @@ def test_discarded_entries_and_page_envelopes(export: ModernTreasuryExport) -> N
     legs = adapted.frames.entries.filter(pl.col("transaction_id") == target["id"])
     assert legs.height == 2  # the discarded entry belongs to an older version
     assert _rules(_audit(adapted)).get(RuleId.ENTRY_UNBALANCED) is None
+
+
+def test_a_statement_counts_only_the_versions_written_by_its_creation(
+    export: ModernTreasuryExport,
+) -> None:
+    statements = records(export.folder / "ledger_account_statements.json")
+    middle = max(s["effective_at_lower_bound"] for s in statements)
+    versions = records(export.folder / "ledger_transaction_versions.json")
+    late = next(
+        v
+        for v in versions
+        if v["version"] == 2 and v["status"] == "posted" and v["created_at"] > middle
+    )
+
+    def backdate(rows: list[dict[str, Any]]) -> None:
+        for row in rows:
+            if row["id"] == late["id"]:
+                row["effective_at"] = "2025-01-02T00:00:00.000000Z"
+
+    _edit(export, "ledger_transaction_versions", backdate)
+    result = _audit(load_adapted(export.folder, NAME))
+    failed = result.findings.filter(pl.col("rule") == RuleId.BALANCE_ASSERTION_FAILED)
+    # The first window's statements were made before the post was written: they still hold.
+    # The second window's, made after, see it before their lower bound: their start fails.
+    accounts = {leg["ledger_account_id"] for leg in late["ledger_entries"]}
+    assert {
+        (r["account_id"], r["locator"].rsplit(" ", 1)[1]) for r in failed.iter_rows(named=True)
+    } == {(a, "start") for a in accounts}

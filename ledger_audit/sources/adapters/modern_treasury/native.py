@@ -4,10 +4,12 @@ A ``LedgerAccountStatement`` states an account's balances at two effective insta
 starting balance counts entries effective before ``effective_at_lower_bound`` (the bound is
 inclusive of the statement period, so exclusive of its starting balance) and the ending
 balance those before ``effective_at_upper_bound`` (exclusive). Each is a balance assertion
-the replay of the loaded versions must meet, on the effective basis: a disagreement is
-``balance.assertion_failed``. The records must also agree with each other: a transaction's
-current state with its latest version, a statement's normal balance with its account's
-(``source.inconsistent``).
+the replay of the loaded versions written by the statement's ``created_at`` must meet, on
+the effective basis: a disagreement is ``balance.assertion_failed``. The records must also
+agree with each other: a transaction's current state with its latest version, a
+statement's normal balance with its account's (``source.inconsistent``). Each entry's
+``resulting_ledger_account_balances`` must follow the running balance of its account
+(``balance.running_broken``, see ``running.py``).
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from ledger_audit.findings import (
     findings_from,
     sort_findings,
 )
-from ledger_audit.replay.balances import balances_as_of
+from ledger_audit.replay.balances import LazyLedger, balances_as_of
 from ledger_audit.sources.adapters.adapted import NativeCheck
 from ledger_audit.sources.adapters.modern_treasury.canonical import Built
 from ledger_audit.sources.adapters.modern_treasury.rows import CELLS
@@ -40,24 +42,40 @@ _SIDES = (
 )
 
 
-def _replayed(frames: LedgerFrames, instants: list[int]) -> pl.DataFrame:
-    """Replayed cells per account at each instant (one replay per distinct bound)."""
+def _replayed(frames: LedgerFrames, asked: list[tuple[int, int]]) -> pl.DataFrame:
+    """Replayed cells per account for each (bound, known) pair asked.
+
+    ``known`` is the statement's ``created_at``: only versions written by then count (a
+    statement is what the ledger said when it was made), on the effective basis before the
+    bound. One replay per distinct pair, not per statement.
+    """
+    ledger = LazyLedger.of(frames)
     parts = [
-        balances_as_of(frames, at - 1, "effective")
+        balances_as_of(
+            LazyLedger(
+                ledger.transactions.filter(pl.col("recorded_ns") <= known),
+                ledger.entries,
+                ledger.accounts,
+            ),
+            at - 1,
+            "effective",
+        )
         .select(
             "account_id",
             pl.lit(at).alias("at"),
+            pl.lit(known).alias("known"),
             pl.col("posted_debits").alias("r_posted_debits"),
             pl.col("posted_credits").alias("r_posted_credits"),
             (pl.col("posted_debits") + pl.col("pending_debits")).alias("r_pending_debits"),
             (pl.col("posted_credits") + pl.col("pending_credits")).alias("r_pending_credits"),
         )
         .collect()
-        for at in instants
+        for at, known in asked
     ]
     schema: dict[str, pl.DataType] = {
         "account_id": pl.String(),
         "at": pl.Int64(),
+        "known": pl.Int64(),
         **{f"r_{c}": _WIDE for c in CELLS},
     }
     return pl.concat(parts) if parts else pl.DataFrame(schema=schema)
@@ -101,14 +119,15 @@ def statements_check(
                 pl.lit(prefix).alias("side"),
                 pl.lit(label).alias("label"),
                 pl.col(bound).dt.epoch("ns").alias("at"),
+                pl.col("created_at").dt.epoch("ns").alias("known"),
                 *(pl.col(f"{prefix}_{c}").cast(_WIDE).alias(f"s_{c}") for c in CELLS),
             )
             for prefix, bound, label in _SIDES
         ]
     )
-    instants = sorted(asserted.get_column("at").unique().to_list())
-    replayed = _replayed(frames, instants)
-    joined = asserted.join(replayed, on=["account_id", "at"], how="left").with_columns(
+    asked = sorted(asserted.select("at", "known").unique().rows())
+    replayed = _replayed(frames, asked)
+    joined = asserted.join(replayed, on=["account_id", "at", "known"], how="left").with_columns(
         pl.col(f"r_{c}").fill_null(pl.lit(0, dtype=_WIDE)) for c in CELLS
     )
     differs = pl.any_horizontal(pl.col(f"s_{c}") != pl.col(f"r_{c}") for c in CELLS)
@@ -138,7 +157,8 @@ def statements_check(
         asserted.height,
         "statement balances",
         f"{statements.height} ledger account statement(s), starting and ending balance "
-        "each, against the replay on the effective basis",
+        "each, against the replay on the effective basis of the versions written by the "
+        "statement's created_at",
     )
     return NativeCheck(CheckResult(STATEMENTS, findings, coverage), rules)
 
