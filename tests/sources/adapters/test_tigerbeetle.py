@@ -588,3 +588,26 @@ def test_a_closed_account_is_closed_at_its_closing_transfer(tmp_path: Path) -> N
     assert closed == {"10": None, "20": 5000}
     assert "1 closed account(s) have no closing transfer" in " ".join(adapted.report.notes)
     assert adapted.frames.entries.height == 0  # a zero-amount transfer moves nothing
+
+
+def test_a_second_resolution_and_an_account_given_twice_are_found(tmp_path: Path) -> None:
+    folder = _tiny(
+        tmp_path,
+        [
+            _deposit("1", "500", 1000, PENDING),
+            _deposit("2", "500", 1001, POST, pending_id="1"),
+            _deposit("3", "0", 1002, VOID, pending_id="1"),
+        ],
+    )
+    accounts_path = folder / "accounts.jsonl"
+    rows = _records(accounts_path)
+    _write(accounts_path, [*rows, {**rows[0], "code": 9}])
+    adapted = load_adapted(folder, NAME)
+    versions = adapted.frames.transactions.select("transaction_id", "version", "kind").rows()
+    assert versions == [("1", 0, "pending"), ("1", 1, "post_pending"), ("1", 2, "void_pending")]
+    result = _audit(adapted)
+    moves = result.findings.filter(pl.col("rule") == RuleId.STATUS_INVALID_MOVE)
+    assert moves.select("transaction_id", "version").rows() == [("1", 2)]
+    twice = result.findings.filter(pl.col("rule") == RuleId.SOURCE_INCONSISTENT)
+    assert twice["account_id"].to_list() == ["10"]
+    assert twice["actual"].to_list() == ["different code"]
