@@ -251,7 +251,56 @@ def _in_key_order(frame: pl.DataFrame, keys: tuple[str, ...]) -> pl.DataFrame:
     return frame.select(pl.all().gather(order))
 
 
-def conform_table(raw: pl.DataFrame, table: str, *, source: str, locate_by: LocateBy) -> Conformed:
+def _typed_clean(
+    raw: pl.DataFrame,
+    parsed: dict[str, _Parsed],
+    schema: dict[str, pl.DataType],
+    required: set[str],
+) -> bool:
+    """True when no row can be bad and no amount can overflow, seen without a row pass.
+
+    Holds when every column either cannot fail (its dtype is already the target's, or it
+    becomes text) or is an integer whose smallest and largest values fit an integer target,
+    and no required column holds a null (a count kept with each column). A frame a mapping
+    built, or a typed file, qualifies; anything else takes the full pass, which then finds
+    exactly the rows this would have proved absent.
+    """
+    if any(raw[column].null_count() for column in required):
+        return False
+    ranged = [c for c, p in parsed.items() if p.problem is not None or p.overflow is not None]
+    if not all(raw.schema[c].is_integer() and schema[c] in _INTEGER_RANGES for c in ranged):
+        return False
+    if not ranged:
+        return True
+    bounds = raw.select(
+        *(pl.col(c).min().alias(f"{c}.min") for c in ranged),
+        *(pl.col(c).max().alias(f"{c}.max") for c in ranged),
+    ).row(0, named=True)
+    return all(_fits(bounds[f"{c}.min"], bounds[f"{c}.max"], schema[c]) for c in ranged)
+
+
+def _fits(low: int | None, high: int | None, dtype: pl.DataType) -> bool:
+    """Both bounds (None: no value) within the integer ``dtype``."""
+    info = _INTEGER_RANGES[dtype]
+    return (low is None or low >= info[0]) and (high is None or high <= info[1])
+
+
+_INTEGER_RANGES: dict[pl.DataType, tuple[int, int]] = {
+    pl.Int8(): (-(2**7), 2**7 - 1),
+    pl.Int16(): (-(2**15), 2**15 - 1),
+    pl.Int32(): (-(2**31), 2**31 - 1),
+    pl.Int64(): (-(2**63), 2**63 - 1),
+}
+
+
+def conform_table(
+    raw: pl.DataFrame,
+    table: str,
+    *,
+    source: str,
+    locate_by: LocateBy,
+    in_key_order: bool = False,
+) -> Conformed:
     """Conform one raw table to FRAME_SCHEMAS[table], sorted by KEYS[table].
 
     Args:
@@ -259,7 +308,24 @@ def conform_table(raw: pl.DataFrame, table: str, *, source: str, locate_by: Loca
         table: canonical table name.
         source: how rejections name the source (a path, or a URL without password).
         locate_by: how rejections name a row.
+        in_key_order: the caller has proved the rows are in KEYS[table] order (a mapped
+            build sees it while it looks for repeated keys); the order is not checked again.
     """
+    return _conform(
+        raw, table, source=source, locate_by=locate_by, in_key_order=in_key_order, typed=True
+    )
+
+
+def _conform(
+    raw: pl.DataFrame,
+    table: str,
+    *,
+    source: str,
+    locate_by: LocateBy,
+    in_key_order: bool,
+    typed: bool,
+) -> Conformed:
+    """:func:`conform_table`; ``typed=False`` always takes the full pass (for tests)."""
     schema = FRAME_SCHEMAS[table]
     missing = [column for column in schema if column not in raw.columns]
     if missing:
@@ -274,6 +340,11 @@ def conform_table(raw: pl.DataFrame, table: str, *, source: str, locate_by: Loca
     required = {
         column for column in schema if column in KEYS[table] or not sa_columns[column].nullable
     }
+    if typed and _typed_clean(raw, parsed, schema, required):
+        values = raw.select(_value(p, schema[c], wide=False).alias(c) for c, p in parsed.items())
+        frame = values if in_key_order else _in_key_order(values, KEYS[table])
+        count = TableCount(table=table, read=raw.height, loaded=frame.height, rejected=0)
+        return Conformed(frame=frame, rejections=empty_rejections(), count=count)
     # One boolean pass finds the bad rows; reasons (strings) are built for those rows only.
     bad_exprs = [p.problem.is_not_null() for p in parsed.values() if p.problem is not None]
     bad_exprs += [pl.col(column).is_null() for column in required]
@@ -314,6 +385,6 @@ def conform_table(raw: pl.DataFrame, table: str, *, source: str, locate_by: Loca
             expr.cast(pl.String).alias(column) for column, expr in problem_exprs.items()
         )
         rejections = _rejections(bad_raw, problems, table, source=source, locate_by=locate_by)
-    frame = _in_key_order(values, KEYS[table])
+    frame = values if in_key_order else _in_key_order(values, KEYS[table])
     count = TableCount(table=table, read=raw.height, loaded=frame.height, rejected=n_bad)
     return Conformed(frame=frame, rejections=rejections, count=count)

@@ -123,7 +123,11 @@ def load_mapped_from(
     label = opened.label
     conformed = {
         table: conform_table(
-            mapped.tables[table], table, source=f"{label} (mapped {table})", locate_by="key"
+            mapped.tables[table],
+            table,
+            source=f"{label} (mapped {table})",
+            locate_by="key",
+            in_key_order=table in mapped.in_key_order,
         )
         for table in CANONICAL_TABLES
     }

@@ -48,12 +48,14 @@ class MappedTables:
         rejections: REJECTION_SCHEMA rows, one per rejected source row.
         counts: per relation read: source rows read, loaded and rejected.
         notes: what the audit cannot prove because the mapping could not give it.
+        in_key_order: the tables already in their KEYS order (``conform`` need not check).
     """
 
     tables: dict[str, pl.DataFrame]
     rejections: pl.DataFrame
     counts: tuple[TableCount, ...]
     notes: tuple[str, ...]
+    in_key_order: frozenset[str] = frozenset()
 
 
 def declared_scales(build: Build) -> pl.DataFrame:
@@ -101,4 +103,5 @@ def build_tables(mapping: SourceMapping, source: RelationSource) -> MappedTables
         balances=balances,
     )
     rejections, counts = rejected_rows(build)
-    return MappedTables(tables, rejections, counts, tuple(dict.fromkeys(build.notes)))
+    notes = tuple(dict.fromkeys(build.notes))
+    return MappedTables(tables, rejections, counts, notes, frozenset(build.in_key_order))

@@ -57,6 +57,31 @@ def _first(applies: pl.Expr, *rules: tuple[pl.Expr, str]) -> pl.Expr:
     return pl.when(applies).then(pl.coalesce(*(reason_when(c, reason) for c, reason in rules)))
 
 
+_FEW_KEYS = 8
+"""Up to this many keys, comparing each row with each key beats hashing it."""
+
+
+def lookup(
+    key: pl.Expr,
+    keys: pl.Series,
+    values: pl.Series,
+    dtype: pl.DataType,
+    default: pl.Expr | None = None,
+) -> pl.Expr:
+    """``values`` at the position of each row's ``key`` in ``keys`` (else ``default`` or null).
+
+    ``keys`` are unique. Currencies and status words are a handful: a few comparisons per
+    row cost several times less than a hash lookup (``replace_strict``), which serves more.
+    """
+    otherwise = pl.lit(None, dtype=dtype) if default is None else default
+    if keys.len() > _FEW_KEYS:
+        return key.replace_strict(keys, values, default=otherwise, return_dtype=dtype)
+    found = otherwise
+    for k, v in reversed(list(zip(keys.to_list(), values.to_list(), strict=True))):
+        found = pl.when(key == pl.lit(k, keys.dtype)).then(pl.lit(v, dtype)).otherwise(found)
+    return found
+
+
 def problems(*reads: Read | None) -> list[pl.Expr]:
     """The problem expressions of ``reads`` that can fail."""
     return [r.problem for r in reads if r is not None and r.problem is not None]
@@ -106,10 +131,12 @@ def enum(field: Field, dtypes: dict[str, pl.DataType], *, on: pl.Expr | None = N
     if field.value_map:
         # The map's targets and default were checked against the canonical words when the
         # file was read: a value is canonical exactly when the map (or default) gives one.
-        value = source.replace_strict(
-            dict(field.value_map),
+        value = lookup(
+            source,
+            pl.Series([k for k, _ in field.value_map], dtype=pl.String),
+            pl.Series([v for _, v in field.value_map], dtype=pl.String),
+            pl.String(),
             default=pl.lit(field.default, dtype=pl.String),
-            return_dtype=pl.String,
         )
         known = ", ".join(k for k, _ in field.value_map)
     else:

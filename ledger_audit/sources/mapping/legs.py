@@ -76,9 +76,13 @@ def entry_rows(build: Build, scales: pl.DataFrame) -> tuple[pl.DataFrame, pl.Dat
         rel, {**values, **tx_values}, [*fields.problems(*reads), *checks], stages
     )
     if e.index is not None:
-        mark_duplicates(
-            rel, frame, ["ledger_id", "transaction_id", "version", "entry_index"], "entries"
-        )
+        keys = ["ledger_id", "transaction_id", "version", "entry_index"]
+        # In key order with every key mapped, the legs keep that order to the end: they are
+        # only filtered (no transfer split, no version join, no index ranked here).
+        if mark_duplicates(rel, frame, keys, "entries") and (
+            e.shape == EntryShape.ENTRY and e.version is not None
+        ):
+            build.in_key_order.add("entries")
     if e.row_id is not None:
         mark_duplicates(rel, frame, ["ledger_id", "__row_id"], "entries")
     tx_frame = None
@@ -152,7 +156,7 @@ def entries_of_versions(
 ) -> pl.DataFrame:
     """Good entry rows as legs, each in its version (entries without one: every version)."""
     rel = build.rel(build.mapping.entries.section)
-    good = rel.good(frame).drop([c for c in frame.columns if c.startswith("__tx_")])
+    good = rel.good(frame.drop([c for c in frame.columns if c.startswith("__tx_")]))
     if build.mapping.entries.version is None:
         versions = transactions.select("ledger_id", "transaction_id", "version").unique()
         good = (

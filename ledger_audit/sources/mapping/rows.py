@@ -57,6 +57,8 @@ class Relation:
         ROW numbers the relation's rows from 1, so each row's flag is one gather away (no
         join, and the order of ``frame`` is kept).
         """
+        if self.problem.null_count() == self.problem.len():
+            return frame  # no row has a problem (a count kept with the column): all good
         ok = self.problem.is_null()
         return frame.filter(pl.lit(ok).gather(pl.col(ROW).cast(pl.Int64) - 1))
 
@@ -78,6 +80,8 @@ class Build:
         self.notes: list[str] = []
         self.relations: dict[RelationRef, Relation] = {}
         self.by_row = source.kind == "files"
+        self.in_key_order: set[str] = set()
+        """Canonical tables built in their KEYS order, as seen while finding repeated keys."""
 
     def read_all(self) -> None:
         """Check the mapping against the catalogue, then read each relation's mapped columns."""
@@ -140,7 +144,7 @@ class Build:
         if scales.height == 0:
             return pl.lit(None, dtype=pl.String)
         assets = scales.select(pl.concat_str("code", pl.lit("/"), pl.col("scale").cast(pl.String)))
-        return _lookup(code, scales["code"], assets.to_series(), pl.String())
+        return fields.lookup(code, scales["code"], assets.to_series(), pl.String())
 
     def scale_of(self, code: pl.Expr, scales: pl.DataFrame) -> pl.Expr:
         """The scale of each row's currency code (null when unknown)."""
@@ -149,25 +153,7 @@ class Build:
             return pl.when(code.is_not_null()).then(pl.lit(fixed, pl.Int64))
         if scales.height == 0:
             return pl.lit(None, dtype=pl.Int64)
-        return _lookup(code, scales["code"], scales["scale"], pl.Int64())
-
-
-_FEW_CODES = 8
-"""Up to this many currency codes, comparing each row with each code beats hashing it."""
-
-
-def _lookup(code: pl.Expr, keys: pl.Series, values: pl.Series, dtype: pl.DataType) -> pl.Expr:
-    """``values`` at the position of each row's ``code`` in ``keys`` (null when absent).
-
-    The keys are unique (duplicate currencies are rejected rows). A ledger has a handful of
-    currencies: a few comparisons per row are several times cheaper than a hash lookup.
-    """
-    if keys.len() > _FEW_CODES:
-        return code.replace_strict(keys, values, default=None, return_dtype=dtype)
-    found: pl.Expr = pl.lit(None, dtype=dtype)
-    for key, value in reversed(list(zip(keys.to_list(), values.to_list(), strict=True))):
-        found = pl.when(code == pl.lit(key, keys.dtype)).then(pl.lit(value, dtype)).otherwise(found)
-    return found
+        return fields.lookup(code, scales["code"], scales["scale"], pl.Int64())
 
 
 def _key_columns(mapping: SourceMapping) -> dict[RelationRef, list[str]]:
@@ -212,39 +198,42 @@ def null_problem(value: pl.Expr, key: str) -> pl.Expr:
     return reason_when(value.is_null(), f"{key}: no value")
 
 
-def _in_key_order(frame: pl.DataFrame, keys: list[str]) -> bool:
-    """True when each row's keys are >= the previous row's, compared left to right.
+def _follows(keys: list[str]) -> pl.Expr:
+    """Per row: its keys are >= the previous row's, compared left to right (row 1: true).
 
     Sources often hand rows over in key order (files written sorted, tables read in the
-    order they were filled); this one pass over adjacent rows says so without sorting.
-    A null key makes the answer False (the general path then decides).
+    order they were filled); all rows true says so without sorting. A null key compares to
+    null, which counts as out of order (the general path then decides).
     """
-    if frame.height < 2:  # noqa: PLR2004 - a pair is the smallest order to check
-        return True
     ordered: pl.Expr = pl.lit(value=True)
     for key in reversed(keys):
-        after = pl.col(key).shift(-1)
-        ordered = (pl.col(key) < after) | ((pl.col(key) == after) & ordered)
-    ordered = ordered.fill_null(value=False) | (pl.int_range(pl.len()) == pl.len() - 1)
-    return bool(frame.select(ordered.all()).item())
+        before = pl.col(key).shift(1)
+        ordered = (before < pl.col(key)) | ((before == pl.col(key)) & ordered)
+    return ordered.fill_null(value=False) | (pl.int_range(pl.len()) == 0)
 
 
-def mark_duplicates(rel: Relation, frame: pl.DataFrame, keys: list[str], what: str) -> None:
-    """Mark every good row whose ``keys`` repeat: which one is right cannot be told."""
-    good = rel.good(frame)
-    if _in_key_order(good.select(keys), keys):
-        # Rows in key order: a repeat is a row equal to its neighbour (one pass, no hashing).
-        same = pl.all_horizontal(pl.col(k) == pl.col(k).shift(1) for k in keys).fill_null(
-            value=False
-        )
-        flagged = good.select(ROW, same.alias("_same"))
+def mark_duplicates(rel: Relation, frame: pl.DataFrame, keys: list[str], what: str) -> bool:
+    """Mark every good row whose ``keys`` repeat: which one is right cannot be told.
+
+    Returns whether the good rows of ``frame`` were in ``keys`` order (seen on the way).
+    """
+    good = rel.good(frame.select(ROW, *keys))
+    # One pass: whether the rows are in key order, and which equal their predecessor.
+    same = pl.all_horizontal(pl.col(k) == pl.col(k).shift(1) for k in keys).fill_null(value=False)
+    flagged = good.select(ROW, same.alias("_same"), _follows(keys).all().alias("_ordered"))
+    if flagged.height < 2:  # noqa: PLR2004 - a pair is the smallest repeat
+        return True
+    ordered = bool(flagged["_ordered"][0])
+    if ordered:
+        # Rows in key order: a repeat is a row equal to its neighbour (no hashing).
         dup = flagged.filter(pl.col("_same") | pl.col("_same").shift(-1, fill_value=False))
     else:
         # A hash of the keys first: no repeated hash, no repeated key (one pass); only rows
         # whose hash repeats are compared exactly.
         suspects = good.filter(pl.struct(keys).hash(seed=0).is_duplicated())
         if suspects.height == 0:
-            return
+            return ordered
         repeated = suspects.group_by(keys).len().filter(pl.col("len") > 1)
         dup = suspects.join(repeated.drop("len"), on=keys, how="semi", nulls_equal=True)
     rel.mark_rows(dup[ROW], f"{what}: the same {', '.join(keys)} on several rows")
+    return ordered

@@ -97,7 +97,9 @@ def transaction_versions(build: Build, in_entries: pl.DataFrame | None) -> pl.Da
         )
         frame = build.evaluate(rel, values, checks)
         key = ["ledger_id", "transaction_id"] + (["version"] if "version" in frame.columns else [])
-        mark_duplicates(rel, frame, key, "transactions")
+        # Versioned or one-per-row rows in key order stay so (only filtered below).
+        if mark_duplicates(rel, frame, key, "transactions") and t.shape != TransactionShape.HISTORY:
+            build.in_key_order.add("transactions")
     good = rel.good(frame)
     if in_entries is not None:
         key = ["ledger_id", "transaction_id"] + (["version"] if "version" in good.columns else [])
@@ -109,7 +111,7 @@ def transaction_versions(build: Build, in_entries: pl.DataFrame | None) -> pl.Da
             "effective times are not mapped: the effective basis equals the recorded basis"
         )
     else:
-        fallback = good.filter(pl.col("effective_ns").is_null()).height
+        fallback = good["effective_ns"].null_count()
         if fallback:
             build.notes.append(
                 f"{fallback} transaction version(s) have no effective time: recorded time used"

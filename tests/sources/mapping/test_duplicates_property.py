@@ -40,3 +40,35 @@ def test_every_row_of_a_repeated_key_is_marked_and_no_other(
     counts = Counter(rows)
     marked = [p is not None for p in relation.problem.to_list()]
     assert marked == [counts[row] > 1 for row in rows]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(["a", "b", None]), st.one_of(st.none(), st.integers(0, 2))),
+        max_size=30,
+    ),
+    st.lists(st.booleans(), min_size=30, max_size=30),
+    st.booleans(),
+)
+def test_rows_already_rejected_and_null_keys_count_as_a_plain_count_says(
+    rows: list[tuple[str | None, int | None]], rejected: list[bool], ordered: bool
+) -> None:
+    """Only rows without a problem take part; a null key equals a null key."""
+    if ordered:
+        rows = sorted(
+            rows, key=lambda r: (r[0] is not None, r[0] or "", r[1] is not None, r[1] or 0)
+        )
+    relation = _relation(rows)  # type: ignore[arg-type]
+    earlier = [rejected[i] for i in range(len(rows))]
+    relation.problem = pl.Series(PROBLEM, ["bad" if r else None for r in earlier], pl.String)
+    mark_duplicates(relation, relation.frame, ["tx", "i"], "entries")
+    counts = Counter(row for row, bad in zip(rows, earlier, strict=True) if not bad)
+    problems = relation.problem.to_list()
+    for row, bad, problem in zip(rows, earlier, problems, strict=True):
+        if bad:
+            assert problem == "bad"
+        elif counts[row] > 1:
+            assert problem == "entries: the same tx, i on several rows"
+        else:
+            assert problem is None
