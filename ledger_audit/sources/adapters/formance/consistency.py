@@ -66,6 +66,47 @@ def log_transactions(logs: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+def changed_postings(postings: pl.DataFrame, log_tx: pl.DataFrame) -> pl.DataFrame:
+    """Transactions (ledger, id) whose posting rows differ from their memento's postings.
+
+    Compared posting by posting: the memento's array split at ``},{`` (addresses and assets
+    cannot hold braces; a value that does is a difference anyway) against each posting row
+    written as Go writes it. Only the differing transactions are then written out whole.
+    """
+    inner = pl.concat_str(
+        pl.lit('"source":"'),
+        pl.col("source"),
+        pl.lit('","destination":"'),
+        pl.col("destination"),
+        pl.lit('","amount":'),
+        pl.col("amount"),
+        pl.lit(',"asset":"'),
+        pl.col("asset"),
+        pl.lit('"'),
+    )
+    table = postings.select("ledger", "id", pl.col("k").cast(pl.Int64), inner.alias("one"))
+    text = pl.col("log_postings")
+    split = (
+        pl.when(text == "[]")
+        .then(pl.lit([], dtype=pl.List(pl.String)))
+        .otherwise(text.str.strip_prefix("[{").str.strip_suffix("}]").str.split("},{"))
+    )
+    logged = (
+        log_tx.filter(pl.col("tx_id").is_not_null())
+        .select("ledger", pl.col("tx_id").alias("id"), split.alias("one"))
+        .with_columns(pl.int_ranges(0, pl.col("one").list.len(), dtype=pl.Int64).alias("k"))
+        .explode(["one", "k"])
+        .filter(pl.col("k").is_not_null())
+    )
+    both = table.join(logged, on=["ledger", "id", "k"], how="full", coalesce=True)
+    missing = pl.col("one").is_null() | pl.col("one_right").is_null()
+    return (
+        both.filter(missing | (pl.col("one") != pl.col("one_right")))
+        .select("ledger", "id")
+        .unique()
+    )
+
+
 def table_postings(postings: pl.DataFrame) -> pl.DataFrame:
     """Each transaction's posting rows written back as Go writes a posting array.
 
@@ -132,10 +173,18 @@ class LogContent:
 
 def logs_check(rows: BucketRows, log_tx: pl.DataFrame) -> tuple[NativeCheck, LogContent]:
     """Transactions against their logs, reverts, idempotency keys; and which logs agree."""
+    changed_ids = changed_postings(rows.postings, log_tx)
+    table_text = table_postings(rows.postings.join(changed_ids, on=["ledger", "id"], how="semi"))
     tx = (
         rows.transactions.drop("postings", strict=False)
-        .join(table_postings(rows.postings), on=["ledger", "id"], how="left")
+        .join(
+            changed_ids.with_columns(pl.lit(value=True).alias("changed")),
+            on=["ledger", "id"],
+            how="left",
+        )
+        .join(table_text, on=["ledger", "id"], how="left")
         .with_columns(
+            pl.col("changed").fill_null(value=False),
             pl.col("postings").fill_null("[]"),
             pl.concat_str(pg_json_time(pl.col("timestamp")), pl.lit("Z")).alias("timestamp_text"),
             go_json_string(pl.col("reference")).alias("reference_json"),
@@ -147,7 +196,14 @@ def logs_check(rows: BucketRows, log_tx: pl.DataFrame) -> tuple[NativeCheck, Log
         right_on=["ledger", "tx_id"],
         how="full",
         coalesce=False,
-    ).with_columns(pl.coalesce("ledger", "ledger_right").alias("ledger_id"))
+    ).with_columns(
+        pl.coalesce("ledger", "ledger_right").alias("ledger_id"),
+        # only a changed transaction carries the table's text; the others equal their memento
+        pl.when(pl.col("changed"))
+        .then(pl.col("postings"))
+        .otherwise(pl.col("log_postings"))
+        .alias("postings"),
+    )
     loc = {
         "table": None,
         "severity": Severity.HIGH,
