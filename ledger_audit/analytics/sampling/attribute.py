@@ -17,6 +17,7 @@ import numpy as np
 from scipy.stats import binom
 
 from ledger_audit.analytics.sampling.binomial import cdf_at_or_below, cdf_below
+from ledger_audit.errors import InputError
 
 METHOD_PLAN = "attribute.binomial.clopper_pearson"
 METHOD_EVALUATE = "attribute.binomial.clopper_pearson_upper"
@@ -27,8 +28,11 @@ _BITS = 64
 _TABLE_STEP = Fraction(1, 1000)
 
 
-class SamplingInputError(ValueError):
+class SamplingInputError(InputError):
     """A sampling parameter outside its domain (confidence, rates, counts)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__("sampling parameters", reason)
 
 
 @dataclass(frozen=True, slots=True)
