@@ -238,3 +238,85 @@ def test_an_older_migration_without_balance_versions_is_named(pg_url: str) -> No
     assert "table operation" in message
     assert "balance_version_before" in message
     assert "000014" in message or "migrations" in message
+
+
+_BAL = (
+    "INSERT INTO balance (id, organization_id, ledger_id, account_id, alias, asset_code, "
+    "available, on_hold, version, account_type, allow_sending, allow_receiving, created_at, "
+    "updated_at) VALUES ('{id}', '{org}', '{ledger}', '{id}', '{alias}', 'USD', {available}, "
+    "{on_hold}, {version}, '{kind}', true, true, '2025-01-01T00:00:00Z', '{updated}')"
+)
+_TX = (
+    'INSERT INTO "transaction" (id, description, status, amount, asset_code, '
+    "chart_of_accounts_group_name, ledger_id, organization_id, created_at) VALUES "
+    "('{id}', '', '{status}', 10, 'USD', '', '{ledger}', '{org}', '{at}')"
+)
+_OP = (
+    "INSERT INTO operation (id, transaction_id, description, type, asset_code, amount, "
+    "available_balance, on_hold_balance, available_balance_after, on_hold_balance_after, "
+    "status, account_id, account_alias, balance_id, chart_of_accounts, organization_id, "
+    "ledger_id, created_at, balance_version_before, balance_version_after) VALUES "
+    "('{id}', '{tx}', '', '{type}', 'USD', {amount}, {a0}, {h0}, {a1}, {h1}, 'x', '{bal}', "
+    "'{bal}', '{bal}', '', '{org}', '{ledger}', '{at}', {v0}, {v1})"
+)
+ORG, LEDGER = "00000000-0000-4000-8000-000000000001", "00000000-0000-4000-8000-000000000002"
+X, A, B = (f"00000000-0000-4000-8000-00000000000{n}" for n in (5, 6, 7))
+T0, T1 = "00000000-0000-4000-8000-000000000010", "00000000-0000-4000-8000-000000000011"
+
+
+def _op(n: int, tx: str, kind: str, bal: str, amount: int, *moves: int) -> str:
+    a0, h0, a1, h1, v0, v1 = moves
+    return _OP.format(
+        id=f"00000000-0000-4000-8000-0000000001{n:02d}", tx=tx, type=kind, amount=amount,
+        a0=a0, h0=h0, a1=a1, h1=h1, bal=bal, org=ORG, ledger=LEDGER, v0=v0, v1=v1,
+        at=f"2025-01-0{n}T00:00:00Z",
+    )  # fmt: skip
+
+
+def _hold_flow(url: str, *, approved: bool) -> None:
+    """X funds A with 100 (plain), then A -> B 10 as a pending transaction, approved or not."""
+    balances = [(X, "@x", -100, 0, 1, "external"), (A, "@a", 90, 10, 2, "deposit")]
+    balances.append((B, "@b", 0, 0, 0, "deposit"))
+    if approved:
+        balances[1:] = [(A, "@a", 90, 0, 3, "deposit"), (B, "@b", 10, 0, 1, "deposit")]
+    statements = [DDL]
+    statements += [
+        _BAL.format(id=i, org=ORG, ledger=LEDGER, alias=n, available=av, on_hold=h, version=v,
+                    kind=k, updated="2025-01-09T00:00:00Z")
+        for i, n, av, h, v, k in balances
+    ]  # fmt: skip
+    statements += [
+        _TX.format(id=T0, status="APPROVED", ledger=LEDGER, org=ORG, at="2025-01-01T00:00:00Z"),
+        _TX.format(
+            id=T1, status="APPROVED" if approved else "PENDING", ledger=LEDGER, org=ORG,
+            at="2025-01-03T00:00:00Z",
+        ),
+        _op(1, T0, "DEBIT", X, 100, 0, 0, -100, 0, 0, 1),
+        _op(2, T0, "CREDIT", A, 100, 0, 0, 100, 0, 0, 1),
+        _op(3, T1, "ON_HOLD", A, 10, 100, 0, 90, 10, 1, 2),
+        _op(4, T1, "CREDIT", B, 10, 0, 0, 0, 0, 0, 0),  # pending: B does not move yet
+    ]  # fmt: skip
+    if approved:
+        statements += [
+            _op(5, T1, "DEBIT", A, 10, 90, 10, 90, 0, 2, 3),
+            _op(6, T1, "CREDIT", B, 10, 0, 0, 10, 0, 0, 1),
+        ]
+    _sql(url, *statements)
+
+
+@pytest.mark.parametrize("approved", [False, True])
+def test_the_hold_flow_reads_as_pending_then_posted_with_continuity_only(
+    pg_url: str, approved: bool
+) -> None:
+    _hold_flow(pg_url, approved=approved)
+    adapted = load(pg_url)
+    assert _audit(adapted).findings.height == 0
+    status = dict(adapted.frames.transactions.select("transaction_id", "status").iter_rows())
+    assert status[T1] == ("posted" if approved else "pending")
+    legs = adapted.frames.entries.filter(pl.col("transaction_id") == T1)
+    assert sorted(legs.select("account_id", "direction", "amount").rows()) == [
+        (A, "debit", 1000),
+        (B, "credit", 1000),
+    ]
+    running = next(n.result for n in adapted.native if n.result.check == "midaz_available")
+    assert any("two-phase" in line for line in running.coverage.unproven)

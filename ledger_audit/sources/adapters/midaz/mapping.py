@@ -86,11 +86,15 @@ SELECT o.id::text AS id, o.ledger_id::text AS ledger_id, o.transaction_id::text 
        o.balance_id::text AS balance_id, o.type, o.amount, o.asset_code
 FROM operation o JOIN "transaction" t ON t.id = o.transaction_id
 WHERE o.balance_affected AND t.status <> 'NOTED'
+  AND (o.balance_version_after <> o.balance_version_before OR t.status IN ('PENDING', 'CANCELED'))
   AND (o.type IN ('DEBIT', 'CREDIT')
        OR (o.type = 'ON_HOLD' AND t.status IN ('PENDING', 'CANCELED')))"""
 """Ledger movements: DEBIT and CREDIT; a pending (or cancelled) transaction's source leg is its
-ON_HOLD. RELEASE and the other hold bookkeeping rows move money between a balance's
-available and on-hold parts, not between accounts: the running-balance check reads them."""
+ON_HOLD and its destination leg the CREDIT that did not move the balance yet (its version
+unchanged). Once approved, only the operations that moved a balance are the legs, so the
+pending phase's CREDIT is not counted twice. RELEASE and the other hold bookkeeping rows move
+money between a balance's available and on-hold parts, not between accounts: the
+running-balance check reads them."""
 
 _STORED = """
 SELECT b.id::text AS id, b.ledger_id::text AS ledger_id, b.asset_code, b.updated_at, b.version,
@@ -108,7 +112,9 @@ FROM balance b LEFT JOIN (
            SUM(CASE WHEN o.type = 'CREDIT' AND t.status = 'PENDING'
                     THEN o.amount ELSE 0 END) AS pending_credits
     FROM operation o JOIN "transaction" t ON t.id = o.transaction_id
-    WHERE o.balance_affected GROUP BY o.balance_id
+    WHERE o.balance_affected
+      AND (o.balance_version_after <> o.balance_version_before OR t.status = 'PENDING')
+    GROUP BY o.balance_id
 ) m ON m.balance_id = b.id"""
 """Midaz caches one signed ``available`` (plus ``on_hold``) per balance. The canonical stored
 balance has debits and credits apart: the side the balance's direction subtracts is taken

@@ -47,8 +47,10 @@ SELECT o.id::text AS id, o.ledger_id::text AS ledger_id, o.balance_id::text AS b
            AND h.type NOT IN ('DEBIT', 'CREDIT')) AS plain
 FROM operation o JOIN "transaction" t ON t.id = o.transaction_id
 LEFT JOIN balance b ON b.id = o.balance_id
-WHERE o.balance_affected"""
-"""The operations that moved a balance (an annotation's are zeroed and move nothing)."""
+WHERE o.balance_affected AND o.balance_version_after <> o.balance_version_before"""
+"""The operations that moved a balance: an annotation's are zeroed, and a pending
+transaction's destination CREDIT leaves its balance (and version) as it was until approval;
+neither is a link of the balance's chain."""
 
 BALANCES = """
 SELECT id::text AS id, ledger_id::text AS ledger_id, asset_code,
