@@ -30,18 +30,14 @@ def _account(params: JetParams) -> pl.Expr:
 def seldom_used(pop: Population, params: JetParams) -> RuleOutcome:
     """JE-12: an account with at most k postings in the period, or idle D days before."""
     key = _account(params).alias("account_key")
-    history = (
+    legs = (
         pop.history_legs.with_columns(key)
         .sort("created_ns", maintain_order=True)  # stable: ties keep the key order
         .with_columns(
             pl.col("created_ns").shift(1).over("ledger_id", "account_key").alias("previous_ns")
         )
-        .select(*TX_KEY, "entry_index", "previous_ns")
-    )
-    legs = (
-        pop.legs.with_columns(key)
+        .filter("in_period")
         .with_columns(pl.len().over("ledger_id", "account_key").alias("postings"))
-        .join(history, on=[*TX_KEY, "entry_index"], how="left")
     )
     dormant = pl.col("previous_ns").is_not_null() & (
         pl.col("created_ns") - pl.col("previous_ns") >= params.dormant_days * DAY_NS

@@ -35,7 +35,7 @@ class Population:
             ``effective_ns``, ``kind``, ``manual`` and ``actor``.
         history: every transaction of the ledger in the same shape (JE-12 dormancy, JE-17
             reversals effective after the period).
-        history_legs: the legs of ``history``.
+        history_legs: the legs of ``history`` (``in_period`` marks the population's).
         versions: every version's (ledger_id, transaction_id, version, chain_seq).
         closed_through: (ledger_id, closed_through_ns) the ledgers record, if any.
         has_actor: some transaction names who posted it; has_approver: who approved it.
@@ -70,6 +70,14 @@ def metadata_text(key: str) -> pl.Expr:
     return pl.when(simple & fast.is_not_null()).then(fast).when(named).then(parsed)
 
 
+def _field(frames: LedgerFrames, key: str) -> pl.Expr:
+    """``metadata_text(key)``, or null at no cost when no metadata names the key at all."""
+    named = frames.transactions.select(
+        pl.col("metadata").str.contains(json.dumps(key), literal=True).any()
+    ).item()
+    return metadata_text(key) if named else pl.lit(None, dtype=pl.String())
+
+
 def build_population(frames: LedgerFrames, period: Period, params: JetParams) -> Population:
     """The period's transactions and legs (one pass each; collected once for the counts)."""
     versions = frames.transactions.lazy()
@@ -82,7 +90,7 @@ def build_population(frames: LedgerFrames, period: Period, params: JetParams) ->
         *TX_KEY,
         pl.col("recorded_ns").alias("created_ns"),
         pl.col("kind").alias("first_kind"),
-        metadata_text(params.actor_field).alias("actor"),
+        _field(frames, params.actor_field).alias("actor"),
     )
     tails = versions.filter(closes).select(
         "version",
@@ -93,7 +101,7 @@ def build_population(frames: LedgerFrames, period: Period, params: JetParams) ->
         "chain_seq",
         "description",
         "reverses_transaction_id",
-        metadata_text(params.approver_field).alias("approver"),
+        _field(frames, params.approver_field).alias("approver"),
     )
     first = pl.concat([heads, tails], how="horizontal").with_columns(
         (
@@ -101,11 +109,11 @@ def build_population(frames: LedgerFrames, period: Period, params: JetParams) ->
             | pl.col("kind").is_in(params.manual_kinds)
         ).alias("manual")
     )
-    history = first.collect().lazy()
     in_period = pl.col("created_ns").is_between(period.start_ns, period.end_ns - 1) | pl.col(
         "effective_ns"
     ).is_between(period.start_ns, period.end_ns - 1)
-    transactions = history.filter(in_period).collect()
+    history = first.with_columns(in_period.alias("in_period")).collect().lazy()
+    transactions = history.filter("in_period").collect()
     scales = frames.assets.lazy().select(
         "asset_id",
         pl.when(pl.col("scale") <= _MAX_SCALE)
@@ -116,7 +124,14 @@ def build_population(frames: LedgerFrames, period: Period, params: JetParams) ->
         frames.entries.lazy()
         .join(
             history.select(
-                *TX_KEY, "version", "created_ns", "effective_ns", "kind", "manual", "actor"
+                *TX_KEY,
+                "version",
+                "created_ns",
+                "effective_ns",
+                "kind",
+                "manual",
+                "actor",
+                "in_period",
             ),
             on=[*TX_KEY, "version"],
             how="inner",
@@ -125,11 +140,7 @@ def build_population(frames: LedgerFrames, period: Period, params: JetParams) ->
         .collect()
         .lazy()
     )
-    legs = (
-        history_legs.join(transactions.lazy().select(TX_KEY), on=list(TX_KEY), how="semi")
-        .collect()
-        .lazy()
-    )
+    legs = history_legs.filter("in_period").collect().lazy()
     closed = frames.ledgers.lazy().select(
         "ledger_id",
         pl.col("metadata")
