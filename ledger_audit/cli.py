@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
 from ledger_audit import __version__
+from ledger_audit.cli_analytics import add_benford_parser, add_sample_parser
 from ledger_audit.errors import InputError, LedgerAuditError
 
 if TYPE_CHECKING:
@@ -684,6 +685,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     verify.set_defaults(handler=_run_verify)
     _jet_parser(commands)
+    add_sample_parser(commands)
+    add_benford_parser(commands)
     recon = commands.add_parser(
         "reconcile",
         help="match a ledger's bank-account entries to bank statements; write matches and breaks",
