@@ -601,6 +601,36 @@ def _jet_parser(commands: argparse._SubParsersAction[_Parser]) -> None:
     jet.set_defaults(handler=_run_jet)
 
 
+def _signoff_parser(commands: argparse._SubParsersAction[_Parser]) -> None:
+    signoff = commands.add_parser(
+        "signoff",
+        help="sign a close's evidence bundle as its preparer or reviewer",
+        description=(
+            "Record a sign-off of the close in BUNDLE (DIR/YYYY-MM) in BUNDLE/signoffs.json, "
+            "bound to the digests of its tables and its chain checkpoint (manifest.json). A "
+            "rerun of the close keeps it and shows it in the report and on the workpaper's "
+            "cover: valid while the numbers are the same, stale (naming what changed) once "
+            "they are not. Exit code 0, or 2 on bad input."
+        ),
+    )
+    signoff.add_argument("bundle", metavar="BUNDLE", type=Path, help="the close's bundle folder")
+    signoff.add_argument("--role", choices=("preparer", "reviewer"), required=True)
+    signoff.add_argument("--name", metavar="NAME", required=True, help="who signs")
+    signoff.add_argument(
+        "--date", metavar="YYYY-MM-DD", type=_date, default=None, help="default: today (UTC)"
+    )
+    signoff.set_defaults(handler=_run_signoff)
+
+
+def _run_signoff(args: argparse.Namespace) -> int:
+    from ledger_audit.exports.signoffs import SIGNOFFS, sign_bundle  # noqa: PLC0415
+
+    on = args.date or dt.datetime.now(dt.UTC).date()
+    status = sign_bundle(args.bundle, role=args.role, name=args.name, on=on)
+    print(f"{status.describe()}; recorded in {args.bundle / SIGNOFFS}")
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (subcommands carry their handler as ``handler``)."""
     parser = _Parser(
@@ -787,6 +817,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--out", metavar="DIR", type=Path, required=True, help="bundles go to DIR/YYYY-MM/"
     )
     close.set_defaults(handler=_run_close)
+    _signoff_parser(commands)
     return parser
 
 

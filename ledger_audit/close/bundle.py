@@ -11,6 +11,9 @@ Layout::
                             the summary journals, ready to import (with a GL mapping)
     checkpoints.json        the chain heads this close vouched for: the next close's input
     manifest.json           SHA-256 of every input and output, parameters, coverage
+    signoffs.json           the preparer's and reviewer's sign-offs (``ledger-audit
+                            signoff``), if any: kept by a rerun, shown in the report and on
+                            the workpaper's cover as valid or stale (``exports.signoffs``)
 
 Determinism: every output but ``manifest.json`` is a function of the inputs and parameters
 alone. The workpaper is stamped with the period's end, not the run time, so a rerun gives
@@ -41,6 +44,7 @@ from ledger_audit.exports.manifest import (
     digest_outputs,
     write_manifest,
 )
+from ledger_audit.exports.signoffs import SIGNOFFS, read_signoffs, signoff_status
 from ledger_audit.exports.tables import file_stem
 from ledger_audit.exports.workpaper import write_workpaper
 from ledger_audit.reports.exceptions import readable_findings
@@ -84,7 +88,12 @@ def write_bundle(close: MonthEndClose, folder: Path, *, run_time_ns: int) -> Man
             write_xero_journals(close.journals, erp / "xero.csv"),
         ]
     written.append(write_checkpoints(folder / CHECKPOINTS, close.audit.checkpoints))
-    written.append(write_html_report(folder / REPORT, title(close), close_sections(close, tables)))
+    data = digest_outputs(folder, written)
+    signoffs = tuple(
+        signoff_status(s, data, close.audit.checkpoints) for s in read_signoffs(folder / SIGNOFFS)
+    )
+    sections = close_sections(close, tables, signoffs=signoffs)
+    written.append(write_html_report(folder / REPORT, title(close), sections))
     manifest = build_manifest(
         run_time_ns=run_time_ns,
         parameters=close.parameters.as_text(),
@@ -99,6 +108,7 @@ def write_bundle(close: MonthEndClose, folder: Path, *, run_time_ns: int) -> Man
         (*tables.statements, *tables.sheets),
         readable_findings(close.findings),
         as_of_ns=close.trial_balance.period.end_ns,
+        signoffs=signoffs,
     )
     manifest = manifest.with_outputs(digest_outputs(folder, [workpaper]))
     write_manifest(folder / MANIFEST, manifest)

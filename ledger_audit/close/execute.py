@@ -7,6 +7,8 @@ manifest) and swaps the folder in as ``<out>/<period>``. So:
 
 - **A rerun replaces the earlier bundle cleanly**: a reader sees the old folder or the new
   one, never a mix; nothing of the old run survives in the new one.
+- **Sign-offs are kept**: the bundle's ``signoffs.json`` is carried into the new one, whose
+  report and workpaper show each sign-off as valid or stale (``exports.signoffs``).
 - **A failed run still writes its notebook**, with papermill's banner at the top and the
   failing cell marked, as ``<out>/<period>.failed.ipynb``, and leaves an earlier good
   bundle alone: a bad rerun never destroys evidence. A later good run removes it.
@@ -34,6 +36,7 @@ from ledger_audit.close.run import REPO_ROOT, CloseParameters
 from ledger_audit.errors import InputError
 from ledger_audit.exports.bundle_folder import folder_lock, normalise_notebook, swap_in
 from ledger_audit.exports.manifest import add_outputs, digest_outputs
+from ledger_audit.exports.signoffs import SIGNOFFS
 from ledger_audit.findings import Severity
 from ledger_audit.sources.findings import read_findings
 
@@ -174,6 +177,9 @@ def execute_close(
     with folder_lock(out / f".{period}.lock", f"another close of {period}"):
         shutil.rmtree(staging, ignore_errors=True)
         staging.mkdir()
+        signed = folder / SIGNOFFS
+        if signed.is_file():  # the sign-offs outlive a rerun: it shows them valid or stale
+            shutil.copy2(signed, staging / SIGNOFFS)
         executed = staging / NOTEBOOK
         error, bad_input = None, False
         if on_start is not None:

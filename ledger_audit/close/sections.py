@@ -18,6 +18,7 @@ import polars as pl
 from ledger_audit.close.run import MonthEndClose
 from ledger_audit.close.summary import key_figures
 from ledger_audit.exports.html_report import Section, render_section
+from ledger_audit.exports.signoffs import ROLES, SignOffStatus
 from ledger_audit.exports.tables import DEBIT_CREDIT_NOTE, Table, report_tables
 from ledger_audit.exports.workpaper import MAX_ROWS
 from ledger_audit.replay.balances import SUM_AMOUNT
@@ -191,11 +192,19 @@ FINDING_COLUMNS = ("severity", "rule", "message", "difference")
 """The findings columns the report shows (the workpaper and tables/findings.* have all)."""
 
 
-def close_sections(close: MonthEndClose, tables: CloseTables | None = None) -> tuple[Section, ...]:
-    """The report's sections, in the order a controller reads them."""
+def close_sections(
+    close: MonthEndClose,
+    tables: CloseTables | None = None,
+    *,
+    signoffs: Sequence[SignOffStatus] = (),
+) -> tuple[Section, ...]:
+    """The report's sections, in the order a controller reads them.
+
+    ``signoffs``: the close's sign-offs held against its bundle (shown in the summary).
+    """
     tables = tables or close_tables(close)
     return (
-        _summary(close),
+        _summary(close, signoffs),
         _exceptions(close),
         _bank_reconciliation(close, tables),
         _ledger_rollup(close, tables),
@@ -215,7 +224,7 @@ def title(close: MonthEndClose) -> str:
     return f"Month-end close {close.parameters.period}"
 
 
-def _summary(close: MonthEndClose) -> Section:
+def _summary(close: MonthEndClose, signoffs: Sequence[SignOffStatus]) -> Section:
     return Section(
         "Summary",
         tables=(
@@ -227,8 +236,34 @@ def _summary(close: MonthEndClose) -> Section:
                     "amount the bank reconciliation statements' differences."
                 ),
             ),
+            _signoff_table(signoffs),
         ),
     )
+
+
+def _signoff_table(signoffs: Sequence[SignOffStatus]) -> Table:
+    rows = [
+        (s.signoff.role, s.signoff.name, s.signoff.signed_on, s.state, "; ".join(s.changed))
+        for s in signoffs
+    ]
+    frame = pl.DataFrame(
+        rows or [(role, "", "", "not signed", "") for role in ROLES],
+        schema={
+            "role": pl.String(),
+            "name": pl.String(),
+            "signed on": pl.String(),
+            "status": pl.String(),
+            "what changed since": pl.String(),
+        },
+        orient="row",
+    )
+    note = (
+        "Each sign-off is bound to the bundle's table digests and chain checkpoint: stale "
+        "means a number changed after it was signed."
+        if signoffs
+        else "Not signed yet: ledger-audit signoff BUNDLE --role preparer|reviewer --name NAME."
+    )
+    return Table("Sign-off", frame, note=note)
 
 
 def _exceptions(close: MonthEndClose) -> Section:

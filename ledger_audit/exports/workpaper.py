@@ -56,6 +56,7 @@ from openpyxl.writer.excel import ExcelWriter
 from ledger_audit.errors import InputError
 from ledger_audit.exports.atomic import write_bytes_atomic
 from ledger_audit.exports.manifest import Manifest, content_digest
+from ledger_audit.exports.signoffs import ROLES, SignOffStatus
 from ledger_audit.exports.tables import Table, currency_code, decimal_text
 from ledger_audit.findings import FINDINGS_SCHEMA
 from ledger_audit.schema.times import ns_to_iso
@@ -104,8 +105,13 @@ def write_workpaper(
     findings: pl.DataFrame,
     *,
     as_of_ns: int | None = None,
+    signoffs: Sequence[SignOffStatus] = (),
 ) -> Path:
     """Write the workpaper to ``path`` (atomically, parents created) and return the path.
+
+    ``signoffs`` are the close's sign-offs held against this bundle (``exports.signoffs``):
+    the cover shows each one's role, name, date and whether it is still valid; with none,
+    it shows empty preparer and reviewer lines to sign.
 
     ``as_of_ns`` (UTC epoch ns), when given, is the instant the workbook is stamped with and
     the cover shows, instead of the run time: the data's as-of (the close passes its
@@ -136,7 +142,7 @@ def write_workpaper(
     _findings_sheet(book.create_sheet(FINDINGS_SHEET), findings)
     stamp_ns = manifest.run_time_ns if as_of_ns is None else as_of_ns
     when = ("run time (UTC)" if as_of_ns is None else "data as of (UTC)", ns_to_iso(stamp_ns))
-    _cover_sheet(cover, manifest, tables, findings.height, when)
+    _cover_sheet(cover, manifest, tables, findings.height, when, signoffs=signoffs)
 
     stamp = datetime.fromtimestamp(stamp_ns // 10**9, tz=UTC)
     book.properties.creator = f"ledger-audit {manifest.version}"
@@ -369,9 +375,19 @@ def _cover_sheet(
     tables: Sequence[Table],
     findings: int,
     when: tuple[str, str],
+    *,
+    signoffs: Sequence[SignOffStatus],
 ) -> None:
+    signed: list[tuple[Cell, ...]] = [
+        (s.signoff.role, s.signoff.name, s.signoff.signed_on, s.state, "; ".join(s.changed))
+        for s in signoffs
+    ] or [(role, "", "", "not signed", "") for role in ROLES]
     rows: list[tuple[Cell, ...]] = [
         ("ledger-audit evidence workpaper",),
+        (),
+        ("Sign-off",),
+        ("role", "name", "signed on", "status", "what changed since"),
+        *signed,
         (),
         ("Run",),
         ("package", f"ledger-audit {manifest.version}"),
@@ -414,7 +430,7 @@ def _cover_sheet(
         *((t.name, t.frame.height, ", ".join(t.money)) for t in tables),
         (FINDINGS_SHEET, findings, ""),
     ]
-    headings = {"Run", "Parameters", "Inputs", "Outputs", "Chain checkpoints"}
+    headings = {"Sign-off", "Run", "Parameters", "Inputs", "Outputs", "Chain checkpoints"}
     headings |= {"Check coverage", "Sheets"}
     widest = 0
     for row_no, row in enumerate(rows, start=1):

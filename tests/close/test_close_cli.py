@@ -284,6 +284,22 @@ def test_a_rerun_gives_the_same_digests_and_replaces_the_bundle(
     assert first == second
 
 
+def test_a_rerun_keeps_the_signoffs_and_shows_them_valid(
+    planted: Closed, run_close_cli: Runner, tmp_path: Path
+) -> None:
+    out = tmp_path / "closes"
+    shutil.copytree(planted.out, out)
+    signed = ["signoff", str(out / "2025-01"), "--role", "reviewer", "--name", "Grace Hopper"]
+    assert main([*signed, "--date", "2025-02-03"]) == 0
+    again = run_close_cli(planted.demo, out)
+    assert (again.bundle / "signoffs.json").is_file()  # carried into the new bundle
+    report = (again.bundle / "report.html").read_text(encoding="utf-8")
+    assert "<td>Grace Hopper</td>" in report
+    assert "<td>valid</td>" in report
+    listed = json.loads((again.bundle / MANIFEST).read_text(encoding="utf-8"))["outputs"]
+    assert "signoffs.json" not in {o["name"] for o in listed}  # signing changes no evidence
+
+
 def test_a_failed_run_writes_its_notebook_and_keeps_the_earlier_bundle(
     planted: Closed, run_close_cli: Runner, tmp_path: Path
 ) -> None:
