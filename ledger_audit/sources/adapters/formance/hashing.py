@@ -111,7 +111,16 @@ def go_log_body(
     )
 
 
-_GO_SHORT = {0x22: b'\\"', 0x5C: b"\\\\", 0x0A: b"\\n", 0x0D: b"\\r", 0x09: b"\\t"}
+_GO_SHORT = {
+    0x22: b'\\"',
+    0x5C: b"\\\\",
+    0x0A: b"\\n",
+    0x0D: b"\\r",
+    0x09: b"\\t",
+    0x08: b"\\b",
+    0x0C: b"\\f",
+}
+"""Go's short escapes (``\\b`` and ``\\f`` since Go 1.22, which Formance v2 builds with)."""
 _GO_HTML = {
     "<": b"\\u003c",
     ">": b"\\u003e",
