@@ -109,6 +109,8 @@ def not_provable(frames: LedgerFrames) -> tuple[tuple[str, ...], tuple[RuleId, .
         sentences.append(
             "no chain order: no-negative balances are replayed in the order versions were recorded"
         )
+        sentences.append("no chain sequence: deleted versions are not proven by contiguity")
+        rules.append(RuleId.CHAIN_DELETED)
     accounts = frames.accounts
     if accounts.height and bool(accounts["allow_negative"].all()):
         sentences.append("no account forbids a negative balance: no-negative is not proven")

@@ -121,12 +121,12 @@ class AuditResult:
         return merged.sort(rank, "rule").select(list(SUMMARY_SCHEMA))
 
 
-_STATUS_RANK = {"crashed": 0, "failed": 1, "not proven": 2, "passed": 3, "no data": 4}
-"""A rule covered by several checks reads as the worst of them, where a check that had nothing
-to look at (no data) does not speak: the canonical chain check has no LACH-1 chain on a vendor
-ledger whose own chain an adapter verified, so ``chain.*`` reads that verdict. Only when every
-check had no data does the rule read ``no data``. "Not proven" outranks "passed" (one check
-could not establish what another did not cover)."""
+_STATUS_RANK = {"crashed": 0, "failed": 1, "passed": 2, "not proven": 3, "no data": 4}
+"""A rule covered by several checks reads the worst verdict among those that tested it: any
+crash or finding wins; else "passed" when at least one check tested the rule (a vendor chain
+an adapter verified proves ``chain.deleted`` although the canonical frames carry no LACH-1
+chain for the contiguity suite); "not proven" only when no check could test it, and "no data"
+only when every check had nothing to look at. Each check's coverage stays in the summary."""
 
 
 def describe(coverage: Coverage) -> str:

@@ -7,7 +7,7 @@ import polars as pl
 import pytest
 
 from ledger_audit.checks.invariants import check_invariant_suites, check_invariants
-from ledger_audit.findings import CheckResult
+from ledger_audit.findings import CheckResult, RuleId
 from ledger_audit.sources.ledger_frames import LedgerFrames
 from ledger_audit.spec import VerifySpec
 from tests.text_ledger import ledger_from_text, replace_rows
@@ -328,4 +328,20 @@ def test_each_missing_seq_is_one_finding(missing: list[int]) -> None:
     after = max(missing) + 1
     assert rows[0]["message"] == (
         f"seq {missing[0]} is missing: the next row is seq {after} (t{after} v0)"
+    )
+
+
+def test_without_a_chain_sequence_deletions_are_not_proven_by_contiguity() -> None:
+    chained = ledger_from_text(ACCOUNTS + DEPOSIT)
+    chainless = LedgerFrames.from_tables(
+        {
+            **dict(chained.items()),
+            "transactions": chained.transactions.with_columns(
+                pl.lit(None, pl.Int64()).alias("chain_seq")
+            ),
+        }
+    )
+    assert RuleId.CHAIN_DELETED in check_invariant_suites(chainless, SPEC).coverage.unproven_rules
+    assert RuleId.CHAIN_DELETED not in (
+        check_invariant_suites(chained, SPEC).coverage.unproven_rules
     )

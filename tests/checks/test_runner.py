@@ -188,6 +188,12 @@ def test_a_check_with_no_data_does_not_mask_another_checks_verdict_on_the_same_r
         return str(summary["status"].item())
 
     assert status(_result("vendor_chain", 10, empty_findings())) == "passed"
+    unproven = CheckResult(
+        "vendor_chain",
+        empty_findings(),
+        Coverage(10, "rows", "here", ("no chain",), chain_rules),
+    )
+    assert status(unproven) == "not proven"
     assert status(_result("vendor_chain", 0, empty_findings())) == "no data"
     tampered = findings_frame(
         [Finding(RuleId.CHAIN_TAMPERED, Severity.CRITICAL, "l", "row 3", "edited", check="v")]
