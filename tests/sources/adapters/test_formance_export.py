@@ -97,3 +97,17 @@ def test_a_line_that_is_not_a_log_names_file_and_line(tmp_path: Path) -> None:
     with pytest.raises(InputError) as caught:
         load(path)
     assert f"{path}:2" in str(caught.value)
+
+
+def test_a_repeated_line_is_an_inserted_log_and_a_bad_id_is_unchained(
+    demo: LedgerFrames, tmp_path: Path
+) -> None:
+    (path,) = write_formance_export(demo, tmp_path)
+    lines = path.read_text(encoding="utf-8").splitlines()
+    lines.insert(20, lines[19])  # log 20 twice
+    lines[40] = lines[40].replace('"id":40,"hash"', '"id":"x","hash"')
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    found = _findings(path).filter(pl.col("rule").str.starts_with("chain."))
+    rows = set(found.select("rule", "locator").rows())
+    assert (RuleId.CHAIN_INSERTED, "logs(ledger=demo, id=20)") in rows
+    assert (RuleId.CHAIN_UNCHAINED, "logs(ledger=demo, id=x)") in rows

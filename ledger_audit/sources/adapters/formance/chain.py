@@ -166,8 +166,19 @@ def _sync_ledger(  # noqa: C901, PLR0912 - one pass, one branch per break class
         if i > 0 and stored[i - 1] is None:
             continue  # its predecessor has no hash: the chain.unchained finding says so
         log_id = ids[i]
-        gap = i > 0 and ids[i] != ids[i - 1] + 1
-        if i in reordered:
+        repeated = i > 0 and ids[i] == ids[i - 1]
+        gap = i > 0 and ids[i] > ids[i - 1] + 1
+        if repeated:
+            findings.append(
+                _finding(
+                    RuleId.CHAIN_INSERTED,
+                    ledger,
+                    log_id,
+                    f"log id {log_id} of ledger {ledger} appears twice and the second does not "
+                    "follow the first: a log was inserted",
+                )
+            )
+        elif i in reordered:
             findings.append(
                 _finding(
                     RuleId.CHAIN_REORDERED,
@@ -339,6 +350,18 @@ def chain_check(
     for ledger in ledgers:
         mode = features.get(ledger, {}).get("HASH_LOGS", "SYNC")
         rows = logs.filter(pl.col("ledger") == ledger)
+        unnumbered = rows.filter(pl.col("id_int").is_null())
+        rows = rows.filter(pl.col("id_int").is_not_null())
+        findings += [
+            _finding(
+                RuleId.CHAIN_UNCHAINED,
+                ledger,
+                log_id,
+                f"log id {log_id!r} of ledger {ledger} is not an integer: it has no place on "
+                "the chain",
+            )
+            for log_id in unnumbered.get_column("id").to_list()
+        ]
         if mode == "DISABLED":
             disabled.append(ledger)
             unproven.append(
