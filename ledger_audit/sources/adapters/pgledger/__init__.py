@@ -22,10 +22,6 @@ from ledger_audit.sources.adapters.pgledger.mapping import (
     resolve_scales,
 )
 from ledger_audit.sources.adapters.pgledger.native import (
-    ENTRIES,
-    ENTRY_COLUMNS,
-    MISSING,
-    MISSING_COLUMNS,
     RUNNING,
     pgledger_entries,
     running_inputs,
@@ -35,6 +31,8 @@ from ledger_audit.sources.mapping import open_relations
 from ledger_audit.sources.mapping.relations import RelationRef, RelationSource
 
 NAME = "pgledger"
+ENTRY_COLUMNS = TABLES["pgledger_entries"][:-1]
+"""What the native checks read of an entry (all but ``created_at``, its transfer's)."""
 
 NOTES = (
     "pgledger keeps no hash chain: its history before this run's seal is not proven",
@@ -91,9 +89,7 @@ def load(source: str | Path, *, scales: Mapping[str, int] | None = None) -> Adap
             for code in unknown
         )
         frames, report = load_with_mapping(NAME, opened, mapping_text(resolved), notes=notes)
-        entries = opened.read(RelationRef(query=ENTRIES), ENTRY_COLUMNS)
-        missing = opened.read(RelationRef(query=MISSING), MISSING_COLUMNS)
+        entries = opened.read(RelationRef(name="pgledger_entries"), ENTRY_COLUMNS)
     rows, cached, legs = running_inputs(entries, accounts, resolved, LEDGER_ID)
-    checked = pgledger_entries(legs, missing, LEDGER_ID)
-    native = (running_check(rows, cached, RUNNING), checked)
+    native = (running_check(rows, cached, RUNNING), pgledger_entries(legs, frames))
     return Adapted(NAME, frames, report, native)

@@ -16,11 +16,13 @@ from ledger_audit.findings import (
     Coverage,
     RuleId,
     Severity,
+    empty_findings,
     findings_from,
     sort_findings,
 )
 from ledger_audit.sources.adapters.adapted import NativeCheck
 from ledger_audit.sources.adapters.running import RunningLayout, minor_units
+from ledger_audit.sources.ledger_frames import LedgerFrames
 
 RUNNING = RunningLayout(
     check="pgledger_running",
@@ -30,39 +32,6 @@ RUNNING = RunningLayout(
     opening_version=0,
 )
 ENTRIES_CHECK = "pgledger_entries"
-
-ENTRIES = (
-    "SELECT e.id, e.account_id, e.transfer_id, e.amount::text AS amount, "
-    "e.account_previous_balance::text AS account_previous_balance, "
-    "e.account_current_balance::text AS account_current_balance, e.account_version, "
-    "CASE WHEN e.account_id = t.from_account_id THEN (-t.amount)::text "
-    "WHEN e.account_id = t.to_account_id THEN t.amount::text END AS expected, "
-    "count(*) OVER (PARTITION BY e.transfer_id, e.account_id) AS copies "
-    "FROM pgledger_entries e LEFT JOIN pgledger_transfers t ON t.id = e.transfer_id"
-)
-"""Each entry beside what its transfer says it should be (the signed amount on its side), and
-how many entries share its transfer and account: PostgreSQL joins them on its indexes."""
-ENTRY_COLUMNS = (
-    "id",
-    "account_id",
-    "transfer_id",
-    "amount",
-    "account_previous_balance",
-    "account_current_balance",
-    "account_version",
-    "expected",
-    "copies",
-)
-
-MISSING = (
-    "SELECT t.id AS transfer_id, s.account_id, s.expected FROM pgledger_transfers t "
-    "CROSS JOIN LATERAL (VALUES (t.from_account_id, (-t.amount)::text), "
-    "(t.to_account_id, t.amount::text)) AS s(account_id, expected) "
-    "WHERE NOT EXISTS (SELECT 1 FROM pgledger_entries e "
-    "WHERE e.transfer_id = t.id AND e.account_id = s.account_id)"
-)
-"""The sides of transfers that have no entry (a deleted entry row)."""
-MISSING_COLUMNS = ("transfer_id", "account_id", "expected")
 
 
 def _scale_of(accounts: pl.DataFrame, scales: dict[str, int]) -> pl.DataFrame:
@@ -94,15 +63,11 @@ def running_inputs(
             "delta": "amount",
             "before": "account_previous_balance",
             "after": "account_current_balance",
-            "expected": "expected",
         },
         "scale",
     )
     collected = rows.select(
         pl.col("transfer_id").cast(pl.String),
-        pl.col("expected").alias("expected"),
-        pl.col("copies").cast(pl.Int64),
-        (pl.col("expected_problem") == "no value").fill_null(value=False).alias("no_side"),
         pl.col("id").cast(pl.String).alias("row_id"),
         pl.lit(ledger_id).alias("ledger_id"),
         pl.col("account_id").cast(pl.String).alias("account"),
@@ -119,10 +84,7 @@ def running_inputs(
         ).alias("problem"),
     ).collect()
     running = collected.drop("transfer_id")
-    legs = collected.select(
-        "row_id", "transfer_id", pl.col("account").alias("account_id"), "delta", "expected",
-        "copies", "no_side",
-    )  # fmt: skip
+    legs = collected.select("row_id", "transfer_id", pl.col("account").alias("account_id"), "delta")
     cached = (
         minor_units(
             accounts.lazy().join(scale, left_on="id", right_on="account", how="left"),
@@ -142,30 +104,80 @@ def running_inputs(
     return running, cached, legs
 
 
-def pgledger_entries(legs: pl.DataFrame, missing: pl.DataFrame, ledger_id: str) -> NativeCheck:
-    """Each transfer against its two pgledger entries.
+def pgledger_entries(legs: pl.DataFrame, frames: LedgerFrames) -> NativeCheck:
+    """Each loaded transfer against its two pgledger entries.
 
-    ``legs`` (from ``running_inputs``) are the entries with the signed amount their transfer
-    gives their side (``expected``, null where it could not be read exactly: that transfer's
-    own rejection says so) and how many entries share their transfer and account; ``missing``
-    are the transfer sides no entry has. PostgreSQL paired them (ENTRIES, MISSING): no join
-    here.
+    ``legs`` (row_id, transfer_id, account_id, delta) are the entries as read. They meet the
+    loaded legs through 64-bit hashes of the transfer and account ids (an integer join; text
+    joins of ids with long shared prefixes were the slowest step), and every pair that met is
+    then compared as text, so a hash collision shows as a finding, never as a match.
     """
-    rows = legs.lazy().with_columns(
-        pl.lit(ledger_id).alias("ledger_id"), pl.col("transfer_id").alias("transaction_id")
+    key = [
+        pl.col("transfer_id").hash(seed=1).alias("t"),
+        pl.col("account_id").hash(seed=2).alias("a"),
+    ]
+    loaded = (
+        frames.entries.lazy()
+        .select(
+            pl.col("transaction_id").alias("transfer_id"),
+            "account_id",
+            pl.when(pl.col("direction") == "debit")
+            .then(-pl.col("amount").cast(pl.Int64))
+            .otherwise(pl.col("amount").cast(pl.Int64))
+            .alias("expected"),
+        )
+        .with_columns(key)
     )
-    absent = missing.lazy().select(
-        pl.lit(ledger_id).alias("ledger_id"),
-        pl.col("transfer_id").cast(pl.String),
-        pl.col("transfer_id").cast(pl.String).alias("transaction_id"),
-        pl.col("account_id").cast(pl.String),
-        pl.col("expected").cast(pl.String),
+    transfers = loaded.select("t").unique()
+    # An entry of a transfer that was not loaded (rejected) is left to its rejection.
+    stored = (
+        legs.lazy()
+        .select("row_id", "transfer_id", "account_id", pl.col("delta").alias("stored"))
+        .with_columns(key)
+        .join(transfers, on="t", how="semi")
+        .with_columns(pl.len().over("t", "a").alias("copies"))
+    )
+    both = stored.join(loaded, on=["t", "a"], how="full", coalesce=True)
+    ledger = frames.ledgers.get_column("ledger_id").first() if frames.ledgers.height else None
+    both = (
+        both.with_columns(
+            (
+                (pl.col("transfer_id") != pl.col("transfer_id_right"))
+                | (pl.col("account_id") != pl.col("account_id_right"))
+            )
+            .fill_null(value=False)
+            .alias("collided"),
+            pl.coalesce("transfer_id", "transfer_id_right").alias("transfer_id"),
+            pl.coalesce("account_id", "account_id_right").alias("account_id"),
+        )
+        .with_columns(
+            pl.lit(ledger, pl.String).alias("ledger_id"),
+            pl.col("transfer_id").alias("transaction_id"),
+        )
+        .collect()
+        .rechunk()
+        .lazy()  # joined once; each rule filters it (rechunked, as in running.py)
     )
     at_entry = pl.format("pgledger_entries(id={})", pl.col("row_id"))
     at_transfer = pl.format("pgledger_transfers(id={})", pl.col("transfer_id"))
     parts = [
         findings_from(
-            absent,
+            both.filter(pl.col("collided")),
+            rule=RuleId.SOURCE_INCONSISTENT,
+            severity=Severity.HIGH,
+            check=ENTRIES_CHECK,
+            table=None,
+            locator=at_entry,
+            message=pl.format(
+                "the entry could not be matched to transfer {} (its ids hash like another "
+                "leg's): it is reported rather than assumed to match",
+                pl.col("transfer_id"),
+            ),
+            expected=pl.lit("a matching leg"),
+            actual=pl.col("account_id"),
+        ),
+        findings_from(
+            both.filter(pl.col("row_id").is_null()),
             rule=RuleId.SOURCE_INCONSISTENT,
             severity=Severity.HIGH,
             check=ENTRIES_CHECK,
@@ -179,7 +191,7 @@ def pgledger_entries(legs: pl.DataFrame, missing: pl.DataFrame, ledger_id: str) 
             actual=pl.lit("none"),
         ),
         findings_from(
-            rows.filter(pl.col("no_side")),
+            both.filter(pl.col("expected").is_null()),
             rule=RuleId.SOURCE_INCONSISTENT,
             severity=Severity.HIGH,
             check=ENTRIES_CHECK,
@@ -194,7 +206,7 @@ def pgledger_entries(legs: pl.DataFrame, missing: pl.DataFrame, ledger_id: str) 
             actual=pl.col("account_id"),
         ),
         findings_from(
-            rows.filter(pl.col("copies") > 1),
+            both.filter(pl.col("expected").is_not_null() & (pl.col("copies") > 1)),
             rule=RuleId.SOURCE_INCONSISTENT,
             severity=Severity.HIGH,
             check=ENTRIES_CHECK,
@@ -210,10 +222,10 @@ def pgledger_entries(legs: pl.DataFrame, missing: pl.DataFrame, ledger_id: str) 
             actual=pl.col("copies"),
         ),
         findings_from(
-            rows.filter(
+            both.filter(
                 pl.col("expected").is_not_null()
-                & pl.col("delta").is_not_null()
-                & (pl.col("delta") != pl.col("expected"))
+                & pl.col("stored").is_not_null()
+                & (pl.col("stored") != pl.col("expected"))
             ),
             rule=RuleId.SOURCE_AMOUNT_MISMATCH,
             severity=Severity.HIGH,
@@ -222,21 +234,20 @@ def pgledger_entries(legs: pl.DataFrame, missing: pl.DataFrame, ledger_id: str) 
             locator=at_entry,
             message=pl.format(
                 "the entry's amount {} is not the signed amount {} of transfer {}",
-                pl.col("delta"),
+                pl.col("stored"),
                 pl.col("expected"),
                 pl.col("transfer_id"),
             ),
             expected=pl.col("expected"),
-            actual=pl.col("delta"),
-            difference=pl.col("delta") - pl.col("expected"),
+            actual=pl.col("stored"),
+            difference=pl.col("stored") - pl.col("expected"),
         ),
     ]
-    findings = sort_findings(pl.concat(parts).collect())
+    findings = sort_findings(pl.concat(parts).collect()) if parts else empty_findings()
     coverage = Coverage(
-        legs.height + missing.height,
-        "transfer sides",
-        f"{legs.height} pgledger_entries against their transfers, and every transfer side "
-        "for an entry",
+        frames.entries.height,
+        "transfer legs",
+        f"{frames.transactions.height} loaded transfers against {legs.height} pgledger_entries",
     )
     return NativeCheck(
         CheckResult(ENTRIES_CHECK, findings, coverage),
