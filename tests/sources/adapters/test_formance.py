@@ -425,3 +425,14 @@ def test_revert_without_reverted_at_and_asset_without_precision(
     logs = next(n for n in adapted.native if n.result.check == "formance_logs")
     messages = logs.result.findings.get_column("message").to_list()
     assert any(f"reverts transaction {row[0]}" in m for m in messages)
+
+
+def test_edited_move_amount(demo: LedgerFrames, pg_url: str) -> None:
+    """A move's amount edited: it no longer matches its posting, and only it breaks the run."""
+    write_formance(demo, pg_url)
+    _exec(pg_url, 'UPDATE "_default".moves SET amount = amount + 1 WHERE seq = 44')
+    found = _findings(pg_url).filter(pl.col("check") == "formance_moves")
+    running = found.filter(pl.col("rule") == RuleId.BALANCE_RUNNING_BROKEN)
+    assert running.get_column("locator").to_list() == ["moves(ledger=demo, seq=44)"]
+    inconsistent = found.filter(pl.col("rule") == RuleId.SOURCE_INCONSISTENT)
+    assert inconsistent.height == 1
