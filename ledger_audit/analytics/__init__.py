@@ -1,4 +1,5 @@
-"""Audit analytics over the replayed ledger: journal-entry testing, flux and the like.
+"""Audit analytics over the replayed ledger: journal-entry testing, flux, Benford,
+sampling, and the ledger-native idempotency, pending and reversal analytics.
 
 Stage: after ``checks`` and ``replay`` in the data flow (values and findings, no files).
 """
