@@ -111,6 +111,29 @@ def add_sample_parser(commands: argparse._SubParsersAction[Any]) -> None:
     mus.add_argument("--table", action="store_true", help="table factor mode")
     mus.add_argument("--json", action="store_true", help="print one JSON object")
     mus.set_defaults(handler=run_sample_mus)
+    select = kinds.add_parser(
+        "select",
+        help="select a monetary-unit sample from a CSV population with a recorded seed",
+        description=(
+            "Read the items (ID column) and their book values (VALUE column, exact decimals) "
+            "from FILE, select N monetary units with numpy's PCG64 seeded by --seed, and "
+            "write DIR/mus_selection.{csv,parquet} (the selected items with empty "
+            "audited_value, tester_result and tester_note columns for the tester) and "
+            "DIR/mus_selection.json (generator, seed, population SHA-256, interval, start, "
+            "selected ids). Items with a book value <= 0 cannot be hit and are counted."
+        ),
+    )
+    select.add_argument("--csv", type=Path, required=True, metavar="FILE")
+    select.add_argument("--id-column", required=True, metavar="ID")
+    select.add_argument("--value-column", required=True, metavar="VALUE")
+    select.add_argument("--n", type=int, required=True, help="monetary units to select")
+    select.add_argument("--seed", type=int, required=True, help="recorded with the selection")
+    select.add_argument(
+        "--method", choices=("fixed-interval", "cell", "random"), default="fixed-interval"
+    )
+    select.add_argument("--out", type=Path, required=True, metavar="DIR")
+    select.add_argument("--json", action="store_true", help="print the record as one JSON object")
+    select.set_defaults(handler=run_sample_select)
 
 
 def run_sample_attribute(args: argparse.Namespace) -> int:
@@ -209,6 +232,46 @@ def run_sample_mus(args: argparse.Namespace) -> int:
         _print_json(payload)
     else:
         _say(f"n = {plan.n}, interval {payload['interval']} ({plan.method}, {plan.factor_mode})")
+    return 0
+
+
+def run_sample_select(args: argparse.Namespace) -> int:
+    """Select, then write the workpaper frame and the selection's record."""
+    import polars as pl  # noqa: PLC0415 - keep --help fast
+
+    from ledger_audit.analytics.sampling.selection import (  # noqa: PLC0415
+        select_mus,
+        workpaper_frame,
+    )
+    from ledger_audit.exports.atomic import write_text_atomic  # noqa: PLC0415
+    from ledger_audit.exports.findings import write_frame  # noqa: PLC0415
+    from ledger_audit.sources.decimal_csv import read_decimal_column  # noqa: PLC0415
+
+    if not args.csv.is_file():
+        raise InputError(str(args.csv), "no such file")
+    values = read_decimal_column(args.csv, args.value_column)
+    if values.blank:
+        raise InputError(str(args.csv), f"{values.blank} items have no {args.value_column}")
+    ids = pl.read_csv(args.csv, infer_schema=False)
+    if args.id_column not in ids.columns:
+        raise InputError(str(args.csv), f"no column named {args.id_column!r}")
+    population = pl.DataFrame(
+        {"item_id": ids.get_column(args.id_column), "book_value": values.amounts}
+    )
+    method = args.method.replace("-", "_")
+    selection = select_mus(population, args.n, args.seed, method)
+    record = {**selection.record(), "scale": values.scale, "source": str(args.csv)}
+    write_frame(workpaper_frame(selection), args.out, "mus_selection")
+    write_text_atomic(
+        args.out / "mus_selection.json", json.dumps(record, indent=2, sort_keys=True) + "\n"
+    )
+    if args.json:
+        _print_json(record)
+    else:
+        _say(
+            f"{selection.items.height} items selected (seed {args.seed}, interval "
+            f"{selection.interval}); {args.out / 'mus_selection.csv'}"
+        )
     return 0
 
 

@@ -133,3 +133,35 @@ def test_help_imports_no_heavy_module(argv: list[str], tmp_path: Path) -> None:
     assert code == 0
     assert modules & HEAVY == set()
     assert "scipy" not in modules
+
+
+def test_mus_selection_is_exported_and_reproducible(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rows = [f"INV-{i:03d},{(i * 7919) % 50_000}.{i % 100:02d}" for i in range(1, 201)]
+    forward = tmp_path / "forward.csv"
+    forward.write_text("inv,amount\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    backward = tmp_path / "backward.csv"
+    backward.write_text("inv,amount\n" + "\n".join(reversed(rows)) + "\n", encoding="utf-8")
+    base = ["sample", "select", "--id-column", "inv", "--value-column", "amount", "--n", "25"]
+    first = _json(
+        [*base, "--csv", str(forward), "--seed", "9", "--out", str(tmp_path / "a"), "--json"],
+        capsys,
+    )
+    again = _json(
+        [*base, "--csv", str(backward), "--seed", "9", "--out", str(tmp_path / "b"), "--json"],
+        capsys,
+    )
+    assert first["seed"] == 9
+    assert first["rng"] == "numpy.random.Generator(PCG64)"
+    assert first["selected_ids"] == again["selected_ids"]
+    assert first["population_sha256"] == again["population_sha256"]
+    csv_a = (tmp_path / "a" / "mus_selection.csv").read_bytes()
+    assert csv_a == (tmp_path / "b" / "mus_selection.csv").read_bytes()
+    header = csv_a.decode().splitlines()[0].split(",")
+    assert header[-3:] == ["audited_value", "tester_result", "tester_note"]
+    other = _json(
+        [*base, "--csv", str(forward), "--seed", "10", "--out", str(tmp_path / "c"), "--json"],
+        capsys,
+    )
+    assert other["selected_ids"] != first["selected_ids"]
