@@ -3,6 +3,9 @@
 Layout::
 
     report.html             the report: no code, charts render offline
+    report.pdf              the same report printed by headless Chromium (A4 landscape, the
+                            title on every page, page numbers); without Chromium it is
+                            skipped and the manifest's ``pdf`` parameter says why
     workpaper.xlsx          cover (the manifest), one sheet per table, findings to review
     tables/<table>.csv      every table, for people ...
     tables/<table>.parquet  ... and for tools (same rows)
@@ -23,6 +26,7 @@ the same output digests; the manifest differs only in ``run_time``
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 from ledger_audit.close.run import MonthEndClose
@@ -44,12 +48,14 @@ from ledger_audit.exports.manifest import (
     digest_outputs,
     write_manifest,
 )
+from ledger_audit.exports.pdf import PdfResult, write_pdf_report
 from ledger_audit.exports.signoffs import SIGNOFFS, read_signoffs, signoff_status
 from ledger_audit.exports.tables import file_stem
 from ledger_audit.exports.workpaper import write_workpaper
 from ledger_audit.reports.exceptions import readable_findings
 
 REPORT = "report.html"
+REPORT_PDF = "report.pdf"
 WORKPAPER = "workpaper.xlsx"
 MANIFEST = "manifest.json"
 CHECKPOINTS = "checkpoints.json"
@@ -68,8 +74,12 @@ def input_digests(close: MonthEndClose) -> tuple[Digest, ...]:
     return tuple(digests)
 
 
-def write_bundle(close: MonthEndClose, folder: Path, *, run_time_ns: int) -> Manifest:
+def write_bundle(
+    close: MonthEndClose, folder: Path, *, run_time_ns: int, pdf: bool = True
+) -> Manifest:
     """Write the bundle into ``folder`` (created) and return its manifest.
+
+    ``pdf``: print the report to ``report.pdf`` too (skipped, saying why, without Chromium).
 
     Files are written atomically one by one; a run that replaces an earlier bundle writes
     into a fresh folder and swaps it in (``close.execute``), so no reader sees a mix.
@@ -94,9 +104,15 @@ def write_bundle(close: MonthEndClose, folder: Path, *, run_time_ns: int) -> Man
     )
     sections = close_sections(close, tables, signoffs=signoffs)
     written.append(write_html_report(folder / REPORT, title(close), sections))
+    printed = _print_report(close, folder) if pdf else PdfResult(None, "not asked for")
+    if printed.path is not None:
+        written.append(printed.path)
     manifest = build_manifest(
         run_time_ns=run_time_ns,
-        parameters=close.parameters.as_text(),
+        parameters={
+            **close.parameters.as_text(),
+            "pdf": REPORT_PDF if printed.path is not None else f"skipped: {printed.reason}",
+        },
         inputs=input_digests(close),
         outputs=digest_outputs(folder, written),
         checkpoints=close.audit.checkpoints,
@@ -113,3 +129,10 @@ def write_bundle(close: MonthEndClose, folder: Path, *, run_time_ns: int) -> Man
     manifest = manifest.with_outputs(digest_outputs(folder, [workpaper]))
     write_manifest(folder / MANIFEST, manifest)
     return manifest
+
+
+def _print_report(close: MonthEndClose, folder: Path) -> PdfResult:
+    """``report.pdf``, stamped with the period's end (so a rerun gives the same bytes)."""
+    end = close.trial_balance.period.end_ns // 10**9
+    stamp = dt.datetime.fromtimestamp(end, tz=dt.UTC)
+    return write_pdf_report(folder / REPORT, folder / REPORT_PDF, stamp=stamp)

@@ -67,7 +67,29 @@ p.note { color: #52606d; font-size: .85rem; }
   th, td { padding: .15rem .3rem; }
 }
 footer { margin-top: 3rem; color: #52606d; font-size: .8rem; }
+@media print {
+  body { max-width: none; margin: 0; padding: 0; }
+  nav { display: none; }
+  th { position: static; }
+  tr, .figure { break-inside: avoid; }
+  h2, caption { break-after: avoid; }
+}
 """.strip()
+
+
+def _page_style(title: str) -> str:
+    """Print rules: A4 landscape pages, the title on top, the page number below (the PDF)."""
+    # a CSS string: backslash and quote escaped, < and > as CSS escapes (no </style>)
+    text = title.replace("\\", "\\\\").replace('"', '\\"')
+    quoted = '"' + text.replace("<", "\\3c ").replace(">", "\\3e ") + '"'
+    small = "font-family: system-ui, sans-serif; font-size: 8pt; color: #52606d;"
+    return (
+        "@page { size: A4 landscape; margin: 14mm 10mm;\n"
+        f"  @top-left {{ content: {quoted}; {small} }}\n"
+        f'  @top-right {{ content: "ledger-audit"; {small} }}\n'
+        f'  @bottom-right {{ content: "page " counter(page) " of " counter(pages); {small} }}\n'
+        "}"
+    )
 
 
 class PlotlyFigure(Protocol):
@@ -132,7 +154,7 @@ def render_html_report(
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         f'<meta name="generator" content="ledger-audit {escape(__version__)}">',
         f"<title>{escape(title)}</title>",
-        f"<style>\n{_STYLE}\n</style>",
+        f"<style>\n{_STYLE}\n{_page_style(title)}\n</style>",
         "</head>",
         "<body>",
         f"<h1>{escape(title)}</h1>",

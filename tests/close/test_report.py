@@ -3,6 +3,7 @@ for people, the bank reconciliation statement, and the page as a browser lays it
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -186,3 +187,12 @@ def test_the_summary_says_what_the_tables_say(close: MonthEndClose, wide: Layout
     assert figures["Trial balance in balance"].startswith("yes")
     # the first screen answers the question: the summary comes before anything else
     assert wide.text.index("Trial balance in balance") < wide.text.index("Every finding")
+
+
+def test_the_bundle_has_the_report_as_a_pdf(bundle: Path) -> None:
+    manifest = json.loads((bundle / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["parameters"]["pdf"] == "report.pdf"
+    assert "report.pdf" in {o["name"] for o in manifest["outputs"]}
+    data = (bundle / "report.pdf").read_bytes()
+    assert data.startswith(b"%PDF-")
+    assert len(re.findall(rb"/Type\s*/Page(?!s)", data)) > 3  # paginated, not one long page
