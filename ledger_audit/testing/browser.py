@@ -284,3 +284,44 @@ def measure_layout(
         wide=tuple(str(w) for w in data["wide"]),
         text=str(data["text"]),
     )
+
+
+def screenshot(
+    page: Path,
+    path: Path,
+    *,
+    window: tuple[int, int] = (1400, 1000),
+    chromium: Path | None = None,
+    timeout_s: float = DEFAULT_TIMEOUT_S,
+) -> Path:
+    """A PNG of the top ``window`` of ``page`` as headless Chromium draws it (for the docs).
+
+    Raises:
+        ChromiumNotFoundError: no Chromium.
+        BrowserError: Chromium failed or wrote no image.
+    """
+    executable = find_chromium() if chromium is None else chromium
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="ledger-audit-chromium-") as profile:
+        command = [
+            str(executable),
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--hide-scrollbars",
+            "--host-resolver-rules=MAP * ~NOTFOUND",
+            f"--user-data-dir={profile}",
+            f"--window-size={window[0]},{window[1]}",
+            f"--screenshot={path.resolve()}",
+            page.resolve().as_uri(),
+        ]
+        try:
+            done = subprocess.run(  # noqa: S603 - our own executable and arguments
+                command, capture_output=True, timeout=timeout_s, check=False
+            )
+        except subprocess.TimeoutExpired as exc:
+            raise BrowserError(f"chromium did not draw {page} in {timeout_s} s") from exc
+    if done.returncode != 0 or not path.is_file():
+        raise BrowserError(f"chromium exited with {done.returncode} drawing {page}")
+    return path

@@ -13,6 +13,7 @@ from ledger_audit.testing.browser import (
     find_chromium,
     render_page,
     rendered_charts,
+    screenshot,
 )
 from tests.conftest import missing_prerequisite
 
@@ -70,3 +71,17 @@ def test_a_failing_browser_is_an_error(tmp_path: Path) -> None:
     fake.chmod(0o755)
     with pytest.raises(BrowserError, match="exited with 3"):
         render_page(tmp_path / "page.html", chromium=fake)
+
+
+def test_screenshot_draws_the_page_as_a_png_of_the_window(tmp_path: Path) -> None:
+    try:
+        chromium = find_chromium()
+    except ChromiumNotFoundError as exc:
+        missing_prerequisite(str(exc))
+    page = tmp_path / "page.html"
+    page.write_text("<!DOCTYPE html><html><body><h1>Close</h1></body></html>", encoding="utf-8")
+    png = screenshot(page, tmp_path / "docs" / "shot.png", window=(640, 480), chromium=chromium)
+    data = png.read_bytes()
+    assert data.startswith(b"\x89PNG\r\n\x1a\n")
+    width, height = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+    assert (width, height) == (640, 480)
