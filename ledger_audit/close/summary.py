@@ -35,7 +35,12 @@ def verdict(close: MonthEndClose) -> str:
     if counts["critical"]:
         return f"{VERDICT_FAILS}: {counts['critical']:,} critical finding(s)"
     if counts["high"] or unreconciled or not close.trial_balance.balanced:
-        return f"{VERDICT_REVIEW}: {counts['high']:,} high finding(s)"
+        reasons = [f"{counts['high']:,} high finding(s)"] if counts["high"] else []
+        if unreconciled:
+            reasons.append(f"{len(unreconciled):,} currency(ies) not reconciled")
+        if not close.trial_balance.balanced:
+            reasons.append("the trial balance is out of balance")
+        return f"{VERDICT_REVIEW}: {', '.join(reasons)}"
     return f"{VERDICT_CLEAN}: no critical or high finding, every bank account reconciles"
 
 

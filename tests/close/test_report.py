@@ -13,6 +13,7 @@ from openpyxl import load_workbook
 
 from ledger_audit.close.bundle import REPORT, TABLES, WORKPAPER, write_bundle
 from ledger_audit.close.run import CloseParameters, MonthEndClose, run_close
+from ledger_audit.close.summary import key_figures
 from ledger_audit.exports.tables import decimal_text
 from ledger_audit.findings import SEVERITY_RANK
 from ledger_audit.money import MINOR_AMOUNT, format_money
@@ -196,3 +197,12 @@ def test_the_bundle_has_the_report_as_a_pdf(bundle: Path) -> None:
     data = (bundle / "report.pdf").read_bytes()
     assert data.startswith(b"%PDF-")
     assert len(re.findall(rb"/Type\s*/Page(?!s)", data)) > 3  # paginated, not one long page
+
+
+def test_a_clean_close_reads_clean_at_a_glance(demo_factory: DemoFactory) -> None:
+    clean = _close(demo_factory, clean=True)
+    figures = dict(key_figures(clean).iter_rows())
+    assert figures["Verdict"].startswith("Clean: no critical or high finding")
+    assert figures["Findings by severity"] == "0 critical, 0 high, 0 medium, 0 low, 0 info"
+    assert figures["Unreconciled per currency"] == "0.00 EUR; 0.00 USD"
+    assert figures["Trial balance in balance"].startswith("yes")
