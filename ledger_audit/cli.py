@@ -199,7 +199,7 @@ def _run_verify(args: argparse.Namespace) -> int:
     frames, report = read.frames, read.report
     spec = VerifySpec(
         source=str(args.source),
-        checkpoints=checkpoints,
+        checkpoints=read.chain_checkpoints(checkpoints),
         duplicate_window_ns=round(args.duplicate_window_hours * 3_600 * 10**9),
         suites=args.suites,
     )

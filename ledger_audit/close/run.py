@@ -279,7 +279,7 @@ def run_close(parameters: CloseParameters, *, on_stage: OnStage | None = None) -
 
     spec = VerifySpec(
         source=parameters.source,
-        checkpoints=earlier,
+        checkpoints=read.chain_checkpoints(earlier),
         duplicate_window_ns=DAY_NS,
         suites=parameters.suites,
     )

@@ -34,6 +34,17 @@ class LedgerRead:
     native: tuple[tuple[CheckResult, tuple[RuleId, ...]], ...] = ()
     adapter: str | None = None
 
+    def chain_checkpoints(self, checkpoints: tuple[Checkpoint, ...]) -> tuple[Checkpoint, ...]:
+        """The checkpoints for the canonical chain check: all but this adapter's seals.
+
+        An adapter's seal (``formance:main``) was compared by the adapter; handed to the
+        LACH-1 check, which knows no such ledger, it would read as a truncated chain.
+        """
+        if self.adapter is None:
+            return checkpoints
+        prefix = f"{self.adapter}:"
+        return tuple(c for c in checkpoints if not c.ledger_id.startswith(prefix))
+
 
 def _one_reader(mapping: object, adapter: str | None) -> None:
     if mapping is not None and adapter is not None:
