@@ -141,6 +141,61 @@ CASES: dict[str, Case] = {
         ],
         'cp.json: expected a JSON object with a "checkpoints" array',
     ),
+    "verify: an unknown adapter": lambda i: (
+        ["verify", str(i.ledger), "--adapter", "formence"],
+        "unknown adapter 'formence'; known adapters: beancount, blnk, formance",
+    ),
+    "verify: a ledger that is not the adapter's layout": lambda i: (
+        ["verify", str(i.ledger), "--adapter", "pgledger"],
+        "--adapter pgledger: ",
+    ),
+    "verify: a mapping and an adapter together": lambda i: (
+        [
+            *("verify", str(i.ledger), "--adapter", "pgledger"),
+            *("--mapping", str(i.bad("mapping.toml", 'format = "ledger-audit/mapping/1"\n'))),
+        ],
+        "give either --mapping (your own tables) or --adapter",
+    ),
+    "init: a Beancount adapter given a SQLite file": lambda i: (
+        ["init", str(i.ledger), "--adapter", "beancount"],
+        "--adapter beancount: ",
+    ),
+    "jet: a ledger that is not there": lambda i: (
+        ["jet", str(i.folder / "gone.sqlite"), "--period", "2025-01"],
+        "gone.sqlite: no such ledger file or folder",
+    ),
+    "jet: JET rules that are not TOML": lambda i: (
+        [
+            *("jet", str(i.ledger), "--period", "2025-01"),
+            *("--rules", str(i.bad("jet.toml", "[weights\n"))),
+        ],
+        "jet.toml",
+    ),
+    "benford: a column the CSV does not have": lambda i: (
+        ["benford", "--csv", str(i.bad("amounts.csv", "id,amt\n1,12.50\n")), "--column", "x"],
+        "amounts.csv: no column named 'x'",
+    ),
+    "benford: an amount that is not a decimal": lambda i: (
+        [
+            *("benford", "--csv", str(i.bad("amounts.csv", "id,amt\n1,12.50\n2,x\n"))),
+            *("--column", "amt"),
+        ],
+        "amounts.csv:3: amt 'x' is not a decimal number",
+    ),
+    "sample: a confidence outside (0, 1)": lambda _: (
+        [
+            *("sample", "attribute", "--confidence", "1.5"),
+            *("--tolerable-rate", "0.05", "--expected-rate", "0.01"),
+        ],
+        "confidence must be in (0, 1)",
+    ),
+    "sample: a book value that is not an amount": lambda _: (
+        [
+            *("sample", "mus", "--confidence", "0.95", "--book-value", "abc"),
+            *("--tolerable", "100", "--expected", "0"),
+        ],
+        "'abc' is not a decimal amount",
+    ),
     "close: a notebook that is not JSON": lambda i: (
         [
             *("close", "--period", "2025-01", "--ledger", str(i.ledger)),
@@ -157,7 +212,8 @@ def test_an_error_is_one_line_and_exit_2(
 ) -> None:
     argv, expected = CASES[case](inputs)
     out = inputs.folder / "out"
-    code = main([*argv] if argv[0] == "signoff" else [*argv, "--out", str(out)])
+    takes_out = argv[0] not in {"signoff", "benford", "sample"}
+    code = main([*argv, "--out", str(out)] if takes_out else [*argv])
     printed = capsys.readouterr()
     assert code == 2
     assert printed.out == ""
