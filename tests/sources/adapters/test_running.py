@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import polars as pl
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -167,8 +169,8 @@ def test_minor_units_are_exact_or_say_why_not() -> None:
             "scale": [2, 2, 2, 2, 0, 2, 2, 2],
         }
     )
-    value, problem = minor_units(pl.col("text"), pl.col("scale"))
-    out = frame.select(value.alias("value"), problem.alias("problem"))
+    out = minor_units(frame.lazy(), {"value": "text"}, "scale").collect()
+    out = out.rename({"value_problem": "problem"})
     assert out.get_column("value").to_list() == [1234, -50, 1234, None, 7, None, None, None]
     assert out.get_column("problem").to_list() == [
         None,
@@ -180,3 +182,19 @@ def test_minor_units_are_exact_or_say_why_not() -> None:
         "too large for 64-bit minor units",
         "no value",
     ]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.decimals(min_value=-(10**12), max_value=10**12, places=6, allow_nan=False),
+    st.integers(0, 6),
+)
+def test_minor_units_equal_exact_decimal_arithmetic(number: Decimal, scale: int) -> None:
+    text = format(number, "f")
+    out = minor_units(pl.DataFrame({"t": [text], "s": [scale]}).lazy(), {"v": "t"}, "s").collect()
+    shifted = number.scaleb(scale)
+    if shifted == shifted.to_integral_value():
+        assert (out.item(0, "v"), out.item(0, "v_problem")) == (int(shifted), None)
+    else:
+        assert out.item(0, "v") is None
+        assert out.item(0, "v_problem") == f"more decimals than the asset's scale {scale}"
