@@ -44,6 +44,10 @@ NOTES = (
         "are not proven"
     ),
     (
+        "soft-deleted rows (deleted_at set) are read like the others: whether a deletion was "
+        "legitimate is not proven"
+    ),
+    (
         "the onboarding tables (organization, ledger, account, asset) are not read: account "
         "names are the balances' aliases, and an 'external' account type allows a negative "
         "balance"
