@@ -91,9 +91,9 @@ def test_a_signoff_stays_valid_until_the_numbers_change(
     html = (folder / REPORT).read_text(encoding="utf-8")
     assert html.count("<td>stale</td>") == 2
     assert "tables/trial_balance.csv changed (sha256 " in html
-    cover = [str(c) for row in _cover(folder) for c in row if c is not None]
-    assert cover.count("stale") == 2
-    assert any("tables/trial_balance.csv changed" in c for c in cover)
+    stale = [str(c) for row in _cover(folder) for c in row if c is not None]
+    assert stale.count("stale") == 2
+    assert any("tables/trial_balance.csv changed" in c for c in stale)
     assert main(["signoff", str(folder), "--role", "approver", "--name", "X"]) == 2
 
 
