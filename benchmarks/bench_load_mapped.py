@@ -9,7 +9,8 @@ each in a fresh process, it times:
 
 - ``canonical``: ``load_ledger(source)`` on the canonical tables;
 - ``mapped``: ``load_ledger(source, mapping=...)`` on the foreign layout, which converts every
-  amount from decimal text exactly, every status through a value map and every time zone.
+  amount exactly (NUMERIC as decimal text in PostgreSQL, a DECIMAL's unscaled integer in
+  Parquet), every status through a value map and every time zone.
 
 and prints seconds, rows/s, peak RSS and the ratio mapped/canonical (the target is 1.5x or
 less). The frames of both are digested: equal digests prove the mapping read back the same
