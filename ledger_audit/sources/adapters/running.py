@@ -61,7 +61,9 @@ CACHED_SCHEMA: dict[str, pl.DataType] = {
 """One cached account balance (``version`` null when the vendor caches none)."""
 
 RULES = (RuleId.BALANCE_RUNNING_BROKEN,)
-_DIGITS = 18
+_DIGITS = 38
+"""Digits a value may have at its scale before it is refused: Int128 holds every such value."""
+_INT64 = (-(2**63), 2**63 - 1)
 """Minor units of at most 18 digits always fit Int64 (and every sum of a few of them)."""
 
 
@@ -92,8 +94,8 @@ def minor_units(frame: pl.LazyFrame, columns: Mapping[str, str], scale: str) -> 
 
     ``columns`` maps each output to its text column; each output ``name`` is Int64, null
     where ``name_problem`` says why: not a decimal, more non-zero decimals than the scale,
-    or more than 18 digits. Never rounds. Built in stages of plain string kernels (no regex
-    capture, no repeated sub-expressions), for millions of rows.
+    or beyond int64 (computed exactly in Int128 first). Never rounds. Built in stages of
+    plain string kernels (no regex capture, no repeated sub-expressions), for millions of rows.
     """
     s = pl.col(scale).cast(pl.Int64)
     frame = frame.with_columns(
@@ -147,22 +149,38 @@ def minor_units(frame: pl.LazyFrame, columns: Mapping[str, str], scale: str) -> 
             .then(pl.format("more decimals than the asset's scale {}", s))
             .when(pl.col(f"_{name}_digits").str.len_bytes() + pl.col(f"_{name}_shift") > _DIGITS)
             .then(pl.lit("too large for 64-bit minor units"))
-            .alias(f"{name}_problem"),
+            .alias(f"_{name}_refused"),
         )
     )
-    return frame.with_columns(
-        pl.when(pl.col(f"{name}_problem").is_null())
+    # exact in Int128 (at most 38 digits), then held to int64's range
+    frame = frame.with_columns(
+        pl.when(pl.col(f"_{name}_refused").is_null())
         .then(
             pl.when(pl.col(f"_{name}_text").str.starts_with("-")).then(-1).otherwise(1)
-            * pl.col(f"_{name}_digits").replace("", "0").cast(pl.Int64, strict=False)
-            * pl.lit(10, pl.Int64).pow(pl.col(f"_{name}_shift").clip(lower_bound=0))
+            * pl.col(f"_{name}_digits").replace("", "0").cast(pl.Int128, strict=False)
+            * pl.lit(10, pl.Int128).pow(pl.col(f"_{name}_shift").clip(lower_bound=0))
         )
-        .alias(name)
+        .alias(f"_{name}_wide")
         for name in columns
+    )
+    return frame.with_columns(
+        expr
+        for name in columns
+        for expr in (
+            pl.coalesce(
+                pl.col(f"_{name}_refused"),
+                pl.when(~pl.col(f"_{name}_wide").is_between(*_INT64)).then(
+                    pl.lit("too large for 64-bit minor units")
+                ),
+            ).alias(f"{name}_problem"),
+            pl.when(pl.col(f"_{name}_wide").is_between(*_INT64))
+            .then(pl.col(f"_{name}_wide").cast(pl.Int64))
+            .alias(name),
+        )
     ).drop(
         f"_{name}_{part}"
         for name in columns
-        for part in ("text", "short", "dot", "shift", "digits")
+        for part in ("text", "short", "dot", "shift", "digits", "refused", "wide")
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import polars as pl
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -186,15 +187,40 @@ def test_minor_units_are_exact_or_say_why_not() -> None:
 
 @settings(max_examples=200, deadline=None)
 @given(
-    st.decimals(min_value=-(10**12), max_value=10**12, places=6, allow_nan=False),
+    st.decimals(min_value=-(10**14), max_value=10**14, places=6, allow_nan=False),
     st.integers(0, 6),
 )
 def test_minor_units_equal_exact_decimal_arithmetic(number: Decimal, scale: int) -> None:
     text = format(number, "f")
     out = minor_units(pl.DataFrame({"t": [text], "s": [scale]}).lazy(), {"v": "t"}, "s").collect()
     shifted = number.scaleb(scale)
-    if shifted == shifted.to_integral_value():
+    if shifted == shifted.to_integral_value() and -(2**63) <= shifted <= 2**63 - 1:
         assert (out.item(0, "v"), out.item(0, "v_problem")) == (int(shifted), None)
+    elif shifted == shifted.to_integral_value():
+        assert (out.item(0, "v"), out.item(0, "v_problem")) == (
+            None,
+            "too large for 64-bit minor units",
+        )
     else:
         assert out.item(0, "v") is None
         assert out.item(0, "v_problem") == f"more decimals than the asset's scale {scale}"
+
+
+@pytest.mark.parametrize(
+    ("text", "scale", "value"),
+    [
+        ("9223372036854775807", 0, 2**63 - 1),
+        ("-9223372036854775808", 0, -(2**63)),
+        ("92233720368547758.07", 2, 2**63 - 1),
+        ("1000000000000.000000", 6, 10**18),
+        ("9223372036854775808", 0, None),
+        ("92233720368547758.08", 2, None),
+        ("-9223372036854775809", 0, None),
+    ],
+)
+def test_minor_units_hold_the_int64_range_to_the_last_unit(
+    text: str, scale: int, value: int | None
+) -> None:
+    out = minor_units(pl.DataFrame({"t": [text], "s": [scale]}).lazy(), {"v": "t"}, "s").collect()
+    problem = None if value is not None else "too large for 64-bit minor units"
+    assert (out.item(0, "v"), out.item(0, "v_problem")) == (value, problem)
