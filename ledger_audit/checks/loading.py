@@ -38,7 +38,5 @@ def check_load_report(report: LoadReport) -> CheckResult:
     scope = f"read from {report.source}"
     if report.mapping is not None:
         scope += f" through the mapping {report.mapping}"
-    coverage = Coverage(
-        checked=report.read, unit="source rows", scope=scope, unproven=report.notes
-    )
+    coverage = Coverage(checked=report.read, unit="source rows", scope=scope, unproven=report.notes)
     return CheckResult(CHECK, findings, coverage)
