@@ -192,6 +192,39 @@ def _raw_text(name: str, raw: pl.DataType) -> pl.Expr:
     return x.cast(pl.String, strict=False)
 
 
+def _bytes_text(value: bytes | None) -> str | None:
+    if value is None:
+        return None
+    try:
+        return value.decode("utf-8")
+    except UnicodeDecodeError:
+        return f"<bytes {value.hex()}>"  # parses as no number or boolean: the row is rejected
+
+
+def _binary_numbers_as_text(raw: pl.DataFrame, schema: dict[str, pl.DataType]) -> pl.DataFrame:
+    """Binary columns bound for numbers or booleans, as text the parsers can read.
+
+    polars refuses to cast bytes that are not UTF-8 to text even when told not to be strict,
+    so such a value would end the load with a traceback. A column that casts cleanly is cast;
+    one that does not is decoded value by value (only on that failure path), each bad value
+    becoming ``<bytes HEX>``, which no integer or boolean parser accepts: its row is rejected
+    with the bytes named.
+    """
+    binary = [
+        name
+        for name, dtype in raw.schema.items()
+        if dtype == pl.Binary() and schema[name] != pl.String()
+    ]
+    for name in binary:
+        column = raw.get_column(name)
+        try:
+            text = column.cast(pl.String)
+        except pl.exceptions.ComputeError:
+            text = pl.Series(name, [_bytes_text(v) for v in column.to_list()], dtype=pl.String)
+        raw = raw.with_columns(text.alias(name))
+    return raw
+
+
 def _locator(table: str, raw_schema: pl.Schema, locate_by: LocateBy) -> pl.Expr:
     if locate_by == "row":
         return pl.format("row {}", pl.col(_ROW))
@@ -330,7 +363,7 @@ def _conform(
     missing = [column for column in schema if column not in raw.columns]
     if missing:
         raise InputError(f"{source} table {table}", f"missing column(s) {', '.join(missing)}")
-    raw = raw.select(list(schema))
+    raw = _binary_numbers_as_text(raw.select(list(schema)), schema)
     sa_columns = metadata.tables[table].c
     amounts = AMOUNT_COLUMNS.get(table, ())
     parsed = {

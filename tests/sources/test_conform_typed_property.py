@@ -8,6 +8,7 @@ frames, rejections and counts.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import polars as pl
@@ -73,10 +74,7 @@ def raw_frames(draw: st.DrawFn) -> tuple[str, pl.DataFrame]:
     columns: dict[str, pl.Series] = {}
     for column, target in FRAME_SCHEMAS[table].items():
         typed = draw(st.integers(0, 3)) > 0
-        # Binary only where text is wanted: as a number or a boolean, invalid UTF-8 makes
-        # polars raise in both paths alike (reported, not this test's subject).
-        others = [d for d in OTHER_DTYPES if d != pl.Binary() or target == pl.String()]
-        dtype = target if typed else draw(st.sampled_from(others))
+        dtype = target if typed else draw(st.sampled_from(OTHER_DTYPES))
         values = draw(_values(dtype, height, null_rate=0 if typed else 1))
         columns[column] = pl.Series(column, values, dtype=dtype, strict=False)
     return table, pl.DataFrame(columns)
@@ -134,3 +132,37 @@ def test_an_integer_beyond_its_target_still_takes_the_full_pass() -> None:
     result = conform_table(raw, "entries", source="test", locate_by="key")
     assert result.frame["transaction_id"].to_list() == ["t1"]
     assert result.rejections["reason"].to_list() == ["out_of_range"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.binary(max_size=4)), min_size=1, max_size=6))
+def test_bytes_bound_for_a_number_are_loaded_or_rejected_never_a_crash(
+    values: list[bytes | None],
+) -> None:
+    """Bytes that are not UTF-8 (polars cannot cast them even leniently) reject their row."""
+    n = len(values)
+    raw = pl.DataFrame(
+        {
+            "ledger_id": ["l"] * n,
+            "account_id": [f"a{i}" for i in range(n)],
+            "asset_id": ["USD/2"] * n,
+            "posted_debits": pl.Series(values, dtype=pl.Binary),
+            "posted_credits": [0] * n,
+            "pending_debits": [0] * n,
+            "pending_credits": [0] * n,
+            "as_of_ns": [0] * n,
+            "lock_version": [0] * n,
+        }
+    )
+    out = _conform(raw, "balances", source="t", locate_by="row", in_key_order=False, typed=True)
+    assert out.count.read == out.count.loaded + out.count.rejected == n
+    for value in values:
+        if value is None:
+            continue
+        try:
+            text = value.decode("utf-8")
+        except UnicodeDecodeError:
+            assert f"<bytes {value.hex()}>" in out.rejections["raw_value"].to_list()
+            continue
+        if re.fullmatch(r"[0-9]+", text):
+            assert int(text) in out.frame["posted_debits"].to_list()
