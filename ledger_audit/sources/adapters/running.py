@@ -89,13 +89,80 @@ class RunningLayout:
     versions: bool = True
 
 
+_PLAIN = r"^-?[0-9]{1,18}(?:\.[0-9]{1,18})?$"
+"""Decimal text the fast path of ``minor_units`` takes: what PostgreSQL writes for NUMERIC."""
+_PLAIN_SHIFT = 18
+"""The largest power of ten the fast path multiplies by (18 + 18 digits fit Int128)."""
+
+
 def minor_units(frame: pl.LazyFrame, columns: Mapping[str, str], scale: str) -> pl.LazyFrame:
     """Exact decimal text (PostgreSQL NUMERIC) as integer minor units at the row's ``scale``.
 
     ``columns`` maps each output to its text column; each output ``name`` is Int64, null
     where ``name_problem`` says why: not a decimal, more non-zero decimals than the scale,
-    or beyond int64 (computed exactly in Int128 first). Never rounds. Built in stages of
-    plain string kernels (no regex capture, no repeated sub-expressions), for millions of rows.
+    or beyond int64 (computed exactly in Int128 first). Never rounds.
+
+    Plain text (``-123.45``, no more decimals than the scale) is read in one pass: its digits
+    as an integer times 10^(scale - decimals), exact in Int128. Only the rest (a refusal,
+    trailing zeros beyond the scale, signs, spaces) goes through the staged reading, which
+    then sees null for every value already read.
+    """
+    s = pl.col(scale).cast(pl.Int64)
+    fast: dict[str, pl.Expr] = {}
+    for name, source in columns.items():
+        text = pl.col(source).cast(pl.String)
+        dot = text.str.find(".", literal=True)
+        shift = s - pl.when(dot.is_null()).then(0).otherwise(text.str.len_bytes() - dot - 1)
+        wide = text.str.replace(".", "", literal=True).cast(pl.Int64, strict=False).cast(
+            pl.Int128
+        ) * pl.lit(10, pl.Int128).pow(shift.clip(0, _PLAIN_SHIFT))
+        fast[name] = (
+            pl.when(
+                text.str.contains(_PLAIN)
+                & shift.is_between(0, _PLAIN_SHIFT)
+                & wide.is_between(*_INT64)
+            )
+            .then(wide.cast(pl.Int64))
+            .alias(f"_{name}_fast")
+        )
+    row = "_minor_units_row"
+    frame = frame.with_columns(fast.values()).with_row_index(row)
+    declined = pl.any_horizontal(pl.col(f"_{name}_fast").is_null() for name in columns)
+    rest = frame.filter(declined).select(
+        row,
+        pl.col(scale),
+        *(
+            pl.when(pl.col(f"_{name}_fast").is_null())
+            .then(pl.col(source).cast(pl.String))
+            .alias(f"_{name}_rest")
+            for name, source in columns.items()
+        ),
+    )
+    staged_only = _staged_minor_units(
+        rest, {f"_{name}_staged": f"_{name}_rest" for name in columns}, scale
+    ).select(
+        row,
+        *(x for name in columns for x in (f"_{name}_staged", f"_{name}_staged_problem")),
+    )
+    staged = frame.join(staged_only, on=row, how="left", maintain_order="left").drop(row)
+    return staged.with_columns(
+        expr
+        for name in columns
+        for expr in (
+            pl.coalesce(f"_{name}_fast", f"_{name}_staged").alias(name),
+            pl.when(pl.col(f"_{name}_fast").is_null())
+            .then(pl.col(f"_{name}_staged_problem"))
+            .alias(f"{name}_problem"),
+        )
+    ).drop(f"_{name}_{part}" for name in columns for part in ("fast", "staged", "staged_problem"))
+
+
+def _staged_minor_units(
+    frame: pl.LazyFrame, columns: Mapping[str, str], scale: str
+) -> pl.LazyFrame:
+    """``minor_units`` for any text, saying why a value is refused.
+
+    Built in stages of plain string kernels (no regex capture, no repeated sub-expressions).
     """
     s = pl.col(scale).cast(pl.Int64)
     frame = frame.with_columns(

@@ -14,6 +14,7 @@ from ledger_audit.sources.adapters.running import (
     CACHED_SCHEMA,
     ROWS_SCHEMA,
     RunningLayout,
+    _staged_minor_units,
     minor_units,
     running_check,
     running_findings,
@@ -224,3 +225,45 @@ def test_minor_units_hold_the_int64_range_to_the_last_unit(
     out = minor_units(pl.DataFrame({"t": [text], "s": [scale]}).lazy(), {"v": "t"}, "s").collect()
     problem = None if value is not None else "too large for 64-bit minor units"
     assert (out.item(0, "v"), out.item(0, "v_problem")) == (value, problem)
+
+
+_TEXT = st.one_of(
+    st.from_regex(r"\A[ +-]{0,2}[0-9]{0,22}\.?[+-]?[0-9]{0,22}\.?[0-9]{0,2} ?\Z"),
+    st.text(alphabet="0123456789.+- e", max_size=12),
+    st.none(),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(_TEXT, st.one_of(st.integers(0, 24), st.none())), max_size=6))
+def test_the_fast_path_agrees_with_the_staged_reading_on_any_text(
+    rows: list[tuple[str | None, int | None]],
+) -> None:
+    """Plain text read in one pass gives what the staged reading gives, row for row (value and
+    reason), whatever the text: signs, dots, spaces, leading or trailing zeros, long digits."""
+    frame = pl.DataFrame(
+        {"t": [t for t, _ in rows], "s": [s for _, s in rows]},
+        schema={"t": pl.String, "s": pl.Int64},
+    )
+    fast = minor_units(frame.lazy(), {"v": "t"}, "s").select("v", "v_problem").collect()
+    staged = _staged_minor_units(frame.lazy(), {"v": "t"}, "s").select("v", "v_problem").collect()
+    assert fast.equals(staged)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        ".-5", ".+5", "-.5", "+.5", "5.", ".", "-", "+", "", "1.2.3", " 5", "5 ", "--5",
+        "0012.300", "-0.00", "+12.34", "12.345", "1e5", "9223372036854775807",
+        "92233720368547758.08", "-92233720368547758.08", "0.000000000000000001",
+        "1234567890123456789.5", "123456789012345678.123456789012345678",
+    ],
+)  # fmt: skip
+@pytest.mark.parametrize("scale", [0, 2, 18, 20, None])
+def test_the_fast_path_agrees_with_the_staged_reading_at_the_edges(
+    text: str, scale: int | None
+) -> None:
+    frame = pl.DataFrame({"t": [text], "s": [scale]}, schema={"t": pl.String, "s": pl.Int64})
+    fast = minor_units(frame.lazy(), {"v": "t"}, "s").select("v", "v_problem").collect()
+    staged = _staged_minor_units(frame.lazy(), {"v": "t"}, "s").select("v", "v_problem").collect()
+    assert fast.equals(staged)
