@@ -13,7 +13,8 @@ Layout::
     erp/netsuite.csv, erp/quickbooks.csv, erp/xero.csv
                             the summary journals, ready to import (with a GL mapping)
     checkpoints.json        the chain heads this close vouched for: the next close's input
-    manifest.json           SHA-256 of every input and output, parameters, coverage
+    manifest.json           SHA-256 of every input and output, parameters (the JET
+                            weights too), coverage (the analytics' too)
     signoffs.json           the preparer's and reviewer's sign-offs (``ledger-audit
                             signoff``), if any: kept by a rerun, shown in the report and on
                             the workpaper's cover as valid or stale (``exports.signoffs``)
@@ -112,11 +113,12 @@ def write_bundle(
         parameters={
             **close.parameters.as_text(),
             "pdf": REPORT_PDF if printed.path is not None else f"skipped: {printed.reason}",
+            **_jet_weights(close),
         },
         inputs=input_digests(close),
         outputs=digest_outputs(folder, written),
         checkpoints=close.audit.checkpoints,
-        coverage=close.results,
+        coverage=(*close.results, *(close.analytics.results if close.analytics else ())),
     )
     workpaper = write_workpaper(
         folder / WORKPAPER,
@@ -129,6 +131,14 @@ def write_bundle(
     manifest = manifest.with_outputs(digest_outputs(folder, [workpaper]))
     write_manifest(folder / MANIFEST, manifest)
     return manifest
+
+
+def _jet_weights(close: MonthEndClose) -> dict[str, str]:
+    """The JET score's weights, as the manifest records them (the score is reproducible)."""
+    if close.analytics is None:
+        return {}
+    weights = close.analytics.jet.params.weights
+    return {"jet_weights": ", ".join(f"{rule}={weight:g}" for rule, weight in weights)}
 
 
 def _print_report(close: MonthEndClose, folder: Path) -> PdfResult:

@@ -119,6 +119,7 @@ def notebook_parameters(parameters: CloseParameters) -> dict[str, Any]:
         "checkpoints": maybe(parameters.checkpoints),
         "suites": parameters.suites,
         "statement_encoding": parameters.statement_encoding,
+        "jet_rules": maybe(parameters.jet_rules),
         "out": ".",
     }
 

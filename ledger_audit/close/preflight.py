@@ -11,7 +11,8 @@ same ``InputError`` (the same message) it would raise in the notebook:
   database's read-only snapshot started, a folder's file headers read), but no row is
   read: reading and judging rows is the notebook's work;
 - every statement is parsed (seconds, even for a month of files);
-- the rules (when there are statements), the GL mapping and the checkpoints are read.
+- the rules (when there are statements), the GL mapping, the checkpoints and the JET
+  parameters are read.
 
 They are read in ``run_close``'s order, so the first bad input is the one the notebook
 would have named.
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ledger_audit.analytics.jet.params import read_jet_params
 from ledger_audit.close.run import CloseParameters
 from ledger_audit.sources.bank.load import load_statements
 from ledger_audit.sources.checkpoints import read_checkpoints
@@ -34,8 +36,9 @@ def check_close_inputs(parameters: CloseParameters) -> None:
 
     Raises:
         InputError: the ledger does not open or lacks a table or column, a statement does
-            not parse, or the rules, GL mapping or checkpoints file is unreadable or invalid;
-            it names the file (and line or record where it can) and what was wrong.
+            not parse, or the rules, GL mapping, checkpoints or JET rules file is unreadable
+            or invalid; it names the file (and line or record where it can) and what was
+            wrong.
     """
     if parameters.statements:
         read_match_rules(parameters.rules_path)
@@ -43,6 +46,8 @@ def check_close_inputs(parameters: CloseParameters) -> None:
         read_gl_mapping(Path(parameters.gl_mapping))
     if parameters.checkpoints is not None:
         read_checkpoints(Path(parameters.checkpoints))
+    if parameters.jet_rules is not None:
+        read_jet_params(parameters.jet_rules)
     check_ledger_source(
         parameters.source, mapping=parameters.source_mapping, adapter=parameters.adapter
     )

@@ -3,9 +3,11 @@
 ``run_close`` loads the ledger once, audits it (chain, invariant suites, stored balances,
 closed period, duplicates), reconciles it against the statements, builds the drift report
 and the bank reconciliation statement per bank account, the trial balance and the
-summary journals, and gathers every finding and every stage's
-coverage into one :class:`MonthEndClose`. The close notebook and ``ledger-audit close``
-call it; the bundle writer (``close.bundle``) turns its result into the evidence bundle.
+summary journals, runs journal-entry testing and the ledger-native analytics
+(``close.analytics``: their flags stay in their own tables, out of the close's findings), and
+gathers every finding and every stage's coverage into one :class:`MonthEndClose`. The close
+notebook and ``ledger-audit close`` call it; the bundle writer (``close.bundle``) turns its
+result into the evidence bundle.
 
 Why one function rather than the notebook's cells doing the work: the notebook stays thin
 (an auditor reads what ran, not how), the CLI, the tests and the benchmark run exactly the
@@ -31,7 +33,9 @@ from pathlib import Path
 
 import polars as pl
 
+from ledger_audit.analytics.jet.params import read_jet_params
 from ledger_audit.checks.runner import AuditResult, audit
+from ledger_audit.close.analytics import CloseAnalytics, run_close_analytics
 from ledger_audit.errors import InputError
 from ledger_audit.findings import CheckResult, Coverage, Severity, empty_findings
 from ledger_audit.reconcile.internal import internal_items
@@ -53,7 +57,16 @@ from ledger_audit.sources.match_rules import MatchRules, read_match_rules
 from ledger_audit.sources.reading import read_ledger
 from ledger_audit.spec import DAY_NS, Period, SuiteEngine, VerifySpec
 
-STAGES = ("load", "audit", "statements", "reconcile", "drift", "trial balance", "journals")
+STAGES = (
+    "load",
+    "audit",
+    "statements",
+    "reconcile",
+    "drift",
+    "trial balance",
+    "journals",
+    "analytics",
+)
 """The close's stages in running order (what ``on_stage`` is called with)."""
 
 OnStage = Callable[[str, float], None]
@@ -86,6 +99,8 @@ class CloseParameters:
         as_of: the day breaks are aged to; None: the period's last day.
         statement_encoding: the code page of the BAI2/MT940 files; None: UTF-8 when valid,
             else detected (the parse records which).
+        jet_rules: the JET parameters TOML (``rules/jet.toml`` documents every key); None:
+            the pack's built-in defaults.
     """
 
     source: str
@@ -102,6 +117,7 @@ class CloseParameters:
     source_mapping: str | None = None
     statement_encoding: str | None = None
     adapter: str | None = None
+    jet_rules: str | None = None
 
     def __post_init__(self) -> None:
         Period.month(self.period)  # raises InputError naming a bad period
@@ -156,6 +172,7 @@ class CloseParameters:
             "materiality": str(self.materiality),
             "as_of": self.as_of_day.isoformat(),
             "statement_encoding": self.statement_encoding or "-",
+            "jet_rules": self.jet_rules or "built-in defaults",
         }
 
 
@@ -182,6 +199,8 @@ class MonthEndClose:
         findings: every finding of every stage, merged, most severe first, then by amount
             (``reports.exceptions.by_severity``).
         timings: (stage, seconds) in running order: measurement, not evidence.
+        analytics: journal-entry testing and the ledger-native analytics (their flags are
+            in their own tables, never in ``findings``: ``close.analytics``).
     """
 
     parameters: CloseParameters
@@ -199,6 +218,7 @@ class MonthEndClose:
     results: tuple[CheckResult, ...]
     findings: pl.DataFrame
     timings: tuple[tuple[str, float], ...] = field(default=())
+    analytics: CloseAnalytics | None = None
 
     @property
     def critical(self) -> int:
@@ -268,6 +288,7 @@ def run_close(parameters: CloseParameters, *, on_stage: OnStage | None = None) -
     rules = read_match_rules(parameters.rules_path) if parameters.statements else None
     mapping = read_gl_mapping(Path(parameters.gl_mapping)) if parameters.gl_mapping else None
     earlier = read_checkpoints(Path(parameters.checkpoints)) if parameters.checkpoints else ()
+    jet_params = read_jet_params(parameters.jet_rules) if parameters.jet_rules else None
     read = read_ledger(
         parameters.source,
         mapping=parameters.source_mapping,
@@ -336,6 +357,9 @@ def run_close(parameters: CloseParameters, *, on_stage: OnStage | None = None) -
         )
     done("journals")
 
+    analytics = run_close_analytics(frames, period, jet_params)
+    done("analytics")
+
     results = (
         *audited.results,
         _statements_result(statements),
@@ -362,6 +386,7 @@ def run_close(parameters: CloseParameters, *, on_stage: OnStage | None = None) -
         results=results,
         findings=findings,
         timings=tuple(timings),
+        analytics=analytics,
     )
 
 

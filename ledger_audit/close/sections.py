@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from ledger_audit.close.analytics_section import analytics_section, analytics_tables
 from ledger_audit.close.run import MonthEndClose
 from ledger_audit.close.summary import key_figures
 from ledger_audit.exports.html_report import Section, render_section
@@ -130,6 +131,10 @@ def close_tables(close: MonthEndClose) -> CloseTables:
         )
     sheets += [t for t in tables if t.name != "Journal drill-down"]
     data += [t for t in tables if t.name == "Journal drill-down"]
+    if close.analytics is not None:
+        analytic_sheets, analytic_data = analytics_tables(close.analytics)
+        sheets += analytic_sheets
+        data += analytic_data
     # a sheet longer than Excel allows ships as CSV and Parquet only (the manifest lists them)
     too_long = [t for t in sheets if t.frame.height >= MAX_ROWS]
     return CloseTables(
@@ -211,6 +216,7 @@ def close_sections(
         _reconciliation(close, tables),
         _drift(close, tables),
         _integrity(close, tables),
+        analytics_section(close.analytics, tables.named, close.parameters.jet_rules),
         Section(
             "Checks",
             paragraphs=("Every check of the close: its status and what it examined.",),

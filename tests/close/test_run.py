@@ -61,6 +61,7 @@ def test_the_same_close_from_postgresql_as_from_sqlite(
         "drift",
         "trial balance",
         "journals",
+        "analytics",
     ]
     assert frames_digest(from_pg.frames) == frames_digest(from_sqlite.frames)
     assert comparable(from_pg).equals(comparable(from_sqlite))

@@ -101,6 +101,7 @@ PATH_PARAMETERS = {
     "mapping",
     "gl_mapping",
     "source_mapping",
+    "jet_rules",
 }
 """Inputs by name; any other parameter whose default looks like a path counts too."""
 
@@ -239,7 +240,8 @@ def test_the_close_notebook_runs_interactively_without_writing(
     notebook = run("00_month_end_close.ipynb", tmp_path)
     text = text_of(notebook)
     assert "out is None: nothing written" in text
-    for heading in ("Summary", "Integrity", "Reconciliation", "Drift", "Trial balance"):
+    headings = ("Summary", "Integrity", "Reconciliation", "Drift", "Trial balance")
+    for heading in (*headings, "Journal-entry testing and analytics"):
         assert f"<h2>{heading}" in text
     assert plotly_outputs(notebook) == 3  # findings per rule; ledger vs bank, USD and EUR
     assert sorted(p.name for p in tmp_path.iterdir()) == ["00_month_end_close.ipynb", "data"]

@@ -1,0 +1,94 @@
+"""The close's journal-entry testing and ledger-native analytics: one more stage.
+
+The JET pack (``analytics.jet``) over the closed period, with the population's completeness
+stated first, and the idempotency, pending-lifecycle (at the period's last instant) and
+reversal analytics. Their flags stay here, in their own section and tables: they are risk
+indicators for a tester to work through, not exceptions, so they never enter the close's
+findings, its severity counts or its verdict. Each analytic still states its coverage (a
+``CheckResult`` per analytic, in the manifest), so "no flag" over nothing is never a pass.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+
+from ledger_audit.analytics.idempotency import IdempotencyResult, classify_idempotency
+from ledger_audit.analytics.jet.engine import JetResult, run_jet
+from ledger_audit.analytics.jet.params import JetParams
+from ledger_audit.analytics.pending import PendingParams, PendingResult, pending_lifecycle
+from ledger_audit.analytics.reversals import ReversalResult, reversal_intelligence
+from ledger_audit.findings import CheckResult, Coverage
+from ledger_audit.sources.ledger_frames import LedgerFrames
+from ledger_audit.spec import Period
+
+JET_CHECK = "jet"
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class CloseAnalytics:
+    """What the analytics stage computed over one close.
+
+    Attributes:
+        period_end_ns: the period's last instant (pending aging and cut-off, crossings).
+        jet: the JET pack's result (completeness, coverage per rule, findings, scores).
+        idempotency: every submission's class.
+        pending: pending transactions at the period's last instant.
+        reversals: reversal pairs, lags and crossings of the period end.
+    """
+
+    period_end_ns: int
+    jet: JetResult
+    idempotency: IdempotencyResult
+    pending: PendingResult
+    reversals: ReversalResult
+
+    @property
+    def results(self) -> tuple[CheckResult, ...]:
+        """One check result per analytic (for the manifest's coverage), JET first."""
+        return (
+            CheckResult(JET_CHECK, self.jet.findings, jet_coverage(self.jet)),
+            CheckResult(
+                "analytics.idempotency", self.idempotency.findings, self.idempotency.coverage
+            ),
+            CheckResult("analytics.pending", self.pending.findings, self.pending.coverage),
+            CheckResult("analytics.reversals", self.reversals.findings, self.reversals.coverage),
+        )
+
+
+def jet_coverage(jet: JetResult) -> Coverage:
+    """The pack's coverage: its population, and every rule it could not apply and why."""
+    rules = jet.coverage
+    applied = rules.filter(pl.col("status") == "applied").height
+    unproven = [
+        f"{code} {rule} {note or 'not applicable'}"
+        for code, rule, note in rules.filter(pl.col("status") != "applied")
+        .select("code", "rule", "note")
+        .iter_rows()
+    ]
+    proof = jet.completeness
+    if proof is not None and proof.rollforward_breaks:
+        unproven.append(f"{proof.rollforward_breaks} roll-forward row(s) do not tie out")
+    if proof is not None and not proof.chain_intact:
+        unproven.append("the hash chain does not prove the population complete")
+    return Coverage(
+        checked=jet.population if applied else 0,
+        unit="transactions",
+        scope=f"{jet.period.label}: {applied} of {rules.height} rules applied",
+        unproven=tuple(unproven),
+    )
+
+
+def run_close_analytics(
+    frames: LedgerFrames, period: Period, params: JetParams | None = None
+) -> CloseAnalytics:
+    """Run the JET pack over ``period`` and the ledger-native analytics at its end."""
+    end = period.end_ns - 1
+    return CloseAnalytics(
+        period_end_ns=end,
+        jet=run_jet(frames, period, params),
+        idempotency=classify_idempotency(frames),
+        pending=pending_lifecycle(frames, PendingParams(as_of_ns=end, period_end_ns=end)),
+        reversals=reversal_intelligence(frames, period_end_ns=end),
+    )
