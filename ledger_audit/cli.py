@@ -376,6 +376,7 @@ def _run_close(args: argparse.Namespace) -> int:
     _require_file(args.mapping, "source mapping")
     _require_file(args.gl_mapping, "GL mapping")
     _require_file(args.checkpoint, "checkpoints")
+    _require_file(args.jet_rules, "JET rules")
     _require_file(args.notebook, "notebook")
 
     from ledger_audit.close.execute import execute_close  # noqa: PLC0415 - keep --help fast
@@ -392,6 +393,7 @@ def _run_close(args: argparse.Namespace) -> int:
         rules=None if args.rules is None else str(args.rules),
         checkpoints=None if args.checkpoint is None else str(args.checkpoint),
         suites=args.suites,
+        jet_rules=None if args.jet_rules is None else str(args.jet_rules),
     )
 
     def starting() -> None:
@@ -530,6 +532,18 @@ def _encoding_option(parser: argparse.ArgumentParser) -> None:
             "UTF-8 when valid, else detected, and the parse says which"
         ),
     )
+
+
+def _close_audit_options(parser: argparse.ArgumentParser) -> None:
+    """``--jet-rules`` (the close's JET section) and ``--suites``."""
+    parser.add_argument(
+        "--jet-rules",
+        metavar="FILE",
+        type=Path,
+        default=None,
+        help="JET parameters for the close's JET section (rules/jet.toml); default: built-in",
+    )
+    _suites_option(parser)
 
 
 def _suites_option(parser: argparse.ArgumentParser) -> None:
@@ -805,7 +819,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="the previous close's checkpoints.json: the chain must extend it",
     )
-    _suites_option(close)
+    _close_audit_options(close)
     close.add_argument(
         "--notebook",
         metavar="FILE",

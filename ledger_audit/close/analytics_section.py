@@ -128,7 +128,7 @@ def analytics_section(
     scores = named("JET scores")
     shown_rules = Table(
         "JET rules",
-        coverage.frame.select("code", "rule", "status", "checked", "flagged", "weight", "note"),
+        coverage.frame.select("code", "rule", "status", "flagged", "weight", "note"),
         full=coverage.name,
     )
     top = Table(

@@ -14,6 +14,7 @@ import pytest
 from openpyxl import load_workbook
 
 from ledger_audit.checks.runner import merge_findings
+from ledger_audit.cli import main
 from ledger_audit.close.analytics_section import HEADING, TESTER_COLUMNS, TOP_ROWS
 from ledger_audit.close.bundle import MANIFEST, REPORT, TABLES, WORKPAPER, write_bundle
 from ledger_audit.close.execute import notebook_parameters
@@ -190,3 +191,18 @@ def test_jet_rules_are_a_close_parameter_read_before_the_ledger(
     assert status["jet.weekend"] == "applied"  # the rules file names the entity's time zone
     tables = {t.name for t in close_tables(closed).sheets}
     assert set(SHEETS) <= tables
+
+
+def test_a_missing_jet_rules_file_is_one_line_and_exit_2(
+    demo_factory: DemoFactory, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    demo = demo_factory()
+    missing = tmp_path / "nope-jet.toml"
+    out = tmp_path / "out"
+    argv = ["close", "--ledger", str(demo.ledger_path), "--period", "2025-01", "--out", str(out)]
+    assert main([*argv, "--jet-rules", str(missing)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert str(missing) in err
+    assert "JET rules" in err
+    assert not out.exists()
