@@ -20,7 +20,7 @@ the ratio adapter/canonical (the target is 1.5x or less).
 Usage::
 
     python benchmarks/bench_adapter_pgledger.py --transactions 1000000
-    python benchmarks/bench_adapter_pgledger.py --transactions 200000 --repeat 2
+    python benchmarks/bench_adapter_pgledger.py --transactions 200000 --repeat 2 --phases
 """
 
 from __future__ import annotations
@@ -91,6 +91,57 @@ def worker(method: str, url: str) -> None:
     )
 
 
+def phases(url: str) -> None:
+    """The steps of ``pgledger.load`` timed apart in this process (best of three), as JSON."""
+    import adbc_driver_postgresql.dbapi  # noqa: F401, PLC0415 - import cost is not load cost
+
+    from ledger_audit.sources.adapters.layout import load_with_mapping  # noqa: PLC0415
+    from ledger_audit.sources.adapters.pgledger import ENTRY_COLUMNS, NAME  # noqa: PLC0415
+    from ledger_audit.sources.adapters.pgledger.mapping import (  # noqa: PLC0415
+        LEDGER_ID,
+        TABLES,
+        mapping_text,
+        resolve_scales,
+    )
+    from ledger_audit.sources.adapters.pgledger.native import (  # noqa: PLC0415
+        RUNNING,
+        pgledger_entries,
+        running_inputs,
+    )
+    from ledger_audit.sources.adapters.running import running_check  # noqa: PLC0415
+    from ledger_audit.sources.mapping import open_relations  # noqa: PLC0415
+    from ledger_audit.sources.mapping.relations import RelationRef  # noqa: PLC0415
+
+    best: dict[str, float] = {}
+
+    def timed(name: str, start: float) -> None:
+        best[name] = min(best.get(name, float("inf")), time.perf_counter() - start)
+
+    for _ in range(3):
+        with open_relations(url) as opened:
+            accounts = opened.read(
+                RelationRef(name="pgledger_accounts"),
+                TABLES["pgledger_accounts"],
+            )
+            scales, _ = resolve_scales(accounts.get_column("currency").drop_nulls().to_list())
+            start = time.perf_counter()
+            frames, _report = load_with_mapping(NAME, opened, mapping_text(scales))
+            timed("mapped load", start)
+            start = time.perf_counter()
+            entries = opened.read(RelationRef(name="pgledger_entries"), ENTRY_COLUMNS)
+            timed("read pgledger_entries", start)
+        start = time.perf_counter()
+        rows, cached, legs = running_inputs(entries, accounts, scales, LEDGER_ID)
+        timed("NUMERIC to minor units", start)
+        start = time.perf_counter()
+        running_check(rows, cached, RUNNING)
+        timed("running check", start)
+        start = time.perf_counter()
+        pgledger_entries(legs, frames)
+        timed("entries against transfers", start)
+    print(json.dumps(best))
+
+
 def run(method: str, url: str) -> dict[str, float | int | str]:
     completed = subprocess.run(
         [sys.executable, __file__, "--worker", method, url],
@@ -102,7 +153,7 @@ def run(method: str, url: str) -> dict[str, float | int | str]:
     return result
 
 
-def bench(n_transactions: int, repeat: int) -> None:
+def bench(n_transactions: int, repeat: int, *, split: bool = False) -> None:
     from ledger_audit.testing.pgserver import PostgresServer  # noqa: PLC0415
 
     server = PostgresServer(fsync=False, settings={"shared_buffers": "1GB"})
@@ -134,6 +185,16 @@ def bench(n_transactions: int, repeat: int) -> None:
                 f"{int(result['findings']):>8}  {result['digest']}"
             )
         base = float(best["canonical"]["seconds"])
+        if split:
+            completed = subprocess.run(
+                [sys.executable, __file__, "--phases", vendor_url],
+                check=True,
+                capture_output=True,
+                text=True,
+            )
+            steps: dict[str, float] = json.loads(completed.stdout.strip().splitlines()[-1])
+            for step, seconds in steps.items():
+                print(f"  {step:<27} {seconds:>6.2f} s = {seconds / base:.2f}x canonical")
         for method in METHODS[1:]:
             same = best[method]["digest"] == best["canonical"]["digest"]
             print(
@@ -148,14 +209,22 @@ def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "--worker":
         worker(sys.argv[2], sys.argv[3])
         return
+    if len(sys.argv) > 1 and sys.argv[1] == "--phases":
+        phases(sys.argv[2])
+        return
     if len(sys.argv) > 1 and sys.argv[1] == "--prepare":
         prepare(int(sys.argv[2]), sys.argv[3], sys.argv[4])
         return
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--transactions", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=2, help="runs per method (best kept)")
+    parser.add_argument(
+        "--phases",
+        action="store_true",
+        help="also time the adapter's steps apart (mapped load, entries read, conversion, checks)",
+    )
     args = parser.parse_args()
-    bench(args.transactions, args.repeat)
+    bench(args.transactions, args.repeat, split=args.phases)
 
 
 if __name__ == "__main__":
