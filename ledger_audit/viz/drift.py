@@ -120,7 +120,8 @@ def drift_waterfall(report: DriftReport, account_id: str, asset_id: str, day: dt
 
     Each open class is a step of minus its amount (drift = external - ledger, so removing
     what explains it walks back to the ledger); classes with nothing open are left out; the
-    unexplained step is always shown, and the last bar is the ledger balance.
+    unexplained step is always shown, and the last bar is the ledger balance. Without a
+    statement balance on or before ``day`` the figure says so instead.
     """
     rows = _rows(report, account_id, asset_id).filter(pl.col("day") == day)
     if rows.is_empty():
@@ -128,8 +129,8 @@ def drift_waterfall(report: DriftReport, account_id: str, asset_id: str, day: dt
             f"{day} is outside the drift report ({report.first_day}..{report.last_day})"
         )
     row = rows.row(0, named=True)
-    if row["external"] is None:
-        raise ValueError(f"no statement balance of {account_id} {asset_id} on or before {day}")
+    if row["external"] is None:  # a bank account whose statements give no balance yet
+        return _no_statement_balance(account_id, asset_id, day)
     steps = [(name, -int(row[name])) for name in DRIFT_CLASSES if row[name]]
     labels = [
         f"external ({row['external_date']})",
@@ -153,5 +154,29 @@ def drift_waterfall(report: DriftReport, account_id: str, asset_id: str, day: dt
         yaxis_title=asset_id.split("/", maxsplit=1)[0],
         template="plotly_white",
         showlegend=False,
+    )
+    return figure
+
+
+def _no_statement_balance(account_id: str, asset_id: str, day: dt.date) -> go.Figure:
+    """The waterfall of an account no statement has given a balance for: said, not drawn.
+
+    A statement that carries no balance (a CSV of lines, an MT940 without its closing
+    balance) is a state of the data, not an error: the notebook goes on to the next account.
+    """
+    figure = go.Figure()
+    figure.add_annotation(
+        text=f"no statement balance of {account_id} ({asset_id}) on or before {day}",
+        showarrow=False,
+        x=0.5,
+        y=0.5,
+        xref="paper",
+        yref="paper",
+    )
+    figure.update_layout(
+        title=f"{account_id} ({asset_id}) on {day}: statement to ledger",
+        template="plotly_white",
+        xaxis_visible=False,
+        yaxis_visible=False,
     )
     return figure

@@ -106,3 +106,20 @@ def test_figures_refuse_what_the_report_does_not_hold(report: DriftReport) -> No
         drift_lines(report, "assets:other", "USD/2")
     with pytest.raises(ValueError, match="outside the drift report"):
         drift_waterfall(report, "assets:bank", "USD/2", day(9))
+
+
+def test_an_account_without_a_statement_balance_gets_a_figure_saying_so() -> None:
+    """Notebook 04 draws every account: one no statement has a balance for must not stop it."""
+    without = build_drift_report(
+        frames(),
+        balances(),
+        reconciliation(BREAKS, ()),
+        RULES,
+        records=RECORDS,
+        first_day=day(0),
+        last_day=day(4),
+    )
+    figure = drift_waterfall(without, "assets:bank", "USD/2", day(3))
+    assert figure.data == ()
+    (note,) = figure.layout.annotations
+    assert note.text == f"no statement balance of assets:bank (USD/2) on or before {day(3)}"
