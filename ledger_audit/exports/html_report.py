@@ -229,7 +229,15 @@ def _cell(table: Table, name: str, value: object, scale: int | None, numeric: bo
             f"{value:,}" if isinstance(value, int) and not isinstance(value, bool) else str(value)
         )
         return f'<td class="number">{escape(text)}</td>'
-    text = str(value)
+    return text_cell(str(value))
+
+
+def text_cell(text: str) -> str:
+    """A text cell; leading spaces (an indented label) become padding: HTML collapses them."""
+    shown = text.lstrip(" ")
+    if len(shown) < len(text):
+        indent = min(len(text) - len(shown), 8)
+        return f'<td style="padding-left: {0.5 + 0.5 * indent:g}rem">{escape(shown)}</td>'
     kind = ' class="date"' if _PERIOD.match(text) else ""
     return f"<td{kind}>{escape(text)}</td>"
 

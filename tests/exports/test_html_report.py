@@ -15,6 +15,7 @@ from ledger_audit.exports.html_report import (
     Section,
     figure_id,
     render_html_report,
+    text_cell,
     write_html_report,
 )
 from ledger_audit.exports.tables import Table, decimal_text
@@ -169,3 +170,12 @@ def test_an_inline_table_says_how_many_rows_it_hides_and_where() -> None:
     assert "Every column: the workpaper's Drift daily sheet and tables/drift_daily.csv." in html
     with pytest.raises(InputError, match="limit must be at least 1"):
         Table("Breaks", many, limit=0)
+
+
+def test_a_label_indented_with_spaces_stays_indented_in_html() -> None:
+    """HTML collapses leading spaces: the bank statement's "explained by" lines need padding."""
+    assert text_cell("  explained by: x") == (
+        '<td style="padding-left: 1.5rem">explained by: x</td>'
+    )
+    assert text_cell("Balance per ledger") == "<td>Balance per ledger</td>"
+    assert text_cell("2025-01") == '<td class="date">2025-01</td>'
