@@ -319,3 +319,16 @@ class CheckResult:
         if self.findings.height:
             return "failed"
         return "no data" if self.coverage.vacuous else "passed"
+
+
+@dataclass(frozen=True, slots=True)
+class NativeCheck:
+    """A check run outside the catalogue (a vendor adapter's, on the vendor's own rows).
+
+    Attributes:
+        result: its findings and coverage (``result.check`` names it, e.g. ``formance_chain``).
+        rules: the rules it covers, so the summary lists them as passed, failed or not proven.
+    """
+
+    result: CheckResult
+    rules: tuple[RuleId, ...]

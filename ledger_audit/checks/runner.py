@@ -23,6 +23,7 @@ from ledger_audit.findings import (
     CheckResult,
     Coverage,
     Finding,
+    NativeCheck,
     RuleId,
     Severity,
     empty_findings,
@@ -208,20 +209,20 @@ def audit(
     report: LoadReport,
     spec: VerifySpec,
     checks: Sequence[Check] = CATALOGUE,
-    native: Sequence[tuple[CheckResult, tuple[RuleId, ...]]] = (),
+    native: Sequence[NativeCheck] = (),
 ) -> AuditResult:
     """What was not loaded (as findings), then every check over what was.
 
-    ``native`` holds results a vendor adapter computed from the vendor's own data (its hash
-    chain, running balances), each with the rules it covers; they join the catalogue's.
+    ``native`` holds checks a vendor adapter ran on the vendor's own data (its hash chain,
+    running balances), each with the rules it covers; they join the catalogue's.
     """
     loaded = check_load_report(report)
     checked = run_checks(frames, spec, checks)
-    results = (loaded, *checked.results, *(result for result, _ in native))
+    results = (loaded, *checked.results, *(n.result for n in native))
     rules = (
         ("load", (RuleId.SOURCE_REJECTED_ROW,)),
         *checked.rules,
-        *((result.check, covered) for result, covered in native),
+        *((n.result.check, n.rules) for n in native),
     )
     findings = one_cause(merge_findings([r.findings for r in results]), results)
     return AuditResult(results, findings, rules)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ledger_audit.errors import InputError
-from ledger_audit.findings import CheckResult, RuleId
+from ledger_audit.findings import NativeCheck
 from ledger_audit.schema.lach1 import Checkpoint
 from ledger_audit.sources.ledger_frames import LedgerFrames, LoadReport
 from ledger_audit.sources.load import check_source, load_ledger
@@ -24,14 +24,14 @@ class LedgerRead:
     Attributes:
         frames: the canonical frames.
         report: what was read, loaded and rejected.
-        native: (result, rules covered) of each vendor-specific check an adapter ran,
+        native: each vendor-specific check an adapter ran, with the rules it covers,
             including the LACH-1 seal of what it read; empty for other sources.
         adapter: the adapter's name, if one read the source.
     """
 
     frames: LedgerFrames
     report: LoadReport
-    native: tuple[tuple[CheckResult, tuple[RuleId, ...]], ...] = ()
+    native: tuple[NativeCheck, ...] = ()
     adapter: str | None = None
 
     def chain_checkpoints(self, checkpoints: tuple[Checkpoint, ...]) -> tuple[Checkpoint, ...]:
@@ -86,5 +86,4 @@ def read_ledger(
     from ledger_audit.sources.adapters import load_adapted  # noqa: PLC0415
 
     adapted = load_adapted(source, adapter, checkpoints=checkpoints)
-    native = tuple((n.result, n.rules) for n in adapted.native)
-    return LedgerRead(adapted.frames, adapted.report, native, adapted.adapter)
+    return LedgerRead(adapted.frames, adapted.report, adapted.native, adapted.adapter)

@@ -11,6 +11,7 @@ from ledger_audit.findings import (
     CheckResult,
     Coverage,
     Finding,
+    NativeCheck,
     RuleId,
     Severity,
     empty_findings,
@@ -183,7 +184,7 @@ def test_a_check_with_no_data_does_not_mask_another_checks_verdict_on_the_same_r
     chain = [c for c in CATALOGUE if c.name == "chain"]
 
     def status(native: CheckResult) -> str:
-        result = audit(empty, report, SPEC, chain, native=[(native, chain_rules)])
+        result = audit(empty, report, SPEC, chain, native=[NativeCheck(native, chain_rules)])
         summary = result.summary().filter(pl.col("rule") == RuleId.CHAIN_TAMPERED.value)
         return str(summary["status"].item())
 

@@ -14,21 +14,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from ledger_audit.findings import CheckResult, RuleId
+from ledger_audit.findings import NativeCheck
 from ledger_audit.sources.ledger_frames import LedgerFrames, LoadReport
 
-
-@dataclass(frozen=True, slots=True)
-class NativeCheck:
-    """A check only the vendor's own data allows, already run.
-
-    Attributes:
-        result: its findings and coverage (``result.check`` names it, e.g. ``formance_chain``).
-        rules: the rules it covers, so the summary lists them as passed, failed or not proven.
-    """
-
-    result: CheckResult
-    rules: tuple[RuleId, ...]
+__all__ = ["Adapted", "CheckFunction", "LoadFunction", "NativeCheck"]
 
 
 @dataclass(frozen=True, slots=True, eq=False)

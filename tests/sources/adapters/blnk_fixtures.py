@@ -113,7 +113,7 @@ def audited(adapted: Adapted, url: str) -> AuditResult:
         adapted.frames,
         adapted.report,
         VerifySpec(source=url),
-        native=[(n.result, n.rules) for n in adapted.native],
+        native=adapted.native,
     )
 
 

@@ -70,7 +70,7 @@ def _audit(adapted: Adapted) -> AuditResult:
         adapted.frames,
         adapted.report,
         VerifySpec(source="beancount"),
-        native=[(n.result, n.rules) for n in adapted.native],
+        native=adapted.native,
     )
 
 

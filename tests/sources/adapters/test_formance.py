@@ -129,7 +129,7 @@ def _findings(url: str) -> pl.DataFrame:
         adapted.frames,
         adapted.report,
         VerifySpec(),
-        native=[(n.result, n.rules) for n in adapted.native],
+        native=adapted.native,
     )
     return result.findings
 

@@ -44,7 +44,7 @@ def _findings(path: Path) -> pl.DataFrame:
         adapted.frames,
         adapted.report,
         VerifySpec(),
-        native=[(n.result, n.rules) for n in adapted.native],
+        native=adapted.native,
     ).findings
 
 

@@ -67,7 +67,7 @@ def _audit(adapted: Adapted) -> AuditResult:
         adapted.frames,
         adapted.report,
         VerifySpec(source="hledger"),
-        native=[(n.result, n.rules) for n in adapted.native],
+        native=adapted.native,
     )
 
 

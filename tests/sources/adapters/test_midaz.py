@@ -54,7 +54,7 @@ def _audit(adapted: Adapted) -> AuditResult:
         adapted.frames,
         adapted.report,
         VerifySpec(source="midaz"),
-        native=[(n.result, n.rules) for n in adapted.native],
+        native=adapted.native,
     )
 
 

@@ -56,7 +56,7 @@ def _audit(adapted: Adapted) -> AuditResult:
         adapted.frames,
         adapted.report,
         VerifySpec(source=NAME),
-        native=[(n.result, n.rules) for n in adapted.native],
+        native=adapted.native,
     )
 
 

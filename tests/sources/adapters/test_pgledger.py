@@ -53,7 +53,7 @@ def _audit(adapted: Adapted) -> AuditResult:
         adapted.frames,
         adapted.report,
         VerifySpec(source="pgledger"),
-        native=[(n.result, n.rules) for n in adapted.native],
+        native=adapted.native,
     )
 
 
