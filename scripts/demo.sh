@@ -28,7 +28,7 @@ set +e
 .venv/bin/ledger-audit close --period "$month" --ledger "$out/ledger.sqlite" \
     --statements "$out/statements/operating-usd.bai2" "$out/statements/operating-eur.xml" \
         "$out/statements/processor-payouts.csv" \
-    --gl-mapping mappings/demo.toml --out "$out/close"
+    --gl-mapping mappings/demo.toml --jet-rules rules/jet.toml --out "$out/close"
 code=$?
 set -e
 if [[ $code -eq 1 ]]; then

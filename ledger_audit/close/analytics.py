@@ -81,13 +81,20 @@ def jet_coverage(jet: JetResult) -> Coverage:
 
 
 def run_close_analytics(
-    frames: LedgerFrames, period: Period, params: JetParams | None = None
+    frames: LedgerFrames,
+    period: Period,
+    params: JetParams | None = None,
+    chain: CheckResult | None = None,
 ) -> CloseAnalytics:
-    """Run the JET pack over ``period`` and the ledger-native analytics at its end."""
+    """Run the JET pack over ``period`` and the ledger-native analytics at its end.
+
+    ``chain``: the audit stage's chain result, which states the population's completeness
+    (verified once per close, against the earlier checkpoints too).
+    """
     end = period.end_ns - 1
     return CloseAnalytics(
         period_end_ns=end,
-        jet=run_jet(frames, period, params),
+        jet=run_jet(frames, period, params, chain=chain),
         idempotency=classify_idempotency(frames),
         pending=pending_lifecycle(frames, PendingParams(as_of_ns=end, period_end_ns=end)),
         reversals=reversal_intelligence(frames, period_end_ns=end),

@@ -34,6 +34,7 @@ from pathlib import Path
 import polars as pl
 
 from ledger_audit.analytics.jet.params import read_jet_params
+from ledger_audit.checks.chain import CHECK as CHAIN_CHECK
 from ledger_audit.checks.runner import AuditResult, audit
 from ledger_audit.close.analytics import CloseAnalytics, run_close_analytics
 from ledger_audit.errors import InputError
@@ -357,7 +358,8 @@ def run_close(parameters: CloseParameters, *, on_stage: OnStage | None = None) -
         )
     done("journals")
 
-    analytics = run_close_analytics(frames, period, jet_params)
+    chain = next((r for r in audited.results if r.check == CHAIN_CHECK), None)
+    analytics = run_close_analytics(frames, period, jet_params, chain)
     done("analytics")
 
     results = (

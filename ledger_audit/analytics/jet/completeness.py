@@ -3,6 +3,10 @@
 Two proofs: the roll-forward ties out for the period (opening + movement = closing per
 account x asset), and the hash chain verifies, with the checkpoint (seq, head hash, rows)
 the population was drawn under. What could not be proven is said, never implied.
+
+A caller that has already verified the chain (the close's audit stage, against the earlier
+checkpoints too) passes that check's result instead of having it verified a second time: the
+chain is the slowest proof, and both must state the same verdict.
 """
 
 from __future__ import annotations
@@ -11,8 +15,11 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from ledger_audit.checks.chain import CHECK as CHAIN_CHECK
 from ledger_audit.checks.chain import verify_chain
+from ledger_audit.findings import CheckResult
 from ledger_audit.replay.rollforward import roll_forward
+from ledger_audit.schema.lach1 import ALGORITHM, Checkpoint
 from ledger_audit.sources.ledger_frames import LedgerFrames
 from ledger_audit.spec import Period
 
@@ -52,22 +59,20 @@ class Completeness:
         }
 
 
-def population_completeness(frames: LedgerFrames, period: Period) -> Completeness:
-    """Tie out the roll-forward and verify the chain behind the period's population."""
+def population_completeness(
+    frames: LedgerFrames, period: Period, chain: CheckResult | None = None
+) -> Completeness:
+    """Tie out the roll-forward and verify the chain behind the period's population.
+
+    ``chain``: the ``chain`` check's result over these same frames, if one already ran; the
+    chain is then read from it rather than verified again.
+    """
     rolled = roll_forward(frames, [period]).collect()
     breaks = rolled.filter(pl.col("difference") != 0).height
-    report = verify_chain(frames.transactions, frames.entries, frames.ledgers)
-    lines = []
-    for chain in report.ledgers:
-        point = chain.checkpoint
-        where = (
-            f"checkpoint seq {point.seq}, head {point.head_hash[:16]}..., {point.row_count} rows"
-            if point is not None
-            else "no chained rows"
-        )
-        state = "intact" if chain.intact else f"BROKEN from seq {chain.first_broken_seq}"
-        lines.append(f"ledger {chain.ledger_id}: chain {state}; {where}")
-    intact = bool(report.ledgers) and all(c.intact for c in report.ledgers)
+    if chain is not None and not chain.crashed and chain.check == CHAIN_CHECK:
+        lines, intact, unproven = _from_result(frames, chain)
+    else:
+        lines, intact, unproven = _verified(frames)
     statements = (
         (
             f"population read: {frames.transactions.height} transaction versions, "
@@ -78,7 +83,7 @@ def population_completeness(frames: LedgerFrames, period: Period) -> Completenes
             f"{breaks} not tying out"
         ),
         *(lines or ["no hash chain: completeness of the population is not proven by a chain"]),
-        *report.unproven,
+        *unproven,
     )
     return Completeness(
         versions=frames.transactions.height,
@@ -89,3 +94,42 @@ def population_completeness(frames: LedgerFrames, period: Period) -> Completenes
         chain_intact=intact,
         statements=statements,
     )
+
+
+def _line(ledger_id: str, intact: bool, first: int | None, point: Checkpoint | None) -> str:
+    where = (
+        f"checkpoint seq {point.seq}, head {point.head_hash[:16]}..., {point.row_count} rows"
+        if point is not None
+        else "no chained rows"
+    )
+    state = "intact" if intact else "BROKEN" + (f" from seq {first}" if first is not None else "")
+    return f"ledger {ledger_id}: chain {state}; {where}"
+
+
+def _verified(frames: LedgerFrames) -> tuple[list[str], bool, tuple[str, ...]]:
+    """Verify the chain here: one line per ledger, whether all are intact, what is unproven."""
+    report = verify_chain(frames.transactions, frames.entries, frames.ledgers)
+    lines = [_line(c.ledger_id, c.intact, c.first_broken_seq, c.checkpoint) for c in report.ledgers]
+    intact = bool(report.ledgers) and all(c.intact for c in report.ledgers)
+    unproven = (*report.unproven, *(s for c in report.ledgers for s in c.unproven))
+    return lines, intact, unproven
+
+
+def _from_result(
+    frames: LedgerFrames, chain: CheckResult
+) -> tuple[list[str], bool, tuple[str, ...]]:
+    """The same three from the chain check that already ran (its checkpoints and findings)."""
+    chained = sorted(
+        frames.ledgers.filter(pl.col("chain_algorithm") == ALGORITHM)
+        .get_column("ledger_id")
+        .unique()
+        .to_list()
+    )
+    first = dict(chain.findings.group_by("ledger_id").agg(pl.col("chain_seq").min()).iter_rows())
+    points = {p.ledger_id: p for p in chain.checkpoints}
+    lines = [
+        _line(ledger, ledger not in first, first.get(ledger), points.get(ledger))
+        for ledger in chained
+    ]
+    intact = bool(chained) and not any(ledger in first for ledger in chained)
+    return lines, intact, chain.coverage.unproven
