@@ -11,7 +11,8 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, MutableMapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -31,7 +32,13 @@ from ledger_audit.ledger.requests import (
     VoidPending,
     derived_transaction_id,
 )
-from ledger_audit.ledger.sealing import ChainHead, NewVersion, append_versions, lock_head
+from ledger_audit.ledger.sealing import (
+    ChainHead,
+    NewVersion,
+    SealedRow,
+    append_versions,
+    lock_head,
+)
 from ledger_audit.schema.tables import (
     accounts,
     assets,
@@ -46,7 +53,9 @@ MAX_AMOUNT = 2**63 - 1
 
 
 @dataclass(frozen=True, slots=True)
-class _Account:
+class AccountState:
+    """What the checks read of an account."""
+
     normal_balance: str
     asset_id: str | None
     allow_negative: bool
@@ -54,7 +63,7 @@ class _Account:
 
 
 @dataclass(slots=True)
-class _TxState:
+class TxState:
     """The latest version of a transaction as the batch knows it."""
 
     version: int
@@ -66,14 +75,35 @@ class _TxState:
 
 
 @dataclass(slots=True)
-class _Batch:
-    """What one database transaction knows about the ledger, loaded under the lock."""
+class BatchState:
+    """What one database transaction knows about the ledger, loaded under the lock.
 
-    assets: set[str]
-    accounts: dict[str, _Account]
+    ``txs`` and ``idem`` need only hold what the batch's requests refer to; the planner
+    updates ``txs`` as it accepts requests.
+    """
+
+    assets: AbstractSet[str]
+    accounts: Mapping[str, AccountState]
     closed_through_ns: int | None
-    txs: dict[str, _TxState | None]
-    idem: dict[str, tuple[str, PostResult]]
+    txs: MutableMapping[str, TxState | None]
+    idem: Mapping[str, tuple[str, PostResult]]
+
+
+@dataclass(slots=True)
+class BatchPlan:
+    """What a batch decided before anything is written.
+
+    Attributes:
+        outcomes: one per request; None where a sealed result will be filled in.
+        accepted: (slot, version to seal, request hash, request) in request order.
+        replays: (slot of a replay, slot of the request in this batch it repeats).
+        staged: the balance change of the accepted versions.
+    """
+
+    outcomes: list[PostResult | PostRejected | None]
+    accepted: list[tuple[int, NewVersion, str, Request]]
+    replays: list[tuple[int, int]]
+    staged: dict[BalanceKey, BalanceCells]
 
 
 def _plain(value: object) -> object:
@@ -137,91 +167,24 @@ class LedgerWriter:
         self._catch_up(conn, head.seq)
         batch = self._load(conn, requests)
         self._load_balances(conn, self._guarded_keys(batch, requests))
-        outcomes: list[PostResult | PostRejected | None] = []
-        accepted: list[tuple[int, NewVersion, str, Request]] = []
-        replays: list[tuple[int, int]] = []  # (slot of a replay, slot of the request it repeats)
-        in_batch: dict[str, tuple[str, int]] = {}
-        staged: dict[BalanceKey, BalanceCells] = {}
-        for request in requests:
-            digest = request_hash(request)
-            key = request.idempotency_key
-            first = batch.idem.get(key)
-            earlier = in_batch.get(key)
-            known_digest = first[0] if first else earlier[0] if earlier else None
-            if known_digest is not None and known_digest != digest:
-                where = first[1].transaction_id if first else "a request earlier in this batch"
-                outcomes.append(
-                    PostRejected(
-                        "idempotency_conflict",
-                        f"idempotency key {key!r} was used for a different request ({where})",
-                    )
-                )
-                continue
-            if first is not None:
-                outcomes.append(_replayed(first[1]))
-                continue
-            if earlier is not None:
-                replays.append((len(outcomes), earlier[1]))
-                outcomes.append(None)
-                continue
-            try:
-                version = self._plan(batch, request)
-                delta = self._check_funds(conn, batch, version, staged)
-            except PostRejected as rejected:
-                outcomes.append(rejected)
-                continue
-            for bkey, cells in delta.items():
-                _add(staged.setdefault(bkey, BalanceCells()), cells)
-            self._remember(batch, request, version)
-            in_batch[key] = (digest, len(outcomes))
-            accepted.append((len(outcomes), version, digest, request))
-            outcomes.append(None)
-        self._seal(conn, head, accepted=accepted, replays=replays, outcomes=outcomes, staged=staged)
-        return [o if o is not None else _missing() for o in outcomes]
 
-    def _seal(
-        self,
-        conn: sa.Connection,
-        head: ChainHead,
-        *,
-        accepted: list[tuple[int, NewVersion, str, Request]],
-        replays: list[tuple[int, int]],
-        outcomes: list[PostResult | PostRejected | None],
-        staged: dict[BalanceKey, BalanceCells],
-    ) -> None:
+        def balances_of(keys: Iterable[BalanceKey]) -> Mapping[BalanceKey, BalanceCells]:
+            self._load_balances(conn, keys)
+            return self._balances
+
+        plan = RequestPlanner(self.ledger_id).plan_batch(batch, requests, balances_of)
+        self._seal(conn, head, plan)
+        return [o if o is not None else _missing() for o in plan.outcomes]
+
+    def _seal(self, conn: sa.Connection, head: ChainHead, plan: BatchPlan) -> None:
         """Append the accepted versions, fill in their results and record their keys."""
         new_head, sealed = append_versions(
-            conn, self.ledger_id, head, [v for _, v, _, _ in accepted], self.clock
+            conn, self.ledger_id, head, [v for _, v, _, _ in plan.accepted], self.clock
         )
-        key_rows = []
-        for (slot, version, digest, request), row in zip(accepted, sealed, strict=True):
-            result = PostResult(
-                transaction_id=version.transaction_id,
-                version=version.version,
-                status=version.status,
-                chain_seq=row.seq,
-                chain_hash=row.chain_hash,
-                recorded_ns=row.recorded_ns,
-                replayed=False,
-            )
-            outcomes[slot] = result
-            key_rows.append(
-                {
-                    "ledger_id": self.ledger_id,
-                    "idempotency_key": request.idempotency_key,
-                    "request_hash": digest,
-                    "transaction_id": result.transaction_id,
-                    "version": result.version,
-                    "chain_seq": result.chain_seq,
-                }
-            )
-        for slot, original_slot in replays:
-            original = outcomes[original_slot]
-            if isinstance(original, PostResult):
-                outcomes[slot] = _replayed(original)
+        key_rows = settle(self.ledger_id, plan, sealed)
         if key_rows:
             conn.execute(idempotency_keys.insert(), key_rows)
-        for bkey, cells in staged.items():
+        for bkey, cells in plan.staged.items():
             if bkey in self._balances:
                 _add(self._balances[bkey], cells)
         self._balances_seq = new_head.seq
@@ -276,7 +239,7 @@ class LedgerWriter:
 
     # --- loading state ----------------------------------------------------------------
 
-    def _load(self, conn: sa.Connection, requests: Sequence[Request]) -> _Batch:
+    def _load(self, conn: sa.Connection, requests: Sequence[Request]) -> BatchState:
         account_ids: set[str] = set()
         tx_ids: set[str] = set()
         for request in requests:
@@ -302,7 +265,7 @@ class LedgerWriter:
         ).scalar_one_or_none()
         meta = json.loads(meta_raw) if meta_raw else {}
         closed = meta.get(CLOSED_THROUGH_KEY)
-        return _Batch(
+        return BatchState(
             assets=self._known_assets(conn, requests),
             accounts=self._load_accounts(conn, sorted(account_ids)),
             closed_through_ns=closed if isinstance(closed, int) else None,
@@ -310,7 +273,7 @@ class LedgerWriter:
             idem=self._load_idempotency(conn, sorted({r.idempotency_key for r in requests})),
         )
 
-    def _guarded_keys(self, batch: _Batch, requests: Sequence[Request]) -> set[BalanceKey]:
+    def _guarded_keys(self, batch: BatchState, requests: Sequence[Request]) -> set[BalanceKey]:
         """Account x asset pairs of no-negative accounts that this batch may touch."""
         legs: list[EntrySpec] = []
         for request in requests:
@@ -339,8 +302,8 @@ class LedgerWriter:
             self._assets = set(conn.execute(sa.select(assets.c.asset_id)).scalars())
         return self._assets
 
-    def _load_accounts(self, conn: sa.Connection, ids: Sequence[str]) -> dict[str, _Account]:
-        found: dict[str, _Account] = {}
+    def _load_accounts(self, conn: sa.Connection, ids: Sequence[str]) -> dict[str, AccountState]:
+        found: dict[str, AccountState] = {}
         for chunk in chunks(ids):
             for row in conn.execute(
                 sa.select(
@@ -351,7 +314,7 @@ class LedgerWriter:
                     accounts.c.closed_ns,
                 ).where(accounts.c.ledger_id == self.ledger_id, accounts.c.account_id.in_(chunk))
             ):
-                found[row.account_id] = _Account(
+                found[row.account_id] = AccountState(
                     row.normal_balance, row.asset_id, bool(row.allow_negative), row.closed_ns
                 )
         return found
@@ -395,9 +358,9 @@ class LedgerWriter:
 
     def _load_transactions(
         self, conn: sa.Connection, ids: Sequence[str]
-    ) -> dict[str, _TxState | None]:
+    ) -> dict[str, TxState | None]:
         """Latest version, its entries and any reversal of each referenced transaction."""
-        found: dict[str, _TxState | None] = dict.fromkeys(ids)
+        found: dict[str, TxState | None] = dict.fromkeys(ids)
         for chunk in chunks(ids):
             newest: dict[str, Any] = {}
             for row in conn.execute(
@@ -425,7 +388,7 @@ class LedgerWriter:
                 if latest_version[key[0]] == key[1]
             }
             for row in rows:
-                found[row.transaction_id] = _TxState(
+                found[row.transaction_id] = TxState(
                     version=int(row.version),
                     kind=row.kind,
                     status=row.status,
@@ -485,9 +448,68 @@ class LedgerWriter:
                 if cells is not None:
                     cells.apply(row.status, row.direction, int(row.total))
 
-    # --- planning one request -----------------------------------------------------------
 
-    def _plan(self, batch: _Batch, request: Request) -> NewVersion:
+BalancesOf = Callable[[Iterable[BalanceKey]], Mapping[BalanceKey, BalanceCells]]
+"""Gives the stored balances of (at least) these account x asset pairs, before the batch."""
+
+
+class RequestPlanner:
+    """The write path's rules, apart from the database: what a batch of requests would write.
+
+    Pure given a :class:`BatchState` and the stored balances: the reference writer and the
+    bulk writer (:mod:`ledger_audit.ledger.bulk`) both decide through it, so they cannot
+    disagree about which request is accepted, replayed or refused, and why.
+    """
+
+    def __init__(self, ledger_id: str) -> None:
+        self.ledger_id = ledger_id
+
+    def plan_batch(
+        self, batch: BatchState, requests: Sequence[Request], balances_of: BalancesOf
+    ) -> BatchPlan:
+        """Decide every request in order; ``batch.txs`` ends up holding the accepted state."""
+        outcomes: list[PostResult | PostRejected | None] = []
+        accepted: list[tuple[int, NewVersion, str, Request]] = []
+        replays: list[tuple[int, int]] = []  # (slot of a replay, slot of the request it repeats)
+        in_batch: dict[str, tuple[str, int]] = {}
+        staged: dict[BalanceKey, BalanceCells] = {}
+        for request in requests:
+            digest = request_hash(request)
+            key = request.idempotency_key
+            first = batch.idem.get(key)
+            earlier = in_batch.get(key)
+            known_digest = first[0] if first else earlier[0] if earlier else None
+            if known_digest is not None and known_digest != digest:
+                where = first[1].transaction_id if first else "a request earlier in this batch"
+                outcomes.append(
+                    PostRejected(
+                        "idempotency_conflict",
+                        f"idempotency key {key!r} was used for a different request ({where})",
+                    )
+                )
+                continue
+            if first is not None:
+                outcomes.append(_replayed(first[1]))
+                continue
+            if earlier is not None:
+                replays.append((len(outcomes), earlier[1]))
+                outcomes.append(None)
+                continue
+            try:
+                version = self._plan(batch, request)
+                delta = self._check_funds(batch, version, staged, balances_of)
+            except PostRejected as rejected:
+                outcomes.append(rejected)
+                continue
+            for bkey, cells in delta.items():
+                _add(staged.setdefault(bkey, BalanceCells()), cells)
+            self._remember(batch, request, version)
+            in_batch[key] = (digest, len(outcomes))
+            accepted.append((len(outcomes), version, digest, request))
+            outcomes.append(None)
+        return BatchPlan(outcomes, accepted, replays, staged)
+
+    def _plan(self, batch: BatchState, request: Request) -> NewVersion:
         if isinstance(request, PostTransaction):
             return self._plan_post(batch, request)
         if isinstance(request, PostPending):
@@ -496,7 +518,7 @@ class LedgerWriter:
             return self._plan_void(batch, request)
         return self._plan_reversal(batch, request)
 
-    def _plan_post(self, batch: _Batch, request: PostTransaction) -> NewVersion:
+    def _plan_post(self, batch: BatchState, request: PostTransaction) -> NewVersion:
         tx_id = request.transaction_id or derived_transaction_id(
             self.ledger_id, request.idempotency_key
         )
@@ -518,7 +540,7 @@ class LedgerWriter:
             metadata=request.metadata,
         )
 
-    def _pending_target(self, batch: _Batch, tx_id: str) -> _TxState:
+    def _pending_target(self, batch: BatchState, tx_id: str) -> TxState:
         state = batch.txs.get(tx_id)
         if state is None:
             raise PostRejected(
@@ -532,7 +554,7 @@ class LedgerWriter:
             )
         return state
 
-    def _plan_post_pending(self, batch: _Batch, request: PostPending) -> NewVersion:
+    def _plan_post_pending(self, batch: BatchState, request: PostPending) -> NewVersion:
         state = self._pending_target(batch, request.transaction_id)
         legs = state.entries if request.entries is None else request.entries
         if request.entries is not None:
@@ -572,7 +594,7 @@ class LedgerWriter:
             description=request.description,
         )
 
-    def _plan_void(self, batch: _Batch, request: VoidPending) -> NewVersion:
+    def _plan_void(self, batch: BatchState, request: VoidPending) -> NewVersion:
         state = self._pending_target(batch, request.transaction_id)
         self._check_period(batch, request.effective_ns)
         return NewVersion(
@@ -587,7 +609,7 @@ class LedgerWriter:
             description=request.description,
         )
 
-    def _plan_reversal(self, batch: _Batch, request: ReverseTransaction) -> NewVersion:
+    def _plan_reversal(self, batch: BatchState, request: ReverseTransaction) -> NewVersion:
         original = batch.txs.get(request.transaction_id)
         if original is None:
             raise PostRejected(
@@ -635,7 +657,7 @@ class LedgerWriter:
 
     # --- checks ------------------------------------------------------------------------
 
-    def _check_period(self, batch: _Batch, effective_ns: int | None) -> None:
+    def _check_period(self, batch: BatchState, effective_ns: int | None) -> None:
         if (
             effective_ns is not None
             and batch.closed_through_ns is not None
@@ -648,7 +670,7 @@ class LedgerWriter:
             )
 
     def _check_entries(
-        self, batch: _Batch, legs: Sequence[EntrySpec], effective_ns: int | None
+        self, batch: BatchState, legs: Sequence[EntrySpec], effective_ns: int | None
     ) -> None:
         if not legs:
             raise PostRejected("no_entries", "a transaction needs at least two entries")
@@ -687,10 +709,10 @@ class LedgerWriter:
 
     def _check_funds(
         self,
-        conn: sa.Connection,
-        batch: _Batch,
+        batch: BatchState,
         version: NewVersion,
         staged: dict[BalanceKey, BalanceCells],
+        balances_of: BalancesOf,
     ) -> dict[BalanceKey, BalanceCells]:
         """Refuse a version that would take a no-negative account's available balance below zero."""
         state = batch.txs.get(version.transaction_id)
@@ -699,14 +721,14 @@ class LedgerWriter:
         )
         delta = version_delta(version.status, version.entries, previous)
         guarded = {k for k in delta if not batch.accounts[k[0]].allow_negative}
-        self._load_balances(conn, guarded)
+        balances = balances_of(guarded)
         for key in sorted(guarded):
             normal = batch.accounts[key[0]].normal_balance
             change = delta[key].available(normal)
             if change >= 0:
                 continue
             now = BalanceCells()
-            _add(now, self._balances[key])
+            _add(now, balances[key])
             if key in staged:
                 _add(now, staged[key])
             if now.available(normal) + change < 0:
@@ -717,10 +739,10 @@ class LedgerWriter:
                 )
         return delta
 
-    def _remember(self, batch: _Batch, request: Request, version: NewVersion) -> None:
+    def _remember(self, batch: BatchState, request: Request, version: NewVersion) -> None:
         state = batch.txs.get(version.transaction_id)
         reversed_by = state.reversed_by if state is not None else None
-        batch.txs[version.transaction_id] = _TxState(
+        batch.txs[version.transaction_id] = TxState(
             version.version,
             version.kind,
             version.status,
@@ -732,6 +754,38 @@ class LedgerWriter:
             original = batch.txs[request.transaction_id]
             if original is not None:
                 original.reversed_by = version.transaction_id
+
+
+def settle(ledger_id: str, plan: BatchPlan, sealed: Sequence[SealedRow]) -> list[dict[str, object]]:
+    """Fill in the results of the sealed versions and their replays; the idempotency rows."""
+    key_rows: list[dict[str, object]] = []
+    outcomes = plan.outcomes
+    for (slot, version, digest, request), row in zip(plan.accepted, sealed, strict=True):
+        result = PostResult(
+            transaction_id=version.transaction_id,
+            version=version.version,
+            status=version.status,
+            chain_seq=row.seq,
+            chain_hash=row.chain_hash,
+            recorded_ns=row.recorded_ns,
+            replayed=False,
+        )
+        outcomes[slot] = result
+        key_rows.append(
+            {
+                "ledger_id": ledger_id,
+                "idempotency_key": request.idempotency_key,
+                "request_hash": digest,
+                "transaction_id": result.transaction_id,
+                "version": result.version,
+                "chain_seq": result.chain_seq,
+            }
+        )
+    for slot, original_slot in plan.replays:
+        original = outcomes[original_slot]
+        if isinstance(original, PostResult):
+            outcomes[slot] = _replayed(original)
+    return key_rows
 
 
 def _add(target: BalanceCells, other: BalanceCells) -> None:
