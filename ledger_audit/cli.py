@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, NoReturn
 
 from ledger_audit import __version__
 from ledger_audit.cli_analytics import add_benford_parser, add_sample_parser
+from ledger_audit.cli_flux import add_flux_parser
 from ledger_audit.errors import InputError, LedgerAuditError
 
 if TYPE_CHECKING:
@@ -729,8 +730,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     verify.set_defaults(handler=_run_verify)
     _jet_parser(commands)
-    add_sample_parser(commands)
-    add_benford_parser(commands)
+    for add_analytics_parser in (add_sample_parser, add_benford_parser, add_flux_parser):
+        add_analytics_parser(commands)
     recon = commands.add_parser(
         "reconcile",
         help="match a ledger's bank-account entries to bank statements; write matches and breaks",

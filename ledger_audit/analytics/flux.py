@@ -84,8 +84,9 @@ class FluxReport:
         spec: its parameters.
         variances: one row per GL account x asset: current, comparison, delta, percent,
             new_activity, the threshold applied (mode, amount_minor, percent_bp, override),
-            amount_met, percent_met, explain (threshold met), trend, and an empty
-            ``explanation`` column for the workpaper.
+            amount_met, percent_met, explain (threshold met), trend, and empty
+            ``explanation`` and ``explained_by`` columns for the reviewer
+            (``analytics.flux_explanations`` fills them from a reviewer's file).
         drivers: per flagged row, the transactions that drive it (effect in minor units).
     """
 
@@ -197,6 +198,7 @@ def build_flux(frames: LedgerFrames, mapping: GlMapping, spec: FluxSpec) -> Flux
         .with_columns(
             pl.col("trend").fill_null(value=False),
             pl.lit(None, dtype=pl.String()).alias("explanation"),
+            pl.lit(None, dtype=pl.String()).alias("explained_by"),
         )
         .sort(key)
     )

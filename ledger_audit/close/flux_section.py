@@ -1,0 +1,107 @@
+"""The flux review's tables and coverage, as the close and ``ledger-audit flux`` ship them.
+
+``Flux variances`` (one row per GL account x asset: current, comparison, delta and the
+change as a rate, the threshold applied, the flags, then ``explanation`` and
+``explained_by`` for the reviewer to fill in: ``sources.flux_explanations`` reads that sheet
+back) and ``Flux drivers`` (per flagged row, the current period's transactions that drive
+it). Both are workpaper sheets and ``tables/flux_variances`` and ``tables/flux_drivers``.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from ledger_audit.analytics.flux_explanations import ExplainedFlux
+from ledger_audit.exports.tables import Table
+from ledger_audit.findings import CheckResult, Coverage, empty_findings
+from ledger_audit.reports.trial_balance import asset_scale
+from ledger_audit.sources.flux_explanations import FLUX_SHEET
+
+FLUX_CHECK = "analytics.flux"
+DRIVERS_SHEET = "Flux drivers"
+NO_MAPPING = "not run: no GL mapping"
+
+
+def flux_tables(explained: ExplainedFlux) -> tuple[Table, Table]:
+    """(``Flux variances``, ``Flux drivers``): see the module docstring."""
+    report = explained.report
+    variances = report.variances.select(
+        "ledger_id",
+        "gl_account",
+        "asset_id",
+        asset_scale(pl.col("asset_id")).alias("scale"),
+        "current",
+        "comparison",
+        "delta",
+        (pl.col("percent") / 100).alias("change"),
+        "new_activity",
+        "trend",
+        "mode",
+        pl.col("amount_minor").alias("threshold_amount"),
+        "percent_bp",
+        "override",
+        "amount_met",
+        "percent_met",
+        "explain",
+        "explanation",
+        "explained_by",
+    )
+    drivers = report.drivers.select(
+        "ledger_id",
+        "gl_account",
+        "asset_id",
+        asset_scale(pl.col("asset_id")).alias("scale"),
+        "transaction_id",
+        "effect",
+        "delta",
+        (pl.col("effect").cast(pl.Float64()) / pl.col("delta").cast(pl.Float64())).alias("share"),
+    )
+    spec = report.spec
+    return (
+        Table(
+            FLUX_SHEET,
+            variances,
+            ("current", "comparison", "delta", "threshold_amount"),
+            percent=("change",),
+            note=(
+                f"{spec.measure} of {spec.current.label} against {spec.comparison.label}, per GL "
+                "account and currency; explain is true where the threshold is met: fill in "
+                "explanation and explained_by for each such row."
+            ),
+        ),
+        Table(
+            DRIVERS_SHEET,
+            drivers,
+            ("effect", "delta"),
+            percent=("share",),
+            note="The period's transactions that each explain a tenth or more of a flagged delta.",
+        ),
+    )
+
+
+def flux_result(explained: ExplainedFlux | None) -> CheckResult:
+    """The flux review's coverage; without a GL mapping it says it did not run."""
+    if explained is None:
+        return CheckResult(
+            FLUX_CHECK,
+            empty_findings(),
+            Coverage(0, "GL account x asset rows", "not run", unproven=(NO_MAPPING,)),
+        )
+    counts = explained.counts()
+    spec = explained.report.spec
+    unproven = []
+    if counts["unexplained"]:
+        unproven.append(f"{counts['unexplained']:,} flagged variance(s) have no explanation")
+    return CheckResult(
+        FLUX_CHECK,
+        explained.findings,
+        Coverage(
+            checked=counts["rows"],
+            unit="GL account x asset rows",
+            scope=(
+                f"{spec.measure} {spec.current.label} against {spec.comparison.label}: "
+                f"{counts['flagged']:,} flagged, {counts['explained']:,} explained"
+            ),
+            unproven=tuple(unproven),
+        ),
+    )
