@@ -19,8 +19,10 @@ from ledger_audit.analytics.benford.conformity import BANDS, LABELS
 from ledger_audit.analytics.benford.digits import (
     Convention,
     Sign,
+    binned,
+    histogram,
+    last_two_binned,
     signed_amounts,
-    with_digits,
 )
 from ledger_audit.analytics.benford.expected import TestName, expected
 
@@ -108,22 +110,20 @@ def _band_expr(test: str) -> pl.Expr:
 
 
 def _digit_stats(  # noqa: PLR0917 (one private call site; each frame has its role)
-    used: pl.LazyFrame,
-    population: pl.LazyFrame,
+    counted: pl.LazyFrame,
+    rows: pl.LazyFrame,
     test: SuiteTest,
     grid_test: TestName,
     params: BenfordParams,
     assets: pl.LazyFrame,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Bins and summary from rows that carry ``asset_id``, ``digit`` (and ``abs_amount``)."""
+    """Bins and summary from BINNED_SCHEMA rows (``counted``) and each asset's ``rows``."""
     by_value = test == "summation"
-    counts = used.group_by("asset_id", "digit").agg(
-        pl.len().cast(pl.Int64).alias("count"), pl.col("abs_amount").sum().alias("amount_sum")
-    )
-    n_used = used.group_by("asset_id").agg(
-        pl.len().alias("n"),
-        pl.col("abs_amount").min().alias("low"),
-        pl.col("abs_amount").max().alias("high"),
+    counts = counted.select("asset_id", "digit", "count", "amount_sum")
+    n_used = counted.group_by("asset_id").agg(
+        pl.col("count").sum().cast(pl.UInt32).alias("n"),
+        pl.col("low").min(),
+        pl.col("high").max(),
     )
     bins = (
         _grid(assets, grid_test)
@@ -169,9 +169,7 @@ def _digit_stats(  # noqa: PLR0917 (one private call site; each frame has its ro
         .collect()
     )
     total_rows = (
-        assets.join(
-            population.group_by("asset_id").agg(pl.len().alias("rows")), on="asset_id", how="left"
-        )
+        assets.join(rows, on="asset_id", how="left")
         .with_columns(pl.col("rows").fill_null(0))
         .collect()
     )
@@ -261,24 +259,48 @@ def benford_test(
     ``second_order`` runs the first-two-digit test on the differences of the sorted amounts
     (per asset, zeros dropped), all in integers.
     """
+    return benford_suite(frame, (test,), params)[test]
+
+
+def benford_suite(
+    frame: pl.DataFrame | pl.LazyFrame,
+    tests: tuple[SuiteTest, ...] = SUITE_TESTS,
+    params: BenfordParams | None = None,
+) -> dict[SuiteTest, BenfordResult]:
+    """Run ``tests`` over ``frame`` sharing one pass over the amounts (:func:`histogram`)."""
     params = params or BenfordParams()
-    amounts = signed_amounts(frame.lazy(), params.sign)
-    population = amounts
-    grid_test: TestName
-    if test == "second_order":
-        population = (  # sorted within each asset (parallel), not one global two-key sort
-            amounts.group_by("asset_id")
-            .agg(pl.col("abs_amount").sort().diff())
-            .explode("abs_amount")
-            .filter(pl.col("abs_amount") > 0)
-        )
-        grid_test = "first_two"
-    elif test == "summation":
-        grid_test = "first_two"
-    else:
-        grid_test = test
-    used = with_digits(population, grid_test, params.convention)
+    amounts = signed_amounts(frame.lazy(), params.sign).collect()
     assets = frame.lazy().select(pl.col("asset_id").cast(pl.String)).unique()
-    bins, summary = _digit_stats(used, population, test, grid_test, params, assets)
-    method = f"benford.{test}.{params.convention}"
-    return BenfordResult(test, params, bins, summary, method)
+    leading = [t for t in tests if t not in ("last_two", "second_order")]
+    hist = histogram(amounts).collect().lazy() if leading else None
+    rows = (
+        hist.group_by("asset_id").agg(pl.col("count").sum().cast(pl.UInt32).alias("rows"))
+        if hist is not None
+        else amounts.lazy().group_by("asset_id").agg(pl.len().alias("rows"))
+    )
+    results: dict[SuiteTest, BenfordResult] = {}
+    for test in tests:
+        grid_test: TestName
+        if test == "second_order":
+            diffs = (  # sorted within each asset (parallel), not one global two-key sort
+                amounts.lazy()
+                .group_by("asset_id")
+                .agg(pl.col("abs_amount").sort().diff())
+                .explode("abs_amount")
+                .filter(pl.col("abs_amount") > 0)
+                .collect()
+            )
+            grid_test = "first_two"
+            counted = binned(histogram(diffs), grid_test, params.convention)
+            population = diffs.lazy().group_by("asset_id").agg(pl.len().alias("rows"))
+        elif test == "last_two":
+            grid_test, counted, population = test, last_two_binned(amounts.lazy()), rows
+        else:
+            assert hist is not None  # noqa: S101 - leading is not empty here
+            grid_test = "first_two" if test == "summation" else test
+            counted, population = binned(hist, grid_test, params.convention), rows
+        bins, summary = _digit_stats(counted, population, test, grid_test, params, assets)
+        results[test] = BenfordResult(
+            test, params, bins, summary, f"benford.{test}.{params.convention}"
+        )
+    return results

@@ -14,8 +14,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ledger_audit.analytics.benford.conformity import conformity
+from ledger_audit.analytics.benford.digits import binned, histogram, with_digits
 from ledger_audit.analytics.benford.expected import digit_at_position, expected
-from ledger_audit.analytics.benford.suite import BenfordParams, benford_test
+from ledger_audit.analytics.benford.suite import (
+    SUITE_TESTS,
+    BenfordParams,
+    benford_suite,
+    benford_test,
+)
 from ledger_audit.sources.decimal_csv import read_decimal_column
 
 DATA = Path(__file__).parent / "data"
@@ -204,3 +210,53 @@ def test_chart_shows_observed_and_expected() -> None:
     assert [trace.name for trace in figure.data] == ["observed", "expected"]
     assert len(figure.data[0].x) == 90
     assert "not applicable" in figure.layout.title.text
+
+
+_EDGES = st.sampled_from([1, 9, 10, 99, 100, 999, 1000, 10**18 - 1, 10**18, 2**63 - 1])
+_AMOUNTS = st.one_of(st.integers(1, 10**6), st.integers(1, 2**63 - 1), _EDGES)
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    st.lists(st.tuples(st.sampled_from(["A/0", "B/2", "C/5"]), _AMOUNTS), min_size=1, max_size=120),
+    st.booleans(),
+)
+def test_the_shared_histogram_bins_as_the_per_row_definition(
+    rows: list[tuple[str, int]], beyond_int64: bool
+) -> None:
+    """Every leading-digit test read from the one-pass histogram equals ``with_digits`` (the
+    per-row definition), under both conventions, on the Int64 path and the text path."""
+    if beyond_int64:  # one amount past Int64 sends the whole histogram down the text path
+        rows = [*rows, ("A/0", 10**25 + 7)]
+    amounts = pl.DataFrame(
+        {"asset_id": [a for a, _ in rows], "abs_amount": [v for _, v in rows]},
+        schema={"asset_id": pl.String, "abs_amount": pl.Int128},
+    )
+    hist = histogram(amounts)
+    for convention in ("nigrini", "benford_analysis"):
+        for test in ("first", "second", "first_two", "first_three"):
+            reference = (
+                with_digits(amounts.lazy(), test, convention)
+                .group_by("asset_id", "digit")
+                .agg(pl.len().cast(pl.Int64).alias("count"), pl.col("abs_amount").sum())
+                .sort("asset_id", "digit")
+                .collect()
+            )
+            shared = (
+                binned(hist, test, convention)
+                .select("asset_id", "digit", "count", pl.col("amount_sum").alias("abs_amount"))
+                .sort("asset_id", "digit")
+                .collect()
+            )
+            assert shared.equals(reference), (convention, test)
+
+
+def test_the_suite_gives_each_test_what_it_gives_alone() -> None:
+    frame = pl.DataFrame(
+        {"asset_id": ["X/2"] * 500, "amount": [(i * 7919) % 100_003 + 1 for i in range(500)]}
+    )
+    together = benford_suite(frame, SUITE_TESTS, ALL_VALUES)
+    for test in SUITE_TESTS:
+        alone = benford_test(frame, test, ALL_VALUES)
+        assert together[test].bins.equals(alone.bins), test
+        assert together[test].summary.equals(alone.summary), test
