@@ -41,9 +41,15 @@ def not_applicable(rule: JetRule, missing: str) -> RuleOutcome:
     )
 
 
+_ORDER = ("entry_index", "account_id", "threshold", "credit_account")
+"""How a transaction's flagged rows are ranked: a leg flagged under several thresholds
+reports the lowest, a debit paired with several credit accounts the first by name. The
+order must be total, or the same ledger could report a different row from run to run."""
+
+
 def one_per_transaction(rows: pl.LazyFrame) -> pl.LazyFrame:
-    """The first flagged row of each transaction (lowest entry index, then account)."""
-    order = [c for c in ("entry_index", "account_id") if c in rows.collect_schema().names()]
+    """The first flagged row of each transaction (lowest entry index, account, threshold)."""
+    order = [c for c in _ORDER if c in rows.collect_schema().names()]
     return rows.sort(["ledger_id", "transaction_id", *order]).unique(
         ["ledger_id", "transaction_id"], keep="first", maintain_order=True
     )

@@ -53,29 +53,30 @@ class Population:
     has_approver: bool
 
 
-def metadata_text(key: str) -> pl.Expr:
-    """The text value of top-level metadata ``key`` (null when absent).
+def metadata_values(meta: pl.Series, key: str) -> pl.Series:
+    """The text value of top-level metadata ``key`` in each row (null when absent).
 
-    A flat object without escapes is read with one regular expression (the JSON parser
-    costs several times more); anything else (nesting, escapes) goes through the parser.
+    A flat object without escapes is read with one regular expression; only the rows it
+    cannot read and that name the key (nesting, escapes, a non-text value) go through the
+    JSON parser, which costs several times more (a ``when`` would run it on every row).
     """
-    meta = pl.col("metadata")
-    quoted = re.escape(json.dumps(key))
-    fast = meta.str.extract(quoted + r'\s*:\s*"([^"\\]*)"', 1)
-    simple = (meta.str.count_matches("{", literal=True) == 1) & ~meta.str.contains(
+    meta = meta.rename("metadata")
+    frame = meta.to_frame()
+    column = pl.col("metadata")
+    named = frame.select(column.str.contains(json.dumps(key), literal=True)).to_series()
+    if not named.any():
+        return pl.Series(key, [None] * meta.len(), dtype=pl.String())
+    simple = (column.str.count_matches("{", literal=True) == 1) & ~column.str.contains(
         "\\", literal=True
     )
-    parsed = meta.str.json_path_match(f"$.{key}")
-    named = meta.str.contains(json.dumps(key), literal=True)
-    return pl.when(simple & fast.is_not_null()).then(fast).when(named).then(parsed)
-
-
-def _field(frames: LedgerFrames, key: str) -> pl.Expr:
-    """``metadata_text(key)``, or null at no cost when no metadata names the key at all."""
-    named = frames.transactions.select(
-        pl.col("metadata").str.contains(json.dumps(key), literal=True).any()
-    ).item()
-    return metadata_text(key) if named else pl.lit(None, dtype=pl.String())
+    quoted = re.escape(json.dumps(key))
+    quick = frame.select(
+        pl.when(simple).then(column.str.extract(quoted + r'\s*:\s*"([^"\\]*)"', 1))
+    ).to_series()
+    slow = (named & quick.is_null()).arg_true()
+    if slow.len():
+        quick = quick.scatter(slow, meta.gather(slow).str.json_path_match(f"$.{key}"))
+    return quick.rename(key)
 
 
 def build_population(frames: LedgerFrames, period: Period, params: JetParams) -> Population:
@@ -90,7 +91,7 @@ def build_population(frames: LedgerFrames, period: Period, params: JetParams) ->
         *TX_KEY,
         pl.col("recorded_ns").alias("created_ns"),
         pl.col("kind").alias("first_kind"),
-        _field(frames, params.actor_field).alias("actor"),
+        pl.col("metadata").alias("first_metadata"),
     )
     tails = versions.filter(closes).select(
         "version",
@@ -101,7 +102,7 @@ def build_population(frames: LedgerFrames, period: Period, params: JetParams) ->
         "chain_seq",
         "description",
         "reverses_transaction_id",
-        _field(frames, params.approver_field).alias("approver"),
+        "metadata",
     )
     first = pl.concat([heads, tails], how="horizontal").with_columns(
         (
@@ -112,7 +113,15 @@ def build_population(frames: LedgerFrames, period: Period, params: JetParams) ->
     in_period = pl.col("created_ns").is_between(period.start_ns, period.end_ns - 1) | pl.col(
         "effective_ns"
     ).is_between(period.start_ns, period.end_ns - 1)
-    history = first.with_columns(in_period.alias("in_period")).collect().lazy()
+    read = first.with_columns(in_period.alias("in_period")).collect()
+    history = (
+        read.drop("first_metadata", "metadata")
+        .with_columns(
+            metadata_values(read.get_column("first_metadata"), params.actor_field).alias("actor"),
+            metadata_values(read.get_column("metadata"), params.approver_field).alias("approver"),
+        )
+        .lazy()
+    )
     transactions = history.filter("in_period").collect()
     scales = frames.assets.lazy().select(
         "asset_id",

@@ -152,3 +152,16 @@ def test_the_score_lists_every_contributing_rule() -> None:
     assert row["rules"] == len(rules)
     assert [part.split(" ")[0] for part in row["contributions"].split("; ")] == sorted(rules)
     assert 0.0 < row["score"] <= 1.0
+
+
+def test_a_leg_below_several_thresholds_reports_the_lowest() -> None:
+    """The report is the same on every run: ties between a leg's rows are broken by rule."""
+    params = replace(PARAMS, thresholds=(5_100, 5_000, 5_050))  # 4,990.00 is below all three
+    txs = [*clean(), Tx("p", ns(16), move(BANK, R0, 499_000))]
+    for _ in range(5):
+        result = run_jet(
+            frames(txs), PERIOD, params, rules=(JetRule.JUST_BELOW,), completeness=False
+        )
+        assert result.findings.get_column("message").to_list() == [
+            "amount within 5 % below the threshold 5000"
+        ]
