@@ -96,7 +96,11 @@ def _legs(build: Build, frame: pl.DataFrame) -> pl.DataFrame:
     e = build.mapping.entries
     if e.shape == EntryShape.TRANSFER:
         base = frame.drop("__negative")
-        if e.index is None:
+        if e.index is None and e.transaction_id is None:
+            # Each transfer is its own transaction (its row_id, repeats rejected), so every
+            # version holds one row: its index is 0 without ranking.
+            base = base.with_columns(pl.lit(0, dtype=pl.Int64).alias("entry_index"))
+        elif e.index is None:
             order = pl.struct(
                 _row_digits(), "__row_id", "__debit", "__credit", "asset_id", "__magnitude"
             )
