@@ -251,6 +251,38 @@ def _staged_minor_units(
     )
 
 
+_VERSION_BITS = 40
+"""Versions below 2^40 and account codes below 2^23 pack into one non-negative Int64 key."""
+
+
+def _sorted(coded: pl.DataFrame) -> pl.DataFrame:
+    """``coded`` in (code, version, row id) order.
+
+    When every version is in [0, 2^40) and no account repeats a version (a clean ledger),
+    (code, version) packed into one Int64 is unique and sorting by it alone gives that order
+    (a fifth of the three-column sort with its text tiebreak). Otherwise, a repeated version
+    or a version out of range, the rows take the full sort, so the order is the same.
+    """
+    version = coded.get_column("version")
+    code = coded.get_column("code")
+    low, high = version.min(), version.max()
+    if (
+        coded.height > 1
+        and version.null_count() == 0
+        and isinstance(low, int)
+        and isinstance(high, int)
+        and low >= 0
+        and high < 2**_VERSION_BITS
+        and int(code.max() or 0) < 2 ** (63 - _VERSION_BITS)  # type: ignore[arg-type]
+    ):
+        key = code.cast(pl.Int64) * 2**_VERSION_BITS + version
+        order = key.arg_sort()
+        steps = key.gather(order).diff().drop_nulls()
+        if int(steps.min() or 0) > 0:
+            return coded.select(pl.all().gather(order))
+    return coded.sort("code", "version", "row_id", nulls_last=True)
+
+
 def _ordered(rows: pl.DataFrame) -> pl.LazyFrame:
     """The rows in (ledger, account, version, row id) order, each beside its predecessor.
 
@@ -261,8 +293,7 @@ def _ordered(rows: pl.DataFrame) -> pl.LazyFrame:
     """
     account = pl.concat_str("ledger_id", "account", separator="\x00", ignore_nulls=True)
     codes = rows.select(account.cast(pl.Categorical).to_physical().alias("code"))
-    coded = rows.select(list(ROWS_SCHEMA)).with_columns(codes.to_series()).lazy()
-    ordered = coded.sort("code", "version", "row_id", nulls_last=True)
+    ordered = _sorted(rows.select(list(ROWS_SCHEMA)).with_columns(codes.to_series())).lazy()
     same_before = pl.col("code") == pl.col("code").shift(1)
     same_after = pl.col("code") == pl.col("code").shift(-1)
     return ordered.with_columns(

@@ -14,6 +14,7 @@ from ledger_audit.sources.adapters.running import (
     CACHED_SCHEMA,
     ROWS_SCHEMA,
     RunningLayout,
+    _sorted,
     _staged_minor_units,
     minor_units,
     running_check,
@@ -267,3 +268,48 @@ def test_the_fast_path_agrees_with_the_staged_reading_at_the_edges(
     fast = minor_units(frame.lazy(), {"v": "t"}, "s").select("v", "v_problem").collect()
     staged = _staged_minor_units(frame.lazy(), {"v": "t"}, "s").select("v", "v_problem").collect()
     assert fast.equals(staged)
+
+
+coded_row = st.fixed_dictionaries(
+    {
+        "code": st.integers(0, 3),
+        "version": st.one_of(st.none(), st.integers(-3, 6), st.sampled_from([2**40, 2**62])),
+        "row_id": st.sampled_from(["e1", "e2", "e10", "x"]),
+        "after": st.integers(-5, 5),
+    }
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(coded_row, max_size=12))
+def test_the_packed_sort_gives_the_full_sort_order(rows: list[dict[str, object]]) -> None:
+    schema = {"code": pl.UInt32, "version": pl.Int64, "row_id": pl.String, "after": pl.Int64}
+    coded = pl.DataFrame(rows, schema=schema)
+    fast = _sorted(coded)
+    full = coded.sort("code", "version", "row_id", nulls_last=True)
+    keys = ["code", "version", "row_id"]
+    assert fast.select(keys).equals(full.select(keys))
+    if coded.select("code", "version").is_unique().all():
+        assert fast.equals(full)  # unique keys: one order for every column
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.sets(st.tuples(st.integers(0, 50), st.integers(0, 2**40 - 1)), min_size=2, max_size=30),
+    st.randoms(use_true_random=False),
+)
+def test_the_packed_sort_orders_a_clean_chain(keys: set[tuple[int, int]], rng: object) -> None:
+    pairs = sorted(keys)
+    shuffled = list(pairs)
+    rng.shuffle(shuffled)  # type: ignore[attr-defined]
+    coded = pl.DataFrame(
+        {
+            "code": [c for c, _ in shuffled],
+            "version": [v for _, v in shuffled],
+            "row_id": [f"r{c}-{v}" for c, v in shuffled],
+        },
+        schema={"code": pl.UInt32, "version": pl.Int64, "row_id": pl.String},
+    )
+    fast = _sorted(coded)
+    assert list(zip(fast["code"], fast["version"], strict=True)) == pairs
+    assert fast.equals(coded.sort("code", "version", "row_id"))
