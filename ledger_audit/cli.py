@@ -378,6 +378,7 @@ def _run_close(args: argparse.Namespace) -> int:
     _require_file(args.gl_mapping, "GL mapping")
     _require_file(args.checkpoint, "checkpoints")
     _require_file(args.jet_rules, "JET rules")
+    _require_file(args.flux_explanations, "flux explanations")
     _require_file(args.notebook, "notebook")
 
     from ledger_audit.close.execute import execute_close  # noqa: PLC0415 - keep --help fast
@@ -395,6 +396,7 @@ def _run_close(args: argparse.Namespace) -> int:
         checkpoints=None if args.checkpoint is None else str(args.checkpoint),
         suites=args.suites,
         jet_rules=None if args.jet_rules is None else str(args.jet_rules),
+        flux_explanations=None if args.flux_explanations is None else str(args.flux_explanations),
     )
 
     def starting() -> None:
@@ -536,13 +538,23 @@ def _encoding_option(parser: argparse.ArgumentParser) -> None:
 
 
 def _close_audit_options(parser: argparse.ArgumentParser) -> None:
-    """``--jet-rules`` (the close's JET section) and ``--suites``."""
+    """``--jet-rules`` (the close's JET section), ``--flux-explanations`` and ``--suites``."""
     parser.add_argument(
         "--jet-rules",
         metavar="FILE",
         type=Path,
         default=None,
         help="JET parameters for the close's JET section (rules/jet.toml); default: built-in",
+    )
+    parser.add_argument(
+        "--flux-explanations",
+        metavar="FILE",
+        type=Path,
+        default=None,
+        help=(
+            "the reviewer's flux explanations: a CSV (gl_account, asset, explanation, "
+            "explained_by) or the filled workpaper of an earlier run (docs/flux.md)"
+        ),
     )
     _suites_option(parser)
 

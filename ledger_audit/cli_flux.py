@@ -21,7 +21,6 @@ if TYPE_CHECKING:
     from ledger_audit.sources.reading import LedgerRead
 
 _MODES = ("and", "or", "amount_only", "percent_only")
-_DECEMBER = 12
 RUN_FILE = "flux_run.json"
 
 
@@ -45,13 +44,6 @@ def _amount(text: str) -> int:
     if value < 0:
         raise argparse.ArgumentTypeError(f"must not be negative, got {value}")
     return value
-
-
-def month_before(label: str, months: int = 1) -> str:
-    """``'2025-01', 1`` -> ``'2024-12'``."""
-    year, month = (int(part) for part in label.split("-"))
-    index = year * _DECEMBER + month - 1 - months
-    return f"{index // _DECEMBER:04d}-{index % _DECEMBER + 1:02d}"
 
 
 def add_flux_parser(commands: argparse._SubParsersAction[Any]) -> None:
@@ -142,7 +134,11 @@ def run_flux(args: argparse.Namespace) -> int:
 
     from ledger_audit.analytics.flux import FluxSpec, Threshold, build_flux  # noqa: PLC0415
     from ledger_audit.analytics.flux_explanations import merge_explanations  # noqa: PLC0415
-    from ledger_audit.analytics.flux_params import percent_bp, read_overrides  # noqa: PLC0415
+    from ledger_audit.analytics.flux_params import (  # noqa: PLC0415
+        month_before,
+        percent_bp,
+        read_overrides,
+    )
     from ledger_audit.sources.flux_explanations import read_explanations  # noqa: PLC0415
     from ledger_audit.sources.gl_mapping import read_gl_mapping  # noqa: PLC0415
     from ledger_audit.sources.reading import read_ledger  # noqa: PLC0415

@@ -28,6 +28,14 @@ from ledger_audit.errors import InputError
 
 _BP_PER_PERCENT = 100
 _KEYS = ("mode", "amount", "percent")
+_MONTHS = 12
+
+
+def month_before(label: str, months: int = 1) -> str:
+    """``'2025-01', 1`` -> ``'2024-12'`` (a ``YYYY-MM`` label ``months`` months earlier)."""
+    year, month = (int(part) for part in label.split("-"))
+    index = year * _MONTHS + month - 1 - months
+    return f"{index // _MONTHS:04d}-{index % _MONTHS + 1:02d}"
 
 
 def percent_bp(text: str, where: str) -> int:

@@ -2,7 +2,10 @@
 
 The JET pack (``analytics.jet``) over the closed period, with the population's completeness
 stated first, and the idempotency, pending-lifecycle (at the period's last instant) and
-reversal analytics. Their flags stay here, in their own section and tables: they are risk
+reversal analytics, the Benford first-digit and first-two-digit tests of the period's amounts
+(``close.benford_section``) and the flux review of the GL accounts against the month before
+(``close.flux_section``; it needs the close's GL mapping, and without one its coverage says
+"not run: no GL mapping"). Their flags stay here, in their own section and tables: they are risk
 indicators for a tester to work through, not exceptions, so they never enter the close's
 findings, its severity counts or its verdict. Each analytic still states its coverage (a
 ``CheckResult`` per analytic, in the manifest), so "no flag" over nothing is never a pass.
@@ -14,12 +17,17 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from ledger_audit.analytics.benford.suite import BenfordResult
+from ledger_audit.analytics.flux_explanations import ExplainedFlux
 from ledger_audit.analytics.idempotency import IdempotencyResult, classify_idempotency
 from ledger_audit.analytics.jet.engine import JetResult, run_jet
 from ledger_audit.analytics.jet.params import JetParams
 from ledger_audit.analytics.pending import PendingParams, PendingResult, pending_lifecycle
 from ledger_audit.analytics.reversals import ReversalResult, reversal_intelligence
+from ledger_audit.close.benford_section import benford_result, run_close_benford
+from ledger_audit.close.flux_section import flux_result, run_close_flux
 from ledger_audit.findings import CheckResult, Coverage
+from ledger_audit.sources.gl_mapping import GlMapping
 from ledger_audit.sources.ledger_frames import LedgerFrames
 from ledger_audit.spec import Period
 
@@ -36,6 +44,8 @@ class CloseAnalytics:
         idempotency: every submission's class.
         pending: pending transactions at the period's last instant.
         reversals: reversal pairs, lags and crossings of the period end.
+        benford: the first-digit and first-two-digit tests of the period's amounts.
+        flux: the flux review with the reviewer's explanations; None without a GL mapping.
     """
 
     period_end_ns: int
@@ -43,6 +53,8 @@ class CloseAnalytics:
     idempotency: IdempotencyResult
     pending: PendingResult
     reversals: ReversalResult
+    benford: tuple[BenfordResult, ...] = ()
+    flux: ExplainedFlux | None = None
 
     @property
     def results(self) -> tuple[CheckResult, ...]:
@@ -54,6 +66,8 @@ class CloseAnalytics:
             ),
             CheckResult("analytics.pending", self.pending.findings, self.pending.coverage),
             CheckResult("analytics.reversals", self.reversals.findings, self.reversals.coverage),
+            benford_result(self.benford, self.jet.period),
+            flux_result(self.flux),
         )
 
 
@@ -85,11 +99,17 @@ def run_close_analytics(
     period: Period,
     params: JetParams | None = None,
     chain: CheckResult | None = None,
+    *,
+    mapping: GlMapping | None = None,
+    flux_explanations: pl.DataFrame | None = None,
+    explanations_source: str | None = None,
 ) -> CloseAnalytics:
     """Run the JET pack over ``period`` and the ledger-native analytics at its end.
 
     ``chain``: the audit stage's chain result, which states the population's completeness
-    (verified once per close, against the earlier checkpoints too).
+    (verified once per close, against the earlier checkpoints too). ``mapping``: the
+    close's GL mapping, for the flux review, with the reviewer's ``flux_explanations``
+    (read from ``explanations_source``).
     """
     end = period.end_ns - 1
     return CloseAnalytics(
@@ -98,4 +118,8 @@ def run_close_analytics(
         idempotency=classify_idempotency(frames),
         pending=pending_lifecycle(frames, PendingParams(as_of_ns=end, period_end_ns=end)),
         reversals=reversal_intelligence(frames, period_end_ns=end),
+        benford=run_close_benford(frames, period),
+        flux=None
+        if mapping is None
+        else run_close_flux(frames, period, mapping, flux_explanations, explanations_source),
     )

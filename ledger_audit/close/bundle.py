@@ -68,7 +68,7 @@ def input_digests(close: MonthEndClose) -> tuple[Digest, ...]:
     """The ledger's canonical frames (whatever it was read from) and every input file."""
     p = close.parameters
     digests = [digest_frames(close.frames, name=close.load.source)]
-    files = [p.source_mapping, *p.statements, p.gl_mapping, p.checkpoints]
+    files = [p.source_mapping, *p.statements, p.gl_mapping, p.checkpoints, p.flux_explanations]
     if close.rules is not None:
         files.append(str(p.rules_path))
     digests += [digest_file(Path(f), name=f) for f in files if f]

@@ -120,6 +120,7 @@ def notebook_parameters(parameters: CloseParameters) -> dict[str, Any]:
         "suites": parameters.suites,
         "statement_encoding": parameters.statement_encoding,
         "jet_rules": maybe(parameters.jet_rules),
+        "flux_explanations": maybe(parameters.flux_explanations),
         "out": ".",
     }
 

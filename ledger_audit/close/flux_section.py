@@ -11,15 +11,44 @@ from __future__ import annotations
 
 import polars as pl
 
-from ledger_audit.analytics.flux_explanations import ExplainedFlux
+from ledger_audit.analytics.flux import FluxSpec, build_flux
+from ledger_audit.analytics.flux_explanations import ExplainedFlux, merge_explanations
+from ledger_audit.analytics.flux_params import month_before
 from ledger_audit.exports.tables import Table
 from ledger_audit.findings import CheckResult, Coverage, empty_findings
 from ledger_audit.reports.trial_balance import asset_scale
 from ledger_audit.sources.flux_explanations import FLUX_SHEET
+from ledger_audit.sources.gl_mapping import GlMapping
+from ledger_audit.sources.ledger_frames import LedgerFrames
+from ledger_audit.spec import Period
 
 FLUX_CHECK = "analytics.flux"
 DRIVERS_SHEET = "Flux drivers"
 NO_MAPPING = "not run: no GL mapping"
+HISTORY = 3
+"""Months before the closed one read for trend flags (a trend is three same-sign steps)."""
+
+
+def close_flux_spec(period: Period) -> FluxSpec:
+    """The close's review: closing balances against the month before, default thresholds."""
+    return FluxSpec(
+        current=period,
+        comparison=Period.month(month_before(period.label)),
+        measure="closing",
+        history=tuple(Period.month(month_before(period.label, k)) for k in range(HISTORY, 0, -1)),
+    )
+
+
+def run_close_flux(
+    frames: LedgerFrames,
+    period: Period,
+    mapping: GlMapping,
+    explanations: pl.DataFrame | None = None,
+    source: str | None = None,
+) -> ExplainedFlux:
+    """The close's flux review with the reviewer's explanations (``source``) merged in."""
+    report = build_flux(frames, mapping, close_flux_spec(period))
+    return merge_explanations(report, explanations, source)
 
 
 def flux_tables(explained: ExplainedFlux) -> tuple[Table, Table]:

@@ -26,6 +26,7 @@ from ledger_audit.analytics.jet.params import read_jet_params
 from ledger_audit.close.run import CloseParameters
 from ledger_audit.sources.bank.load import load_statements
 from ledger_audit.sources.checkpoints import read_checkpoints
+from ledger_audit.sources.flux_explanations import read_explanations
 from ledger_audit.sources.gl_mapping import read_gl_mapping
 from ledger_audit.sources.match_rules import read_match_rules
 from ledger_audit.sources.reading import check_ledger_source
@@ -36,9 +37,9 @@ def check_close_inputs(parameters: CloseParameters) -> None:
 
     Raises:
         InputError: the ledger does not open or lacks a table or column, a statement does
-            not parse, or the rules, GL mapping, checkpoints or JET rules file is unreadable
-            or invalid; it names the file (and line or record where it can) and what was
-            wrong.
+            not parse, or the rules, GL mapping, checkpoints, JET rules or flux
+            explanations file is unreadable or invalid; it names the file (and line or
+            record where it can) and what was wrong.
     """
     if parameters.statements:
         read_match_rules(parameters.rules_path)
@@ -48,6 +49,8 @@ def check_close_inputs(parameters: CloseParameters) -> None:
         read_checkpoints(Path(parameters.checkpoints))
     if parameters.jet_rules is not None:
         read_jet_params(parameters.jet_rules)
+    if parameters.flux_explanations is not None:
+        read_explanations(Path(parameters.flux_explanations))
     check_ledger_source(
         parameters.source, mapping=parameters.source_mapping, adapter=parameters.adapter
     )

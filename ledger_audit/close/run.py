@@ -51,6 +51,7 @@ from ledger_audit.reports.trial_balance import TrialBalance, build_trial_balance
 from ledger_audit.sources.bank.load import load_statements
 from ledger_audit.sources.bank.records import ParsedStatement
 from ledger_audit.sources.checkpoints import read_checkpoints
+from ledger_audit.sources.flux_explanations import read_explanations
 from ledger_audit.sources.gl_mapping import GlMapping, read_gl_mapping
 from ledger_audit.sources.hints import MAPPED_SQL_SUITES
 from ledger_audit.sources.ledger_frames import LedgerFrames, LoadReport
@@ -102,6 +103,8 @@ class CloseParameters:
             else detected (the parse records which).
         jet_rules: the JET parameters TOML (``rules/jet.toml`` documents every key); None:
             the pack's built-in defaults.
+        flux_explanations: the reviewer's flux explanations (a CSV, or a filled workpaper:
+            ``sources.flux_explanations``); None: every flagged variance is unexplained.
     """
 
     source: str
@@ -119,6 +122,7 @@ class CloseParameters:
     statement_encoding: str | None = None
     adapter: str | None = None
     jet_rules: str | None = None
+    flux_explanations: str | None = None
 
     def __post_init__(self) -> None:
         Period.month(self.period)  # raises InputError naming a bad period
@@ -174,6 +178,7 @@ class CloseParameters:
             "as_of": self.as_of_day.isoformat(),
             "statement_encoding": self.statement_encoding or "-",
             "jet_rules": self.jet_rules or "built-in defaults",
+            "flux_explanations": self.flux_explanations or "-",
         }
 
 
@@ -290,6 +295,11 @@ def run_close(parameters: CloseParameters, *, on_stage: OnStage | None = None) -
     mapping = read_gl_mapping(Path(parameters.gl_mapping)) if parameters.gl_mapping else None
     earlier = read_checkpoints(Path(parameters.checkpoints)) if parameters.checkpoints else ()
     jet_params = read_jet_params(parameters.jet_rules) if parameters.jet_rules else None
+    explanations = (
+        read_explanations(Path(parameters.flux_explanations))
+        if parameters.flux_explanations
+        else None
+    )
     read = read_ledger(
         parameters.source,
         mapping=parameters.source_mapping,
@@ -359,7 +369,15 @@ def run_close(parameters: CloseParameters, *, on_stage: OnStage | None = None) -
     done("journals")
 
     chain = next((r for r in audited.results if r.check == CHAIN_CHECK), None)
-    analytics = run_close_analytics(frames, period, jet_params, chain)
+    analytics = run_close_analytics(
+        frames,
+        period,
+        jet_params,
+        chain,
+        mapping=mapping,
+        flux_explanations=explanations,
+        explanations_source=parameters.flux_explanations,
+    )
     done("analytics")
 
     results = (

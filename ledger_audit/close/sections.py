@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from ledger_audit.close.analytics_section import analytics_section, analytics_tables
+from ledger_audit.close.flux_benford_section import flux_benford_section, flux_benford_tables
 from ledger_audit.close.run import MonthEndClose
 from ledger_audit.close.summary import key_figures
 from ledger_audit.exports.html_report import Section, render_section
@@ -135,6 +136,7 @@ def close_tables(close: MonthEndClose) -> CloseTables:
         analytic_sheets, analytic_data = analytics_tables(close.analytics)
         sheets += analytic_sheets
         data += analytic_data
+        sheets += flux_benford_tables(close.analytics)
     # a sheet longer than Excel allows ships as CSV and Parquet only (the manifest lists them)
     too_long = [t for t in sheets if t.frame.height >= MAX_ROWS]
     return CloseTables(
@@ -217,6 +219,7 @@ def close_sections(
         _drift(close, tables),
         _integrity(close, tables),
         analytics_section(close.analytics, tables.named, close.parameters.jet_rules),
+        flux_benford_section(close.analytics, tables.named),
         Section(
             "Checks",
             paragraphs=("Every check of the close: its status and what it examined.",),

@@ -8,7 +8,8 @@ the charts' own JSON; nothing of a notebook (no code, no prompts) reaches it.
 A section shows, in order: its heading, its paragraphs, its charts, its tables. Tables
 show money columns (``Table.money``) as exact decimals at the row's scale with thousands
 separators (``-1,234.50``), right-aligned, and at most ``max_rows`` rows with a note saying
-how many there are (the full table ships as CSV and Parquet).
+how many there are (the full table ships as CSV and Parquet). A table marked
+``collapsed`` is folded under a one-line ``<details>`` summary that names it and its rows.
 
 Determinism. Each chart's ``div`` id is fixed by its place (``figure-<section>-<n>``,
 both counted from 1) and the page carries no time, so the same sections always give the
@@ -60,6 +61,7 @@ td.money, td.number { text-align: right; font-variant-numeric: tabular-nums;
 td.date { white-space: nowrap; }
 td.null { color: #9aa5b1; }
 p.note { color: #52606d; font-size: .85rem; }
+summary { cursor: pointer; font-weight: 600; font-size: .9rem; margin: .5rem 0; }
 .figure { margin: 1rem 0; }
 @media (max-width: 1000px) {
   body { margin: 1rem auto; }
@@ -279,4 +281,7 @@ def _table_html(table: Table, max_rows: int) -> str:
         )
     elif frame.height == 0:
         lines.append(f'<p class="note">{escape(table.name)}: no rows.</p>')
+    if table.collapsed:  # folded under one line; the browser opens it on a click
+        rows = f"{frame.height:,} row" + ("" if frame.height == 1 else "s")
+        lines = [f"<details><summary>{escape(table.name)} ({rows})</summary>", *lines, "</details>"]
     return "\n".join(lines)

@@ -45,6 +45,8 @@ class Table:
             are counted in a note that says where they are.
         full: the table that holds every row and column, when this one is a summary of it
             (its workpaper sheet and ``tables/`` file name); None: this table itself.
+        collapsed: the report shows it folded (``<details>``) under a one-line summary, so a
+            reader opens it when they want it and the page stays short.
     """
 
     name: str
@@ -57,6 +59,7 @@ class Table:
     note: str = ""
     limit: int | None = None
     full: str | None = None
+    collapsed: bool = False
 
     def __post_init__(self) -> None:
         if not self.name.strip():

@@ -90,7 +90,8 @@ def test_every_notebook_is_thin_and_parameterised(name: str) -> None:
         assert not cell.get("outputs"), "notebooks are committed without outputs"
         assert "def " not in cell.source
         assert "class " not in cell.source
-        assert len(cell.source.splitlines()) <= 12
+        # the parameters cell declares one input a line; every other cell stays short
+        assert len(cell.source.splitlines()) <= (14 if cell is code[0] else 12)
 
 
 PATH_PARAMETERS = {
@@ -102,6 +103,7 @@ PATH_PARAMETERS = {
     "gl_mapping",
     "source_mapping",
     "jet_rules",
+    "flux_explanations",
 }
 """Inputs by name; any other parameter whose default looks like a path counts too."""
 
