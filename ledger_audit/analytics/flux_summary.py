@@ -69,7 +69,7 @@ def render_flux(explained: ExplainedFlux, *, top: int = TOP_ROWS) -> str:
     rows = []
     for row in flagged.head(top).iter_rows(named=True):
         asset = str(row["asset_id"])
-        change = "new" if row["percent"] is None else f"{row['percent']:+.1f} %"
+        change = "new" if row["percent"] is None else f"{row['percent']:+,.1f} %"
         rows.append(
             (
                 str(row["gl_account"]),
