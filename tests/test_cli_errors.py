@@ -18,6 +18,8 @@ from ledger_audit import cli
 from ledger_audit.cli import main
 from tests.conftest import PROJECT_ROOT, DemoFactory
 
+GL_MAPPING = PROJECT_ROOT / "mappings" / "demo.toml"
+
 
 @dataclass(frozen=True)
 class Inputs:
@@ -195,6 +197,31 @@ CASES: dict[str, Case] = {
             *("--tolerable", "100", "--expected", "0"),
         ],
         "'abc' is not a decimal amount",
+    ),
+    "flux: a GL mapping that is not there": lambda i: (
+        ["flux", str(i.ledger), "--period", "2025-01", "--gl-mapping", str(i.folder / "gl.toml")],
+        "gl.toml: no such GL mapping file",
+    ),
+    "flux: overrides with an unknown key": lambda i: (
+        [
+            *("flux", str(i.ledger), "--period", "2025-01", "--gl-mapping", str(GL_MAPPING)),
+            *("--overrides", str(i.bad("overrides.toml", '["2010"]\nmodes = "or"\n'))),
+        ],
+        "overrides.toml:2 [2010] modes: not a key of an override",
+    ),
+    "flux: explanations without their columns": lambda i: (
+        [
+            *("flux", str(i.ledger), "--period", "2025-01", "--gl-mapping", str(GL_MAPPING)),
+            *("--explanations", str(i.bad("why.csv", "account,text\n2010,x\n"))),
+        ],
+        "why.csv:1: missing column(s) gl_account, asset, explanation, explained_by",
+    ),
+    "close: flux explanations that are not there": lambda i: (
+        [
+            *("close", "--period", "2025-01", "--ledger", str(i.ledger)),
+            *("--flux-explanations", str(i.folder / "why.csv")),
+        ],
+        "why.csv: no such flux explanations file",
     ),
     "close: a notebook that is not JSON": lambda i: (
         [
