@@ -17,6 +17,7 @@ import polars as pl
 import pyarrow as pa
 
 from ledger_audit.errors import InputError, excerpt
+from ledger_audit.sources.adapters.formance.postings import decoded_postings
 from ledger_audit.sources.adapters.layout import require_layout
 from ledger_audit.sources.database import frame_from_batches
 from ledger_audit.sources.mapping.relations import PostgresRelations, RelationRef, RelationSource
@@ -155,17 +156,16 @@ def read_rows(opened: RelationSource, buckets: tuple[str, ...]) -> BucketRows:
             c.name for c in opened.columns(RelationRef(name=f"{bucket}.logs"))
         }
         version = "schema_version" if has_version else "NULL::text AS schema_version"
-        parts["transactions"].append(
-            _query(
-                opened,
-                "SELECT ledger, id::text AS id, timestamp, inserted_at, reference, "
-                "reverted_at, metadata::text AS metadata, "
-                "metadata->>'com.formance.spec/state/reverts' AS reverts "
-                f"FROM {b}.transactions",
-            )
+        transactions = _query(
+            opened,
+            "SELECT ledger, id::text AS id, timestamp, inserted_at, reference, "
+            "reverted_at, metadata::text AS metadata, "
+            "metadata->>'com.formance.spec/state/reverts' AS reverts, "
+            f"postings::text AS postings FROM {b}.transactions",
         )
-        parts["postings"].append(
-            _query(
+        postings = decoded_postings(transactions)
+        if postings is None:  # not all in Go's exact form: PostgreSQL unnests them
+            postings = _query(
                 opened,
                 "SELECT t.ledger, t.id::text AS id, (p.k - 1)::bigint AS k, "
                 "p.v->>'source' AS source, p.v->>'destination' AS destination, "
@@ -173,7 +173,8 @@ def read_rows(opened: RelationSource, buckets: tuple[str, ...]) -> BucketRows:
                 f"FROM {b}.transactions t CROSS JOIN LATERAL "
                 "jsonb_array_elements(t.postings::jsonb) WITH ORDINALITY AS p(v, k)",
             )
-        )
+        parts["transactions"].append(transactions.drop("postings"))
+        parts["postings"].append(postings)
         parts["accounts"].append(
             _query(
                 opened,
