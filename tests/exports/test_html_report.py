@@ -179,3 +179,18 @@ def test_a_label_indented_with_spaces_stays_indented_in_html() -> None:
     )
     assert text_cell("Balance per ledger") == "<td>Balance per ledger</td>"
     assert text_cell("2025-01") == '<td class="date">2025-01</td>'
+
+
+def test_a_collapsed_table_is_folded_under_one_line_naming_it() -> None:
+    rows = pl.DataFrame({"n": [1, 2, 3]})
+    folded = Table("Benford <summary>", rows, note="a note", collapsed=True)
+    html = render_html_report("t", [Section("s", tables=(folded, Table("Open", rows)))])
+    details = html.split("<details>", 1)[1].split("</details>", 1)[0]
+    assert details.startswith("<summary>Benford &lt;summary&gt; (3 rows)</summary>")
+    assert details.count("<tr><td") == 3  # every row, the note too, inside the fold
+    assert "a note" in details
+    assert html.count("<details>") == 1  # the other table stays open
+    one = render_html_report(
+        "t", [Section("s", tables=(Table("x", rows.head(1), collapsed=True),))]
+    )
+    assert "<summary>x (1 row)</summary>" in one
