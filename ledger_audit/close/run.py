@@ -139,6 +139,10 @@ class CloseParameters:
             raise InputError("suites", MAPPED_SQL_SUITES)
         if self.source_mapping is not None and self.adapter is not None:
             raise InputError("adapter", "give either a source mapping or an adapter, not both")
+        if self.flux_explanations is not None and self.gl_mapping is None:
+            raise InputError(
+                "flux_explanations", "the flux review needs a GL mapping: give --gl-mapping too"
+            )
 
     @property
     def month(self) -> Period:

@@ -169,10 +169,16 @@ def test_a_bad_explanations_file_stops_the_close_in_one_line(
     bad.write_text("gl_account,asset,explanation,explained_by\n,USD/2,x,y\n", encoding="utf-8")
     out = tmp_path / "out"
     argv = ["close", "--ledger", str(demo_factory().ledger_path), "--period", "2025-01"]
-    assert main([*argv, "--out", str(out), "--flux-explanations", str(bad)]) == 2
+    argv += ["--out", str(out), "--flux-explanations", str(bad)]
+    assert main([*argv, "--gl-mapping", GL_MAPPING]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1
     assert f"{bad}:2: an explanation without its gl_account" in err
+    # without a GL mapping no flux runs: the explanations would go nowhere, so it is refused
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert "flux_explanations: the flux review needs a GL mapping" in err
     assert not out.exists()
 
 
