@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -311,6 +312,7 @@ def bench(n: int, pg_url: str | None, repeat: int) -> None:
                 [sys.executable, __file__, "--prepare", str(n), canonical_url, formance_url],
                 check=True,
             )
+            load_before = os.getloadavg()[0]
             best: dict[str, dict[str, float | int | str]] = {}
             for _ in range(repeat):
                 for kind, url in (("canonical", canonical_url), ("formance", formance_url)):
@@ -319,6 +321,10 @@ def bench(n: int, pg_url: str | None, repeat: int) -> None:
                         best[kind] = result
             c, f = best["canonical"], best["formance"]
             native = float(f["chain"]) + float(f["logs_check"]) + float(f["moves_check"])
+            print(
+                f"best of {repeat} per load, interleaved; 1-minute load average "
+                f"{load_before:.1f} before the runs, {os.getloadavg()[0]:.1f} after"
+            )
             print(f"{'load':<34} {'seconds':>8} {'rows/s':>12} {'peak RSS':>10}")
             for label, result, seconds in (
                 ("canonical tables (load_ledger)", c, float(c["load"])),

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -165,6 +166,7 @@ def bench(n_transactions: int, repeat: int, *, split: bool = False) -> None:
             [sys.executable, __file__, "--prepare", str(n_transactions), canonical_url, vendor_url],
             check=True,
         )
+        load_before = os.getloadavg()[0]
         best: dict[str, dict[str, float | int | str]] = {}
         for _ in range(repeat):
             for method in METHODS:
@@ -172,6 +174,10 @@ def bench(n_transactions: int, repeat: int, *, split: bool = False) -> None:
                 result = run(method, url)
                 if method not in best or float(result["seconds"]) < float(best[method]["seconds"]):
                     best[method] = result
+        print(
+            f"best of {repeat} per method, interleaved; 1-minute load average "
+            f"{load_before:.1f} before the runs, {os.getloadavg()[0]:.1f} after (2 cores here)"
+        )
         print(
             f"{'load':<13} {'seconds':>8} {'entries/s':>12} {'rows read':>12} {'peak RSS':>10}"
             f"  findings  digest"
