@@ -3,9 +3,10 @@
 Formance keeps ``_system.ledgers`` (names, buckets, features) and one PostgreSQL schema per
 bucket holding every ledger of that bucket. The layout is checked from the catalogue before a
 row is read (``require_layout``: a missing table or an older migration names the adapter, the
-table and the columns expected). Rows are read through SQL query relations so PostgreSQL does
-the JSON work it is good at (a posting array to rows, a bytea to hex) and exact values stay
-text (NUMERIC amounts and volumes); times arrive as microsecond datetimes.
+table and the columns expected). Rows are read through SQL query relations, exact values as
+text (NUMERIC amounts and volumes); times arrive as microsecond datetimes. Posting arrays are
+read once with their transactions and decoded in polars when that is exact (``postings.py``),
+else unnested by PostgreSQL.
 """
 
 from __future__ import annotations
