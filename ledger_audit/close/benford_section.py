@@ -70,6 +70,7 @@ def benford_summary(results: tuple[BenfordResult, ...]) -> pl.DataFrame:
                 how="left",
             )
             .with_columns(pl.col("suspects").fill_null(0))
+            .sort("asset_id")  # a join keeps no row order unless asked: the table's order
             for r in results
         ]
     )
