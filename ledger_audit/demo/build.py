@@ -6,10 +6,13 @@ count and month give the same rows (every instant comes from the simulated clock
 
 from __future__ import annotations
 
+import gc
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal, Protocol
 
 import sqlalchemy as sa
 
@@ -33,8 +36,10 @@ from ledger_audit.demo.statements import RECON_KEY_FILE, STATEMENTS_DIR, write_s
 from ledger_audit.demo.summary import DemoSummary, read_ledger_counts
 from ledger_audit.errors import InputError, LedgerAuditError, PostRejected
 from ledger_audit.ledger import admin
+from ledger_audit.ledger.bulk import BulkWriter
 from ledger_audit.ledger.engine import open_writer_engine, sqlite_url
 from ledger_audit.ledger.projector import project_balances
+from ledger_audit.ledger.requests import PostResult, Request
 from ledger_audit.ledger.writer import LedgerWriter
 
 LEDGER_FILE = "ledger.sqlite"
@@ -44,6 +49,24 @@ BATCH_SIZE = 4_000
 """Requests per ``submit_many`` call (one database transaction)."""
 
 _SQLITE_SIDE_FILES = ("-wal", "-shm", "-journal")
+
+WriterChoice = Literal["auto", "bulk", "reference"]
+WRITERS: tuple[WriterChoice, ...] = ("auto", "bulk", "reference")
+BULK_FROM = 50_000
+"""``auto`` posts the month through the bulk writer from this many transactions on.
+
+Both writers leave the same bytes (tests/demo/test_bulk_build.py); below this size the
+demo keeps going through the single-request reference writer, so every small demo and
+the tests that build one keep exercising it.
+"""
+
+
+class BatchSubmitter(Protocol):
+    """What ``submit_stream`` needs of a writer: ``LedgerWriter`` and ``BulkWriter`` both."""
+
+    def submit_many(self, requests: Sequence[Request]) -> list[PostResult | PostRejected]:
+        """Apply requests in order in one database transaction; each succeeds or fails alone."""
+        ...
 
 
 class StreamClock:
@@ -91,7 +114,7 @@ class WriteTally:
 
 
 def submit_stream(
-    writer: LedgerWriter, clock: StreamClock, stream: Iterable[Timed], tally: WriteTally
+    writer: BatchSubmitter, clock: StreamClock, stream: Iterable[Timed], tally: WriteTally
 ) -> None:
     """Submit a lazy stream of requests in batches, the clock showing each event's time."""
     batch: list[Timed] = []
@@ -105,7 +128,7 @@ def submit_stream(
 
 
 def _submit_batch(
-    writer: LedgerWriter, clock: StreamClock, batch: list[Timed], tally: WriteTally
+    writer: BatchSubmitter, clock: StreamClock, batch: list[Timed], tally: WriteTally
 ) -> None:
     for item in batch:
         if not item.retry:
@@ -149,6 +172,7 @@ def build_demo(
     seed: int = 7,
     clean: bool = False,
     month: str = "2025-01",
+    writer: WriterChoice = "auto",
 ) -> DemoSummary:
     """Write the demo ledger, its answer keys, its bank statements and ``demo.json``.
 
@@ -158,6 +182,9 @@ def build_demo(
         seed: every random choice derives from it.
         clean: write the month only, plant nothing (both answer keys are ``[]``).
         month: the simulated month, ``YYYY-MM`` (UTC).
+        writer: ``reference`` (the single-request ``LedgerWriter``), ``bulk``
+            (``BulkWriter``: the same bytes, much faster), or ``auto``: bulk from
+            :data:`BULK_FROM` transactions on. Planting always goes through the reference.
 
     Raises:
         InputError: a bad parameter, or too few transactions to plant every anomaly.
@@ -169,6 +196,9 @@ def build_demo(
     """
     if isinstance(transactions, bool) or not isinstance(transactions, int):
         raise InputError("transactions", f"expected an integer, got {transactions!r}")
+    if writer not in WRITERS:
+        raise InputError("writer", f"expected one of {', '.join(WRITERS)}, got {writer!r}")
+    bulk = writer == "bulk" or (writer == "auto" and transactions >= BULK_FROM)
     span = parse_month(month)
     scenario = Scenario(seed=seed, transactions=transactions, month=span)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -178,7 +208,7 @@ def build_demo(
     try:
         engine = open_writer_engine(sqlite_url(ledger_path), create=True)
         try:
-            _write_month(engine, scenario, tally)
+            _write_month(engine, scenario, tally, bulk=bulk)
             anomalies: tuple[PlantedAnomaly, ...] = ()
             jet: list[JetPlant] = []
             if not clean:
@@ -217,7 +247,48 @@ def build_demo(
     return summary
 
 
-def _write_month(engine: sa.Engine, scenario: Scenario, tally: WriteTally) -> None:
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector for a bulk write.
+
+    The bulk writer keeps every transaction's state in memory (millions of objects); the
+    collector's full passes over them took a third of the write's CPU. The write path
+    makes next to no cycles (a refused request's exception is one), and the collector is
+    back on (as it was) after.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _post_streams(
+    engine: sa.Engine,
+    scenario: Scenario,
+    writer: BatchSubmitter,
+    clock: StreamClock,
+    tally: WriteTally,
+    *,
+    flush: Callable[[], None],
+) -> None:
+    """The opening balances, the close of the previous month, then the month itself.
+
+    ``flush`` waits for the writer's last batch, so the close comes after it, as it does
+    with the reference writer.
+    """
+    submit_stream(writer, clock, scenario.opening(), tally)
+    flush()
+    admin.close_period(engine, LEDGER_ID, through_ns=scenario.month.closed_through_ns)
+    submit_stream(writer, clock, scenario.month_events(), tally)
+    flush()
+
+
+def _write_month(
+    engine: sa.Engine, scenario: Scenario, tally: WriteTally, *, bulk: bool = False
+) -> None:
     """Create the ledger, post the opening balances, close the previous month, post the month."""
     setup_ns = scenario.setup_ns
     admin.create_ledger(
@@ -227,8 +298,10 @@ def _write_month(engine: sa.Engine, scenario: Scenario, tally: WriteTally) -> No
         admin.register_asset(engine, ASSET[currency], kind="fiat")
     admin.open_accounts(engine, LEDGER_ID, scenario.accounts(), opened_ns=setup_ns)
     clock = StreamClock(setup_ns)
-    writer = LedgerWriter(engine, LEDGER_ID, clock=clock)
-    submit_stream(writer, clock, scenario.opening(), tally)
-    admin.close_period(engine, LEDGER_ID, through_ns=scenario.month.closed_through_ns)
-    submit_stream(writer, clock, scenario.month_events(), tally)
+    if bulk:
+        with _collector_paused(), BulkWriter(engine, LEDGER_ID, clock=clock) as writer:
+            _post_streams(engine, scenario, writer, clock, tally, flush=writer.flush)
+    else:
+        reference = LedgerWriter(engine, LEDGER_ID, clock=clock)
+        _post_streams(engine, scenario, reference, clock, tally, flush=lambda: None)
     project_balances(engine, LEDGER_ID)

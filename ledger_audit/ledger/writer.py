@@ -116,11 +116,127 @@ def _plain(value: object) -> object:
     return value
 
 
+def closed_through(metadata_json: str | None) -> int | None:
+    """The ledger's closed-through instant from its ``metadata`` column (None: nothing closed)."""
+    meta = json.loads(metadata_json) if metadata_json else {}
+    closed = meta.get(CLOSED_THROUGH_KEY)
+    return closed if isinstance(closed, int) else None
+
+
 def request_hash(request: Request) -> str:
-    """A stable digest of everything the client asked for (its type included)."""
+    """A stable digest of everything the client asked for (its type included).
+
+    The digest of ``json.dumps`` (sorted keys, default separators) of the request as plain
+    data; requests whose fields have their declared types take a direct path to the same
+    text (a property test holds the two equal), any other value the generic one.
+    """
+    try:
+        text = _request_json(request)
+    except _Unusual:
+        text = _generic_request_json(request)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _generic_request_json(request: Request) -> str:
     body = cast("dict[str, object]", _plain(request))  # a request is always a record
     body["type"] = type(request).__name__
-    return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+    return json.dumps(body, sort_keys=True)
+
+
+class _Unusual(Exception):
+    """A field that is not of its declared type: leave it to ``json.dumps``."""
+
+
+_json_str = json.encoder.encode_basestring_ascii  # what json.dumps uses with ensure_ascii
+
+
+def _str(value: object) -> str:
+    if type(value) is not str:
+        raise _Unusual
+    return _json_str(value)
+
+
+def _opt_str(value: object) -> str:
+    return "null" if value is None else _str(value)
+
+
+def _opt_int(value: object) -> str:
+    if value is None:
+        return "null"
+    if type(value) is not int:
+        raise _Unusual
+    return str(value)
+
+
+def _legs_json(legs: object) -> str:
+    if type(legs) is not tuple:
+        raise _Unusual
+    parts = []
+    for leg in legs:
+        if type(leg) is not EntrySpec or type(leg.amount) is not int:
+            raise _Unusual
+        parts.append(
+            f'{{"account_id": {_str(leg.account_id)}, "amount": {leg.amount}, '
+            f'"asset_id": {_str(leg.asset_id)}, "direction": {_str(leg.direction)}}}'
+        )
+    return "[" + ", ".join(parts) + "]"
+
+
+def _pairs_json(pairs: object) -> str:
+    if type(pairs) is not tuple:
+        raise _Unusual
+    parts = []
+    for pair in pairs:
+        if type(pair) is not tuple or len(pair) != 2:  # noqa: PLR2004 - a key and a value
+            raise _Unusual
+        parts.append(f"[{_str(pair[0])}, {_str(pair[1])}]")
+    return "[" + ", ".join(parts) + "]"
+
+
+def _request_json(request: Request) -> str:
+    """``_generic_request_json`` for requests of exactly the declared field types."""
+    kind = type(request)
+    if kind is PostTransaction:
+        post = cast("PostTransaction", request)
+        if type(post.pending) is not bool:
+            raise _Unusual
+        return (
+            f'{{"description": {_str(post.description)}, '
+            f'"effective_ns": {_opt_int(post.effective_ns)}, '
+            f'"entries": {_legs_json(post.entries)}, '
+            f'"external_id": {_opt_str(post.external_id)}, '
+            f'"idempotency_key": {_str(post.idempotency_key)}, "kind": {_str(post.kind)}, '
+            f'"metadata": {_pairs_json(post.metadata)}, '
+            f'"pending": {"true" if post.pending else "false"}, '
+            f'"transaction_id": {_opt_str(post.transaction_id)}, "type": "PostTransaction"}}'
+        )
+    if kind is PostPending:
+        capture = cast("PostPending", request)
+        legs = "null" if capture.entries is None else _legs_json(capture.entries)
+        return (
+            f'{{"description": {_str(capture.description)}, '
+            f'"effective_ns": {_opt_int(capture.effective_ns)}, "entries": {legs}, '
+            f'"idempotency_key": {_str(capture.idempotency_key)}, '
+            f'"transaction_id": {_str(capture.transaction_id)}, "type": "PostPending"}}'
+        )
+    if kind is VoidPending:
+        void = cast("VoidPending", request)
+        return (
+            f'{{"description": {_str(void.description)}, '
+            f'"effective_ns": {_opt_int(void.effective_ns)}, '
+            f'"idempotency_key": {_str(void.idempotency_key)}, '
+            f'"transaction_id": {_str(void.transaction_id)}, "type": "VoidPending"}}'
+        )
+    if kind is ReverseTransaction:
+        reverse = cast("ReverseTransaction", request)
+        return (
+            f'{{"description": {_str(reverse.description)}, '
+            f'"effective_ns": {_opt_int(reverse.effective_ns)}, '
+            f'"idempotency_key": {_str(reverse.idempotency_key)}, '
+            f'"reversal_transaction_id": {_opt_str(reverse.reversal_transaction_id)}, '
+            f'"transaction_id": {_str(reverse.transaction_id)}, "type": "ReverseTransaction"}}'
+        )
+    raise _Unusual
 
 
 class LedgerWriter:
@@ -263,12 +379,10 @@ class LedgerWriter:
         meta_raw = conn.execute(
             sa.select(ledgers.c.metadata).where(ledgers.c.ledger_id == self.ledger_id)
         ).scalar_one_or_none()
-        meta = json.loads(meta_raw) if meta_raw else {}
-        closed = meta.get(CLOSED_THROUGH_KEY)
         return BatchState(
             assets=self._known_assets(conn, requests),
             accounts=self._load_accounts(conn, sorted(account_ids)),
-            closed_through_ns=closed if isinstance(closed, int) else None,
+            closed_through_ns=closed_through(meta_raw),
             txs=txs,
             idem=self._load_idempotency(conn, sorted({r.idempotency_key for r in requests})),
         )

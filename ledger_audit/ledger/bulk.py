@@ -1,0 +1,599 @@
+"""The bulk writer: what the reference writer would store, decided in memory, written in bulk.
+
+``LedgerWriter`` reads the ledger's state back from the database for every batch; that is
+what lets many writers share a ledger, and what makes it slow. :class:`BulkWriter` is for
+the other case, a ledger that it alone writes from genesis on (the demo): it keeps that
+state in memory (every transaction's latest version, every idempotency key's request hash,
+the balances of no-negative accounts), decides each batch through the reference writer's
+own :class:`~ledger_audit.ledger.writer.RequestPlanner`, seals the accepted versions with
+the vectorised LACH-1 payload hashing, and inserts the same rows with the same statements,
+in the same order, one database transaction per batch, as the reference does.
+
+So for the same requests in the same batches and the same clock, the two writers return the
+same outcomes and leave byte-identical SQLite files (same B-tree page allocations, same
+change counter). The single-request writer stays the reference for concurrency and
+idempotency; tests hold the two equal. SQLite only.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import sqlite3
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from itertools import chain
+from types import TracebackType
+from typing import Self
+
+import polars as pl
+import sqlalchemy as sa
+from sqlalchemy.pool import PoolProxiedConnection
+
+from ledger_audit.checks.chain_hashes import content_hashes, meta_hashes
+from ledger_audit.errors import LedgerAuditError, PostRejected
+from ledger_audit.ledger.effects import BalanceCells, BalanceKey
+from ledger_audit.ledger.requests import PostResult, Request
+from ledger_audit.ledger.sealing import ChainHead, NewVersion, SealedRow
+from ledger_audit.ledger.writer import (
+    AccountState,
+    BatchPlan,
+    BatchState,
+    RequestPlanner,
+    TxState,
+    closed_through,
+    settle,
+)
+from ledger_audit.schema import lach1
+
+_TX_COLUMNS = (
+    "ledger_id",
+    "transaction_id",
+    "version",
+    "kind",
+    "status",
+    "pending_transaction_id",
+    "reverses_transaction_id",
+    "effective_ns",
+    "recorded_ns",
+    "idempotency_key",
+    "external_id",
+    "description",
+    "metadata",
+    "meta_hash",
+    "chain_seq",
+    "chain_prev_hash",
+    "content_hash",
+    "chain_hash",
+)
+_ENTRY_COLUMNS = (
+    "ledger_id",
+    "transaction_id",
+    "version",
+    "entry_index",
+    "account_id",
+    "asset_id",
+    "direction",
+    "amount",
+)
+_KEY_COLUMNS = (
+    "ledger_id",
+    "idempotency_key",
+    "request_hash",
+    "transaction_id",
+    "version",
+    "chain_seq",
+)
+
+
+_Statement = tuple[str, Sequence[object]]
+"""One ``execute``: SQL and its parameters."""
+_MAX_PARAMETERS = 8_000
+"""Bound values per multi-row INSERT (SQLite allows 32,766)."""
+
+
+class _Insert:
+    """Rows into one table as multi-row INSERTs: SQLite inserts them one by one, in order.
+
+    One statement per few hundred rows binds its values in one call and then runs without
+    the GIL, so the background thread's inserts overlap the caller's Python work.
+    """
+
+    def __init__(self, table: str, columns: tuple[str, ...]) -> None:
+        self.head = f"INSERT INTO {table} ({', '.join(columns)}) VALUES "
+        self.row = "(" + ", ".join("?" * len(columns)) + ")"
+        self.per_statement = _MAX_PARAMETERS // len(columns)
+        self._sql: dict[int, str] = {}
+
+    def statements(self, rows: Sequence[tuple[object, ...]]) -> list[_Statement]:
+        """The statements that insert ``rows`` in order."""
+        out: list[_Statement] = []
+        for start in range(0, len(rows), self.per_statement):
+            chunk = rows[start : start + self.per_statement]
+            sql = self._sql.get(len(chunk))
+            if sql is None:
+                sql = self._sql[len(chunk)] = self.head + ", ".join([self.row] * len(chunk))
+            out.append((sql, list(chain.from_iterable(chunk))))
+        return out
+
+
+_INSERT_TX = _Insert("transactions", _TX_COLUMNS)
+_INSERT_ENTRY = _Insert("entries", _ENTRY_COLUMNS)
+_INSERT_KEY = _Insert("idempotency_keys", _KEY_COLUMNS)
+_UPDATE_HEAD = (
+    "UPDATE chain_heads SET seq = ?, head_hash = ?, last_recorded_ns = ? WHERE ledger_id = ?"
+)
+_LINK_PREFIX = f"{lach1.ALGORITHM} link\n"
+_BULK_PRAGMAS = (
+    "PRAGMA cache_size = -262144",
+    "PRAGMA synchronous = OFF",
+    "PRAGMA wal_autocheckpoint = 50000",
+)
+"""Speed only, never content: a 256 MiB page cache for the random index inserts, no fsync,
+and fewer, larger checkpoints (the file's bytes do not depend on any of them)."""
+_PLAIN_PRAGMAS = (
+    "PRAGMA synchronous = NORMAL",
+    "PRAGMA wal_autocheckpoint = 1000",
+)
+"""What the writer engine sets (and SQLite's default checkpoint), put back after a batch.
+
+The page cache is left large: shrinking it would only evict pages.
+"""
+
+_STRING = pl.String()
+_INT = pl.Int64()
+_VERSIONS_SCHEMA = {
+    "ledger_id": _STRING,
+    "transaction_id": _STRING,
+    "version": _INT,
+    "chain_seq": _INT,
+    "kind": _STRING,
+    "status": _STRING,
+    "pending_transaction_id": _STRING,
+    "reverses_transaction_id": _STRING,
+    "effective_ns": _INT,
+    "recorded_ns": _INT,
+    "idempotency_key": _STRING,
+    "external_id": _STRING,
+}
+_ENTRIES_SCHEMA = {
+    "ledger_id": _STRING,
+    "transaction_id": _STRING,
+    "version": _INT,
+    "entry_index": _INT,
+    "account_id": _STRING,
+    "asset_id": _STRING,
+    "direction": _STRING,
+    "amount": _INT,
+}
+
+
+def _sqlite(raw: PoolProxiedConnection) -> sqlite3.Connection:
+    db = raw.driver_connection
+    if not isinstance(db, sqlite3.Connection):  # pragma: no cover - the sqlite dialect
+        raise BulkWriterError("the bulk writer needs the sqlite3 driver")
+    return db
+
+
+def _release(raw: PoolProxiedConnection) -> None:
+    """Put the engine's usual settings back and return the connection to the pool."""
+    try:
+        db = raw.driver_connection
+        if isinstance(db, sqlite3.Connection):
+            for pragma in _PLAIN_PRAGMAS:
+                db.execute(pragma)
+    finally:
+        raw.close()
+
+
+class BulkWriterError(LedgerAuditError):
+    """The bulk writer cannot go on (the ledger is not its own, or a batch failed to write)."""
+
+
+class _KeyStore(Mapping[str, tuple[str, PostResult]]):
+    """Every idempotency key this writer recorded: its request hash in memory, its result on demand.
+
+    The planner asks for a key's entry on every request; an entry is found only for a retry
+    or a conflict, rare enough to read its sealed result back from the database (inside the
+    batch's transaction) rather than keep a million results in memory.
+    """
+
+    def __init__(self, ledger_id: str) -> None:
+        self.db: sqlite3.Connection | None = None
+        self._ledger_id = ledger_id
+        self.digests: dict[str, str] = {}
+
+    def get(self, key: str, default: None = None) -> tuple[str, PostResult] | None:  # type: ignore[override]
+        """``(request hash, original result)`` of a recorded key, else None."""
+        digest = self.digests.get(key)
+        if digest is None:
+            return default
+        return digest, self._result(key)
+
+    def __getitem__(self, key: str) -> tuple[str, PostResult]:
+        found = self.get(key)
+        if found is None:
+            raise KeyError(key)
+        return found
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.digests)
+
+    def __len__(self) -> int:
+        return len(self.digests)
+
+    def _result(self, key: str) -> PostResult:
+        if self.db is None:  # pragma: no cover - set before every batch
+            raise BulkWriterError("the key store is used outside a batch")
+        row = self.db.execute(
+            "SELECT t.transaction_id, t.version, t.status, t.chain_seq, t.chain_hash, "
+            "t.recorded_ns FROM idempotency_keys AS k JOIN transactions AS t "
+            "ON t.ledger_id = k.ledger_id AND t.transaction_id = k.transaction_id "
+            "AND t.version = k.version WHERE k.ledger_id = ? AND k.idempotency_key = ?",
+            (self._ledger_id, key),
+        ).fetchone()
+        if row is None:  # pragma: no cover - every recorded key was written with its version
+            raise BulkWriterError(f"idempotency key {key!r}: its sealed version is missing")
+        return PostResult(
+            str(row[0]),
+            int(row[1]),
+            str(row[2]),
+            int(row[3]),
+            str(row[4]),
+            int(row[5]),
+            replayed=True,
+        )
+
+
+class BulkWriter:
+    """Posts to a ledger that it alone writes, from genesis on: ``LedgerWriter``'s results, fast.
+
+    ``submit_many`` has the reference writer's contract (each request accepted, replayed or
+    refused on its own; one database transaction per call) and gives the same outcomes and
+    rows. Before each batch it checks, under the write lock, that the chain head is where it
+    left it (another writer would make its memory stale: :class:`BulkWriterError`), and it
+    re-reads assets, accounts and the closed period whenever another connection has
+    committed since (``PRAGMA data_version``), as the reference reads them per batch.
+    """
+
+    def __init__(
+        self, engine: sa.Engine, ledger_id: str, *, clock: Callable[[], int] = time.time_ns
+    ) -> None:
+        if engine.dialect.name != "sqlite":
+            raise BulkWriterError(
+                f"the bulk writer writes SQLite ledgers only, not {engine.dialect.name}"
+            )
+        self.engine = engine
+        self.ledger_id = ledger_id
+        self.clock = clock
+        self._planner = RequestPlanner(ledger_id)
+        self._head: ChainHead | None = None
+        self._seen: tuple[sqlite3.Connection, int, int] | None = None
+        self._assets: set[str] = set()
+        self._accounts: dict[str, AccountState] = {}
+        self._closed_through: int | None = None
+        self._txs: dict[str, TxState | None] = {}
+        self._keys = _KeyStore(ledger_id)
+        self._balances: dict[BalanceKey, BalanceCells] = {}
+        self._metadata_json: dict[tuple[tuple[str, str], ...], str] = {}
+        self._broken = False
+        self._pending: Future[None] | None = None
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bulk-writer")
+
+    def submit_many(self, requests: Sequence[Request]) -> list[PostResult | PostRejected]:
+        """Apply requests in order in one database transaction; each succeeds or fails alone.
+
+        The outcomes are final when this returns; the batch's inserts and commit run on a
+        background thread while the caller prepares the next batch. :meth:`flush` waits
+        for them (call it before anything else writes the ledger); the next call does too.
+        """
+        if not requests:
+            return []
+        self.flush()
+        raw = self.engine.raw_connection()  # a pool checkout per batch, as engine.begin()
+        try:
+            db = _sqlite(raw)
+            for pragma in _BULK_PRAGMAS:
+                db.execute(pragma)
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                outcomes, statements = self._submit_locked(db, requests)
+            except BaseException:
+                db.rollback()
+                raise
+        except BaseException:
+            _release(raw)
+            raise
+        self._pending = self._executor.submit(self._write, raw, db, statements)
+        return outcomes
+
+    def flush(self) -> None:
+        """Wait until every batch handed over is committed; raise if one failed."""
+        pending, self._pending = self._pending, None
+        if pending is None:
+            return
+        try:
+            pending.result()
+        except BaseException as exc:
+            self._broken = True
+            raise BulkWriterError(
+                f"ledger {self.ledger_id!r}: a batch could not be written ({exc}); "
+                "the bulk writer stopped"
+            ) from exc
+
+    def close(self) -> None:
+        """Flush, then stop the background thread."""
+        try:
+            self.flush()
+        finally:
+            self._executor.shutdown()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if exc is None:
+            self.close()
+            return
+        with contextlib.suppress(BulkWriterError):  # the error in flight says more
+            self.close()
+
+    def _write(
+        self, raw: PoolProxiedConnection, db: sqlite3.Connection, statements: list[_Statement]
+    ) -> None:
+        """The background part of a batch: its inserts, in order, and the commit."""
+        try:
+            try:
+                for sql, parameters in statements:
+                    db.execute(sql, parameters)
+            except BaseException:
+                db.rollback()
+                raise
+            db.commit()
+            self._seen = (db, self._data_version(db), db.total_changes)
+        finally:
+            _release(raw)
+
+    # --- the locked section -----------------------------------------------------------
+
+    def _submit_locked(
+        self, db: sqlite3.Connection, requests: Sequence[Request]
+    ) -> tuple[list[PostResult | PostRejected], list[_Statement]]:
+        head = self._read_head(db)
+        self._refresh_setup(db)
+        self._keys.db = db
+        batch = BatchState(
+            assets=self._assets,
+            accounts=self._accounts,
+            closed_through_ns=self._closed_through,
+            txs=self._txs,
+            idem=self._keys,
+        )
+        self._broken = True  # the planner updates the state in memory from here on
+        plan = self._planner.plan_batch(batch, requests, self._balances_of)
+        self._head, statements = self._seal(head, plan)
+        self._broken = False
+        outcomes: list[PostResult | PostRejected] = []
+        for outcome in plan.outcomes:
+            if outcome is None:  # pragma: no cover - settle fills every accepted slot
+                raise BulkWriterError("an accepted request was not sealed")
+            outcomes.append(outcome)
+        return outcomes, statements
+
+    def _read_head(self, db: sqlite3.Connection) -> ChainHead:
+        row = db.execute(
+            "SELECT seq, head_hash, last_recorded_ns FROM chain_heads WHERE ledger_id = ?",
+            (self.ledger_id,),
+        ).fetchone()
+        if row is None:
+            raise PostRejected("unknown_ledger", f"no ledger {self.ledger_id!r}: create it first")
+        head = ChainHead(seq=int(row[0]), head_hash=str(row[1]), last_recorded_ns=int(row[2]))
+        if self._broken:
+            raise BulkWriterError(
+                f"ledger {self.ledger_id!r}: an earlier batch failed; the bulk writer stopped"
+            )
+        if self._head is None and head.seq != 0:
+            raise BulkWriterError(
+                f"ledger {self.ledger_id!r} already holds {head.seq} sealed versions: "
+                "the bulk writer starts from an empty ledger (use LedgerWriter)"
+            )
+        if self._head is not None and head != self._head:
+            raise BulkWriterError(
+                f"ledger {self.ledger_id!r}: the chain moved from seq {self._head.seq} to "
+                f"{head.seq} under the bulk writer (another writer); use LedgerWriter"
+            )
+        return head
+
+    @staticmethod
+    def _data_version(db: sqlite3.Connection) -> int:
+        return int(db.execute("PRAGMA data_version").fetchone()[0])
+
+    def _refresh_setup(self, db: sqlite3.Connection) -> None:
+        """Re-read assets, accounts and the closed period unless nothing but us wrote since.
+
+        Nothing did if this is the connection of our last batch, no other connection has
+        committed since (``data_version``) and this one changed no row (``total_changes``).
+        """
+        if self._seen == (db, self._data_version(db), db.total_changes):
+            return
+        self._assets = {str(row[0]) for row in db.execute("SELECT asset_id FROM assets")}
+        self._accounts = {
+            str(row[0]): AccountState(str(row[1]), row[2], bool(row[3]), row[4])
+            for row in db.execute(
+                "SELECT account_id, normal_balance, asset_id, allow_negative, closed_ns "
+                "FROM accounts WHERE ledger_id = ?",
+                (self.ledger_id,),
+            )
+        }
+        meta = db.execute(
+            "SELECT metadata FROM ledgers WHERE ledger_id = ?", (self.ledger_id,)
+        ).fetchone()
+        self._closed_through = closed_through(meta[0] if meta else None)
+
+    def _balances_of(self, keys: Iterable[BalanceKey]) -> Mapping[BalanceKey, BalanceCells]:
+        """Stored balances before the batch: all this writer's versions (zero if untouched)."""
+        for key in keys:
+            if key not in self._balances:
+                self._balances[key] = BalanceCells()
+        return self._balances
+
+    # --- sealing ------------------------------------------------------------------------
+
+    def _seal(self, head: ChainHead, plan: BatchPlan) -> tuple[ChainHead, list[_Statement]]:
+        """Seal the accepted versions as ``append_versions`` would; the statements that store them.
+
+        The same statements in the same order as the reference: the versions, their entries,
+        the new chain head, then the idempotency keys.
+        """
+        versions = [version for _, version, _, _ in plan.accepted]
+        if not versions:
+            settle(self.ledger_id, plan, [])
+            return head, []
+        tx_rows, entry_rows, sealed = self._rows(head, versions)
+        last = sealed[-1]
+        new_head = ChainHead(
+            seq=last.seq, head_hash=last.chain_hash, last_recorded_ns=last.recorded_ns
+        )
+        key_rows = settle(self.ledger_id, plan, sealed)
+        for row in key_rows:
+            self._keys.digests[str(row["idempotency_key"])] = str(row["request_hash"])
+        for bkey, cells in plan.staged.items():
+            if bkey in self._balances:
+                target = self._balances[bkey]
+                target.posted_debits += cells.posted_debits
+                target.posted_credits += cells.posted_credits
+                target.pending_debits += cells.pending_debits
+                target.pending_credits += cells.pending_credits
+        statements = [
+            *_INSERT_TX.statements(tx_rows),
+            *_INSERT_ENTRY.statements(entry_rows),
+            (
+                _UPDATE_HEAD,
+                (new_head.seq, new_head.head_hash, new_head.last_recorded_ns, self.ledger_id),
+            ),
+            *_INSERT_KEY.statements([tuple(row[c] for c in _KEY_COLUMNS) for row in key_rows]),
+        ]
+        return new_head, statements
+
+    def _rows(
+        self, head: ChainHead, versions: list[NewVersion]
+    ) -> tuple[list[tuple[object, ...]], list[tuple[object, ...]], list[SealedRow]]:
+        """Transaction and entry rows in insert order, sealed; and what each version sealed.
+
+        Seq, recorded and effective times as ``append_versions`` assigns them (one clock
+        reading per version), content and meta hashes vectorised, links in chain order.
+        """
+        ledger_id = self.ledger_id
+        seq, last_recorded = head.seq, head.last_recorded_ns
+        seqs: list[int] = []
+        recorded_ns: list[int] = []
+        effective_ns: list[int] = []
+        for version in versions:
+            seq += 1
+            recorded = max(self.clock(), last_recorded + 1)
+            last_recorded = recorded
+            seqs.append(seq)
+            recorded_ns.append(recorded)
+            effective_ns.append(recorded if version.effective_ns is None else version.effective_ns)
+        tx_ids = [v.transaction_id for v in versions]
+        numbers = [v.version for v in versions]
+        kinds = [v.kind for v in versions]
+        statuses = [v.status for v in versions]
+        pending_ids = [v.pending_transaction_id for v in versions]
+        reversed_ids = [v.reverses_transaction_id for v in versions]
+        keys = [v.idempotency_key for v in versions]
+        external_ids = [v.external_id for v in versions]
+        ledger_ids = [ledger_id] * len(versions)
+        frame = pl.DataFrame(
+            {
+                "ledger_id": ledger_ids,
+                "transaction_id": tx_ids,
+                "version": numbers,
+                "chain_seq": seqs,
+                "kind": kinds,
+                "status": statuses,
+                "pending_transaction_id": pending_ids,
+                "reverses_transaction_id": reversed_ids,
+                "effective_ns": effective_ns,
+                "recorded_ns": recorded_ns,
+                "idempotency_key": keys,
+                "external_id": external_ids,
+            },
+            schema=_VERSIONS_SCHEMA,
+        )
+        entry_rows: list[tuple[object, ...]] = [
+            (
+                ledger_id,
+                v.transaction_id,
+                v.version,
+                i,
+                e.account_id,
+                e.asset_id,
+                e.direction,
+                e.amount,
+            )
+            for v in versions
+            for i, e in enumerate(v.entries)
+        ]
+        legs = pl.DataFrame(entry_rows, schema=_ENTRIES_SCHEMA, orient="row")
+        contents: list[str] = content_hashes(frame, legs).to_list()
+        descriptions = [v.description for v in versions]
+        metadata = [self._metadata(v.metadata) for v in versions]
+        metas: list[str] = meta_hashes(
+            pl.DataFrame(
+                {"description": descriptions, "metadata": metadata},
+                schema={"description": _STRING, "metadata": _STRING},
+            )
+        ).to_list()
+        prevs: list[str] = []
+        links: list[str] = []
+        prev = head.head_hash
+        for content in contents:
+            prevs.append(prev)
+            prev = hashlib.sha256(f"{_LINK_PREFIX}{prev}\n{content}".encode()).hexdigest()
+            links.append(prev)
+        tx_rows: list[tuple[object, ...]] = list(
+            zip(
+                ledger_ids,
+                tx_ids,
+                numbers,
+                kinds,
+                statuses,
+                pending_ids,
+                reversed_ids,
+                effective_ns,
+                recorded_ns,
+                keys,
+                external_ids,
+                descriptions,
+                metadata,
+                metas,
+                seqs,
+                prevs,
+                contents,
+                links,
+                strict=True,
+            )
+        )
+        sealed = [
+            SealedRow(seq=s, chain_hash=h, recorded_ns=r, effective_ns=e)
+            for s, h, r, e in zip(seqs, links, recorded_ns, effective_ns, strict=True)
+        ]
+        return tx_rows, entry_rows, sealed
+
+    def _metadata(self, pairs: tuple[tuple[str, str], ...]) -> str:
+        """``json.dumps(dict(metadata))`` as ``append_versions`` stores it (memoised)."""
+        if not all(type(k) is str and type(v) is str for k, v in pairs):
+            return json.dumps(dict(pairs))  # equal keys of other types may dump differently
+        text = self._metadata_json.get(pairs)
+        if text is None:
+            text = json.dumps(dict(pairs))
+            self._metadata_json[pairs] = text
+        return text

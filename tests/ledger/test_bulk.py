@@ -1,0 +1,233 @@
+"""The bulk writer answers and stores exactly what the reference writer does.
+
+Two ledgers are set up the same way in one process; the same requests go to
+``LedgerWriter`` on one and ``BulkWriter`` on the other, in the same batches with the same
+clock. Outcomes must be equal one by one and the two SQLite files equal byte for byte.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from ledger_audit.errors import PostRejected
+from ledger_audit.ledger import admin
+from ledger_audit.ledger.bulk import BulkWriter, BulkWriterError
+from ledger_audit.ledger.projector import project_balances
+from ledger_audit.ledger.requests import (
+    EntrySpec,
+    PostPending,
+    PostResult,
+    PostTransaction,
+    Request,
+    ReverseTransaction,
+    VoidPending,
+)
+from ledger_audit.ledger.writer import LedgerWriter
+from tests.ledger.conftest import T0, Clock, leg, make_ledger, move
+from tests.ledger.test_writer_properties import op, to_request
+
+Outcome = PostResult | PostRejected
+
+
+def _comparable(outcomes: Sequence[Outcome]) -> list[tuple[object, ...]]:
+    """Results as their fields; refusals as their code and message."""
+    return [(o.code, str(o)) if isinstance(o, PostRejected) else ("ok", o) for o in outcomes]
+
+
+class _Pair:
+    """A reference ledger and a bulk ledger, fed the same batches and admin steps."""
+
+    def __init__(self, folder: Path) -> None:
+        self.paths = (folder / "reference.sqlite", folder / "bulk.sqlite")
+        self.reference_engine, self.reference = make_ledger(f"sqlite:///{self.paths[0]}")
+        self.bulk_engine, _ = make_ledger(f"sqlite:///{self.paths[1]}")
+        self.bulk = BulkWriter(self.bulk_engine, "t", clock=Clock())
+
+    def submit(self, requests: Sequence[Request]) -> list[Outcome]:
+        expected = self.reference.submit_many(requests)
+        got = self.bulk.submit_many(requests)
+        assert _comparable(got) == _comparable(expected)
+        return expected
+
+    def both(self, step: str) -> None:
+        """An admin step on both ledgers (the bulk writer's last batch committed first)."""
+        self.bulk.flush()
+        for engine in (self.reference_engine, self.bulk_engine):
+            if step == "project":
+                project_balances(engine, "t")
+            elif step == "close_bob":
+                admin.close_account(engine, "t", "liabilities:wallet:bob", closed_ns=T0)
+            else:
+                admin.close_period(engine, "t", through_ns=T0 + 10**12)
+
+    def finish(self) -> tuple[bytes, bytes]:
+        self.bulk.close()
+        self.reference_engine.dispose()
+        self.bulk_engine.dispose()
+        return self.paths[0].read_bytes(), self.paths[1].read_bytes()
+
+
+# A conflict (a key used before, another body) and admin steps between batches, besides
+# the reference property test's posts, captures, voids, reversals and retries.
+steps = st.lists(
+    st.one_of(
+        op,
+        st.tuples(st.just("conflict"), st.integers(0, 50)),
+        st.tuples(st.sampled_from(("close_bob", "close_period"))),
+    ),
+    min_size=1,
+    max_size=40,
+)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(steps=steps, batch=st.integers(1, 7))
+def test_random_histories_give_the_same_outcomes_and_the_same_bytes(
+    steps: list[tuple[object, ...]], batch: int
+) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        pair = _Pair(Path(folder))
+        pair.submit(
+            [PostTransaction("seed", move("assets:bank:usd", "liabilities:wallet:alice", 20_000))]
+        )
+        sent: list[Request] = []
+        ids: list[str] = []
+        legs: dict[str, tuple[tuple[EntrySpec, ...], bool]] = {}
+        pending: list[Request] = []
+
+        def send() -> None:
+            for req, out in zip(pending, pair.submit(pending), strict=True):
+                sent.append(req)
+                if isinstance(out, PostRejected):
+                    continue
+                ids.append(out.transaction_id)
+                if isinstance(req, PostTransaction):
+                    legs[out.transaction_id] = (req.entries, req.pending)
+                elif isinstance(req, PostPending | VoidPending) and not out.replayed:
+                    legs[out.transaction_id] = (legs[out.transaction_id][0], False)
+            pending.clear()
+
+        for i, step in enumerate(steps):
+            if step[0] in ("project", "close_bob", "close_period"):
+                send()
+                pair.both(str(step[0]))
+                continue
+            if step[0] == "conflict":
+                request: Request | None = (
+                    PostTransaction(
+                        sent[int(str(step[1])) % len(sent)].idempotency_key,
+                        move("assets:bank:usd", "revenue:fees", 1 + i),
+                    )
+                    if sent
+                    else None
+                )
+            else:
+                request = to_request(step, i, sent, ids, legs)
+            if request is not None:
+                pending.append(request)
+            if len(pending) >= batch:
+                send()
+        send()
+        reference, bulk = pair.finish()
+        assert bulk == reference
+
+
+REFUSED: list[tuple[str, Request]] = [
+    (
+        "unbalanced",
+        PostTransaction(
+            "u", (leg("assets:bank:usd", "debit", 5), leg("revenue:fees", "credit", 4))
+        ),
+    ),
+    ("no_entries", PostTransaction("n", ())),
+    ("bad_amount", PostTransaction("a", move("assets:bank:usd", "revenue:fees", 0))),
+    ("unknown_account", PostTransaction("x", move("assets:bank:usd", "assets:nowhere", 5))),
+    (
+        "unknown_asset",
+        PostTransaction("s", move("equity:conversion", "equity:conversion", 5, "XAU/3")),
+    ),
+    ("asset_mismatch", PostTransaction("m", move("assets:bank:usd", "revenue:fees", 5, "EUR/2"))),
+    ("insufficient_funds", PostTransaction("f", move("liabilities:wallet:bob", "revenue:fees", 5))),
+    ("unknown_transaction", VoidPending("v", "tx-missing")),
+    ("not_pending", PostPending("p", "tx-posted")),
+    ("not_posted", ReverseTransaction("r", "tx-held")),
+    (
+        "over_capture",
+        PostPending("o", "tx-held", move("liabilities:wallet:alice", "revenue:fees", 99)),
+    ),
+    (
+        "idempotency_conflict",
+        PostTransaction("k-posted", move("assets:bank:usd", "revenue:fees", 7)),
+    ),
+]
+
+
+@pytest.mark.parametrize(("code", "request_"), REFUSED, ids=[code for code, _ in REFUSED])
+def test_a_request_the_reference_refuses_is_refused_the_same_way(
+    tmp_path: Path, code: str, request_: Request
+) -> None:
+    pair = _Pair(tmp_path)
+    setup = [
+        PostTransaction("k-fund", move("assets:bank:usd", "liabilities:wallet:alice", 1_000)),
+        PostTransaction(
+            "k-posted", move("assets:bank:usd", "revenue:fees", 10), transaction_id="tx-posted"
+        ),
+        PostTransaction(
+            "k-held",
+            move("liabilities:wallet:alice", "revenue:fees", 50),
+            pending=True,
+            transaction_id="tx-held",
+        ),
+    ]
+    assert not any(isinstance(o, PostRejected) for o in pair.submit(setup))
+    (outcome,) = pair.submit([request_])
+    assert isinstance(outcome, PostRejected)
+    assert outcome.code == code
+    reference, bulk = pair.finish()
+    assert bulk == reference
+
+
+def test_the_bulk_writer_starts_only_on_an_empty_chain(tmp_path: Path) -> None:
+    engine, writer = make_ledger(f"sqlite:///{tmp_path / 'l.sqlite'}")
+    writer.submit(PostTransaction("k", move("assets:bank:usd", "revenue:fees", 5)))
+    with (
+        BulkWriter(engine, "t", clock=Clock()) as bulk,
+        pytest.raises(BulkWriterError, match="already holds 1 sealed versions"),
+    ):
+        bulk.submit_many([PostTransaction("k2", move("assets:bank:usd", "revenue:fees", 6))])
+    engine.dispose()
+
+
+def test_another_writer_on_the_same_ledger_stops_the_bulk_writer(tmp_path: Path) -> None:
+    engine, writer = make_ledger(f"sqlite:///{tmp_path / 'l.sqlite'}")
+    with BulkWriter(engine, "t", clock=Clock()) as bulk:
+        bulk.submit_many([PostTransaction("k1", move("assets:bank:usd", "revenue:fees", 5))])
+        bulk.flush()
+        writer.submit(PostTransaction("k2", move("assets:bank:usd", "revenue:fees", 6)))
+        with pytest.raises(BulkWriterError, match="chain moved from seq 1 to 2"):
+            bulk.submit_many([PostTransaction("k3", move("assets:bank:usd", "revenue:fees", 7))])
+    engine.dispose()
+
+
+def test_the_bulk_writer_refuses_other_databases() -> None:
+    engine = sa.create_engine("postgresql+psycopg://nobody@localhost/none")
+    with pytest.raises(BulkWriterError, match="SQLite ledgers only"):
+        BulkWriter(engine, "t")
+
+
+def test_a_missing_ledger_is_refused_like_the_reference(tmp_path: Path) -> None:
+    engine, _ = make_ledger(f"sqlite:///{tmp_path / 'l.sqlite'}")
+    request = PostTransaction("k", move("assets:bank:usd", "revenue:fees", 5))
+    with pytest.raises(PostRejected) as reference:
+        LedgerWriter(engine, "nope").submit_many([request])
+    with BulkWriter(engine, "nope") as bulk, pytest.raises(PostRejected) as got:
+        bulk.submit_many([request])
+    assert (got.value.code, str(got.value)) == (reference.value.code, str(reference.value))
+    engine.dispose()
