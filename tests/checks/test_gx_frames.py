@@ -1,0 +1,48 @@
+"""The frame path hands GX an Arrow-backed pandas frame and reads it back exactly."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from ledger_audit.checks import gx_suites
+from ledger_audit.checks.invariant_rules import prepare_legs
+from ledger_audit.checks.invariants import check_invariants
+from ledger_audit.spec import VerifySpec
+from tests.checks.test_wide_amounts import LEDGER, _wide_frames
+from tests.text_ledger import ledger_from_text
+
+
+@pytest.mark.parametrize("wide", [False, True])
+def test_the_batch_frame_holds_arrow_buffers_and_round_trips(*, wide: bool) -> None:
+    frames = _wide_frames() if wide else ledger_from_text(LEDGER)
+    legs = prepare_legs(frames)
+    batch = gx_suites.to_pandas(legs)
+    assert all(isinstance(dtype, pd.ArrowDtype) for dtype in batch.dtypes)  # no objects
+    back = gx_suites.from_pandas(batch)  # not registered: converted from its Arrow columns
+    assert back.equals(legs.cast(back.schema), null_equal=True)
+    assert back.schema["amount"] == legs.schema["amount"]
+
+
+class _Forgetful(dict[int, object]):
+    """A registry that keeps nothing: every metric converts the batch frame itself."""
+
+    def __setitem__(self, key: int, value: object) -> None:
+        del key, value
+
+    def __delitem__(self, key: int) -> None:
+        del key
+
+
+@pytest.mark.parametrize("wide", [False, True])
+def test_reading_the_registered_frame_finds_what_converting_finds(
+    monkeypatch: pytest.MonkeyPatch, *, wide: bool
+) -> None:
+    frames = _wide_frames() if wide else ledger_from_text(LEDGER)
+    registered = check_invariants(frames, VerifySpec())
+    assert gx_suites._BATCHES == {}  # emptied after each run
+    assert {"entry.unbalanced", "ledger.unbalanced"} <= set(registered.findings["rule"])
+    monkeypatch.setattr(gx_suites, "_BATCHES", _Forgetful())
+    converted = check_invariants(frames, VerifySpec())
+    assert converted.findings.equals(registered.findings, null_equal=True)
+    assert converted.coverage == registered.coverage
