@@ -243,7 +243,7 @@ def test_the_close_notebook_runs_interactively_without_writing(
     text = text_of(notebook)
     assert "out is None: nothing written" in text
     headings = ("Summary", "Integrity", "Reconciliation", "Drift", "Trial balance")
-    for heading in (*headings, "Journal-entry testing and analytics"):
+    for heading in (*headings, "Journal-entry testing and analytics", "Flux review and Benford"):
         assert f"<h2>{heading}" in text
     assert plotly_outputs(notebook) == 3  # findings per rule; ledger vs bank, USD and EUR
     assert sorted(p.name for p in tmp_path.iterdir()) == ["00_month_end_close.ipynb", "data"]
