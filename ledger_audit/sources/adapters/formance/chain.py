@@ -34,6 +34,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable
+from typing import cast
 
 import polars as pl
 
@@ -111,28 +112,36 @@ def _sync_ledger(  # noqa: C901, PLR0912 - one pass, one branch per break class
     inputs = log_inputs(rows)
     ids: list[int] = rows.get_column("id_int").to_list()
     stored: list[bytes | None] = rows.get_column("hash").to_list()
-    types = rows.get_column("type").to_list()
-    mementos = rows.get_column("memento").to_list()
-    dates = rows.get_column("date_text").to_list()
-    keys = rows.get_column("idempotency_key").fill_null("").to_list()
-    versions = rows.get_column("schema_version").to_list()
+    sha = hashlib.sha256
+    ok = [stored[i] is not None and sha(inputs[i]).digest() == stored[i] for i in range(len(ids))]
+    # A log's own fields are taken out of the frame only when a hash did not verify: as
+    # Python lists they cost more than hashing every log (0.31 against 0.12 s at 200,000).
+    fields: list[list[object]] = []
     cached: dict[int, bytes] = {}
+
+    def parts(i: int) -> tuple[str, bytes, str, str, str | None]:
+        if not fields:
+            fields.extend(
+                rows.get_column(c).to_list()
+                for c in ("type", "memento", "date_text", "idempotency_key", "schema_version")
+            )
+        kind, memento, date, key, version = (column[i] for column in fields)
+        return cast(
+            "tuple[str, bytes, str, str, str | None]",
+            (kind, memento, date, "" if key is None else key, version),
+        )
 
     def body(i: int) -> bytes:
         if i not in cached:
-            cached[i] = log_body(types[i], mementos[i], dates[i], keys[i], versions[i])
+            cached[i] = log_body(*parts(i))
         return cached[i]
 
     def alt(i: int) -> bytes:
-        return go_log_body(types[i], mementos[i], dates[i], keys[i], versions[i])
+        return go_log_body(*parts(i))
 
-    sha = hashlib.sha256
     ok = [
-        stored[i] is not None
-        and (
-            sha(inputs[i]).digest() == stored[i]
-            or log_hash(stored[i - 1] if i else None, alt(i)) == stored[i]
-        )
+        ok[i]
+        or (stored[i] is not None and log_hash(stored[i - 1] if i else None, alt(i)) == stored[i])
         for i in range(len(ids))
     ]
     findings: list[Finding] = []
