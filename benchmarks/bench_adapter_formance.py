@@ -223,6 +223,7 @@ def worker(kind: str, url: str) -> None:
     import adbc_driver_postgresql.dbapi  # noqa: F401, PLC0415 - import cost is not load cost
 
     out: dict[str, float | int | str] = {}
+    cpu_start = time.process_time()
     if kind == "canonical":
         from ledger_audit.checks.chain import verify_chain  # noqa: PLC0415
         from ledger_audit.sources import load_ledger  # noqa: PLC0415
@@ -230,6 +231,7 @@ def worker(kind: str, url: str) -> None:
         start = time.perf_counter()
         frames, report = load_ledger(url)
         out["load"] = time.perf_counter() - start
+        out["load_cpu"] = time.process_time() - cpu_start
         start = time.perf_counter()
         verify_chain(frames.transactions, frames.entries, frames.ledgers)
         out["chain"] = time.perf_counter() - start
@@ -263,6 +265,7 @@ def worker(kind: str, url: str) -> None:
         )
         frames, report = build_frames(rows, keys, label, NOTES)
         out["load"] = time.perf_counter() - start
+        out["load_cpu"] = time.process_time() - cpu_start
         features = features_of(rows.ledgers)
         start = time.perf_counter()
         logs_result, content = logs_check(rows, log_tx)
@@ -274,6 +277,7 @@ def worker(kind: str, url: str) -> None:
         start = time.perf_counter()
         moves = moves_check(rows, features)
         out["moves_check"] = time.perf_counter() - start
+        out["checks_cpu"] = time.process_time() - cpu_start - float(out["load_cpu"])
         out["findings"] = sum(
             r.findings.height for r in (chain.result, logs_result.result, moves.result)
         )
@@ -339,6 +343,13 @@ def bench(n: int, pg_url: str | None, repeat: int) -> None:
                 f"adapter/canonical = {float(f['load']) / float(c['load']):.2f}x frames only, "
                 f"{(float(f['load']) + native) / float(c['load']):.2f}x with vendor checks "
                 "(target <= 1.5x)"
+            )
+            cpu_c, cpu_f = float(c["load_cpu"]), float(f["load_cpu"])
+            cpu_all = cpu_f + float(f["checks_cpu"])
+            print(
+                f"client CPU: canonical {cpu_c:.2f} s, adapter frames {cpu_f:.2f} s "
+                f"({cpu_f / cpu_c:.2f}x), with vendor checks {cpu_all:.2f} s "
+                f"({cpu_all / cpu_c:.2f}x)"
             )
             print(
                 f"chain verification: Formance logs {int(f['chain_rows']):,} in "

@@ -64,7 +64,7 @@ def worker(method: str, url: str) -> None:
     from ledger_audit.sources.adapters import load_adapted  # noqa: PLC0415
     from ledger_audit.sources.adapters.pgledger import load  # noqa: PLC0415
 
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     frames: LedgerFrames
     if method == "canonical":
         frames, report = load_ledger(url)
@@ -76,12 +76,13 @@ def worker(method: str, url: str) -> None:
             n.result.coverage.checked for n in adapted.native if n.result.check.startswith("pg")
         )
         findings = sum(n.result.findings.height for n in adapted.native)
-    seconds = time.perf_counter() - start
+    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu_start
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     print(
         json.dumps(
             {
                 "seconds": seconds,
+                "cpu": cpu,
                 "rows": rows,
                 "entries": frames.entries.height,
                 "findings": findings,
@@ -179,14 +180,15 @@ def bench(n_transactions: int, repeat: int, *, split: bool = False) -> None:
             f"{load_before:.1f} before the runs, {os.getloadavg()[0]:.1f} after (2 cores here)"
         )
         print(
-            f"{'load':<13} {'seconds':>8} {'entries/s':>12} {'rows read':>12} {'peak RSS':>10}"
-            f"  findings  digest"
+            f"{'load':<13} {'seconds':>8} {'CPU s':>6} {'entries/s':>12} {'rows read':>12} "
+            f"{'peak RSS':>10}  findings  digest"
         )
         for method in METHODS:
             result = best[method]
             seconds = float(result["seconds"])
             print(
-                f"{method:<13} {seconds:>8.2f} {int(result['entries']) / seconds:>12,.0f} "
+                f"{method:<13} {seconds:>8.2f} {float(result['cpu']):>6.2f} "
+                f"{int(result['entries']) / seconds:>12,.0f} "
                 f"{int(result['rows']):>12,} {int(result['peak_kib']) / 2**20:>8.2f} GiB  "
                 f"{int(result['findings']):>8}  {result['digest']}"
             )
@@ -203,9 +205,11 @@ def bench(n_transactions: int, repeat: int, *, split: bool = False) -> None:
                 print(f"  {step:<27} {seconds:>6.2f} s = {seconds / base:.2f}x canonical")
         for method in METHODS[1:]:
             same = best[method]["digest"] == best["canonical"]["digest"]
+            cpu_ratio = float(best[method]["cpu"]) / float(best["canonical"]["cpu"])
             print(
                 f"{method}/canonical = {float(best[method]['seconds']) / base:.2f}x "
-                f"(target <= 1.5x); same frames: {'yes' if same else 'NO'}"
+                f"(target <= 1.5x; client CPU {cpu_ratio:.2f}x); same frames: "
+                f"{'yes' if same else 'NO'}"
             )
     finally:
         server.stop()
