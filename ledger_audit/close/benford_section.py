@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from ledger_audit.analytics.benford.suite import BenfordResult, SuiteTest, benford_test
+from ledger_audit.analytics.benford.suite import BenfordResult, SuiteTest, benford_suite
 from ledger_audit.exports.tables import Table
 from ledger_audit.findings import CheckResult, Coverage, Severity, empty_findings, findings_from
 from ledger_audit.sources.ledger_frames import LedgerFrames
@@ -53,7 +53,7 @@ def period_amounts(frames: LedgerFrames, period: Period) -> pl.DataFrame:
 def run_close_benford(frames: LedgerFrames, period: Period) -> tuple[BenfordResult, ...]:
     """The first-digit and first-two-digit tests over the period's amounts, per asset."""
     amounts = period_amounts(frames, period)
-    return tuple(benford_test(amounts, test) for test in CLOSE_TESTS)
+    return tuple(benford_suite(amounts, CLOSE_TESTS).values())
 
 
 def benford_summary(results: tuple[BenfordResult, ...]) -> pl.DataFrame:
