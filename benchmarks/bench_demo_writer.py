@@ -47,9 +47,10 @@ MONTH = "2025-01"
 
 @dataclass(frozen=True, slots=True)
 class Run:
-    """One timed write: seconds, requests submitted, whether the stream was cut, digest."""
+    """One timed write: wall and CPU seconds, requests, whether the stream was cut, digest."""
 
     seconds: float
+    cpu_seconds: float
     requests: int
     complete: bool
     sha256: str
@@ -64,7 +65,7 @@ def _counted(stream: Iterator[Timed], counter: list[int], limit: int | None) -> 
 def write(folder: Path, transactions: int, *, bulk: bool, limit: int | None = None) -> Run:
     """Write the month (or its first ``limit`` requests) as ``build_demo`` does; time it."""
     path = folder / ("bulk.sqlite" if bulk else "reference.sqlite")
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), _cpu()
     scenario = Scenario(seed=SEED, transactions=transactions, month=parse_month(MONTH))
     engine = open_writer_engine(sqlite_url(path), create=True)
     admin.create_ledger(engine, LEDGER_ID, name="bench", created_ns=scenario.setup_ns)
@@ -92,10 +93,16 @@ def write(folder: Path, transactions: int, *, bulk: bool, limit: int | None = No
     complete = limit is None or counter[0] < limit
     engine.dispose()
     _single_file(path)
-    seconds = time.perf_counter() - started
+    seconds, cpu = time.perf_counter() - started, _cpu() - cpu
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     path.unlink()
-    return Run(seconds, counter[0], complete, digest)
+    return Run(seconds, cpu, counter[0], complete, digest)
+
+
+def _cpu() -> float:
+    """User and system CPU seconds of this process so far (every thread)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _line(label: str, transactions: int, run: Run) -> str:
@@ -119,7 +126,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     print(f"load average at start: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
-    ratio = 8.0  # reference / bulk seconds, a first guess refined at each size
+    ratio = 4.0  # reference / bulk seconds, a first guess refined at each size
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         for transactions in args.transactions:
