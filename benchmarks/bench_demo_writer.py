@@ -106,13 +106,17 @@ def _cpu() -> float:
 
 
 def _line(label: str, transactions: int, run: Run) -> str:
+    cpu = f"cpu {run.cpu_seconds:7.1f} s"
     if not run.complete:
         rate = run.requests / run.seconds
         return (
-            f"  {label:<28} {run.seconds:9.1f} s {rate:12,.0f} requests/s (first {run.requests:,})"
+            f"  {label:<28} {run.seconds:9.1f} s {cpu} {rate:10,.0f} requests/s "
+            f"(first {run.requests:,})"
         )
     rate = transactions / run.seconds
-    return f"  {label:<28} {run.seconds:9.1f} s {rate:12,.0f} tx/s ({run.requests:,} requests)"
+    return (
+        f"  {label:<28} {run.seconds:9.1f} s {cpu} {rate:10,.0f} tx/s ({run.requests:,} requests)"
+    )
 
 
 def main() -> None:
