@@ -258,11 +258,13 @@ class BulkWriter:
     """Posts to a ledger that it alone writes, from genesis on: ``LedgerWriter``'s results, fast.
 
     ``submit_many`` has the reference writer's contract (each request accepted, replayed or
-    refused on its own; one database transaction per call) and gives the same outcomes and
-    rows. Before each batch it checks, under the write lock, that the chain head is where it
-    left it (another writer would make its memory stale: :class:`BulkWriterError`), and it
-    re-reads assets, accounts and the closed period whenever another connection has
-    committed since (``PRAGMA data_version``), as the reference reads them per batch.
+    refused on its own) and gives the same outcomes and rows; batches are committed in
+    groups, and :meth:`flush` commits (call it before anything else writes the ledger).
+    When it opens a transaction it checks, under the write lock, that the chain head is
+    where it left it (another writer would make its memory stale: :class:`BulkWriterError`)
+    and re-reads assets, accounts and the closed period if anything else has written since
+    (``PRAGMA data_version``, ``total_changes``), as the reference reads them per batch.
+    Use it as a context manager (it closes its background thread).
     """
 
     def __init__(
