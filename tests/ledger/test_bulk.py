@@ -231,3 +231,30 @@ def test_a_missing_ledger_is_refused_like_the_reference(tmp_path: Path) -> None:
         bulk.submit_many([request])
     assert (got.value.code, str(got.value)) == (reference.value.code, str(reference.value))
     engine.dispose()
+
+
+def test_a_batch_that_cannot_be_written_stops_the_writer_and_leaves_nothing(
+    tmp_path: Path,
+) -> None:
+    engine, _ = make_ledger(f"sqlite:///{tmp_path / 'l.sqlite'}")
+    with engine.begin() as conn:  # a stray key row: the batch's own key row will collide
+        conn.exec_driver_sql(
+            "INSERT INTO idempotency_keys VALUES ('t', 'k2', 'x', 'tx-stray', 0, 99)"
+        )
+    bulk = BulkWriter(engine, "t", clock=Clock())
+    outcomes = bulk.submit_many(
+        [
+            PostTransaction("k1", move("assets:bank:usd", "revenue:fees", 5)),
+            PostTransaction("k2", move("assets:bank:usd", "revenue:fees", 6)),
+        ]
+    )
+    assert [isinstance(o, PostResult) for o in outcomes] == [True, True]
+    with pytest.raises(BulkWriterError, match="could not be written"):
+        bulk.flush()
+    with pytest.raises(BulkWriterError, match="stopped"):
+        bulk.submit_many([PostTransaction("k3", move("assets:bank:usd", "revenue:fees", 7))])
+    bulk.close()
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT COUNT(*) FROM transactions").scalar_one() == 0
+        assert conn.exec_driver_sql("SELECT seq FROM chain_heads").scalar_one() == 0
+    engine.dispose()
