@@ -125,7 +125,8 @@ def classify_idempotency(
         )
         .sort("ledger_id", "transaction_id")
         .collect()
-    )
+        .rechunk()  # polars 2.1's streaming engine panics formatting strings of some
+    )  # joined-then-sorted frames at scale (seen at 1M: "i < self.len()"); compacted, it does not
     rows = classified.lazy()
     related = pl.col("related_transaction_id")
     key = pl.col("idempotency_key")
