@@ -43,9 +43,20 @@ def _trigger_statements(dialect: str) -> list[str]:
 
 
 def create_schema(engine: sa.Engine) -> None:
-    """Create every table, index and append-only trigger (idempotent)."""
+    """Create every table, index and append-only trigger (idempotent).
+
+    Tables in ``metadata.sorted_tables`` order, each table's indexes by name: SQLAlchemy's
+    ``create_all`` takes a table's indexes from a set, whose order changes from process to
+    process, and SQLite places each index's root page in creation order, so the same ledger
+    written twice was not the same file.
+    """
     with engine.begin() as conn:
-        metadata.create_all(conn)
+        existing = set(sa.inspect(conn).get_table_names())
+        for table in metadata.sorted_tables:
+            if table.name not in existing:
+                conn.execute(sa.schema.CreateTable(table))
+            for index in sorted(table.indexes, key=lambda i: str(i.name)):
+                index.create(conn, checkfirst=True)
         for statement in _trigger_statements(engine.dialect.name):
             conn.exec_driver_sql(statement)
 
