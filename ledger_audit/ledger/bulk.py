@@ -50,47 +50,7 @@ from ledger_audit.ledger.writer import (
     closed_through,
     settle,
 )
-from ledger_audit.schema import lach1
-
-_TX_COLUMNS = (
-    "ledger_id",
-    "transaction_id",
-    "version",
-    "kind",
-    "status",
-    "pending_transaction_id",
-    "reverses_transaction_id",
-    "effective_ns",
-    "recorded_ns",
-    "idempotency_key",
-    "external_id",
-    "description",
-    "metadata",
-    "meta_hash",
-    "chain_seq",
-    "chain_prev_hash",
-    "content_hash",
-    "chain_hash",
-)
-_ENTRY_COLUMNS = (
-    "ledger_id",
-    "transaction_id",
-    "version",
-    "entry_index",
-    "account_id",
-    "asset_id",
-    "direction",
-    "amount",
-)
-_KEY_COLUMNS = (
-    "ledger_id",
-    "idempotency_key",
-    "request_hash",
-    "transaction_id",
-    "version",
-    "chain_seq",
-)
-
+from ledger_audit.schema import lach1, tables
 
 COMMIT_EVERY = 25
 """Batches per database transaction: fewer commits write each hot index page to the WAL
@@ -109,6 +69,7 @@ class _Insert:
     """
 
     def __init__(self, table: str, columns: tuple[str, ...]) -> None:
+        self.columns = columns
         self.head = f"INSERT INTO {table} ({', '.join(columns)}) VALUES "
         self.row = "(" + ", ".join("?" * len(columns)) + ")"
         self.per_statement = _MAX_PARAMETERS // len(columns)
@@ -126,9 +87,9 @@ class _Insert:
         return out
 
 
-_INSERT_TX = _Insert("transactions", _TX_COLUMNS)
-_INSERT_ENTRY = _Insert("entries", _ENTRY_COLUMNS)
-_INSERT_KEY = _Insert("idempotency_keys", _KEY_COLUMNS)
+_INSERT_TX = _Insert("transactions", tuple(tables.transactions.c.keys()))
+_INSERT_ENTRY = _Insert("entries", tuple(tables.entries.c.keys()))
+_INSERT_KEY = _Insert("idempotency_keys", tuple(tables.idempotency_keys.c.keys()))
 _UPDATE_HEAD = (
     "UPDATE chain_heads SET seq = ?, head_hash = ?, last_recorded_ns = ? WHERE ledger_id = ?"
 )
@@ -531,7 +492,9 @@ class BulkWriter:
                 _UPDATE_HEAD,
                 (new_head.seq, new_head.head_hash, new_head.last_recorded_ns, self.ledger_id),
             ),
-            *_INSERT_KEY.statements([tuple(row[c] for c in _KEY_COLUMNS) for row in key_rows]),
+            *_INSERT_KEY.statements(
+                [tuple(row[c] for c in _INSERT_KEY.columns) for row in key_rows]
+            ),
         ]
         return new_head, statements
 

@@ -31,26 +31,6 @@ from ledger_audit.sources.adapters.tigerbeetle import fields as f
 from ledger_audit.sources.adapters.tigerbeetle.export import LINE, ExportConfig
 
 _NS_PER_SECOND = 1_000_000_000
-_TX_COLUMNS = (
-    "ledger_id",
-    "transaction_id",
-    "version",
-    "kind",
-    "status",
-    "pending_transaction_id",
-    "reverses_transaction_id",
-    "effective_ns",
-    "recorded_ns",
-    "idempotency_key",
-    "external_id",
-    "description",
-    "metadata",
-    "meta_hash",
-    "chain_seq",
-    "chain_prev_hash",
-    "content_hash",
-    "chain_hash",
-)
 ISSUE_COLUMNS = ("transfer_id", "line", "message", "expected", "actual")
 
 
