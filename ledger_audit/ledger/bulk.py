@@ -296,12 +296,7 @@ class BulkWriter:
             try:
                 self._commit()
             except BaseException as exc:
-                self._broken = True
-                self._abort()
-                raise BulkWriterError(
-                    f"ledger {self.ledger_id!r}: the last batches could not be committed "
-                    f"({exc}); the bulk writer stopped"
-                ) from exc
+                raise self._stopped("the last batches could not be committed", exc) from exc
 
     def close(self) -> None:
         """Flush, then stop the background thread."""
@@ -334,12 +329,15 @@ class BulkWriter:
         try:
             pending.result()
         except BaseException as exc:
-            self._broken = True
-            self._abort()
-            raise BulkWriterError(
-                f"ledger {self.ledger_id!r}: a batch could not be written ({exc}); "
-                "the bulk writer stopped"
-            ) from exc
+            raise self._stopped("a batch could not be written", exc) from exc
+
+    def _stopped(self, what: str, exc: BaseException) -> BulkWriterError:
+        """Mark the writer broken, roll back what is open, and say what failed."""
+        self._broken = True
+        self._abort()
+        return BulkWriterError(
+            f"ledger {self.ledger_id!r}: {what} ({exc}); the bulk writer stopped"
+        )
 
     def _write(self, statements: list[_Statement], *, commit: bool) -> None:
         """The background part of a batch: its inserts, in order (and maybe the commit)."""
