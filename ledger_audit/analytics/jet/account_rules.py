@@ -76,14 +76,14 @@ def rare_pair(pop: Population, params: JetParams) -> RuleOutcome:
         )
     key = _account(params)
     debits = pop.legs.filter(pl.col("direction") == "debit").select(
-        *TX_KEY, "asset_id", "entry_index", key.alias("debit_account")
+        "tx", "ledger_id", "asset_id", "entry_index", key.alias("debit_account")
     )
     credit_legs = pop.legs.filter(pl.col("direction") == "credit").select(
-        *TX_KEY, "asset_id", key.alias("credit_account")
+        "tx", "asset_id", key.alias("credit_account")
     )
     pairs = (
-        debits.join(credit_legs, on=[*TX_KEY, "asset_id"], how="inner")
-        .unique([*TX_KEY, "debit_account", "credit_account"], keep="first", maintain_order=False)
+        debits.join(credit_legs, on=["tx", "asset_id"], how="inner")
+        .unique(["tx", "debit_account", "credit_account"], keep="first", maintain_order=False)
         .with_columns(pl.len().over("ledger_id", "debit_account", "credit_account").alias("seen"))
         .filter(pl.col("seen") <= params.pair_max)
         .with_columns(pl.col("debit_account").alias("account_id"))
@@ -105,7 +105,7 @@ def rare_pair(pop: Population, params: JetParams) -> RuleOutcome:
 
 
 def _signature(legs: pl.LazyFrame, *, inverse: bool) -> pl.LazyFrame:
-    """One order-free signature per transaction: its legs as a multiset.
+    """One order-free signature per transaction (``tx``): its legs as a multiset.
 
     Two sums of per-leg 64-bit hashes under different seeds, and the leg count (directions
     swapped for ``inverse``): equal legs give equal signatures, and different legs collide
@@ -115,7 +115,7 @@ def _signature(legs: pl.LazyFrame, *, inverse: bool) -> pl.LazyFrame:
     if inverse:
         direction = pl.when(direction == "debit").then(pl.lit("credit")).otherwise(pl.lit("debit"))
     leg = pl.struct(pl.col("account_id"), pl.col("asset_id"), direction, pl.col("amount"))
-    return legs.group_by(TX_KEY).agg(
+    return legs.group_by("tx").agg(
         pl.struct(
             leg.hash(seed=1).sum().alias("h1"),
             leg.hash(seed=2).sum().alias("h2"),
@@ -135,6 +135,7 @@ def reversal_after_period_end(pop: Population, params: JetParams) -> RuleOutcome
     originals = pop.history.filter(
         pl.col("effective_ns").is_between(end - window_before * DAY_NS, end - 1)
     ).select(
+        "tx",
         *TX_KEY,
         pl.col("transaction_id").alias("original_id"),
         pl.col("effective_ns").alias("original_ns"),
@@ -143,11 +144,11 @@ def reversal_after_period_end(pop: Population, params: JetParams) -> RuleOutcome
         pl.col("effective_ns").is_between(end, end + window_after * DAY_NS - 1)
     )
     mirror = _signature(
-        pop.history_legs.join(originals.select(TX_KEY), on=list(TX_KEY), how="semi"), inverse=True
-    )
+        pop.history_legs.join(originals.select("tx"), on="tx", how="semi"), inverse=True
+    ).join(originals.select("tx", *TX_KEY), on="tx", how="inner")
     own = _signature(
-        pop.history_legs.join(later.select(TX_KEY), on=list(TX_KEY), how="semi"), inverse=False
-    )
+        pop.history_legs.join(later.select("tx"), on="tx", how="semi"), inverse=False
+    ).join(later.select("tx", *TX_KEY), on="tx", how="inner")
     by_signature = own.join(
         mirror.rename({"transaction_id": "original_id"}), on=["ledger_id", "signature"], how="inner"
     ).select("ledger_id", "transaction_id", "original_id")
@@ -204,11 +205,15 @@ def duplicates(pop: Population, params: JetParams) -> RuleOutcome:
     within ``duplicate_days`` a near-duplicate; the later one is flagged, naming the other.
     """
     sig = _signature(pop.legs, inverse=False).unnest("signature")
-    group = ["h1", "h2", "legs", "ledger_id"]
+    group = ["h1", "h2", "legs", "ledger"]
     same_group = pl.all_horizontal([pl.col(c) == pl.col(c).shift(1) for c in group])
+    # ``tx`` is in key order, so within one ledger it orders as the transaction id does;
+    # the ledger is numbered the same way (its runs in ``tx`` order), so no text is sorted.
+    ledger = (pl.col("ledger_id") != pl.col("ledger_id").shift(1)).fill_null(value=True)
     rows = (
-        pop.transactions.join(sig, on=list(TX_KEY), how="inner")
-        .sort([*group, "effective_ns", "created_ns", "transaction_id"])
+        pop.transactions.with_columns(ledger.cum_sum().alias("ledger"))
+        .join(sig, on="tx", how="inner")
+        .sort([*group, "effective_ns", "created_ns", "tx"])
         .with_columns(
             pl.when(same_group).then(pl.col("effective_ns").shift(1)).alias("other_ns"),
             pl.when(same_group).then(pl.col("transaction_id").shift(1)).alias("other_id"),
@@ -219,11 +224,11 @@ def duplicates(pop: Population, params: JetParams) -> RuleOutcome:
         )
     )
     same_day = (pl.col("effective_ns") // DAY_NS) == (pl.col("other_ns") // DAY_NS)
-    legs = pop.legs.select(*TX_KEY, "amount", "asset_id", "entry_index")
-    flagged = legs.join(rows.select(TX_KEY), on=list(TX_KEY), how="semi")
-    first_leg = one_per_transaction(flagged).select(*TX_KEY, "amount", "asset_id")
+    legs = pop.legs.select("tx", "amount", "asset_id", "entry_index")
+    flagged = legs.join(rows.select("tx"), on="tx", how="semi")
+    first_leg = one_per_transaction(flagged).select("tx", "amount", "asset_id")
     return flag(
-        rows.join(first_leg, on=list(TX_KEY), how="left"),
+        rows.join(first_leg, on="tx", how="left"),
         JetRule.DUPLICATE,
         message=pl.concat_str(
             pl.when(same_day).then(pl.lit("duplicate of ")).otherwise(pl.lit("near-duplicate of ")),

@@ -12,7 +12,7 @@ import polars as pl
 from ledger_audit.analytics.jet.catalogue import JetRule
 from ledger_audit.analytics.jet.flags import RuleOutcome, amount_text, flag, one_per_transaction
 from ledger_audit.analytics.jet.params import JetParams
-from ledger_audit.analytics.jet.population import TX_KEY, Population, locate
+from ledger_audit.analytics.jet.population import Population, locate
 
 _BP = 10_000
 _ROW = ("ledger_id", "transaction_id", "version", "chain_seq")
@@ -30,7 +30,7 @@ def unbalanced(pop: Population, params: JetParams) -> RuleOutcome:
         .otherwise(_wide("amount") * -1)
     )
     sums = (
-        pop.legs.group_by(*TX_KEY, "version", "asset_id")
+        pop.legs.group_by("tx", "asset_id")
         .agg(signed.sum().alias("net"))
         .filter(pl.col("net").abs() > params.tolerance)
     )

@@ -48,11 +48,12 @@ order must be total, or the same ledger could report a different row from run to
 
 
 def one_per_transaction(rows: pl.LazyFrame) -> pl.LazyFrame:
-    """The first flagged row of each transaction (lowest entry index, account, threshold)."""
+    """The first flagged row of each transaction (lowest entry index, account, threshold).
+
+    ``rows`` carry the population's transaction code ``tx`` (its order is the key order).
+    """
     order = [c for c in _ORDER if c in rows.collect_schema().names()]
-    return rows.sort(["ledger_id", "transaction_id", *order]).unique(
-        ["ledger_id", "transaction_id"], keep="first", maintain_order=True
-    )
+    return rows.sort(["tx", *order]).unique("tx", keep="first", maintain_order=True)
 
 
 def flag(

@@ -13,7 +13,7 @@ from ledger_audit.analytics.jet.flags import (
     one_per_transaction,
 )
 from ledger_audit.analytics.jet.params import JetParams
-from ledger_audit.analytics.jet.population import TX_KEY, Population, locate
+from ledger_audit.analytics.jet.population import Population, locate
 
 _BP = 10_000
 _MAD_SCALE = 0.6745  # robust z = 0.6745 (x - median) / MAD (Iglewicz and Hoaglin)
@@ -50,12 +50,20 @@ def sequence_gaps(pop: Population, params: JetParams) -> RuleOutcome:
     seqs = pop.versions.filter(pl.col("chain_seq").is_not_null())
     if seqs.select(pl.len()).collect().item() == 0:
         return not_applicable(JetRule.SEQUENCE_GAP, "no sequence numbers (unchained ledger)")
-    ordered = seqs.sort(["ledger_id", "chain_seq"]).with_columns(
-        pl.col("chain_seq").shift(1).over("ledger_id").alias("previous_seq")
+    # versions are in key order: number each ledger's run so no text is sorted
+    ledger = (pl.col("ledger_id") != pl.col("ledger_id").shift(1)).fill_null(value=True)
+    ordered = (
+        seqs.with_columns(ledger.cum_sum().alias("ledger"))
+        .sort(["ledger", "chain_seq"])
+        .with_columns(
+            pl.when(pl.col("ledger") == pl.col("ledger").shift(1))
+            .then(pl.col("chain_seq").shift(1))
+            .alias("previous_seq")
+        )
     )
     missing = pl.col("chain_seq") - pl.col("previous_seq") - 1
     rows = ordered.filter(pl.col("previous_seq").is_not_null() & (missing >= params.gap_min)).join(
-        pop.transactions.select(TX_KEY), on=list(TX_KEY), how="semi"
+        pop.transactions.select("tx"), on="tx", how="semi"
     )
     return flag(
         rows,

@@ -27,6 +27,9 @@ _MAX_SCALE = 18  # 10**scale still fits Int64
 class Population:
     """The frames every JET rule reads.
 
+    Every frame carries ``tx`` (UInt32), its transaction's row in ``history``: rules group,
+    join and rank on it rather than on (ledger_id, transaction_id), in the same order.
+
     Attributes:
         period: the audited period.
         transactions: one row per transaction in the period (see the module docstring).
@@ -79,14 +82,73 @@ def metadata_values(meta: pl.Series, key: str) -> pl.Series:
     return quick.rename(key)
 
 
+def _boundaries(columns: tuple[str, ...]) -> tuple[pl.Expr, pl.Expr]:
+    """Whether each row opens / closes a run of equal ``columns`` (rows in key order)."""
+    same = [pl.col(c) for c in columns]
+    opens = pl.any_horizontal([(c != c.shift(1)).fill_null(value=True) for c in same])
+    closes = pl.any_horizontal([(c != c.shift(-1)).fill_null(value=True) for c in same])
+    return opens, closes
+
+
+def _entry_codes(entries: pl.DataFrame, keys: pl.DataFrame) -> pl.Series:
+    """Each entry's transaction code ``tx``: the row of ``keys`` (the history) it names.
+
+    Entries are in key order, so a transaction's entries are adjacent: the runs are
+    numbered by comparing neighbours. When the runs name exactly the history's
+    transactions in the same order (every transaction has entries: the usual case), run k
+    is transaction k; otherwise the runs' keys are joined to the history once (one row per
+    run, not per entry), which also holds when the order is not the key order. An entry of
+    no known transaction gets null.
+    """
+    opens, _ = _boundaries(TX_KEY)
+    runs = entries.select((opens.cum_sum() - 1).cast(pl.UInt32()).alias("tx")).to_series()
+    heads = entries.lazy().filter(opens).select(TX_KEY).collect()
+    if heads.equals(keys.select(TX_KEY)):
+        return runs
+    codes = heads.join(
+        keys.select(*TX_KEY, "tx"), on=list(TX_KEY), how="left", maintain_order="left"
+    ).get_column("tx")
+    return codes.gather(runs)
+
+
+_LEG_FIELDS = ("created_ns", "effective_ns", "kind", "manual", "actor", "in_period")
+"""What each leg carries from its transaction."""
+
+
+def _legs(frames: LedgerFrames, history: pl.DataFrame) -> pl.DataFrame:
+    """The entries of each transaction's latest version, with ``tx`` and its fields.
+
+    Found by position instead of a join on the text keys: ``tx`` indexes the history, so a
+    leg's transaction fields are gathered, and a leg is kept when its version is the one
+    the history holds for its transaction.
+    """
+    entries = frames.entries
+    tx = _entry_codes(entries, history)
+    latest = history.get_column("version").gather(tx)
+    keep = (entries.get_column("version") == latest).fill_null(value=False)
+    kept = entries.with_columns(tx).filter(keep)
+    fields = history.select(pl.col(list(_LEG_FIELDS)).gather(kept.get_column("tx")))
+    scales = frames.assets.select(
+        "asset_id",
+        pl.when(pl.col("scale") <= _MAX_SCALE)
+        .then(pl.lit(10, dtype=pl.Int64()).pow(pl.col("scale").cast(pl.Int64())))
+        .alias("unit"),
+    )
+    return pl.concat([kept, fields], how="horizontal").join(
+        scales, on="asset_id", how="left", maintain_order="left"
+    )
+
+
 def build_population(frames: LedgerFrames, period: Period, params: JetParams) -> Population:
-    """The period's transactions and legs (one pass each; collected once for the counts)."""
+    """The period's transactions and legs (one pass each; collected once for the counts).
+
+    Every frame carries ``tx``, the transaction's row in ``history`` (which is in key
+    order): the rules group and join on it instead of the two text keys.
+    """
     versions = frames.transactions.lazy()
     # LedgerFrames rows are in key order, so a transaction's versions are adjacent and
     # ascending: its first and last rows are found by comparing neighbours (no hashing).
-    same = [pl.col(c) for c in TX_KEY]
-    opens = pl.any_horizontal([(c != c.shift(1)).fill_null(value=True) for c in same])
-    closes = pl.any_horizontal([(c != c.shift(-1)).fill_null(value=True) for c in same])
+    opens, closes = _boundaries(TX_KEY)
     heads = versions.filter(opens).select(
         *TX_KEY,
         pl.col("recorded_ns").alias("created_ns"),
@@ -104,52 +166,27 @@ def build_population(frames: LedgerFrames, period: Period, params: JetParams) ->
         "reverses_transaction_id",
         "metadata",
     )
-    first = pl.concat([heads, tails], how="horizontal").with_columns(
-        (
-            pl.col("first_kind").is_in(params.manual_kinds)
-            | pl.col("kind").is_in(params.manual_kinds)
-        ).alias("manual")
+    first = (
+        pl.concat([heads, tails], how="horizontal")
+        .with_columns(
+            (
+                pl.col("first_kind").is_in(params.manual_kinds)
+                | pl.col("kind").is_in(params.manual_kinds)
+            ).alias("manual")
+        )
+        .with_row_index("tx")
     )
     in_period = pl.col("created_ns").is_between(period.start_ns, period.end_ns - 1) | pl.col(
         "effective_ns"
     ).is_between(period.start_ns, period.end_ns - 1)
     read = first.with_columns(in_period.alias("in_period")).collect()
-    history = (
-        read.drop("first_metadata", "metadata")
-        .with_columns(
-            metadata_values(read.get_column("first_metadata"), params.actor_field).alias("actor"),
-            metadata_values(read.get_column("metadata"), params.approver_field).alias("approver"),
-        )
-        .lazy()
+    history = read.drop("first_metadata", "metadata").with_columns(
+        metadata_values(read.get_column("first_metadata"), params.actor_field).alias("actor"),
+        metadata_values(read.get_column("metadata"), params.approver_field).alias("approver"),
     )
-    transactions = history.filter("in_period").collect()
-    scales = frames.assets.lazy().select(
-        "asset_id",
-        pl.when(pl.col("scale") <= _MAX_SCALE)
-        .then(pl.lit(10, dtype=pl.Int64()).pow(pl.col("scale").cast(pl.Int64())))
-        .alias("unit"),
-    )
-    history_legs = (
-        frames.entries.lazy()
-        .join(
-            history.select(
-                *TX_KEY,
-                "version",
-                "created_ns",
-                "effective_ns",
-                "kind",
-                "manual",
-                "actor",
-                "in_period",
-            ),
-            on=[*TX_KEY, "version"],
-            how="inner",
-        )
-        .join(scales, on="asset_id", how="left")
-        .collect()
-        .lazy()
-    )
-    legs = history_legs.filter("in_period").collect().lazy()
+    transactions = history.filter("in_period")
+    history_legs = _legs(frames, history)
+    legs = history_legs.filter("in_period")
     closed = frames.ledgers.lazy().select(
         "ledger_id",
         pl.col("metadata")
@@ -160,10 +197,16 @@ def build_population(frames: LedgerFrames, period: Period, params: JetParams) ->
     return Population(
         period=period,
         transactions=transactions.lazy(),
-        legs=legs,
-        history=history,
-        history_legs=history_legs,
-        versions=versions.select(*TX_KEY, "version", "chain_seq", "recorded_ns"),
+        legs=legs.lazy(),
+        history=history.lazy(),
+        history_legs=history_legs.lazy(),
+        versions=versions.select(
+            (opens.cum_sum() - 1).cast(pl.UInt32()).alias("tx"),
+            *TX_KEY,
+            "version",
+            "chain_seq",
+            "recorded_ns",
+        ),
         closed_through=closed.filter(pl.col("closed_through_ns").is_not_null()),
         size=transactions.height,
         has_actor=transactions.select(pl.col("actor").is_not_null().any()).item() is True,
@@ -171,8 +214,11 @@ def build_population(frames: LedgerFrames, period: Period, params: JetParams) ->
     )
 
 
+_PLACE = (*TX_KEY, "version", "chain_seq")
+
+
 def locate(pop: Population, rows: pl.LazyFrame) -> pl.LazyFrame:
-    """``rows`` with their transaction's latest ``version`` and ``chain_seq``."""
-    stale = [c for c in ("version", "chain_seq") if c in rows.collect_schema().names()]
-    place = pop.transactions.select(*TX_KEY, "version", "chain_seq")
-    return rows.drop(stale).join(place, on=list(TX_KEY), how="left")
+    """``rows`` (with ``tx``) with their transaction's keys, latest version and chain_seq."""
+    stale = [c for c in _PLACE if c in rows.collect_schema().names()]
+    place = pop.transactions.select("tx", *_PLACE)
+    return rows.drop(stale).join(place, on="tx", how="left")

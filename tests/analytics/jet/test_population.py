@@ -1,0 +1,73 @@
+"""The population's legs, found by position, equal the join on the text keys they replace."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import polars as pl
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from polars.testing import assert_frame_equal
+
+from ledger_audit.analytics.jet.population import TX_KEY, build_population
+from ledger_audit.sources.ledger_frames import LedgerFrames
+from tests.analytics.jet.ledger import PARAMS, PERIOD, Tx, frames, move, ns
+
+
+def _joined(ledger: LedgerFrames) -> pl.DataFrame:
+    """The definition: each entry of its transaction's latest version, by a key join."""
+    latest = ledger.transactions.group_by(TX_KEY).agg(pl.col("version").max())
+    return (
+        ledger.entries.join(latest, on=[*TX_KEY, "version"], how="inner")
+        .sort(*TX_KEY, "entry_index")
+        .select(*TX_KEY, "version", "entry_index", "account_id", "amount")
+    )
+
+
+def _found(ledger: LedgerFrames) -> pl.DataFrame:
+    pop = build_population(ledger, PERIOD, PARAMS)
+    legs = pop.history_legs.collect()
+    keys = pop.history.select("tx", *TX_KEY).collect()
+    # ``tx`` names the leg's own transaction
+    assert legs.join(keys, on="tx", how="left").select(
+        (pl.col("transaction_id") == pl.col("transaction_id_right")).all()
+    ).item() in (True, None)
+    return legs.sort(*TX_KEY, "entry_index").select(
+        *TX_KEY, "version", "entry_index", "account_id", "amount"
+    )
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    st.lists(st.integers(1, 10**6), min_size=1, max_size=8),
+    st.sets(st.integers(0, 7)),
+    st.sets(st.integers(0, 7)),
+)
+def test_legs_by_position_equal_the_key_join(
+    amounts: list[int], no_entries: set[int], revised: set[int]
+) -> None:
+    """Transactions without entries, with a later version and entries of unknown
+    transactions all leave the legs as the join defines them."""
+    txs = [
+        Tx(f"t{i:02d}", ns(5 + i), move("assets:bank", "revenue:r0", amount))
+        for i, amount in enumerate(amounts)
+    ]
+    ledger = frames(txs)
+    entries = ledger.entries
+    drop = [f"t{i:02d}" for i in no_entries]
+    entries = entries.filter(~pl.col("transaction_id").is_in(drop))
+    orphan = entries.head(1).with_columns(pl.lit("zz-orphan").alias("transaction_id"))
+    versions = ledger.transactions
+    later = [f"t{i:02d}" for i in revised if i < len(amounts)]
+    second = versions.filter(pl.col("transaction_id").is_in(later)).with_columns(
+        pl.col("version") + 1
+    )
+    second_legs = entries.filter(pl.col("transaction_id").is_in(later)).with_columns(
+        pl.col("version") + 1, pl.col("amount") * 2
+    )
+    ledger = replace(
+        ledger,
+        transactions=pl.concat([versions, second]).sort(*TX_KEY, "version"),
+        entries=pl.concat([entries, second_legs, orphan]).sort(*TX_KEY, "version", "entry_index"),
+    )
+    assert_frame_equal(_found(ledger), _joined(ledger))
