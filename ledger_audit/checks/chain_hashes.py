@@ -5,16 +5,24 @@ same bytes for every row of a frame in parallel (JSON escaping as vectorised str
 replacement, SHA-256 with polars-hash), and the row-by-row reference calls ``lach1`` itself.
 Tests hold the two byte-identical. A row whose sealed integers (version, seq, times, an
 entry's index or amount) are null has no payload: its content hash is null.
+
+Speed (docs/scale.md, "Chain verification against the hardware"): rows are built and hashed
+in chunks on every core at once; entries already stored in the versions' key order are
+sliced, not joined; each row's ``entries`` array is one list join over Arrow offsets; a
+text column without nulls enters the payload between literal quotes, not as a token.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections import defaultdict, deque
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import TypeVar, cast
 
 import polars as pl
 import polars_hash as plh
+import pyarrow as pa
 
 from ledger_audit.schema import lach1
 from ledger_audit.schema.times import iso_expr
@@ -46,7 +54,7 @@ _ESCAPE_TO = [*_ESCAPES.values(), *(f"\\u{c:04x}" for c in range(0x20) if chr(c)
 _NEEDS_ESCAPE = r'[\x00-\x1f"\\]'
 _LINK_PREFIX = f"{lach1.ALGORITHM} link\n"
 CHUNK_ROWS = 250_000
-"""Versions whose payloads are built and hashed together."""
+"""Versions whose payloads exist at once: the chunks in flight on all cores hold this many."""
 
 
 def _escaped(values: pl.Series) -> pl.Series:
@@ -74,17 +82,85 @@ def json_strings(values: pl.Series) -> pl.Series:
     return frame.select(_token("_v")).to_series().alias(values.name)
 
 
-def _int_string(column: str) -> pl.Expr:
-    """An integer as a JSON string token (null stays null: the payload is then undefined)."""
-    return pl.concat_str(pl.lit('"'), pl.col(column).cast(pl.String()), pl.lit('"'))
-
-
-def _time_string(column: str) -> pl.Expr:
-    return pl.concat_str(pl.lit('"'), iso_expr(pl.col(column)), pl.lit('"'))
-
-
 def _escape(frame: pl.DataFrame, columns: tuple[str, ...]) -> pl.DataFrame:
     return frame.with_columns(_escaped(frame.get_column(c)) for c in columns)
+
+
+# --- one JSON object as one concat_str -----------------------------------------------------
+
+_Piece = str | pl.Expr
+
+
+def _object(pieces: Sequence[_Piece]) -> list[pl.Expr]:
+    """The inputs of one ``concat_str``: adjacent literal pieces merged into one literal."""
+    out: list[pl.Expr] = []
+    text = ""
+    for piece in pieces:
+        if isinstance(piece, str):
+            text += piece
+            continue
+        if text:
+            out.append(pl.lit(text))
+            text = ""
+        out.append(piece)
+    if text:
+        out.append(pl.lit(text))
+    return out
+
+
+def _text(frame: pl.DataFrame, column: str, key: str, lead: str = ",") -> list[_Piece]:
+    """``"key":`` and an escaped text value: between literal quotes unless it has nulls."""
+    if frame.get_column(column).null_count() == 0:
+        return [f'{lead}"{key}":"', pl.col(column), '"']
+    return [f'{lead}"{key}":', _token(column)]
+
+
+def _number(column: str, key: str, lead: str = ",") -> list[_Piece]:
+    """``"key":"<base-10>"`` (a null integer makes the whole payload null)."""
+    return [f'{lead}"{key}":"', pl.col(column).cast(pl.String()), '"']
+
+
+def _time(column: str, key: str) -> list[_Piece]:
+    return [f',"{key}":"', iso_expr(pl.col(column)), '"']
+
+
+def _entry_object(legs: pl.DataFrame) -> list[pl.Expr]:
+    """One entry of the ``entries`` array (keys sorted), from escaped entry columns."""
+    return _object(
+        [
+            *_text(legs, "account_id", "account_id", lead="{"),
+            *_number("amount", "amount"),
+            *_text(legs, "asset_id", "asset_id"),
+            *_text(legs, "direction", "direction"),
+            *_number("entry_index", "i"),
+            "}",
+        ]
+    )
+
+
+def _payload(rows: pl.DataFrame) -> list[pl.Expr]:
+    """canonical_json(P(row)) (keys sorted) from escaped sealed columns and ``_legs``."""
+    return _object(
+        [
+            '{"effective_at":"',
+            iso_expr(pl.col("effective_ns")),
+            '","entries":[',
+            pl.col("_legs"),
+            "]",
+            *_text(rows, "external_id", "external_id"),
+            *_text(rows, "idempotency_key", "idempotency_key"),
+            *_text(rows, "kind", "kind"),
+            *_text(rows, "ledger_id", "ledger_id"),
+            *_text(rows, "pending_transaction_id", "pending_transaction_id"),
+            *_time("recorded_ns", "recorded_at"),
+            *_text(rows, "reverses_transaction_id", "reverses_transaction_id"),
+            *_number("chain_seq", "seq"),
+            *_text(rows, "status", "status"),
+            *_text(rows, "transaction_id", "transaction_id"),
+            *_number("version", "version"),
+            "}",
+        ]
+    )
 
 
 _STRINGS = (
@@ -97,130 +173,212 @@ _STRINGS = (
     "idempotency_key",
     "external_id",
 )
-_PAYLOAD = pl.concat_str(
-    pl.lit('{"effective_at":'),
-    _time_string("effective_ns"),
-    pl.lit(',"entries":['),
-    pl.col("_legs"),
-    pl.lit('],"external_id":'),
-    _token("external_id"),
-    pl.lit(',"idempotency_key":'),
-    _token("idempotency_key"),
-    pl.lit(',"kind":'),
-    _token("kind"),
-    pl.lit(',"ledger_id":'),
-    _token("ledger_id"),
-    pl.lit(',"pending_transaction_id":'),
-    _token("pending_transaction_id"),
-    pl.lit(',"recorded_at":'),
-    _time_string("recorded_ns"),
-    pl.lit(',"reverses_transaction_id":'),
-    _token("reverses_transaction_id"),
-    pl.lit(',"seq":'),
-    _int_string("chain_seq"),
-    pl.lit(',"status":'),
-    _token("status"),
-    pl.lit(',"transaction_id":'),
-    _token("transaction_id"),
-    pl.lit(',"version":'),
-    _int_string("version"),
-    pl.lit("}"),
-)
-_ENTRY = pl.concat_str(
-    pl.lit('{"account_id":'),
-    _token("account_id"),
-    pl.lit(',"amount":'),
-    _int_string("amount"),
-    pl.lit(',"asset_id":'),
-    _token("asset_id"),
-    pl.lit(',"direction":'),
-    _token("direction"),
-    pl.lit(',"i":'),
-    _int_string("entry_index"),
-    pl.lit("}"),
-)
-_GROUP_END = "\x1e"  # never inside a JSON token: control characters are escaped
+_ENTRY_STRINGS = ("account_id", "asset_id", "direction")
+_LEG_COLUMNS = ("entry_index", "account_id", "asset_id", "direction", "amount")
 
 
-def _row_entries(versions: pl.DataFrame, entries: pl.DataFrame) -> pl.DataFrame:
-    """Entry positions ``_e`` (in ``entries``) tagged with ``_row``, their version's index.
+# --- which entries belong to which row ---------------------------------------------------
 
-    Sorted by (``_row``, entry index), ties in frame order (as ``lach1.payload`` sorts). A
-    version key that occurs twice gets the entries once per row. Only the two indices are
-    kept: each chunk gathers its own entries' columns.
+
+@dataclass(frozen=True, slots=True)
+class _Tagged:
+    """Entries of the versions' rows, sorted by (row, entry index), ties in frame order.
+
+    Attributes:
+        row: the row (index in ``versions``) of each tagged entry, non-decreasing.
+        at: each tagged entry's position in ``entries``; None when that is ``0, 1, 2, ...``
+            (the entries are stored in exactly this order: chunks slice them, no gather).
     """
-    rows = versions.select(VERSION_KEY).with_row_index("_row")
-    tagged = (
-        entries.lazy()
-        .select(VERSION_KEY)
-        .with_row_index("_e")
-        .join(rows.lazy(), on=VERSION_KEY, how="inner", maintain_order="left")
-        .select("_e", "_row")
-        .collect()
+
+    row: pl.Series
+    at: pl.Series | None
+
+
+def _strictly_increasing(frame: pl.DataFrame) -> bool:
+    """Whether the version keys only go up (so they are unique); a null key: False."""
+    up: pl.Expr = pl.lit(value=False)
+    for column in reversed(VERSION_KEY):
+        here, before = pl.col(column), pl.col(column).shift(1)
+        up = (here > before) | ((here == before) & up)
+    return bool(frame.select(up.slice(1).fill_null(value=False).all()).item())
+
+
+def _aligned(versions: pl.DataFrame, entries: pl.DataFrame) -> pl.Series | None:
+    """Each entry's row when entries are stored in the versions' order, else None.
+
+    That is: version keys strictly increasing, and the entries' runs of equal keys are the
+    versions' keys one for one. Then row = run number, with no join (the common layout: both
+    tables read in key order). Anything else (a version without entries, an orphan entry,
+    another order, a null key) returns None and takes the join.
+    """
+    if versions.height == 0 or entries.height == 0:
+        return None
+    keys = entries.select(VERSION_KEY)
+    starts = keys.select(
+        pl.any_horizontal(pl.col(c).ne_missing(pl.col(c).shift(1)) for c in VERSION_KEY)
+        .fill_null(value=True)
+        .alias("_start")
+    ).to_series()
+    if int(starts.sum()) != versions.height or not _strictly_increasing(versions):
+        return None
+    heads = keys.filter(starts)
+    same = pl.all_horizontal(
+        (pl.col(c) == versions.get_column(c)).fill_null(value=False) for c in VERSION_KEY
     )
-    tagged = tagged.with_columns(entries.get_column("entry_index").gather(tagged.get_column("_e")))
+    if not heads.select(same.all()).item():
+        return None
+    return (starts.cast(pl.UInt32()).cum_sum() - 1).alias("_row")
+
+
+def _row_entries(versions: pl.DataFrame, entries: pl.DataFrame) -> _Tagged:
+    """Entry positions tagged with their version's row, sorted by (row, entry index).
+
+    Ties keep frame order (as ``lach1.payload`` sorts). A version key that occurs twice gets
+    the entries once per row. Only indices are kept: each chunk takes its own entries.
+    """
+    aligned = _aligned(versions, entries)
+    if aligned is not None:
+        tagged = pl.DataFrame([aligned, entries.get_column("entry_index")])
+        at: pl.Series | None = None
+    else:
+        rows = versions.select(VERSION_KEY).with_row_index("_row")
+        tagged = (
+            entries.lazy()
+            .select(VERSION_KEY)
+            .with_row_index("_e")
+            .join(rows.lazy(), on=VERSION_KEY, how="inner", maintain_order="left")
+            .select("_e", "_row")
+            .collect()
+        )
+        tagged = tagged.with_columns(
+            entries.get_column("entry_index").gather(tagged.get_column("_e"))
+        )
+        at = tagged.get_column("_e")
     row, index = pl.col("_row"), pl.col("entry_index")
     ordered = (row > row.shift()) | ((row == row.shift()) & (index >= index.shift()))
     if not tagged.select(ordered.fill_null(value=True).all()).item():
+        if at is None:
+            tagged = tagged.with_row_index("_e")
         tagged = tagged.sort("_row", "entry_index", maintain_order=True)
-    return tagged.select("_e", "_row")
+        at = tagged.get_column("_e")
+    return _Tagged(tagged.get_column("_row"), at)
 
 
-def _entry_lists(legs: pl.DataFrame) -> pl.DataFrame:
-    """Per ``_row`` with entries: the ``entries`` array body, and whether one is unreadable.
+# --- chunks ----------------------------------------------------------------------------------
 
-    Rows are contiguous and in order, so the bodies come from one string: each object ends
-    in ``,`` or, last of its row, in a separator no token contains; split on it.
+
+@dataclass(frozen=True, slots=True)
+class _Chunk:
+    """Rows ``start:stop`` of the versions and tagged entries ``lo:hi`` (theirs)."""
+
+    start: int
+    stop: int
+    lo: int
+    hi: int
+
+
+def _plan(tagged: _Tagged, height: int, rows: int) -> list[_Chunk]:
+    starts = list(range(0, max(height, 1), rows))
+    bounds = tagged.row.search_sorted(
+        pl.Series([*starts, height], dtype=tagged.row.dtype), "left"
+    ).to_list()
+    return [
+        _Chunk(start, min(start + rows, height), bounds[n], bounds[n + 1])
+        for n, start in enumerate(starts)
+    ]
+
+
+def _entries_arrays(entries: pl.DataFrame, tagged: _Tagged, chunk: _Chunk) -> pl.Series:
+    """Each row's ``entries`` array body (objects joined by ``,``); null if one is unreadable.
+
+    The tagged entries of the chunk are contiguous and in row order, so the arrays are a list
+    column over offsets (Arrow), joined per row with no hash join and no Python per row.
     """
-    if legs.height == 0:
-        return pl.DataFrame(
-            schema={"_row": pl.UInt32(), "_legs": pl.String(), "_bad": pl.Boolean()}
-        )
-    objects = _escape(legs, ("account_id", "asset_id", "direction")).select(
-        "_row", _ENTRY.alias("_obj")
+    n = chunk.hi - chunk.lo
+    if tagged.at is None:
+        legs = entries.select(_LEG_COLUMNS).slice(chunk.lo, n)
+    else:
+        legs = entries.select(pl.col(_LEG_COLUMNS).gather(tagged.at.slice(chunk.lo, n)))
+    legs = _escape(legs, _ENTRY_STRINGS)
+    objects = legs.select(pl.concat_str(_entry_object(legs)).alias("_obj")).to_series()
+    rows = tagged.row.slice(chunk.lo, n)
+    wanted = pl.int_range(chunk.start, chunk.stop + 1, eager=True).cast(rows.dtype)
+    offsets = rows.search_sorted(wanted, "left").cast(pl.Int64())
+    lists = pa.LargeListArray.from_arrays(
+        cast("pa.Int64Array", offsets.to_arrow()), objects.to_arrow()
     )
-    last = pl.col("_row") != pl.col("_row").shift(-1).fill_null(-1)
-    first = pl.col("_row") != pl.col("_row").shift(1).fill_null(-1)
-    end = pl.when(last).then(pl.lit(_GROUP_END)).otherwise(pl.lit(","))
-    joined = objects.select(
-        pl.concat_str(pl.col("_obj").fill_null(""), end).str.join("").str.split(_GROUP_END)
-    ).item()
-    bad = objects.filter(pl.col("_obj").is_null()).get_column("_row").unique()
-    heads = objects.filter(first).select("_row")
-    return heads.with_columns(
-        pl.Series("_legs", joined, dtype=pl.String()).head(heads.height),
-        pl.col("_row").is_in(bad.implode()).alias("_bad"),
-    )
+    arrays = pl.Series("_legs", lists)
+    return arrays.list.join(",", ignore_nulls=False)
 
 
-def _chunk_payloads(versions: pl.DataFrame, legs: pl.DataFrame, offset: int) -> pl.Series:
-    rows = _escape(versions.select(SEALED_COLUMNS), _STRINGS).with_row_index("_row", offset)
-    lists = _entry_lists(legs)
-    joined = rows.join(lists, on="_row", how="left", maintain_order="left").with_columns(
-        pl.col("_legs").fill_null(""), pl.col("_bad").fill_null(value=False)
-    )
-    payload = pl.when(pl.col("_bad")).then(None).otherwise(_PAYLOAD)
-    return joined.select(payload.alias("payload")).to_series()
+def _rows(
+    versions: pl.DataFrame, entries: pl.DataFrame, tagged: _Tagged, chunk: _Chunk
+) -> pl.DataFrame:
+    """The chunk's sealed columns, escaped, with ``_legs``: what :func:`_payload` reads."""
+    part = versions.select(SEALED_COLUMNS).slice(chunk.start, chunk.stop - chunk.start)
+    return _escape(part, _STRINGS).with_columns(_entries_arrays(entries, tagged, chunk))
 
 
-def _chunks(versions: pl.DataFrame, entries: pl.DataFrame) -> Iterator[pl.Series]:
-    """canonical_json(P(row)) chunk by chunk (bounded memory for any number of rows)."""
+T = TypeVar("T")
+
+
+def _in_order(work: Callable[[_Chunk], T], chunks: Sequence[_Chunk], workers: int) -> Iterator[T]:
+    """``map(work, chunks)`` on ``workers`` threads, in order, at most ``workers`` in flight.
+
+    Polars releases the GIL, so the chunks build and hash on every core; the bound keeps at
+    most ``workers`` chunks of payloads alive at once.
+    """
+    if workers <= 1 or len(chunks) <= 1:
+        yield from map(work, chunks)
+        return
+    with ThreadPoolExecutor(workers, thread_name_prefix="lach1") as pool:
+        pending: deque[Future[T]] = deque()
+        for chunk in chunks:
+            if len(pending) == workers:
+                yield pending.popleft().result()
+            pending.append(pool.submit(work, chunk))
+        while pending:
+            yield pending.popleft().result()
+
+
+def _workers() -> int:
+    return max(1, pl.thread_pool_size())
+
+
+def _chunked(
+    versions: pl.DataFrame,
+    entries: pl.DataFrame,
+    make: Callable[[pl.DataFrame], pl.Expr],
+    chunk_rows: int,
+) -> Iterator[pl.Series]:
+    """``make(rows)`` for every chunk of ``versions``, consecutive, in row order.
+
+    ``chunk_rows`` rows are in flight at once, split over the workers.
+    """
     tagged = _row_entries(versions, entries)
-    row = tagged.get_column("_row")
-    for start in range(0, max(versions.height, 1), CHUNK_ROWS):
-        stop = min(start + CHUNK_ROWS, versions.height)
-        lo = int(row.search_sorted(start, "left"))
-        hi = int(row.search_sorted(stop, "left"))
-        part = tagged.slice(lo, hi - lo)
-        legs = entries.select(pl.col(ENTRY_COLUMNS).gather(part.get_column("_e"))).with_columns(
-            part.get_column("_row")
-        )
-        yield _chunk_payloads(versions.slice(start, stop - start), legs, start)
+    workers = _workers()
+    chunks = _plan(tagged, versions.height, max(1, chunk_rows // workers))
+
+    def work(chunk: _Chunk) -> pl.Series:
+        rows = _rows(versions, entries, tagged, chunk)
+        return rows.select(make(rows)).to_series()
+
+    return _in_order(work, chunks, workers)
 
 
-def payload_chunks(versions: pl.DataFrame, entries: pl.DataFrame) -> Iterator[pl.Series]:
-    """canonical_json(P(row)) ``CHUNK_ROWS`` rows at a time, consecutive, in row order."""
-    return _chunks(versions, entries)
+def _payload_text(rows: pl.DataFrame) -> pl.Expr:
+    return pl.concat_str(_payload(rows)).alias("payload")
+
+
+def _payload_hash(rows: pl.DataFrame) -> pl.Expr:
+    return plh.concat_str(_payload(rows)).chash.sha2_256().alias("content")
+
+
+def payload_chunks(
+    versions: pl.DataFrame, entries: pl.DataFrame, *, chunk_rows: int = CHUNK_ROWS
+) -> Iterator[pl.Series]:
+    """canonical_json(P(row)) a chunk at a time, consecutive, in row order."""
+    return _chunked(versions, entries, _payload_text, chunk_rows)
 
 
 def payloads(versions: pl.DataFrame, entries: pl.DataFrame) -> pl.Series:
@@ -229,20 +387,19 @@ def payloads(versions: pl.DataFrame, entries: pl.DataFrame) -> pl.Series:
     ``versions`` holds at least ``SEALED_COLUMNS``; ``entries`` at least ``ENTRY_COLUMNS``
     (amount Int64 or Decimal(38, 0)). Entries are sorted by entry index within a version.
     """
-    return pl.concat(list(_chunks(versions, entries))).alias("payload")
+    return pl.concat(list(payload_chunks(versions, entries))).alias("payload")
 
 
-def content_hash_chunks(versions: pl.DataFrame, entries: pl.DataFrame) -> Iterator[pl.Series]:
-    """content(row) for every row of ``versions``, vectorised, ``CHUNK_ROWS`` rows at a time.
+def content_hash_chunks(
+    versions: pl.DataFrame, entries: pl.DataFrame, *, chunk_rows: int = CHUNK_ROWS
+) -> Iterator[pl.Series]:
+    """content(row) for every row of ``versions``, vectorised, a chunk at a time.
 
     The chunks are consecutive and in row order; a caller that only compares them with the
-    stored hashes never holds every recomputed hash at once.
+    stored hashes never holds every recomputed hash at once, and at most ``chunk_rows``
+    payloads exist at any moment.
     """
-    for chunk in _chunks(versions, entries):
-        hashed = chunk.to_frame("payload").select(
-            plh.col("payload").chash.sha2_256().alias("content")
-        )
-        yield hashed.to_series()
+    return _chunked(versions, entries, _payload_hash, chunk_rows)
 
 
 def content_hashes(versions: pl.DataFrame, entries: pl.DataFrame) -> pl.Series:
