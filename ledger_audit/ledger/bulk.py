@@ -38,6 +38,7 @@ from sqlalchemy.pool import PoolProxiedConnection
 
 from ledger_audit.checks.chain_hashes import content_hashes, meta_hashes
 from ledger_audit.errors import LedgerAuditError, PostRejected
+from ledger_audit.ledger.bulk_state import TxStore
 from ledger_audit.ledger.effects import BalanceCells, BalanceKey
 from ledger_audit.ledger.requests import PostResult, Request
 from ledger_audit.ledger.sealing import ChainHead, NewVersion, SealedRow
@@ -46,7 +47,6 @@ from ledger_audit.ledger.writer import (
     BatchPlan,
     BatchState,
     RequestPlanner,
-    TxState,
     closed_through,
     settle,
 )
@@ -161,24 +161,49 @@ class BulkWriterError(LedgerAuditError):
 
 
 class _KeyStore(Mapping[str, tuple[str, PostResult]]):
-    """Every idempotency key this writer recorded: its request hash in memory, its result on demand.
+    """Every idempotency key this writer recorded: a hash in memory, the rest in the database.
 
     The planner asks for a key's entry on every request; an entry is found only for a retry
-    or a conflict, rare enough to read its sealed result back from the database (inside the
-    batch's transaction) rather than keep a million results in memory.
+    or a conflict, rare enough to read its request hash and sealed result back from the
+    database (inside the batch's transaction, where every earlier batch's rows are) rather
+    than keep a million of them in memory. The set of hashes only says where to look: two
+    keys of one hash both go to the database, which has the exact answer.
     """
 
     def __init__(self, ledger_id: str) -> None:
         self.db: sqlite3.Connection | None = None
         self._ledger_id = ledger_id
-        self.digests: dict[str, str] = {}
+        self._hashes: set[int] = set()
+        self._count = 0
+
+    def record(self, key: str) -> None:
+        """Remember that ``key`` now has a row (each key is recorded once)."""
+        self._hashes.add(hash(key))
+        self._count += 1
 
     def get(self, key: str, default: None = None) -> tuple[str, PostResult] | None:  # type: ignore[override]
         """``(request hash, original result)`` of a recorded key, else None."""
-        digest = self.digests.get(key)
-        if digest is None:
+        if hash(key) not in self._hashes:
             return default
-        return digest, self._result(key)
+        db = self._connection()
+        row = db.execute(
+            "SELECT k.request_hash, t.transaction_id, t.version, t.status, t.chain_seq, "
+            "t.chain_hash, t.recorded_ns FROM idempotency_keys AS k JOIN transactions AS t "
+            "ON t.ledger_id = k.ledger_id AND t.transaction_id = k.transaction_id "
+            "AND t.version = k.version WHERE k.ledger_id = ? AND k.idempotency_key = ?",
+            (self._ledger_id, key),
+        ).fetchone()
+        if row is None:  # another key of the same hash
+            return default
+        return str(row[0]), PostResult(
+            str(row[1]),
+            int(row[2]),
+            str(row[3]),
+            int(row[4]),
+            str(row[5]),
+            int(row[6]),
+            replayed=True,
+        )
 
     def __getitem__(self, key: str) -> tuple[str, PostResult]:
         found = self.get(key)
@@ -187,32 +212,20 @@ class _KeyStore(Mapping[str, tuple[str, PostResult]]):
         return found
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self.digests)
+        rows = self._connection().execute(
+            "SELECT idempotency_key FROM idempotency_keys WHERE ledger_id = ? "
+            "ORDER BY idempotency_key",
+            (self._ledger_id,),
+        )
+        return (str(row[0]) for row in rows.fetchall())
 
     def __len__(self) -> int:
-        return len(self.digests)
+        return self._count
 
-    def _result(self, key: str) -> PostResult:
+    def _connection(self) -> sqlite3.Connection:
         if self.db is None:  # pragma: no cover - set before every batch
             raise BulkWriterError("the key store is used outside a batch")
-        row = self.db.execute(
-            "SELECT t.transaction_id, t.version, t.status, t.chain_seq, t.chain_hash, "
-            "t.recorded_ns FROM idempotency_keys AS k JOIN transactions AS t "
-            "ON t.ledger_id = k.ledger_id AND t.transaction_id = k.transaction_id "
-            "AND t.version = k.version WHERE k.ledger_id = ? AND k.idempotency_key = ?",
-            (self._ledger_id, key),
-        ).fetchone()
-        if row is None:  # pragma: no cover - every recorded key was written with its version
-            raise BulkWriterError(f"idempotency key {key!r}: its sealed version is missing")
-        return PostResult(
-            str(row[0]),
-            int(row[1]),
-            str(row[2]),
-            int(row[3]),
-            str(row[4]),
-            int(row[5]),
-            replayed=True,
-        )
+        return self.db
 
 
 class BulkWriter:
@@ -244,7 +257,7 @@ class BulkWriter:
         self._assets: set[str] = set()
         self._accounts: dict[str, AccountState] = {}
         self._closed_through: int | None = None
-        self._txs: dict[str, TxState | None] = {}
+        self._txs = TxStore()
         self._keys = _KeyStore(ledger_id)
         self._balances: dict[BalanceKey, BalanceCells] = {}
         self._metadata_json: dict[tuple[tuple[str, str], ...], str] = {}
@@ -390,6 +403,7 @@ class BulkWriter:
         )
         self._broken = True  # the planner updates the state in memory from here on
         plan = self._planner.plan_batch(batch, requests, self._balances_of)
+        self._txs.settle()
         self._head, statements = self._seal(head, plan)
         self._broken = False
         outcomes: list[PostResult | PostRejected] = []
@@ -474,8 +488,8 @@ class BulkWriter:
             seq=last.seq, head_hash=last.chain_hash, last_recorded_ns=last.recorded_ns
         )
         key_rows = settle(self.ledger_id, plan, sealed)
-        for row in key_rows:
-            self._keys.digests[str(row["idempotency_key"])] = str(row["request_hash"])
+        for _, _, _, request in plan.accepted:
+            self._keys.record(request.idempotency_key)
         for bkey, cells in plan.staged.items():
             if bkey in self._balances:
                 target = self._balances[bkey]

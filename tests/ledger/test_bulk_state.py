@@ -1,0 +1,107 @@
+"""The bulk writer's packed transaction state gives back every field a later request reads.
+
+``TxStore`` drops what no later request can read (the legs of an archived, reversed or
+reversal transaction; the external id of one no longer pending); these properties hold
+that the rest comes back exactly, whatever the values, and that the id packing is
+one-to-one. The byte-for-byte comparison with the reference writer is in test_bulk.py.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from ledger_audit.ledger.bulk_state import TxStore, tx_id_of, tx_key
+from ledger_audit.ledger.requests import EntrySpec
+from ledger_audit.ledger.writer import TxState
+
+texts = st.text(max_size=12)
+legs = st.builds(
+    EntrySpec,
+    account_id=st.sampled_from(["assets:bank", "liabilities:wallet:a", "x\udc80"]) | texts,
+    asset_id=st.sampled_from(["USD/2", "EUR/2"]) | texts,
+    direction=st.sampled_from(["debit", "credit"]),
+    amount=st.integers(min_value=-(2**64), max_value=2**64),
+)
+states = st.builds(
+    TxState,
+    version=st.integers(min_value=-1, max_value=2**33),
+    kind=st.sampled_from(["standard", "pending", "post_pending", "void_pending", "reversal"]),
+    status=st.sampled_from(["pending", "posted", "archived"]) | texts,
+    external_id=st.none() | texts,
+    entries=st.lists(legs, max_size=4).map(tuple),
+    reversed_by=st.none() | texts,
+)
+tx_ids = (
+    st.uuids().map(lambda u: f"tx-{u}")
+    | st.uuids().map(lambda u: f"tx-{str(u).upper()}")
+    | st.uuids().map(lambda u: f"tx-{u.hex}----")
+    | texts
+)
+
+
+def _readable(state: TxState) -> tuple[object, ...]:
+    """What the planner can read of a state (see ledger_audit.ledger.bulk_state)."""
+    pending = state.status == "pending"
+    legs_read = pending or (
+        state.status == "posted" and state.kind != "reversal" and state.reversed_by is None
+    )
+    return (
+        state.version,
+        state.kind,
+        state.status,
+        state.reversed_by,
+        state.external_id if pending else None,
+        state.entries if legs_read else (),
+    )
+
+
+@given(st.dictionaries(tx_ids, states, max_size=6))
+def test_a_packed_state_gives_back_what_a_later_request_reads(
+    written: dict[str, TxState],
+) -> None:
+    store = TxStore()
+    for tx_id, state in written.items():
+        store[tx_id] = TxState(
+            state.version,
+            state.kind,
+            state.status,
+            state.external_id,
+            state.entries,
+            state.reversed_by,
+        )
+    store.settle()
+    assert sorted(store) == sorted(written)
+    for tx_id, state in written.items():
+        got = store.get(tx_id)
+        assert got is not None
+        assert _readable(got) == _readable(state)
+    assert store.get("tx-not-there") is None
+
+
+@given(states, st.text(max_size=8))
+def test_a_record_updated_in_a_batch_keeps_the_update(state: TxState, reverser: str) -> None:
+    store = TxStore()
+    store["t"] = state
+    store.settle()
+    got = store["t"]
+    assert got is not None
+    got.reversed_by = reverser  # what the planner does to a reversed original
+    store.settle()
+    again = store.get("t")
+    assert again is not None
+    assert again.reversed_by == reverser
+
+
+@given(tx_ids, tx_ids)
+def test_the_id_packing_is_one_to_one(first: str, second: str) -> None:
+    assert tx_id_of(tx_key(first)) == first
+    assert (tx_key(first) == tx_key(second)) == (first == second)
+
+
+def test_a_canonical_id_packs_to_its_uuid_bytes() -> None:
+    u = uuid.uuid5(uuid.NAMESPACE_DNS, "x")
+    assert tx_key(f"tx-{u}") == u.bytes
+    assert tx_key(f"tx-{str(u).upper()}") == f"tx-{str(u).upper()}"
