@@ -12,7 +12,7 @@ import polars as pl
 from ledger_audit.analytics.jet.catalogue import JetRule
 from ledger_audit.analytics.jet.flags import RuleOutcome, amount_text, flag, one_per_transaction
 from ledger_audit.analytics.jet.params import JetParams
-from ledger_audit.analytics.jet.population import Population, locate
+from ledger_audit.analytics.jet.population import Population, code, locate
 
 _BP = 10_000
 _ROW = ("ledger_id", "transaction_id", "version", "chain_seq")
@@ -74,19 +74,29 @@ def consistent_endings(pop: Population, params: JetParams) -> RuleOutcome:
     """
     k = params.ending_digits
     modulus = 10**k
-    legs = pop.legs.filter(
-        pl.col("unit").is_not_null() & (_wide("amount") >= _wide("unit") * modulus)
-    ).with_columns(((_wide("amount") // _wide("unit")) % modulus).cast(pl.Int64()).alias("ending"))
+    # amount >= unit * 10**k iff amount // unit >= 10**k (floor division, unit > 0): Int64
+    # division cannot overflow, so no wider type is needed
+    major = pl.col("amount") // pl.col("unit")
+    legs = pop.legs.filter(pl.col("unit").is_not_null() & (major >= modulus)).with_columns(
+        (major % modulus).alias("ending"),
+        code(pl.col("ledger_id"), pl.col("account_id")).alias("account"),
+        pl.col("asset_id").cast(pl.Categorical()).to_physical().alias("asset"),
+    )
     p = 1.0 / modulus
-    counted = legs.with_columns(
-        pl.len().over("ledger_id", "account_id", "asset_id").alias("n"),
-        pl.len().over("ledger_id", "account_id", "asset_id", "ending").alias("seen"),
-    ).with_columns(
-        ((pl.col("seen") - pl.col("n") * p - 0.5) / (pl.col("n") * p * (1 - p)).sqrt()).alias("z")
+    keys = ["account", "asset"]
+    # counted on the few (account, asset, ending) groups, then matched back to their legs
+    counts = (
+        legs.group_by(*keys, "ending")
+        .agg(pl.len().alias("seen"))
+        .with_columns(pl.col("seen").sum().over(keys).alias("n"))
+        .with_columns(
+            ((pl.col("seen") - pl.col("n") * p - 0.5) / (pl.col("n") * p * (1 - p)).sqrt()).alias(
+                "z"
+            )
+        )
+        .filter((pl.col("z") > params.ending_z) & (pl.col("seen") >= params.ending_min_count))
     )
-    rows = counted.filter(
-        (pl.col("z") > params.ending_z) & (pl.col("seen") >= params.ending_min_count)
-    )
+    rows = legs.join(counts, on=[*keys, "ending"], how="inner")
     return flag(
         one_per_transaction(locate(pop, rows)),
         JetRule.CONSISTENT_ENDINGS,
@@ -130,12 +140,28 @@ def _limits(pop: Population, params: JetParams) -> pl.LazyFrame:
 
 
 def just_below(pop: Population, params: JetParams) -> RuleOutcome:
-    """JE-11: T * (1 - p) <= amount < T for an approval threshold T (lowest T named)."""
-    rows = (
-        pop.legs.join(_limits(pop, params), on="asset_id", how="inner")
-        .filter((pl.col("amount") >= pl.col("floor")) & (pl.col("amount") < pl.col("limit")))
-        .sort("threshold")
-    )
+    """JE-11: T * (1 - p) <= amount < T for an approval threshold T (lowest T named).
+
+    One pass per threshold keeps only the legs in its band (joining every leg to every
+    threshold first would build legs x thresholds rows to drop nearly all of them).
+    """
+    limits = _limits(pop, params).collect()
+    bands = []
+    for threshold, band in limits.group_by("threshold", maintain_order=True):
+        floors = dict(band.select("asset_id", "floor").iter_rows())
+        tops = dict(band.select("asset_id", "limit").iter_rows())
+        asset = pl.col("asset_id")
+        floor = asset.replace_strict(floors, default=None, return_dtype=pl.Int64())
+        limit = asset.replace_strict(tops, default=None, return_dtype=pl.Int64())
+        bands.append(
+            pop.legs.filter((pl.col("amount") >= floor) & (pl.col("amount") < limit)).with_columns(
+                pl.lit(threshold[0], dtype=pl.Int64()).alias("threshold"),
+                floor.alias("floor"),
+                limit.alias("limit"),
+            )
+        )
+    none = [pl.lit(None, dtype=pl.Int64()).alias(c) for c in ("threshold", "floor", "limit")]
+    rows = pl.concat(bands, how="vertical") if bands else pop.legs.head(0).with_columns(none)
     return flag(
         one_per_transaction(locate(pop, rows)),
         JetRule.JUST_BELOW,

@@ -34,8 +34,8 @@ class Population:
         period: the audited period.
         transactions: one row per transaction in the period (see the module docstring).
         legs: the latest version's entries of those transactions, with ``unit`` (10**scale,
-            null when the asset's scale is unknown or above 18), ``created_ns``,
-            ``effective_ns``, ``kind``, ``manual`` and ``actor``.
+            null when the asset's scale is unknown or above 18), ``created_ns``, ``manual``
+            and ``actor``.
         history: every transaction of the ledger in the same shape (JE-12 dormancy, JE-17
             reversals effective after the period).
         history_legs: the legs of ``history`` (``in_period`` marks the population's).
@@ -111,7 +111,7 @@ def _entry_codes(entries: pl.DataFrame, keys: pl.DataFrame) -> pl.Series:
     return codes.gather(runs)
 
 
-_LEG_FIELDS = ("created_ns", "effective_ns", "kind", "manual", "actor", "in_period")
+_LEG_FIELDS = ("created_ns", "manual", "actor", "in_period")
 """What each leg carries from its transaction."""
 
 
@@ -127,16 +127,17 @@ def _legs(frames: LedgerFrames, history: pl.DataFrame) -> pl.DataFrame:
     latest = history.get_column("version").gather(tx)
     keep = (entries.get_column("version") == latest).fill_null(value=False)
     kept = entries.with_columns(tx).filter(keep)
+    if kept.get_column("tx").is_sorted():  # entries in key order: always, from a loader
+        # polars then groups and joins on tx by runs instead of hashing (several times faster)
+        kept = kept.with_columns(pl.col("tx").set_sorted())
     fields = history.select(pl.col(list(_LEG_FIELDS)).gather(kept.get_column("tx")))
-    scales = frames.assets.select(
-        "asset_id",
-        pl.when(pl.col("scale") <= _MAX_SCALE)
-        .then(pl.lit(10, dtype=pl.Int64()).pow(pl.col("scale").cast(pl.Int64())))
-        .alias("unit"),
-    )
-    return pl.concat([kept, fields], how="horizontal").join(
-        scales, on="asset_id", how="left", maintain_order="left"
-    )
+    # a handful of assets: looked up by value rather than joined
+    units = {
+        asset: 10**scale if scale is not None and 0 <= scale <= _MAX_SCALE else None
+        for asset, scale in frames.assets.select("asset_id", "scale").iter_rows()
+    }
+    unit = pl.col("asset_id").replace_strict(units, default=None, return_dtype=pl.Int64())
+    return pl.concat([kept, fields], how="horizontal").with_columns(unit.alias("unit"))
 
 
 def build_population(frames: LedgerFrames, period: Period, params: JetParams) -> Population:
@@ -212,6 +213,37 @@ def build_population(frames: LedgerFrames, period: Period, params: JetParams) ->
         has_actor=transactions.select(pl.col("actor").is_not_null().any()).item() is True,
         has_approver=transactions.select(pl.col("approver").is_not_null().any()).item() is True,
     )
+
+
+def code(ledger: pl.Expr, value: pl.Expr) -> pl.Expr:
+    """One UInt64 per (ledger, text value): equal iff both are, for grouping and joining.
+
+    Built from polars' categorical codes, which depend on what the process saw first: use
+    it to tell rows apart, never to order them.
+    """
+
+    def physical(expr: pl.Expr) -> pl.Expr:
+        return expr.cast(pl.Categorical()).to_physical().cast(pl.UInt64())
+
+    return physical(ledger) * (2**32) + physical(value)
+
+
+def distinct_in_tx(rows: pl.LazyFrame, keys: list[str]) -> pl.LazyFrame:
+    """``rows`` (in ``tx`` order) without repeats of ``keys`` (which include ``tx``).
+
+    A transaction with one row cannot repeat, so only the others are deduplicated (most
+    transactions give one row: hashing them all would cost more than the rest of a rule).
+    The row order is not kept.
+    """
+    tx = pl.col("tx")
+    lone = (tx != tx.shift(1)).fill_null(value=True) & (tx != tx.shift(-1)).fill_null(value=True)
+    marked = rows.with_columns(lone.alias("_lone"))
+    return pl.concat(
+        [
+            marked.filter("_lone"),
+            marked.filter(~pl.col("_lone")).unique(keys, keep="first", maintain_order=False),
+        ]
+    ).drop("_lone")
 
 
 _PLACE = (*TX_KEY, "version", "chain_seq")

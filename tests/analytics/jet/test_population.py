@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
-from ledger_audit.analytics.jet.population import TX_KEY, build_population
+from ledger_audit.analytics.jet.population import TX_KEY, build_population, code, distinct_in_tx
 from ledger_audit.sources.ledger_frames import LedgerFrames
 from tests.analytics.jet.ledger import PARAMS, PERIOD, Tx, frames, move, ns
 
@@ -71,3 +71,20 @@ def test_legs_by_position_equal_the_key_join(
         entries=pl.concat([entries, second_legs, orphan]).sort(*TX_KEY, "version", "entry_index"),
     )
     assert_frame_equal(_found(ledger), _joined(ledger))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 5), st.integers(0, 2), st.integers(0, 2)), max_size=30))
+def test_distinct_in_tx_equals_unique(rows: list[tuple[int, int, int]]) -> None:
+    """Deduplicating only the transactions with several rows removes the same repeats."""
+    frame = pl.DataFrame(rows, schema=["tx", "a", "b"], orient="row").sort("tx")
+    keys = ["tx", "a", "b"]
+    got = distinct_in_tx(frame.lazy(), keys).collect().sort(keys)
+    assert_frame_equal(got, frame.unique(keys).sort(keys))
+
+
+def test_code_tells_ledgers_apart() -> None:
+    """The same text in two ledgers gets two codes; the same pair always the same code."""
+    frame = pl.DataFrame({"ledger": ["a", "b", "a"], "account": ["x", "x", "x"]})
+    codes = frame.select(code(pl.col("ledger"), pl.col("account"))).to_series().to_list()
+    assert codes[0] == codes[2] != codes[1]
