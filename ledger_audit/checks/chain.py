@@ -42,7 +42,14 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from ledger_audit.checks.chain_hashes import REFERENCE, VECTORISED, VERSION_KEY, ChainHasher
+from ledger_audit.checks.chain_hashes import (
+    CHUNK_ROWS,
+    META_COLUMNS,
+    REFERENCE,
+    VECTORISED,
+    VERSION_KEY,
+    ChainHasher,
+)
 from ledger_audit.findings import (
     CheckResult,
     Coverage,
@@ -264,9 +271,20 @@ def _meta(
     has = pl.col("meta_hash").is_not_null()
     tally = rows.group_by(_L).agg(pl.len().alias("_n"), has.sum().alias("_m"))
     counts = {lid: (int(n), int(m)) for lid, n, m in tally.iter_rows()}
-    held = rows.filter(has)
-    calc = hasher.metas(held)
-    edited = held.with_columns(calc.alias("calc")).filter(pl.col("calc") != pl.col("meta_hash"))
+    # A slice at a time, only the columns a finding reads: neither the meta payloads and
+    # hashes of every row nor a copy of the rows ever exist at once.
+    held = rows.select(*VERSION_KEY, "chain_seq", *META_COLUMNS, "meta_hash")
+    edited = pl.concat(
+        [
+            held.clear().with_columns(calc=pl.lit(None, pl.String())),
+            *(
+                part.with_columns(hasher.metas(part).alias("calc")).filter(
+                    pl.col("calc") != pl.col("meta_hash")
+                )
+                for part in (whole.filter(has) for whole in held.iter_slices(CHUNK_ROWS))
+            ),
+        ]
+    )
     finding = _finding(
         edited,
         RuleId.CHAIN_META_TAMPERED,

@@ -194,13 +194,29 @@ class _Tagged:
     at: pl.Series | None
 
 
+def _pairs(values: pl.Series) -> tuple[pl.Series, pl.Series]:
+    """Each value from the second on, and the one before it (zero-copy slices, no shift)."""
+    return values.slice(1), values.slice(0, max(values.len() - 1, 0))
+
+
 def _strictly_increasing(frame: pl.DataFrame) -> bool:
     """Whether the version keys only go up (so they are unique); a null key: False."""
-    up: pl.Expr = pl.lit(value=False)
+    up: pl.Series | None = None
     for column in reversed(VERSION_KEY):
-        here, before = pl.col(column), pl.col(column).shift(1)
-        up = (here > before) | ((here == before) & up)
-    return bool(frame.select(up.slice(1).fill_null(value=False).all()).item())
+        here, before = _pairs(frame.get_column(column))
+        later = here > before
+        up = later if up is None else later | ((here == before) & up)
+    return up is None or bool(up.fill_null(value=False).all())
+
+
+def _run_starts(keys: pl.DataFrame) -> pl.Series:
+    """True where an entry's version key differs from the previous entry's (and first)."""
+    here, before = _pairs(keys.get_column(VERSION_KEY[0]))
+    changed = here.ne_missing(before)
+    for column in VERSION_KEY[1:]:
+        here, before = _pairs(keys.get_column(column))
+        changed = changed | here.ne_missing(before)
+    return pl.concat([pl.Series([True]), changed], rechunk=True).alias("_start")
 
 
 def _aligned(versions: pl.DataFrame, entries: pl.DataFrame) -> pl.Series | None:
@@ -209,25 +225,31 @@ def _aligned(versions: pl.DataFrame, entries: pl.DataFrame) -> pl.Series | None:
     That is: version keys strictly increasing, and the entries' runs of equal keys are the
     versions' keys one for one. Then row = run number, with no join (the common layout: both
     tables read in key order). Anything else (a version without entries, an orphan entry,
-    another order, a null key) returns None and takes the join.
+    another order, a null key) returns None and takes the join. Only slices, flags and the
+    heads of a chunk at a time are built: no copy of a key column.
     """
     if versions.height == 0 or entries.height == 0:
         return None
-    keys = entries.select(VERSION_KEY)
-    starts = keys.select(
-        pl.any_horizontal(pl.col(c).ne_missing(pl.col(c).shift(1)) for c in VERSION_KEY)
-        .fill_null(value=True)
-        .alias("_start")
-    ).to_series()
+    starts = _run_starts(entries)
     if int(starts.sum()) != versions.height or not _strictly_increasing(versions):
         return None
-    heads = keys.filter(starts)
-    same = pl.all_horizontal(
-        (pl.col(c) == versions.get_column(c)).fill_null(value=False) for c in VERSION_KEY
-    )
-    if not heads.select(same.all()).item():
-        return None
+    heads = starts.arg_true()
+    for lo in range(0, versions.height, CHUNK_ROWS):
+        at = heads.slice(lo, CHUNK_ROWS)
+        for column in VERSION_KEY:
+            head = entries.get_column(column).gather(at)
+            same = head == versions.get_column(column).slice(lo, at.len())
+            if not same.fill_null(value=False).all():
+                return None
     return (starts.cast(pl.UInt32()).cum_sum() - 1).alias("_row")
+
+
+def _in_index_order(row: pl.Series, index: pl.Series) -> bool:
+    """Whether tagged entries are sorted by (row, entry index); a null index counts as sorted."""
+    row_here, row_before = _pairs(row)
+    index_here, index_before = _pairs(index)
+    ordered = (row_here > row_before) | ((row_here == row_before) & (index_here >= index_before))
+    return bool(ordered.fill_null(value=True).all())
 
 
 def _row_entries(versions: pl.DataFrame, entries: pl.DataFrame) -> _Tagged:
@@ -254,9 +276,7 @@ def _row_entries(versions: pl.DataFrame, entries: pl.DataFrame) -> _Tagged:
             entries.get_column("entry_index").gather(tagged.get_column("_e"))
         )
         at = tagged.get_column("_e")
-    row, index = pl.col("_row"), pl.col("entry_index")
-    ordered = (row > row.shift()) | ((row == row.shift()) & (index >= index.shift()))
-    if not tagged.select(ordered.fill_null(value=True).all()).item():
+    if not _in_index_order(tagged.get_column("_row"), tagged.get_column("entry_index")):
         if at is None:
             tagged = tagged.with_row_index("_e")
         tagged = tagged.sort("_row", "entry_index", maintain_order=True)
@@ -304,9 +324,9 @@ def _entries_arrays(entries: pl.DataFrame, tagged: _Tagged, chunk: _Chunk) -> pl
     rows = tagged.row.slice(chunk.lo, n)
     wanted = pl.int_range(chunk.start, chunk.stop + 1, eager=True).cast(rows.dtype)
     offsets = rows.search_sorted(wanted, "left").cast(pl.Int64())
-    lists = pa.LargeListArray.from_arrays(
-        cast("pa.Int64Array", offsets.to_arrow()), objects.to_arrow()
-    )
+    # string views cross to Arrow and back without copying the bytes
+    values = objects.to_arrow(compat_level=pl.CompatLevel.newest())
+    lists = pa.LargeListArray.from_arrays(cast("pa.Int64Array", offsets.to_arrow()), values)
     arrays = pl.Series("_legs", lists)
     return arrays.list.join(",", ignore_nulls=False)
 
@@ -320,9 +340,10 @@ def _rows(
 
 
 T = TypeVar("T")
+A = TypeVar("A")
 
 
-def _in_order(work: Callable[[_Chunk], T], chunks: Sequence[_Chunk], workers: int) -> Iterator[T]:
+def _in_order(work: Callable[[A], T], chunks: Sequence[A], workers: int) -> Iterator[T]:
     """``map(work, chunks)`` on ``workers`` threads, in order, at most ``workers`` in flight.
 
     Polars releases the GIL, so the chunks build and hash on every core; the bound keeps at
@@ -422,16 +443,21 @@ def meta_hashes(versions: pl.DataFrame) -> pl.Series:
     The payload is ``{"description":<token>,"metadata":<token>}`` (keys sorted, JCS
     escaping, null as ``null``), as ``lach1.canonical_json`` writes it.
     """
-    escaped = _escape(versions.select(META_COLUMNS), META_COLUMNS)
-    text = pl.concat_str(
-        pl.lit('{"description":'),
-        _token("description"),
-        pl.lit(',"metadata":'),
-        _token("metadata"),
-        pl.lit("}"),
-    )
-    hashed = escaped.select(text.alias("_t")).select(plh.col("_t").chash.sha2_256().alias("meta"))
-    return hashed.to_series()
+    workers = _workers()
+    step = max(1, CHUNK_ROWS // workers)
+    spans = [
+        (start, min(start + step, versions.height)) for start in range(0, versions.height, step)
+    ]
+
+    def work(span: tuple[int, int]) -> pl.Series:
+        part = versions.select(META_COLUMNS).slice(span[0], span[1] - span[0])
+        part = _escape(part, META_COLUMNS)
+        pieces = [*_text(part, "description", "description", lead="{")]
+        text = plh.concat_str(_object([*pieces, *_text(part, "metadata", "metadata"), "}"]))
+        return part.select(text.chash.sha2_256().alias("meta")).to_series()
+
+    parts = list(_in_order(work, spans, workers))
+    return pl.concat(parts) if parts else pl.Series("meta", [], pl.String())
 
 
 def reference_meta_hashes(versions: pl.DataFrame) -> pl.Series:

@@ -241,6 +241,7 @@ def test_vectorised_payloads_and_hashes_equal_lach1(
     assert link_hashes(prev, fast).to_list() == reference_link_hashes(prev, fast).to_list()
 
 
+@settings(deadline=None)  # no timed assertion: the machine is shared
 @given(st.lists(st.tuples(MAYBE, MAYBE), max_size=8))
 def test_vectorised_meta_hashes_equal_lach1(rows: list[tuple[str | None, str | None]]) -> None:
     frame = pl.DataFrame(
