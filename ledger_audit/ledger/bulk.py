@@ -40,7 +40,7 @@ from ledger_audit.checks.chain_hashes import content_hashes, meta_hashes
 from ledger_audit.errors import LedgerAuditError, PostRejected
 from ledger_audit.ledger.bulk_state import TxStore
 from ledger_audit.ledger.effects import BalanceCells, BalanceKey
-from ledger_audit.ledger.requests import PostResult, Request
+from ledger_audit.ledger.requests import EntrySpec, PostResult, Request
 from ledger_audit.ledger.sealing import ChainHead, NewVersion, SealedRow
 from ledger_audit.ledger.writer import (
     AccountState,
@@ -185,7 +185,7 @@ class _KeyStore(Mapping[str, tuple[str, PostResult]]):
         """``(request hash, original result)`` of a recorded key, else None."""
         if hash(key) not in self._hashes:
             return default
-        db = self._connection()
+        db = self.connection()
         row = db.execute(
             "SELECT k.request_hash, t.transaction_id, t.version, t.status, t.chain_seq, "
             "t.chain_hash, t.recorded_ns FROM idempotency_keys AS k JOIN transactions AS t "
@@ -212,7 +212,7 @@ class _KeyStore(Mapping[str, tuple[str, PostResult]]):
         return found
 
     def __iter__(self) -> Iterator[str]:
-        rows = self._connection().execute(
+        rows = self.connection().execute(
             "SELECT idempotency_key FROM idempotency_keys WHERE ledger_id = ? "
             "ORDER BY idempotency_key",
             (self._ledger_id,),
@@ -222,7 +222,8 @@ class _KeyStore(Mapping[str, tuple[str, PostResult]]):
     def __len__(self) -> int:
         return self._count
 
-    def _connection(self) -> sqlite3.Connection:
+    def connection(self) -> sqlite3.Connection:
+        """The connection of the batch being planned."""
         if self.db is None:  # pragma: no cover - set before every batch
             raise BulkWriterError("the key store is used outside a batch")
         return self.db
@@ -257,7 +258,7 @@ class BulkWriter:
         self._assets: set[str] = set()
         self._accounts: dict[str, AccountState] = {}
         self._closed_through: int | None = None
-        self._txs = TxStore()
+        self._txs = TxStore(self._legs_of)
         self._keys = _KeyStore(ledger_id)
         self._balances: dict[BalanceKey, BalanceCells] = {}
         self._metadata_json: dict[tuple[tuple[str, str], ...], str] = {}
@@ -469,6 +470,15 @@ class BulkWriter:
             if key not in self._balances:
                 self._balances[key] = BalanceCells()
         return self._balances
+
+    def _legs_of(self, tx_id: str, version: int) -> tuple[EntrySpec, ...]:
+        """A stored version's legs, read back as the reference writer reads them."""
+        rows = self._keys.connection().execute(
+            "SELECT account_id, asset_id, direction, amount FROM entries "
+            "WHERE ledger_id = ? AND transaction_id = ? AND version = ? ORDER BY entry_index",
+            (self.ledger_id, tx_id, version),
+        )
+        return tuple(EntrySpec(a, s, d, int(m)) for a, s, d, m in rows.fetchall())
 
     # --- sealing ------------------------------------------------------------------------
 

@@ -1,57 +1,39 @@
 """The bulk writer's memory of the ledger, compact enough for ten million transactions.
 
 The planner (:class:`~ledger_audit.ledger.writer.RequestPlanner`) reads and updates a
-mapping of transaction id to :class:`~ledger_audit.ledger.writer.TxState`. Kept as records,
-that is about 420 bytes a transaction; :class:`TxStore` keeps each one as a few packed
-bytes instead (account and asset ids as indexes into tables of interned ids, amounts as
-64-bit integers, ``tx-<uuid>`` ids as their 16 bytes), and keeps only the fields that a
-later request can still read:
+mapping of transaction id to :class:`~ledger_audit.ledger.writer.TxState`. Kept as records
+with their legs, that is about 420 bytes a transaction. :class:`TxStore` keeps whole
+records only for pending transactions (a capture or a void reads their legs and external
+id soon, and few are open at a time); any other transaction is kept as one small integer
+(its version, kind and status), under its id packed to 16 bytes when it is a
+``tx-<uuid>`` id. Of what the planner can read of such a transaction:
 
-- ``entries`` only while the transaction is pending (a capture, a void, the funds check)
-  or posted, not a reversal and not yet reversed (a reversal inverts them);
-- ``external_id`` only while it is pending (a capture or a void copies it);
-- ``version``, ``kind``, ``status`` and ``reversed_by`` always.
+- ``external_id`` is read only while it is pending: it comes back as None;
+- its legs are read only to reverse it (posted, not a reversal, not yet reversed): they
+  are read back from the database then, as the reference writer reads them
+  (``legs_of``), and come back as ``()`` otherwise;
+- ``reversed_by`` is kept (the record itself is, in the rare case it is set).
 
-So an archived (voided) transaction keeps five bytes. A dropped field comes back as
-``()`` or ``None``, which no path of the planner reads (each one checks the status, kind
-or ``reversed_by`` first); the property tests against the reference writer hold it.
-Anything that does not fit the packing (an unusual type or an out-of-range value) is kept
-as the record itself, so the store never changes what the planner sees.
-
-The records the planner touches in a batch stay records until :meth:`TxStore.settle`
-packs them after the batch (the planner sets ``reversed_by`` on a record it was given).
+So an archived or posted transaction costs about a hundred bytes, and a reversal one
+database read. The records the planner touches in a batch stay records until
+:meth:`TxStore.settle` packs them after the batch (the planner sets ``reversed_by`` on a
+record it was given). The property tests against the reference writer hold the store to
+the reference's outcomes and bytes.
 """
 
 from __future__ import annotations
 
-import struct
-from collections.abc import Iterator, MutableMapping
-from typing import Generic, TypeVar
+from collections.abc import Callable, Iterator, MutableMapping
 
-from ledger_audit.ledger.requests import Direction, EntrySpec
+from ledger_audit.ledger.requests import EntrySpec
 from ledger_audit.ledger.writer import TxState
 
-T = TypeVar("T")
-_HEAD = struct.Struct("<BBI")
-"""Flags, kind-and-status code, version."""
-_LENGTH = struct.Struct("<I")
-_LEG = struct.Struct("<IHBq")
-"""Account index, asset index, direction (0 debit, 1 credit), amount."""
-_HAS_EXTERNAL = 1
-_HAS_LEGS = 2
-_HAS_REVERSED_BY = 4
-_DIRECTIONS: tuple[Direction, Direction] = ("debit", "credit")
-_MAX_VERSION = 2**32 - 1
-_MAX_CODE = 255
-_MAX_ASSETS = 2**16
-_MAX_ACCOUNTS = 2**32
-_AMOUNT_RANGE = range(-(2**63), 2**63)
+LegsOf = Callable[[str, int], tuple[EntrySpec, ...]]
+"""The stored legs of a transaction version, in entry order."""
+_CODE_BITS = 8
+_MAX_CODES = 1 << _CODE_BITS
 _TX_ID_LENGTH = 39
-_DASHES = (11, 16, 21, 26)
-
-
-class _Unpackable(Exception):
-    """A value the packing cannot hold exactly: keep the record as it is."""
+_UUID_BYTES = 16
 
 
 def tx_key(tx_id: str) -> str | bytes:
@@ -62,16 +44,21 @@ def tx_key(tx_id: str) -> str | bytes:
     if (
         type(tx_id) is not str
         or len(tx_id) != _TX_ID_LENGTH
+        or tx_id[11] != "-"
+        or tx_id[16] != "-"
+        or tx_id[21] != "-"
+        or tx_id[26] != "-"
         or not tx_id.startswith("tx-")
-        or any(tx_id[i] != "-" for i in _DASHES)
     ):
         return tx_id
     digits = tx_id[3:].replace("-", "")
+    if not (digits.islower() or digits.isdigit()):  # fromhex also takes upper case
+        return tx_id
     try:
         raw = bytes.fromhex(digits)
     except ValueError:
         return tx_id
-    return raw if raw.hex() == digits else tx_id  # only lower-case hex, no spaces
+    return raw if len(raw) == _UUID_BYTES else tx_id  # 32 characters gave 16 bytes: no spaces
 
 
 def tx_id_of(key: str | bytes) -> str:
@@ -82,33 +69,15 @@ def tx_id_of(key: str | bytes) -> str:
     return f"tx-{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
 
 
-class _Interned(Generic[T]):
-    """Strings as small integers and back (account ids, asset ids, kind-and-status pairs)."""
-
-    def __init__(self, limit: int) -> None:
-        self._index: dict[T, int] = {}
-        self.values: list[T] = []
-        self._limit = limit
-
-    def index(self, value: T) -> int:
-        found = self._index.get(value)
-        if found is None:
-            if len(self.values) >= self._limit:
-                raise _Unpackable
-            found = self._index[value] = len(self.values)
-            self.values.append(value)
-        return found
-
-
 class TxStore(MutableMapping[str, TxState | None]):
     """Transaction id to latest :class:`TxState`, packed between batches (see the module)."""
 
-    def __init__(self) -> None:
-        self._packed: dict[str | bytes, bytes | TxState] = {}
+    def __init__(self, legs_of: LegsOf) -> None:
+        self._legs_of = legs_of
+        self._packed: dict[str | bytes, int | TxState] = {}
         self._batch: dict[str, TxState | None] = {}
-        self._accounts: _Interned[str] = _Interned(_MAX_ACCOUNTS)
-        self._assets: _Interned[str] = _Interned(_MAX_ASSETS)
-        self._codes: _Interned[tuple[str, str]] = _Interned(_MAX_CODE + 1)
+        self._code: dict[tuple[str, str], int] = {}
+        self._kind_status: list[tuple[str, str]] = []
 
     # --- the mapping the planner uses ---------------------------------------------------
 
@@ -119,15 +88,13 @@ class TxStore(MutableMapping[str, TxState | None]):
         stored = self._packed.get(tx_key(tx_id))
         if stored is None:
             return default
-        state = stored if isinstance(stored, TxState) else self._unpack(stored)
+        state = stored if isinstance(stored, TxState) else self._unpack(tx_id, stored)
         self._batch[tx_id] = state
         return state
 
     def __getitem__(self, tx_id: str) -> TxState | None:
-        if tx_id in self._batch:
-            return self._batch[tx_id]
         state = self.get(tx_id)
-        if state is None:
+        if state is None and tx_id not in self._batch:
             raise KeyError(tx_id)
         return state
 
@@ -141,11 +108,10 @@ class TxStore(MutableMapping[str, TxState | None]):
             raise KeyError(tx_id)
 
     def __iter__(self) -> Iterator[str]:
-        seen = set(self._batch)
         yield from self._batch
         for key in self._packed:
             tx_id = tx_id_of(key)
-            if tx_id not in seen:
+            if tx_id not in self._batch:
                 yield tx_id
 
     def __len__(self) -> int:
@@ -155,96 +121,38 @@ class TxStore(MutableMapping[str, TxState | None]):
 
     def settle(self) -> None:
         """Pack the records of the batch that just ended."""
+        packed, code = self._packed, self._code
         for tx_id, state in self._batch.items():
             key = tx_key(tx_id)
             if state is None:
-                self._packed.pop(key, None)
+                packed.pop(key, None)
                 continue
-            try:
-                self._packed[key] = self._pack(state)
-            except _Unpackable:
-                self._packed[key] = state
+            kind_status = (state.kind, state.status)
+            number = code.get(kind_status)
+            if number is None:
+                number = self._new_code(kind_status)
+            if (
+                state.status == "pending"
+                or state.reversed_by is not None
+                or number is None
+                or type(state.version) is not int
+                or state.version < 0
+            ):
+                packed[key] = state
+            else:
+                packed[key] = state.version << _CODE_BITS | number
         self._batch.clear()
 
-    def _pack(self, state: TxState) -> bytes:
-        if type(state.version) is not int or not 0 <= state.version <= _MAX_VERSION:
-            raise _Unpackable
-        if type(state.kind) is not str or type(state.status) is not str:
-            raise _Unpackable
-        flags = 0
-        parts: list[bytes] = []
-        pending = state.status == "pending"
-        if pending and state.external_id is not None:
-            flags |= _HAS_EXTERNAL
-            parts.append(_text(state.external_id))
-        if state.reversed_by is not None:
-            flags |= _HAS_REVERSED_BY
-            parts.append(_text(state.reversed_by))
-        if (
-            pending
-            or (state.status == "posted" and state.kind != "reversal" and state.reversed_by is None)
-        ) and state.entries:
-            flags |= _HAS_LEGS
-            parts.append(self._legs(state.entries))
-        code = self._codes.index((state.kind, state.status))
-        return _HEAD.pack(flags, code, state.version) + b"".join(parts)
+    def _new_code(self, kind_status: tuple[str, str]) -> int | None:
+        if len(self._kind_status) >= _MAX_CODES or any(type(v) is not str for v in kind_status):
+            return None
+        self._code[kind_status] = number = len(self._kind_status)
+        self._kind_status.append(kind_status)
+        return number
 
-    def _legs(self, legs: tuple[EntrySpec, ...]) -> bytes:
-        if type(legs) is not tuple:
-            raise _Unpackable
-        out = []
-        for leg in legs:
-            if (
-                type(leg) is not EntrySpec
-                or type(leg.account_id) is not str
-                or type(leg.asset_id) is not str
-                or type(leg.amount) is not int
-                or leg.amount not in _AMOUNT_RANGE
-                or leg.direction not in _DIRECTIONS
-            ):
-                raise _Unpackable
-            out.append(
-                _LEG.pack(
-                    self._accounts.index(leg.account_id),
-                    self._assets.index(leg.asset_id),
-                    leg.direction == "credit",
-                    leg.amount,
-                )
-            )
-        return b"".join(out)
-
-    def _unpack(self, data: bytes) -> TxState:
-        flags, code, version = _HEAD.unpack_from(data)
-        kind, status = self._codes.values[code]
-        at = _HEAD.size
-        external_id = reversed_by = None
-        if flags & _HAS_EXTERNAL:
-            external_id, at = _read_text(data, at)
-        if flags & _HAS_REVERSED_BY:
-            reversed_by, at = _read_text(data, at)
-        legs: tuple[EntrySpec, ...] = ()
-        if flags & _HAS_LEGS:
-            accounts, assets = self._accounts.values, self._assets.values
-            legs = tuple(
-                EntrySpec(
-                    accounts[account],
-                    assets[asset],
-                    _DIRECTIONS[direction],
-                    amount,
-                )
-                for account, asset, direction, amount in _LEG.iter_unpack(data[at:])
-            )
-        return TxState(version, kind, status, external_id, legs, reversed_by)
-
-
-def _text(value: str) -> bytes:
-    if type(value) is not str:
-        raise _Unpackable
-    raw = value.encode("utf-8", "surrogatepass")
-    return _LENGTH.pack(len(raw)) + raw
-
-
-def _read_text(data: bytes, at: int) -> tuple[str, int]:
-    (length,) = _LENGTH.unpack_from(data, at)
-    start = at + _LENGTH.size
-    return data[start : start + length].decode("utf-8", "surrogatepass"), start + length
+    def _unpack(self, tx_id: str, packed: int) -> TxState:
+        version = packed >> _CODE_BITS
+        kind, status = self._kind_status[packed & (_MAX_CODES - 1)]
+        reversible = status == "posted" and kind != "reversal"
+        legs = self._legs_of(tx_id, version) if reversible else ()
+        return TxState(version, kind, status, None, legs)
