@@ -23,6 +23,7 @@ from ledger_audit.analytics.jet.population import (
     code,
     distinct_in_tx,
     locate,
+    stable_sort,
 )
 from ledger_audit.analytics.jet.time_rules import DAY_NS
 
@@ -47,9 +48,7 @@ def seldom_used(pop: Population, params: JetParams) -> RuleOutcome:
             "tx", "entry_index", "ledger_id", "account_id", "asset_id", "created_ns", "in_period"
         )
         .with_columns(key.alias("account_key"), code(pl.col("ledger_id"), key).alias("account"))
-        .sort("account", "created_ns", maintain_order=True)
-        .collect(engine="in-memory")  # polars 2.1 sorts this about twice as fast in memory
-        .lazy()
+        .pipe(stable_sort, ["account", "created_ns"])
         .with_columns(
             pl.when(account == account.shift(1))
             .then(pl.col("created_ns").shift(1))
@@ -61,7 +60,7 @@ def seldom_used(pop: Population, params: JetParams) -> RuleOutcome:
     dormant = pl.col("previous_ns").is_not_null() & (
         pl.col("created_ns") - pl.col("previous_ns") >= params.dormant_days * DAY_NS
     )
-    rows = legs.filter((pl.col("postings") <= params.seldom_max) | dormant)
+    rows = legs.filter((pl.col("postings") <= params.seldom_max) | dormant).lazy()
     idle_days = (pl.col("created_ns") - pl.col("previous_ns")) // DAY_NS
     return flag(
         one_per_transaction(locate(pop, rows)),
@@ -94,10 +93,11 @@ def rare_pair(pop: Population, params: JetParams) -> RuleOutcome:
             applicable=False,
         )
     key = _account(params)
+    # eager and in memory: polars 2.1 runs this plan several times slower when streaming
     coded = pop.legs.with_columns(
         code(pl.col("ledger_id"), key).alias("account"),
         code(pl.col("ledger_id"), pl.col("asset_id")).alias("asset"),
-    )
+    ).collect(engine="in-memory")
     debits = coded.filter(pl.col("direction") == "debit").select(
         "tx", "asset", "entry_index", pl.col("account").alias("debit"), pl.col("account_id")
     )
@@ -115,6 +115,7 @@ def rare_pair(pop: Population, params: JetParams) -> RuleOutcome:
         .pipe(distinct_in_tx, ["tx", "debit", "credit"])
         .with_columns(pl.len().over("debit", "credit").alias("seen"))
         .filter(pl.col("seen") <= params.pair_max)
+        .lazy()
         .with_columns(
             _account_of("account_id", params).alias("debit_account"),
             _account_of("credit_id", params).alias("credit_account"),
@@ -238,7 +239,10 @@ def duplicates(pop: Population, params: JetParams) -> RuleOutcome:
     Same accounts, asset, directions and amounts: effective the same day is a duplicate,
     within ``duplicate_days`` a near-duplicate; the later one is flagged, naming the other.
     """
-    sig = _signature(pop.legs, inverse=False).unnest("signature")
+    # twins share h1: the rest of the rule looks only at signatures whose h1 repeats
+    sig = (
+        _signature(pop.legs, inverse=False).unnest("signature").filter(pl.col("h1").is_duplicated())
+    )
     group = ["h1", "h2", "legs", "ledger"]
     same_group = pl.all_horizontal([pl.col(c) == pl.col(c).shift(1) for c in group])
     # ``tx`` is in key order, so within one ledger it orders as the transaction id does;

@@ -12,7 +12,7 @@ import polars as pl
 from ledger_audit.analytics.jet.catalogue import JetRule
 from ledger_audit.analytics.jet.flags import RuleOutcome, amount_text, flag, one_per_transaction
 from ledger_audit.analytics.jet.params import JetParams
-from ledger_audit.analytics.jet.population import Population, code, locate
+from ledger_audit.analytics.jet.population import Population, locate
 
 _BP = 10_000
 _ROW = ("ledger_id", "transaction_id", "version", "chain_seq")
@@ -77,26 +77,19 @@ def consistent_endings(pop: Population, params: JetParams) -> RuleOutcome:
     # amount >= unit * 10**k iff amount // unit >= 10**k (floor division, unit > 0): Int64
     # division cannot overflow, so no wider type is needed
     major = pl.col("amount") // pl.col("unit")
-    legs = pop.legs.filter(pl.col("unit").is_not_null() & (major >= modulus)).with_columns(
-        (major % modulus).alias("ending"),
-        code(pl.col("ledger_id"), pl.col("account_id")).alias("account"),
-        pl.col("asset_id").cast(pl.Categorical()).to_physical().alias("asset"),
-    )
-    p = 1.0 / modulus
-    keys = ["account", "asset"]
-    # counted on the few (account, asset, ending) groups, then matched back to their legs
-    counts = (
-        legs.group_by(*keys, "ending")
-        .agg(pl.len().alias("seen"))
-        .with_columns(pl.col("seen").sum().over(keys).alias("n"))
+    legs = (
+        pop.legs.filter(pl.col("unit").is_not_null() & (major >= modulus))
         .with_columns(
-            ((pl.col("seen") - pl.col("n") * p - 0.5) / (pl.col("n") * p * (1 - p)).sqrt()).alias(
-                "z"
-            )
+            (major % modulus).alias("ending"),
+            *(_physical(column).alias(name) for name, column in _CODES.items()),
         )
-        .filter((pl.col("z") > params.ending_z) & (pl.col("seen") >= params.ending_min_count))
+        .collect(engine="in-memory")
     )
-    rows = legs.join(counts, on=[*keys, "ending"], how="inner")
+    counts = _ending_counts(legs, modulus, params.ending_min_count)
+    p = 1.0 / modulus
+    z = (pl.col("seen") - pl.col("n") * p - 0.5) / (pl.col("n") * p * (1 - p)).sqrt()
+    flagged = counts.with_columns(z.alias("z")).filter(pl.col("z") > params.ending_z)
+    rows = legs.lazy().join(flagged.lazy(), on=[*_CODES, "ending"], how="inner")
     return flag(
         one_per_transaction(locate(pop, rows)),
         JetRule.CONSISTENT_ENDINGS,
@@ -114,6 +107,54 @@ def consistent_endings(pop: Population, params: JetParams) -> RuleOutcome:
             pl.col("z").round(2).cast(pl.String()),
         ),
     )
+
+
+def _physical(column: str) -> pl.Expr:
+    """The column's categorical code (small, one per value; never used to order)."""
+    return pl.col(column).cast(pl.Categorical()).to_physical().cast(pl.Int64())
+
+
+_CODES = {"_ledger": "ledger_id", "_account": "account_id", "_asset": "asset_id"}
+
+
+def _ending_counts(legs: pl.DataFrame, modulus: int, least: int) -> pl.DataFrame:
+    """Codes and endings seen at least ``least`` times: ``seen``, and ``n``, the legs.
+
+    One row per (ledger, account, asset, ending) as categorical codes; ``n`` counts the
+    legs of that (ledger, account, asset).
+
+    There are about as many endings as legs, so the four are packed into one Int64 (mixed
+    radix: exact) and counted by sorting it, several times faster in polars 2.1 than a
+    group-by of four columns; when the packed number could pass 2**63 they are grouped as
+    they are.
+    """
+    codes = list(_CODES)
+    most = legs.select(pl.col(codes).max().fill_null(0)).row(0)
+    radix = [int(m) + 1 for m in most]
+    if radix[0] * radix[1] * radix[2] * modulus >= 2**63:
+        counts = legs.group_by(*codes, "ending").agg(pl.len().alias("seen"))
+        counts = counts.filter(pl.col("seen") >= least)
+    else:
+        packed = pl.lit(0, dtype=pl.Int64())
+        for column, size in zip(codes, radix, strict=True):
+            packed = packed * size + pl.col(column)
+        runs = (
+            legs.select((packed * modulus + pl.col("ending")).sort().alias("k"))
+            .to_series()
+            .rle()
+            .struct.unnest()
+            .filter(pl.col("len") >= least)
+        )
+        value = pl.col("value") // modulus
+        counts = runs.select(
+            (value // (radix[1] * radix[2])).alias(codes[0]),
+            (value // radix[2] % radix[1]).alias(codes[1]),
+            (value % radix[2]).alias(codes[2]),
+            (pl.col("value") % modulus).alias("ending"),
+            pl.col("len").cast(pl.UInt32()).alias("seen"),
+        )
+    totals = legs.group_by(codes).agg(pl.len().alias("n"))
+    return counts.join(totals, on=codes, how="left")
 
 
 def _limits(pop: Population, params: JetParams) -> pl.LazyFrame:

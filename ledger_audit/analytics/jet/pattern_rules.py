@@ -13,7 +13,7 @@ from ledger_audit.analytics.jet.flags import (
     one_per_transaction,
 )
 from ledger_audit.analytics.jet.params import JetParams
-from ledger_audit.analytics.jet.population import Population, locate
+from ledger_audit.analytics.jet.population import Population, locate, stable_sort
 
 _BP = 10_000
 _MAD_SCALE = 0.6745  # robust z = 0.6745 (x - median) / MAD (Iglewicz and Hoaglin)
@@ -54,8 +54,7 @@ def sequence_gaps(pop: Population, params: JetParams) -> RuleOutcome:
     ledger = (pl.col("ledger_id") != pl.col("ledger_id").shift(1)).fill_null(value=True)
     ordered = (
         seqs.with_columns(ledger.cum_sum().alias("ledger"))
-        .sort(["ledger", "chain_seq"])
-        .collect(engine="in-memory")  # polars 2.1 sorts this about four times as fast in memory
+        .pipe(stable_sort, ["ledger", "chain_seq"])
         .lazy()
         .with_columns(
             pl.when(pl.col("ledger") == pl.col("ledger").shift(1))

@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
+from ledger_audit.analytics.jet.amount_rules import _ending_counts
 from ledger_audit.analytics.jet.population import TX_KEY, build_population, code, distinct_in_tx
 from ledger_audit.sources.ledger_frames import LedgerFrames
 from tests.analytics.jet.ledger import PARAMS, PERIOD, Tx, frames, move, ns
@@ -79,7 +80,7 @@ def test_distinct_in_tx_equals_unique(rows: list[tuple[int, int, int]]) -> None:
     """Deduplicating only the transactions with several rows removes the same repeats."""
     frame = pl.DataFrame(rows, schema=["tx", "a", "b"], orient="row").sort("tx")
     keys = ["tx", "a", "b"]
-    got = distinct_in_tx(frame.lazy(), keys).collect().sort(keys)
+    got = distinct_in_tx(frame, keys).sort(keys)
     assert_frame_equal(got, frame.unique(keys).sort(keys))
 
 
@@ -88,3 +89,32 @@ def test_code_tells_ledgers_apart() -> None:
     frame = pl.DataFrame({"ledger": ["a", "b", "a"], "account": ["x", "x", "x"]})
     codes = frame.select(code(pl.col("ledger"), pl.col("account"))).to_series().to_list()
     assert codes[0] == codes[2] != codes[1]
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 2), st.integers(0, 4), st.integers(0, 1), st.integers(0, 9)),
+        min_size=1,
+        max_size=40,
+    ),
+    st.integers(1, 3),
+    st.sampled_from([10, 10**18]),
+)
+def test_ending_counts_equal_a_group_by(
+    rows: list[tuple[int, int, int, int]], least: int, modulus: int
+) -> None:
+    """Packed and sorted (modulus 10) or grouped (10**18: the packed number would overflow),
+    the counts are those of a plain group-by."""
+    codes = ["_ledger", "_account", "_asset"]
+    legs = pl.DataFrame(rows, schema=[*codes, "ending"], orient="row")
+    got = _ending_counts(legs, modulus, least).sort(*codes, "ending")
+    totals = legs.group_by(codes).agg(pl.len().alias("n"))
+    expected = (
+        legs.group_by(*codes, "ending")
+        .agg(pl.len().cast(pl.UInt32()).alias("seen"))
+        .filter(pl.col("seen") >= least)
+        .join(totals, on=codes, how="left")
+        .sort(*codes, "ending")
+    )
+    assert_frame_equal(got, expected, check_dtypes=False)
