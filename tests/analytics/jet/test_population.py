@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
-from ledger_audit.analytics.jet.amount_rules import _ending_counts
+from ledger_audit.analytics.jet.amount_rules import _ending_counts, _nets
 from ledger_audit.analytics.jet.population import TX_KEY, build_population, code, distinct_in_tx
 from ledger_audit.sources.ledger_frames import LedgerFrames
 from tests.analytics.jet.ledger import PARAMS, PERIOD, Tx, frames, move, ns
@@ -118,3 +118,27 @@ def test_ending_counts_equal_a_group_by(
         .sort(*codes, "ending")
     )
     assert_frame_equal(got, expected, check_dtypes=False)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(0, 6), st.sampled_from(["USD/2", "EUR/2"]), st.integers(-(2**62), 2**62)
+        ),
+        min_size=1,
+        max_size=30,
+    ),
+    st.booleans(),
+)
+def test_nets_equal_a_group_by(rows: list[tuple[int, str, int]], in_order: bool) -> None:
+    """Running totals (one asset per transaction), the group-by (several assets, or legs
+    out of tx order): the same net per transaction and asset, exact in 128 bits."""
+    legs = pl.DataFrame(rows, schema=["tx", "asset_id", "signed"], orient="row").with_columns(
+        pl.col("tx").cast(pl.UInt32()), pl.col("signed").cast(pl.Int128())
+    )
+    if in_order:
+        legs = legs.sort("tx", maintain_order=True)
+    expected = legs.group_by("tx", "asset_id").agg(pl.col("signed").sum().alias("net"))
+    keys = ["tx", "asset_id"]
+    assert_frame_equal(_nets(legs).sort(keys), expected.sort(keys))
