@@ -189,3 +189,48 @@ def test_payloads_at_extreme_times_equal_lach1(instants: list[int], text: str) -
     ]
     transactions, entries = _frames(rows, sort_versions=True, sort_entries=True)
     _chunks_equal_reference(transactions, entries, 2)
+
+
+def _two_legs(seq: int, tx: str) -> lach1.SealedVersion:
+    debit, credit = (
+        lach1.SealedEntry(0, "a", "U", "debit", 5),
+        lach1.SealedEntry(1, "b", "U", "credit", 5),
+    )
+    return lach1.SealedVersion(
+        "L", seq, tx, 0, "standard", "posted", None, None, 0, 0, None, None, (debit, credit),
+    )  # fmt: skip
+
+
+def test_a_missing_run_and_an_orphan_run_are_not_taken_for_each_other() -> None:
+    """As many entry runs as versions, but one run is an orphan's: the keys must be compared."""
+    rows = [_two_legs(1, "a"), _two_legs(2, "b"), _two_legs(3, "c")]
+    transactions, entries = _frames(rows, sort_versions=True, sort_entries=True)
+    entries = entries.filter(pl.col("transaction_id") != "b#1")
+    orphan = entries.filter(pl.col("transaction_id") == "c#2").with_columns(
+        transaction_id=pl.lit("d#9")
+    )
+    entries = pl.concat([entries, orphan])
+    assert _row_entries(transactions, entries).at is not None
+    _chunks_equal_reference(transactions, entries, 250_000)
+
+
+def test_a_key_stored_twice_gets_every_run_of_its_entries() -> None:
+    """Versions A, B, A over entry runs A, B, A: each A row has both runs (as the join gives)."""
+    transactions, entries = _frames(
+        [_two_legs(1, "a"), _two_legs(2, "b")], sort_versions=True, sort_entries=True
+    )
+    transactions = pl.concat([transactions, transactions.head(1)])
+    entries = pl.concat([entries, entries.head(2)])
+    assert _row_entries(transactions, entries).at is not None
+    _chunks_equal_reference(transactions, entries, 250_000)
+
+
+def test_an_entry_without_amount_leaves_its_row_without_payload() -> None:
+    rows = [_two_legs(1, "a"), _two_legs(2, "b")]
+    for sort in (True, False):
+        transactions, entries = _frames(rows, sort_versions=sort, sort_entries=sort)
+        entries = entries.with_columns(
+            amount=pl.when(pl.col("transaction_id") == "a#0").then(None).otherwise("amount")
+        )
+        assert None in reference_payloads(transactions, entries)
+        _chunks_equal_reference(transactions, entries, 250_000)
