@@ -8,9 +8,11 @@ ratio measured at the previous size), it writes only a prefix of the stream and 
 is extrapolated linearly to the whole stream (the output says so; a linear extrapolation
 flatters the reference, whose per-request cost grows with the file). Both writers then
 also write that same prefix, so the ratio is like for like, and the two files of every
-pair are compared byte for byte.
+pair are compared byte for byte. ``--bulk-only`` times the bulk writer alone (each size in
+a fresh process, so each peak RSS is that size's own).
 
     .venv/bin/python benchmarks/bench_demo_writer.py --transactions 100000 1000000
+    .venv/bin/python benchmarks/bench_demo_writer.py --bulk-only --transactions 100000 200000
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ import hashlib
 import itertools
 import os
 import resource
+import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -128,8 +132,23 @@ def main() -> None:
         default=240.0,
         help="longest the reference may run in full at one size (seconds; default 240)",
     )
+    parser.add_argument(
+        "--bulk-only", action="store_true", help="time the bulk writer alone, a process per size"
+    )
+    parser.add_argument("--one", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.one:
+        _one(args.transactions[0])
+        return
     print(f"load average at start: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    if args.bulk_only:
+        for transactions in args.transactions:
+            subprocess.run(
+                [sys.executable, __file__, "--one", "--transactions", str(transactions)],
+                check=True,
+            )
+        print(f"load average at end: {os.getloadavg()[0]:.1f}")
+        return
     ratio = 4.0  # reference / bulk seconds, a first guess refined at each size
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
@@ -162,6 +181,19 @@ def main() -> None:
             print(f"  reference / bulk (like for like): {ratio:.1f}x")
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak RSS of the run: {peak:,.0f} MiB; load average at end: {os.getloadavg()[0]:.1f}")
+
+
+def _one(transactions: int) -> None:
+    """The bulk writer alone at one size, in this process: time, CPU, peak RSS."""
+    with tempfile.TemporaryDirectory() as tmp:
+        run = write(Path(tmp), transactions, bulk=True)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"{transactions:,} transactions (seed {SEED}, {MONTH}):")
+    print(_line("bulk writer", transactions, run))
+    print(
+        f"  peak RSS {peak:,.0f} MiB ({peak * 2**20 / run.requests:,.0f} bytes a request); "
+        f"load average {os.getloadavg()[0]:.1f}"
+    )
 
 
 if __name__ == "__main__":

@@ -98,12 +98,22 @@ _BULK_PRAGMAS = (
     "PRAGMA cache_size = -1048576",
     "PRAGMA synchronous = OFF",
     "PRAGMA wal_autocheckpoint = 50000",
+    "PRAGMA foreign_keys = OFF",
 )
 """Speed only, never content: a 1 GiB page cache for the random index inserts, no fsync,
-and fewer, larger checkpoints (the file's bytes do not depend on any of them)."""
+fewer, larger checkpoints, and no foreign-key lookups (the file's bytes do not depend on
+any of them).
+
+The one foreign key the bulk writer's rows could break is an entry's version
+(``entries_version_fk``): each batch inserts its versions before their entries, so the
+lookup could never fail, and it cost a random descent of the transactions' key index per
+entry (a third of the SQLite thread's CPU at 200k). The ledger's row exists (its chain
+head was read under the lock).
+"""
 _PLAIN_PRAGMAS = (
     "PRAGMA synchronous = NORMAL",
     "PRAGMA wal_autocheckpoint = 1000",
+    "PRAGMA foreign_keys = ON",
 )
 """What the writer engine sets (and SQLite's default checkpoint), put back after a batch.
 

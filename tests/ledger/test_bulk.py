@@ -258,3 +258,19 @@ def test_a_batch_that_cannot_be_written_stops_the_writer_and_leaves_nothing(
         assert conn.exec_driver_sql("SELECT COUNT(*) FROM transactions").scalar_one() == 0
         assert conn.exec_driver_sql("SELECT seq FROM chain_heads").scalar_one() == 0
     engine.dispose()
+
+
+def test_the_connection_goes_back_to_the_pool_enforcing_foreign_keys(tmp_path: Path) -> None:
+    """The bulk writer skips foreign-key lookups during its batches, and only then."""
+    engine, _ = make_ledger(f"sqlite:///{tmp_path / 'l.sqlite'}")
+    with BulkWriter(engine, "t", clock=Clock()) as bulk:
+        bulk.submit_many([PostTransaction("k1", move("assets:bank:usd", "revenue:fees", 5))])
+        bulk.flush()
+        with engine.begin() as conn:
+            assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar_one() == 1
+            with pytest.raises(sa.exc.IntegrityError, match="FOREIGN KEY"):
+                conn.exec_driver_sql(
+                    "INSERT INTO entries VALUES ('t', 'tx-none', 0, 0, 'revenue:fees', "
+                    "'USD/2', 'debit', 1)"
+                )
+    engine.dispose()
