@@ -142,3 +142,19 @@ def test_nets_equal_a_group_by(rows: list[tuple[int, str, int]], in_order: bool)
     expected = legs.group_by("tx", "asset_id").agg(pl.col("signed").sum().alias("net"))
     keys = ["tx", "asset_id"]
     assert_frame_equal(_nets(legs).sort(keys), expected.sort(keys))
+
+
+def test_who_is_read_for_the_period_only() -> None:
+    """In-period transactions carry actor and approver; earlier ones are not read."""
+    txs = [
+        Tx("old", ns(10, month=12) - 366 * 86_400 * 10**9, move("assets:bank", "revenue:r0", 5)),
+        Tx("now", ns(10), move("assets:bank", "revenue:r0", 5), actor="carol", approver="dan"),
+    ]
+    pop = build_population(frames(txs), PERIOD, PARAMS)
+    history = pop.history.collect().select("transaction_id", "in_period", "actor", "approver")
+    assert history.sort("transaction_id").rows() == [
+        ("now", True, "carol", "dan"),
+        ("old", False, None, None),
+    ]
+    legs = pop.legs.collect()
+    assert set(legs.get_column("actor")) == {"carol"}
