@@ -9,6 +9,7 @@ increase along the chain, so that instant is exactly a chain prefix).
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 import polars as pl
@@ -41,6 +42,9 @@ _ENTRY_SCHEMA = {
     "amount": pl.Int64(),
 }
 _COUNTED = ("posted", "pending")
+READ_CHUNK = 200_000
+"""Rows read from SQLite per frame: one chunk's rows are the only ones held as Python
+tuples at a time (read whole, a 1M demo's 3M entries would all be at once)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,25 +115,15 @@ def frame_delta(
     version it replaces (version - 1), each counted only while posted or pending; an
     account x asset is in the result if any such entry touches it, even if its cells
     come to zero (the SQL fold's groups; a property test holds the two equal). Sums are
-    taken in 128 bits, so they are exact where SQLite's would overflow and raise.
+    taken in 128 bits, so they are exact where SQLite's would overflow and raise. The
+    entries are read and summed a chunk at a time, so no more than one chunk of them is
+    ever held as Python rows.
     """
-    txs = pl.DataFrame(
-        db.execute(
-            "SELECT transaction_id, version, status, chain_seq FROM transactions "
-            "WHERE ledger_id = ?",
-            (ledger_id,),
-        ).fetchall(),
-        schema=_TX_SCHEMA,
-        orient="row",
-    ).lazy()
-    legs = pl.DataFrame(
-        db.execute(
-            "SELECT transaction_id, version, account_id, asset_id, direction, amount "
-            "FROM entries WHERE ledger_id = ?",
-            (ledger_id,),
-        ).fetchall(),
-        schema=_ENTRY_SCHEMA,
-        orient="row",
+    txs = _read(
+        db,
+        "SELECT transaction_id, version, status, chain_seq FROM transactions WHERE ledger_id = ?",
+        ledger_id,
+        _TX_SCHEMA,
     ).lazy()
     new = txs.filter((pl.col("chain_seq") > low) & (pl.col("chain_seq") <= high))
     added = new.select("transaction_id", "version", "status", sign=pl.lit(1, pl.Int8()))
@@ -138,17 +132,18 @@ def frame_delta(
         .join(txs.select("transaction_id", "version", "status"), on=["transaction_id", "version"])
         .select("transaction_id", "version", "status", sign=pl.lit(-1, pl.Int8()))
     )
+    counted = pl.concat([added, replaced]).filter(pl.col("status").is_in(_COUNTED)).collect()
     amount = pl.col("amount").cast(pl.Int128()) * pl.col("sign")
 
     def cell(status: str, direction: str) -> pl.Expr:
         wanted = (pl.col("status") == status) & (pl.col("direction") == direction)
         return amount.filter(wanted).sum()
 
-    cells = (
-        pl.concat([added, replaced])
-        .filter(pl.col("status").is_in(_COUNTED))
-        .join(legs, on=["transaction_id", "version"])
-        .group_by("account_id", "asset_id")
+    keys = ["account_id", "asset_id"]
+    partial = [
+        counted.lazy()
+        .join(chunk.lazy(), on=["transaction_id", "version"])
+        .group_by(keys)
         .agg(
             cell("posted", "debit").alias("posted_debits"),
             cell("posted", "credit").alias("posted_credits"),
@@ -156,11 +151,37 @@ def frame_delta(
             cell("pending", "credit").alias("pending_credits"),
         )
         .collect()
-    )
+        for chunk in _chunks(
+            db,
+            "SELECT transaction_id, version, account_id, asset_id, direction, amount "
+            "FROM entries WHERE ledger_id = ?",
+            ledger_id,
+            _ENTRY_SCHEMA,
+        )
+    ]
+    if not partial:
+        return {}
+    cells = pl.concat(partial).group_by(keys).agg(pl.col(_CELLS).sum())
     return {
         (account, asset): BalanceCells(int(pd), int(pc), int(ed), int(ec))
-        for account, asset, pd, pc, ed, ec in cells.iter_rows()
+        for account, asset, pd, pc, ed, ec in cells.select(*keys, *_CELLS).iter_rows()
     }
+
+
+def _chunks(
+    db: sqlite3.Connection, sql: str, ledger_id: str, schema: Mapping[str, pl.DataType]
+) -> Iterator[pl.DataFrame]:
+    """A query's rows as frames of at most :data:`READ_CHUNK` rows, in table order."""
+    cursor = db.execute(sql, (ledger_id,))
+    while rows := cursor.fetchmany(READ_CHUNK):
+        yield pl.DataFrame(rows, schema=schema, orient="row")
+
+
+def _read(
+    db: sqlite3.Connection, sql: str, ledger_id: str, schema: Mapping[str, pl.DataType]
+) -> pl.DataFrame:
+    """A query's rows as one frame, read a chunk at a time."""
+    return pl.concat([pl.DataFrame(schema=schema), *_chunks(db, sql, ledger_id, schema)])
 
 
 def rebuild_balances(engine: sa.Engine, ledger_id: str) -> ProjectionResult:

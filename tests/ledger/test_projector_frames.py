@@ -3,24 +3,39 @@
 ``project_balances`` folds a long span with ``frame_delta`` and a short one with the SQL
 ``log_delta``; random histories (posts, holds, captures, voids, reversals, retries, two
 assets) are folded both ways over random spans, and the two must be equal, key for key,
-including keys whose cells come to zero (each one becomes a stored row).
+including keys whose cells come to zero (each one becomes a stored row), whatever the
+number of chunks the entries are read in.
 """
 
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ledger_audit.errors import PostRejected
+from ledger_audit.ledger import projector
 from ledger_audit.ledger.log_delta import log_delta
 from ledger_audit.ledger.projector import frame_delta
 from ledger_audit.ledger.requests import EntrySpec, PostPending, PostTransaction, Request
 from ledger_audit.ledger.writer import LedgerWriter
 from tests.ledger.conftest import make_ledger, move
 from tests.ledger.test_writer_properties import op, to_request
+
+
+@contextmanager
+def _read_chunk(rows: int) -> Iterator[None]:
+    """Read the entries a few rows at a time, so a small ledger is folded over many chunks."""
+    saved = projector.READ_CHUNK
+    projector.READ_CHUNK = rows
+    try:
+        yield
+    finally:
+        projector.READ_CHUNK = saved
 
 
 def _write(writer: LedgerWriter, steps: list[tuple[object, ...]], batch: int) -> None:
@@ -50,11 +65,12 @@ def _write(writer: LedgerWriter, steps: list[tuple[object, ...]], batch: int) ->
     steps=st.lists(op, min_size=1, max_size=30),
     batch=st.integers(1, 5),
     cut=st.tuples(st.floats(0, 1), st.floats(0, 1)),
+    chunk=st.integers(1, 8),
 )
 def test_the_frame_fold_equals_the_sql_fold(
-    steps: list[tuple[object, ...]], batch: int, cut: tuple[float, float]
+    steps: list[tuple[object, ...]], batch: int, cut: tuple[float, float], chunk: int
 ) -> None:
-    with tempfile.TemporaryDirectory() as folder:
+    with tempfile.TemporaryDirectory() as folder, _read_chunk(chunk):
         engine, writer = make_ledger(f"sqlite:///{Path(folder) / 'l.sqlite'}")
         writer.submit(
             PostTransaction("seed", move("assets:bank:usd", "liabilities:wallet:alice", 20_000))
