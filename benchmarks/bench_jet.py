@@ -9,7 +9,8 @@ too), then times in the same process:
 - ``jet``: :func:`run_jet` over January 2025, every rule, without the completeness proof;
 - ``completeness``: the roll-forward tie-out and the chain verification, on their own.
 
-Prints each wall time and the ratio jet / baseline (target: under 10x).
+Prints each wall time (best of ``--repeat``, every run shown) and the ratio jet / baseline
+(target: under 10x).
 
 Usage::
 
@@ -58,16 +59,19 @@ def prepare(n: int) -> LedgerFrames:
     return replace(frames, transactions=transactions)
 
 
-def timed(label: str, run: object) -> float:
-    """Wall seconds of ``run()``."""
-    started = time.perf_counter()
-    run()  # type: ignore[operator]
-    seconds = time.perf_counter() - started
-    print(f"  {label:<14} {seconds:8.2f} s")
-    return seconds
+def timed(label: str, run: object, repeat: int = 1) -> float:
+    """Best wall seconds of ``run()`` over ``repeat`` runs (each run printed)."""
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        run()  # type: ignore[operator]
+        times.append(time.perf_counter() - started)
+    runs = ", ".join(f"{t:.3f}" for t in times)
+    print(f"  {label:<14} {min(times):8.3f} s  (best of {repeat}: {runs})")
+    return min(times)
 
 
-def run_size(n: int) -> None:
+def run_size(n: int, repeat: int) -> None:
     """Time the baseline, the pack and the completeness proof over ``n`` transactions."""
     frames = prepare(n)
     print(
@@ -83,8 +87,8 @@ def run_size(n: int) -> None:
             .collect()
         )
 
-    base = timed("baseline", baseline)
-    jet = timed("jet", lambda: run_jet(frames, PERIOD, PARAMS, completeness=False))
+    base = timed("baseline", baseline, repeat)
+    jet = timed("jet", lambda: run_jet(frames, PERIOD, PARAMS, completeness=False), repeat)
     timed("completeness", lambda: population_completeness(frames, PERIOD))
     result = run_jet(frames, PERIOD, PARAMS, completeness=False)
     print(
@@ -97,9 +101,11 @@ def main(argv: list[str] | None = None) -> int:
     """Run the benchmark for each size."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--transactions", type=int, nargs="+", default=[100_000])
+    parser.add_argument("--repeat", type=int, default=3, help="runs of each; the best counts")
     args = parser.parse_args(argv)
+    print(f"load average before: {Path('/proc/loadavg').read_text().split()[0]}")
     for n in args.transactions:
-        run_size(n)
+        run_size(n, args.repeat)
     return 0
 
 
