@@ -31,7 +31,7 @@ from ledger_audit.ledger.requests import (
 )
 from ledger_audit.ledger.writer import LedgerWriter
 from tests.ledger.conftest import T0, Clock, leg, make_ledger, move
-from tests.ledger.test_writer_properties import op, to_request
+from tests.ledger.test_writer_properties import op, record, to_request
 
 Outcome = PostResult | PostRejected
 
@@ -103,15 +103,7 @@ def test_random_histories_give_the_same_outcomes_and_the_same_bytes(
         pending: list[Request] = []
 
         def send() -> None:
-            for req, out in zip(pending, pair.submit(pending), strict=True):
-                sent.append(req)
-                if isinstance(out, PostRejected):
-                    continue
-                ids.append(out.transaction_id)
-                if isinstance(req, PostTransaction):
-                    legs[out.transaction_id] = (req.entries, req.pending)
-                elif isinstance(req, PostPending | VoidPending) and not out.replayed:
-                    legs[out.transaction_id] = (legs[out.transaction_id][0], False)
+            record(pending, pair.submit(pending), sent, ids, legs)
             pending.clear()
 
         for i, step in enumerate(steps):

@@ -17,14 +17,13 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ledger_audit.errors import PostRejected
 from ledger_audit.ledger import projector
 from ledger_audit.ledger.log_delta import log_delta
 from ledger_audit.ledger.projector import frame_delta
-from ledger_audit.ledger.requests import EntrySpec, PostPending, PostTransaction, Request
+from ledger_audit.ledger.requests import EntrySpec, PostTransaction, Request
 from ledger_audit.ledger.writer import LedgerWriter
 from tests.ledger.conftest import make_ledger, move
-from tests.ledger.test_writer_properties import op, to_request
+from tests.ledger.test_writer_properties import op, record, to_request
 
 
 @contextmanager
@@ -48,15 +47,7 @@ def _write(writer: LedgerWriter, steps: list[tuple[object, ...]], batch: int) ->
         if request is not None:
             pending.append(request)
         if pending and (len(pending) >= batch or i == len(steps) - 1):
-            for req, out in zip(pending, writer.submit_many(pending), strict=True):
-                sent.append(req)
-                if isinstance(out, PostRejected):
-                    continue
-                ids.append(out.transaction_id)
-                if isinstance(req, PostTransaction):
-                    legs[out.transaction_id] = (req.entries, req.pending)
-                elif isinstance(req, PostPending) and not out.replayed:
-                    legs[out.transaction_id] = (legs[out.transaction_id][0], False)
+            record(pending, writer.submit_many(pending), sent, ids, legs)
             pending = []
 
 

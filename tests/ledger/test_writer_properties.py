@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
@@ -13,6 +14,7 @@ from ledger_audit.ledger.projector import project_balances, rebuild_balances
 from ledger_audit.ledger.requests import (
     EntrySpec,
     PostPending,
+    PostResult,
     PostTransaction,
     Request,
     ReverseTransaction,
@@ -37,6 +39,25 @@ op = st.one_of(
     st.tuples(st.just("fx"), st.integers(1, 3000)),
     st.tuples(st.just("project")),
 )
+
+
+def record(
+    requests: Sequence[Request],
+    outcomes: Sequence[PostResult | PostRejected],
+    sent: list[Request],
+    ids: list[str],
+    legs: dict[str, tuple[tuple[EntrySpec, ...], bool]],
+) -> None:
+    """Note what each submitted request created, for :func:`to_request`'s later steps."""
+    for req, out in zip(requests, outcomes, strict=True):
+        sent.append(req)
+        if isinstance(out, PostRejected):
+            continue
+        ids.append(out.transaction_id)
+        if isinstance(req, PostTransaction):
+            legs[out.transaction_id] = (req.entries, req.pending)
+        elif isinstance(req, PostPending | VoidPending) and not out.replayed:
+            legs[out.transaction_id] = (legs[out.transaction_id][0], False)
 
 
 def to_request(
@@ -109,14 +130,7 @@ def test_random_histories_keep_every_invariant(steps: list[tuple[object, ...]], 
                 continue
             pending.append(request)
             if len(pending) >= batch or i == len(steps) - 1:
-                for req, out in zip(pending, writer.submit_many(pending), strict=True):
-                    sent.append(req)
-                    if not isinstance(out, PostRejected):
-                        ids.append(out.transaction_id)
-                        if isinstance(req, PostTransaction):
-                            legs[out.transaction_id] = (req.entries, req.pending)
-                        elif isinstance(req, PostPending | VoidPending) and not out.replayed:
-                            legs[out.transaction_id] = (legs[out.transaction_id][0], False)
+                record(pending, writer.submit_many(pending), sent, ids, legs)
                 pending = []
         if pending:
             writer.submit_many(pending)
