@@ -23,6 +23,7 @@ from ledger_audit.analytics.jet.population import (
     code,
     distinct_in_tx,
     locate,
+    run_number,
     stable_sort,
 )
 from ledger_audit.analytics.jet.time_rules import DAY_NS
@@ -247,9 +248,8 @@ def duplicates(pop: Population, params: JetParams) -> RuleOutcome:
     same_group = pl.all_horizontal([pl.col(c) == pl.col(c).shift(1) for c in group])
     # ``tx`` is in key order, so within one ledger it orders as the transaction id does;
     # the ledger is numbered the same way (its runs in ``tx`` order), so no text is sorted.
-    ledger = (pl.col("ledger_id") != pl.col("ledger_id").shift(1)).fill_null(value=True)
     rows = (
-        pop.transactions.with_columns(ledger.cum_sum().alias("ledger"))
+        pop.transactions.with_columns(run_number("ledger_id").alias("ledger"))
         .join(sig, on="tx", how="inner")
         .filter(pl.struct(group).is_duplicated())  # a lone signature has no earlier twin
         .sort([*group, "effective_ns", "created_ns", "tx"])

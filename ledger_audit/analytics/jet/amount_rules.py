@@ -12,7 +12,7 @@ import polars as pl
 from ledger_audit.analytics.jet.catalogue import JetRule
 from ledger_audit.analytics.jet.flags import RuleOutcome, amount_text, flag, one_per_transaction
 from ledger_audit.analytics.jet.params import JetParams
-from ledger_audit.analytics.jet.population import Population, locate
+from ledger_audit.analytics.jet.population import Population, locate, physical
 
 _BP = 10_000
 _ROW = ("ledger_id", "transaction_id", "version", "chain_seq")
@@ -106,7 +106,10 @@ def consistent_endings(pop: Population, params: JetParams) -> RuleOutcome:
         pop.legs.filter(pl.col("unit").is_not_null() & (major >= modulus))
         .with_columns(
             (major % modulus).alias("ending"),
-            *(_physical(column).alias(name) for name, column in _CODES.items()),
+            *(
+                physical(pl.col(column)).cast(pl.Int64()).alias(name)
+                for name, column in _CODES.items()
+            ),
         )
         .collect(engine="in-memory")
     )
@@ -132,11 +135,6 @@ def consistent_endings(pop: Population, params: JetParams) -> RuleOutcome:
             pl.col("z").round(2).cast(pl.String()),
         ),
     )
-
-
-def _physical(column: str) -> pl.Expr:
-    """The column's categorical code (small, one per value; never used to order)."""
-    return pl.col(column).cast(pl.Categorical()).to_physical().cast(pl.Int64())
 
 
 _CODES = {"_ledger": "ledger_id", "_account": "account_id", "_asset": "asset_id"}

@@ -13,7 +13,7 @@ from ledger_audit.analytics.jet.flags import (
     one_per_transaction,
 )
 from ledger_audit.analytics.jet.params import JetParams
-from ledger_audit.analytics.jet.population import Population, locate, stable_sort
+from ledger_audit.analytics.jet.population import Population, locate, run_number, stable_sort
 
 _BP = 10_000
 _MAD_SCALE = 0.6745  # robust z = 0.6745 (x - median) / MAD (Iglewicz and Hoaglin)
@@ -51,9 +51,8 @@ def sequence_gaps(pop: Population, params: JetParams) -> RuleOutcome:
     if seqs.select(pl.len()).collect().item() == 0:
         return not_applicable(JetRule.SEQUENCE_GAP, "no sequence numbers (unchained ledger)")
     # versions are in key order: number each ledger's run so no text is sorted
-    ledger = (pl.col("ledger_id") != pl.col("ledger_id").shift(1)).fill_null(value=True)
     ordered = (
-        seqs.with_columns(ledger.cum_sum().alias("ledger"))
+        seqs.with_columns(run_number("ledger_id").alias("ledger"))
         .pipe(stable_sort, ["ledger", "chain_seq"])
         .lazy()
         .with_columns(

@@ -115,6 +115,12 @@ def _boundaries(columns: tuple[str, ...]) -> tuple[pl.Expr, pl.Expr]:
     return opens, closes
 
 
+def run_number(*columns: str) -> pl.Expr:
+    """Each row's run of equal ``columns``, numbered from 0 (UInt32; rows in key order)."""
+    opens, _ = _boundaries(columns)
+    return (opens.cum_sum() - 1).cast(pl.UInt32())
+
+
 def _entry_codes(entries: pl.DataFrame, keys: pl.DataFrame) -> pl.Series:
     """Each entry's transaction code ``tx``: the row of ``keys`` (the history) it names.
 
@@ -126,7 +132,7 @@ def _entry_codes(entries: pl.DataFrame, keys: pl.DataFrame) -> pl.Series:
     no known transaction gets null.
     """
     opens, _ = _boundaries(TX_KEY)
-    runs = entries.select((opens.cum_sum() - 1).cast(pl.UInt32()).alias("tx")).to_series()
+    runs = entries.select(run_number(*TX_KEY).alias("tx")).to_series()
     heads = entries.lazy().filter(opens).select(TX_KEY).collect()
     if heads.equals(keys.select(TX_KEY)):
         return runs
@@ -224,7 +230,7 @@ def build_population(frames: LedgerFrames, period: Period, params: JetParams) ->
         history=history.lazy(),
         history_legs=history_legs.lazy(),
         versions=versions.select(
-            (opens.cum_sum() - 1).cast(pl.UInt32()).alias("tx"),
+            run_number(*TX_KEY).alias("tx"),
             *TX_KEY,
             "version",
             "chain_seq",
@@ -237,17 +243,18 @@ def build_population(frames: LedgerFrames, period: Period, params: JetParams) ->
     )
 
 
-def code(ledger: pl.Expr, value: pl.Expr) -> pl.Expr:
-    """One UInt64 per (ledger, text value): equal iff both are, for grouping and joining.
+def physical(expr: pl.Expr) -> pl.Expr:
+    """A text column's categorical code (UInt32, one per value).
 
-    Built from polars' categorical codes, which depend on what the process saw first: use
-    it to tell rows apart, never to order them.
+    The codes depend on what the process saw first: use them to tell rows apart, never to
+    order them.
     """
+    return expr.cast(pl.Categorical()).to_physical()
 
-    def physical(expr: pl.Expr) -> pl.Expr:
-        return expr.cast(pl.Categorical()).to_physical().cast(pl.UInt64())
 
-    return physical(ledger) * (2**32) + physical(value)
+def code(ledger: pl.Expr, value: pl.Expr) -> pl.Expr:
+    """One UInt64 per (ledger, text value): equal iff both are, for grouping and joining."""
+    return physical(ledger).cast(pl.UInt64()) * (2**32) + physical(value).cast(pl.UInt64())
 
 
 def stable_sort(rows: pl.LazyFrame, keys: list[str]) -> pl.DataFrame:
