@@ -70,7 +70,7 @@ def metadata_values(meta: pl.Series, key: str) -> pl.Series:
     column = pl.col("metadata")
     named = frame.select(column.str.contains(json.dumps(key), literal=True)).to_series()
     if not named.any():
-        return pl.Series(key, [None] * meta.len(), dtype=pl.String())
+        return pl.repeat(None, meta.len(), dtype=pl.String(), eager=True).alias(key)
     simple = (column.str.count_matches("{", literal=True) == 1) & ~column.str.contains(
         "\\", literal=True
     )
@@ -99,7 +99,8 @@ def _who(read: pl.DataFrame, params: JetParams) -> tuple[pl.Series, pl.Series]:
         found = metadata_values(meta if whole else meta.gather(rows), key)
         if whole:
             return found.alias(key)
-        return pl.Series(key, [None] * read.height, dtype=pl.String()).scatter(rows, found)
+        blank = pl.repeat(None, read.height, dtype=pl.String(), eager=True).alias(key)
+        return blank.scatter(rows, found)
 
     with ThreadPoolExecutor(max_workers=2) as pool:
         actor = pool.submit(values, "first_metadata", params.actor_field)
