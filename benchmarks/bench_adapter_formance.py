@@ -31,7 +31,6 @@ import os
 import resource
 import subprocess
 import sys
-import tempfile
 import time
 
 import polars as pl
@@ -39,7 +38,7 @@ from bench_load import write_postgres
 
 from ledger_audit.schema import lach1
 from ledger_audit.schema.frames import FRAME_SCHEMAS
-from ledger_audit.sources import LedgerFrames
+from ledger_audit.sources import LedgerFrames, LoadReport
 
 T0 = 1_735_689_600_000_000_000  # 2025-01-01T00:00:00Z
 LEDGER = "main"
@@ -218,6 +217,57 @@ def _posted_digest(frames: LedgerFrames) -> str:
     return hashlib.sha256(sums.write_csv().encode()).hexdigest()[:16]
 
 
+def _formance_steps(
+    url: str, out: dict[str, float | int | str], cpu_start: float
+) -> tuple[LedgerFrames, LoadReport]:
+    """``formance.load`` step by step (read, frames, each vendor check), each timed."""
+    from ledger_audit.sources.adapters.formance import NOTES  # noqa: PLC0415
+    from ledger_audit.sources.adapters.formance.chain import (  # noqa: PLC0415
+        chain_check,
+        features_of,
+    )
+    from ledger_audit.sources.adapters.formance.consistency import (  # noqa: PLC0415
+        log_transactions,
+        logs_check,
+        moves_check,
+    )
+    from ledger_audit.sources.adapters.formance.frames import (  # noqa: PLC0415
+        build_frames,
+        transaction_keys,
+    )
+    from ledger_audit.sources.adapters.formance.read import (  # noqa: PLC0415
+        read_rows,
+        require,
+    )
+    from ledger_audit.sources.mapping import open_relations  # noqa: PLC0415
+
+    start = time.perf_counter()
+    with open_relations(url) as opened:
+        rows = read_rows(opened, require(opened))
+        label = opened.label
+    out["read"] = time.perf_counter() - start
+    log_tx = log_transactions(rows.logs)
+    frames, report = build_frames(rows, transaction_keys(log_tx), label, NOTES)
+    out["load"] = time.perf_counter() - start
+    out["load_cpu"] = time.process_time() - cpu_start
+    features = features_of(rows.ledgers)
+    start = time.perf_counter()
+    logs_result, content = logs_check(rows, log_tx)
+    out["logs_check"] = time.perf_counter() - start
+    start = time.perf_counter()
+    chain = chain_check(rows.logs, rows.blocks, features, content)
+    out["chain"] = time.perf_counter() - start
+    out["chain_rows"] = rows.logs.height
+    start = time.perf_counter()
+    moves = moves_check(rows, features)
+    out["moves_check"] = time.perf_counter() - start
+    out["checks_cpu"] = time.process_time() - cpu_start - float(out["load_cpu"])
+    out["findings"] = sum(
+        r.findings.height for r in (chain.result, logs_result.result, moves.result)
+    )
+    return frames, report
+
+
 def worker(kind: str, url: str) -> None:
     """Load once in this fresh process; print the timings as one JSON line."""
     import adbc_driver_postgresql.dbapi  # noqa: F401, PLC0415 - import cost is not load cost
@@ -236,51 +286,16 @@ def worker(kind: str, url: str) -> None:
         verify_chain(frames.transactions, frames.entries, frames.ledgers)
         out["chain"] = time.perf_counter() - start
         out["chain_rows"] = frames.transactions.height
-    else:
-        from ledger_audit.sources.adapters.formance import NOTES  # noqa: PLC0415
-        from ledger_audit.sources.adapters.formance.chain import (  # noqa: PLC0415
-            chain_check,
-            features_of,
-        )
-        from ledger_audit.sources.adapters.formance.consistency import (  # noqa: PLC0415
-            log_transactions,
-            logs_check,
-            moves_check,
-        )
-        from ledger_audit.sources.adapters.formance.frames import build_frames  # noqa: PLC0415
-        from ledger_audit.sources.adapters.formance.read import (  # noqa: PLC0415
-            read_rows,
-            require,
-        )
-        from ledger_audit.sources.mapping import open_relations  # noqa: PLC0415
+    elif kind == "frames":
+        from ledger_audit.sources.adapters.formance import load  # noqa: PLC0415
 
         start = time.perf_counter()
-        with open_relations(url) as opened:
-            rows = read_rows(opened, require(opened))
-            label = opened.label
-        out["read"] = time.perf_counter() - start
-        log_tx = log_transactions(rows.logs)
-        keys = log_tx.select("ledger", "tx_id", "idempotency_key").unique(
-            ["ledger", "tx_id"], keep="first", maintain_order=True
-        )
-        frames, report = build_frames(rows, keys, label, NOTES)
+        adapted = load(url, vendor_checks=False)
+        frames, report = adapted.frames, adapted.report
         out["load"] = time.perf_counter() - start
         out["load_cpu"] = time.process_time() - cpu_start
-        features = features_of(rows.ledgers)
-        start = time.perf_counter()
-        logs_result, content = logs_check(rows, log_tx)
-        out["logs_check"] = time.perf_counter() - start
-        start = time.perf_counter()
-        chain = chain_check(rows.logs, rows.blocks, features, content)
-        out["chain"] = time.perf_counter() - start
-        out["chain_rows"] = rows.logs.height
-        start = time.perf_counter()
-        moves = moves_check(rows, features)
-        out["moves_check"] = time.perf_counter() - start
-        out["checks_cpu"] = time.process_time() - cpu_start - float(out["load_cpu"])
-        out["findings"] = sum(
-            r.findings.height for r in (chain.result, logs_result.result, moves.result)
-        )
+    else:
+        frames, report = _formance_steps(url, out, cpu_start)
     out["rows"] = report.read
     out["rejected"] = report.rejected
     out["peak_kib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -299,76 +314,92 @@ def _run(kind: str, url: str) -> dict[str, float | int | str]:
     return result
 
 
+KINDS = ("canonical", "frames", "formance")
+"""Each a fresh process: canonical tables; ``load(url, vendor_checks=False)``; the full load."""
+
+
+def _best(results: list[dict[str, float | int | str]], key: str) -> float:
+    return min(float(r[key]) for r in results)
+
+
+def measure(canonical_url: str, formance_url: str, repeat: int) -> None:
+    """Run the three loads ``repeat`` times, interleaved, and print the best of each."""
+    load_before = os.getloadavg()[0]
+    runs: dict[str, list[dict[str, float | int | str]]] = {k: [] for k in KINDS}
+    for _ in range(repeat):
+        for kind in KINDS:
+            runs[kind].append(_run(kind, canonical_url if kind == "canonical" else formance_url))
+    c, fr, f = (min(runs[k], key=lambda r: float(r["load"])) for k in KINDS)
+    native = float(f["chain"]) + float(f["logs_check"]) + float(f["moves_check"])
+    print(
+        f"best of {repeat} per load, interleaved, each in a fresh process; 1-minute load "
+        f"average {load_before:.1f} before the runs, {os.getloadavg()[0]:.1f} after (2 cores)"
+    )
+    print(f"{'load':<38} {'seconds':>8} {'rows/s':>12} {'peak RSS':>10}")
+    for label, result, seconds in (
+        ("canonical tables (load_ledger)", c, float(c["load"])),
+        ("formance load(vendor_checks=False)", fr, float(fr["load"])),
+        ("formance frames, full read", f, float(f["load"])),
+        ("formance frames + vendor checks", f, float(f["load"]) + native),
+    ):
+        print(
+            f"{label:<38} {seconds:>8.2f} {int(result['rows']) / seconds:>12,.0f} "
+            f"{int(result['peak_kib']) / 2**20:>8.2f} GiB"
+        )
+    base = float(c["load"])
+    print(
+        f"wall, adapter/canonical: {float(fr['load']) / base:.2f}x frames (vendor_checks=False), "
+        f"{(float(f['load']) + native) / base:.2f}x with vendor checks (target <= 1.5x)"
+    )
+    cpu_c, cpu_fr = _best(runs["canonical"], "load_cpu"), _best(runs["frames"], "load_cpu")
+    cpu_all = min(float(r["load_cpu"]) + float(r["checks_cpu"]) for r in runs["formance"])
+    print(
+        f"client CPU s (best of {repeat}): canonical {cpu_c:.2f}, frames {cpu_fr:.2f} "
+        f"({cpu_fr / cpu_c:.2f}x), with vendor checks {cpu_all:.2f} ({cpu_all / cpu_c:.2f}x)"
+    )
+    print(
+        "every run's client CPU s: "
+        + "; ".join(
+            f"{k} " + " ".join(f"{float(r['load_cpu']):.2f}" for r in runs[k]) for k in KINDS
+        )
+    )
+    print(
+        f"chain verification: Formance logs {int(f['chain_rows']):,} in "
+        f"{float(f['chain']):.2f} s = {int(f['chain_rows']) / float(f['chain']):,.0f} "
+        f"rows/s; LACH-1 {int(c['chain_rows']):,} in {float(c['chain']):.2f} s = "
+        f"{int(c['chain_rows']) / float(c['chain']):,.0f} rows/s"
+    )
+    print(
+        f"vendor checks: logs vs transactions {float(f['logs_check']):.2f} s, moves "
+        f"{float(f['moves_check']):.2f} s; findings {f['findings']} (clean: expect 0)"
+    )
+    digests = {str(r["digest"]) for k in KINDS for r in runs[k]}
+    print(
+        f"same posted balances in every run: {'yes' if len(digests) == 1 else 'NO'} "
+        f"({', '.join(sorted(digests))}); rejected {f['rejected']} / {fr['rejected']}"
+    )
+
+
 def bench(n: int, pg_url: str | None, repeat: int) -> None:
     server = None
-    with tempfile.TemporaryDirectory(prefix="bench-formance-"):
-        if pg_url is None:
-            from ledger_audit.testing.pgserver import PostgresServer  # noqa: PLC0415
+    if pg_url is None:
+        from ledger_audit.testing.pgserver import PostgresServer  # noqa: PLC0415
 
-            server = PostgresServer(fsync=False, settings={"shared_buffers": "1GB"})
-            server.start()
-            canonical_url = server.create_database("bench_canonical")
-            formance_url = server.create_database("bench_formance")
-        else:
-            canonical_url = formance_url = pg_url
-        try:
-            subprocess.run(
-                [sys.executable, __file__, "--prepare", str(n), canonical_url, formance_url],
-                check=True,
-            )
-            load_before = os.getloadavg()[0]
-            best: dict[str, dict[str, float | int | str]] = {}
-            for _ in range(repeat):
-                for kind, url in (("canonical", canonical_url), ("formance", formance_url)):
-                    result = _run(kind, url)
-                    if kind not in best or float(result["load"]) < float(best[kind]["load"]):
-                        best[kind] = result
-            c, f = best["canonical"], best["formance"]
-            native = float(f["chain"]) + float(f["logs_check"]) + float(f["moves_check"])
-            print(
-                f"best of {repeat} per load, interleaved; 1-minute load average "
-                f"{load_before:.1f} before the runs, {os.getloadavg()[0]:.1f} after"
-            )
-            print(f"{'load':<34} {'seconds':>8} {'rows/s':>12} {'peak RSS':>10}")
-            for label, result, seconds in (
-                ("canonical tables (load_ledger)", c, float(c["load"])),
-                ("formance adapter, frames only", f, float(f["load"])),
-                ("formance adapter + vendor checks", f, float(f["load"]) + native),
-            ):
-                print(
-                    f"{label:<34} {seconds:>8.2f} {int(result['rows']) / seconds:>12,.0f} "
-                    f"{int(result['peak_kib']) / 2**20:>8.2f} GiB"
-                )
-            print(
-                f"adapter/canonical = {float(f['load']) / float(c['load']):.2f}x frames only, "
-                f"{(float(f['load']) + native) / float(c['load']):.2f}x with vendor checks "
-                "(target <= 1.5x)"
-            )
-            cpu_c, cpu_f = float(c["load_cpu"]), float(f["load_cpu"])
-            cpu_all = cpu_f + float(f["checks_cpu"])
-            print(
-                f"client CPU: canonical {cpu_c:.2f} s, adapter frames {cpu_f:.2f} s "
-                f"({cpu_f / cpu_c:.2f}x), with vendor checks {cpu_all:.2f} s "
-                f"({cpu_all / cpu_c:.2f}x)"
-            )
-            print(
-                f"chain verification: Formance logs {int(f['chain_rows']):,} in "
-                f"{float(f['chain']):.2f} s = {int(f['chain_rows']) / float(f['chain']):,.0f} "
-                f"rows/s; LACH-1 {int(c['chain_rows']):,} in {float(c['chain']):.2f} s = "
-                f"{int(c['chain_rows']) / float(c['chain']):,.0f} rows/s"
-            )
-            print(
-                f"vendor checks: logs vs transactions {float(f['logs_check']):.2f} s, moves "
-                f"{float(f['moves_check']):.2f} s; findings {f['findings']} (clean: expect 0)"
-            )
-            same = c["digest"] == f["digest"]
-            print(
-                f"same posted balances: {'yes' if same else 'NO'} ({c['digest']} / "
-                f"{f['digest']}); rejected {f['rejected']}"
-            )
-        finally:
-            if server is not None:
-                server.stop()
+        server = PostgresServer(fsync=False, settings={"shared_buffers": "1GB"})
+        server.start()
+        canonical_url = server.create_database("bench_canonical")
+        formance_url = server.create_database("bench_formance")
+    else:
+        canonical_url = formance_url = pg_url
+    try:
+        subprocess.run(
+            [sys.executable, __file__, "--prepare", str(n), canonical_url, formance_url],
+            check=True,
+        )
+        measure(canonical_url, formance_url, repeat)
+    finally:
+        if server is not None:
+            server.stop()
 
 
 def main() -> None:
@@ -382,8 +413,17 @@ def main() -> None:
     parser.add_argument("--transactions", type=int, default=1_000_000)
     parser.add_argument("--pg-url", default=None, help="an existing server (default: start one)")
     parser.add_argument("--repeat", type=int, default=2, help="runs per method (best kept)")
+    parser.add_argument(
+        "--urls",
+        nargs=2,
+        metavar=("CANONICAL", "FORMANCE"),
+        help="measure databases an earlier --prepare wrote (no generation)",
+    )
     args = parser.parse_args()
-    bench(args.transactions, args.pg_url, args.repeat)
+    if args.urls:
+        measure(args.urls[0], args.urls[1], args.repeat)
+    else:
+        bench(args.transactions, args.pg_url, args.repeat)
 
 
 if __name__ == "__main__":

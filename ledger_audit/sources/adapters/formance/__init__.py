@@ -15,16 +15,27 @@ from pathlib import Path
 import polars as pl
 
 from ledger_audit.errors import InputError
+from ledger_audit.findings import CheckResult, Coverage, NativeCheck, empty_findings
 from ledger_audit.sources.adapters.adapted import Adapted
+from ledger_audit.sources.adapters.formance import chain, consistency
 from ledger_audit.sources.adapters.formance.chain import chain_check, features_of
 from ledger_audit.sources.adapters.formance.consistency import (
+    keyed_log_transactions,
     log_transactions,
     logs_check,
     moves_check,
 )
 from ledger_audit.sources.adapters.formance.export import is_export, read_export
-from ledger_audit.sources.adapters.formance.frames import build_frames
-from ledger_audit.sources.adapters.formance.read import NAME, read_rows, require
+from ledger_audit.sources.adapters.formance.frames import build_frames, transaction_keys
+from ledger_audit.sources.adapters.formance.read import (
+    NAME,
+    BucketRows,
+    FrameRows,
+    read_frame_rows,
+    read_keyed_logs,
+    read_rows,
+    require,
+)
 from ledger_audit.sources.mapping import open_relations
 
 __all__ = ["NAME", "check", "load"]
@@ -65,21 +76,60 @@ def check(source: str | Path) -> None:
         require(opened)
 
 
-def load(source: str | Path) -> Adapted:
-    """Read a Formance database (one read-only snapshot) or a ``logs/export`` JSON-lines file."""
+NOT_RUN = (
+    "the vendor checks were not run (load with vendor_checks=False read the frames only: "
+    "no log hash, memento of an unkeyed log, move or block was read)"
+)
+
+
+def _not_run() -> tuple[NativeCheck, ...]:
+    """The three vendor checks, each stating that it proved nothing (not a pass)."""
+    checks = (
+        (chain.CHECK, chain.RULES),
+        (consistency.CHECK_LOGS, consistency.LOGS_RULES),
+        (consistency.CHECK_MOVES, consistency.MOVES_RULES),
+    )
+    return tuple(
+        NativeCheck(
+            CheckResult(
+                name,
+                empty_findings(),
+                Coverage(0, "rows", "not run", unproven=(NOT_RUN,), unproven_rules=rules),
+            ),
+            rules,
+        )
+        for name, rules in checks
+    )
+
+
+def load(source: str | Path, *, vendor_checks: bool = True) -> Adapted:
+    """Read a Formance database (one read-only snapshot) or a ``logs/export`` JSON-lines file.
+
+    Two steps of the same snapshot: the rows the frames need, then, with ``vendor_checks``,
+    the logs, moves and blocks that only the vendor checks read. Without them only the keyed
+    transaction logs' mementos are read (a transaction's idempotency key is in its log), and
+    the three checks say they proved nothing; the frames are the same either way.
+    """
     extra: tuple[str, ...] = ()
+    rows: FrameRows
+    full: BucketRows | None = None
+    keyed_logs = pl.DataFrame()
     if is_export(source):
         check(source)
-        rows = read_export(Path(source))
+        rows = full = read_export(Path(source))
         label = str(source)
         extra = EXPORT_NOTES
     else:
         with open_relations(source) as opened:
             buckets = require(opened)
-            rows = read_rows(opened, buckets)
+            if vendor_checks:
+                rows = full = read_rows(opened, buckets)
+            else:
+                rows = read_frame_rows(opened, buckets)
+                keyed_logs = read_keyed_logs(opened, buckets)
             label = opened.label
-    features = features_of(rows.ledgers)
-    log_tx = log_transactions(rows.logs)
+    log_tx = log_transactions(full.logs) if full is not None else None
+    keys = transaction_keys(log_tx if log_tx is not None else keyed_log_transactions(keyed_logs))
     notes = [*NOTES, *extra]
     unscaled = sorted(
         set(rows.postings.get_column("asset").unique().drop_nulls().to_list())
@@ -90,19 +140,17 @@ def load(source: str | Path) -> Adapted:
         notes.append(
             f"asset(s) {shown} carry no /precision: read with scale 0 ({len(unscaled)} in all)"
         )
+    features = features_of(rows.ledgers)
     for ledger, flags in sorted(features.items()):
         if flags.get("HASH_LOGS") == "DISABLED":
             notes.append(f"ledger {ledger} has HASH_LOGS=DISABLED: its log chain is not proven")
-    keys = (
-        log_tx.select("ledger", "tx_id", "idempotency_key")
-        .filter(pl.col("tx_id").is_not_null())
-        .unique(["ledger", "tx_id"], keep="first", maintain_order=True)
-    )
     frames, report = build_frames(rows, keys, label, tuple(notes))
-    logs_result, content = logs_check(rows, log_tx)
+    if full is None or log_tx is None or not vendor_checks:
+        return Adapted(NAME, frames, report, _not_run())
+    logs_result, content = logs_check(full, log_tx)
     native = (
-        chain_check(rows.logs, rows.blocks, features, content),
+        chain_check(full.logs, full.blocks, features, content),
         logs_result,
-        moves_check(rows, features),
+        moves_check(full, features),
     )
     return Adapted(NAME, frames, report, native)

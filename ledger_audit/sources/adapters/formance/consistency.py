@@ -32,13 +32,14 @@ from ledger_audit.findings import (
 )
 from ledger_audit.sources.adapters.adapted import NativeCheck
 from ledger_audit.sources.adapters.formance.hashing import pg_json_time, utf8_text
-from ledger_audit.sources.adapters.formance.read import BucketRows
+from ledger_audit.sources.adapters.formance.read import TX_LOGS, BucketRows
 
 CHECK_LOGS = "formance_logs"
 CHECK_MOVES = "formance_moves"
 LOGS_RULES = (RuleId.SOURCE_INCONSISTENT, RuleId.IDEMPOTENCY_CONFLICT)
 MOVES_RULES = (RuleId.BALANCE_RUNNING_BROKEN, RuleId.SOURCE_INCONSISTENT)
-_TX_LOGS = ("NEW_TRANSACTION", "REVERTED_TRANSACTION")
+TX_ID = r'"id":([0-9]+),"reverted"'
+"""Where a transaction log's memento names the transaction it creates (its first match)."""
 _WIDE = pl.Decimal(38, 0)
 
 
@@ -48,7 +49,7 @@ def log_transactions(logs: pl.DataFrame) -> pl.DataFrame:
     Go writes a memento's fields in a fixed order, so they are cut out by position (the
     postings array runs from ``"postings":`` to ``],"metadata":``) rather than parsed.
     """
-    logs = logs.filter(pl.col("type").is_in(_TX_LOGS))
+    logs = logs.filter(pl.col("type").is_in(TX_LOGS))
     logs = logs.with_columns(utf8_text(logs.get_column("memento")).alias("memento_text"))
     text = pl.col("memento_text")
     start = text.str.find('"postings":', literal=True) + len('"postings":')
@@ -56,13 +57,27 @@ def log_transactions(logs: pl.DataFrame) -> pl.DataFrame:
     return logs.select(
         "ledger",
         pl.col("id").alias("log_id"),
-        text.str.extract(r'"id":([0-9]+),"reverted"', 1).alias("tx_id"),
+        text.str.extract(TX_ID, 1).alias("tx_id"),
         text.str.slice(start, end - start).alias("log_postings"),
         text.str.extract(r'"timestamp":"([^"]*)"', 1).alias("log_timestamp"),
         text.str.extract(r'"reference":("(?:[^"\\]|\\.)*")', 1).alias("log_reference"),
         text.str.extract(r'^\{"revertedTransactionID":([0-9]+)', 1).alias("log_reverts"),
         "idempotency_key",
         "idempotency_hash",
+    )
+
+
+def keyed_log_transactions(logs: pl.DataFrame) -> pl.DataFrame:
+    """:func:`log_transactions` reduced to what the frames need, for ``read_keyed_logs``.
+
+    The same transaction id, read the same way, so both give the same keys.
+    """
+    text = utf8_text(logs.get_column("memento"))
+    return logs.select(
+        "ledger",
+        pl.col("id").alias("log_id"),
+        text.str.extract(TX_ID, 1).alias("tx_id"),
+        "idempotency_key",
     )
 
 

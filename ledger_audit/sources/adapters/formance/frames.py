@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from ledger_audit.sources.adapters.formance.read import BucketRows
+from ledger_audit.sources.adapters.formance.read import FrameRows
 from ledger_audit.sources.conform import conform_table
 from ledger_audit.sources.ledger_frames import LedgerFrames, LoadReport, TableCount
 
@@ -36,12 +36,29 @@ def _none(dtype: pl.DataType) -> pl.Expr:
     return pl.lit(None, dtype=dtype)
 
 
+def transaction_keys(log_tx: pl.DataFrame) -> pl.DataFrame:
+    """Each transaction's idempotency key: that of its first keyed log (lowest log id).
+
+    ``log_tx`` holds ledger, log_id, tx_id, idempotency_key per transaction log. A log
+    without a key names no key, so the frames need only the keyed logs' mementos; the order
+    (ledger, numeric log id, log id) is total, log ids being unique per ledger.
+    """
+    log_id = pl.col("log_id").cast(pl.String)
+    return (
+        log_tx.filter(pl.col("tx_id").is_not_null() & pl.col("idempotency_key").is_not_null())
+        .sort(["ledger", log_id.cast(pl.Int64, strict=False), log_id], nulls_last=True)
+        .unique(["ledger", "tx_id"], keep="first", maintain_order=True)
+        .select("ledger", "tx_id", "idempotency_key")
+    )
+
+
 def build_frames(
-    rows: BucketRows, log_tx: pl.DataFrame, label: str, notes: tuple[str, ...]
+    rows: FrameRows, log_tx: pl.DataFrame, label: str, notes: tuple[str, ...]
 ) -> tuple[LedgerFrames, LoadReport]:
     """Canonical frames and the load report of one snapshot's rows.
 
-    ``log_tx`` links each transaction to its log: ledger, id (text), idempotency_key.
+    ``log_tx`` links each transaction to its key (``transaction_keys``): ledger, tx_id
+    (text), idempotency_key.
     """
     as_of = rows.transactions.group_by("ledger").agg(pl.col("inserted_at").max().alias("as_of"))
     raw_assets = pl.concat(

@@ -127,8 +127,8 @@ def _us_to_ns(*names: str) -> list[pl.Expr]:
 
 
 @dataclass(frozen=True, slots=True, eq=False)
-class BucketRows:
-    """The vendor rows of one snapshot (all buckets together), typed.
+class FrameRows:
+    """The vendor rows the canonical frames are built from (all buckets together), typed.
 
     Times are epoch nanoseconds (``*_ns``, from microseconds); NUMERIC values are exact text.
     """
@@ -138,25 +138,41 @@ class BucketRows:
     postings: pl.DataFrame
     accounts: pl.DataFrame
     volumes: pl.DataFrame
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class BucketRows(FrameRows):
+    """Every vendor row of one snapshot: the frames' rows and what only the checks read.
+
+    ``logs`` (with their mementos and hashes), ``moves`` (with post-commit volumes) and
+    ``blocks`` are evidence the canonical frames do not hold.
+    """
+
     moves: pl.DataFrame
     logs: pl.DataFrame
     blocks: pl.DataFrame
 
 
-def read_rows(opened: RelationSource, buckets: tuple[str, ...]) -> BucketRows:
-    """Every row the adapter needs, from the open snapshot."""
+TX_LOGS = ("NEW_TRANSACTION", "REVERTED_TRANSACTION")
+"""Log types whose memento holds a transaction (the one it creates)."""
+
+
+def _bucket_sql(buckets: tuple[str, ...]) -> str:
+    return ", ".join(map(_sql_text, buckets))
+
+
+def read_frame_rows(opened: RelationSource, buckets: tuple[str, ...]) -> FrameRows:
+    """The rows the canonical frames need, from the open snapshot (no log, no move)."""
     ledgers = _query(
         opened,
         "SELECT name, bucket, features::text AS features, metadata::text AS metadata, "
-        f"added_at FROM _system.ledgers WHERE bucket IN ({', '.join(map(_sql_text, buckets))})",
+        f"added_at FROM _system.ledgers WHERE bucket IN ({_bucket_sql(buckets)})",
     ).with_columns(_us_to_ns("added_at"))
-    parts: dict[str, list[pl.DataFrame]] = {k: [] for k in (*BUCKET_TABLES, "postings")}
+    parts: dict[str, list[pl.DataFrame]] = {
+        k: [] for k in ("transactions", "postings", "accounts", "accounts_volumes")
+    }
     for bucket in buckets:
         b = _q(bucket)
-        has_version = "schema_version" in {
-            c.name for c in opened.columns(RelationRef(name=f"{bucket}.logs"))
-        }
-        version = "schema_version" if has_version else "NULL::text AS schema_version"
         transactions = _query(
             opened,
             "SELECT ledger, id::text AS id, timestamp, inserted_at, reference, "
@@ -190,6 +206,53 @@ def read_rows(opened: RelationSource, buckets: tuple[str, ...]) -> BucketRows:
                 f"output::text AS output FROM {b}.accounts_volumes",
             )
         )
+
+    def joined(key: str) -> pl.DataFrame:
+        return pl.concat(parts[key], how="vertical_relaxed")
+
+    return FrameRows(
+        ledgers=ledgers,
+        transactions=joined("transactions").with_columns(
+            _us_to_ns("timestamp", "inserted_at", "reverted_at")
+        ),
+        postings=joined("postings"),
+        accounts=joined("accounts").with_columns(_us_to_ns("insertion_date", "first_usage")),
+        volumes=joined("accounts_volumes"),
+    )
+
+
+def read_keyed_logs(opened: RelationSource, buckets: tuple[str, ...]) -> pl.DataFrame:
+    """The transaction logs that carry an idempotency key: ledger, id, memento, key.
+
+    All the frames need of the logs (a transaction's key is reached only through the memento
+    of its log); the hashes, dates and request hashes, and logs without a key, are left to
+    the vendor checks.
+    """
+    types = ", ".join(map(_sql_text, TX_LOGS))
+    parts = [
+        _binary_query(
+            opened,
+            "SELECT ledger::text AS ledger, id::text AS id, memento, "
+            f"idempotency_key::text AS idempotency_key FROM {_q(bucket)}.logs "
+            f"WHERE idempotency_key IS NOT NULL AND type::text IN ({types})",
+        ).with_columns(pl.col("memento").cast(pl.Binary))
+        for bucket in buckets
+    ]
+    return pl.concat(parts, how="vertical_relaxed").with_columns(
+        pl.col("id").cast(pl.Int64, strict=False).alias("id_int")
+    )
+
+
+def read_rows(opened: RelationSource, buckets: tuple[str, ...]) -> BucketRows:
+    """Every row the adapter needs (frames and vendor checks), from the open snapshot."""
+    rows = read_frame_rows(opened, buckets)
+    parts: dict[str, list[pl.DataFrame]] = {k: [] for k in ("moves", "logs", "logs_blocks")}
+    for bucket in buckets:
+        b = _q(bucket)
+        has_version = "schema_version" in {
+            c.name for c in opened.columns(RelationRef(name=f"{bucket}.logs"))
+        }
+        version = "schema_version" if has_version else "NULL::text AS schema_version"
         parts["moves"].append(
             _query(
                 opened,
@@ -225,20 +288,17 @@ def read_rows(opened: RelationSource, buckets: tuple[str, ...]) -> BucketRows:
     def joined(key: str) -> pl.DataFrame:
         return pl.concat(parts[key], how="vertical_relaxed")
 
-    transactions = joined("transactions").with_columns(
-        _us_to_ns("timestamp", "inserted_at", "reverted_at")
-    )
     logs = joined("logs").with_columns(
         *_us_to_ns("date"),
         pl.col("id").cast(pl.Int64, strict=False).alias("id_int"),
     )
     blocks = joined("logs_blocks").with_columns(pl.col("hash").str.decode("hex"))
     return BucketRows(
-        ledgers=ledgers,
-        transactions=transactions,
-        postings=joined("postings"),
-        accounts=joined("accounts").with_columns(_us_to_ns("insertion_date", "first_usage")),
-        volumes=joined("accounts_volumes"),
+        ledgers=rows.ledgers,
+        transactions=rows.transactions,
+        postings=rows.postings,
+        accounts=rows.accounts,
+        volumes=rows.volumes,
         moves=joined("moves"),
         logs=logs,
         blocks=blocks,
