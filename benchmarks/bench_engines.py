@@ -231,12 +231,18 @@ def _rows(frame: pl.DataFrame | pl.LazyFrame, rule: str | pl.Expr, **cols: pl.Ex
 
 
 def polars_checks(frames: Any) -> dict[str, Callable[[], pl.DataFrame]]:
-    """The reference: the existing polars code, its output mapped to FINDING_SCHEMA rows."""
+    """The reference: the existing frame-path code, its output mapped to FINDING_SCHEMA rows.
+
+    (a) was the polars rule when docs/engines.md was measured; that copy is gone, and the
+    frame path now runs the invariant's one statement on DuckDB over the ``legs`` frame.
+    """
     from ledger_audit.checks.drift import compare_stored_balances
-    from ledger_audit.checks.invariant_rules import entry_unbalanced, prepare_legs
+    from ledger_audit.checks.engines import frame_engine, violations_on
+    from ledger_audit.checks.invariant_rules import prepare_legs
 
     def unbalanced() -> pl.DataFrame:
-        return _rows(entry_unbalanced(prepare_legs(frames).lazy()), "entry.unbalanced")
+        with frame_engine(prepare_legs(frames)) as engine:
+            return _rows(violations_on(engine, "entry_unbalanced"), "entry.unbalanced")
 
     def posted_entries() -> pl.DataFrame:
         legs = prepare_legs(frames).lazy()
@@ -811,6 +817,7 @@ def worker(candidate: str, backend: str, workdir: Path, pg_url: str, out: Path) 
     import sqlalchemy  # noqa: F401
 
     import ledger_audit.checks.drift
+    import ledger_audit.checks.engines
     import ledger_audit.checks.invariant_rules  # noqa: F401
 
     import_s = time.perf_counter() - started

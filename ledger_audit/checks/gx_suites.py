@@ -2,9 +2,10 @@
 
 Importing GX costs seconds, so nothing imports this module eagerly: ``checks.invariants``
 imports it inside the check functions. It registers one custom metric and one custom
-expectation per invariant of ``invariant_rules.INVARIANTS``, each metric implemented for
-GX's pandas engine (the frame path: the polars rule over the pandas batch) and its
-SQLAlchemy engine (the SQL path: ``sources.invariant_sql`` inside the database), and runs
+expectation per invariant of ``checks.engines.INVARIANT_NAMES``, each metric implemented for
+GX's pandas engine and its SQLAlchemy engine by running the invariant's one statement
+(``sources.invariant_sql.violations_query``): on the frame path, in DuckDB over the batch's
+``legs`` frame (``checks.engines.FrameEngine``); on the SQL path, inside the database. It runs
 suites on a pandas ``legs`` frame or on a ``legs`` query asset of a read-only database.
 
 GX objects stay here; callers get :class:`ExpectationOutcome` records holding polars frames.
@@ -44,13 +45,16 @@ from great_expectations.expectations.metrics.table_metric_provider import (
     TableMetricProvider,
 )
 
+from ledger_audit.checks.engines import (
+    INVARIANT_NAMES,
+    VIOLATION_ORDER,
+    FrameEngine,
+    violations_on,
+)
 from ledger_audit.checks.invariant_rules import (
-    INVARIANTS,
     LEGS_SCHEMA,
-    VIOLATION_KEY,
     VIOLATION_SCHEMA,
     legs_schema,
-    violations,
     violations_from_rows,
     violations_to_rows,
 )
@@ -159,9 +163,16 @@ def _metric_class(invariant: str) -> type[TableMetricProvider]:
         metrics: dict[str, Any],  # noqa: ARG001
         runtime_configuration: dict[str, Any],  # noqa: ARG001
     ) -> list[dict[str, Any]]:
-        legs = from_pandas(_table(execution_engine, metric_domain_kwargs))
-        found: list[dict[str, Any]] = violations_to_rows(violations(invariant, legs))
-        return found
+        frame = _table(execution_engine, metric_domain_kwargs)
+        known = _known(frame)
+        if known is not None:
+            found: list[dict[str, Any]] = violations_to_rows(violations_on(known, invariant))
+            return found
+        engine = FrameEngine(from_pandas(frame))  # a copy GX made: read it once, here
+        try:
+            return violations_to_rows(violations_on(engine, invariant))
+        finally:
+            engine.close()
 
     def sql_fn(
         cls: Any,  # noqa: ARG001 - GX's metric signature
@@ -175,7 +186,7 @@ def _metric_class(invariant: str) -> type[TableMetricProvider]:
         query = violations_query(invariant, batch, execution_engine.engine.dialect.name)
         frame = _rows(execution_engine.execute_query(query))
         found: list[dict[str, Any]] = violations_to_rows(
-            frame.sort(list(VIOLATION_KEY), nulls_last=True)
+            frame.sort(VIOLATION_ORDER, nulls_last=True)
         )
         return found
 
@@ -214,7 +225,7 @@ class LedgerInvariantExpectation(BatchExpectation):
 def _expectation_class(invariant: str) -> type[BatchExpectation]:
     namespace = {
         "metric_dependencies": (f"ledger_invariant.{invariant}",),
-        "__doc__": f"Custom invariant ``{invariant}`` (ledger_audit.checks.invariant_rules).",
+        "__doc__": f"Custom invariant ``{invariant}`` (ledger_audit.sources.invariant_sql).",
     }
     return type(EXPECTATION_CLASSES[invariant], (LedgerInvariantExpectation,), namespace)
 
@@ -288,8 +299,8 @@ class ExpectLedgerInvariantCoverage(BatchExpectation):
         return {"success": True, "result": {"observed_value": metrics[_COVERAGE]}}
 
 
-METRICS = {name: _metric_class(name) for name in INVARIANTS}
-EXPECTATIONS = {name: _expectation_class(name) for name in INVARIANTS}
+METRICS = {name: _metric_class(name) for name in INVARIANT_NAMES}
+EXPECTATIONS = {name: _expectation_class(name) for name in INVARIANT_NAMES}
 """Registered with GX when this module is imported (GX registers classes on definition)."""
 
 
@@ -402,21 +413,27 @@ def to_pandas(legs: pl.DataFrame) -> pd.DataFrame:
     return table.to_pandas(types_mapper=pd.ArrowDtype)
 
 
-_BATCHES: dict[int, tuple[weakref.ref[pd.DataFrame], pl.DataFrame]] = {}
-"""The polars frame each live batch frame was exported from, by the pandas frame's id."""
+_BATCHES: dict[int, tuple[weakref.ref[pd.DataFrame], FrameEngine]] = {}
+"""The DuckDB engine over the polars frame each live batch frame was exported from, by the
+pandas frame's id."""
+
+
+def _known(frame: pd.DataFrame) -> FrameEngine | None:
+    known = _BATCHES.get(id(frame))
+    return known[1] if known is not None and known[0]() is frame else None
 
 
 def from_pandas(frame: pd.DataFrame) -> pl.DataFrame:
     """The polars ``legs`` frame of a batch :func:`to_pandas` made (amount Int64 or wide).
 
-    While :func:`run_frame_suites` runs, the batch's own pandas frame maps to the polars
-    frame it was exported from (same values: the pandas frame only views its Arrow
+    While :func:`run_frame_suites` runs, the batch's own pandas frame maps to the engine over
+    the polars frame it was exported from (same values: the pandas frame only views its Arrow
     buffers), so a metric reads it without converting 2.7M rows once per invariant. Any
     other frame (GX handed a copy, a row condition) is converted from its Arrow columns.
     """
-    known = _BATCHES.get(id(frame))
-    if known is not None and known[0]() is frame:
-        return known[1]
+    known = _known(frame)
+    if known is not None:
+        return known.legs
     legs = pl.from_arrow(pa.Table.from_pandas(frame, preserve_index=False))
     assert isinstance(legs, pl.DataFrame)  # noqa: S101 - a table gives a frame
     return legs.cast(legs_schema(legs.schema["amount"]))  # type: ignore[arg-type]
@@ -427,12 +444,14 @@ def run_frame_suites(legs: pl.DataFrame, suites: Sequence[SuiteSpec]) -> SuiteRu
     source = _context().data_sources.add_pandas("ledger_frames")
     definition = source.add_dataframe_asset(_ASSET).add_batch_definition_whole_dataframe("all")
     frame = to_pandas(legs)
-    _BATCHES[id(frame)] = (weakref.ref(frame), legs.cast(legs_schema(legs.schema["amount"])))  # type: ignore[arg-type]
+    engine = FrameEngine(legs)
+    _BATCHES[id(frame)] = (weakref.ref(frame), engine)
     try:
         batch = definition.get_batch(batch_parameters={"dataframe": frame})
         return _run(batch, suites)
     finally:
         del _BATCHES[id(frame)]
+        engine.close()
 
 
 def run_sql_suites(url: str, suites: Sequence[SuiteSpec]) -> SuiteRun:

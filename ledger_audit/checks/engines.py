@@ -1,0 +1,200 @@
+"""Where an invariant's one SQLAlchemy statement runs: DuckDB over the frames, or a database.
+
+Each invariant is written once, as a SELECT over a relation named ``legs``
+(``sources.invariant_sql.violations_query``). An engine runs that statement where the data
+lives and hands back VIOLATION_SCHEMA rows, so the frame path and the SQL paths cannot drift
+apart: there is no second copy to drift.
+
+- :class:`FrameEngine`: the loaded ``legs`` frame registered on an in-process DuckDB
+  connection as its Arrow buffers (no copy), the statement compiled as PostgreSQL text with
+  one change: BIGINT is HUGEINT, so the exact sums' halves (``ExactSum``) hold amounts past
+  int64 (a ledger loaded with Decimal(38, 0) amounts) and never wrap.
+- :class:`DatabaseEngine`: SQLite or PostgreSQL opened read-only, ``legs`` being the
+  ``legs_query`` rows (or a stored relation of that name).
+
+Another engine (Spark) only needs ``name``, ``dialect`` and ``fetch``: :class:`QueryEngine`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import Any, Protocol
+
+import duckdb
+import polars as pl
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql.base import PGDialect, PGTypeCompiler
+from sqlalchemy.pool import NullPool
+
+from ledger_audit.checks.invariant_rules import (
+    VIOLATION_KEY,
+    VIOLATION_SCHEMA,
+    legs_schema,
+    violations_from_rows,
+    violations_from_text,
+)
+from ledger_audit.errors import InputError
+from ledger_audit.schema.frames import WIDE_AMOUNT
+from ledger_audit.sources.invariant_sql import (
+    INVARIANTS,
+    LEG_COLUMNS,
+    first_wide_entry,
+    legs_query,
+    read_only_database,
+    violations_query,
+)
+
+INVARIANT_NAMES = tuple(INVARIANTS)
+"""Every custom invariant, in the order the suites list them."""
+
+LEGS = sa.table("legs", *[sa.column(name) for name in LEG_COLUMNS])
+"""The relation every statement reads: the ``legs`` rows (``LEG_COLUMNS``)."""
+
+VIOLATION_ORDER = [
+    *VIOLATION_KEY,
+    *(name for name in VIOLATION_SCHEMA if name not in VIOLATION_KEY),
+]
+"""VIOLATION_KEY, then every other column: a total order, whatever order an engine used."""
+
+
+class QueryEngine(Protocol):
+    """Runs one invariant statement over the relation ``legs`` where the data lives."""
+
+    name: str
+    """``frames``, ``sqlite``, ``postgresql`` or ``spark``."""
+    dialect: str
+    """The flavour ``violations_query`` builds for: ``sqlite`` or ``postgresql``."""
+
+    def fetch(self, statement: sa.Select[Any]) -> pl.DataFrame:
+        """The statement's rows as a VIOLATION_SCHEMA frame (any order)."""
+        ...
+
+
+def violations_on(engine: QueryEngine, invariant: str) -> pl.DataFrame:
+    """One invariant's violations on ``engine``, in a total order (VIOLATION_KEY first)."""
+    statement = violations_query(invariant, LEGS, engine.dialect)
+    return engine.fetch(statement).sort(VIOLATION_ORDER, nulls_last=True)
+
+
+def _empty() -> pl.DataFrame:
+    return pl.DataFrame(schema=VIOLATION_SCHEMA)
+
+
+# --- frames: DuckDB over Arrow ------------------------------------------------------------
+
+
+class _DuckDBTypes(PGTypeCompiler):
+    """PostgreSQL's type names, BIGINT widened to HUGEINT (int128): exact halves past int64."""
+
+    def visit_BIGINT(self, type_: sa.BigInteger, **kw: Any) -> str:  # noqa: ANN401, ARG002, N802 - SQLAlchemy's visitor
+        return "HUGEINT"
+
+
+class _DuckDBDialect(PGDialect):
+    """PostgreSQL's compiler for DuckDB, which reads PostgreSQL text (``COLLATE "C"`` too)."""
+
+    type_compiler_cls = _DuckDBTypes
+
+
+_DUCKDB = _DuckDBDialect()  # type: ignore[no-untyped-call]  # SQLAlchemy dialects are untyped
+
+
+def duckdb_sql(statement: sa.Select[Any]) -> str:
+    """The statement as DuckDB text (literals inlined: DuckDB gets no bound parameters)."""
+    return str(statement.compile(dialect=_DUCKDB, compile_kwargs={"literal_binds": True}))
+
+
+class FrameEngine:
+    """A ``legs`` frame on its own in-process DuckDB connection (zero copy through Arrow).
+
+    A wide ledger's amounts (Decimal(38, 0)) are read as HUGEINT by a view, since DuckDB
+    shifts and masks integers only; everything else is the frame's buffers as they are.
+    """
+
+    name = "frames"
+    dialect = "postgresql"
+
+    def __init__(self, legs: pl.DataFrame) -> None:
+        schema = legs_schema(legs.schema["amount"])
+        self._legs = legs.select([pl.col(n).cast(d) for n, d in schema.items()])
+        self._connection = duckdb.connect()
+        self._connection.register("legs_frame", self._legs.to_arrow())
+        amount = (
+            "CAST(amount AS HUGEINT) AS amount" if schema["amount"] == WIDE_AMOUNT else "amount"
+        )
+        columns = ", ".join(amount if n == "amount" else n for n in LEG_COLUMNS)
+        self._connection.execute(f"CREATE VIEW legs AS SELECT {columns} FROM legs_frame")
+
+    @property
+    def legs(self) -> pl.DataFrame:
+        """The frame the engine reads (LEGS_SCHEMA, amount Int64 or wide)."""
+        return self._legs
+
+    def fetch(self, statement: sa.Select[Any]) -> pl.DataFrame:
+        """Run the statement in DuckDB; its result comes back through Arrow."""
+        result = pl.from_arrow(self._connection.sql(duckdb_sql(statement)).to_arrow_table())
+        assert isinstance(result, pl.DataFrame)  # noqa: S101 - a table gives a frame
+        return violations_from_text(result)
+
+    def close(self) -> None:
+        """Release the DuckDB connection (the frame stays the caller's)."""
+        self._connection.close()
+
+
+@contextmanager
+def frame_engine(legs: pl.DataFrame) -> Iterator[FrameEngine]:
+    """A :class:`FrameEngine` for the block."""
+    engine = FrameEngine(legs)
+    try:
+        yield engine
+    finally:
+        engine.close()
+
+
+# --- databases: SQLite and PostgreSQL, read-only ------------------------------------------
+
+
+class DatabaseEngine:
+    """A read-only SQLite or PostgreSQL connection; ``legs`` is the ``legs_query`` rows.
+
+    With ``stored_legs`` the database holds a relation named ``legs`` itself (a test's table).
+    """
+
+    def __init__(self, engine: sa.Engine, *, stored_legs: bool = False) -> None:
+        self._engine = engine
+        self.dialect = engine.dialect.name
+        self.name = self.dialect
+        self._stored = stored_legs
+
+    def fetch(self, statement: sa.Select[Any]) -> pl.DataFrame:
+        """Run the statement in the database (bound parameters, the ``legs`` rows as a CTE)."""
+        if not self._stored:
+            statement = statement.add_cte(legs_query().cte("legs"))
+        with self._engine.connect() as connection:
+            rows: Sequence[Mapping[str, Any]] = [
+                dict(row._mapping)  # noqa: SLF001 - SQLAlchemy's public row API
+                for row in connection.execute(statement)
+            ]
+        return violations_from_rows(rows) if rows else _empty()
+
+
+@contextmanager
+def database_engine(url: str, *, stored_legs: bool = False) -> Iterator[DatabaseEngine]:
+    """A :class:`DatabaseEngine` on ``url`` for the block, opened so it cannot write.
+
+    A ledger with an entry amount beyond int64 is refused: ``legs_query`` reads amounts as
+    BIGINT, which PostgreSQL refuses and SQLite clamps (a REAL 1e30 reads as 2^63 - 1), so
+    the sums would be wrong or missing; the frames sum it exactly.
+    """
+    wide = None if stored_legs else first_wide_entry(url)
+    if wide is not None:
+        raise InputError(
+            url, f"{wide} has an amount beyond int64, which SQL cannot sum exactly: use the frames"
+        )
+    with read_only_database(url) as read_only:
+        engine = sa.create_engine(read_only, poolclass=NullPool)
+        try:
+            yield DatabaseEngine(engine, stored_legs=stored_legs)
+        finally:
+            engine.dispose()
