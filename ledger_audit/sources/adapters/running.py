@@ -255,8 +255,14 @@ _VERSION_BITS = 40
 """Versions below 2^40 and account codes below 2^23 pack into one non-negative Int64 key."""
 
 
-def _sorted(coded: pl.DataFrame) -> pl.DataFrame:
-    """``coded`` in (code, version, row id) order.
+_ROW = "_row"
+"""A row's place in the rows as given: the ordered numbers find their text by it."""
+_TEXT = ("row_id", "ledger_id", "account", "asset_id", "problem")
+"""The text columns of a row, which only the rows of a finding need in order."""
+
+
+def _sorted(coded: pl.DataFrame, row_id: pl.Series) -> pl.DataFrame:
+    """``coded`` in (code, version, row id) order (``row_id`` beside it, in its order).
 
     When every version is in [0, 2^40) and no account repeats a version (a clean ledger),
     (code, version) packed into one Int64 is unique and sorting by it alone gives that order
@@ -280,20 +286,35 @@ def _sorted(coded: pl.DataFrame) -> pl.DataFrame:
         steps = key.gather(order).diff().drop_nulls()
         if int(steps.min() or 0) > 0:
             return coded.select(pl.all().gather(order))
-    return coded.sort("code", "version", "row_id", nulls_last=True)
+    return (
+        coded.with_columns(row_id.alias("_row_id"))
+        .sort("code", "version", "_row_id", nulls_last=True)
+        .drop("_row_id")
+    )
 
 
 def _ordered(rows: pl.DataFrame) -> pl.LazyFrame:
-    """The rows in (ledger, account, version, row id) order, each beside its predecessor.
+    """The rows' numbers in (ledger, account, version, row id) order, each beside its predecessor.
 
     Accounts are sorted by a dense integer code, not by their text (vendor ids share long
     prefixes, which makes a text sort several times slower); the code only groups the rows,
     and every output is sorted again, so the order stays total. After the sort an account's
     rows are contiguous: neighbours are compared by shifting, with no window per account.
+    Only numbers and flags are moved by the sort (moving the text columns was most of its
+    cost); ``_row`` finds a row's text again (``_with_text``).
     """
     account = pl.concat_str("ledger_id", "account", separator="\x00", ignore_nulls=True)
-    codes = rows.select(account.cast(pl.Categorical).to_physical().alias("code"))
-    ordered = _sorted(rows.select(list(ROWS_SCHEMA)).with_columns(codes.to_series())).lazy()
+    numbers = rows.select(
+        pl.int_range(pl.len(), dtype=pl.Int64).alias(_ROW),
+        account.cast(pl.Categorical).to_physical().alias("code"),
+        "version_before",
+        "version",
+        "delta",
+        "before",
+        "after",
+        pl.col("problem").is_null().alias("readable"),
+    )
+    ordered = _sorted(numbers, rows.get_column("row_id")).lazy()
     same_before = pl.col("code") == pl.col("code").shift(1)
     same_after = pl.col("code") == pl.col("code").shift(-1)
     return ordered.with_columns(
@@ -311,38 +332,40 @@ def _ordered(rows: pl.DataFrame) -> pl.LazyFrame:
     )
 
 
+def _with_text(picked: pl.DataFrame, rows: pl.DataFrame) -> pl.DataFrame:
+    """The picked ordered rows with their text columns, taken from ``rows`` by place."""
+    text = rows.select(pl.col(c).gather(picked.get_column(_ROW)) for c in _TEXT)
+    return picked.hstack(text)
+
+
 def running_findings(
     rows: pl.DataFrame, cached: pl.DataFrame, layout: RunningLayout
 ) -> pl.DataFrame:
     """Every break of the running-balance chain of ``rows`` (ROWS_SCHEMA) against ``cached``."""
+    return _running(rows, cached, layout)[0]
+
+
+def _running(
+    rows: pl.DataFrame, cached: pl.DataFrame, layout: RunningLayout
+) -> tuple[pl.DataFrame, int]:
+    """The findings, and how many accounts the rows hold.
+
+    Each rule is a condition on a row and its neighbours, computed once over the ordered
+    rows; the rows that break any rule are taken out in one pass, and each rule's findings
+    are built from those alone (on a clean ledger, none), so the rules do not each scan every
+    row. An account's last row is found the same way, for the cached balances.
+    """
     # Sorted once; every rule reads it. rechunk: polars 2.1 panicked (binview index) filtering
     # the string columns of this streaming-collected frame in some layouts.
-    ordered = _ordered(rows).collect().rechunk().lazy()
+    ordered = _ordered(rows).collect().rechunk()
     at_row = pl.format(f"{layout.rows}(id={{}})", pl.col("row_id"))
     at_account = pl.format(f"{layout.accounts}(id={{}})", pl.col("account"))
     name = layout.balance
     opening = layout.opening_version
-    located = ordered.with_columns(pl.col("account").alias("account_id"))
-
-    def found(
-        condition: pl.Expr, message: pl.Expr, expected: pl.Expr, actual: pl.Expr
-    ) -> pl.LazyFrame:
-        return findings_from(
-            located.filter(condition),
-            rule=RuleId.BALANCE_RUNNING_BROKEN,
-            severity=Severity.HIGH,
-            check=layout.check,
-            table=None,
-            locator=at_row,
-            message=message,
-            expected=expected,
-            actual=actual,
-        )
-
-    readable = pl.col("problem").is_null()
+    readable = pl.col("readable")
     versions = pl.lit(layout.versions)
-    parts = [
-        found(
+    rules: list[tuple[pl.Expr, pl.Expr, pl.Expr, pl.Expr]] = [
+        (
             ~readable,
             pl.format(
                 f"the {name} before or after this row cannot be read: {{}}", pl.col("problem")
@@ -350,7 +373,7 @@ def running_findings(
             pl.lit("exact minor units"),
             pl.col("problem"),
         ),
-        found(
+        (
             readable
             & pl.col("delta").is_not_null()
             & (pl.col("before") + pl.col("delta") != pl.col("after")),
@@ -364,7 +387,7 @@ def running_findings(
             pl.col("before") + pl.col("delta"),
             pl.col("after"),
         ),
-        found(
+        (
             readable & ~pl.col("first") & (pl.col("before") != pl.col("pred_after")),
             pl.format(
                 f"this row's {name} before ({{}}) is not where the account's previous version "
@@ -375,7 +398,7 @@ def running_findings(
             pl.col("pred_after"),
             pl.col("before"),
         ),
-        found(
+        (
             readable & pl.col("first") & (pl.col("before") != 0),
             pl.format(
                 f"the account's first row starts from a {name} of {{}}, not from zero",
@@ -384,7 +407,7 @@ def running_findings(
             pl.lit(0),
             pl.col("before"),
         ),
-        found(
+        (
             versions & (pl.col("version") != pl.col("vb") + 1),
             pl.format(
                 "the version after this row ({}) is not one more than before it ({})",
@@ -394,7 +417,7 @@ def running_findings(
             pl.col("vb") + 1,
             pl.col("version"),
         ),
-        found(
+        (
             versions & ~pl.col("first") & (pl.col("vb") != pl.col("pred_version")),
             pl.format(
                 "the account's versions are not contiguous: this row follows version {} but "
@@ -405,7 +428,7 @@ def running_findings(
             pl.col("pred_version"),
             pl.col("vb"),
         ),
-        found(
+        (
             versions & pl.col("first") & (pl.col("vb") != opening),
             pl.format(
                 f"the account's first row starts from version {{}}, not from {opening}",
@@ -414,19 +437,39 @@ def running_findings(
             pl.lit(opening),
             pl.col("vb"),
         ),
-        found(
+        (
             versions & pl.col("repeated"),
             pl.format("another row of the account has the same version {}", pl.col("version")),
             pl.lit("one row per version"),
             pl.format("version {} repeated", pl.col("version")),
         ),
     ]
-    parts.extend(_cached_findings(located, cached, layout, at_row, at_account))
-    return sort_findings(pl.concat(parts).collect())
+    broken = pl.any_horizontal(condition for condition, *_ in rules)
+    picked = _with_text(ordered.filter(broken | pl.col("last")), rows).with_columns(
+        pl.col("account").alias("account_id")
+    )
+    flagged = picked.lazy().filter(broken)
+    parts = [
+        findings_from(
+            flagged.filter(condition),
+            rule=RuleId.BALANCE_RUNNING_BROKEN,
+            severity=Severity.HIGH,
+            check=layout.check,
+            table=None,
+            locator=at_row,
+            message=message,
+            expected=expected,
+            actual=actual,
+        )
+        for condition, message, expected, actual in rules
+    ]
+    last = picked.filter(pl.col("last"))
+    parts.extend(_cached_findings(last.lazy(), cached, layout, at_row, at_account))
+    return sort_findings(pl.concat(parts).collect()), last.height
 
 
 def _cached_findings(
-    located: pl.LazyFrame,
+    last_rows: pl.LazyFrame,
     cached: pl.DataFrame,
     layout: RunningLayout,
     at_row: pl.Expr,
@@ -440,11 +483,10 @@ def _cached_findings(
             {"balance": "cached_balance", "version": "cached_version", "problem": "cached_problem"}
         )
     )
-    last = located.filter(pl.col("last")).join(
-        store.drop("asset_id"), on=["ledger_id", "account"], how="inner"
-    )
+    last = last_rows.join(store.drop("asset_id"), on=["ledger_id", "account"], how="inner")
+    # every account with a row has exactly one last row
     idle = store.join(
-        located.select("ledger_id", "account").unique(), on=["ledger_id", "account"], how="anti"
+        last_rows.select("ledger_id", "account"), on=["ledger_id", "account"], how="anti"
     )
     idle = idle.with_columns(pl.col("account").alias("account_id"))
 
@@ -537,8 +579,7 @@ def running_check(
     unproven: tuple[str, ...] = (),
 ) -> NativeCheck:
     """The running-balance check as a native check: findings, and what it examined."""
-    findings = running_findings(rows, cached, layout)
-    accounts = rows.select("ledger_id", "account").unique().height
+    findings, accounts = _running(rows, cached, layout)
     coverage = Coverage(
         rows.height,
         f"{layout.rows} rows",
