@@ -112,6 +112,26 @@ def test_a_clean_copy_has_no_finding_and_says_what_pgledger_cannot_prove(
     assert running.coverage.checked == written["pgledger_entries"].height
 
 
+def test_frames_without_the_checks_are_the_same_and_the_checks_not_proven(
+    pg_url: str, written: dict[str, pl.DataFrame]
+) -> None:
+    entry = _first(written, "pgledger_entries", pl.col("account_version") == 2)
+    _sql(pg_url, f"UPDATE pgledger_entries SET amount = amount + 1 WHERE id = '{entry['id']}'")
+    full, frames_only = load(pg_url), load(pg_url, vendor_checks=False)
+    for table in ("ledgers", "assets", "accounts", "transactions", "entries", "balances"):
+        assert getattr(full.frames, table).equals(getattr(frames_only.frames, table)), table
+    assert full.report.source_counts == frames_only.report.source_counts
+    assert full.report.notes == frames_only.report.notes
+    assert sum(n.result.findings.height for n in full.native) > 0  # the edit is there
+    for native in frames_only.native:
+        assert native.result.status == "no data"
+        assert native.result.coverage.unproven_rules == native.rules
+    assert [n.result.check for n in frames_only.native] == [n.result.check for n in full.native]
+    summary = _audit(frames_only).summary()
+    running = summary.filter(pl.col("rule") == RuleId.BALANCE_RUNNING_BROKEN)
+    assert running.get_column("status").to_list() == ["no data"]
+
+
 def _first(written: dict[str, pl.DataFrame], table: str, where: pl.Expr) -> dict[str, object]:
     return written[table].filter(where).row(0, named=True)
 

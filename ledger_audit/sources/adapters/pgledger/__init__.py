@@ -13,7 +13,8 @@ from pathlib import Path
 
 import polars as pl
 
-from ledger_audit.sources.adapters.adapted import Adapted
+from ledger_audit.findings import CheckResult, Coverage, empty_findings
+from ledger_audit.sources.adapters.adapted import Adapted, NativeCheck
 from ledger_audit.sources.adapters.layout import load_with_mapping, require_layout
 from ledger_audit.sources.adapters.pgledger.mapping import (
     LEDGER_ID,
@@ -22,10 +23,13 @@ from ledger_audit.sources.adapters.pgledger.mapping import (
     resolve_scales,
 )
 from ledger_audit.sources.adapters.pgledger.native import (
+    ENTRIES_CHECK,
+    ENTRIES_RULES,
     RUNNING,
     pgledger_entries,
     running_inputs,
 )
+from ledger_audit.sources.adapters.running import RULES as RUNNING_RULES
 from ledger_audit.sources.adapters.running import running_check
 from ledger_audit.sources.mapping import open_relations
 from ledger_audit.sources.mapping.relations import RelationRef, RelationSource
@@ -72,11 +76,43 @@ def _read(opened: RelationSource, table: str) -> pl.DataFrame:
     return opened.read(RelationRef(name=table), TABLES[table])
 
 
-def load(source: str | Path, *, scales: Mapping[str, int] | None = None) -> Adapted:
+NOT_RUN = (
+    "the pgledger checks were not run (load with vendor_checks=False read the frames only: "
+    "no pgledger_entries row was read)"
+)
+
+
+def _not_run() -> tuple[NativeCheck, ...]:
+    """Both pgledger checks, each stating that it proved nothing (not a pass)."""
+    checks = (
+        (RUNNING.check, RUNNING_RULES),
+        (ENTRIES_CHECK, ENTRIES_RULES),
+    )
+    return tuple(
+        NativeCheck(
+            CheckResult(
+                name,
+                empty_findings(),
+                Coverage(0, "rows", "not run", unproven=(NOT_RUN,), unproven_rules=rules),
+            ),
+            rules,
+        )
+        for name, rules in checks
+    )
+
+
+def load(
+    source: str | Path,
+    *,
+    scales: Mapping[str, int] | None = None,
+    vendor_checks: bool = True,
+) -> Adapted:
     """Read a pgledger database, read-only, in one snapshot.
 
     ``scales`` gives the minor-unit digits of currency codes (``{"BTC": 8}``); a code without
-    one takes its ISO 4217 scale, and a code that is neither has its rows rejected.
+    one takes its ISO 4217 scale, and a code that is neither has its rows rejected. Without
+    ``vendor_checks`` the entries are not read: the frames are the same, and both pgledger
+    checks say they proved nothing.
     """
     with open_relations(source) as opened:
         _require(opened)
@@ -89,6 +125,8 @@ def load(source: str | Path, *, scales: Mapping[str, int] | None = None) -> Adap
             for code in unknown
         )
         frames, report = load_with_mapping(NAME, opened, mapping_text(resolved), notes=notes)
+        if not vendor_checks:
+            return Adapted(NAME, frames, report, _not_run())
         entries = opened.read(RelationRef(name="pgledger_entries"), ENTRY_COLUMNS)
     rows, cached, legs = running_inputs(entries, accounts, resolved, LEDGER_ID)
     native = (running_check(rows, cached, RUNNING), pgledger_entries(legs, frames))

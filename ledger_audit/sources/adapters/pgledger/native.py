@@ -32,6 +32,7 @@ RUNNING = RunningLayout(
     opening_version=0,
 )
 ENTRIES_CHECK = "pgledger_entries"
+ENTRIES_RULES = (RuleId.SOURCE_INCONSISTENT, RuleId.SOURCE_AMOUNT_MISMATCH)
 
 
 def _scale_of(accounts: pl.DataFrame, scales: dict[str, int]) -> pl.DataFrame:
@@ -249,7 +250,4 @@ def pgledger_entries(legs: pl.DataFrame, frames: LedgerFrames) -> NativeCheck:
         "transfer legs",
         f"{frames.transactions.height} loaded transfers against {legs.height} pgledger_entries",
     )
-    return NativeCheck(
-        CheckResult(ENTRIES_CHECK, findings, coverage),
-        (RuleId.SOURCE_INCONSISTENT, RuleId.SOURCE_AMOUNT_MISMATCH),
-    )
+    return NativeCheck(CheckResult(ENTRIES_CHECK, findings, coverage), ENTRIES_RULES)
