@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from ledger_audit.analytics.payload import payloads
+from ledger_audit.analytics.payload import KEY, candidates, payload_keys, payloads_of
 from ledger_audit.findings import Coverage, Severity, findings_from, sort_findings
 from ledger_audit.sources.ledger_frames import LedgerFrames
 
@@ -42,46 +42,63 @@ class IdempotencyResult:
     coverage: Coverage
 
 
+def _first_versions(transactions: pl.DataFrame) -> pl.LazyFrame:
+    """Each transaction's first version (its submission): only the columns classified."""
+    return (
+        transactions.lazy()
+        .select("ledger_id", "transaction_id", "version", "idempotency_key", "recorded_ns")
+        .sort("ledger_id", "transaction_id", "version")
+        .unique(["ledger_id", "transaction_id"], keep="first", maintain_order=True)
+    )
+
+
 def classify_idempotency(
     frames: LedgerFrames, window_ns: int = DEFAULT_WINDOW_NS
 ) -> IdempotencyResult:
     """Classify every transaction's submission; findings for replays and double submits."""
-    first = (
-        frames.transactions.lazy()
-        .sort("ledger_id", "transaction_id", "version")
-        .group_by("ledger_id", "transaction_id")
-        .agg(pl.all().first())
-        .select("ledger_id", "transaction_id", "version", "idempotency_key", "recorded_ns")
-    )
-    subs = first.join(
-        payloads(frames.entries.lazy()), on=["ledger_id", "transaction_id", "version"], how="left"
-    ).with_columns(pl.col("payload").fill_null(""))
+    first = _first_versions(frames.transactions).collect().lazy()  # read four times below
+    entries = frames.entries.lazy()
     order = ["ledger_id", "recorded_ns", "transaction_id"]
-    keyed = (
-        subs.filter(pl.col("idempotency_key").is_not_null())
+    keyed = first.filter(pl.col("idempotency_key").is_not_null()).with_columns(
+        pl.len().over("ledger_id", "idempotency_key").alias("uses")
+    )
+    # Only a key used more than once needs its transactions' payloads compared.
+    reused = keyed.filter(pl.col("uses") > 1)
+    reused = (
+        reused.join(payloads_of(entries, reused), on=list(KEY), how="left")
+        .with_columns(pl.col("payload").fill_null(""))
         .sort(order)
         .with_columns(
-            pl.len().over("ledger_id", "idempotency_key").alias("uses"),
             pl.col("payload").n_unique().over("ledger_id", "idempotency_key").alias("payloads"),
             pl.col("transaction_id")
             .first()
             .over("ledger_id", "idempotency_key", order_by=["recorded_ns", "transaction_id"])
             .alias("key_first"),
         )
-        .with_columns(
-            pl.when(pl.col("uses") == 1)
-            .then(pl.lit("unique"))
-            .when(pl.col("payloads") > 1)
+        .select(
+            "ledger_id",
+            "transaction_id",
+            pl.when(pl.col("payloads") > 1)
             .then(pl.lit("conflicting_replay"))
             .when(pl.col("transaction_id") == pl.col("key_first"))
             .then(pl.lit("original"))
             .otherwise(pl.lit("benign_replay"))
-            .alias("key_class")
+            .alias("key_class"),
+            "key_first",
         )
-        .select("ledger_id", "transaction_id", "key_class", "key_first")
     )
+    once = keyed.filter(pl.col("uses") == 1).select(
+        "ledger_id",
+        "transaction_id",
+        pl.lit("unique").alias("key_class"),
+        pl.col("transaction_id").alias("key_first"),
+    )
+    # A double submit repeats an earlier payload: only versions whose payload key another
+    # version of the ledger shares can (payload.py); their texts decide.
+    keys = first.join(payload_keys(entries), on=list(KEY), how="inner")
+    alike = candidates(keys, ("ledger_id",))
     previous = (
-        subs.filter(pl.col("payload") != "")
+        alike.join(payloads_of(entries, alike), on=list(KEY), how="inner")
         .sort("ledger_id", "payload", "recorded_ns", "transaction_id")
         .with_columns(
             pl.col(name).shift(1).over("ledger_id", "payload").alias(f"prev_{name}")
@@ -99,7 +116,7 @@ def classify_idempotency(
         .select("ledger_id", "transaction_id", pl.col("prev_transaction_id").alias("double_of"))
     )
     classified = (
-        subs.join(keyed, on=["ledger_id", "transaction_id"], how="left")
+        first.join(pl.concat([once, reused]), on=["ledger_id", "transaction_id"], how="left")
         .join(previous, on=["ledger_id", "transaction_id"], how="left")
         .with_columns(
             pl.when(pl.col("double_of").is_not_null())

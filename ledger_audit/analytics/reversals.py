@@ -14,7 +14,13 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from ledger_audit.analytics.payload import payloads
+from ledger_audit.analytics.payload import (
+    INVERSE_KEY,
+    KEY,
+    PAYLOAD_KEY,
+    payload_keys,
+    payloads_of,
+)
 from ledger_audit.findings import Coverage, Severity, findings_from, sort_findings
 from ledger_audit.sources.ledger_frames import LedgerFrames
 
@@ -39,57 +45,92 @@ class ReversalResult:
     coverage: Coverage
 
 
-def _first_versions(frames: LedgerFrames) -> pl.LazyFrame:
+def _first_versions(frames: LedgerFrames) -> tuple[pl.LazyFrame, pl.LazyFrame]:
+    """Every transaction's version 0, with its payload keys; and those entries."""
+    entries = frames.entries.lazy().filter(pl.col("version") == 0)
     heads = (
         frames.transactions.lazy()
         .filter(pl.col("version") == 0)
-        .select("ledger_id", "transaction_id", "kind", "reverses_transaction_id", "effective_ns")
+        .select(*KEY, "kind", "reverses_transaction_id", "effective_ns")
+        .join(payload_keys(entries), on=list(KEY), how="left")
+        .collect()  # read by every part below: computed once
+        .lazy()
     )
-    return heads.join(
-        payloads(frames.entries.lazy().filter(pl.col("version") == 0)).drop("version"),
-        on=["ledger_id", "transaction_id"],
-        how="left",
+    return heads, entries
+
+
+def _with_texts(rows: pl.LazyFrame, entries: pl.LazyFrame, prefix: str = "") -> pl.LazyFrame:
+    """``rows`` with the payload texts of the version their prefixed columns name.
+
+    The prefix ``original_`` reads ``original_id`` and ``original_version``; no prefix,
+    ``transaction_id`` and ``version``. The texts are null when that version has no legs.
+    """
+    keys = ["ledger_id", f"{prefix}id" if prefix else "transaction_id", f"{prefix}version"]
+    names = dict(zip(KEY, keys, strict=True))
+    texts = payloads_of(entries, rows.select(pl.col(names[c]).alias(c) for c in KEY)).rename(
+        names | {"payload": f"{prefix}payload", "inverse_payload": f"{prefix}inverse_payload"}
     )
+    return rows.join(texts, on=keys, how="left")
 
 
 def reversal_intelligence(frames: LedgerFrames, period_end_ns: int | None = None) -> ReversalResult:
     """Pair reversals with originals and report lag, crossings and reversals of reversals."""
-    heads = _first_versions(frames)
+    heads, entries = _first_versions(frames)
     original = heads.select(
         "ledger_id",
         pl.col("transaction_id").alias("original_id"),
+        pl.col("version").alias("original_version"),
         pl.col("kind").alias("original_kind"),
         pl.col("effective_ns").alias("original_effective_ns"),
-        pl.col("payload").alias("original_payload"),
+        *(pl.col(c).alias(f"original_{c}") for c in PAYLOAD_KEY),
     )
-    linked = (
-        heads.filter(pl.col("reverses_transaction_id").is_not_null())
-        .rename({"reverses_transaction_id": "original_id"})
-        .join(original, on=["ledger_id", "original_id"], how="left")
-        .with_columns(
-            pl.when(pl.col("original_kind").is_null())
-            .then(pl.lit("original_missing"))
-            .when(pl.col("inverse_payload") == pl.col("original_payload"))
-            .then(pl.lit("exact_inverse"))
-            .otherwise(pl.lit("not_exact_inverse"))
-            .alias("pairing"),
-            pl.lit(value=True).alias("linked"),
-        )
+    # Reversals are few: their texts and their originals' are compared directly.
+    linked = _with_texts(
+        _with_texts(
+            heads.filter(pl.col("reverses_transaction_id").is_not_null())
+            .rename({"reverses_transaction_id": "original_id"})
+            .join(original, on=["ledger_id", "original_id"], how="left"),
+            entries,
+        ),
+        entries,
+        "original_",
+    ).with_columns(
+        pl.when(pl.col("original_kind").is_null())
+        .then(pl.lit("original_missing"))
+        .when(pl.col("inverse_payload") == pl.col("original_payload"))
+        .then(pl.lit("exact_inverse"))
+        .otherwise(pl.lit("not_exact_inverse"))
+        .alias("pairing"),
+        pl.lit(value=True).alias("linked"),
     )
     # Unlinked: a non-reversal whose inverse equals the payload of an earlier transaction.
-    earlier = original.rename({"original_payload": "inverse_payload"})
+    # Pairs are found by key (the inverse key of one, the payload key of the other) and kept
+    # when their texts are equal (payload.py).
     unlinked = (
-        heads.filter(pl.col("reverses_transaction_id").is_null() & (pl.col("kind") != "pending"))
-        .join(earlier, on=["ledger_id", "inverse_payload"], how="inner")
+        _with_texts(
+            _with_texts(
+                heads.filter(
+                    pl.col("reverses_transaction_id").is_null() & (pl.col("kind") != "pending")
+                ).join(
+                    original,
+                    left_on=["ledger_id", *INVERSE_KEY],
+                    right_on=["ledger_id", *(f"original_{c}" for c in PAYLOAD_KEY)],
+                    how="inner",
+                ),
+                entries,
+            ),
+            entries,
+            "original_",
+        )
         .filter(
-            (pl.col("original_effective_ns") < pl.col("effective_ns"))
+            (pl.col("inverse_payload") == pl.col("original_payload"))
+            & (pl.col("original_effective_ns") < pl.col("effective_ns"))
             & (pl.col("original_kind") != "pending")
         )
         .sort("ledger_id", "transaction_id", "original_effective_ns", "original_id")
         .group_by("ledger_id", "transaction_id")
         .agg(pl.all().last())
         .with_columns(
-            pl.col("inverse_payload").alias("original_payload"),
             pl.lit("unlinked_inverse").alias("pairing"),
             pl.lit(value=False).alias("linked"),
         )
