@@ -6,9 +6,10 @@ lives and hands back VIOLATION_SCHEMA rows, so the frame path and the SQL paths 
 apart: there is no second copy to drift.
 
 - :class:`FrameEngine`: the loaded ``legs`` frame registered on an in-process DuckDB
-  connection as its Arrow buffers (no copy), the statement compiled as PostgreSQL text with
-  one change: BIGINT is HUGEINT, so the exact sums' halves (``ExactSum``) hold amounts past
-  int64 (a ledger loaded with Decimal(38, 0) amounts) and never wrap.
+  connection as its Arrow buffers (no copy), the statement compiled as PostgreSQL text. For a
+  ledger loaded with amounts past int64 (Decimal(38, 0)), BIGINT is compiled as HUGEINT, so
+  the exact sums' halves (``ExactSum``) hold them and never wrap; int64 amounts keep BIGINT
+  (their halves are below 2^32, and HUGEINT windows cost a third more memory).
 - :class:`DatabaseEngine`: SQLite or PostgreSQL opened read-only, ``legs`` being the
   ``legs_query`` rows (or a stored relation of that name).
 
@@ -91,18 +92,23 @@ class _DuckDBTypes(PGTypeCompiler):
         return "HUGEINT"
 
 
-class _DuckDBDialect(PGDialect):
-    """PostgreSQL's compiler for DuckDB, which reads PostgreSQL text (``COLLATE "C"`` too)."""
+class _WideDuckDBDialect(PGDialect):
+    """PostgreSQL's compiler, BIGINT widened to HUGEINT (DuckDB reads PostgreSQL text)."""
 
     type_compiler_cls = _DuckDBTypes
 
 
-_DUCKDB = _DuckDBDialect()  # type: ignore[no-untyped-call]  # SQLAlchemy dialects are untyped
+_WIDE = _WideDuckDBDialect()  # type: ignore[no-untyped-call]  # SQLAlchemy dialects are untyped
+_NARROW = PGDialect()  # type: ignore[no-untyped-call]
 
 
-def duckdb_sql(statement: sa.Select[Any]) -> str:
-    """The statement as DuckDB text (literals inlined: DuckDB gets no bound parameters)."""
-    return str(statement.compile(dialect=_DUCKDB, compile_kwargs={"literal_binds": True}))
+def duckdb_sql(statement: sa.Select[Any], *, wide: bool) -> str:
+    """The statement as DuckDB text (literals inlined: DuckDB gets no bound parameters).
+
+    ``wide``: the amounts go past int64, so every BIGINT is compiled as HUGEINT.
+    """
+    dialect = _WIDE if wide else _NARROW
+    return str(statement.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
 
 
 class FrameEngine:
@@ -120,9 +126,8 @@ class FrameEngine:
         self._legs = legs.select([pl.col(n).cast(d) for n, d in schema.items()])
         self._connection = duckdb.connect()
         self._connection.register("legs_frame", self._legs.to_arrow())
-        amount = (
-            "CAST(amount AS HUGEINT) AS amount" if schema["amount"] == WIDE_AMOUNT else "amount"
-        )
+        self._wide = schema["amount"] == WIDE_AMOUNT
+        amount = "CAST(amount AS HUGEINT) AS amount" if self._wide else "amount"
         columns = ", ".join(amount if n == "amount" else n for n in LEG_COLUMNS)
         self._connection.execute(f"CREATE VIEW legs AS SELECT {columns} FROM legs_frame")
 
@@ -133,7 +138,8 @@ class FrameEngine:
 
     def fetch(self, statement: sa.Select[Any]) -> pl.DataFrame:
         """Run the statement in DuckDB; its result comes back through Arrow."""
-        result = pl.from_arrow(self._connection.sql(duckdb_sql(statement)).to_arrow_table())
+        text = duckdb_sql(statement, wide=self._wide)
+        result = pl.from_arrow(self._connection.sql(text).to_arrow_table())
         assert isinstance(result, pl.DataFrame)  # noqa: S101 - a table gives a frame
         return violations_from_text(result)
 

@@ -3,7 +3,9 @@
 The suites are the JSON files of ``expectations/``, read at run time. They run on the
 replayed frames through GX's pandas engine (:func:`check_invariants`) or inside the source
 database through its SQL engine (:func:`check_invariants_sql`), for a ledger that does not
-fit in memory; ``VerifySpec.suites`` chooses (:func:`check_invariant_suites`). GX is imported
+fit in memory; ``VerifySpec.suites`` chooses (:func:`check_invariant_suites`). Either way a
+custom invariant is its one SQLAlchemy statement (``sources.invariant_sql``), run by DuckDB
+over the frames or by the database (``checks.engines``). GX is imported
 inside these functions only: it costs seconds, and ``import ledger_audit.checks`` stays fast.
 
 Every failed expectation becomes findings at the rows it names, with the rule, severity and

@@ -2,9 +2,10 @@
 
 The SQL path of the great-expectations suites runs inside the source database, for ledgers
 that do not fit in memory. This module only builds SQLAlchemy Core statements (SQLite and
-PostgreSQL); ``ledger_audit.checks.gx_suites`` runs them through GX's SQL execution engine.
-Each statement returns the columns of ``VIOLATION_SCHEMA`` with the same rows as the polars
-rules in ``ledger_audit.checks.invariant_rules`` (the tests hold the two equal).
+PostgreSQL); ``ledger_audit.checks.gx_suites`` runs them through GX's SQL execution engine,
+and ``ledger_audit.checks.engines`` runs the same statements on the loaded frames (DuckDB over
+Arrow, the PostgreSQL flavour). Each statement returns the columns of ``VIOLATION_SCHEMA``:
+it is the only definition of its invariant.
 
 The source is never written: :func:`read_only_database` opens SQLite as the ADBC reader does
 (nothing created or written beside the file, ``sources.sqlite_readonly``) and PostgreSQL
