@@ -31,7 +31,10 @@ from ledger_audit.errors import InputError, LedgerAuditError
 if TYPE_CHECKING:
     import polars as pl
 
+    from ledger_audit.checks.runner import AuditResult
     from ledger_audit.schema.lach1 import Checkpoint
+    from ledger_audit.sources.reading import LedgerRead
+    from ledger_audit.spec import VerifySpec
 
 PROG = "ledger-audit"
 EXIT_OK = 0
@@ -184,6 +187,8 @@ def _run_verify(args: argparse.Namespace) -> int:
         from ledger_audit.sources.hints import MAPPED_SQL_SUITES  # noqa: PLC0415
 
         raise InputError("--suites", MAPPED_SQL_SUITES)
+    if args.engine == "spark" and args.suites == "sql":
+        raise InputError("--engine spark", "the invariants run on Spark: drop --suites sql")
     for checkpoint in args.checkpoint:
         _require_file(checkpoint, "checkpoints")
 
@@ -204,8 +209,13 @@ def _run_verify(args: argparse.Namespace) -> int:
         checkpoints=read.chain_checkpoints(checkpoints),
         duplicate_window_ns=round(args.duplicate_window_hours * 3_600 * 10**9),
         suites=args.suites,
+        engine=args.engine,
+        spark_master=args.spark_master,
     )
-    result = audit(frames, report, spec, native=read.native)
+    if spec.engine == "spark":
+        result = _audit_on_spark(args, read, spec)
+    else:
+        result = audit(frames, report, spec, native=read.native)
     summary = result.summary()
     paths = [
         *write_findings(result.findings, args.out),
@@ -224,6 +234,18 @@ def _run_verify(args: argparse.Namespace) -> int:
     )
     print("Wrote " + ", ".join(str(p) for p in paths) + ".")
     return EXIT_CRITICAL if result.critical else EXIT_OK
+
+
+def _audit_on_spark(args: argparse.Namespace, read: LedgerRead, spec: VerifySpec) -> AuditResult:
+    """``verify --engine spark``: the chain and the invariants on Spark, the rest on frames."""
+    from ledger_audit.checks.runner import audit  # noqa: PLC0415 - keep --help fast
+    from ledger_audit.spark.run import spark_catalogue, spark_run  # noqa: PLC0415 - pyspark
+    from ledger_audit.spark.session import SparkSettings  # noqa: PLC0415
+
+    settings = SparkSettings(master=args.spark_master, driver_memory=args.spark_driver_memory)
+    as_loaded = args.mapping is None and args.adapter is None and read.report.rejections.is_empty()
+    with spark_run(settings, args.source, read.frames, as_loaded=as_loaded):
+        return audit(read.frames, read.report, spec, spark_catalogue(), native=read.native)
 
 
 def _run_jet(args: argparse.Namespace) -> int:
@@ -569,6 +591,29 @@ def _suites_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _engine_options(parser: argparse.ArgumentParser) -> None:
+    """``--suites``, ``--engine``, ``--spark-master``, ``--spark-driver-memory`` (docs/scale.md)."""
+    _suites_option(parser)
+    parser.add_argument(
+        "--engine",
+        choices=("frames", "spark"),
+        default="frames",
+        help="run the chain and the invariants on the loaded frames (default) or on Apache Spark",
+    )
+    parser.add_argument(
+        "--spark-master",
+        metavar="URL",
+        default="local[*]",
+        help="with --engine spark: local[N], spark://host:7077, yarn or k8s://... (local[*])",
+    )
+    parser.add_argument(
+        "--spark-driver-memory",
+        metavar="SIZE",
+        default="1g",
+        help="with --engine spark: the driver's JVM heap (1g; in local mode it runs everything)",
+    )
+
+
 def _rules_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--rules",
@@ -744,7 +789,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=[],
         help="a checkpoints.json of an earlier audit that the chain must extend (repeatable)",
     )
-    _suites_option(verify)
+    _engine_options(verify)
     verify.add_argument(
         "--duplicate-window-hours",
         metavar="H",

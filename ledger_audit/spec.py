@@ -71,6 +71,9 @@ SuiteEngine = Literal["frame", "sql", "off"]
 """Where the great-expectations suites run: on the replayed frames (pandas path), in the
 source database (SQL path), or not at all."""
 
+CheckEngine = Literal["frames", "spark"]
+"""Where the chain and the invariants run: on the loaded frames, or on Apache Spark."""
+
 
 @dataclass(frozen=True, slots=True)
 class VerifySpec:
@@ -82,9 +85,13 @@ class VerifySpec:
         duplicate_window_ns: two payments with the same legs closer than this are suspected
             duplicates.
         suites: where the invariant suites run.
+        engine: ``spark`` runs the chain and the invariants on Spark (``--engine``).
+        spark_master: the Spark master URL when ``engine`` is ``spark``.
     """
 
     source: str | None = None
     checkpoints: tuple[Checkpoint, ...] = ()
     duplicate_window_ns: int = DAY_NS
     suites: SuiteEngine = "frame"
+    engine: CheckEngine = "frames"
+    spark_master: str = "local[*]"

@@ -153,6 +153,11 @@ def checkpoint_of(report: ChainReport) -> tuple[Checkpoint, ...]:
 def check_chain(frames: LedgerFrames, spec: VerifySpec) -> CheckResult:
     """The ``chain`` check: :func:`verify_chain` over the frames and ``spec.checkpoints``."""
     report = verify_chain(frames.transactions, frames.entries, frames.ledgers, spec.checkpoints)
+    return chain_result(frames, report)
+
+
+def chain_result(frames: LedgerFrames, report: ChainReport) -> CheckResult:
+    """The ``chain`` check's result for a verification of ``frames`` (any hasher)."""
     scope = "; ".join(_chain_scope(c) for c in report.ledgers)
     unproven = (*report.unproven, *(s for c in report.ledgers for s in c.unproven))
     coverage = Coverage(
@@ -204,6 +209,7 @@ def verify_chain(
     checkpoints: tuple[Checkpoint, ...] = (),
     *,
     reference: bool = False,
+    hasher: ChainHasher | None = None,
 ) -> ChainReport:
     """Verify the chain of every lach/1 ledger; see the module docstring for the classes.
 
@@ -213,8 +219,11 @@ def verify_chain(
         ledgers: LEDGERS frame: which ledgers are chained.
         checkpoints: earlier audits' positions the chains must extend.
         reference: hash with ``lach1`` row by row instead of the vectorised path.
+        hasher: another way to hash (Spark's, ``ledger_audit.spark.chain``); wins over
+            ``reference``.
     """
-    hasher = REFERENCE if reference else VECTORISED
+    if hasher is None:
+        hasher = REFERENCE if reference else VECTORISED
     algorithms: dict[str, str | None] = dict(
         ledgers.select(_L, "chain_algorithm").unique(_L, keep="first").iter_rows()
     )

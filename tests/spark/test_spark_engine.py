@@ -1,0 +1,162 @@
+"""``--engine spark`` gives the frames path's findings, balances and checkpoints, exactly.
+
+One session for the module (conftest); the demo keeps its planted anomalies (invariant
+findings) and the tampered copy carries several chain breaks at once. Equality is of whole
+frames, not counts: the same rows, columns, dtypes and order.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import polars as pl
+import pytest
+import sqlalchemy as sa
+
+from ledger_audit.checks.chain_hashes import SEALED_COLUMNS
+from ledger_audit.checks.runner import AuditResult, audit
+from ledger_audit.errors import InputError
+from ledger_audit.replay.balances import balances_as_of
+from ledger_audit.schema.lach1 import genesis
+from ledger_audit.sources.load import load_ledger
+from ledger_audit.spark import chain as spark_chain
+from ledger_audit.spark.dialect import spark_sql
+from ledger_audit.spark.replay import balances_as_of_spark
+from ledger_audit.spark.run import active, spark_catalogue
+from ledger_audit.spark.session import SparkSettings, start_session
+from ledger_audit.spec import VerifySpec
+from tests.test_cli_startup import run_cli
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+LEDGERS = ("demo_parquet", "tampered_parquet")
+
+
+def _both(
+    spark: SparkSession, folder: Path, *, as_loaded: bool = True
+) -> tuple[AuditResult, AuditResult]:
+    frames, report = load_ledger(folder)
+    spec = VerifySpec(source=str(folder))
+    on_frames = audit(frames, report, spec)
+    with active(spark, folder, frames, as_loaded=as_loaded):
+        on_spark = audit(frames, report, spec, spark_catalogue())
+    return on_frames, on_spark
+
+
+@pytest.mark.parametrize("ledger", LEDGERS)
+def test_findings_and_checkpoints_equal_the_frames_path(
+    spark: SparkSession, ledger: str, request: pytest.FixtureRequest
+) -> None:
+    folder: Path = request.getfixturevalue(ledger)
+    on_frames, on_spark = _both(spark, folder)
+    assert on_spark.findings.equals(on_frames.findings)
+    assert on_spark.checkpoints == on_frames.checkpoints
+    rules = set(on_spark.findings.get_column("rule"))
+    assert "check.crashed" not in rules
+    if ledger == "demo_parquet":  # the planted anomalies: the invariants found something
+        assert {"reversal.not_inverse", "idempotency.conflict"} <= rules
+    else:  # every edit of TAMPERINGS left a chain finding
+        assert {"chain.tampered", "chain.deleted", "chain.resealed", "chain.meta_tampered"} <= rules
+    scopes = {r.check: r.coverage.scope for r in on_spark.results}
+    assert "Spark SQL" in scopes["invariants"]
+    summary = ["rule", "severity", "count", "status", "checks"]
+    assert on_spark.summary().select(summary).equals(on_frames.summary().select(summary))
+
+
+def test_views_from_the_loaded_frames_give_the_same_findings(
+    spark: SparkSession, tampered_parquet: Path
+) -> None:
+    on_frames, on_spark = _both(spark, tampered_parquet, as_loaded=False)
+    assert on_spark.findings.equals(on_frames.findings)
+    assert on_spark.checkpoints == on_frames.checkpoints
+
+
+@pytest.mark.parametrize("ledger", LEDGERS)
+def test_balances_equal_the_replay_at_every_kind_of_instant(
+    spark: SparkSession, ledger: str, request: pytest.FixtureRequest
+) -> None:
+    folder: Path = request.getfixturevalue(ledger)
+    frames, _ = load_ledger(folder)
+    times = frames.transactions.get_column("effective_ns").sort().to_list()
+    instants = [
+        times[0] - 1,  # before anything: no rows
+        times[len(times) // 2],  # on a transaction's own instant
+        times[-1] + 1,  # after everything
+    ]
+    with active(spark, folder, frames, as_loaded=True):
+        for at in instants:
+            for basis in ("effective", "recorded"):
+                expected = balances_as_of(frames, at, basis).collect()
+                got = balances_as_of_spark(spark, at, basis)
+                assert got.equals(expected), (at, basis)
+                assert got.schema == expected.schema  # Decimal(38, 0): never a double
+    assert expected.height  # the last instant saw balances
+
+
+def test_ranges_hand_each_partition_its_predecessor(
+    spark: SparkSession, tampered_parquet: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ranges of 7 seqs: the prev links Spark flags are exactly those polars finds in order."""
+    monkeypatch.setattr(spark_chain, "RANGE_ROWS", 7)
+    frames, _ = load_ledger(tampered_parquet)
+    with active(spark, tampered_parquet, frames, as_loaded=True):
+        hashes = spark_chain.spark_hashes(spark)
+    rows = frames.transactions.sort("chain_seq")
+    expected_prev = pl.when(pl.col("chain_seq") == 1).then(pl.lit(genesis("demo")))
+    in_order = rows.with_columns(
+        _ps=pl.col("chain_seq").shift(1), _ph=pl.col("chain_hash").shift(1)
+    ).with_columns(
+        ok=pl.when(pl.col("chain_seq") == 1)
+        .then(pl.col("chain_prev_hash") == expected_prev)
+        .otherwise(
+            (pl.col("_ps") == pl.col("chain_seq") - 1)
+            & (pl.col("_ph") == pl.col("chain_prev_hash"))
+        )
+        .fill_null(value=False)
+    )
+    broken = set(in_order.filter(~pl.col("ok")).get_column("chain_seq"))
+    flagged = set(hashes.content.filter(~pl.col("prev_ok")).get_column("chain_seq"))
+    assert broken  # the tampering broke links, some across a range boundary
+    assert flagged == broken
+    assert any(seq % 7 == 1 for seq in broken) or any((seq - 1) % 7 == 0 for seq in broken)
+    assert (
+        hashes.content.select(SEALED_COLUMNS).schema
+        == frames.transactions.select(SEALED_COLUMNS).schema
+    )
+
+
+def test_the_dialect_respells_postgresql_for_spark() -> None:
+    t = sa.table("t", sa.column("a", sa.Text()), sa.column("b", sa.BigInteger()))
+    statement = sa.select(
+        sa.cast(t.c.b, sa.Text()).label("text"),
+        sa.cast(t.c.b, sa.String()).label("string"),
+    ).order_by(t.c.a.collate("C"))
+    text = spark_sql(statement)
+    assert "CAST(t.b AS STRING)" in text
+    assert "VARCHAR" not in text
+    assert "TEXT" not in text
+    assert "COLLATE UTF8_BINARY" in text
+    assert '"' not in text
+
+
+def test_a_missing_java_names_what_to_install(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("JAVA_HOME", str(tmp_path / "no-java"))
+    with pytest.raises(InputError, match="openjdk-17-jre-headless") as raised:
+        start_session(SparkSettings(master="local[1]"))
+    assert "\n" not in str(raised.value)
+
+
+def test_the_cli_starts_without_pyspark(tmp_path: Path) -> None:
+    (tmp_path / "ledger").mkdir()
+    argv = ["verify", "ledger", "--engine", "spark", "--suites", "sql", "--out", "out"]
+    code, modules, stderr = run_cli(argv, tmp_path, tmp_path / "report.json")
+    assert code == 2
+    assert "drop --suites sql" in stderr
+    assert "pyspark" not in modules
+    code, modules, _ = run_cli(["verify", "--help"], tmp_path, tmp_path / "help.json")
+    assert code == 0
+    assert "pyspark" not in modules
