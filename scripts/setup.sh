@@ -4,7 +4,9 @@
 # Usage: scripts/setup.sh [--dev] [--lock]
 #   (none)  install requirements/main.lock: what the demo and the CLI need; but a .venv once
 #           set up with --dev stays dev (same runtime pins), so the demo never strips the tests
-#   --dev   install requirements/dev.lock: the same pins plus tests, linters and type checker
+#   --dev   install requirements/dev.lock: the same pins plus tests, linters and type checker,
+#           and pyspark (the "spark" extra: the tests run --engine spark; Java comes from
+#           scripts/ensure-java.sh)
 #   --lock  regenerate both lock files from pyproject.toml first (needs PyPI); existing pins
 #           are kept where they still fit: delete a lock file to re-resolve it from scratch
 #
@@ -136,8 +138,9 @@ if ((relock)) || ! lock_is_current "$MAIN_LOCK" || ! lock_is_current "$DEV_LOCK"
     say "locking dependencies from pyproject.toml into $MAIN_LOCK and $DEV_LOCK"
     mkdir -p requirements
     compile_lock "$MAIN_LOCK"
-    # The dev lock is constrained by the main lock: the same runtime pins, plus the dev tools.
-    compile_lock "$DEV_LOCK" --extra dev --constraints "$MAIN_LOCK"
+    # The dev lock is constrained by the main lock: the same runtime pins, plus the dev tools
+    # and the optional engines the tests exercise (pyspark).
+    compile_lock "$DEV_LOCK" --extra dev --extra spark --constraints "$MAIN_LOCK"
 fi
 
 # --- 5. install -----------------------------------------------------------------------------

@@ -24,6 +24,7 @@ step setup bash scripts/setup.sh --dev
 step ensure-postgres bash scripts/ensure-postgres.sh
 step ensure-chromium bash scripts/ensure-chromium.sh
 step ensure-tools bash scripts/ensure-tools.sh
+step ensure-java bash scripts/ensure-java.sh
 step ruff .venv/bin/ruff check --quiet .
 step shellcheck shellcheck scripts/*.sh .ci/run
 step mypy .venv/bin/mypy
