@@ -108,25 +108,54 @@ def minor_units(frame: pl.LazyFrame, columns: Mapping[str, str], scale: str) -> 
     then sees null for every value already read.
     """
     s = pl.col(scale).cast(pl.Int64)
-    fast: dict[str, pl.Expr] = {}
-    for name, source in columns.items():
-        text = pl.col(source).cast(pl.String)
-        dot = text.str.find(".", literal=True)
-        shift = s - pl.when(dot.is_null()).then(0).otherwise(text.str.len_bytes() - dot - 1)
-        wide = text.str.replace(".", "", literal=True).cast(pl.Int64, strict=False).cast(
-            pl.Int128
-        ) * pl.lit(10, pl.Int128).pow(shift.clip(0, _PLAIN_SHIFT))
-        fast[name] = (
-            pl.when(
-                text.str.contains(_PLAIN)
-                & shift.is_between(0, _PLAIN_SHIFT)
-                & wide.is_between(*_INT64)
-            )
-            .then(wide.cast(pl.Int64))
-            .alias(f"_{name}_fast")
+    # In stages, each text read once: as one expression per column, the shared parts (the
+    # dot's place, the shift, the wide value) were evaluated again for each use.
+    frame = frame.with_columns(
+        expr
+        for name, source in columns.items()
+        for expr in (
+            pl.col(source).cast(pl.String).str.find(".", literal=True).alias(f"_{name}_dot"),
+            pl.col(source).cast(pl.String).str.len_bytes().alias(f"_{name}_len"),
+            pl.col(source)
+            .cast(pl.String)
+            .str.replace(".", "", literal=True)
+            .cast(pl.Int64, strict=False)
+            .alias(f"_{name}_digits"),
+            pl.col(source).cast(pl.String).str.contains(_PLAIN).alias(f"_{name}_plain"),
         )
+    )
+    frame = frame.with_columns(
+        (
+            s
+            - pl.when(pl.col(f"_{name}_dot").is_null())
+            .then(0)
+            .otherwise(pl.col(f"_{name}_len") - pl.col(f"_{name}_dot") - 1)
+        ).alias(f"_{name}_shift")
+        for name in columns
+    )
+    frame = frame.with_columns(
+        (
+            pl.col(f"_{name}_digits").cast(pl.Int128)
+            * pl.lit(10, pl.Int128).pow(pl.col(f"_{name}_shift").clip(0, _PLAIN_SHIFT))
+        ).alias(f"_{name}_wide")
+        for name in columns
+    )
+    frame = frame.with_columns(
+        pl.when(
+            pl.col(f"_{name}_plain")
+            & pl.col(f"_{name}_shift").is_between(0, _PLAIN_SHIFT)
+            & pl.col(f"_{name}_wide").is_between(*_INT64)
+        )
+        .then(pl.col(f"_{name}_wide").cast(pl.Int64))
+        .alias(f"_{name}_fast")
+        for name in columns
+    ).drop(
+        f"_{name}_{part}"
+        for name in columns
+        for part in ("dot", "len", "digits", "plain", "shift", "wide")
+    )
     row = "_minor_units_row"
-    frame = frame.with_columns(fast.values()).with_row_index(row)
+    frame = frame.with_row_index(row)
     declined = pl.any_horizontal(pl.col(f"_{name}_fast").is_null() for name in columns)
     rest = frame.filter(declined).select(
         row,
