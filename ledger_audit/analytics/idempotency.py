@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from ledger_audit.analytics.payload import KEY, candidates, payload_keys, payloads_of
+from ledger_audit.checks.payload import KEY, candidates_near, payload_keys, payloads_of
 from ledger_audit.findings import Coverage, Severity, findings_from, sort_findings
 from ledger_audit.sources.ledger_frames import LedgerFrames
 
@@ -93,10 +93,11 @@ def classify_idempotency(
         pl.lit("unique").alias("key_class"),
         pl.col("transaction_id").alias("key_first"),
     )
-    # A double submit repeats an earlier payload: only versions whose payload key another
-    # version of the ledger shares can (payload.py); their texts decide.
+    # A double submit repeats an earlier payload within the window: only versions whose
+    # payload key another version of the ledger shares within it can (checks/payload.py);
+    # their texts decide.
     keys = first.join(payload_keys(entries), on=list(KEY), how="inner")
-    alike = candidates(keys, ("ledger_id",))
+    alike = candidates_near(keys, ("ledger_id",), "recorded_ns", window_ns)
     previous = (
         alike.join(payloads_of(entries, alike), on=list(KEY), how="inner")
         .sort("ledger_id", "payload", "recorded_ns", "transaction_id")

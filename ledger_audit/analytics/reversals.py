@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from ledger_audit.analytics.payload import (
+from ledger_audit.checks.payload import (
     INVERSE_KEY,
     KEY,
     PAYLOAD_KEY,

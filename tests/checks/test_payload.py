@@ -1,6 +1,7 @@
 """The payload keys only narrow which payload texts are compared; the texts decide.
 
-The idempotency and reversal analytics build payload texts only for versions whose key
+The duplicate-payment check and the idempotency and reversal analytics build payload texts
+only for versions whose key
 another version shares. Two properties keep that exact: equal texts always have equal keys
 (so no match is missed), and with keys that collide for nearly everything (``KEY_BITS`` 0:
 every version with as many legs) the analytics return exactly what they return with full
@@ -16,11 +17,13 @@ import polars as pl
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ledger_audit.analytics import payload
 from ledger_audit.analytics.idempotency import classify_idempotency
-from ledger_audit.analytics.payload import payload_keys, payloads
 from ledger_audit.analytics.reversals import reversal_intelligence
+from ledger_audit.checks import payload
+from ledger_audit.checks.duplicates import check_duplicate_payments
+from ledger_audit.checks.payload import payload_keys, payloads
 from ledger_audit.sources.ledger_frames import LedgerFrames
+from ledger_audit.spec import VerifySpec
 from tests.text_ledger import at, ledger_from_text
 
 ACCOUNTS = ("assets:bank", "liabilities:wallet:a", "revenue:m")
@@ -34,7 +37,7 @@ legs = st.lists(
 transactions = st.lists(
     st.tuples(
         legs,
-        st.sampled_from(("", "k1", "k2")),
+        st.sampled_from(("", "k1", "k2", "k1 ext=e1", "ext=e1", "ext=e2")),
         st.integers(0, 400),
         st.sampled_from(("standard posted", "reversal posted", "pending pending")),
         st.integers(0, 9),
@@ -51,7 +54,8 @@ Row = tuple[list[tuple[str, str, int]], str, int, str, int, bool]
 def _ledger(rows: list[Row]) -> str:
     text = HEAD
     for i, (lines, key, when, kind, target, second) in enumerate(rows):
-        extra = f" key={key}" if key else ""
+        extra = f" key={key}" if key and not key.startswith("ext") else ""
+        extra += "".join(f" {word}" for word in key.split() if word.startswith("ext"))
         if kind.startswith("reversal"):
             extra += f" reverses=t{target}"
         body = "".join(f"  {a} {d} {n} USD/2\n" for a, d, n in lines)
@@ -90,7 +94,9 @@ def test_equal_payload_texts_have_equal_keys(rows: list[Row]) -> None:
 def _results(frames: LedgerFrames) -> tuple[pl.DataFrame, ...]:
     idempotency = classify_idempotency(frames, window_ns=60 * 10**9)
     reversals = reversal_intelligence(frames, period_end_ns=at(200))
+    duplicates = check_duplicate_payments(frames, VerifySpec(duplicate_window_ns=60 * 10**9))
     return (
+        duplicates.findings,
         idempotency.classified,
         idempotency.findings,
         reversals.pairs,

@@ -97,3 +97,26 @@ def candidates(versions: pl.LazyFrame, within: tuple[str, ...]) -> pl.LazyFrame:
     Only these can have a payload equal to another row's.
     """
     return versions.filter(pl.len().over(*within, *PAYLOAD_KEY) > 1)
+
+
+def candidates_near(
+    versions: pl.LazyFrame, within: tuple[str, ...], time: str, window: int
+) -> pl.LazyFrame:
+    """:func:`candidates` that also have a key-sharing row at most ``window`` from ``time``.
+
+    Where the rule only pairs rows close in time (a double submit follows its original
+    within the window), a row whose key-sharing neighbours are all farther away cannot be
+    in a pair, and the rows between any pair within the window are themselves near.
+    """
+    group = [*within, *PAYLOAD_KEY]
+    at = pl.col(time)
+    return (
+        candidates(versions, within)  # few rows: sorting them is cheap
+        .sort(*group, time)
+        .with_columns(
+            (at - at.shift(1).over(group)).alias("_gap_before"),
+            (at.shift(-1).over(group) - at).alias("_gap_after"),
+        )
+        .filter((pl.col("_gap_before") <= window) | (pl.col("_gap_after") <= window))
+        .drop("_gap_before", "_gap_after")
+    )
