@@ -61,6 +61,7 @@ class RuleId(StrEnum):
     ENTRY_UNKNOWN_ASSET = "entry.unknown_asset"
     ENTRY_UNKNOWN_ACCOUNT = "entry.unknown_account"
     ENTRY_ORPHAN = "entry.orphan"
+    ENTRY_EMPTY_VERSION = "entry.empty_version"
     LEDGER_UNBALANCED = "ledger.unbalanced"
     STATUS_INVALID_MOVE = "status.invalid_move"
     PENDING_OVERPOSTED = "pending.overposted"

@@ -69,6 +69,7 @@ from ledger_audit.sources.invariant_sql import (
 
 EXPECTATION_CLASSES: dict[str, str] = {
     "entry_unbalanced": "ExpectTransactionVersionsToBalancePerAsset",
+    "empty_version": "ExpectPostedVersionsToHaveEntries",
     "ledger_unbalanced": "ExpectLedgerToBalancePerAsset",
     "status_invalid_move": "ExpectStatusMovesToBeLegal",
     "pending_overposted": "ExpectPostingsToStayWithinPendingAmounts",

@@ -272,6 +272,16 @@ def _entry_unbalanced(_: pl.LazyFrame) -> Described:
     )
 
 
+def _empty_version(_: pl.LazyFrame) -> Described:
+    return (
+        "transactions",
+        pl.format("{} is posted but has no entries: it moves nothing", _row()),
+        pl.lit("the entries of a posted version"),
+        pl.lit("no entries"),
+        None,
+    )
+
+
 def _ledger_unbalanced(_: pl.LazyFrame) -> Described:
     sides = pl.format(
         "{} debits {}, {} credits {}",
@@ -504,6 +514,7 @@ def _generic(kind: str) -> Describe:
 
 MESSAGES: dict[str, Describe] = {
     "expect_transaction_versions_to_balance_per_asset": _entry_unbalanced,
+    "expect_posted_versions_to_have_entries": _empty_version,
     "expect_ledger_to_balance_per_asset": _ledger_unbalanced,
     "expect_status_moves_to_be_legal": _status_move,
     "expect_postings_to_stay_within_pending_amounts": _overposted,

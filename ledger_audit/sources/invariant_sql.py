@@ -517,6 +517,21 @@ def entry_unbalanced(ctx: _Ctx) -> sa.Select[Any]:
     )
 
 
+def empty_version(ctx: _Ctx) -> sa.Select[Any]:
+    """Invariant 1: a posted version has entries (with none it balances and moves nothing).
+
+    ``legs`` holds one row with null entry columns for a version without entries. Deleting
+    every leg of a posted transaction changes balances and unbalances nothing, so only this
+    rule (or, on a sealed ledger, the chain) sees it.
+    """
+    legs = ctx.legs.c
+    return (
+        sa.select(*_out(**_pick(ctx.legs, *_VERSION, "chain_seq"), code=legs.status))
+        .where(legs.has_version == 1, legs.entry_index.is_(None), legs.status == "posted")
+        .distinct()
+    )
+
+
 def ledger_unbalanced(ctx: _Ctx) -> sa.Select[Any]:
     """Invariant 3: ledger x asset x status whose counting debits and credits differ.
 
@@ -1245,6 +1260,7 @@ def chain_gap(ctx: _Ctx) -> sa.Select[Any]:
 
 INVARIANTS: dict[str, Callable[[_Ctx], sa.Select[Any]]] = {
     "entry_unbalanced": entry_unbalanced,
+    "empty_version": empty_version,
     "ledger_unbalanced": ledger_unbalanced,
     "status_invalid_move": status_invalid_move,
     "pending_overposted": pending_overposted,

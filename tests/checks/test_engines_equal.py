@@ -116,13 +116,21 @@ def test_a_tampered_demo_gives_the_same_violations_everywhere(
     assert {"entry_unbalanced", "ledger_unbalanced", "chain_gap"} <= found
 
 
+EMPTY = """
+tx t7 standard posted at=90
+tx t8 pending pending at=95
+"""
+"""A posted version without entries (found) and a pending one (not found)."""
+
+
 @pytest.mark.parametrize("kind", DATABASES)
 def test_a_damaged_ledger_gives_the_same_violations_everywhere(
     kind: str, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
-    frames = ledger_from_text(DAMAGED)
+    frames = ledger_from_text(DAMAGED + EMPTY)
     found = assert_equal(in_database(database(kind, frames, tmp_path, request)), on_frames(frames))
     assert found == set(INVARIANT_NAMES) - {"chain_gap"}
+    assert on_frames(frames)["empty_version"]["transaction_id"].to_list() == ["t7"]
 
 
 @pytest.mark.parametrize("kind", DATABASES)

@@ -150,6 +150,26 @@ def test_unknown_asset_and_orphan_entry() -> None:
     assert row["message"] == "entry 0 of t1 v7 belongs to no transaction version"
 
 
+def test_a_posted_version_without_entries() -> None:
+    """Its legs deleted, it balances and moves nothing: only this rule reports it. A pending
+    version without entries holds nothing and is not reported."""
+    result = run(
+        DEPOSIT
+        + """
+tx t2 standard posted at=20 key=k2
+tx t3 pending pending at=30 key=k3
+"""
+    )
+    assert [(r["rule"], r["transaction_id"]) for r in result.findings.to_dicts()] == [
+        ("entry.empty_version", "t2")
+    ]
+    (row,) = only(result, "entry.empty_version")
+    assert row["message"] == "t2 v0 is posted but has no entries: it moves nothing"
+    assert (row["expected"], row["actual"]) == ("the entries of a posted version", "no entries")
+    assert row["severity"] == "critical"
+    assert row["chain_seq"] == 2
+
+
 def test_a_posted_transaction_is_final() -> None:
     result = run(
         DEPOSIT
