@@ -11,7 +11,7 @@ from __future__ import annotations
 import polars as pl
 
 from ledger_audit.findings import CheckResult, Coverage, RuleId, Severity, findings_from
-from ledger_audit.replay.events import BALANCE_KEY, CELLS, balance_events, balances_at
+from ledger_audit.replay.events import BALANCE_KEY, CELLS, cells_at_points, counted_legs
 from ledger_audit.schema.times import iso_expr
 from ledger_audit.sources.ledger_frames import LedgerFrames
 from ledger_audit.spec import VerifySpec
@@ -33,10 +33,10 @@ def compare_stored_balances(frames: LedgerFrames) -> pl.LazyFrame:
     is stored), ``replayed_<cell>``, and ``drifted`` (any cell differs).
     """
     stored = frames.balances.lazy()
-    events = balance_events(frames, "recorded")
+    legs = counted_legs(frames, "recorded").collect().lazy()  # read twice below
     ledger_as_of = stored.group_by("ledger_id").agg(pl.col("as_of_ns").max())
     latest = (
-        events.select(BALANCE_KEY)
+        legs.select(BALANCE_KEY)
         .unique()
         .join(ledger_as_of, on="ledger_id", how="inner")
         .join(stored.select(BALANCE_KEY), on=list(BALANCE_KEY), how="anti")
@@ -53,7 +53,7 @@ def compare_stored_balances(frames: LedgerFrames) -> pl.LazyFrame:
             ),
         ]
     ).with_columns(pl.col("as_of_ns").alias("at_ns"))
-    replayed = balances_at(events, points).rename({c: f"replayed_{c}" for c in CELLS})
+    replayed = cells_at_points(legs, points).rename({c: f"replayed_{c}" for c in CELLS})
     differs = [pl.col(f"stored_{c}").fill_null(0) != pl.col(f"replayed_{c}") for c in CELLS]
     return replayed.with_columns(pl.any_horizontal(differs).alias("drifted")).drop("at_ns")
 

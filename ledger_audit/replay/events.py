@@ -58,6 +58,62 @@ def version_intervals(transactions: pl.LazyFrame, basis: Basis) -> pl.LazyFrame:
     )
 
 
+def counted_legs(frames: LedgerFrames, basis: Basis) -> pl.LazyFrame:
+    """Every leg of a posted or pending version, with the interval in which it counts.
+
+    Columns: BALANCE_KEY, status, direction, amount, start_ns, end_ns (null: still counts).
+    """
+    intervals = version_intervals(frames.transactions.lazy(), basis).filter(
+        pl.col("status").is_in(["posted", "pending"])
+    )
+    return (
+        frames.entries.lazy()
+        .join(intervals, on=[*_TX_KEY, "version"], how="inner")
+        .select(*BALANCE_KEY, "status", "direction", "amount", "start_ns", "end_ns")
+    )
+
+
+def _cells(amount: pl.Expr) -> list[pl.Expr]:
+    zero = pl.lit(0).cast(SUM_AMOUNT)
+
+    def cell(status: str, direction: str) -> pl.Expr:
+        picked = (pl.col("status") == status) & (pl.col("direction") == direction)
+        return pl.when(picked).then(amount).otherwise(zero)
+
+    return [
+        cell("posted", "debit").alias("posted_debits"),
+        cell("posted", "credit").alias("posted_credits"),
+        cell("pending", "debit").alias("pending_debits"),
+        cell("pending", "credit").alias("pending_credits"),
+    ]
+
+
+def cells_at_points(legs: pl.LazyFrame, points: pl.LazyFrame) -> pl.LazyFrame:
+    """The cells at each of a few (BALANCE_KEY, at_ns) points, from :func:`counted_legs`.
+
+    The same answer as :func:`balances_at` over the events, for points that are few per
+    balance key (a stored balance row each): each point sums the legs of its key that count
+    at its instant (``start_ns <= at_ns < end_ns``), so nothing is sorted and no running
+    balance is built for instants nobody asks about. The points' own columns are kept.
+    """
+    numbered = points.with_row_index("_point")
+    counting = (pl.col("start_ns") <= pl.col("at_ns")) & (
+        pl.col("end_ns").is_null() | (pl.col("end_ns") > pl.col("at_ns"))
+    )
+    sums = (
+        legs.join(numbered.select("_point", *BALANCE_KEY, "at_ns"), on=list(BALANCE_KEY))
+        .filter(counting)
+        .group_by("_point")
+        .agg(c.sum() for c in _cells(pl.col("amount").cast(SUM_AMOUNT)))
+    )
+    zero = pl.lit(0).cast(SUM_AMOUNT)
+    return (
+        numbered.join(sums, on="_point", how="left")
+        .with_columns(pl.col(c).fill_null(zero) for c in CELLS)
+        .drop("_point")
+    )
+
+
 def balance_events(frames: LedgerFrames, basis: Basis = "effective") -> pl.LazyFrame:
     """Per account x asset x instant, the signed change of each balance cell.
 
@@ -65,23 +121,8 @@ def balance_events(frames: LedgerFrames, basis: Basis = "effective") -> pl.LazyF
     that running sums stay exact beyond int64).
     Archived versions count nowhere and produce no events.
     """
-    intervals = version_intervals(frames.transactions.lazy(), basis).filter(
-        pl.col("status").is_in(["posted", "pending"])
-    )
-    legs = frames.entries.lazy().join(intervals, on=[*_TX_KEY, "version"], how="inner")
-    amount = pl.col("amount").cast(SUM_AMOUNT)
-    zero = pl.lit(0).cast(SUM_AMOUNT)
-
-    def cell(status: str, direction: str) -> pl.Expr:
-        picked = (pl.col("status") == status) & (pl.col("direction") == direction)
-        return pl.when(picked).then(amount).otherwise(zero)
-
-    cells = [
-        cell("posted", "debit").alias("posted_debits"),
-        cell("posted", "credit").alias("posted_credits"),
-        cell("pending", "debit").alias("pending_debits"),
-        cell("pending", "credit").alias("pending_credits"),
-    ]
+    legs = counted_legs(frames, basis)
+    cells = _cells(pl.col("amount").cast(SUM_AMOUNT))
     starts = legs.select(*BALANCE_KEY, pl.col("start_ns").alias("at_ns"), *cells)
     ends = legs.filter(pl.col("end_ns").is_not_null()).select(
         *BALANCE_KEY,

@@ -9,7 +9,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ledger_audit.replay.balances import Basis
-from ledger_audit.replay.events import CELLS, balance_events, balances_at
+from ledger_audit.replay.events import (
+    CELLS,
+    balance_events,
+    balances_at,
+    cells_at_points,
+    counted_legs,
+)
 from ledger_audit.replay.history import balance_history
 from ledger_audit.replay.rollforward import roll_forward
 from ledger_audit.sources.ledger_frames import LedgerFrames
@@ -54,6 +60,31 @@ def test_events_give_the_fold_at_any_instant(frames: LedgerFrames, basis: Basis,
     )
     got = balances_at(balance_events(frames, basis), points).collect()
     assert cells(got) == fold(frames, at_ns, basis)
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    frames=ledger_frames(),
+    basis=bases,
+    instants=st.lists(st.integers(-1, HORIZON + 1), min_size=1, max_size=3),
+)
+def test_point_lookups_give_the_fold(
+    frames: LedgerFrames, basis: Basis, instants: list[int]
+) -> None:
+    """``cells_at_points`` (the drift check's lookup), several points per key at once."""
+    keys = [(a, s, at * SECOND) for a in ACCOUNTS for s in ("USD/2", "JPY/0") for at in instants]
+    points = pl.LazyFrame(
+        {
+            "ledger_id": ["l"] * len(keys),
+            "account_id": [a for a, _, _ in keys],
+            "asset_id": [s for _, s, _ in keys],
+            "at_ns": [at for _, _, at in keys],
+        }
+    )
+    got = cells_at_points(counted_legs(frames, basis), points).collect()
+    assert got.height == len(keys)
+    for at in instants:
+        assert cells(got.filter(pl.col("at_ns") == at * SECOND)) == fold(frames, at * SECOND, basis)
 
 
 @settings(max_examples=60, deadline=None)
