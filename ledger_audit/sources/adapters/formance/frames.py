@@ -40,13 +40,18 @@ def transaction_keys(log_tx: pl.DataFrame) -> pl.DataFrame:
     """Each transaction's idempotency key: that of its first keyed log (lowest log id).
 
     ``log_tx`` holds ledger, log_id, tx_id, idempotency_key per transaction log. A log
-    without a key names no key, so the frames need only the keyed logs' mementos; the order
-    (ledger, numeric log id, log id) is total, log ids being unique per ledger.
+    without a key names no key, so the frames need only the keyed logs' mementos. Log ids
+    are unique per ledger in a database, so (ledger, numeric log id, log id) is a total
+    order there; in an export a repeated id (a ``chain.inserted`` finding) keeps file order.
     """
     log_id = pl.col("log_id").cast(pl.String)
     return (
         log_tx.filter(pl.col("tx_id").is_not_null() & pl.col("idempotency_key").is_not_null())
-        .sort(["ledger", log_id.cast(pl.Int64, strict=False), log_id], nulls_last=True)
+        .sort(
+            ["ledger", log_id.cast(pl.Int64, strict=False), log_id],
+            nulls_last=True,
+            maintain_order=True,
+        )
         .unique(["ledger", "tx_id"], keep="first", maintain_order=True)
         .select("ledger", "tx_id", "idempotency_key")
     )

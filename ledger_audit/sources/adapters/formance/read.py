@@ -6,7 +6,10 @@ row is read (``require_layout``: a missing table or an older migration names the
 table and the columns expected). Rows are read through SQL query relations, exact values as
 text (NUMERIC amounts and volumes); times arrive as microsecond datetimes. Posting arrays are
 read once with their transactions and decoded in polars when that is exact (``postings.py``),
-else unnested by PostgreSQL.
+else unnested by PostgreSQL. Two steps of the snapshot: the rows the frames need
+(``read_frame_rows``), then what only the vendor checks read (``read_rows`` adds every log
+with its hash, the moves and the blocks); a load without the checks reads, of the logs, only
+the keyed transaction logs' mementos (``read_keyed_logs``).
 """
 
 from __future__ import annotations
