@@ -9,17 +9,20 @@ post-commit volumes, accounts_volumes, logs with mementos and the SYNC hash chai
 each in a fresh process, it times:
 
 - ``canonical``: ``load_ledger(url)`` on the canonical tables, then ``verify_chain`` (LACH-1);
-- ``formance``: the adapter's read and frame building (its ``load`` without the vendor
-  checks), then each vendor check: the log hash chain, transactions against their logs, moves.
+- ``frames``: ``formance.load(url, vendor_checks=False)``, the load the 1.5x target applies
+  to (the same frames, without what only the vendor checks read);
+- ``formance``: the full load step by step: every row read, the frames built, then each
+  vendor check: the log hash chain, transactions against their logs, moves.
 
-and prints seconds, rows/s, peak RSS, the ratios adapter/canonical (frames only, and with
-the vendor checks; the target is 1.5x or less) and a digest of the posted balances per
-account and asset, equal when both loads read the same ledger.
+and prints seconds, rows/s, peak RSS, every run's client CPU seconds and the best of each,
+the ratios adapter/canonical (the target is 1.5x or less), the load average and a digest of
+the posted balances per account and asset, equal when the loads read the same ledger.
 
 Usage::
 
     python benchmarks/bench_adapter_formance.py --transactions 200000
     python benchmarks/bench_adapter_formance.py --transactions 1000000 --repeat 2
+    python benchmarks/bench_adapter_formance.py --repeat 5 --urls CANONICAL_URL FORMANCE_URL
 """
 
 from __future__ import annotations
