@@ -47,7 +47,7 @@ from ledger_audit.sources.invariant_sql import (
 )
 
 INVARIANT_NAMES = tuple(INVARIANTS)
-"""Every custom invariant, in the order the suites list them."""
+"""Every custom invariant by name, in ``invariant_sql.INVARIANTS`` order."""
 
 LEGS = sa.table("legs", *[sa.column(name) for name in LEG_COLUMNS])
 """The relation every statement reads: the ``legs`` rows (``LEG_COLUMNS``)."""
