@@ -30,21 +30,30 @@ get the clock's time too. Here the document's created and modified times are the
 (the manifest's run time, or the ``as_of_ns`` passed, which the close does), and the ZIP is
 re-packed with every entry dated at the stamp, in openpyxl's order, with fixed compression:
 the same manifest, stamp, tables and findings always give the same bytes.
+
+Memory and time. openpyxl writes the workbook with each data sheet holding only the rows it
+needs to number styles and fit widths as the whole sheet would (``_stub_rows``); every row
+is then rendered by polars (``exports.sheet_rows``) straight into the ZIP, a chunk at a
+time. The bytes are those openpyxl gives when it holds every cell
+(``tests/exports/workpaper_reference.py``, compared byte for byte in the tests), without a
+Python object per cell (``docs/scale.md`` has the figures).
 """
 
 from __future__ import annotations
 
 import io
+import shutil
+import tempfile
 import zipfile
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from copy import copy
-from datetime import UTC, date, datetime
-from decimal import Decimal
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import BinaryIO
 
 import polars as pl
 from openpyxl import Workbook
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.cell.cell import Cell as Cell_
 from openpyxl.styles import Alignment, Font
 from openpyxl.styles.cell_style import StyleArray
@@ -54,10 +63,20 @@ from openpyxl.worksheet.worksheet import Worksheet
 from openpyxl.writer.excel import ExcelWriter
 
 from ledger_audit.errors import InputError
-from ledger_audit.exports.atomic import write_bytes_atomic
+from ledger_audit.exports.atomic import write_atomic
+from ledger_audit.exports.cells import (
+    EXACT_DIGITS,
+    MAX_CELL_TEXT,
+    MAX_FORMAT_PLACES,
+    Cell,
+    cell_value,
+    money_cell,
+    money_format,
+)
 from ledger_audit.exports.manifest import Manifest, content_digest
+from ledger_audit.exports.sheet_rows import Column, MoneyColumn, PlainColumn, write_rows
 from ledger_audit.exports.signoffs import ROLES, SignOffStatus
-from ledger_audit.exports.tables import Table, currency_code, decimal_text
+from ledger_audit.exports.tables import Table, currency_code
 from ledger_audit.findings import FINDINGS_SCHEMA
 from ledger_audit.schema.times import ns_to_iso
 
@@ -75,15 +94,22 @@ MINOR_SUFFIX = "_minor"
 PERCENT_FORMAT = "0.00%"
 """The number format of a rate column."""
 
-_MAX_FORMAT_PLACES = 30
-"""Excel's number formats hold at most 30 decimal places."""
-
 MAX_ROWS = 1_048_576
 """Excel's rows per sheet, header included."""
 
-MAX_CELL_TEXT = 32_767
-EXACT_DIGITS = 15
-"""Excel keeps integers of up to this many digits exactly; longer ones are written as text."""
+__all__ = [
+    "COVER_SHEET",
+    "DISPOSITIONS",
+    "EXACT_DIGITS",
+    "FINDINGS_SHEET",
+    "MAX_CELL_TEXT",
+    "MAX_ROWS",
+    "MINOR_SUFFIX",
+    "PERCENT_FORMAT",
+    "REVIEW_COLUMNS",
+    "money_format",
+    "write_workpaper",
+]
 
 _FORBIDDEN_IN_NAMES = frozenset("[]:*?/\\")
 _MAX_NAME = 31
@@ -94,8 +120,9 @@ _BOLD = Font(bold=True)
 _RIGHT = Alignment(horizontal="right")
 _TITLE = Font(bold=True, size=14)
 
-Cell = object
-Convert = Callable[[object], Cell]
+_TEXT = "text"
+"""The style key of an amount written as text (right-aligned)."""
+_SHEET_DATA, _SHEET_DATA_END = b"<sheetData>", b"</sheetData>"
 
 
 def write_workpaper(
@@ -137,9 +164,8 @@ def write_workpaper(
     book = Workbook()
     cover = book.active
     cover.title = COVER_SHEET
-    for table in tables:
-        _data_sheet(book.create_sheet(table.name), table)
-    _findings_sheet(book.create_sheet(FINDINGS_SHEET), findings)
+    rows = [_data_sheet(book.create_sheet(table.name), table) for table in tables]
+    rows.append(_findings_sheet(book.create_sheet(FINDINGS_SHEET), findings))
     stamp_ns = manifest.run_time_ns if as_of_ns is None else as_of_ns
     when = ("run time (UTC)" if as_of_ns is None else "data as of (UTC)", ns_to_iso(stamp_ns))
     _cover_sheet(cover, manifest, tables, findings.height, when, signoffs=signoffs)
@@ -152,9 +178,11 @@ def write_workpaper(
     book.properties.modified = stamp.replace(tzinfo=None)
     raw = io.BytesIO()
     ExcelWriter(book, zipfile.ZipFile(raw, "w", zipfile.ZIP_DEFLATED, allowZip64=True)).save()
-    data = _repack(raw.getvalue(), max(stamp, _ZIP_EPOCH))
-
-    return write_bytes_atomic(path, data)
+    # openpyxl has written each data sheet with its first rows only, and given out the style
+    # ids: the rows are rendered now, straight into the final archive
+    by_member = {r.sheet.path.lstrip("/"): r for r in rows}
+    data, dated = raw.getvalue(), max(stamp, _ZIP_EPOCH)
+    return write_atomic(path, lambda partial: _pack(data, dated, by_member, partial))
 
 
 def _check_names(tables: Sequence[Table]) -> None:
@@ -173,49 +201,36 @@ def _check_names(tables: Sequence[Table]) -> None:
         seen.add(name.casefold())
 
 
-def _repack(data: bytes, stamp: datetime) -> bytes:
-    """The same ZIP members in the same order, each dated ``stamp``, fixed compression."""
+def _pack(data: bytes, stamp: datetime, rows: Mapping[str, _SheetRows], path: Path) -> None:
+    """The ZIP members openpyxl wrote, in its order, each dated ``stamp``, compression level 6.
+
+    A data sheet's member is openpyxl's with its ``sheetData`` replaced by every row,
+    rendered into a temporary file first: its size is then known before it is compressed, as
+    it was when the whole sheet was one string (it decides the ZIP64 header), and nothing
+    holds the sheet in memory. Its compressor is zlib's default, which is level 6.
+    """
     when = (stamp.year, stamp.month, stamp.day, stamp.hour, stamp.minute, stamp.second)
-    out = io.BytesIO()
     with (
         zipfile.ZipFile(io.BytesIO(data)) as source,
-        zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as target,
+        zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as target,
     ):
         for member in source.infolist():
             info = zipfile.ZipInfo(member.filename, date_time=when)
             info.compress_type = zipfile.ZIP_DEFLATED
             info.external_attr = 0o644 << 16
-            target.writestr(info, source.read(member), compresslevel=6)
-    return out.getvalue()
+            sheet = rows.get(member.filename)
+            if sheet is None:
+                target.writestr(info, source.read(member), compresslevel=6)
+                continue
+            with tempfile.TemporaryFile() as xml:
+                sheet.write_xml(xml, source.read(member))
+                info.file_size = xml.tell()
+                xml.seek(0)
+                with target.open(info, "w") as out:
+                    shutil.copyfileobj(xml, out, 1 << 20)
 
 
 # --- cells --------------------------------------------------------------------------------
-
-
-def _text(value: str) -> str:
-    clean: str = ILLEGAL_CHARACTERS_RE.sub("\ufffd", value)
-    if len(clean) > MAX_CELL_TEXT:
-        note = f" [cut: {len(clean):,} characters, full text in the CSV/Parquet table]"
-        clean = clean[: MAX_CELL_TEXT - len(note)] + note
-    return clean
-
-
-def _value(value: object) -> Cell:
-    """A Python value as a cell value that Excel holds exactly (see the module docstring)."""
-    cell: Cell
-    if isinstance(value, bool) or value is None or isinstance(value, (float, str)):
-        cell = _text(value) if isinstance(value, str) else value
-    elif isinstance(value, int):
-        cell = str(value) if len(str(abs(value))) > EXACT_DIGITS else value
-    elif isinstance(value, Decimal) and value.as_tuple().exponent == 0:
-        cell = _value(int(value))  # a Decimal(38, 0) sum of minor units: as an int would be
-    elif isinstance(value, datetime):
-        cell = value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo else value
-    elif isinstance(value, date):
-        cell = value
-    else:  # Decimal (exact as text), and anything nested
-        cell = _text(str(value))
-    return cell
 
 
 def _put(sheet: Worksheet, row: int, column: int, value: Cell, number_format: str | None) -> None:
@@ -275,51 +290,131 @@ def _layout(table: Table) -> list[tuple[str, str | None]]:
     return layout
 
 
-def money_format(code: str, scale: int) -> str:
-    """The number format of an amount of ``scale`` decimals in currency ``code``."""
-    places = "." + "0" * min(scale, _MAX_FORMAT_PLACES) if scale else ""
-    label = code.replace('"', "")
-    return f'#,##0{places} "{label}"' if label else f"#,##0{places}"
+@dataclass(eq=False)
+class _StubColumn:
+    """One written column of a data sheet, and the first stub cell of each style it uses.
+
+    A builder, filled while openpyxl's stub is: the style ids exist only once openpyxl has
+    written the stub, so the column is resolved (``column``) after that.
+    """
+
+    letter: str
+    source: str
+    money: bool = False
+    scale: str = "scale"
+    asset: str | None = None
+    first: dict[object, Cell_] = field(default_factory=dict)
+
+    def column(self) -> Column:
+        """The renderer's column, with the style ids openpyxl gave out."""
+        ids = {key: cell.style_id for key, cell in self.first.items()}
+        if not self.money:
+            return PlainColumn(self.letter, self.source, ids.get(None))
+        text = ids.pop(_TEXT, None)
+        styles = {key: style for key, style in ids.items() if isinstance(key, tuple)}
+        return MoneyColumn(self.letter, self.source, self.scale, self.asset, styles, text)
 
 
-def _money_cell(amount: object, scale: object, code: str) -> tuple[Cell, str | None]:
-    """A money cell: the amount in major units, numeric when a double holds it exactly."""
-    if amount is None or not isinstance(scale, int):
-        return None, None
-    units = int(amount) if isinstance(amount, (int, Decimal)) else None
-    if units is None:
-        return _text(str(amount)), None
-    if len(str(abs(units))) > EXACT_DIGITS or scale > _MAX_FORMAT_PLACES:
-        return decimal_text(units, scale), None  # text: a double would round it
-    return Decimal(decimal_text(units, scale)), money_format(code, scale)
+@dataclass(frozen=True, slots=True, eq=False)
+class _SheetRows:
+    """A sheet openpyxl writes with its first rows only, and the frame of all its rows."""
+
+    sheet: Worksheet
+    frame: pl.DataFrame
+    columns: tuple[_StubColumn, ...]
+
+    def write_xml(self, out: BinaryIO, stub: bytes) -> None:
+        """Write the sheet XML openpyxl wrote (``stub``) with every row in place of its rows."""
+        start = stub.index(_SHEET_DATA) + len(_SHEET_DATA)
+        header_end = stub.index(b"</row>", start) + len(b"</row>")  # row 1: the header
+        out.write(stub[:header_end])
+        write_rows(out, self.frame, [c.column() for c in self.columns])
+        out.write(stub[stub.index(_SHEET_DATA_END, header_end) :])
 
 
-def _data_sheet(sheet: Worksheet, table: Table) -> None:
+def _stub_rows(table: Table) -> list[int]:
+    """The rows (from 0) openpyxl itself writes: every first use of a style and of a date.
+
+    openpyxl numbers formats and styles in the order cells first use them, and fits column
+    widths to the first rows: writing the first rows, the first row of every money column's
+    currency, scale and kind (number or text), the first date of each temporal column (its
+    value sets a number format) and the last row (the sheet's dimension) gives the workbook
+    the same numbering as writing every row would.
+    """
+    frame = table.frame
+    if frame.height == 0:
+        return []
+    rows = {*range(min(frame.height, _WIDTH_SAMPLE - 1)), frame.height - 1}
+    index = pl.int_range(pl.len(), dtype=pl.Int64()).alias("_row")
+    for name in table.money:
+        code = (
+            pl.col(table.asset).str.split("/").list.first().fill_null("")
+            if table.asset in frame.columns
+            else pl.lit("")
+        )
+        long = pl.col(name).cast(pl.String()).str.strip_prefix("-").str.len_chars()
+        firsts = (
+            frame.select(
+                index,
+                code.alias("_code"),
+                pl.col(table.scale).alias("_scale"),
+                ((long > EXACT_DIGITS) | (pl.col(table.scale) > MAX_FORMAT_PLACES)).alias("_text"),
+                pl.col(name).is_null().alias("_missing"),
+            )
+            .filter(~pl.col("_missing") & pl.col("_scale").is_not_null())
+            .group_by("_code", "_scale", "_text")
+            .agg(pl.col("_row").min())
+        )
+        rows.update(firsts["_row"].to_list())
+    for name, dtype in frame.schema.items():
+        if isinstance(dtype, (pl.Date, pl.Datetime)):
+            found = frame.select(pl.col(name).is_not_null().arg_true().first()).item()
+            if found is not None:
+                rows.add(int(found))
+    return sorted(rows)
+
+
+def _data_sheet(sheet: Worksheet, table: Table) -> _SheetRows:
     frame = table.frame
     layout = _layout(table)
     _header(sheet, (header for header, _ in layout))
     formats = {name: _number_format(dtype) for name, dtype in frame.schema.items()}
     formats |= dict.fromkeys(table.percent, PERCENT_FORMAT)
     has_asset = table.asset in frame.columns
+    columns = tuple(
+        _StubColumn(
+            get_column_letter(number),
+            minor_of or header,
+            money=minor_of is None and header in table.money,
+            scale=table.scale,
+            asset=table.asset if has_asset else None,
+        )
+        for number, (header, minor_of) in enumerate(layout, start=1)
+    )
     styles = _StyleCache()
-    for row_no, row in enumerate(frame.iter_rows(named=True), start=2):
+    rows = _stub_rows(table)
+    stub = frame.select(pl.all().gather(rows))
+    for index, row in zip(rows, stub.iter_rows(named=True), strict=True):
         code = currency_code(row[table.asset]) if has_asset else ""
         for column, (header, minor_of) in enumerate(layout, start=1):
-            alignment = None
+            alignment, key = None, None
             if minor_of is not None:
-                value, number_format = _value(row[minor_of]), None
+                value, number_format = cell_value(row[minor_of]), None
             elif header in table.money:
-                value, number_format = _money_cell(row[header], row[table.scale], code)
+                value, number_format = money_cell(row[header], row[table.scale], code)
                 alignment = _RIGHT if isinstance(value, str) else None
+                key = _TEXT if alignment is not None else (code, row[table.scale])
             else:
-                value, number_format = _value(row[header]), formats[header]
-            cell = sheet.cell(row=row_no, column=column)
+                value, number_format = cell_value(row[header]), formats[header]
+            cell = sheet.cell(row=index + 2, column=column)
             cell.value = value
             if isinstance(value, str):
                 cell.data_type = "s"  # never a formula, whatever the text begins with
             if number_format is not None or alignment is not None:
                 styles.apply(cell, number_format, alignment)
+                columns[column - 1].first.setdefault(key, cell)
     _finish(sheet, len(layout), frame.height)
+    return _SheetRows(sheet, frame, columns)
 
 
 class _StyleCache:
@@ -347,12 +442,14 @@ class _StyleCache:
         self._seen[key] = copy(cell._style)  # noqa: SLF001
 
 
-def _findings_sheet(sheet: Worksheet, findings: pl.DataFrame) -> None:
+def _findings_sheet(sheet: Worksheet, findings: pl.DataFrame) -> _SheetRows:
     names = [*FINDINGS_SCHEMA, *REVIEW_COLUMNS]
     _header(sheet, names)
-    for row_no, row in enumerate(findings.iter_rows(), start=2):
+    rows = _stub_rows(Table(FINDINGS_SHEET, findings))  # no styles: the widths' rows, the last
+    stub = findings.select(pl.all().gather(rows))
+    for index, row in zip(rows, stub.iter_rows(), strict=True):
         for column, value in enumerate(row, start=1):
-            _put(sheet, row_no, column, _value(value), None)
+            _put(sheet, index + 2, column, cell_value(value), None)
     letter = get_column_letter(names.index("disposition") + 1)
     choice = DataValidation(
         type="list",
@@ -367,6 +464,11 @@ def _findings_sheet(sheet: Worksheet, findings: pl.DataFrame) -> None:
     _finish(sheet, len(names), findings.height)
     sheet.column_dimensions[letter].width = 16
     sheet.column_dimensions[get_column_letter(len(names))].width = 16
+    columns = tuple(
+        _StubColumn(get_column_letter(number), name)
+        for number, name in enumerate(FINDINGS_SCHEMA, start=1)
+    )
+    return _SheetRows(sheet, findings, columns)
 
 
 def _cover_sheet(
@@ -436,7 +538,7 @@ def _cover_sheet(
     for row_no, row in enumerate(rows, start=1):
         widest = max(widest, len(row))
         for column, value in enumerate(row, start=1):
-            _put(sheet, row_no, column, _value(value), None)
+            _put(sheet, row_no, column, cell_value(value), None)
         if len(row) == 1 and row[0] in headings:
             sheet.cell(row=row_no, column=1).font = _BOLD
     sheet.cell(row=1, column=1).font = _TITLE
