@@ -99,7 +99,8 @@ def write_bundle(
             write_xero_journals(close.journals, erp / "xero.csv"),
         ]
     written.append(write_checkpoints(folder / CHECKPOINTS, close.audit.checkpoints))
-    data = digest_outputs(folder, written)
+    data = digest_outputs(folder, written)  # each file is read once: these are kept
+    tables_written = len(written)
     signoffs = tuple(
         signoff_status(s, data, close.audit.checkpoints) for s in read_signoffs(folder / SIGNOFFS)
     )
@@ -116,7 +117,7 @@ def write_bundle(
             **_jet_weights(close),
         },
         inputs=input_digests(close),
-        outputs=digest_outputs(folder, written),
+        outputs=(*data, *digest_outputs(folder, written[tables_written:])),
         checkpoints=close.audit.checkpoints,
         coverage=(*close.results, *(close.analytics.results if close.analytics else ())),
     )

@@ -235,9 +235,8 @@ def frames_digest(frames: LedgerFrames) -> str:
     for table, frame in frames.items():
         header = json.dumps([table, frame.columns, frame.height], ensure_ascii=False)
         hasher.update(b"\x1e" + header.encode() + b"\x1e")
-        as_text = frame.select(pl.all().cast(pl.String()))
-        for chunk in as_text.iter_slices(_CHUNK_ROWS):
-            hasher.update(chunk.write_ndjson().encode())
+        for chunk in frame.iter_slices(_CHUNK_ROWS):  # as text a chunk at a time, not whole
+            hasher.update(chunk.select(pl.all().cast(pl.String())).write_ndjson().encode())
     return hasher.hexdigest()
 
 
