@@ -242,7 +242,11 @@ def _audit_on_spark(args: argparse.Namespace, read: LedgerRead, spec: VerifySpec
     from ledger_audit.spark.run import spark_catalogue, spark_run  # noqa: PLC0415 - pyspark
     from ledger_audit.spark.session import SparkSettings  # noqa: PLC0415
 
-    settings = SparkSettings(master=args.spark_master, driver_memory=args.spark_driver_memory)
+    settings = SparkSettings(
+        master=args.spark_master,
+        driver_memory=args.spark_driver_memory,
+        codegen=args.spark_codegen == "on",
+    )
     as_loaded = args.mapping is None and args.adapter is None and read.report.rejections.is_empty()
     with spark_run(settings, args.source, read.frames, as_loaded=as_loaded):
         return audit(read.frames, read.report, spec, spark_catalogue(), native=read.native)
@@ -592,7 +596,7 @@ def _suites_option(parser: argparse.ArgumentParser) -> None:
 
 
 def _engine_options(parser: argparse.ArgumentParser) -> None:
-    """``--suites``, ``--engine``, ``--spark-master``, ``--spark-driver-memory`` (docs/scale.md)."""
+    """``--suites``, ``--engine`` and the ``--spark-*`` options (docs/scale.md, "Spark")."""
     _suites_option(parser)
     parser.add_argument(
         "--engine",
@@ -611,6 +615,12 @@ def _engine_options(parser: argparse.ArgumentParser) -> None:
         metavar="SIZE",
         default="1g",
         help="with --engine spark: the driver's JVM heap (1g; in local mode it runs everything)",
+    )
+    parser.add_argument(
+        "--spark-codegen",
+        choices=("on", "off"),
+        default="on",
+        help="with --engine spark: compile query stages to Java (on); off: faster on small ledgers",
     )
 
 

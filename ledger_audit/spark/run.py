@@ -20,7 +20,13 @@ from ledger_audit.schema.tables import CANONICAL_TABLES
 from ledger_audit.sources.files import table_file
 from ledger_audit.sources.ledger_frames import LedgerFrames
 from ledger_audit.spark.session import SparkSettings, spark_session
-from ledger_audit.spark.tables import SparkTables, register_frames, register_parquet
+from ledger_audit.spark.tables import (
+    JDBC_JAR,
+    SparkTables,
+    register_frames,
+    register_jdbc,
+    register_parquet,
+)
 from ledger_audit.spec import VerifySpec
 
 if TYPE_CHECKING:
@@ -53,17 +59,33 @@ def parquet_folder(source: str | Path) -> bool:
     )
 
 
+def postgresql_url(source: str | Path) -> bool:
+    """True when ``source`` is a PostgreSQL SQLAlchemy URL."""
+    return str(source).startswith(("postgresql://", "postgresql+", "postgres://"))
+
+
+def settings_for(settings: SparkSettings, source: str | Path) -> SparkSettings:
+    """``settings`` plus the PostgreSQL JDBC driver when ``source`` needs it and it is here."""
+    if postgresql_url(source) and Path(JDBC_JAR).is_file() and JDBC_JAR not in settings.jars:
+        return replace(settings, jars=(*settings.jars, JDBC_JAR))
+    return settings
+
+
 def register_source(
     spark: SparkSession, source: str | Path, frames: LedgerFrames, *, as_loaded: bool
 ) -> SparkTables:
-    """Parquet read by Spark itself when the files are the loaded ledger as they are.
+    """Spark reads the source itself when its rows are the loaded ledger as they are.
 
-    ``as_loaded``: every row of the source was loaded, unmapped. Otherwise (rows rejected,
-    a mapping, an adapter, SQLite, CSV) the views are the loaded frames, so that both
-    engines judge the same rows.
+    ``as_loaded``: every row of the source was loaded, unmapped. Then a Parquet folder is
+    read by Spark, and a PostgreSQL URL through JDBC when the session has the driver
+    (:func:`settings_for`). Otherwise (rows rejected, a mapping, an adapter, SQLite, CSV,
+    no JDBC driver) the views are the loaded frames, so that both engines judge the same rows.
     """
     if as_loaded and parquet_folder(source):
         return register_parquet(spark, str(Path(source).resolve()))
+    jars = str(spark.conf.get("spark.jars", "") or "")
+    if as_loaded and postgresql_url(source) and JDBC_JAR in jars.split(","):
+        return register_jdbc(spark, str(source))
     return register_frames(spark, frames)
 
 

@@ -39,6 +39,7 @@ class SparkSettings:
         adaptive: Spark's adaptive query execution; off, small ledgers plan faster (tests).
         codegen: compile query stages to Java; off, a small ledger's statements run in a
             third of the time (no compiler per stage), a large one's slower.
+        jars: jars the driver and executors load (the PostgreSQL JDBC driver).
     """
 
     master: str = DEFAULT_MASTER
@@ -47,6 +48,7 @@ class SparkSettings:
     app_name: str = "ledger-audit"
     adaptive: bool = True
     codegen: bool = True
+    jars: tuple[str, ...] = ()
 
 
 def missing_runtime() -> str | None:
@@ -87,6 +89,8 @@ def start_session(settings: SparkSettings) -> SparkSession:
         .config("spark.sql.execution.arrow.pyspark.enabled", "true")
         .config("spark.driver.extraJavaOptions", "-Dlog4j2.level=error")
     )
+    if settings.jars:
+        builder = builder.config("spark.jars", ",".join(settings.jars))
     try:
         session = builder.getOrCreate()
     except Exception as error:

@@ -13,6 +13,7 @@ from ledger_audit.demo.summary import DemoSummary
 from ledger_audit.exports.snapshot import write_ledger_snapshot
 from ledger_audit.sources.load import load_ledger
 from ledger_audit.spark.session import SparkSettings, missing_runtime, start_session
+from ledger_audit.spark.tables import JDBC_JAR
 from tests.checks.demo_tampering import tamper
 from tests.conftest import DemoFactory, missing_prerequisite
 
@@ -20,7 +21,12 @@ if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
 TEST_SETTINGS = SparkSettings(
-    master="local[2]", driver_memory="1g", shuffle_partitions=1, adaptive=False, codegen=False
+    master="local[2]",
+    driver_memory="1g",
+    shuffle_partitions=1,
+    adaptive=False,
+    codegen=False,
+    jars=(JDBC_JAR,) if Path(JDBC_JAR).is_file() else (),
 )
 """Small and fixed: two cores, 1 GiB, one partition after a shuffle, no code generation (the
 ledgers are tiny: compiling each stage cost more than running it, 88 -> 42 s for the suites)."""

@@ -14,7 +14,9 @@ import polars as pl
 import pyarrow as pa
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.pool import NullPool
 
+from ledger_audit.checks.catalogue import CATALOGUE
 from ledger_audit.checks.chain_hashes import SEALED_COLUMNS
 from ledger_audit.checks.runner import AuditResult, audit
 from ledger_audit.errors import InputError
@@ -28,7 +30,11 @@ from ledger_audit.spark.dialect import spark_sql
 from ledger_audit.spark.replay import balances_as_of_spark
 from ledger_audit.spark.run import active, spark_catalogue
 from ledger_audit.spark.session import SparkSettings, start_session
+from ledger_audit.spark.tables import JDBC_JAR, jdbc_options
 from ledger_audit.spec import VerifySpec
+from tests.conftest import missing_prerequisite
+from tests.sources.sample_ledger import write_sample_ledger
+from tests.spark.conftest import TEST_SETTINGS
 from tests.test_cli_startup import run_cli
 
 if TYPE_CHECKING:
@@ -90,6 +96,32 @@ def _frame(table: pa.Table) -> pl.DataFrame:
     frame = pl.from_arrow(table)
     assert isinstance(frame, pl.DataFrame)
     return frame
+
+
+def test_postgresql_is_read_through_jdbc_read_only(
+    spark: SparkSession, demo_parquet: Path, pg_url: str
+) -> None:
+    """A PostgreSQL ledger's views come through JDBC and hold the rows the frames loaded."""
+    if JDBC_JAR not in TEST_SETTINGS.jars:
+        missing_prerequisite(f"{JDBC_JAR} is missing: scripts/ensure-java.sh installs it")
+    loaded, _ = load_ledger(demo_parquet)
+    engine = sa.create_engine(pg_url, poolclass=NullPool)
+    write_sample_ledger(engine, {table: frame.to_dicts() for table, frame in loaded.items()})
+    engine.dispose()
+    frames, report = load_ledger(pg_url)
+    assert frames.equals(loaded)
+    spec = VerifySpec(source=pg_url)
+    with active(spark, pg_url, frames, as_loaded=True) as run:
+        assert run.tables.origin == "jdbc"
+        for table, frame in frames.items():
+            got = _frame(spark.table(table).toArrow()).sort(list(KEYS[table]))
+            assert got.equals(frame), table
+        on_spark = audit(frames, report, spec, spark_catalogue()[:1])  # the chain
+        init = jdbc_options(pg_url)["sessionInitStatement"]
+    assert "READ ONLY" in init
+    on_frames = audit(frames, report, spec, CATALOGUE[:1])
+    assert on_spark.findings.equals(on_frames.findings)
+    assert on_spark.checkpoints == on_frames.checkpoints
 
 
 @pytest.mark.parametrize("ledger", LEDGERS)
