@@ -56,11 +56,15 @@ CONTENT_SCHEMA = pa.schema(
     ]
     + [pa.field("calc", _STRING)]
     + [pa.field(name, _BOOL) for name in ("content_ok", "self_link_ok", "prev_ok")]
+    + [pa.field("hashed", _INT64)]
 )
-"""What a partition returns for each row whose hashes are not all as stored."""
+"""What a partition returns for each row whose hashes are not all as stored, and one tally
+row per batch (only ``hashed``: how many rows it hashed), so that the driver can tell that
+every row was hashed: a row Spark never saw must not pass as unchanged."""
 
 META_SCHEMA = pa.schema(
     [pa.field(name, _STRING) for name in ("description", "metadata", "meta_hash", "calc")]
+    + [pa.field("hashed", _INT64)]
 )
 """What a partition returns for each row whose description and metadata hash otherwise."""
 
@@ -72,10 +76,14 @@ class SparkHashes:
     Attributes:
         content: CONTENT_SCHEMA rows: sealed fields, recomputed content, the three signals.
         meta: rows whose description and metadata hash to something else than meta_hash.
+        hashed: chained rows hashed (every partition's tally).
+        meta_hashed: rows with a meta_hash hashed.
     """
 
     content: pl.DataFrame
     meta: pl.DataFrame
+    hashed: int
+    meta_hashed: int
 
     def hasher(self) -> ChainHasher:
         """A ChainHasher that answers from these results (unchanged rows: the stored hash).
@@ -206,8 +214,15 @@ def _hash_batches(batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]
         last = rows.row(rows.height - 1, named=True)
         carried = (last["ledger_id"], last["_range"], last["chain_seq"], last["chain_hash"])
         bad = checked.filter(~(pl.col("content_ok") & pl.col("self_link_ok") & pl.col("prev_ok")))
-        out = bad.select(CONTENT_SCHEMA.names).to_arrow(compat_level=pl.CompatLevel.oldest())
-        yield from out.cast(CONTENT_SCHEMA).to_batches()
+        yield from _with_tally(bad, rows.height, CONTENT_SCHEMA)
+
+
+def _with_tally(bad: pl.DataFrame, hashed: int, schema: pa.Schema) -> list[pa.RecordBatch]:
+    """The differing rows (``hashed`` 0), then the batch's tally row."""
+    rows = bad.with_columns(hashed=pl.lit(0, pl.Int64())).select(schema.names)
+    tally = pl.DataFrame({"hashed": [hashed]}, schema={"hashed": pl.Int64()})
+    both = pl.concat([rows, tally], how="diagonal_relaxed").select(schema.names)
+    return both.to_arrow(compat_level=pl.CompatLevel.oldest()).cast(schema).to_batches()
 
 
 def _meta_batches(batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
@@ -219,8 +234,7 @@ def _meta_batches(batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]
         bad = rows.with_columns(calc=meta_hashes(rows)).filter(
             pl.col("calc") != pl.col("meta_hash")
         )
-        out = bad.select(META_SCHEMA.names).to_arrow(compat_level=pl.CompatLevel.oldest())
-        yield from out.cast(META_SCHEMA).to_batches()
+        yield from _with_tally(bad, rows.height, META_SCHEMA)
 
 
 def _ddl(schema: pa.Schema) -> str:
@@ -240,25 +254,50 @@ def _collect(frame: DataFrame) -> pl.DataFrame:
     return out
 
 
+def _split(found: pl.DataFrame) -> tuple[pl.DataFrame, int]:
+    """(the differing rows, how many rows were hashed) of a CONTENT or META result."""
+    tally = found.filter(pl.col("hashed") > 0).get_column("hashed").sum()
+    return found.filter(pl.col("hashed") == 0).drop("hashed"), int(tally)
+
+
 def spark_hashes(spark: SparkSession) -> SparkHashes:
     """Hash every chained row on Spark; bring back only what differs from the stored hashes."""
     rows = _chained_rows(spark)
     ranged = rows.repartition("ledger_id", "_range").sortWithinPartitions(
         "ledger_id", "_range", "chain_seq", "transaction_id", "version"
     )
-    content = _collect(ranged.mapInArrow(_hash_batches, _ddl(CONTENT_SCHEMA)))
+    content, hashed = _split(_collect(ranged.mapInArrow(_hash_batches, _ddl(CONTENT_SCHEMA))))
     metas = spark.sql(
         f"""SELECT description, metadata, meta_hash FROM transactions
         WHERE meta_hash IS NOT NULL
           AND ledger_id IN (SELECT ledger_id FROM ledgers WHERE chain_algorithm = '{ALGORITHM}')"""
     )
-    meta = _collect(metas.mapInArrow(_meta_batches, _ddl(META_SCHEMA)))
-    return SparkHashes(content, meta)
+    meta, meta_hashed = _split(_collect(metas.mapInArrow(_meta_batches, _ddl(META_SCHEMA))))
+    return SparkHashes(content, meta, hashed, meta_hashed)
+
+
+def expected_counts(frames: LedgerFrames) -> tuple[int, int]:
+    """(rows with every chain field, rows with a meta_hash) of lach/1 ledgers: what Spark hashes."""
+    chained = frames.ledgers.filter(pl.col("chain_algorithm") == ALGORITHM).get_column("ledger_id")
+    rows = frames.transactions.filter(pl.col("ledger_id").is_in(chained.implode()))
+    complete = pl.all_horizontal(pl.col(c).is_not_null() for c in ("chain_seq", *_CHAIN))
+    return rows.filter(complete).height, rows.filter(pl.col("meta_hash").is_not_null()).height
 
 
 def check_chain_spark(frames: LedgerFrames, spec: VerifySpec, spark: SparkSession) -> CheckResult:
-    """The ``chain`` check with every row's payload built and hashed on Spark."""
+    """The ``chain`` check with every row's payload built and hashed on Spark.
+
+    Raises RuntimeError (the runner's ``check.crashed``) when Spark hashed another number of
+    rows than the loaded ledger holds: an unhashed row would read as unchanged.
+    """
     hashes = spark_hashes(spark)
+    rows, metas = expected_counts(frames)
+    if (hashes.hashed, hashes.meta_hashed) != (rows, metas):
+        msg = (
+            f"Spark hashed {hashes.hashed} rows and {hashes.meta_hashed} meta hashes; the "
+            f"loaded ledger has {rows} and {metas}: its views are not the loaded rows"
+        )
+        raise RuntimeError(msg)
     report = verify_chain(
         frames.transactions,
         frames.entries,

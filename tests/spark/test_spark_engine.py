@@ -24,6 +24,7 @@ from ledger_audit.replay.balances import balances_as_of
 from ledger_audit.schema.frames import KEYS
 from ledger_audit.schema.lach1 import genesis
 from ledger_audit.schema.tables import CANONICAL_TABLES
+from ledger_audit.sources.ledger_frames import LedgerFrames
 from ledger_audit.sources.load import load_ledger
 from ledger_audit.spark import chain as spark_chain
 from ledger_audit.spark.dialect import spark_sql
@@ -176,6 +177,21 @@ def test_ranges_hand_each_partition_its_predecessor(
         hashes.content.select(SEALED_COLUMNS).schema
         == frames.transactions.select(SEALED_COLUMNS).schema
     )
+
+
+def test_a_row_spark_did_not_hash_is_a_crash_not_a_pass(
+    spark: SparkSession, demo_parquet: Path
+) -> None:
+    """Spark answers only for what differs: a row missing from its views must not read intact."""
+    frames, _ = load_ledger(demo_parquet)
+    fewer = LedgerFrames.from_tables(
+        {**dict(frames.items()), "transactions": frames.transactions.slice(1)}
+    )
+    with active(spark, demo_parquet, fewer, as_loaded=False):
+        with pytest.raises(RuntimeError, match=r"Spark hashed \d+ rows .* the loaded ledger has"):
+            spark_chain.check_chain_spark(frames, VerifySpec(), spark)
+        result = audit(frames, load_ledger(demo_parquet)[1], VerifySpec(), spark_catalogue()[:1])
+    assert set(result.findings.get_column("rule")) >= {"check.crashed"}
 
 
 def test_the_dialect_respells_postgresql_for_spark() -> None:
