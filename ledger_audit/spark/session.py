@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -21,6 +22,16 @@ if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
 DEFAULT_MASTER = "local[*]"
+LOG4J2 = """\
+rootLogger.level = error
+rootLogger.appenderRef.stderr.ref = stderr
+appender.console.type = Console
+appender.console.name = stderr
+appender.console.target = SYSTEM_ERR
+appender.console.layout.type = PatternLayout
+appender.console.layout.pattern = spark %p %c{1}: %m%n
+"""
+"""Spark's own logging: errors only, one line each, on stderr (its default is WARN and up)."""
 INSTALL_HINT = (
     "install pyspark (pip install 'ledger-audit[spark]', or scripts/setup.sh --dev) and a "
     "Java 17 runtime (apt-get install openjdk-17-jre-headless, or scripts/ensure-java.sh)"
@@ -74,6 +85,7 @@ def start_session(settings: SparkSettings) -> SparkSession:
     # Python workers (mapInArrow) run this interpreter, where ledger_audit is installed.
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
 
+    log4j2 = _log4j2()
     builder = (
         SparkSession.builder.master(settings.master)
         .appName(settings.app_name)
@@ -87,7 +99,7 @@ def start_session(settings: SparkSettings) -> SparkSession:
         .config("spark.ui.enabled", "false")
         .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.execution.arrow.pyspark.enabled", "true")
-        .config("spark.driver.extraJavaOptions", "-Dlog4j2.level=error")
+        .config("spark.driver.extraJavaOptions", f"-Dlog4j2.configurationFile=file:{log4j2}")
     )
     if settings.jars:
         builder = builder.config("spark.jars", ",".join(settings.jars))
@@ -98,13 +110,40 @@ def start_session(settings: SparkSettings) -> SparkSession:
         raise InputError(
             f"--spark-master {settings.master}", f"Spark did not start: {first}"
         ) from error
+    finally:
+        log4j2.unlink(missing_ok=True)  # the JVM read it as it started
     session.sparkContext.setLogLevel("ERROR")
     return session
 
 
+def _log4j2() -> Path:
+    """The LOG4J2 configuration as a file the JVM reads at start (one per process)."""
+    path = Path(tempfile.gettempdir()) / f"ledger-audit-log4j2-{os.getpid()}.properties"
+    path.write_text(LOG4J2, encoding="utf-8")
+    return path
+
+
+def running_session() -> SparkSession | None:
+    """The session already active in this process (a notebook's, a test's), if any."""
+    if "pyspark.sql" not in sys.modules:
+        return None
+    from pyspark.sql import SparkSession  # noqa: PLC0415 - already imported
+
+    active: SparkSession | None = SparkSession.getActiveSession()
+    return active
+
+
 @contextmanager
 def spark_session(settings: SparkSettings) -> Iterator[SparkSession]:
-    """A session for the ``with`` block, stopped at its end whatever happened."""
+    """A session for the ``with`` block, stopped at its end whatever happened.
+
+    A session already running in this process is used as it is and left running: it is its
+    owner's to stop (``settings`` do not apply to it).
+    """
+    running = running_session()
+    if running is not None:
+        yield running
+        return
     session = start_session(settings)
     try:
         yield session
