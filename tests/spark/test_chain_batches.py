@@ -46,7 +46,7 @@ def _partition(rows: pl.DataFrame, entries: pl.DataFrame, range_rows: int) -> pl
         rows.select(*SEALED_COLUMNS, *_CHAIN)
         .join(legs, on=list(VERSION_KEY), how="left", maintain_order="left")
         .with_columns(
-            pl.col("legs").fill_null(pl.lit([], pl.List(legs.schema["legs"].inner))),  # type: ignore[union-attr]
+            pl.col("legs").fill_null(pl.lit([], legs.schema["legs"])),
             ((pl.col("chain_seq") - 1) // range_rows).alias("_range"),
         )
     )
@@ -99,7 +99,7 @@ def test_any_batches_and_ranges_flag_what_one_pass_finds(
     ranged = _partition(rows, entries.select(ENTRY_COLUMNS), range_rows)
     # Spark spreads the ranges over partitions by hash: a range rarely sits beside its predecessor
     home = (pl.col("_range") * 7919 + spread) % partitions
-    outputs = []
+    outputs: list[pa.RecordBatch] = []
     for _, part in ranged.with_columns(_home=home).group_by("_home", maintain_order=True):
         table = part.drop("_home").to_arrow(compat_level=pl.CompatLevel.oldest())
         bounds = sorted({0, table.num_rows, *(round(c * table.num_rows) for c in cuts)})
