@@ -7,6 +7,7 @@ frames, not counts: the same rows, columns, dtypes and order.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -18,9 +19,12 @@ from sqlalchemy.pool import NullPool
 
 from ledger_audit.checks.catalogue import CATALOGUE
 from ledger_audit.checks.chain_hashes import SEALED_COLUMNS
+from ledger_audit.checks.invariants import check_invariants
 from ledger_audit.checks.runner import AuditResult, audit
+from ledger_audit.checks.suite_files import ExpectationSpec, SuiteSpec
 from ledger_audit.cli import main
 from ledger_audit.errors import InputError
+from ledger_audit.findings import RuleId, Severity
 from ledger_audit.replay.balances import balances_as_of
 from ledger_audit.schema.frames import KEYS
 from ledger_audit.schema.lach1 import genesis
@@ -29,15 +33,18 @@ from ledger_audit.sources.ledger_frames import LedgerFrames
 from ledger_audit.sources.load import load_ledger
 from ledger_audit.spark import chain as spark_chain
 from ledger_audit.spark.dialect import spark_sql
+from ledger_audit.spark.invariants import check_invariants_spark
 from ledger_audit.spark.replay import balances_as_of_spark
 from ledger_audit.spark.run import active, spark_catalogue
 from ledger_audit.spark.session import SparkSettings, start_session
 from ledger_audit.spark.tables import JDBC_JAR, jdbc_options
 from ledger_audit.spec import VerifySpec
+from tests.checks.test_suites import DAMAGED
 from tests.conftest import missing_prerequisite
 from tests.sources.sample_ledger import write_sample_ledger
 from tests.spark.conftest import TEST_SETTINGS
 from tests.test_cli_startup import run_cli
+from tests.text_ledger import ledger_from_text
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -248,3 +255,60 @@ def test_the_cli_starts_without_pyspark(tmp_path: Path) -> None:
     code, modules, _ = run_cli(["verify", "--help"], tmp_path, tmp_path / "help.json")
     assert code == 0
     assert "pyspark" not in modules
+
+
+def test_every_invariant_rule_reads_the_same_on_spark(spark: SparkSession) -> None:
+    """The damaged text ledger breaks every rule of the suites, built-in expectations too."""
+    frames = ledger_from_text(DAMAGED)
+    on_frames = check_invariants(frames, VerifySpec())
+    with active(spark, "damaged", frames, as_loaded=False) as run:
+        on_spark = check_invariants_spark(frames, VerifySpec(), spark, run.tables.describe())
+    rules = set(on_frames.findings.get_column("rule"))
+    assert {
+        "entry.unbalanced",
+        "entry.invalid_amount",
+        "entry.asset_mismatch",
+        "entry.unknown_account",
+        "idempotency.conflict",
+        "reversal.duplicate",
+        "balance.negative_not_allowed",
+    } <= rules
+    assert on_spark.findings.equals(on_frames.findings)
+    assert on_spark.coverage.checked == on_frames.coverage.checked
+
+
+def test_an_expectation_spark_cannot_run_is_a_crash_finding(spark: SparkSession) -> None:
+    broken = SuiteSpec(
+        "broken",
+        (
+            ExpectationSpec(
+                type="expect_column_values_to_be_between",
+                kwargs_json=json.dumps({"column": "no_such_column", "min_value": 1}),
+                rule=RuleId.ENTRY_INVALID_AMOUNT,
+                severity=Severity.CRITICAL,
+                doc="a column the legs do not have",
+            ),
+            ExpectationSpec(
+                type="expect_column_values_to_match_regex",
+                kwargs_json=json.dumps({"column": "asset_id", "regex": "^[A-Z]+/[0-9]+$"}),
+                rule=RuleId.ENTRY_UNKNOWN_ASSET,
+                severity=Severity.HIGH,
+                doc="a built-in expectation with no Spark statement",
+            ),
+        ),
+    )
+    frames = ledger_from_text(DAMAGED)
+    with active(spark, "damaged", frames, as_loaded=False) as run:
+        result = check_invariants_spark(
+            frames, VerifySpec(), spark, run.tables.describe(), suites=[broken]
+        )
+    crashed = result.findings.filter(pl.col("rule") == "check.crashed")
+    assert crashed.get_column("locator").to_list() == [
+        "expectation expect_column_values_to_be_between (suite broken)",
+        "expectation expect_column_values_to_match_regex (suite broken)",
+    ]
+    messages = crashed.get_column("message").to_list()
+    assert "no_such_column" in messages[0]
+    assert "has no Spark statement" in messages[1]
+    assert all("\n" not in m for m in messages)
+    assert result.crashed  # nothing of it ran
