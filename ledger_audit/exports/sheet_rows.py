@@ -263,6 +263,8 @@ def _money(
         .alias("style"),
         (amount.is_null() | scale.is_null()).alias("missing"),
     )
+    if (frame["common"] & frame["style"].is_null()).any():  # the workpaper's stub missed one
+        raise LookupError(f"money column {column.source}: an amount's currency has no style")
     # per value: C's %.16g has no polars equivalent
     own[name] = pl.Series(
         [None if v is None else _G16 % v for v in frame["major"].to_list()], dtype=pl.String()
