@@ -62,7 +62,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Self
 
 ROOT = Path(__file__).resolve().parent.parent
 CLI = ROOT / ".venv" / "bin" / "ledger-audit"
@@ -121,6 +121,35 @@ def _descendants(root: int) -> dict[int, str]:
     return found
 
 
+class _RssSampler:
+    """The highest RSS of this process while the block runs, sampled every 20 ms by a thread.
+
+    ``ru_maxrss`` only grows: it cannot show what one step adds after a bigger one. Sampling
+    can miss a spike shorter than 20 ms; polars and Arrow memory is in RSS (tracemalloc
+    does not see it).
+    """
+
+    def __init__(self) -> None:
+        self.peak = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.peak = max(self.peak, _rss_mib())
+            self._stop.wait(0.02)
+
+    def __enter__(self) -> Self:
+        self.peak = _rss_mib()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, _rss_mib())
+
+
 # -- the demo -----------------------------------------------------------------------------
 
 
@@ -174,8 +203,11 @@ def child_stages(folder: Path, out: Path) -> None:
         on_stage=on_stage,
     )
     clock = time.perf_counter()
-    write_bundle(close, out, run_time_ns=time.time_ns())
+    before = _rss_mib()
+    with _RssSampler() as sampled:
+        write_bundle(close, out, run_time_ns=time.time_ns())
     on_stage("bundle", time.perf_counter() - clock)
+    _emit({"bundle_rss_before_mib": before, "bundle_rss_peak_mib": sampled.peak})
     _emit(
         {
             "total": time.perf_counter() - began,
@@ -347,25 +379,42 @@ def _print_cli(cli: dict[str, Any]) -> None:
     )
 
 
-def bench(n: int, workdir: Path, timeout_s: float) -> None:
-    """One size: demo, both children, the tables."""
+def _load() -> str:
+    return " ".join(f"{v:.2f}" for v in os.getloadavg())
+
+
+def bench(n: int, workdir: Path, timeout_s: float, *, with_cli: bool = True) -> None:
+    """One size: demo, both children (or the stages only), the tables."""
     folder, built = demo_dir(workdir, n)
     meta = json.loads((folder / "demo.json").read_text(encoding="utf-8"))
     direct_out, cli_out = workdir / f"out-stages-{n}", workdir / f"out-cli-{n}"
     failures: list[str] = []
+    loads = [f"load average before the stages: {_load()}"]
     try:
         stages = _run_child("stages", folder, direct_out, timeout_s)
     except ChildError as exc:
         stages, failures = exc.records, [f"stages: {exc}"]
-    try:
-        cli_records = _run_child("cli", folder, cli_out, timeout_s)
-    except ChildError as exc:
-        cli_records, failures = exc.records, [*failures, f"cli: {exc}"]
+    loads.append(f"after: {_load()}")
+    cli_records: list[dict[str, Any]] = []
+    if with_cli:
+        try:
+            cli_records = _run_child("cli", folder, cli_out, timeout_s)
+        except ChildError as exc:
+            cli_records, failures = exc.records, [*failures, f"cli: {exc}"]
+        loads.append(f"after the cli: {_load()}")
 
     how = f"built in {built:.0f} s" if built is not None else "reused"
     versions = meta.get("counts", {}).get("versions", 0)
     print(f"\n== demo of {n:,} transactions ({how}; {versions:,} versions): {folder}")
+    print("; ".join(loads))
     direct = _print_stages(stages)
+    bundle = next((r for r in stages if "bundle_rss_peak_mib" in r), None)
+    if bundle:
+        print(
+            f"  bundle: RSS {bundle['bundle_rss_before_mib']:,.0f} MiB before it, peak "
+            f"{bundle['bundle_rss_peak_mib']:,.0f} MiB while it was written (sampled every "
+            f"20 ms): +{bundle['bundle_rss_peak_mib'] - bundle['bundle_rss_before_mib']:,.0f} MiB"
+        )
     child_s = float(next((r["child_seconds"] for r in stages if "child_seconds" in r), 0.0))
     if direct:
         print(_row("total (direct)", direct["total"], None, direct["peak_mib"]))
@@ -374,7 +423,7 @@ def bench(n: int, workdir: Path, timeout_s: float) -> None:
             f"({direct['critical']} critical); whole child process {child_s:.1f} s"
         )
     cli = next((r for r in cli_records if "exit" in r), {})
-    if cli:
+    if with_cli:
         _print_cli(cli)
         if cli["exit"] != 1:
             failures.append(f"cli: exit {cli['exit']}: {cli['stderr']}")
@@ -403,6 +452,9 @@ def main() -> None:
     parser.add_argument("--transactions", type=int, nargs="+", default=[100_000, 1_000_000])
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/ledger-audit-bench-close"))  # noqa: S108
     parser.add_argument("--timeout", type=float, default=30.0, help="minutes per child")
+    parser.add_argument(
+        "--no-cli", action="store_true", help="run the stages child only, not `ledger-audit close`"
+    )
     parser.add_argument("--child", choices=("stages", "cli"), help=argparse.SUPPRESS)
     parser.add_argument("--folder", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
@@ -415,7 +467,7 @@ def main() -> None:
         return
     args.workdir.mkdir(parents=True, exist_ok=True)
     for n in args.transactions:
-        bench(n, args.workdir, args.timeout * 60)
+        bench(n, args.workdir, args.timeout * 60, with_cli=not args.no_cli)
 
 
 if __name__ == "__main__":
