@@ -114,6 +114,34 @@ def cells_at_points(legs: pl.LazyFrame, points: pl.LazyFrame) -> pl.LazyFrame:
     )
 
 
+def posted_moves(frames: LedgerFrames, basis: Basis = "effective") -> pl.LazyFrame:
+    """Every change of a posted cell, one row per leg start or end, not summed per instant.
+
+    Columns: BALANCE_KEY, at_ns, ``posted_debits`` and ``posted_credits`` (SUM_AMOUNT, signed:
+    a leg adds its amount where it starts counting and takes it away where it stops). The
+    movement over any span is the sum of the rows inside it; summing per instant first, as
+    :func:`balance_events` does for running balances, is work a span does not need.
+    """
+    legs = counted_legs(frames, basis).filter(pl.col("status") == "posted")
+    amount = pl.col("amount").cast(SUM_AMOUNT)
+    zero = pl.lit(0).cast(SUM_AMOUNT)
+    debit = pl.when(pl.col("direction") == "debit").then(amount).otherwise(zero)
+    credit = pl.when(pl.col("direction") == "credit").then(amount).otherwise(zero)
+    starts = legs.select(
+        *BALANCE_KEY,
+        pl.col("start_ns").alias("at_ns"),
+        debit.alias("posted_debits"),
+        credit.alias("posted_credits"),
+    )
+    ends = legs.filter(pl.col("end_ns").is_not_null()).select(
+        *BALANCE_KEY,
+        pl.col("end_ns").alias("at_ns"),
+        (-debit).alias("posted_debits"),
+        (-credit).alias("posted_credits"),
+    )
+    return pl.concat([starts, ends])
+
+
 def balance_events(frames: LedgerFrames, basis: Basis = "effective") -> pl.LazyFrame:
     """Per account x asset x instant, the signed change of each balance cell.
 

@@ -1,9 +1,10 @@
 """Roll-forward per account x asset x period: opening + movement = closing, shown to tie out.
 
 Opening and closing come from ``balances_as_of`` (latest version per transaction at the
-instant); debits and credits from the balance event stream over the period. The two are
-computed independently, so ``difference`` (opening + oriented movement - closing) is a real
-tie-out, zero on every row of a consistent replay.
+instant); debits and credits from the legs' starts and ends inside the period
+(``events.posted_moves``). The two are computed independently, so ``difference`` (opening +
+oriented movement - closing) is a real tie-out, zero on every row of a consistent replay.
+Each distinct instant is replayed once: a month's closing is the next month's opening.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from collections.abc import Sequence
 import polars as pl
 
 from ledger_audit.replay.balances import Basis, balances_as_of
-from ledger_audit.replay.events import BALANCE_KEY, balance_events
+from ledger_audit.replay.events import BALANCE_KEY, posted_moves
 from ledger_audit.sources.ledger_frames import LedgerFrames
 from ledger_audit.spec import Period
 
@@ -38,19 +39,20 @@ def roll_forward(
     and its last instant; ``debits``/``credits`` are the posted debit and credit movement in
     the period (minor units of ``asset_id``).
     """
-    events = balance_events(frames, basis)
+    moves = posted_moves(frames, basis).collect().lazy()  # read once per period
     normal = frames.accounts.lazy().select("ledger_id", "account_id", "normal_balance")
     credit = pl.col("normal_balance") == "credit"
+    instants = sorted({p.start_ns - 1 for p in periods} | {p.end_ns - 1 for p in periods})
+    posted = {
+        at: balances_as_of(frames, at, basis).select(*BALANCE_KEY, "posted").collect().lazy()
+        for at in instants
+    }
     rows = []
     for period in periods:
-        opening = balances_as_of(frames, period.start_ns - 1, basis).select(
-            *BALANCE_KEY, pl.col("posted").alias("opening")
-        )
-        closing = balances_as_of(frames, period.end_ns - 1, basis).select(
-            *BALANCE_KEY, pl.col("posted").alias("closing")
-        )
+        opening = posted[period.start_ns - 1].rename({"posted": "opening"})
+        closing = posted[period.end_ns - 1].rename({"posted": "closing"})
         movement = (
-            events.filter(pl.col("at_ns").is_between(period.start_ns, period.end_ns - 1))
+            moves.filter(pl.col("at_ns").is_between(period.start_ns, period.end_ns - 1))
             .group_by(*BALANCE_KEY)
             .agg(
                 pl.col("posted_debits").sum().alias("debits"),
