@@ -9,7 +9,9 @@ apart, it is not part of the close. Then, each in a fresh child process, so that
 - ``stages``: ``run_close`` over 2025-01 with both demo statements (BAI2 and camt.053) and
   ``mappings/demo.toml``, then ``write_bundle``: wall seconds of each stage (load, audit,
   statements, reconcile, drift, trial balance, journals, then bundle), the child's RSS now
-  and its peak RSS so far after each stage, the total and the number of findings.
+  and its peak RSS so far after each stage, the total and the number of findings. The
+  bundle's own peak is sampled (every 20 ms, from a thread) while it is written, beside the
+  RSS before it: ``ru_maxrss`` only grows, so it cannot show what the bundle adds.
 - ``cli``: the real command, ``ledger-audit close`` (papermill runs the close notebook in an
   IPython kernel, whose last cell writes the same bundle; the CLI then adds the executed
   notebook and swaps the folder in): wall seconds and peak RSS. Exit 1 is expected (the
@@ -41,6 +43,7 @@ Usage::
     python benchmarks/bench_close.py                       # 100,000 and 1,000,000
     python benchmarks/bench_close.py --transactions 20000
     python benchmarks/bench_close.py --transactions 100000 --workdir /tmp/close-bench
+    python benchmarks/bench_close.py --transactions 200000 --no-cli   # the stages child only
 
 Demos and bundles go to ``--workdir`` (default ``/tmp/ledger-audit-bench-close``).
 """
