@@ -27,6 +27,7 @@ from ledger_audit.checks.invariants import (
     wide_entry,
 )
 from ledger_audit.checks.suite_files import SUITES_DIR, ExpectationSpec, SuiteSpec, read_suites
+from ledger_audit.errors import REASON_CHARS, excerpt
 from ledger_audit.findings import CheckResult, Coverage, empty_findings
 from ledger_audit.sources.invariant_sql import (
     LEG_COLUMNS,
@@ -166,9 +167,9 @@ def run_spark_suites(spark: SparkSession, suites: Sequence[SuiteSpec]) -> SuiteR
             except Exception as error:  # noqa: BLE001 - one failed statement is one crash finding
                 from ledger_audit.checks.gx_suites import ExpectationOutcome  # noqa: PLC0415
 
-                text = str(error).strip().splitlines()[0] if str(error).strip() else repr(error)
+                text = excerpt(str(error).strip() or repr(error), REASON_CHARS)
                 outcomes.append(
-                    ExpectationOutcome(suite.name, spec, False, text[:300], pl.DataFrame())  # noqa: FBT003
+                    ExpectationOutcome(suite.name, spec, False, text, pl.DataFrame())  # noqa: FBT003
                 )
     legs = legs_table()
     versions = (
