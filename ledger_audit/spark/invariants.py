@@ -64,8 +64,9 @@ def violation_schema() -> dict[str, pl.DataType]:
 class SparkQueryEngine:
     """A SQLAlchemy statement in, a polars frame out, run by Spark.
 
-    Satisfies ``QueryEngine`` (``name``, ``dialect``, ``fetch``): ``dialect`` names the SQL
-    family the statements are built for (PostgreSQL's; the Spark dialect respells it).
+    Satisfies ``checks.engines.QueryEngine`` (``name``, ``dialect``, ``fetch``), so
+    ``checks.engines.violations_on`` runs any invariant on it; ``dialect`` names the SQL family
+    the statements are built for (PostgreSQL's; the Spark dialect respells it).
     """
 
     name = "spark"

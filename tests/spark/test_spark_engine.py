@@ -19,6 +19,8 @@ from sqlalchemy.pool import NullPool
 
 from ledger_audit.checks.catalogue import CATALOGUE
 from ledger_audit.checks.chain_hashes import SEALED_COLUMNS
+from ledger_audit.checks.engines import INVARIANT_NAMES, QueryEngine, frame_engine, violations_on
+from ledger_audit.checks.invariant_rules import prepare_legs
 from ledger_audit.checks.invariants import check_invariants
 from ledger_audit.checks.runner import AuditResult, audit
 from ledger_audit.checks.suite_files import ExpectationSpec, SuiteSpec
@@ -33,7 +35,7 @@ from ledger_audit.sources.ledger_frames import LedgerFrames
 from ledger_audit.sources.load import load_ledger
 from ledger_audit.spark import chain as spark_chain
 from ledger_audit.spark.dialect import spark_sql
-from ledger_audit.spark.invariants import check_invariants_spark
+from ledger_audit.spark.invariants import SparkQueryEngine, check_invariants_spark, register_legs
 from ledger_audit.spark.replay import balances_as_of_spark
 from ledger_audit.spark.run import active, spark_catalogue
 from ledger_audit.spark.session import SparkSettings, start_session
@@ -312,3 +314,17 @@ def test_an_expectation_spark_cannot_run_is_a_crash_finding(spark: SparkSession)
     assert "has no Spark statement" in messages[1]
     assert all("\n" not in m for m in messages)
     assert result.crashed  # nothing of it ran
+
+
+def test_the_spark_engine_fits_the_query_engine_seam(spark: SparkSession) -> None:
+    """Through ``checks.engines``' own seam, every invariant's rows equal the frame engine's."""
+    frames = ledger_from_text(DAMAGED)
+    with active(spark, "damaged", frames, as_loaded=False):
+        register_legs(spark)
+        engine: QueryEngine = SparkQueryEngine(spark)  # mypy holds the protocol
+        on_spark = {name: violations_on(engine, name) for name in INVARIANT_NAMES}
+    with frame_engine(prepare_legs(frames)) as local:
+        on_frames = {name: violations_on(local, name) for name in INVARIANT_NAMES}
+    for name in INVARIANT_NAMES:
+        assert on_spark[name].equals(on_frames[name]), name
+    assert sum(v.height for v in on_spark.values()) >= len(INVARIANT_NAMES) // 2
