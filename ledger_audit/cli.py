@@ -273,7 +273,7 @@ def _run_jet(args: argparse.Namespace) -> int:
     if args.rules is not None:
         text = read_text(args.rules, "JET rules")
         params = params_from_toml(parse_toml(text, str(args.rules)), str(args.rules))
-    read = read_ledger(args.source, mapping=args.mapping, adapter=args.adapter)
+    read = read_ledger(args.source, mapping=args.mapping, adapter=args.adapter, vendor_checks=False)
     result = run_jet(read.frames, Period.month(args.period), params)
     manifest = json.dumps(jet_manifest(result, str(args.source)), indent=2, sort_keys=True)
     paths = [
@@ -353,7 +353,7 @@ def _run_reconcile(args: argparse.Namespace) -> int:
     statements = load_statements(args.statements, encoding=args.statement_encoding)
     from ledger_audit.sources.reading import read_ledger  # noqa: PLC0415
 
-    read = read_ledger(args.ledger, mapping=args.mapping, adapter=args.adapter)
+    read = read_ledger(args.ledger, mapping=args.mapping, adapter=args.adapter, vendor_checks=False)
     frames, report = read.frames, read.report
     items = internal_items(frames, rules)
     window = None

@@ -162,7 +162,7 @@ def run_flux(args: argparse.Namespace) -> int:
             Period.month(month_before(args.period, k)) for k in range(args.history, 0, -1)
         ),
     )
-    read = read_ledger(args.source, mapping=args.mapping, adapter=args.adapter)
+    read = read_ledger(args.source, mapping=args.mapping, adapter=args.adapter, vendor_checks=False)
     explained = merge_explanations(
         build_flux(read.frames, mapping, spec),
         explanations,

@@ -73,11 +73,14 @@ def read_ledger(
     mapping: str | Path | None = None,
     adapter: str | None = None,
     checkpoints: tuple[Checkpoint, ...] = (),
+    vendor_checks: bool = True,
 ) -> LedgerRead:
     """Read ``source`` as canonical tables, through ``mapping``, or through ``adapter``.
 
     ``checkpoints`` are earlier audits' positions; an adapter compares its seal with those
-    named after it (``formance:<ledger>``). Raises InputError on a source that cannot be read.
+    named after it (``formance:<ledger>``). ``vendor_checks=False``: the caller uses the
+    frames only (an adapter may then skip reading what only its own checks need). Raises
+    InputError on a source that cannot be read.
     """
     _one_reader(mapping, adapter)
     if adapter is None:
@@ -85,5 +88,5 @@ def read_ledger(
         return LedgerRead(frames, report)
     from ledger_audit.sources.adapters import load_adapted  # noqa: PLC0415
 
-    adapted = load_adapted(source, adapter, checkpoints=checkpoints)
+    adapted = load_adapted(source, adapter, checkpoints=checkpoints, vendor_checks=vendor_checks)
     return LedgerRead(adapted.frames, adapted.report, adapted.native, adapted.adapter)

@@ -34,12 +34,19 @@ def check_adapted(source: str | Path, adapter: str) -> None:
 
 
 def load_adapted(
-    source: str | Path, adapter: str, *, checkpoints: tuple[Checkpoint, ...] = ()
+    source: str | Path,
+    adapter: str,
+    *,
+    checkpoints: tuple[Checkpoint, ...] = (),
+    vendor_checks: bool = True,
 ) -> Adapted:
-    """Read ``source`` through the named adapter, then seal it (compared with ``checkpoints``)."""
+    """Read ``source`` through the named adapter, then seal it (compared with ``checkpoints``).
+
+    ``vendor_checks=False``: only the frames are wanted (see ``Adapter.load``).
+    """
     from ledger_audit.sources.adapters.adapted import Adapted  # noqa: PLC0415 - keep it light
     from ledger_audit.sources.adapters.seal import seal_check  # noqa: PLC0415 - hashing deps
 
-    adapted = adapter_named(adapter).load(source)
+    adapted = adapter_named(adapter).load(source, vendor_checks=vendor_checks)
     sealed = seal_check(adapted.adapter, adapted.frames, checkpoints)
     return Adapted(adapted.adapter, adapted.frames, adapted.report, (*adapted.native, sealed))

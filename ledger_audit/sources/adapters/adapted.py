@@ -13,11 +13,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from ledger_audit.findings import NativeCheck
 from ledger_audit.sources.ledger_frames import LedgerFrames, LoadReport
 
-__all__ = ["Adapted", "CheckFunction", "LoadFunction", "NativeCheck"]
+__all__ = ["Adapted", "CheckFunction", "FramesOnlyLoad", "LoadFunction", "NativeCheck"]
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -40,6 +41,15 @@ class Adapted:
 
 LoadFunction = Callable[[str | Path], Adapted]
 """``load(source)``: read the vendor's data, read-only, into an ``Adapted``."""
+
+
+class FramesOnlyLoad(Protocol):
+    """``load(source, vendor_checks=...)`` of an adapter that can read the frames alone."""
+
+    def __call__(self, source: str | Path, *, vendor_checks: bool = True) -> Adapted:
+        """Read ``source``; without ``vendor_checks``, only what the frames need."""
+        ...
+
 
 CheckFunction = Callable[[str | Path], None]
 """``check(source)``: raise InputError when the source is not this vendor's layout; read no row."""

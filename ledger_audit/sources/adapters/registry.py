@@ -17,7 +17,12 @@ from ledger_audit.errors import InputError
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from ledger_audit.sources.adapters.adapted import Adapted, CheckFunction, LoadFunction
+    from ledger_audit.sources.adapters.adapted import (
+        Adapted,
+        CheckFunction,
+        FramesOnlyLoad,
+        LoadFunction,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,20 +34,31 @@ class Adapter:
         title: the vendor and the version of its layout the adapter reads.
         source: the source form it reads, in words (for ``--help`` and docs/adapters.md).
         module: the module that implements ``check`` and ``load``.
+        frames_only: its ``load`` takes ``vendor_checks=False``: the same frames without
+            reading what only the vendor's own checks need (their results then say so).
     """
 
     name: str
     title: str
     source: str
     module: str
+    frames_only: bool = False
 
     def check(self, source: str | Path) -> None:
         """Raise InputError unless ``source`` has this vendor's layout (reads no row)."""
         function = cast("CheckFunction", import_module(self.module).check)
         function(source)
 
-    def load(self, source: str | Path) -> Adapted:
-        """Read ``source`` read-only into canonical frames and the vendor's own checks."""
+    def load(self, source: str | Path, *, vendor_checks: bool = True) -> Adapted:
+        """Read ``source`` read-only into canonical frames and the vendor's own checks.
+
+        ``vendor_checks=False``: a command that reads only the frames (``jet``,
+        ``reconcile``, ``flux``) lets an adapter that can skip the rest do so; the others
+        run their checks anyway, which changes no frame.
+        """
+        if self.frames_only and not vendor_checks:
+            framed = cast("FramesOnlyLoad", import_module(self.module).load)
+            return framed(source, vendor_checks=False)
         function = cast("LoadFunction", import_module(self.module).load)
         return function(source)
 
@@ -56,6 +72,7 @@ ADAPTERS: tuple[Adapter, ...] = (
         "Formance Ledger v2 (bucket migrations 0-53)",
         "PostgreSQL",
         "ledger_audit.sources.adapters.formance",
+        frames_only=True,
     ),
     Adapter("hledger", "hledger 1.25", "a journal", "ledger_audit.sources.adapters.hledger"),
     Adapter("midaz", "Midaz (transaction DB)", "PostgreSQL", "ledger_audit.sources.adapters.midaz"),
@@ -66,7 +83,13 @@ ADAPTERS: tuple[Adapter, ...] = (
         "versions, statements)",
         "ledger_audit.sources.adapters.modern_treasury",
     ),
-    Adapter("pgledger", "pgledger.sql", "PostgreSQL", "ledger_audit.sources.adapters.pgledger"),
+    Adapter(
+        "pgledger",
+        "pgledger.sql",
+        "PostgreSQL",
+        "ledger_audit.sources.adapters.pgledger",
+        frames_only=True,
+    ),
     Adapter(
         "tigerbeetle",
         "TigerBeetle 0.16 (accounts and transfers exported)",

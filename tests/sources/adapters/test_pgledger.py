@@ -24,6 +24,7 @@ from ledger_audit.sources import LedgerFrames, load_ledger
 from ledger_audit.sources.adapters import check_adapted, load_adapted
 from ledger_audit.sources.adapters.adapted import Adapted
 from ledger_audit.sources.adapters.pgledger import load
+from ledger_audit.sources.reading import read_ledger
 from ledger_audit.spec import Period, VerifySpec
 
 DemoFactory = Callable[..., DemoSummary]
@@ -130,6 +131,20 @@ def test_frames_without_the_checks_are_the_same_and_the_checks_not_proven(
     summary = _audit(frames_only).summary()
     running = summary.filter(pl.col("rule") == RuleId.BALANCE_RUNNING_BROKEN)
     assert running.get_column("status").to_list() == ["no data"]
+
+
+def test_commands_that_read_frames_only_skip_the_vendor_checks(
+    pg_url: str,
+    written: dict[str, pl.DataFrame],  # noqa: ARG001 - the demo written into pg_url
+) -> None:
+    """``jet``, ``reconcile`` and ``flux`` read through ``vendor_checks=False``."""
+    for vendor_checks in (True, False):
+        read = read_ledger(pg_url, adapter="pgledger", vendor_checks=vendor_checks)
+        pgledger = [n.result for n in read.native if n.result.check.startswith("pgledger")]
+        assert pgledger  # the checks are listed either way, never silently dropped
+        statuses = {r.status for r in pgledger}
+        assert (statuses == {"no data"}) is not vendor_checks
+        assert [n.result.check for n in read.native][-1] == "mirror_seal"  # still sealed
 
 
 def _first(written: dict[str, pl.DataFrame], table: str, where: pl.Expr) -> dict[str, object]:
