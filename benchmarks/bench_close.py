@@ -28,6 +28,13 @@ of its peak) and the sum of the tree's ``VmRSS`` (CLI + kernel at the same momen
 ``ru_maxrss`` cannot give). It prints all three, and whether ``RUSAGE_CHILDREN`` agrees
 with the kernel's sampled ``VmHWM`` (it did on every run so far: the kernel is captured).
 
+- ``baselines``: the balances the close reports (every account x asset as of the period's
+  last instant, effective basis) computed three ways over the same demo, after one load
+  (timed apart): the package's replay (``balances_as_of``) over the loaded frames, one
+  DuckDB SQL query (``bench_replay.DUCKDB_SQL``) over a Parquet snapshot of them, and a
+  plain polars query written the same way as that SQL over the same Parquet files; the
+  three results are compared (SHA-256 of the sorted rows) and the ratios printed.
+
 The comparison printed in the same run is ``cli`` against ``stages``: what papermill, the
 kernel start, the notebook's displayed sections and the bundle placement cost, in seconds
 and as a ratio (against the stages alone, and against the whole ``stages`` process
@@ -44,6 +51,7 @@ Usage::
     python benchmarks/bench_close.py --transactions 20000
     python benchmarks/bench_close.py --transactions 100000 --workdir /tmp/close-bench
     python benchmarks/bench_close.py --transactions 200000 --no-cli   # the stages child only
+    python benchmarks/bench_close.py --transactions 1000000 --baselines-only
 
 Demos and bundles go to ``--workdir`` (default ``/tmp/ledger-audit-bench-close``).
 """
@@ -65,7 +73,10 @@ import tempfile
 import threading
 import time
 from pathlib import Path
-from typing import IO, Any, Self
+from typing import IO, TYPE_CHECKING, Any, Self
+
+if TYPE_CHECKING:
+    import polars as pl
 
 ROOT = Path(__file__).resolve().parent.parent
 CLI = ROOT / ".venv" / "bin" / "ledger-audit"
@@ -75,6 +86,7 @@ PERIOD = "2025-01"
 STATEMENTS = ("operating-usd.bai2", "operating-eur.xml")
 BUNDLE_PARTS = ("report.html", "workpaper.xlsx", "tables", "erp", "month_end_close.ipynb")
 SAMPLE_S = 0.2
+BASELINES = ("replay (package, loaded frames)", "DuckDB SQL (Parquet)", "plain polars (Parquet)")
 MIB = 2**20
 
 
@@ -223,6 +235,104 @@ def child_stages(folder: Path, out: Path) -> None:
     )
 
 
+def _plain_polars(folder: Path, at: int) -> pl.DataFrame:
+    """The same balances as ``bench_replay.DUCKDB_SQL``, written as plain polars."""
+    import polars as pl  # noqa: PLC0415 - in the child only
+
+    key = ["ledger_id", "transaction_id"]
+    seen = pl.scan_parquet(folder / "transactions.parquet").filter(pl.col("effective_ns") <= at)
+    latest = seen.group_by(key).agg(pl.col("version").max())
+    resolved = (
+        seen.filter(pl.col("pending_transaction_id").is_not_null())
+        .select("ledger_id", pl.col("pending_transaction_id").alias("transaction_id"))
+        .unique()
+        .with_columns(pl.lit(value=True).alias("resolved"))
+    )
+    counting = (
+        seen.join(latest, on=[*key, "version"])
+        .join(resolved, on=key, how="left")
+        .select(
+            *key,
+            "version",
+            pl.when(pl.col("resolved") & (pl.col("status") == "pending"))
+            .then(pl.lit("resolved"))
+            .otherwise(pl.col("status"))
+            .alias("status"),
+        )
+    )
+    entries = pl.scan_parquet(folder / "entries.parquet").join(counting, on=[*key, "version"])
+
+    def cell(status: str, direction: str) -> pl.Expr:
+        picked = (pl.col("status") == status) & (pl.col("direction") == direction)
+        return pl.col("amount").filter(picked).sum()
+
+    sums = entries.group_by("ledger_id", "account_id", "asset_id").agg(
+        cell("posted", "debit").alias("posted_debits"),
+        cell("posted", "credit").alias("posted_credits"),
+        cell("pending", "debit").alias("pending_debits"),
+        cell("pending", "credit").alias("pending_credits"),
+    )
+    credit = pl.col("normal_balance") == "credit"
+    net = pl.col("posted_credits") - pl.col("posted_debits")
+    accounts = pl.scan_parquet(folder / "accounts.parquet").select(
+        "ledger_id", "account_id", "normal_balance"
+    )
+    return (
+        sums.join(accounts, on=["ledger_id", "account_id"], how="left")
+        .with_columns(
+            pl.when(credit).then(net).otherwise(-net).alias("posted"),
+            pl.when(credit)
+            .then(net - pl.col("pending_debits"))
+            .otherwise(-net - pl.col("pending_credits"))
+            .alias("available"),
+        )
+        .collect()
+    )
+
+
+def child_baselines(folder: Path, out: Path) -> None:
+    """One load, then the period-end balances by the package, DuckDB and plain polars."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import duckdb  # noqa: PLC0415
+    from bench_replay import DUCKDB_SQL, digest  # noqa: PLC0415 - beside this script
+
+    from ledger_audit.exports.snapshot import write_ledger_snapshot  # noqa: PLC0415
+    from ledger_audit.replay.balances import balances_as_of  # noqa: PLC0415
+    from ledger_audit.sources.load import load_ledger  # noqa: PLC0415
+    from ledger_audit.spec import Period  # noqa: PLC0415
+
+    at = Period.month(PERIOD).end_ns - 1
+    clock = time.perf_counter()
+    frames, _ = load_ledger(folder / "ledger.sqlite")
+    _emit({"baseline": "load (SQLite, the close's reader)", "seconds": time.perf_counter() - clock})
+    snapshot = out / "snapshot"
+    shutil.rmtree(snapshot, ignore_errors=True)
+    write_ledger_snapshot(frames, snapshot, "parquet")
+
+    def replay() -> pl.DataFrame:
+        return balances_as_of(frames, at, "effective").collect()
+
+    def duck() -> pl.DataFrame:
+        with duckdb.connect() as conn:
+            found: pl.DataFrame = conn.sql(DUCKDB_SQL.format(folder=snapshot, at=at)).pl()
+            return found
+
+    def plain() -> pl.DataFrame:
+        return _plain_polars(snapshot, at)
+
+    runs = (replay, duck, plain)
+    for label, run in zip(BASELINES, runs, strict=True):
+        times = []
+        for _ in range(3):
+            clock = time.perf_counter()
+            result = run()
+            times.append(time.perf_counter() - clock)
+        best = min(times)
+        _emit({"baseline": label, "seconds": best, "rows": result.height, "digest": digest(result)})
+    _emit({"peak_mib": _peak_mib(), "entries": frames.entries.height})
+    shutil.rmtree(snapshot, ignore_errors=True)
+
+
 def child_cli(folder: Path, out: Path) -> None:
     """``ledger-audit close`` as a subprocess, its process tree sampled while it runs."""
     argv = [str(CLI), "close", "--period", PERIOD, "--ledger", str(folder / "ledger.sqlite")]
@@ -365,6 +475,24 @@ def _print_stages(records: list[dict[str, Any]]) -> dict[str, Any]:
     return next((r for r in records if "total" in r), {})
 
 
+def _print_baselines(records: list[dict[str, Any]]) -> None:
+    rows = [r for r in records if "baseline" in r]
+    peak = next((r["peak_mib"] for r in records if "entries" in r and "peak_mib" in r), None)
+    print(f"{'balances at the period end':<36}{'best of 3 s':>12}{'rows':>10}  sha256[:16]")
+    timed = [r for r in rows if "digest" in r]
+    for r in rows:
+        cells = f"{r['rows']:>10,}  {r['digest'][:16]}" if "digest" in r else ""
+        print(f"{r['baseline']:<36}{r['seconds']:>12.2f}{cells}")
+    if len(timed) == len(BASELINES):
+        replay, duck, plain = (r["seconds"] for r in timed)
+        same = "yes" if len({r["digest"] for r in timed}) == 1 else "NO"
+        print(
+            f"  replay / DuckDB = {replay / duck:.2f}x, replay / plain polars = "
+            f"{replay / plain:.2f}x; same balances from all three: {same}; "
+            f"peak RSS of the child {peak or 0:,.0f} MiB"
+        )
+
+
 def _print_cli(cli: dict[str, Any]) -> None:
     kernel = cli["kernel"][1] if cli["kernel"] else 0.0
     children = cli["rusage_children_mib"]
@@ -386,9 +514,19 @@ def _load() -> str:
     return " ".join(f"{v:.2f}" for v in os.getloadavg())
 
 
+def _baselines(n: int, folder: Path, workdir: Path, timeout_s: float) -> None:
+    print(f"\n== baselines over the demo of {n:,} transactions (load average {_load()})")
+    try:
+        _print_baselines(_run_child("baselines", folder, workdir / f"out-base-{n}", timeout_s))
+    except ChildError as exc:
+        _print_baselines(exc.records)
+        print(f"FAILED baselines: {exc}")
+
+
 def bench(n: int, workdir: Path, timeout_s: float, *, with_cli: bool = True) -> None:
-    """One size: demo, both children (or the stages only), the tables."""
+    """One size: demo, the baselines, both children (or the stages only), the tables."""
     folder, built = demo_dir(workdir, n)
+    _baselines(n, folder, workdir, timeout_s)
     meta = json.loads((folder / "demo.json").read_text(encoding="utf-8"))
     direct_out, cli_out = workdir / f"out-stages-{n}", workdir / f"out-cli-{n}"
     failures: list[str] = []
@@ -458,7 +596,10 @@ def main() -> None:
     parser.add_argument(
         "--no-cli", action="store_true", help="run the stages child only, not `ledger-audit close`"
     )
-    parser.add_argument("--child", choices=("stages", "cli"), help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--baselines-only", action="store_true", help="run the baselines child only"
+    )
+    parser.add_argument("--child", choices=("stages", "cli", "baselines"), help=argparse.SUPPRESS)
     parser.add_argument("--folder", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -468,9 +609,15 @@ def main() -> None:
     if args.child == "cli":
         child_cli(args.folder, args.out)
         return
+    if args.child == "baselines":
+        child_baselines(args.folder, args.out)
+        return
     args.workdir.mkdir(parents=True, exist_ok=True)
     for n in args.transactions:
-        bench(n, args.workdir, args.timeout * 60, with_cli=not args.no_cli)
+        if args.baselines_only:
+            _baselines(n, demo_dir(args.workdir, n)[0], args.workdir, args.timeout * 60)
+        else:
+            bench(n, args.workdir, args.timeout * 60, with_cli=not args.no_cli)
 
 
 if __name__ == "__main__":
