@@ -10,15 +10,28 @@ merges with the catalogue's (findings as data, coverage stated, like every check
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from ledger_audit.findings import NativeCheck
+from ledger_audit.findings import (
+    CheckResult,
+    Coverage,
+    NativeCheck,
+    RuleId,
+    empty_findings,
+)
 from ledger_audit.sources.ledger_frames import LedgerFrames, LoadReport
 
-__all__ = ["Adapted", "CheckFunction", "FramesOnlyLoad", "LoadFunction", "NativeCheck"]
+__all__ = [
+    "Adapted",
+    "CheckFunction",
+    "FramesOnlyLoad",
+    "LoadFunction",
+    "NativeCheck",
+    "not_run",
+]
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -53,3 +66,18 @@ class FramesOnlyLoad(Protocol):
 
 CheckFunction = Callable[[str | Path], None]
 """``check(source)``: raise InputError when the source is not this vendor's layout; read no row."""
+
+
+def not_run(checks: Sequence[tuple[str, tuple[RuleId, ...]]], why: str) -> tuple[NativeCheck, ...]:
+    """Vendor checks a frames-only load skipped, each stating it proved nothing (not a pass)."""
+    return tuple(
+        NativeCheck(
+            CheckResult(
+                name,
+                empty_findings(),
+                Coverage(0, "rows", "not run", unproven=(why,), unproven_rules=rules),
+            ),
+            rules,
+        )
+        for name, rules in checks
+    )

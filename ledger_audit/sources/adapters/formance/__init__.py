@@ -15,8 +15,8 @@ from pathlib import Path
 import polars as pl
 
 from ledger_audit.errors import InputError
-from ledger_audit.findings import CheckResult, Coverage, NativeCheck, empty_findings
-from ledger_audit.sources.adapters.adapted import Adapted
+from ledger_audit.findings import NativeCheck
+from ledger_audit.sources.adapters.adapted import Adapted, not_run
 from ledger_audit.sources.adapters.formance import chain, consistency
 from ledger_audit.sources.adapters.formance.chain import chain_check, features_of
 from ledger_audit.sources.adapters.formance.consistency import (
@@ -89,17 +89,7 @@ def _not_run() -> tuple[NativeCheck, ...]:
         (consistency.CHECK_LOGS, consistency.LOGS_RULES),
         (consistency.CHECK_MOVES, consistency.MOVES_RULES),
     )
-    return tuple(
-        NativeCheck(
-            CheckResult(
-                name,
-                empty_findings(),
-                Coverage(0, "rows", "not run", unproven=(NOT_RUN,), unproven_rules=rules),
-            ),
-            rules,
-        )
-        for name, rules in checks
-    )
+    return not_run(checks, NOT_RUN)
 
 
 def load(source: str | Path, *, vendor_checks: bool = True) -> Adapted:

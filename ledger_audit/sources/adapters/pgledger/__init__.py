@@ -13,8 +13,7 @@ from pathlib import Path
 
 import polars as pl
 
-from ledger_audit.findings import CheckResult, Coverage, empty_findings
-from ledger_audit.sources.adapters.adapted import Adapted, NativeCheck
+from ledger_audit.sources.adapters.adapted import Adapted, NativeCheck, not_run
 from ledger_audit.sources.adapters.layout import load_with_mapping, require_layout
 from ledger_audit.sources.adapters.pgledger.mapping import (
     LEDGER_ID,
@@ -88,17 +87,7 @@ def _not_run() -> tuple[NativeCheck, ...]:
         (RUNNING.check, RUNNING_RULES),
         (ENTRIES_CHECK, ENTRIES_RULES),
     )
-    return tuple(
-        NativeCheck(
-            CheckResult(
-                name,
-                empty_findings(),
-                Coverage(0, "rows", "not run", unproven=(NOT_RUN,), unproven_rules=rules),
-            ),
-            rules,
-        )
-        for name, rules in checks
-    )
+    return not_run(checks, NOT_RUN)
 
 
 def load(
