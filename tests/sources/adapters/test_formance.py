@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from pathlib import Path
-
 import polars as pl
 import psycopg
 import pytest
-import sqlalchemy as sa
 
 from ledger_audit.checks.runner import audit
 from ledger_audit.demo.vendors.formance import DEFAULT_FEATURES, write_formance
@@ -16,7 +12,7 @@ from ledger_audit.errors import InputError
 from ledger_audit.findings import RuleId
 from ledger_audit.replay.balances import balances_as_of
 from ledger_audit.reports.trial_balance import build_trial_balance
-from ledger_audit.sources import LedgerFrames, load_ledger
+from ledger_audit.sources import LedgerFrames
 from ledger_audit.sources.adapters import load_adapted
 from ledger_audit.sources.adapters.formance import check, load
 from ledger_audit.sources.adapters.formance.hashing import (
@@ -26,6 +22,7 @@ from ledger_audit.sources.adapters.formance.hashing import (
     log_hash,
 )
 from ledger_audit.spec import Period, VerifySpec
+from tests.sources.adapters.pg_sql import conninfo, execute
 
 M1 = (
     b'{"transaction":{"postings":[{"source":"world","destination":"users:001","amount":100,'
@@ -75,13 +72,9 @@ FROM (VALUES ('NEW_TRANSACTION', %(m1)s::bytea, '2024-01-01 00:00:00'::timestamp
 """
 
 
-def _conninfo(url: str) -> str:
-    return sa.make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-
-
 def test_golden_vectors_match_postgres(pg_url: str) -> None:
     """The trigger's own SQL, run by PostgreSQL, gives the same bytes as hashing.py."""
-    with psycopg.connect(_conninfo(pg_url)) as conn:
+    with psycopg.connect(conninfo(pg_url)) as conn:
         row1 = conn.execute(
             _PG_LOG_HASH,
             {
@@ -107,20 +100,6 @@ def test_golden_vectors_match_postgres(pg_url: str) -> None:
     assert row2 is not None
     assert block is not None
     assert (bytes(row1[0]).hex(), bytes(row2[0]).hex(), bytes(block[0]).hex()) == (H1, H2, BLOCK)
-
-
-@pytest.fixture(scope="module")
-def demo(demo_factory: Callable[..., object]) -> LedgerFrames:
-    summary = demo_factory(clean=True)
-    frames, _ = load_ledger(Path(summary.ledger_path))  # type: ignore[attr-defined]
-    return frames
-
-
-def _exec(url: str, *statements: str) -> None:
-    with psycopg.connect(_conninfo(url)) as conn:
-        for sql in statements:
-            conn.execute(sql)
-        conn.commit()
 
 
 def _findings(url: str) -> pl.DataFrame:
@@ -177,7 +156,7 @@ def _rules(findings: pl.DataFrame) -> set[str]:
 
 def test_edited_amount_in_the_log_breaks_the_chain(demo: LedgerFrames, pg_url: str) -> None:
     write_formance(demo, pg_url)
-    _exec(
+    execute(
         pg_url,
         'UPDATE "_default".logs SET memento = convert_to(replace(convert_from(memento, '
         "'UTF8'), '\"amount\":', '\"amount\":9'), 'UTF8') WHERE id = 40",
@@ -191,7 +170,7 @@ def test_edited_amount_in_the_log_breaks_the_chain(demo: LedgerFrames, pg_url: s
 def test_edited_amount_under_an_intact_chain(demo: LedgerFrames, pg_url: str) -> None:
     """Edited in the transactions table only: the chain holds, the memento disagrees."""
     write_formance(demo, pg_url)
-    _exec(
+    execute(
         pg_url,
         'UPDATE "_default".transactions SET postings = replace(postings, \'"amount":\', '
         "'\"amount\":1') WHERE id = 41",
@@ -204,7 +183,7 @@ def test_edited_amount_under_an_intact_chain(demo: LedgerFrames, pg_url: str) ->
 
 def test_deleted_log_and_deleted_transaction(demo: LedgerFrames, pg_url: str) -> None:
     write_formance(demo, pg_url)
-    _exec(
+    execute(
         pg_url,
         'DELETE FROM "_default".logs WHERE id = 50',
         'DELETE FROM "_default".transactions WHERE id = 60',
@@ -219,7 +198,7 @@ def test_deleted_log_and_deleted_transaction(demo: LedgerFrames, pg_url: str) ->
 
 def test_reordered_logs(demo: LedgerFrames, pg_url: str) -> None:
     write_formance(demo, pg_url)
-    _exec(
+    execute(
         pg_url,
         'UPDATE "_default".logs SET id = -1 WHERE id = 70',
         'UPDATE "_default".logs SET id = 70 WHERE id = 71',
@@ -232,7 +211,7 @@ def test_reordered_logs(demo: LedgerFrames, pg_url: str) -> None:
 
 def test_drifted_volume_and_broken_post_commit_volumes(demo: LedgerFrames, pg_url: str) -> None:
     write_formance(demo, pg_url)
-    _exec(
+    execute(
         pg_url,
         'UPDATE "_default".accounts_volumes SET input = input + 1 '
         "WHERE accounts_address = 'liabilities:wallet:u000003:usd'",
@@ -249,7 +228,7 @@ def test_drifted_volume_and_broken_post_commit_volumes(demo: LedgerFrames, pg_ur
 def test_conflicting_idempotency_key(demo: LedgerFrames, pg_url: str) -> None:
     """A key reused with another request hash (possible once the unique index is gone)."""
     write_formance(demo, pg_url)
-    _exec(
+    execute(
         pg_url,
         'DROP INDEX "_default".logs_idempotency_key',
         'UPDATE "_default".logs SET idempotency_key = (SELECT idempotency_key FROM '
@@ -277,7 +256,7 @@ def test_async_blocks_verified_and_a_tampered_block_found(demo: LedgerFrames, pg
     features = {"demo": {**DEFAULT_FEATURES, "HASH_LOGS": "ASYNC"}}
     write_formance(demo, pg_url, features=features, block_size=100)
     assert _findings(pg_url).height == 0
-    _exec(
+    execute(
         pg_url,
         "UPDATE \"_default\".logs SET idempotency_key = 'changed' WHERE id = 150",
     )
@@ -288,7 +267,7 @@ def test_async_blocks_verified_and_a_tampered_block_found(demo: LedgerFrames, pg
 
 def test_older_migration_names_adapter_table_and_columns(demo: LedgerFrames, pg_url: str) -> None:
     write_formance(demo, pg_url)
-    _exec(pg_url, 'ALTER TABLE "_default".logs DROP COLUMN memento')
+    execute(pg_url, 'ALTER TABLE "_default".logs DROP COLUMN memento')
     with pytest.raises(InputError) as caught:
         check(pg_url)
     text = str(caught.value)
@@ -298,7 +277,7 @@ def test_older_migration_names_adapter_table_and_columns(demo: LedgerFrames, pg_
 
 
 def _hash_of(url: str, log_id: int) -> bytes:
-    with psycopg.connect(_conninfo(url)) as conn:
+    with psycopg.connect(conninfo(url)) as conn:
         row = conn.execute('SELECT hash FROM "_default".logs WHERE id = %s', (log_id,)).fetchone()
     assert row is not None
     return bytes(row[0])
@@ -306,7 +285,7 @@ def _hash_of(url: str, log_id: int) -> bytes:
 
 def _shift_logs(url: str, from_id: int) -> None:
     """Renumber logs from ``from_id`` up by one, leaving ``from_id`` free."""
-    _exec(
+    execute(
         url,
         f'UPDATE "_default".logs SET id = id + 1000000 WHERE id >= {from_id}',
         'UPDATE "_default".logs SET id = id - 999999 WHERE id >= 1000000',
@@ -320,7 +299,7 @@ def test_inserted_log(demo: LedgerFrames, pg_url: str) -> None:
     body = log_body("SET_METADATA", memento, "2025-01-05T00:00:00", "", None)
     forged = log_hash(_hash_of(pg_url, 20), body)
     _shift_logs(pg_url, 21)
-    with psycopg.connect(_conninfo(pg_url)) as conn:
+    with psycopg.connect(conninfo(pg_url)) as conn:
         conn.execute(
             'INSERT INTO "_default".logs (ledger, id, type, hash, date, data, memento) '
             "VALUES ('demo', 21, 'SET_METADATA', %s, '2025-01-05 00:00:00', %s::jsonb, %s)",
@@ -337,7 +316,7 @@ def test_inserted_log(demo: LedgerFrames, pg_url: str) -> None:
 def test_resealed_log(demo: LedgerFrames, pg_url: str) -> None:
     """Log 30's amount edited and its hash recomputed: log 31 no longer follows it."""
     write_formance(demo, pg_url)
-    with psycopg.connect(_conninfo(pg_url)) as conn:
+    with psycopg.connect(conninfo(pg_url)) as conn:
         row = conn.execute(
             "SELECT memento, type::text, to_json(date)#>>'{}', coalesce(idempotency_key, '') "
             'FROM "_default".logs WHERE id = 30'
@@ -359,7 +338,7 @@ def test_resealed_log(demo: LedgerFrames, pg_url: str) -> None:
 
 def test_unchained_log_and_first_log_tampered(demo: LedgerFrames, pg_url: str) -> None:
     write_formance(demo, pg_url)
-    _exec(
+    execute(
         pg_url,
         'UPDATE "_default".logs SET hash = NULL WHERE id = 90',
         'UPDATE "_default".logs SET memento = convert_to(replace(convert_from(memento, '
@@ -376,7 +355,7 @@ def test_unchained_log_and_first_log_tampered(demo: LedgerFrames, pg_url: str) -
 def test_first_log_hashed_over_a_predecessor(demo: LedgerFrames, pg_url: str) -> None:
     """Log 1 hashed as if it followed another log: its content still matches its row."""
     write_formance(demo, pg_url)
-    with psycopg.connect(_conninfo(pg_url)) as conn:
+    with psycopg.connect(conninfo(pg_url)) as conn:
         row = conn.execute(
             "SELECT memento, type::text, to_json(date)#>>'{}', coalesce(idempotency_key, '') "
             'FROM "_default".logs WHERE id = 1'
@@ -394,7 +373,7 @@ def test_first_log_hashed_over_a_predecessor(demo: LedgerFrames, pg_url: str) ->
 
 def test_memento_that_is_not_utf8_is_a_finding_not_a_crash(demo: LedgerFrames, pg_url: str) -> None:
     write_formance(demo, pg_url)
-    _exec(pg_url, "UPDATE \"_default\".logs SET memento = memento || '\\xff'::bytea WHERE id = 5")
+    execute(pg_url, "UPDATE \"_default\".logs SET memento = memento || '\\xff'::bytea WHERE id = 5")
     found = _findings(pg_url)
     tampered = found.filter(pl.col("rule") == RuleId.CHAIN_TAMPERED)
     assert tampered.get_column("locator").to_list() == ["logs(ledger=demo, id=5)"]
@@ -404,7 +383,7 @@ def test_revert_without_reverted_at_and_asset_without_precision(
     demo: LedgerFrames, pg_url: str
 ) -> None:
     write_formance(demo, pg_url)
-    with psycopg.connect(_conninfo(pg_url)) as conn:
+    with psycopg.connect(conninfo(pg_url)) as conn:
         row = conn.execute(
             "SELECT (metadata->>'com.formance.spec/state/reverts')::numeric FROM "
             "\"_default\".transactions WHERE metadata ? 'com.formance.spec/state/reverts' "
@@ -430,7 +409,7 @@ def test_revert_without_reverted_at_and_asset_without_precision(
 def test_edited_move_amount(demo: LedgerFrames, pg_url: str) -> None:
     """A move's amount edited: it no longer matches its posting, and only it breaks the run."""
     write_formance(demo, pg_url)
-    _exec(pg_url, 'UPDATE "_default".moves SET amount = amount + 1 WHERE seq = 44')
+    execute(pg_url, 'UPDATE "_default".moves SET amount = amount + 1 WHERE seq = 44')
     found = _findings(pg_url).filter(pl.col("check") == "formance_moves")
     running = found.filter(pl.col("rule") == RuleId.BALANCE_RUNNING_BROKEN)
     assert running.get_column("locator").to_list() == ["moves(ledger=demo, seq=44)"]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from pathlib import Path
 
 import polars as pl
@@ -14,19 +13,12 @@ from ledger_audit.demo.vendors.formance import write_formance_export
 from ledger_audit.errors import InputError
 from ledger_audit.findings import RuleId
 from ledger_audit.replay.balances import balances_as_of
-from ledger_audit.sources import LedgerFrames, load_ledger
+from ledger_audit.sources import LedgerFrames
 from ledger_audit.sources.adapters.formance import check, load
 from ledger_audit.sources.adapters.formance.export import memento
 from ledger_audit.spec import VerifySpec
 
 from .test_formance import M1, M2
-
-
-@pytest.fixture(scope="module")
-def demo(demo_factory: Callable[..., object]) -> LedgerFrames:
-    summary = demo_factory(clean=True)
-    frames, _ = load_ledger(Path(summary.ledger_path))  # type: ignore[attr-defined]
-    return frames
 
 
 def test_mementos_rebuilt_from_payloads_are_the_golden_bytes() -> None:

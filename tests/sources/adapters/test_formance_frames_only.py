@@ -8,13 +8,7 @@ proved nothing.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from pathlib import Path
-
 import polars as pl
-import psycopg
-import pytest
-import sqlalchemy as sa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -22,25 +16,11 @@ from ledger_audit.checks.runner import audit
 from ledger_audit.demo.vendors.formance import write_formance
 from ledger_audit.findings import RuleId
 from ledger_audit.schema.tables import CANONICAL_TABLES
-from ledger_audit.sources import LedgerFrames, load_ledger
+from ledger_audit.sources import LedgerFrames
 from ledger_audit.sources.adapters.formance import load
 from ledger_audit.sources.adapters.formance.frames import transaction_keys
 from ledger_audit.spec import VerifySpec
-
-
-@pytest.fixture(scope="module")
-def demo(demo_factory: Callable[..., object]) -> LedgerFrames:
-    summary = demo_factory(clean=True)
-    frames, _ = load_ledger(Path(summary.ledger_path))  # type: ignore[attr-defined]
-    return frames
-
-
-def _exec(url: str, *statements: str) -> None:
-    conninfo = sa.make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-    with psycopg.connect(conninfo) as conn:
-        for sql in statements:
-            conn.execute(sql)
-        conn.commit()
+from tests.sources.adapters.pg_sql import execute
 
 
 def _same_load(url: str) -> None:
@@ -79,7 +59,7 @@ def test_logs_that_disagree_give_the_same_keys(demo: LedgerFrames, pg_url: str) 
     """A reused key, a memento that is not UTF-8, a key removed, a second log of one transaction."""
     write_formance(demo, pg_url)
     logs = '"_default".logs'
-    _exec(
+    execute(
         pg_url,
         'DROP INDEX "_default".logs_idempotency_key',
         f"UPDATE {logs} SET idempotency_key = (SELECT idempotency_key FROM {logs} WHERE id = 10) "

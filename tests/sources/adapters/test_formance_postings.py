@@ -11,8 +11,6 @@ still loads to the same frames and findings through PostgreSQL.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from pathlib import Path
 
 import polars as pl
 import psycopg
@@ -23,7 +21,7 @@ from hypothesis import strategies as st
 
 from ledger_audit.checks.runner import audit
 from ledger_audit.demo.vendors.formance import write_formance
-from ledger_audit.sources import LedgerFrames, load_ledger
+from ledger_audit.sources import LedgerFrames
 from ledger_audit.sources.adapters.formance import load
 from ledger_audit.sources.adapters.formance.postings import decoded_postings
 from ledger_audit.spec import VerifySpec
@@ -136,13 +134,6 @@ def test_go_form_decodes_as_postgresql_unnests_it(pg_url: str) -> None:
     decoded = decoded_postings(_transactions(texts))
     assert decoded is not None
     assert decoded.sort(KEY).equals(unnested.cast({"k": pl.Int64}).sort(KEY))
-
-
-@pytest.fixture(scope="module")
-def demo(demo_factory: Callable[..., object]) -> LedgerFrames:
-    summary = demo_factory(clean=True)
-    frames, _ = load_ledger(Path(summary.ledger_path))  # type: ignore[attr-defined]
-    return frames
 
 
 def test_a_bucket_with_one_other_form_loads_the_same_through_postgresql(
