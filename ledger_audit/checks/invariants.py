@@ -71,11 +71,21 @@ def check_invariant_suites(frames: LedgerFrames, spec: VerifySpec) -> CheckResul
     else:
         result = check_invariants(frames, spec)
     if wide is not None:  # the SQL path's halves are BIGINT: it would crash, or wrap
-        scope = (
-            f"{result.coverage.scope}, not the database: {wide} has an amount beyond int64, "
-            "which the SQL path (--suites sql) cannot sum exactly"
-        )
-        result = replace(result, coverage=replace(result.coverage, scope=scope))
+        result = ran_on_frames(result, wide, "the database", "the SQL path (--suites sql)")
+    return with_not_provable(result, frames)
+
+
+def ran_on_frames(result: CheckResult, wide: str, where: str, engine: str) -> CheckResult:
+    """``result`` (run on the frames) saying why not on ``where``: the ``wide`` entry."""
+    scope = (
+        f"{result.coverage.scope}, not {where}: {wide} has an amount beyond int64, "
+        f"which {engine} cannot sum exactly"
+    )
+    return replace(result, coverage=replace(result.coverage, scope=scope))
+
+
+def with_not_provable(result: CheckResult, frames: LedgerFrames) -> CheckResult:
+    """``result`` with what the frames cannot prove (:func:`not_provable`) in its coverage."""
     sentences, rules = not_provable(frames)
     coverage = replace(
         result.coverage,
@@ -129,7 +139,7 @@ def check_invariants(
 
     chosen = read_suites(SUITES_DIR) if suites is None else tuple(suites)
     run = run_frame_suites(prepare_legs(frames), chosen)
-    return _result(run, chosen, "the loaded frames, great-expectations pandas engine")
+    return suite_result(run, chosen, "the loaded frames, great-expectations pandas engine")
 
 
 def check_invariants_sql(
@@ -145,7 +155,8 @@ def check_invariants_sql(
     chosen = read_suites(SUITES_DIR) if suites is None else tuple(suites)
     run = run_sql_suites(url, chosen)
     where = "SQLite" if url.startswith("sqlite") else "PostgreSQL"
-    return _result(run, chosen, f"the source database ({where}), great-expectations SQL engine")
+    scope = f"the source database ({where}), great-expectations SQL engine"
+    return suite_result(run, chosen, scope)
 
 
 def sql_url(source: str | None) -> str:
@@ -163,7 +174,8 @@ def sql_url(source: str | None) -> str:
 # --- results to findings ------------------------------------------------------------------
 
 
-def _result(run: SuiteRun, suites: Sequence[SuiteSpec], scope: str) -> CheckResult:
+def suite_result(run: SuiteRun, suites: Sequence[SuiteSpec], scope: str) -> CheckResult:
+    """One suite run, on any engine, as the ``invariants`` check's findings and coverage."""
     findings = [_findings(outcome) for outcome in run.outcomes]
     crashed = [o for o in run.outcomes if o.error is not None]
     count = sum(len(s.expectations) for s in suites)

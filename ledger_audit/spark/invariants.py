@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Sequence
-from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import polars as pl
@@ -21,10 +20,11 @@ import sqlalchemy as sa
 
 from ledger_audit.checks.invariant_rules import LEGS_SCHEMA, violations_from_rows
 from ledger_audit.checks.invariants import (
-    _result,
     check_invariants,
-    not_provable,
+    ran_on_frames,
+    suite_result,
     wide_entry,
+    with_not_provable,
 )
 from ledger_audit.checks.suite_files import SUITES_DIR, ExpectationSpec, SuiteSpec, read_suites
 from ledger_audit.errors import REASON_CHARS, excerpt
@@ -208,18 +208,8 @@ def check_invariants_spark(
         chosen = read_suites(SUITES_DIR) if suites is None else tuple(suites)
         register_legs(spark)
         run = run_spark_suites(spark, chosen)
-        result = _result(run, chosen, f"{where}, Spark SQL ({spark.sparkContext.master})")
+        result = suite_result(run, chosen, f"{where}, Spark SQL ({spark.sparkContext.master})")
     else:
         result = check_invariants(frames, spec, suites)
-        scope = (
-            f"{result.coverage.scope}, not Spark: {wide} has an amount beyond int64, which "
-            "the statements cannot sum exactly"
-        )
-        result = replace(result, coverage=replace(result.coverage, scope=scope))
-    sentences, rules = not_provable(frames)
-    coverage = replace(
-        result.coverage,
-        unproven=(*result.coverage.unproven, *sentences),
-        unproven_rules=(*result.coverage.unproven_rules, *rules),
-    )
-    return replace(result, coverage=coverage)
+        result = ran_on_frames(result, wide, "Spark", "the statements")
+    return with_not_provable(result, frames)

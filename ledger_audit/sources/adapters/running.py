@@ -479,22 +479,35 @@ def _running(
     )
     flagged = picked.lazy().filter(broken)
     parts = [
-        findings_from(
-            flagged.filter(condition),
-            rule=RuleId.BALANCE_RUNNING_BROKEN,
-            severity=Severity.HIGH,
-            check=layout.check,
-            table=None,
-            locator=at_row,
-            message=message,
-            expected=expected,
-            actual=actual,
-        )
-        for condition, message, expected, actual in rules
+        _broken(flagged.filter(condition), layout, at_row, message=message, expected=e, actual=a)
+        for condition, message, e, a in rules
     ]
     last = picked.filter(pl.col("last"))
     parts.extend(_cached_findings(last.lazy(), cached, layout, at_row, at_account))
     return sort_findings(pl.concat(parts).collect()), last.height
+
+
+def _broken(
+    rows: pl.LazyFrame,
+    layout: RunningLayout,
+    locator: pl.Expr,
+    *,
+    message: pl.Expr,
+    expected: pl.Expr,
+    actual: pl.Expr,
+) -> pl.LazyFrame:
+    """``balance.running_broken`` findings of ``rows`` (every rule of this check is that one)."""
+    return findings_from(
+        rows,
+        rule=RuleId.BALANCE_RUNNING_BROKEN,
+        severity=Severity.HIGH,
+        check=layout.check,
+        table=None,
+        locator=locator,
+        message=message,
+        expected=expected,
+        actual=actual,
+    )
 
 
 def _cached_findings(
@@ -522,17 +535,7 @@ def _cached_findings(
     def found(
         rows: pl.LazyFrame, locator: pl.Expr, message: pl.Expr, expected: pl.Expr, actual: pl.Expr
     ) -> pl.LazyFrame:
-        return findings_from(
-            rows,
-            rule=RuleId.BALANCE_RUNNING_BROKEN,
-            severity=Severity.HIGH,
-            check=layout.check,
-            table=None,
-            locator=locator,
-            message=message,
-            expected=expected,
-            actual=actual,
-        )
+        return _broken(rows, layout, locator, message=message, expected=expected, actual=actual)
 
     return [
         found(
