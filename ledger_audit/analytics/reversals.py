@@ -59,18 +59,35 @@ def _first_versions(frames: LedgerFrames) -> tuple[pl.LazyFrame, pl.LazyFrame]:
     return heads, entries
 
 
-def _with_texts(rows: pl.LazyFrame, entries: pl.LazyFrame, prefix: str = "") -> pl.LazyFrame:
-    """``rows`` with the payload texts of the version their prefixed columns name.
+def _sides(prefix: str) -> list[str]:
+    """The version key columns of a pair's side: its own, or the ``original_`` one."""
+    return ["ledger_id", f"{prefix}id" if prefix else "transaction_id", f"{prefix}version"]
 
-    The prefix ``original_`` reads ``original_id`` and ``original_version``; no prefix,
-    ``transaction_id`` and ``version``. The texts are null when that version has no legs.
-    """
-    keys = ["ledger_id", f"{prefix}id" if prefix else "transaction_id", f"{prefix}version"]
+
+def _texts(entries: pl.LazyFrame, *pairs: pl.DataFrame) -> pl.DataFrame:
+    """The payload texts of every version either side of ``pairs`` names, read at once."""
+    versions = pl.concat(
+        [
+            pair.select(pl.col(c).alias(k) for c, k in zip(_sides(prefix), KEY, strict=True))
+            for pair in pairs
+            for prefix in ("", "original_")
+        ]
+    )
+    return payloads_of(entries, versions.lazy()).collect()
+
+
+def _with_texts(rows: pl.DataFrame, texts: pl.DataFrame, prefix: str = "") -> pl.DataFrame:
+    """``rows`` with the texts of the version their ``prefix``ed columns name (null: no legs)."""
+    keys = _sides(prefix)
     names = dict(zip(KEY, keys, strict=True))
-    texts = payloads_of(entries, rows.select(pl.col(names[c]).alias(c) for c in KEY)).rename(
+    named = texts.rename(
         names | {"payload": f"{prefix}payload", "inverse_payload": f"{prefix}inverse_payload"}
     )
-    return rows.join(texts, on=keys, how="left")
+    return rows.join(named, on=keys, how="left")
+
+
+def _both_texts(rows: pl.DataFrame, texts: pl.DataFrame) -> pl.DataFrame:
+    return _with_texts(_with_texts(rows, texts), texts, "original_")
 
 
 def reversal_intelligence(frames: LedgerFrames, period_end_ns: int | None = None) -> ReversalResult:
@@ -85,43 +102,42 @@ def reversal_intelligence(frames: LedgerFrames, period_end_ns: int | None = None
         *(pl.col(c).alias(f"original_{c}") for c in PAYLOAD_KEY),
     )
     # Reversals are few: their texts and their originals' are compared directly.
-    linked = _with_texts(
-        _with_texts(
-            heads.filter(pl.col("reverses_transaction_id").is_not_null())
-            .rename({"reverses_transaction_id": "original_id"})
-            .join(original, on=["ledger_id", "original_id"], how="left"),
-            entries,
-        ),
-        entries,
-        "original_",
-    ).with_columns(
-        pl.when(pl.col("original_kind").is_null())
-        .then(pl.lit("original_missing"))
-        .when(pl.col("inverse_payload") == pl.col("original_payload"))
-        .then(pl.lit("exact_inverse"))
-        .otherwise(pl.lit("not_exact_inverse"))
-        .alias("pairing"),
-        pl.lit(value=True).alias("linked"),
+    named = (
+        heads.filter(pl.col("reverses_transaction_id").is_not_null())
+        .rename({"reverses_transaction_id": "original_id"})
+        .join(original, on=["ledger_id", "original_id"], how="left")
+        .collect()
     )
     # Unlinked: a non-reversal whose inverse equals the payload of an earlier transaction.
     # Pairs are found by key (the inverse key of one, the payload key of the other) and kept
-    # when their texts are equal (payload.py).
-    unlinked = (
-        _with_texts(
-            _with_texts(
-                heads.filter(
-                    pl.col("reverses_transaction_id").is_null() & (pl.col("kind") != "pending")
-                ).join(
-                    original,
-                    left_on=["ledger_id", *INVERSE_KEY],
-                    right_on=["ledger_id", *(f"original_{c}" for c in PAYLOAD_KEY)],
-                    how="inner",
-                ),
-                entries,
-            ),
-            entries,
-            "original_",
+    # when their texts are equal (checks/payload.py).
+    alike = (
+        heads.filter(pl.col("reverses_transaction_id").is_null() & (pl.col("kind") != "pending"))
+        .join(
+            original,
+            left_on=["ledger_id", *INVERSE_KEY],
+            right_on=["ledger_id", *(f"original_{c}" for c in PAYLOAD_KEY)],
+            how="inner",
         )
+        .collect()
+    )
+    texts = _texts(entries, named, alike)
+    linked = (
+        _both_texts(named, texts)
+        .lazy()
+        .with_columns(
+            pl.when(pl.col("original_kind").is_null())
+            .then(pl.lit("original_missing"))
+            .when(pl.col("inverse_payload") == pl.col("original_payload"))
+            .then(pl.lit("exact_inverse"))
+            .otherwise(pl.lit("not_exact_inverse"))
+            .alias("pairing"),
+            pl.lit(value=True).alias("linked"),
+        )
+    )
+    unlinked = (
+        _both_texts(alike, texts)
+        .lazy()
         .filter(
             (pl.col("inverse_payload") == pl.col("original_payload"))
             & (pl.col("original_effective_ns") < pl.col("effective_ns"))
