@@ -123,21 +123,10 @@ def posted_moves(frames: LedgerFrames, basis: Basis = "effective") -> pl.LazyFra
     :func:`balance_events` does for running balances, is work a span does not need.
     """
     legs = counted_legs(frames, basis).filter(pl.col("status") == "posted")
-    amount = pl.col("amount").cast(SUM_AMOUNT)
-    zero = pl.lit(0).cast(SUM_AMOUNT)
-    debit = pl.when(pl.col("direction") == "debit").then(amount).otherwise(zero)
-    credit = pl.when(pl.col("direction") == "credit").then(amount).otherwise(zero)
-    starts = legs.select(
-        *BALANCE_KEY,
-        pl.col("start_ns").alias("at_ns"),
-        debit.alias("posted_debits"),
-        credit.alias("posted_credits"),
-    )
+    posted = _cells(pl.col("amount").cast(SUM_AMOUNT))[:2]  # posted_debits, posted_credits
+    starts = legs.select(*BALANCE_KEY, pl.col("start_ns").alias("at_ns"), *posted)
     ends = legs.filter(pl.col("end_ns").is_not_null()).select(
-        *BALANCE_KEY,
-        pl.col("end_ns").alias("at_ns"),
-        (-debit).alias("posted_debits"),
-        (-credit).alias("posted_credits"),
+        *BALANCE_KEY, pl.col("end_ns").alias("at_ns"), *[(-c) for c in posted]
     )
     return pl.concat([starts, ends])
 
