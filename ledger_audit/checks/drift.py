@@ -55,7 +55,11 @@ def compare_stored_balances(frames: LedgerFrames) -> pl.LazyFrame:
     ).with_columns(pl.col("as_of_ns").alias("at_ns"))
     replayed = cells_at_points(legs, points).rename({c: f"replayed_{c}" for c in CELLS})
     differs = [pl.col(f"stored_{c}").fill_null(0) != pl.col(f"replayed_{c}") for c in CELLS]
-    return replayed.with_columns(pl.any_horizontal(differs).alias("drifted")).drop("at_ns")
+    return (
+        replayed.with_columns(pl.any_horizontal(differs).alias("drifted"))
+        .drop("at_ns")
+        .sort([*BALANCE_KEY, "as_of_ns"])  # one row per key and instant: a total order
+    )
 
 
 def check_balance_drift(frames: LedgerFrames, spec: VerifySpec) -> CheckResult:  # noqa: ARG001 - one signature for every check
