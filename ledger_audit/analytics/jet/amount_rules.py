@@ -13,6 +13,7 @@ from ledger_audit.analytics.jet.catalogue import JetRule
 from ledger_audit.analytics.jet.flags import RuleOutcome, amount_text, flag, one_per_transaction
 from ledger_audit.analytics.jet.params import JetParams
 from ledger_audit.analytics.jet.population import Population, locate, physical
+from ledger_audit.findings import FINDINGS_SCHEMA
 
 _BP = 10_000
 _ROW = ("ledger_id", "transaction_id", "version", "chain_seq")
@@ -79,7 +80,7 @@ def round_amount(pop: Population, params: JetParams) -> RuleOutcome:
         pl.col("base").is_not_null() & (_wide("amount") >= _wide("unit") * params.round_floor)
     )
     return flag(
-        one_per_transaction(locate(pop, rows)),
+        locate(pop, one_per_transaction(rows, in_leg_order=pop.legs_in_order)),
         JetRule.ROUND_AMOUNT,
         message=pl.concat_str(
             pl.lit("round amount: a multiple of "),
@@ -206,28 +207,33 @@ def _limits(pop: Population, params: JetParams) -> pl.LazyFrame:
 def just_below(pop: Population, params: JetParams) -> RuleOutcome:
     """JE-11: T * (1 - p) <= amount < T for an approval threshold T (lowest T named).
 
-    One pass per threshold keeps only the legs in its band (joining every leg to every
-    threshold first would build legs x thresholds rows to drop nearly all of them).
+    The band that can hold a leg is the lowest T above its amount (amount < unit * T
+    iff amount // unit < T, exactly): one sorted search per leg, with no table of
+    (asset, T) joined or looked up. It holds the amount iff amount * 10,000 >= unit * T *
+    (10,000 - p), compared in Int128; a limit past 2**63 is no band (as in ``_limits``).
+    Only the flagged legs get their band's edges as numbers.
     """
-    limits = _limits(pop, params).collect()
-    bands = []
-    for threshold, band in limits.group_by("threshold", maintain_order=True):
-        floors = dict(band.select("asset_id", "floor").iter_rows())
-        tops = dict(band.select("asset_id", "limit").iter_rows())
-        asset = pl.col("asset_id")
-        floor = asset.replace_strict(floors, default=None, return_dtype=pl.Int64())
-        limit = asset.replace_strict(tops, default=None, return_dtype=pl.Int64())
-        bands.append(
-            pop.legs.filter((pl.col("amount") >= floor) & (pl.col("amount") < limit)).with_columns(
-                pl.lit(threshold[0], dtype=pl.Int64()).alias("threshold"),
-                floor.alias("floor"),
-                limit.alias("limit"),
-            )
-        )
-    none = [pl.lit(None, dtype=pl.Int64()).alias(c) for c in ("threshold", "floor", "limit")]
-    rows = pl.concat(bands, how="vertical") if bands else pop.legs.head(0).with_columns(none)
+    thresholds = sorted(set(params.thresholds))
+    if not thresholds:
+        return RuleOutcome(JetRule.JUST_BELOW, pl.LazyFrame(schema=FINDINGS_SCHEMA))
+    # one null past the largest: a leg at or above every threshold finds no band
+    table = pl.Series("t", [*thresholds, None], dtype=pl.Int64())
+    above = pl.lit(table).search_sorted(pl.col("amount") // pl.col("unit"), side="right")
+    limit = _wide("unit") * pl.col("threshold")
+    inside = (_wide("amount") * _BP >= limit * (_BP - params.below_bp)) & (limit < 2**63)
+    rows = (
+        pop.legs.select("tx", "entry_index", "account_id", "asset_id", "amount", "unit")
+        .filter(pl.col("unit").is_not_null() & (pl.col("amount") >= 0))
+        .with_columns(pl.lit(table).gather(above).alias("threshold"))
+        .filter(pl.col("threshold").is_not_null() & inside)
+    )
+    first = one_per_transaction(rows, in_leg_order=pop.legs_in_order).with_columns(
+        limit.alias("limit"),
+        # ceil(limit * (10,000 - p) / 10,000), limit >= 0: the smallest amount in the band
+        ((limit * (_BP - params.below_bp) + _BP - 1) // _BP).alias("floor"),
+    )
     return flag(
-        one_per_transaction(locate(pop, rows)),
+        locate(pop, first),
         JetRule.JUST_BELOW,
         message=pl.concat_str(
             pl.lit(f"amount within {params.below_bp / 100:g} % below the threshold "),

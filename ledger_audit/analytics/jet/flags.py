@@ -47,11 +47,17 @@ reports the lowest, a debit paired with several credit accounts the first by nam
 order must be total, or the same ledger could report a different row from run to run."""
 
 
-def one_per_transaction(rows: pl.LazyFrame) -> pl.LazyFrame:
+def one_per_transaction(rows: pl.LazyFrame, *, in_leg_order: bool = False) -> pl.LazyFrame:
     """The first flagged row of each transaction (lowest entry index, account, threshold).
 
     ``rows`` carry the population's transaction code ``tx`` (its order is the key order).
+    ``in_leg_order``: the caller knows ``rows`` hold at most one row per leg, in the order
+    of legs that are in ``tx`` and entry-index order (``Population.legs_in_order``); each
+    transaction's first row is then its first flag, found without a sort.
     """
+    if in_leg_order:
+        tx = pl.col("tx")
+        return rows.filter((tx != tx.shift(1)).fill_null(value=True))
     order = [c for c in _ORDER if c in rows.collect_schema().names()]
     return rows.sort(["tx", *order]).unique("tx", keep="first", maintain_order=True)
 

@@ -102,7 +102,7 @@ def outliers(pop: Population, params: JetParams) -> RuleOutcome:
         ((pl.col("rank") <= pl.col("cutoff")) & pl.col("above")) | (pl.col("z") > params.outlier_z)
     )
     return flag(
-        one_per_transaction(locate(pop, rows)),
+        locate(pop, one_per_transaction(rows, in_leg_order=pop.legs_in_order)),
         JetRule.OUTLIER,
         message=pl.when((pl.col("rank") <= pl.col("cutoff")) & pl.col("above"))
         .then(pl.lit(f"among the top {params.outlier_top_bp / 100:g} % of amounts in its asset"))

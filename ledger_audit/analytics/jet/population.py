@@ -21,6 +21,7 @@ from ledger_audit.sources.ledger_frames import LedgerFrames
 from ledger_audit.spec import Period
 
 TX_KEY = ("ledger_id", "transaction_id")
+_PLACE = (*TX_KEY, "version", "chain_seq")
 _MAX_SCALE = 18  # 10**scale still fits Int64
 
 
@@ -44,6 +45,11 @@ class Population:
         versions: every version's (ledger_id, transaction_id, version, chain_seq).
         closed_through: (ledger_id, closed_through_ns) the ledgers record, if any.
         has_actor: some transaction names who posted it; has_approver: who approved it.
+        place: each history row's (ledger_id, transaction_id, version, chain_seq), row
+            ``tx`` for transaction ``tx``: a flagged row finds its keys by position.
+        legs_in_order: ``legs`` run in ``tx`` order with ``entry_index`` rising inside each
+            transaction (as every loader gives them): a rule that flags at most one row per
+            leg, in leg order, then has each transaction's first flag at its first row.
     """
 
     period: Period
@@ -56,6 +62,8 @@ class Population:
     size: int
     has_actor: bool
     has_approver: bool
+    place: pl.DataFrame
+    legs_in_order: bool
 
 
 def metadata_values(meta: pl.Series, key: str) -> pl.Series:
@@ -241,7 +249,16 @@ def build_population(frames: LedgerFrames, period: Period, params: JetParams) ->
         size=transactions.height,
         has_actor=transactions.select(pl.col("actor").is_not_null().any()).item() is True,
         has_approver=transactions.select(pl.col("approver").is_not_null().any()).item() is True,
+        place=history.select(_PLACE),
+        legs_in_order=_in_leg_order(legs),
     )
+
+
+def _in_leg_order(legs: pl.DataFrame) -> bool:
+    """``tx`` never falls and ``entry_index`` rises inside each transaction."""
+    tx, index = pl.col("tx"), pl.col("entry_index")
+    rising = (tx > tx.shift(1)) | ((tx == tx.shift(1)) & (index > index.shift(1)))
+    return legs.select(rising.fill_null(value=True).all()).item() is True
 
 
 def physical(expr: pl.Expr) -> pl.Expr:
@@ -288,11 +305,13 @@ def distinct_in_tx(rows: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
     ).drop("_lone")
 
 
-_PLACE = (*TX_KEY, "version", "chain_seq")
-
-
 def locate(pop: Population, rows: pl.LazyFrame) -> pl.LazyFrame:
-    """``rows`` (with ``tx``) with their transaction's keys, latest version and chain_seq."""
+    """``rows`` (with ``tx``) with their transaction's keys, latest version and chain_seq.
+
+    Gathered by position (``tx`` is the row of ``place``), not joined.
+    """
     stale = [c for c in _PLACE if c in rows.collect_schema().names()]
-    place = pop.transactions.select("tx", *_PLACE)
-    return rows.drop(stale).join(place, on="tx", how="left")
+    tx = pl.col("tx")
+    return rows.drop(stale).with_columns(
+        pl.lit(pop.place.get_column(c)).gather(tx).alias(c) for c in _PLACE
+    )

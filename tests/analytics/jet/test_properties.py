@@ -93,3 +93,43 @@ def test_metadata_fields_read_like_the_json_parser(meta: dict[str, object]) -> N
     frame = pl.DataFrame({"metadata": texts})
     got = metadata_values(frame.get_column("metadata"), "actor")
     assert got.to_list() == frame.get_column("metadata").str.json_path_match("$.actor").to_list()
+
+
+_AMOUNTS = st.sampled_from([1_234, 475_000, 499_999, 950_000, 1_000_000, 7_777_000, 99_999_999])
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.integers(2, 30), st.integers(0, 23), _AMOUNTS, _AMOUNTS, st.booleans()),
+        min_size=1,
+        max_size=6,
+    ),
+    st.randoms(use_true_random=False),
+)
+def test_the_pack_reads_entries_in_any_order(
+    planted: list[tuple[int, int, int, int, bool]], shuffler: object
+) -> None:
+    """Rules that take each transaction's first flag by position (entries in key order)
+    give the same findings, scores and coverage as the sort they skip when the entries
+    arrive shuffled."""
+    txs = [*clean()]
+    for i, (day, hour, first, second, manual) in enumerate(planted):
+        legs = (
+            (BANK, "debit", first + second),
+            ("revenue:r0", "credit", first),
+            (f"revenue:x{i}", "credit", second),
+        )
+        kind = "adjustment" if manual else "standard"
+        txs.append(Tx(f"p{i}", ns(day, hour), legs, kind=kind))
+    ledger = frames(txs)
+    rows = list(range(ledger.entries.height))
+    shuffler.shuffle(rows)  # type: ignore[attr-defined]
+    shuffled = replace(ledger, entries=ledger.entries[rows])
+    params = replace(PARAMS, outlier_top_bp=2_000, ending_min_count=2)
+    ordered = run_jet(ledger, PERIOD, params, completeness=False)
+    unordered = run_jet(shuffled, PERIOD, params, completeness=False)
+    assert ordered.findings.height > 0
+    assert ordered.findings.equals(unordered.findings)
+    assert ordered.scores.equals(unordered.scores)
+    assert ordered.coverage.equals(unordered.coverage)
