@@ -105,7 +105,12 @@ def consistent_endings(pop: Population, params: JetParams) -> RuleOutcome:
     major = pl.col("amount") // pl.col("unit")
     legs = (
         pop.legs.filter(pl.col("unit").is_not_null() & (major >= modulus))
-        .with_columns(
+        .select(
+            "tx",
+            "entry_index",
+            "account_id",
+            "asset_id",
+            "amount",
             (major % modulus).alias("ending"),
             *(
                 physical(pl.col(column)).cast(pl.Int64()).alias(name)
@@ -118,9 +123,13 @@ def consistent_endings(pop: Population, params: JetParams) -> RuleOutcome:
     p = 1.0 / modulus
     z = (pl.col("seen") - pl.col("n") * p - 0.5) / (pl.col("n") * p * (1 - p)).sqrt()
     flagged = counts.with_columns(z.alias("z")).filter(pl.col("z") > params.ending_z)
-    rows = legs.lazy().join(flagged.lazy(), on=[*_CODES, "ending"], how="inner")
+    keys = [*_CODES, "ending"]
+    # the few legs whose (account, ending) is flagged, found by a semi join; then in leg
+    # order, so each transaction's first is its first row
+    rows = legs.join(flagged.select(keys), on=keys, how="semi", maintain_order="left")
+    first = one_per_transaction(rows.lazy(), in_leg_order=pop.legs_in_order)
     return flag(
-        one_per_transaction(locate(pop, rows)),
+        locate(pop, first.join(flagged.lazy(), on=keys, how="left", maintain_order="left")),
         JetRule.CONSISTENT_ENDINGS,
         message=pl.concat_str(
             pl.lit("amount ending ..."),
@@ -149,36 +158,42 @@ def _ending_counts(legs: pl.DataFrame, modulus: int, least: int) -> pl.DataFrame
 
     There are about as many endings as legs, so the four are packed into one Int64 (mixed
     radix: exact) and counted by sorting it, several times faster in polars 2.1 than a
-    group-by of four columns; when the packed number could pass 2**63 they are grouped as
-    they are.
+    group-by of four columns; the sorted numbers also give ``n`` (the runs of the number
+    without its ending). When the packed number could pass 2**63 they are grouped as they
+    are.
     """
     codes = list(_CODES)
     most = legs.select(pl.col(codes).max().fill_null(0)).row(0)
     radix = [int(m) + 1 for m in most]
     if radix[0] * radix[1] * radix[2] * modulus >= 2**63:
         counts = legs.group_by(*codes, "ending").agg(pl.len().alias("seen"))
-        counts = counts.filter(pl.col("seen") >= least)
-    else:
-        packed = pl.lit(0, dtype=pl.Int64())
-        for column, size in zip(codes, radix, strict=True):
-            packed = packed * size + pl.col(column)
-        runs = (
-            legs.select((packed * modulus + pl.col("ending")).sort().alias("k"))
-            .to_series()
-            .rle()
-            .struct.unnest()
-            .filter(pl.col("len") >= least)
-        )
-        value = pl.col("value") // modulus
-        counts = runs.select(
-            (value // (radix[1] * radix[2])).alias(codes[0]),
-            (value // radix[2] % radix[1]).alias(codes[1]),
-            (value % radix[2]).alias(codes[2]),
-            (pl.col("value") % modulus).alias("ending"),
-            pl.col("len").cast(pl.UInt32()).alias("seen"),
-        )
-    totals = legs.group_by(codes).agg(pl.len().alias("n"))
-    return counts.join(totals, on=codes, how="left")
+        totals = legs.group_by(codes).agg(pl.len().alias("n"))
+        return counts.filter(pl.col("seen") >= least).join(totals, on=codes, how="left")
+    packed = pl.lit(0, dtype=pl.Int64())
+    for column, size in zip(codes, radix, strict=True):
+        packed = packed * size + pl.col(column)
+    ordered = legs.select((packed * modulus + pl.col("ending")).sort().alias("k"))
+    runs = ordered.to_series().rle().struct.unnest()
+    totals = (
+        (ordered.to_series() // modulus)
+        .rle()
+        .struct.unnest()
+        .select(pl.col("value").alias("group"), pl.col("len").alias("n"))
+    )
+    value = pl.col("value") // modulus
+    counts = (
+        runs.filter(pl.col("len") >= least)
+        .with_columns(value.alias("group"))
+        .join(totals, on="group", how="left", maintain_order="left")
+    )
+    return counts.select(
+        (value // (radix[1] * radix[2])).alias(codes[0]),
+        (value // radix[2] % radix[1]).alias(codes[1]),
+        (value % radix[2]).alias(codes[2]),
+        (pl.col("value") % modulus).alias("ending"),
+        pl.col("len").cast(pl.UInt32()).alias("seen"),
+        pl.col("n").cast(pl.UInt32()),
+    )
 
 
 def _limits(pop: Population, params: JetParams) -> pl.LazyFrame:
