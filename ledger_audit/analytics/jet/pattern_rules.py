@@ -13,7 +13,13 @@ from ledger_audit.analytics.jet.flags import (
     one_per_transaction,
 )
 from ledger_audit.analytics.jet.params import JetParams
-from ledger_audit.analytics.jet.population import Population, locate, run_number, stable_sort
+from ledger_audit.analytics.jet.population import (
+    Population,
+    code,
+    locate,
+    run_number,
+    stable_sort,
+)
 
 _BP = 10_000
 _MAD_SCALE = 0.6745  # robust z = 0.6745 (x - median) / MAD (Iglewicz and Hoaglin)
@@ -84,22 +90,31 @@ def outliers(pop: Population, params: JetParams) -> RuleOutcome:
     "top"), or with a per-account robust z (MAD-based)
     above z*.
     """
-    legs = pop.legs.filter(pl.col("direction") == "debit")
-    n = pl.len().over("ledger_id", "asset_id")
+    # grouped by codes, not by text: (ledger, asset) and (ledger, account) as UInt64
+    asset, account = pl.col("_asset"), pl.col("_account")
+    legs = pop.legs.filter(pl.col("direction") == "debit").with_columns(
+        code(pl.col("ledger_id"), pl.col("asset_id")).alias("_asset"),
+        code(pl.col("ledger_id"), pl.col("account_id")).alias("_account"),
+    )
+    n = pl.len().over(asset)
     cutoff = (n * params.outlier_top_bp + _BP - 1) // _BP  # ceil(n * x)
     value = pl.col("amount").cast(pl.Float64())  # a statistic, not money
-    group = ("ledger_id", "account_id", "asset_id")
-    median = value.median().over(group)
-    mad = (value - median).abs().median().over(group)
+    median = pl.col("_median")
+    mad = (value - median).abs().median().over(account, asset)
     z = pl.when(mad > 0).then(_MAD_SCALE * (value - median) / mad)
-    above = value > value.median().over("ledger_id", "asset_id")  # ties are no "top"
-    rows = legs.with_columns(
-        pl.col("amount").rank("min", descending=True).over("ledger_id", "asset_id").alias("rank"),
-        above.alias("above"),
-        cutoff.alias("cutoff"),
-        z.alias("z"),
-    ).filter(
-        ((pl.col("rank") <= pl.col("cutoff")) & pl.col("above")) | (pl.col("z") > params.outlier_z)
+    above = value > value.median().over(asset)  # ties are no "top"
+    rows = (
+        legs.with_columns(value.median().over(account, asset).alias("_median"))
+        .with_columns(
+            pl.col("amount").rank("min", descending=True).over(asset).alias("rank"),
+            above.alias("above"),
+            cutoff.alias("cutoff"),
+            z.alias("z"),
+        )
+        .filter(
+            ((pl.col("rank") <= pl.col("cutoff")) & pl.col("above"))
+            | (pl.col("z") > params.outlier_z)
+        )
     )
     return flag(
         locate(pop, one_per_transaction(rows, in_leg_order=pop.legs_in_order)),
