@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from ledger_audit.checks.runner import AuditResult
     from ledger_audit.schema.lach1 import Checkpoint
     from ledger_audit.sources.reading import LedgerRead
+    from ledger_audit.spark.session import SparkSettings
     from ledger_audit.spec import VerifySpec
 
 PROG = "ledger-audit"
@@ -240,16 +241,22 @@ def _audit_on_spark(args: argparse.Namespace, read: LedgerRead, spec: VerifySpec
     """``verify --engine spark``: the chain and the invariants on Spark, the rest on frames."""
     from ledger_audit.checks.runner import audit  # noqa: PLC0415 - keep --help fast
     from ledger_audit.spark.run import spark_catalogue, spark_run  # noqa: PLC0415 - pyspark
-    from ledger_audit.spark.session import SparkSettings  # noqa: PLC0415
 
-    settings = SparkSettings(
+    settings = _spark_settings(args)
+    as_loaded = args.mapping is None and args.adapter is None and read.report.rejections.is_empty()
+    with spark_run(settings, args.source, read.frames, as_loaded=as_loaded):
+        return audit(read.frames, read.report, spec, spark_catalogue(), native=read.native)
+
+
+def _spark_settings(args: argparse.Namespace) -> SparkSettings:
+    """The session the ``--spark-*`` options ask for."""
+    from ledger_audit.spark.session import SparkSettings  # noqa: PLC0415 - pyspark
+
+    return SparkSettings(
         master=args.spark_master,
         driver_memory=args.spark_driver_memory,
         codegen=args.spark_codegen == "on",
     )
-    as_loaded = args.mapping is None and args.adapter is None and read.report.rejections.is_empty()
-    with spark_run(settings, args.source, read.frames, as_loaded=as_loaded):
-        return audit(read.frames, read.report, spec, spark_catalogue(), native=read.native)
 
 
 def _run_jet(args: argparse.Namespace) -> int:
@@ -367,7 +374,19 @@ def _run_reconcile(args: argparse.Namespace) -> int:
         if window is not None
         else _last_statement_day(statements.records, statements.balances)
     )
-    result = reconcile(items, statements.records, rules, as_of=as_of, window=window)
+    on_spark = ""
+    if args.engine == "spark":
+        from ledger_audit.spark.reconcile import SparkStages  # noqa: PLC0415 - pyspark
+        from ledger_audit.spark.session import spark_session  # noqa: PLC0415
+
+        with spark_session(_spark_settings(args)) as spark:
+            stages = SparkStages(spark)
+            result = reconcile(
+                items, statements.records, rules, as_of=as_of, window=window, run=stages
+            )
+        on_spark = f" Spark ran the {', '.join(stages.ran) or 'no'} stage(s); the rest ran here."
+    else:
+        result = reconcile(items, statements.records, rules, as_of=as_of, window=window)
     findings = sort_findings(pl.concat([statements.findings, result.findings]))
     paths = [
         *write_frame(result.matches, args.out, "matches"),
@@ -386,7 +405,7 @@ def _run_reconcile(args: argparse.Namespace) -> int:
         f"{statements.records.height:,} bank record(s) from {len(args.statements)} file(s), "
         f"rules {rules.version}, as of {as_of.isoformat()}: {result.matches.height:,} match(es), "
         f"{result.breaks.height:,} break(s), {statements.findings.height:,} statement finding(s) "
-        f"in {time.perf_counter() - started:.1f} s."
+        f"in {time.perf_counter() - started:.1f} s.{on_spark}"
     )
     print("Wrote " + ", ".join(str(p) for p in paths) + ".")
     return EXIT_OK
@@ -598,11 +617,16 @@ def _suites_option(parser: argparse.ArgumentParser) -> None:
 def _engine_options(parser: argparse.ArgumentParser) -> None:
     """``--suites``, ``--engine`` and the ``--spark-*`` options (docs/scale.md, "Spark")."""
     _suites_option(parser)
+    _spark_options(parser, "the chain and the invariants")
+
+
+def _spark_options(parser: argparse.ArgumentParser, what: str) -> None:
+    """``--engine`` (``what`` runs on frames or Spark) and the ``--spark-*`` options."""
     parser.add_argument(
         "--engine",
         choices=("frames", "spark"),
         default="frames",
-        help="run the chain and the invariants on the loaded frames (default) or on Apache Spark",
+        help=f"run {what} on the loaded frames (default) or on Apache Spark",
     )
     parser.add_argument(
         "--spark-master",
@@ -632,6 +656,53 @@ def _rules_option(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="matching rules TOML (default: rules/default.toml of the project)",
     )
+
+
+def _reconcile_parser(commands: argparse._SubParsersAction[_Parser]) -> None:
+    recon = commands.add_parser(
+        "reconcile",
+        help="match a ledger's bank-account entries to bank statements; write matches and breaks",
+        description=(
+            "Reconcile the posted entries of SOURCE on the bank accounts the rules map against "
+            "the bank and processor files (BAI2, camt.053, MT940, Stripe CSV, canonical "
+            "CSV/Parquet). Prints the match rates per stage and the breaks by class; writes "
+            "DIR/{matches,links,breaks,aging,rates,findings}.{parquet,csv}. Breaks are "
+            "findings, not errors: exit code 0, or 2 on an error."
+        ),
+    )
+    recon.add_argument("--ledger", metavar="SOURCE", required=True, help="the ledger")
+    _source_mapping_option(recon)
+    _adapter_option(recon)
+    recon.add_argument(
+        "--statements",
+        metavar="FILE",
+        type=Path,
+        nargs="+",
+        required=True,
+        help="bank statement or processor files",
+    )
+    _rules_option(recon)
+    _encoding_option(recon)
+    _spark_options(recon, "the keyed matching stages (key, group, exact)")
+    recon.add_argument("--out", metavar="DIR", type=Path, required=True, help="output directory")
+    recon.add_argument(
+        "--period",
+        metavar="YYYY-MM",
+        type=_month,
+        default=None,
+        help=(
+            "reconcile this month only (records and items outside it, beyond the rules' "
+            "lookback, are counted, not matched); default: every date given"
+        ),
+    )
+    recon.add_argument(
+        "--as-of",
+        metavar="DATE",
+        type=_date,
+        default=None,
+        help="the day breaks are aged to (default: the statements' last date)",
+    )
+    recon.set_defaults(handler=_run_reconcile)
 
 
 def _init_parser(commands: argparse._SubParsersAction[_Parser]) -> None:
@@ -811,49 +882,7 @@ def build_parser() -> argparse.ArgumentParser:
     _jet_parser(commands)
     for add_analytics_parser in (add_sample_parser, add_benford_parser, add_flux_parser):
         add_analytics_parser(commands)
-    recon = commands.add_parser(
-        "reconcile",
-        help="match a ledger's bank-account entries to bank statements; write matches and breaks",
-        description=(
-            "Reconcile the posted entries of SOURCE on the bank accounts the rules map against "
-            "the bank and processor files (BAI2, camt.053, MT940, Stripe CSV, canonical "
-            "CSV/Parquet). Prints the match rates per stage and the breaks by class; writes "
-            "DIR/{matches,links,breaks,aging,rates,findings}.{parquet,csv}. Breaks are "
-            "findings, not errors: exit code 0, or 2 on an error."
-        ),
-    )
-    recon.add_argument("--ledger", metavar="SOURCE", required=True, help="the ledger")
-    _source_mapping_option(recon)
-    _adapter_option(recon)
-    recon.add_argument(
-        "--statements",
-        metavar="FILE",
-        type=Path,
-        nargs="+",
-        required=True,
-        help="bank statement or processor files",
-    )
-    _rules_option(recon)
-    _encoding_option(recon)
-    recon.add_argument("--out", metavar="DIR", type=Path, required=True, help="output directory")
-    recon.add_argument(
-        "--period",
-        metavar="YYYY-MM",
-        type=_month,
-        default=None,
-        help=(
-            "reconcile this month only (records and items outside it, beyond the rules' "
-            "lookback, are counted, not matched); default: every date given"
-        ),
-    )
-    recon.add_argument(
-        "--as-of",
-        metavar="DATE",
-        type=_date,
-        default=None,
-        help="the day breaks are aged to (default: the statements' last date)",
-    )
-    recon.set_defaults(handler=_run_reconcile)
+    _reconcile_parser(commands)
     close = commands.add_parser(
         "close",
         help="run the month-end close headless and write its evidence bundle",

@@ -136,6 +136,9 @@ STAGES = (
 )
 """The stages in the order they run (see the module docstring for why groups run second)."""
 
+StageRunner = Callable[[Stage, pl.DataFrame, pl.DataFrame, MatchRules], Found]
+"""Runs one stage over the open ledger items and records (``normalise.WorkFrames`` rows)."""
+
 SEVERITIES: dict[str, Severity] = {
     "missing_internal": Severity.HIGH,
     "missing_external": Severity.HIGH,
@@ -223,21 +226,25 @@ def reconcile(
     as_of: dt.date,
     window: Window | None = None,
     on_stage: Callable[[str], None] | None = None,
+    run: StageRunner | None = None,
 ) -> Reconciliation:
     """Match ledger items (``internal.INTERNAL_SCHEMA``) to records (``RECORD_SCHEMA``).
 
     ``window`` cuts both sides to a period (see the module docstring); None reconciles
     everything given. ``on_stage`` is called with a step's name after each step
     (``prepare``, every stage, ``classify``), for progress and benchmarks; it cannot change
-    the result.
+    the result. ``run`` runs one stage on the open items and records (default
+    :func:`run_stage`, on frames; ``spark.reconcile`` runs the keyed stages on Spark and
+    must return the same ``Found``).
     """
     report = on_stage or (lambda _name: None)
+    run_one = run or run_stage
     work = prepare(items, records, rules, window=window)
     report("prepare")
     open_i, open_x = work.internal, work.external
     found: list[tuple[Stage, Found]] = []
     for stage in STAGES:
-        result = _run(stage, open_i, open_x, rules)
+        result = run_one(stage, open_i, open_x, rules)
         found.append((stage, result))
         links = result.links
         open_i = open_i.filter(
@@ -298,7 +305,10 @@ def reconcile(
     )
 
 
-def _run(stage: Stage, internal: pl.DataFrame, external: pl.DataFrame, rules: MatchRules) -> Found:
+def run_stage(
+    stage: Stage, internal: pl.DataFrame, external: pl.DataFrame, rules: MatchRules
+) -> Found:
+    """One stage on the frames, over the open items and records (nothing when a side is empty)."""
     if not internal.height or not external.height:
         return Found.none()
     if stage.name == "key":

@@ -86,10 +86,11 @@ class Found:
                 ),
             ]
         )
-        return cls(matches.cast(pl.Schema(MATCH_ROWS)).sort("gid"), _links(links))
+        return cls(matches.cast(pl.Schema(MATCH_ROWS)).sort("gid"), link_rows(links))
 
 
-def _links(frame: pl.DataFrame) -> pl.DataFrame:
+def link_rows(frame: pl.DataFrame) -> pl.DataFrame:
+    """LINK_ROWS from (gid, side, idx-like) columns, in (gid, side, idx) order."""
     return frame.select(
         pl.col("gid").cast(pl.Int64()),
         pl.col("side").cast(pl.String()),
@@ -97,17 +98,20 @@ def _links(frame: pl.DataFrame) -> pl.DataFrame:
     ).sort("gid", "side", "idx")
 
 
-def mutual_best(pairs: pl.DataFrame, by: list[str], descending: list[bool]) -> pl.DataFrame:
+def mutual_best(
+    pairs: pl.DataFrame, by: list[str], descending: list[bool], rounds: int = MAX_ROUNDS
+) -> pl.DataFrame:
     """The pairs each of whose members is the other's best, in rounds until none is left.
 
     ``pairs`` holds ``i``, ``x`` and the ranking columns ``by``; ties go to the smaller id.
     A round takes every mutual best pair and drops every pair touching its members.
+    ``rounds`` caps the rounds (another engine that ran some hands over what is left).
     """
     chosen: list[pl.DataFrame] = []
     order = [*by, "i", "x"]
     flags = [*descending, False, False]
     live = pairs
-    for _ in range(MAX_ROUNDS):
+    for _ in range(rounds):
         if not live.height:
             break
         ordered = live.sort(order, descending=flags)
@@ -193,37 +197,53 @@ def group_stage(internal: pl.DataFrame, external: pl.DataFrame) -> Found:
                 ),
             ]
         )
-        clash = members.group_by("side", "idx").len().filter(pl.col("len") > 1)
-        blocked = members.join(clash, on=["side", "idx"], how="semi").select(key).unique()
-        accepted = valid.join(blocked, on=key, how="anti").sort(key)
+        base = sum(frame.height for frame in matches)
+        accepted, picked = settle_groups(valid, members, base)
         if not accepted.height:
             break
-        base = sum(frame.height for frame in matches)
-        accepted = accepted.with_row_index("gid", offset=base).with_columns(
-            pl.col("gid").cast(pl.Int64())
-        )
-        picked = members.join(accepted.select(*key, "gid"), on=key, how="inner")
-        matches.append(
-            accepted.select(
-                "gid",
-                pl.concat_str(
-                    pl.lit("group:"),
-                    pl.col("p_i").replace_strict(dict(enumerate(GROUP_INTERNAL))),
-                    pl.lit("="),
-                    pl.col("p_x").replace_strict(dict(enumerate(GROUP_EXTERNAL))),
-                ).alias("rule"),
-                pl.lit(1.0).alias("score"),
-                pl.lit(AUTO).alias("status"),
-            )
-        )
-        links.append(picked.select("gid", "side", "idx"))
+        matches.append(accepted)
+        links.append(picked)
         taken_i.extend(picked.filter(pl.col("side") == "internal")["idx"].to_list())
         taken_x.extend(picked.filter(pl.col("side") == "external")["idx"].to_list())
     if not matches:
         return Found.none()
     return Found(
-        pl.concat(matches).cast(pl.Schema(MATCH_ROWS)).sort("gid"), _links(pl.concat(links))
+        pl.concat(matches).cast(pl.Schema(MATCH_ROWS)).sort("gid"), link_rows(pl.concat(links))
     )
+
+
+def settle_groups(
+    valid: pl.DataFrame, members: pl.DataFrame, base: int
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """One round of stage 4: the valid groups none of whose members is in another one.
+
+    ``valid``: (account_ref, asset_id, ref, p_i, p_x) of the groups whose sums agree;
+    ``members``: (account_ref, asset_id, ref, side, idx) of their members. Returns the
+    accepted groups' MATCH_ROWS, numbered from ``base`` in key order, and their links
+    (gid, side, idx). Both engines settle a round here.
+    """
+    key = ["account_ref", "asset_id", "ref"]
+    clash = members.group_by("side", "idx").len().filter(pl.col("len") > 1)
+    blocked = members.join(clash, on=["side", "idx"], how="semi").select(key).unique()
+    accepted = (
+        valid.join(blocked, on=key, how="anti")
+        .sort(key)
+        .with_row_index("gid", offset=base)
+        .with_columns(pl.col("gid").cast(pl.Int64()))
+    )
+    picked = members.join(accepted.select(*key, "gid"), on=key, how="inner")
+    rows = accepted.select(
+        "gid",
+        pl.concat_str(
+            pl.lit("group:"),
+            pl.col("p_i").replace_strict(dict(enumerate(GROUP_INTERNAL))),
+            pl.lit("="),
+            pl.col("p_x").replace_strict(dict(enumerate(GROUP_EXTERNAL))),
+        ).alias("rule"),
+        pl.lit(1.0).alias("score"),
+        pl.lit(AUTO).alias("status"),
+    )
+    return rows, picked.select("gid", "side", "idx")
 
 
 def _window(days_x: pl.Expr, days_i: pl.Expr) -> pl.Expr:
