@@ -35,6 +35,15 @@ with the kernel's sampled ``VmHWM`` (it did on every run so far: the kernel is c
   plain polars query written the same way as that SQL over the same Parquet files; the
   three results are compared (SHA-256 of the sorted rows) and the ratios printed.
 
+- ``spark`` (with ``--spark``, or alone with ``--spark-only``): the close's stages that have
+  a Spark path on Spark (``--spark-master``, default ``local[*]``; ``--spark-driver-memory``,
+  default 4g): session start, load, the frames to a Parquet folder Spark reads, chain,
+  invariants, balances at the period's end, statements, and the reconciliation with its
+  keyed stages on Spark; then each stage's frames twin in the same child, its result
+  compared whole (``--no-twins`` skips them). Peak RSS of the driver and of the JVM (a
+  descendant: ``/proc`` VmHWM sampled every 0.2 s, as the ``cli`` child does) and of the
+  tree's sum, before the twins run. See ``close_spark.py``.
+
 The comparison printed in the same run is ``cli`` against ``stages``: what papermill, the
 kernel start, the notebook's displayed sections and the bundle placement cost, in seconds
 and as a ratio (against the stages alone, and against the whole ``stages`` process
@@ -52,6 +61,8 @@ Usage::
     python benchmarks/bench_close.py --transactions 100000 --workdir /tmp/close-bench
     python benchmarks/bench_close.py --transactions 200000 --no-cli   # the stages child only
     python benchmarks/bench_close.py --transactions 1000000 --baselines-only
+    python benchmarks/bench_close.py --transactions 100000 --no-cli --spark
+    python benchmarks/bench_close.py --transactions 100000 --spark-only --spark-master 'local[2]'
 
 Demos and bundles go to ``--workdir`` (default ``/tmp/ledger-audit-bench-close``).
 """
@@ -72,8 +83,11 @@ import sys
 import tempfile
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Self
+
+from close_spark import child_spark, print_spark
 
 if TYPE_CHECKING:
     import polars as pl
@@ -377,6 +391,15 @@ def child_cli(folder: Path, out: Path) -> None:
 # -- the parent ---------------------------------------------------------------------------
 
 
+@dataclass(frozen=True, slots=True)
+class SparkOptions:
+    """How the ``spark`` child starts Spark, and whether it runs the frames twins."""
+
+    master: str
+    driver_memory: str
+    twins: bool = True
+
+
 class ChildError(Exception):
     """A child failed or ran past the timeout; ``records``: what it reported until then."""
 
@@ -385,10 +408,13 @@ class ChildError(Exception):
         self.records = records
 
 
-def _run_child(kind: str, folder: Path, out: Path, timeout_s: float) -> list[dict[str, Any]]:
+def _run_child(
+    kind: str, folder: Path, out: Path, timeout_s: float, extra: tuple[str, ...] = ()
+) -> list[dict[str, Any]]:
     """Run one child, echo its progress to stderr, return its JSON lines; stop it on timeout."""
     shutil.rmtree(out, ignore_errors=True)
     argv = [sys.executable, __file__, "--child", kind, "--folder", str(folder), "--out", str(out)]
+    argv += extra
     records: list[dict[str, Any]] = []
     lines: queue.Queue[str | None] = queue.Queue()
     started = time.perf_counter()
@@ -405,6 +431,9 @@ def _run_child(kind: str, folder: Path, out: Path, timeout_s: float) -> list[dic
                 break
             record = json.loads(line)
             records.append(record)
+            if "spark_stage" in record or "twin" in record:
+                name = record.get("spark_stage") or f"frames twin of {record['twin']}"
+                print(f"  [{kind}] {name}: {record['seconds']:.1f} s", file=sys.stderr, flush=True)
             if "stage" in record:
                 print(
                     f"  [{kind}] {record['stage']}: {record['seconds']:.1f} s, "
@@ -523,6 +552,25 @@ def _baselines(n: int, folder: Path, workdir: Path, timeout_s: float) -> None:
         print(f"FAILED baselines: {exc}")
 
 
+def _spark(n: int, folder: Path, workdir: Path, timeout_s: float, spark: SparkOptions) -> None:
+    """The ``spark`` child (close_spark.py) and its table, each stage beside its frames twin."""
+    print(
+        f"\n== Spark ({spark.master}, driver {spark.driver_memory}) over the demo of {n:,} "
+        f"transactions (load average before: {_load()})"
+    )
+    extra = ["--spark-master", spark.master, "--spark-driver-memory", spark.driver_memory]
+    extra += [] if spark.twins else ["--no-twins"]
+    try:
+        records = _run_child("spark", folder, workdir / f"out-spark-{n}", timeout_s, tuple(extra))
+    except ChildError as exc:
+        print_spark(exc.records)
+        print(f"FAILED spark: {exc}")
+        return
+    print_spark(records)
+    whole = next((r["child_seconds"] for r in records if "child_seconds" in r), 0.0)
+    print(f"  whole child process {whole:.1f} s; load average after: {_load()}")
+
+
 def bench(n: int, workdir: Path, timeout_s: float, *, with_cli: bool = True) -> None:
     """One size: demo, the baselines, both children (or the stages only), the tables."""
     folder, built = demo_dir(workdir, n)
@@ -599,7 +647,18 @@ def main() -> None:
     parser.add_argument(
         "--baselines-only", action="store_true", help="run the baselines child only"
     )
-    parser.add_argument("--child", choices=("stages", "cli", "baselines"), help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--spark", action="store_true", help="also run the spark child (close_spark.py)"
+    )
+    parser.add_argument("--spark-only", action="store_true", help="run the spark child only")
+    parser.add_argument("--spark-master", default="local[*]", help="Spark master (local[*])")
+    parser.add_argument("--spark-driver-memory", default="4g", help="driver JVM heap (4g)")
+    parser.add_argument(
+        "--no-twins", action="store_true", help="spark child: skip the frames twin of each stage"
+    )
+    parser.add_argument(
+        "--child", choices=("stages", "cli", "baselines", "spark"), help=argparse.SUPPRESS
+    )
     parser.add_argument("--folder", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -612,12 +671,29 @@ def main() -> None:
     if args.child == "baselines":
         child_baselines(args.folder, args.out)
         return
+    if args.child == "spark":
+        child_spark(
+            args.folder,
+            args.out,
+            period=PERIOD,
+            statements=_statements(args.folder),
+            master=args.spark_master,
+            driver_memory=args.spark_driver_memory,
+            twins=not args.no_twins,
+        )
+        return
     args.workdir.mkdir(parents=True, exist_ok=True)
+    spark = SparkOptions(args.spark_master, args.spark_driver_memory, twins=not args.no_twins)
     for n in args.transactions:
+        if args.spark_only:
+            _spark(n, demo_dir(args.workdir, n)[0], args.workdir, args.timeout * 60, spark)
+            continue
         if args.baselines_only:
             _baselines(n, demo_dir(args.workdir, n)[0], args.workdir, args.timeout * 60)
         else:
             bench(n, args.workdir, args.timeout * 60, with_cli=not args.no_cli)
+        if args.spark:
+            _spark(n, demo_dir(args.workdir, n)[0], args.workdir, args.timeout * 60, spark)
 
 
 if __name__ == "__main__":

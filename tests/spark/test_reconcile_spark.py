@@ -198,7 +198,8 @@ def test_every_keyed_stage_breaks_ties_as_the_frames_do(
     spark: SparkSession, seed: int, driver_rows: int
 ) -> None:
     """Stage by stage on the same open rows, then the whole reconciliation; with
-    ``driver_rows`` 0 every mutual-best round runs on Spark."""
+    ``driver_rows`` 0 every mutual-best round of stage 1 runs on Spark (three rounds here:
+    the contested pairs settle one after another)."""
     items, lines = _dense(seed)
     work: WorkFrames = prepare(items, lines, RULES)
     pairs = (
@@ -212,7 +213,7 @@ def test_every_keyed_stage_breaks_ties_as_the_frames_do(
         assert found.matches.equals(expected.matches), on_frames.__name__
         assert found.links.equals(expected.links), on_frames.__name__
         assert expected.matches.height > 0, on_frames.__name__
-    stages = SparkStages(spark, driver_rows=driver_rows)
+    stages = SparkStages(spark)
     on_spark_run = reconcile(items, lines, RULES, as_of=day(20), run=stages)
     _assert_same(reconcile(items, lines, RULES, as_of=day(20)), on_spark_run)
     assert stages.ran == ["key", "group", "exact"]
