@@ -9,7 +9,7 @@ Each distinct instant is replayed once: a month's closing is the next month's op
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import polars as pl
 
@@ -40,18 +40,13 @@ def roll_forward(
     the period (minor units of ``asset_id``).
     """
     moves = posted_moves(frames, basis).collect().lazy()  # read once per period
-    normal = frames.accounts.lazy().select("ledger_id", "account_id", "normal_balance")
-    credit = pl.col("normal_balance") == "credit"
-    instants = sorted({p.start_ns - 1 for p in periods} | {p.end_ns - 1 for p in periods})
     posted = {
         at: balances_as_of(frames, at, basis).select(*BALANCE_KEY, "posted").collect().lazy()
-        for at in instants
+        for at in period_instants(periods)
     }
-    rows = []
-    for period in periods:
-        opening = posted[period.start_ns - 1].rename({"posted": "opening"})
-        closing = posted[period.end_ns - 1].rename({"posted": "closing"})
-        movement = (
+
+    def movement(period: Period) -> pl.LazyFrame:
+        return (
             moves.filter(pl.col("at_ns").is_between(period.start_ns, period.end_ns - 1))
             .group_by(*BALANCE_KEY)
             .agg(
@@ -59,10 +54,38 @@ def roll_forward(
                 pl.col("posted_credits").sum().alias("credits"),
             )
         )
-        keys = pl.concat([f.select(BALANCE_KEY) for f in (opening, closing, movement)]).unique()
+
+    normal = frames.accounts.lazy().select("ledger_id", "account_id", "normal_balance")
+    return assemble_roll_forward(periods, posted, movement, normal)
+
+
+def period_instants(periods: Sequence[Period]) -> list[int]:
+    """The instants a roll-forward replays: each period's opening and closing, once each."""
+    return sorted({p.start_ns - 1 for p in periods} | {p.end_ns - 1 for p in periods})
+
+
+def assemble_roll_forward(
+    periods: Sequence[Period],
+    posted: Mapping[int, pl.LazyFrame],
+    movement: Callable[[Period], pl.LazyFrame],
+    normal: pl.LazyFrame,
+) -> pl.LazyFrame:
+    """The roll-forward rows from their parts, whichever engine computed them.
+
+    ``posted``: BALANCE_KEY and ``posted`` at each of :func:`period_instants`;
+    ``movement(period)``: BALANCE_KEY, ``debits`` and ``credits`` of the period;
+    ``normal``: each account's normal balance.
+    """
+    credit = pl.col("normal_balance") == "credit"
+    rows = []
+    for period in periods:
+        opening = posted[period.start_ns - 1].rename({"posted": "opening"})
+        closing = posted[period.end_ns - 1].rename({"posted": "closing"})
+        moved = movement(period)
+        keys = pl.concat([f.select(BALANCE_KEY) for f in (opening, closing, moved)]).unique()
         joined = (
             keys.join(opening, on=list(BALANCE_KEY), how="left")
-            .join(movement, on=list(BALANCE_KEY), how="left")
+            .join(moved, on=list(BALANCE_KEY), how="left")
             .join(closing, on=list(BALANCE_KEY), how="left")
             .join(normal, on=["ledger_id", "account_id"], how="left")
             .with_columns(

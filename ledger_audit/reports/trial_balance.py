@@ -98,14 +98,18 @@ def build_trial_balance(
     frames: LedgerFrames, period: Period, basis: Basis = "effective"
 ) -> TrialBalance:
     """The trial balance of ``period`` (see the module docstring for the conventions)."""
+    return trial_balance_of(roll_forward(frames, [period], basis), period, basis)
+
+
+def trial_balance_of(roll: pl.LazyFrame, period: Period, basis: Basis) -> TrialBalance:
+    """The trial balance from ``period``'s roll-forward rows, whichever engine made them."""
     credit = pl.col("normal_balance") == "credit"
 
     def signed(name: str) -> pl.Expr:
         return pl.when(credit).then(-pl.col(name)).otherwise(pl.col(name)).alias(name)
 
     rows = (
-        roll_forward(frames, [period], basis)
-        .with_columns(signed("opening"), signed("closing"))
+        roll.with_columns(signed("opening"), signed("closing"))
         .with_columns(
             asset_scale(pl.col("asset_id")).alias("scale"),
             (pl.col("opening") + pl.col("debits") - pl.col("credits") - pl.col("closing")).alias(
