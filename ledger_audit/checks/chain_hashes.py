@@ -24,6 +24,7 @@ import polars as pl
 import polars_hash as plh
 import pyarrow as pa
 
+from ledger_audit.checks import chain_json
 from ledger_audit.schema import lach1
 from ledger_audit.schema.times import iso_expr
 
@@ -308,22 +309,30 @@ def _plan(tagged: _Tagged, height: int, rows: int) -> list[_Chunk]:
     ]
 
 
-def _entries_arrays(entries: pl.DataFrame, tagged: _Tagged, chunk: _Chunk) -> pl.Series:
-    """Each row's ``entries`` array body (objects joined by ``,``); null if one is unreadable.
+def _legs(entries: pl.DataFrame, tagged: _Tagged, chunk: _Chunk) -> tuple[pl.DataFrame, pl.Series]:
+    """The chunk's entries in (row, entry index) order, and each row's offsets into them.
 
-    The tagged entries of the chunk are contiguous and in row order, so the arrays are a list
-    column over offsets (Arrow), joined per row with no hash join and no Python per row.
+    Row r of the chunk owns ``legs[offsets[r]:offsets[r + 1]]``.
     """
     n = chunk.hi - chunk.lo
     if tagged.at is None:
         legs = entries.select(_LEG_COLUMNS).slice(chunk.lo, n)
     else:
         legs = entries.select(pl.col(_LEG_COLUMNS).gather(tagged.at.slice(chunk.lo, n)))
-    legs = _escape(legs, _ENTRY_STRINGS)
-    objects = legs.select(pl.concat_str(_entry_object(legs)).alias("_obj")).to_series()
     rows = tagged.row.slice(chunk.lo, n)
     wanted = pl.int_range(chunk.start, chunk.stop + 1, eager=True).cast(rows.dtype)
-    offsets = rows.search_sorted(wanted, "left").cast(pl.Int64())
+    return legs, rows.search_sorted(wanted, "left").cast(pl.Int64())
+
+
+def _entries_arrays(entries: pl.DataFrame, tagged: _Tagged, chunk: _Chunk) -> pl.Series:
+    """Each row's ``entries`` array body (objects joined by ``,``); null if one is unreadable.
+
+    The tagged entries of the chunk are contiguous and in row order, so the arrays are a list
+    column over offsets (Arrow), joined per row with no hash join and no Python per row.
+    """
+    legs, offsets = _legs(entries, tagged, chunk)
+    legs = _escape(legs, _ENTRY_STRINGS)
+    objects = legs.select(pl.concat_str(_entry_object(legs)).alias("_obj")).to_series()
     # string views cross to Arrow and back without copying the bytes
     values = objects.to_arrow(compat_level=pl.CompatLevel.newest())
     lists = pa.LargeListArray.from_arrays(cast("pa.Int64Array", offsets.to_arrow()), values)
@@ -366,25 +375,56 @@ def _workers() -> int:
     return max(1, pl.thread_pool_size())
 
 
+def _compiled(
+    versions: pl.DataFrame,
+    entries: pl.DataFrame,
+    tagged: _Tagged,
+    chunk: _Chunk,
+    *,
+    hashed: bool,
+) -> pl.Series | None:
+    """The chunk's payloads (or their hashes) by the compiled kernel (None: use polars)."""
+    legs, offsets = _legs(entries, tagged, chunk)
+    rows = versions.select(SEALED_COLUMNS).slice(chunk.start, chunk.stop - chunk.start)
+    text = chain_json.payloads(rows, legs, offsets, reuse=hashed)
+    if text is None or not hashed:
+        return text
+    return _sha256(text).alias("content")  # before the thread's buffer is written again
+
+
 def _chunked(
     versions: pl.DataFrame,
     entries: pl.DataFrame,
     make: Callable[[pl.DataFrame], pl.Expr],
     chunk_rows: int,
+    *,
+    hashed: bool,
 ) -> Iterator[pl.Series]:
     """``make(rows)`` for every chunk of ``versions``, consecutive, in row order.
 
-    ``chunk_rows`` rows are in flight at once, split over the workers.
+    ``chunk_rows`` rows are in flight at once, split over the workers. From
+    ``chain_json.JIT_MIN_ROWS`` versions the payloads are written by the compiled kernel
+    (``chain_json``) and, when ``hashed``, hashed by polars-hash: the same bytes.
     """
     tagged = _row_entries(versions, entries)
     workers = _workers()
     chunks = _plan(tagged, versions.height, max(1, chunk_rows // workers))
+    compiled = versions.height >= chain_json.JIT_MIN_ROWS and chain_json.kernel() is not None
 
     def work(chunk: _Chunk) -> pl.Series:
+        if compiled:
+            done = _compiled(versions, entries, tagged, chunk, hashed=hashed)
+            if done is not None:
+                return done
         rows = _rows(versions, entries, tagged, chunk)
         return rows.select(make(rows)).to_series()
 
     return _in_order(work, chunks, workers)
+
+
+def _sha256(text: pl.Series) -> pl.Series:
+    """Lower-case hex SHA-256 of each string's UTF-8 bytes (null: null)."""
+    return text.to_frame("_t").select(plh.col("_t").chash.sha2_256()).to_series()
 
 
 def _payload_text(rows: pl.DataFrame) -> pl.Expr:
@@ -399,7 +439,7 @@ def payload_chunks(
     versions: pl.DataFrame, entries: pl.DataFrame, *, chunk_rows: int = CHUNK_ROWS
 ) -> Iterator[pl.Series]:
     """canonical_json(P(row)) a chunk at a time, consecutive, in row order."""
-    return _chunked(versions, entries, _payload_text, chunk_rows)
+    return _chunked(versions, entries, _payload_text, chunk_rows, hashed=False)
 
 
 def payloads(versions: pl.DataFrame, entries: pl.DataFrame) -> pl.Series:
@@ -420,7 +460,7 @@ def content_hash_chunks(
     stored hashes never holds every recomputed hash at once, and at most ``chunk_rows``
     payloads exist at any moment.
     """
-    return _chunked(versions, entries, _payload_hash, chunk_rows)
+    return _chunked(versions, entries, _payload_hash, chunk_rows, hashed=True)
 
 
 def content_hashes(versions: pl.DataFrame, entries: pl.DataFrame) -> pl.Series:
@@ -472,9 +512,9 @@ def reference_meta_hashes(versions: pl.DataFrame) -> pl.Series:
 def link_hashes(prev: pl.Series, content: pl.Series) -> pl.Series:
     """chain_hash(row) from ``prev`` and ``content`` element-wise, vectorised (null: null)."""
     frame = pl.DataFrame({"prev": prev, "content": content})
-    text = pl.concat_str(pl.lit(_LINK_PREFIX), pl.col("prev"), pl.lit("\n"), pl.col("content"))
-    texts = frame.select(text.alias("_t"))
-    return texts.select(plh.col("_t").chash.sha2_256().alias("link")).to_series()
+    # one expression: polars-hash concatenates and hashes without an intermediate column
+    text = plh.concat_str(pl.lit(_LINK_PREFIX), pl.col("prev"), pl.lit("\n"), pl.col("content"))
+    return frame.select(text.chash.sha2_256().alias("link")).to_series()
 
 
 # --- the reference: lach1 itself, one row at a time ---------------------------------------
