@@ -142,7 +142,8 @@ def _dense(seed: int, noise: int = 30) -> tuple[pl.DataFrame, pl.DataFrame]:
     Noise drawn from a few amounts, days and references (shared, padded, lower-case,
     ``;``-joined, placeholders): stage-1 candidates tie on rank and distance. Keyed groups
     whose sums agree, two of them sharing a record (a member of two groups: both wait).
-    Exact amounts with one candidate, with two records, and with two items.
+    Exact amounts with one candidate, with two records, and with two items. Every ninth
+    record has no booking date.
     """
     rng = random.Random(seed)
     refs = [None, "R1", "R2", " r1 ", "R3;R1", "PO1", "NOTPROVIDED"]
@@ -188,7 +189,10 @@ def _dense(seed: int, noise: int = 30) -> tuple[pl.DataFrame, pl.DataFrame]:
     frame = pl.DataFrame(
         [{name: row.get(name) for name in INTERNAL_SCHEMA} for row in items], schema=INTERNAL_SCHEMA
     )
-    bank = records(*lines)
+    undated = pl.int_range(pl.len()) % 9 == 4  # no booking date: a null distance sorts first
+    bank = records(*lines).with_columns(
+        pl.when(undated).then(None).otherwise(pl.col("booking_date")).alias("booking_date")
+    )
     assert dict(bank.schema) == RECORD_SCHEMA
     return frame, bank
 
