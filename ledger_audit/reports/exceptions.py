@@ -18,6 +18,7 @@ keep the exact minor-unit text tools parse.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 import polars as pl
 
@@ -59,20 +60,78 @@ def _magnitude_key(amount: tuple[int, str] | None) -> str:
     return whole.zfill(_WHOLE) + fraction.ljust(_FRACTION, "0")
 
 
+_CANDIDATE = r"\d+ [A-Z][A-Z0-9_]{0,15}/\d"
+"""What every ``MINOR_AMOUNT`` match contains: a text without it has no amount to find."""
+
+_FIRST = r"(?:^|[^\w.])(-?\d+) ([A-Z][A-Z0-9_]{0,15}/(?:0|[1-9][0-9]?))(?:$|[^\w/])"
+"""``MINOR_AMOUNT`` with its look-around spelled as the neighbouring characters (polars'
+regular expressions have no look-around). For the *first* match of a text the two agree:
+the neighbours are exactly what the look-around tests, and a match is only consumed past
+its own end, so no earlier amount is hidden."""
+
+_ASCII_DIGITS = r"^-?[0-9]+$"
+
+
+def _first_amount(text: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
+    """(minor units as text, asset id) of the first amount in ``text``, or nulls."""
+    return text.str.extract(_FIRST, 1), text.str.extract(_FIRST, 2)
+
+
+def _amount_columns() -> tuple[pl.Expr, pl.Expr]:
+    """``finding_amount``'s (units as text, asset id), column-wise (module docstring)."""
+    difference = pl.col("difference").str.strip_chars()
+    bare = difference.str.contains(r"^-?\d+$") & pl.col("asset_id").is_not_null()
+    units: pl.Expr = pl.when(bare).then(difference)
+    asset: pl.Expr = pl.when(bare).then(pl.col("asset_id"))
+    for name in ("difference", "actual", "message"):
+        found_units, found_asset = _first_amount(pl.col(name))
+        units = pl.coalesce(units, found_units)
+        asset = pl.when(units.is_not_null() & asset.is_null()).then(found_asset).otherwise(asset)
+    return units, asset
+
+
+def _magnitude_keys(frame: pl.DataFrame) -> pl.Series:
+    """:func:`_magnitude_key` of every finding, column-wise.
+
+    Units written in ASCII digits (all that checks write) are keyed column-wise; any other
+    row goes through the Python definition.
+    """
+    units, asset = _amount_columns()
+    found = frame.select(units.alias("units"), asset.alias("asset"))
+    plain = found.get_column("units").str.contains(_ASCII_DIGITS).fill_null(value=True)
+    digits = pl.col("units").str.strip_prefix("-").str.strip_chars_start("0")
+    digits = pl.when(digits == "").then(pl.lit("0")).otherwise(digits)
+    scale = pl.col("asset").str.split("/").list.last().cast(pl.Int64())
+    padded = digits.str.zfill(scale + 1)
+    cut = padded.str.len_chars() - scale
+    keys = found.select(
+        pl.when(pl.col("units").is_null())
+        .then(pl.lit(""))
+        .otherwise(
+            pl.concat_str(
+                padded.str.slice(0, cut).str.zfill(_WHOLE),
+                padded.str.slice(cut).str.pad_end(_FRACTION, "0"),
+            )
+        )
+        .alias("_amount")
+    ).get_column("_amount")
+    odd = (~plain).arg_true()
+    if odd.len():
+        rows = frame.select("difference", "actual", "message", "asset_id")[odd].rows()
+        keys = keys.scatter(odd, [_magnitude_key(finding_amount(*row)) for row in rows])
+    return keys
+
+
 def by_severity(findings: pl.DataFrame) -> pl.DataFrame:
     """``findings`` most severe first, then by amount, largest first (module docstring)."""
     canonical = sort_findings(findings)
-    keys = [
-        _magnitude_key(finding_amount(d, a, m, s))
-        for d, a, m, s in canonical.select("difference", "actual", "message", "asset_id").rows()
-    ]
     rank = {str(k): v for k, v in SEVERITY_RANK.items()}
     return (
         canonical.with_columns(
             pl.col("severity")
             .replace_strict(rank, default=len(rank), return_dtype=pl.Int32())
             .alias("_rank"),
-            pl.Series("_amount", keys, dtype=pl.String()),
+            _magnitude_keys(canonical),
         )
         .sort(["_rank", "_amount"], descending=[False, True], maintain_order=True)
         .drop("_rank", "_amount")
@@ -89,17 +148,32 @@ def _bare_difference(difference: str | None, asset_id: str | None) -> str | None
         return difference
 
 
+def _rewritten(column: pl.Series, rewrite: Callable[[str], str]) -> pl.Series:
+    """``rewrite`` applied to every text of ``column``.
+
+    It is called once per distinct text that could hold an amount (the others cannot
+    change), not once per row.
+    """
+    texts = column.filter(column.str.contains(_CANDIDATE).fill_null(value=False)).unique()
+    changed = {text: new for text in texts if (new := rewrite(text)) != text}
+    return column.replace(changed) if changed else column
+
+
 def readable_findings(findings: pl.DataFrame) -> pl.DataFrame:
     """The same findings with their amounts written for a reader (``-104.88 EUR``)."""
-    differences = [
-        _bare_difference(d, s) for d, s in findings.select("difference", "asset_id").rows()
-    ]
+    difference = findings.get_column("difference")
+    bare = findings.select(
+        pl.col("difference").str.strip_chars().str.contains(r"^-?\d+$")
+        & pl.col("asset_id").is_not_null()
+    ).to_series()
+    rows = bare.fill_null(value=False).arg_true()
+    if rows.len():
+        pairs = findings.select("difference", "asset_id")[rows].rows()
+        difference = difference.scatter(rows, [_bare_difference(d, s) for d, s in pairs])
     return findings.with_columns(
         *(
-            pl.col(name).map_elements(humanise_amounts, return_dtype=pl.String())
+            _rewritten(findings.get_column(name), humanise_amounts)
             for name in ("message", "expected", "actual")
         ),
-        pl.Series("difference", differences, dtype=pl.String()).map_elements(
-            humanise_amounts, return_dtype=pl.String()
-        ),
+        _rewritten(difference, humanise_amounts),
     )

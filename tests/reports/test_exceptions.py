@@ -7,7 +7,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ledger_audit.findings import Finding, Severity, findings_frame
-from ledger_audit.reports.exceptions import by_severity, finding_amount, readable_findings
+from ledger_audit.money import humanise_amounts
+from ledger_audit.reports.exceptions import (
+    _bare_difference,
+    _magnitude_key,
+    _magnitude_keys,
+    by_severity,
+    finding_amount,
+    readable_findings,
+)
 
 
 def _finding(
@@ -89,3 +97,67 @@ def test_readable_findings_write_amounts_for_a_reader() -> None:
     assert rows["balance.drift"]["difference"] == "posted_credits -4.68 USD"
     assert rows["reversal.not_inverse"]["difference"] == "-100,000 JPY"
     assert rows["recon.suggested_match"]["difference"] == "0.00 EUR"
+
+
+_PIECES = st.sampled_from(
+    [
+        "12 USD/2",
+        "-350 EUR/2",
+        "007 JPY/0",
+        "5 BTC/8",
+        "1 X/99",
+        "3 USD/234",
+        "2 usd/2",
+        "x",
+        "a-",
+        ".",
+        "/",
+        " ",
+        ", ",
+        "_",
+        "9",
+        "٣",  # an Arabic-Indic digit: \d matches it, int() reads it
+        "é",
+        "USD/2",
+        "\n",
+    ]
+)
+_TEXT = st.one_of(st.none(), st.lists(_PIECES, max_size=6).map("".join))
+
+
+def _reference_key(row: tuple[str | None, str | None, str | None, str | None]) -> str:
+    return _magnitude_key(finding_amount(*row))
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.tuples(_TEXT, _TEXT, _TEXT, st.sampled_from([None, "USD/2", "JPY/0", "EUR/3"])),
+        min_size=1,
+        max_size=20,
+    )
+)
+def test_the_column_wise_amounts_are_the_python_definition(
+    rows: list[tuple[str | None, str | None, str | None, str | None]],
+) -> None:
+    """Amounts next to dots, slashes, letters, other amounts or non-ASCII digits: the
+    column-wise keys are :func:`finding_amount`'s, row by row, and so is the rewriting."""
+    frame = pl.DataFrame(
+        rows,
+        schema={
+            "difference": pl.String,
+            "actual": pl.String,
+            "message": pl.String,
+            "asset_id": pl.String,
+        },
+        orient="row",
+    )
+    assert _magnitude_keys(frame).to_list() == [_reference_key(row) for row in rows]
+    readable = readable_findings(frame.with_columns(pl.lit("e").alias("expected")))
+    for (difference, actual, message, asset), got in zip(
+        rows, readable.iter_rows(named=True), strict=True
+    ):
+        bare = _bare_difference(difference, asset)
+        assert got["difference"] == (None if bare is None else humanise_amounts(bare))
+        assert got["actual"] == (None if actual is None else humanise_amounts(actual))
+        assert got["message"] == (None if message is None else humanise_amounts(message))
