@@ -224,9 +224,7 @@ def verify_chain(
     """
     if hasher is None:
         hasher = REFERENCE if reference else VECTORISED
-    algorithms: dict[str, str | None] = dict(
-        ledgers.select(_L, "chain_algorithm").unique(_L, keep="first").iter_rows()
-    )
+    algorithms = algorithms_of(ledgers)
     chained_ids = sorted(lid for lid, algorithm in algorithms.items() if algorithm == ALGORITHM)
     chained = pl.col(_L).is_in(chained_ids)
     everything = transactions.select(chained.fill_null(value=False).all()).item()
@@ -248,8 +246,19 @@ def verify_chain(
     )
 
 
+def algorithms_of(ledgers: pl.DataFrame) -> dict[str, str | None]:
+    """Each ledger's ``chain_algorithm`` (the first row of a ledger listed twice)."""
+    return dict(ledgers.select(_L, "chain_algorithm").unique(_L, keep="first").iter_rows())
+
+
 def _skipped(transactions: pl.DataFrame, algorithms: dict[str, str | None]) -> tuple[str, ...]:
-    counts = dict(transactions.group_by(_L).len().iter_rows())
+    return skipped_ledgers(dict(transactions.group_by(_L).len().iter_rows()), algorithms)
+
+
+def skipped_ledgers(
+    counts: dict[str | None, int], algorithms: dict[str, str | None]
+) -> tuple[str, ...]:
+    """What was not verified, per ledger, from the rows per ledger id and the algorithms."""
     out = []
     for lid in sorted(set(algorithms) | {k for k in counts if k is not None}):
         algorithm, n = algorithms.get(lid, ALGORITHM), counts.get(lid, 0)
@@ -1292,7 +1301,7 @@ class _Run:
             link = self.hasher.links(pl.Series([prev]), row["calc"].head(1)).item()
             recomputed = (seq, link if isinstance(link, str) else "")
             checkpoint = Checkpoint(ledger_id, seq, chain, self.chained_rows.get(ledger_id, 0))
-        unproven = _ledger_unproven(
+        unproven = ledger_unproven(
             ledger_id,
             stored[0] if stored else 0,
             tuple(c for c in checkpoints if c.ledger_id == ledger_id),
@@ -1329,13 +1338,14 @@ def _meta_unproven(ledger_id: str, meta: tuple[int, int]) -> str:
     return text
 
 
-def _ledger_unproven(
+def ledger_unproven(
     ledger_id: str,
     head: int,
     checkpoints: tuple[Checkpoint, ...],
     findings: pl.DataFrame,
     meta: tuple[int, int] = (0, 0),
 ) -> tuple[str, ...]:
+    """What one ledger's verification could not prove (meta_hash, checkpoints, the tail)."""
     out = [_meta_unproven(ledger_id, meta)]
     if not checkpoints:
         out.append(
