@@ -884,13 +884,18 @@ class _Run:
         Light: per row its index, seqs and flags, the predecessor's (``q_``) ones, and
         ``_pneq``: the stored prev differs from the predecessor's stored chain_hash.
         """
-        view = self.main.join(oseq, on=[_L, "seq"], how="left").with_columns(
-            moved=pl.col("oseq").is_not_null(),
-            oseq=pl.col("oseq").fill_null(pl.col("seq")),
-        )
-        view = view.with_columns(cok=pl.col("cok") | pl.col("moved")).sort(_L, "oseq")
+        if oseq.height:
+            view = self.main.join(oseq, on=[_L, "seq"], how="left").with_columns(
+                moved=pl.col("oseq").is_not_null(),
+                oseq=pl.col("oseq").fill_null(pl.col("seq")),
+            )
+            view = view.with_columns(cok=pl.col("cok") | pl.col("moved")).sort(_L, "oseq")
+        else:  # nothing moved: main is already in (ledger, seq) order, one row per seq
+            view = self.main.with_columns(oseq=pl.col("seq"), moved=pl.lit(value=False))
+        # sorted by ledger: the row before, when it is of the same ledger (no window)
+        same = pl.col(_L) == pl.col(_L).shift(1)
         pred = [
-            pl.col(c).shift(1).over(_L).alias(f"q_{c}")
+            pl.when(same).then(pl.col(c).shift(1)).alias(f"q_{c}")
             for c in ("_i", "seq", "oseq", "cok", "lok", "chained")
         ]
         view = view.with_columns(pred)
