@@ -133,7 +133,7 @@ class _EntryFeed:
         if cut is not None:
             assert self._buffer is not None  # noqa: S101 - set by _after_last
             taken, self._buffer = self._buffer.slice(0, cut), self._buffer.slice(cut)
-            return taken
+            return taken.rechunk()  # one chunk: the payload kernel reads contiguous columns
         while True:
             buffer = self._buffer
             if buffer is not None and buffer.height:
@@ -147,28 +147,34 @@ class _EntryFeed:
                     return pl.DataFrame()
                 self._buffer = buffer.clear()
                 return buffer
-            self._buffer = more if buffer is None else pl.concat([_compact(buffer), more])
+            self._buffer = more if buffer is None else pl.concat([buffer, more])
 
     def _after_last(self, key: tuple[object, ...]) -> int | None:
         """The position after the last buffered entry of ``key``, once its run has ended.
 
         None when no entry of ``key`` is found before the stream ends (a version without
-        entries, or another order): the member-by-member path decides then.
+        entries, or another order): the member-by-member path decides then. Each buffered
+        entry is compared once, however many batches are appended while looking.
         """
         match = pl.all_horizontal(pl.col(c) == v for c, v in zip(VERSION_KEY, key, strict=True))
+        last: int | None = None
+        scanned = 0
         while True:
             buffer = self._buffer
-            if buffer is not None and buffer.height:
-                hits = buffer.select(match.fill_null(value=False)).to_series().arg_true()
-                if hits.len() and (int(hits[-1]) + 1 < buffer.height or self._done):
-                    return int(hits[-1]) + 1
-                if not hits.len() and (self._done or buffer.height > _SCAN_LIMIT):
-                    return None
-            more = None if self._done else self._next()
-            if more is None and self._done and (buffer is None or not buffer.height):
+            height = 0 if buffer is None else buffer.height
+            if buffer is not None and height > scanned:
+                part = buffer.slice(scanned).select(match.fill_null(value=False))
+                hits = part.to_series().arg_true()
+                if hits.len():
+                    last = scanned + int(hits[-1])
+                scanned = height
+            if last is not None and (last + 1 < height or self._done):
+                return last + 1
+            if last is None and (self._done or height > _SCAN_LIMIT):
                 return None
+            more = self._next()
             if more is not None:
-                self._buffer = more if buffer is None else pl.concat([_compact(buffer), more])
+                self._buffer = more if buffer is None else pl.concat([buffer, more])
 
     def left(self) -> int:
         """Entries of chained ledgers that no version batch took."""
@@ -176,19 +182,6 @@ class _EntryFeed:
         while (more := self._next()) is not None:
             rest += more.height
         return rest
-
-
-def _compact(frame: pl.DataFrame) -> pl.DataFrame:
-    """A copy of only ``frame``'s own bytes.
-
-    A slice of a batch keeps the whole batch's buffers alive (string views share them);
-    carried over batch after batch, the remainders kept every batch read (+35 MiB a batch).
-    """
-    if frame.height == 0:
-        return frame
-    copied = pl.from_arrow(frame.to_arrow(compat_level=pl.CompatLevel.oldest()))
-    assert isinstance(copied, pl.DataFrame)  # noqa: S101 - a table gives a frame
-    return copied
 
 
 def _leading_members(buffer: pl.DataFrame, keys: pl.DataFrame) -> int:
