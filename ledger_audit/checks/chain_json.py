@@ -5,10 +5,11 @@ entries arrays, the concatenation) cost about four times the SHA-256 itself (doc
 "Chain verification against the hardware"). Here every payload is written straight into one
 output buffer per chunk by ``chain_json_kernel`` (numba, GIL released, so the chunks of
 ``chain_hashes`` still run on every core); the buffer becomes an Arrow string column that
-polars-hash hashes. Only chunks go through it: never more than one chunk's payloads exist.
+polars-hash hashes. Only chunks go through it: each worker thread holds one chunk's payloads.
 
 numba compiles on first use and caches the machine code under the user's cache folder
-(``$XDG_CACHE_HOME/ledger-audit/numba``, never the package folder); small ledgers, under
+(``$XDG_CACHE_HOME/ledger-audit/numba``; a new private temporary folder, compiling again,
+when that is not writable; never the package folder). Small ledgers, under
 ``JIT_MIN_ROWS`` versions, keep the polars path and never import numba. Without numba, or
 for amounts beyond Int64, the polars path runs: the bytes are the same either way.
 """
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import functools
 import os
+import tempfile
 import threading
 from pathlib import Path
 from types import ModuleType
@@ -36,8 +38,18 @@ _LEG_NUMBERS = ("entry_index", "amount")
 
 
 def _cache_dir() -> Path:
+    """The user's cache folder for numba's machine code; a new private one if unwritable."""
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "ledger-audit" / "numba"
+    folder = Path(base) / "ledger-audit" / "numba"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        pass
+    else:
+        if os.access(folder, os.W_OK):
+            return folder
+    # a fresh private folder (mode 0700): a shared, guessable path could be planted with code
+    return Path(tempfile.mkdtemp(prefix="ledger-audit-numba-"))
 
 
 @functools.cache

@@ -9,8 +9,12 @@ them.
 from __future__ import annotations
 
 import dataclasses
+import shutil
+import stat
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import polars as pl
 import pytest
@@ -168,3 +172,23 @@ def test_the_design_vectors_through_the_kernel() -> None:
         "1ff4d6860de56bdb3c0e1f4b3783672a4ac914a1672ffe50357aadd619c8710c",
         "152ff05f6bdddffe0ca23a7a97189af066fad4b86893a9c6e746b0bd6205ac03",
     ]
+
+
+def test_an_unwritable_cache_folder_gives_a_new_private_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """numba's machine code is never read from a shared, guessable folder."""
+    blocked = tmp_path / "a-file"
+    blocked.write_text("not a folder", encoding="utf-8")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(blocked))
+    folder, again = chain_json._cache_dir(), chain_json._cache_dir()
+    try:
+        assert folder.is_dir()
+        assert folder.parent == Path(tempfile.gettempdir())
+        assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+        assert again != folder  # never reused
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+        shutil.rmtree(again, ignore_errors=True)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    assert chain_json._cache_dir() == tmp_path / "cache" / "ledger-audit" / "numba"
