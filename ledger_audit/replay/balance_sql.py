@@ -37,6 +37,19 @@ def _amount(condition: sa.ColumnElement[bool], amount: sa.ColumnElement[Any]) ->
     return sa.case((condition, sa.cast(amount, MONEY)), else_=sa.cast(0, MONEY))
 
 
+def _entries_of(versions: sa.CTE) -> sa.Join:
+    """The entries joined to the ``versions`` rows they belong to (ledger, transaction, version)."""
+    e, v = entries.c, versions.c
+    return entries.join(
+        versions,
+        sa.and_(
+            v.ledger_id == e.ledger_id,
+            v.transaction_id == e.transaction_id,
+            v.version == e.version,
+        ),
+    )
+
+
 def balances_statement(at_ns: int, basis: Basis = "effective") -> sa.Select[Any]:
     """``replay.balances.balances_as_of``: BALANCE_SCHEMA's columns, one row per cell key.
 
@@ -98,16 +111,7 @@ def balances_statement(at_ns: int, basis: Basis = "effective") -> sa.Select[Any]
                 "pending_credits"
             ),
         )
-        .select_from(
-            entries.join(
-                counting,
-                sa.and_(
-                    v.ledger_id == e.ledger_id,
-                    v.transaction_id == e.transaction_id,
-                    v.version == e.version,
-                ),
-            )
-        )
+        .select_from(_entries_of(counting))
         .where(v.status.in_(["posted", "pending"]))
         .group_by(e.ledger_id, e.account_id, e.asset_id)
         .cte("sums")
@@ -164,16 +168,7 @@ def movement_statement(period: Period, basis: Basis = "effective") -> sa.Select[
         sa.select(
             e.ledger_id, e.account_id, e.asset_id, e.direction, e.amount, v.start_ns, v.end_ns
         )
-        .select_from(
-            entries.join(
-                intervals,
-                sa.and_(
-                    v.ledger_id == e.ledger_id,
-                    v.transaction_id == e.transaction_id,
-                    v.version == e.version,
-                ),
-            )
-        )
+        .select_from(_entries_of(intervals))
         .where(v.status == "posted", sa.or_(v.end_ns.is_(None), v.end_ns > v.start_ns))
         .cte("counted")
     )
