@@ -35,6 +35,7 @@ from ledger_audit.sources import load_ledger
 from ledger_audit.sources.ledger_frames import LedgerFrames
 from ledger_audit.spec import Period
 from tests.checks.demo_tampering import tamper
+from tests.checks.test_engines_equal import database
 from tests.conftest import DemoFactory
 from tests.sources.sample_ledger import write_sample_ledger
 from tests.text_ledger import at, ledger_from_text
@@ -85,12 +86,7 @@ def fetch_for(
         with duckdb_fetch(frames) as fetch:
             yield fetch
         return
-    url = f"sqlite:///{folder / 'copy.sqlite'}"
-    if kind == "postgresql":
-        url = request.getfixturevalue("pg_url")
-    engine = sa.create_engine(url, poolclass=NullPool)
-    write_sample_ledger(engine, {table: frame.to_dicts() for table, frame in frames.items()})
-    engine.dispose()
+    url = database(kind, frames, folder, request)
     with database_fetch(url) as fetch:
         yield fetch
 
