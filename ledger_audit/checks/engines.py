@@ -113,16 +113,20 @@ def duckdb_sql(statement: sa.Select[Any], *, wide: bool) -> str:
     return str(statement.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
 
 
-DUCKDB_MEMORY_LIMIT = "2GiB"
+DUCKDB_MEMORY_LIMIT = "1GiB"
 """DuckDB's working memory for the frame path; beyond it, operators spill to a private
 temporary folder. Unbounded, ``balance_negative``'s windows took 3.2 GiB over the 1M demo's
-3M legs (the close's peak); at this limit 1.7 GiB, with the same rows and CPU time."""
+3M legs; at 2 GiB the queries still added up to +2.2 GiB of RSS over the registered frame,
+at 1 GiB +1.1 GiB with the same rows (``docs/scale.md``, "Memory of the close"); at 512 MiB
+``ledger_unbalanced`` took 2.5x as long, spilling."""
 
 
 class FrameEngine:
     """A ``legs`` frame on its own in-process DuckDB connection (zero copy through Arrow).
 
-    A wide ledger's amounts (Decimal(38, 0)) are read as HUGEINT by a view, since DuckDB
+    The frame crosses as Arrow string views, which are polars' own buffers; the default
+    export (``large_string``) would copy every string of the legs once more. A wide
+    ledger's amounts (Decimal(38, 0)) are read as HUGEINT by a view, since DuckDB
     shifts and masks integers only; everything else is the frame's buffers as they are.
     DuckDB works within :data:`DUCKDB_MEMORY_LIMIT` and spills into a temporary folder of
     its own (never the working directory, DuckDB's default), removed on :meth:`close`.
@@ -138,7 +142,9 @@ class FrameEngine:
         self._connection = duckdb.connect(
             config={"memory_limit": DUCKDB_MEMORY_LIMIT, "temp_directory": self._spill}
         )
-        self._connection.register("legs_frame", self._legs.to_arrow())
+        self._connection.register(
+            "legs_frame", self._legs.to_arrow(compat_level=pl.CompatLevel.newest())
+        )
         self._wide = schema["amount"] == WIDE_AMOUNT
         amount = "CAST(amount AS HUGEINT) AS amount" if self._wide else "amount"
         columns = ", ".join(amount if n == "amount" else n for n in LEG_COLUMNS)

@@ -314,9 +314,12 @@ def _context() -> Any:
     return context
 
 
-def _gx_suite(suite: SuiteSpec) -> gx.ExpectationSuite:
+def _gx_suite(suite: SuiteSpec, indices: Sequence[int] | None = None) -> gx.ExpectationSuite:
+    """The suite for GX; with ``indices``, only those of its expectations (same meta)."""
     gx_suite = gx.ExpectationSuite(name=suite.name)
     for index, spec in enumerate(suite.expectations):
+        if indices is not None and index not in indices:
+            continue
         gx_suite.add_expectation_configuration(
             ExpectationConfiguration(
                 type=spec.type,
@@ -359,15 +362,21 @@ def _error(exception_info: dict[str, Any]) -> str | None:
     return None
 
 
-def _outcome(suite: str, spec: ExpectationSpec, result: Any) -> ExpectationOutcome:
-    error = _error(result.exception_info or {})
-    body: dict[str, Any] = result.result or {}
+def _outcome(suite: str, spec: ExpectationSpec, results: Sequence[Any]) -> ExpectationOutcome:
+    """One expectation's outcome from its GX results: one, or one per slice of the rows.
+
+    A row-wise expectation runs slice by slice (:func:`run_frame_suites`); its results come
+    in row order, and their unexpected rows concatenate to those of the whole frame.
+    """
+    errors = [e for r in results if (e := _error(r.exception_info or {})) is not None]
+    error = errors[0] if errors else None
+    bodies: list[dict[str, Any]] = [r.result or {} for r in results]
     if error is not None:
         rows = pl.DataFrame(schema=VIOLATION_SCHEMA)
     elif spec.type in CUSTOM_TYPES:
-        rows = violations_from_rows(body["details"]["violations"])
+        rows = violations_from_rows([v for body in bodies for v in body["details"]["violations"]])
     else:
-        found = body.get("unexpected_index_list") or []
+        found = [row for body in bodies for row in body.get("unexpected_index_list") or []]
         columns = list(dict.fromkeys([*INDEX_COLUMNS, *(name for row in found for name in row)]))
         wide = any(_wide(row.get("amount")) for row in found)
         legs = legs_schema(WIDE_AMOUNT) if wide else LEGS_SCHEMA
@@ -377,20 +386,25 @@ def _outcome(suite: str, spec: ExpectationSpec, result: Any) -> ExpectationOutco
             schema=schema,
             orient="row",
         )
-    return ExpectationOutcome(suite, spec, bool(result.success), error, rows)
+    success = all(bool(r.success) for r in results)
+    return ExpectationOutcome(suite, spec, success, error, rows)
+
+
+_RESULT_FORMAT = {
+    "result_format": "COMPLETE",
+    "unexpected_index_column_names": list(INDEX_COLUMNS),
+}
 
 
 def _run(batch: Any, suites: Sequence[SuiteSpec]) -> SuiteRun:
-    result_format = {
-        "result_format": "COMPLETE",
-        "unexpected_index_column_names": list(INDEX_COLUMNS),
-    }
     outcomes: list[ExpectationOutcome] = []
     for suite in suites:
-        validated = batch.validate(_gx_suite(suite), result_format=result_format)
+        validated = batch.validate(_gx_suite(suite), result_format=_RESULT_FORMAT)
         outcomes.extend(
             _outcome(
-                suite.name, suite.expectations[int(result.expectation_config.meta["index"])], result
+                suite.name,
+                suite.expectations[int(result.expectation_config.meta["index"])],
+                [result],
             )
             for result in validated.results
         )
@@ -399,16 +413,17 @@ def _run(batch: Any, suites: Sequence[SuiteSpec]) -> SuiteRun:
     return SuiteRun(tuple(outcomes), covered["versions"], covered["entries"])
 
 
-def to_pandas(legs: pl.DataFrame) -> pd.DataFrame:
-    """The ``legs`` frame for GX's pandas engine, backed by Arrow (``pd.ArrowDtype``).
+def to_pandas(legs: pl.DataFrame, columns: Sequence[str] | None = None) -> pd.DataFrame:
+    """The ``legs`` frame (or those of its ``columns``) for GX's pandas engine, backed by Arrow.
 
     No value becomes a Python object and no column is copied into NumPy: the pandas frame
-    holds the Arrow buffers polars exported (strings as ``large_string``), and each metric
-    reads it back into polars without a copy (:func:`from_pandas`). An object-dtype copy of
-    the entries cost several times their size and one conversion per invariant.
+    holds Arrow buffers (strings as ``large_string``: a copy of polars' string views), and
+    each metric reads it back into polars without a copy (:func:`from_pandas`). An
+    object-dtype copy of the entries cost several times their size.
     """
     schema = legs_schema(legs.schema["amount"])
-    table = legs.select([pl.col(n).cast(d) for n, d in schema.items()]).to_arrow(
+    chosen = list(schema) if columns is None else [n for n in schema if n in columns]
+    table = legs.select([pl.col(n).cast(schema[n]) for n in chosen]).to_arrow(
         compat_level=pl.CompatLevel.oldest()
     )
     return table.to_pandas(types_mapper=pd.ArrowDtype)
@@ -417,6 +432,11 @@ def to_pandas(legs: pl.DataFrame) -> pd.DataFrame:
 _BATCHES: dict[int, tuple[weakref.ref[pd.DataFrame], FrameEngine]] = {}
 """The DuckDB engine over the polars frame each live batch frame was exported from, by the
 pandas frame's id."""
+
+_ROWLESS = "ledger_audit.rowless_batch"
+"""``DataFrame.attrs`` key of a batch frame that holds the legs' columns but none of its
+rows (pandas carries ``attrs`` into copies): a metric handed such a frame, or a copy of it,
+must read the registered engine, never convert it."""
 
 
 def _known(frame: pd.DataFrame) -> FrameEngine | None:
@@ -430,29 +450,122 @@ def from_pandas(frame: pd.DataFrame) -> pl.DataFrame:
     While :func:`run_frame_suites` runs, the batch's own pandas frame maps to the engine over
     the polars frame it was exported from (same values: the pandas frame only views its Arrow
     buffers), so a metric reads it without converting 2.7M rows once per invariant. Any
-    other frame (GX handed a copy, a row condition) is converted from its Arrow columns.
+    other frame (GX handed a copy, a row condition) is converted from its Arrow columns;
+    a copy of a rowless batch frame cannot be, and raises (the expectation then crashes).
     """
     known = _known(frame)
     if known is not None:
         return known.legs
+    if frame.attrs.get(_ROWLESS):
+        message = "GX handed the metric a copy of the rowless batch frame: no legs to read"
+        raise RuntimeError(message)
     legs = pl.from_arrow(pa.Table.from_pandas(frame, preserve_index=False))
     assert isinstance(legs, pl.DataFrame)  # noqa: S101 - a table gives a frame
     return legs.cast(legs_schema(legs.schema["amount"]))  # type: ignore[arg-type]
 
 
+CHUNK_ROWS = 500_000
+"""Rows of ``legs`` GX's pandas engine holds at a time for the row-wise expectations."""
+
+ROW_WISE = frozenset(
+    {
+        "expect_column_values_to_be_between",
+        "expect_column_values_to_be_in_set",
+        "expect_column_values_to_not_be_in_set",
+        "expect_column_values_to_be_null",
+        "expect_column_values_to_not_be_null",
+        "expect_column_values_to_match_regex",
+        "expect_column_values_to_not_match_regex",
+        "expect_column_pair_values_to_be_equal",
+        "expect_column_pair_values_a_to_be_greater_than_b",
+    }
+)
+"""Built-in expectations that judge each row alone: on consecutive slices of the rows their
+unexpected rows, concatenated, are those of the whole frame, in the same order, and they
+succeed when every slice does. Under ``mostly`` (a share of all rows) an expectation is not
+row-wise any more and sees the whole frame."""
+
+
+def _sliced(spec: ExpectationSpec) -> bool:
+    return spec.type in ROW_WISE and "mostly" not in json.loads(spec.kwargs_json)
+
+
+def _named_columns(specs: Sequence[ExpectationSpec]) -> tuple[str, ...]:
+    """INDEX_COLUMNS and every ``legs`` column the expectations' kwargs name.
+
+    Row conditions included: any whole word of the kwargs that is a column counts.
+    """
+    words = {w for spec in specs for w in re.findall(r"[A-Za-z_][A-Za-z0-9_]*", spec.kwargs_json)}
+    return tuple(dict.fromkeys([*INDEX_COLUMNS, *(n for n in LEGS_SCHEMA if n in words)]))
+
+
 def run_frame_suites(legs: pl.DataFrame, suites: Sequence[SuiteSpec]) -> SuiteRun:
-    """Validate ``suites`` on the ``legs`` frame through GX's pandas engine."""
+    """Validate ``suites`` on the ``legs`` frame through GX's pandas engine.
+
+    No pandas copy of every leg: the custom expectations and the coverage read the polars
+    frame through DuckDB (:class:`FrameEngine`), so their batch frame is rowless unless an
+    expectation needs rows in pandas (a custom one with kwargs, such as a row condition, or
+    a built-in one that is not row-wise). The row-wise built-in expectations run on slices
+    of :data:`CHUNK_ROWS` rows holding only the columns they and the unexpected-row index
+    name; their results are merged (:func:`_outcome`). Outcomes come suite by suite, in each
+    suite's file order.
+    """
     source = _context().data_sources.add_pandas("ledger_frames")
     definition = source.add_dataframe_asset(_ASSET).add_batch_definition_whole_dataframe("all")
-    frame = to_pandas(legs)
+
+    def batch(frame: pd.DataFrame) -> Any:
+        return definition.get_batch(batch_parameters={"dataframe": frame})
+
+    sliced = {
+        (s, i)
+        for s, suite in enumerate(suites)
+        for i, spec in enumerate(suite.expectations)
+        if _sliced(spec)
+    }
+    needs_rows = any(
+        spec.type not in CUSTOM_TYPES or spec.kwargs_json != "{}"
+        for s, suite in enumerate(suites)
+        for i, spec in enumerate(suite.expectations)
+        if (s, i) not in sliced
+    )
+    frame = to_pandas(legs if needs_rows else legs.clear())
+    if not needs_rows:
+        frame.attrs[_ROWLESS] = True
     engine = FrameEngine(legs)
     _BATCHES[id(frame)] = (weakref.ref(frame), engine)
+    results: dict[tuple[int, int], list[Any]] = {}
+
+    def validate(on: Any, s: int, indices: Sequence[int]) -> None:
+        if not indices:
+            return
+        validated = on.validate(_gx_suite(suites[s], indices), result_format=_RESULT_FORMAT)
+        for result in validated.results:
+            results.setdefault((s, int(result.expectation_config.meta["index"])), []).append(result)
+
     try:
-        batch = definition.get_batch(batch_parameters={"dataframe": frame})
-        return _run(batch, suites)
+        whole = batch(frame)
+        for s, suite in enumerate(suites):
+            validate(whole, s, [i for i in range(len(suite.expectations)) if (s, i) not in sliced])
+        counted = whole.validate(ExpectLedgerInvariantCoverage())
+        if not counted.success:  # a coverage that cannot be read is no coverage: raise
+            message = f"the coverage metric failed: {_error(counted.exception_info or {})}"
+            raise RuntimeError(message)
+        covered: dict[str, int] = counted.result["observed_value"]
     finally:
         del _BATCHES[id(frame)]
         engine.close()
+    del frame
+    columns = _named_columns([suites[s].expectations[i] for s, i in sorted(sliced)])
+    for offset in range(0, max(legs.height, 1) if sliced else 0, CHUNK_ROWS):
+        part = batch(to_pandas(legs.slice(offset, CHUNK_ROWS), columns))
+        for s, suite in enumerate(suites):
+            validate(part, s, [i for i in range(len(suite.expectations)) if (s, i) in sliced])
+    outcomes = tuple(
+        _outcome(suite.name, spec, results[s, i])
+        for s, suite in enumerate(suites)
+        for i, spec in enumerate(suite.expectations)
+    )
+    return SuiteRun(outcomes, covered["versions"], covered["entries"])
 
 
 def run_sql_suites(url: str, suites: Sequence[SuiteSpec]) -> SuiteRun:

@@ -43,6 +43,7 @@ def test_reading_the_registered_frame_finds_what_converting_finds(
     assert gx_suites._BATCHES == {}  # emptied after each run
     assert {"entry.unbalanced", "ledger.unbalanced"} <= set(registered.findings["rule"])
     monkeypatch.setattr(gx_suites, "_BATCHES", _Forgetful())
+    monkeypatch.setattr(gx_suites, "_sliced", lambda _: False)  # a batch frame with every row
     converted = check_invariants(frames, VerifySpec())
     assert converted.findings.equals(registered.findings, null_equal=True)
     assert converted.coverage == registered.coverage
