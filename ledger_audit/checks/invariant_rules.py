@@ -130,65 +130,93 @@ GAP_LIMIT = 1_000
 """A gap wider than this is one violation at its first seq (as the chain verifier does)."""
 
 
+_VERSION_FIELDS = (
+    "kind",
+    "status",
+    "pending_transaction_id",
+    "reverses_transaction_id",
+    "idempotency_key",
+    "external_id",
+    "recorded_ns",
+)
+_ENTRY_FIELDS = ("account_id", "asset_id", "direction", "amount")
+_ORDER = ("ledger_id", "chain_seq", "transaction_id", "version", "entry_index")
+"""The order of the legs: chain order (rows without a seq last), then entry by entry."""
+
+
+def _row_numbers(frame: pl.DataFrame, *keys: str | pl.Expr, name: str) -> pl.DataFrame:
+    return frame.select(*keys, pl.int_range(pl.len(), dtype=pl.UInt32()).alias(name))
+
+
 def prepare_legs(frames: LedgerFrames) -> pl.DataFrame:
-    """The ``legs`` table of a loaded ledger (see the module docstring); ``legs_schema``."""
+    """The ``legs`` table of a loaded ledger (see the module docstring); ``legs_schema``.
+
+    The joins carry only the keys and row numbers, and every column is then gathered once
+    from its table by those numbers, in legs order: joining the whole rows kept both sides'
+    gathered columns and the join's own copies alive at once (over the 1M demo 1.9 GiB above
+    the frames for a 0.6 GiB result; this way 1.0 GiB, the same frame).
+    """
     schema = legs_schema(frames.entries.schema["amount"])
-    versions = frames.transactions.select(
-        *TX,
-        pl.col("version").cast(pl.Int64()),
-        pl.lit(1, dtype=pl.Int64()).alias("has_version"),
-        "kind",
-        "status",
-        "pending_transaction_id",
-        "reverses_transaction_id",
-        "idempotency_key",
-        "external_id",
-        "chain_seq",
-        "recorded_ns",
+    versions, entries, accounts = frames.transactions, frames.entries, frames.accounts
+    version = pl.col("version").cast(pl.Int64())
+    pairs = _row_numbers(versions, *TX, version, name="_v").join(
+        _row_numbers(entries, *TX, version, name="_e"), on=list(VERSION), how="full", coalesce=True
     )
-    entries = frames.entries.select(
-        *TX,
-        pl.col("version").cast(pl.Int64()),
-        pl.col("entry_index").cast(pl.Int64()),
-        "account_id",
-        "asset_id",
-        "direction",
-        pl.col("amount").cast(schema["amount"]),
-    )
-    joined = versions.join(entries, on=list(VERSION), how="full", coalesce=True)
-    accounts = frames.accounts.select(
-        "ledger_id",
-        "account_id",
-        pl.col("asset_id").alias("account_asset_id"),
-        pl.col("normal_balance").alias("_normal"),
-        pl.col("allow_negative").cast(pl.Int64()).alias("allow_negative"),
-        pl.lit(value=True).alias("_account_found"),
-    )
-    assets = frames.assets.select(
-        "asset_id",
-        pl.col("scale").cast(pl.Int64()).alias("_scale"),
-        pl.lit(value=True).alias("_asset_found"),
-    )
-    has_entry = pl.col("entry_index").is_not_null()
-    return (
-        joined.join(accounts, on=["ledger_id", "account_id"], how="left")
-        .join(assets, on="asset_id", how="left")
-        .with_columns(
-            pl.col("has_version").fill_null(0),
-            pl.col("_normal").alias("normal_balance"),
-            pl.when(~has_entry)
-            .then(None)
-            .when(pl.col("_account_found").is_null())
-            .then(pl.lit("unknown"))
-            .otherwise(pl.col("_normal"))
-            .alias("account_check"),
-            pl.when(~has_entry)
-            .then(None)
-            .when(pl.col("_asset_found").is_null())
-            .then(pl.lit(-1))
-            .otherwise(pl.col("_scale"))
-            .alias("asset_check"),
+    pairs = pairs.with_columns(
+        versions.get_column("chain_seq").gather(pairs.get_column("_v")),
+        entries.get_column("entry_index").cast(pl.Int64()).gather(pairs.get_column("_e")),
+    ).sort(_ORDER, nulls_last=True, maintain_order=True)
+    at_version, at_entry = pairs.get_column("_v"), pairs.get_column("_e")
+    account_id = entries.get_column("account_id").gather(at_entry)
+    at_account = (
+        pl.DataFrame([pairs.get_column("ledger_id"), account_id])
+        .join(
+            _row_numbers(accounts, "ledger_id", "account_id", name="_a"),
+            on=["ledger_id", "account_id"],
+            how="left",
+            maintain_order="left",
         )
-        .select([pl.col(name).cast(dtype) for name, dtype in schema.items()])
-        .sort("ledger_id", "chain_seq", "transaction_id", "version", "entry_index", nulls_last=True)
+        .get_column("_a")
     )
+    at_asset = (
+        entries.get_column("asset_id")
+        .gather(at_entry)
+        .to_frame()
+        .join(
+            _row_numbers(frames.assets, "asset_id", name="_s"),
+            on="asset_id",
+            how="left",
+            maintain_order="left",
+        )
+        .get_column("_s")
+    )
+    normal = accounts.get_column("normal_balance").gather(at_account)
+    scale = frames.assets.get_column("scale").cast(pl.Int64()).gather(at_asset)
+    has_entry = at_entry.is_not_null()
+    checks = pl.DataFrame([has_entry.alias("e"), at_account, normal, at_asset, scale]).select(
+        pl.when(~pl.col("e"))
+        .then(None)
+        .when(pl.col("_a").is_null())
+        .then(pl.lit("unknown"))
+        .otherwise(pl.col("normal_balance"))
+        .alias("account_check"),
+        pl.when(~pl.col("e"))
+        .then(None)
+        .when(pl.col("_s").is_null())
+        .then(pl.lit(-1))
+        .otherwise(pl.col("scale"))
+        .alias("asset_check"),
+    )
+    columns = {
+        **{name: pairs.get_column(name) for name in (*VERSION, "chain_seq", "entry_index")},
+        "has_version": at_version.is_not_null().cast(pl.Int64()),
+        **{name: versions.get_column(name).gather(at_version) for name in _VERSION_FIELDS},
+        "account_id": account_id,
+        **{name: entries.get_column(name).gather(at_entry) for name in _ENTRY_FIELDS[1:]},
+        "account_asset_id": accounts.get_column("asset_id").gather(at_account),
+        "account_check": checks.get_column("account_check"),
+        "allow_negative": accounts.get_column("allow_negative").cast(pl.Int64()).gather(at_account),
+        "normal_balance": normal,
+        "asset_check": checks.get_column("asset_check"),
+    }
+    return pl.DataFrame([columns[name].cast(dtype).alias(name) for name, dtype in schema.items()])
