@@ -22,6 +22,7 @@ from ledger_audit.schema.tables import CANONICAL_TABLES
 from ledger_audit.sources.conform import conform_table
 from ledger_audit.sources.database import open_postgres, open_sqlite
 from ledger_audit.sources.files import FILE_FORMATS, FileFormat, FolderReader, table_file
+from ledger_audit.sources.heap import release_free_heap
 from ledger_audit.sources.ledger_frames import LedgerFrames, LoadReport
 from ledger_audit.sources.mapping import SourceMapping, build_tables, open_relations, read_mapping
 from ledger_audit.sources.mapping.relations import RelationSource
@@ -171,6 +172,7 @@ def load_ledger(
             for table in CANONICAL_TABLES
         }
         label = opened.label
+    release_free_heap()  # the driver's Arrow batches are freed: give their pages back
     frames = LedgerFrames.from_tables({table: c.frame for table, c in conformed.items()})
     report = LoadReport(
         source=label,
