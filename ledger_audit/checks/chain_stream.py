@@ -62,7 +62,7 @@ class StreamedChain:
         streamed: True when the stream proved every chain intact on its own; False when it
             stopped and the frames were loaded and classified instead.
         reason: why the stream stopped (None when it did not).
-        batches: version batches the stream read.
+        batches: version batches the stream read (before it stopped, if it did).
     """
 
     report: ChainReport
@@ -96,6 +96,7 @@ class _Carry:
     counts: dict[str | None, int] = field(default_factory=dict)
     keys: list[pl.Series] = field(default_factory=list)
     seen_checkpoints: set[tuple[str, int]] = field(default_factory=set)
+    batches: int = 0
 
 
 class _EntryFeed:
@@ -298,7 +299,7 @@ def _stream(
     chained: list[str],
     checkpoints: tuple[Checkpoint, ...],
     carry: _Carry,
-) -> int:
+) -> None:
     """Read every batch; raises ``_Doubt`` at the first signal the stream cannot clear."""
     cps = pl.DataFrame(
         [(c.ledger_id, c.seq, c.head_hash) for c in checkpoints],
@@ -306,9 +307,8 @@ def _stream(
         orient="row",
     )
     wanted = pl.Series(chained, dtype=pl.String()).implode()
-    batches = 0
     for batch in versions:
-        batches += 1
+        carry.batches += 1
         for lid, n in batch.group_by(_L).len().iter_rows():
             carry.counts[lid] = carry.counts.get(lid, 0) + n
         rows = batch.filter(pl.col(_L).is_in(wanted)).select(STREAM_COLUMNS)
@@ -325,7 +325,6 @@ def _stream(
     for cp in checkpoints:
         if (cp.ledger_id, cp.seq) not in carry.seen_checkpoints:
             raise _Doubt(f"ledger {cp.ledger_id} has no row at checkpoint seq {cp.seq}")
-    return batches
 
 
 def _report(
@@ -391,15 +390,16 @@ def verify_chain_streamed(
     feed = _EntryFeed(entries, chained)
     stream: Iterator[pl.DataFrame] = iter(versions)
     try:
-        batches = _stream(stream, feed, chained, checkpoints, carry)
+        _stream(stream, feed, chained, checkpoints, carry)
     except _Doubt as doubt:
-        del carry, feed, stream
+        read = carry.batches
+        del carry, feed, stream  # nothing of the stream is held while the frames load
         transactions, all_entries = load()
         report = verify_chain(transactions, all_entries, ledgers, checkpoints)
-        return StreamedChain(report, streamed=False, reason=str(doubt), batches=0)
+        return StreamedChain(report, streamed=False, reason=str(doubt), batches=read)
     return StreamedChain(
         _report(chained, algorithms, checkpoints, carry),
         streamed=True,
         reason=None,
-        batches=batches,
+        batches=carry.batches,
     )

@@ -96,6 +96,7 @@ def test_a_clean_chain_is_proven_by_the_stream_alone(
     checkpoints = tuple(chain.checkpoint(lid) for lid in LEDGERS) if with_checkpoints else ()
     result, frames = streamed(transactions, entries, ledgers, checkpoints, (rows, legs))
     assert result.streamed, result.reason
+    assert result.batches == -(-transactions.height // rows)
     assert not frames.findings.height
     assert_same(result, frames)
 
