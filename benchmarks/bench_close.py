@@ -9,9 +9,11 @@ apart, it is not part of the close. Then, each in a fresh child process, so that
 - ``stages``: ``run_close`` over 2025-01 with both demo statements (BAI2 and camt.053) and
   ``mappings/demo.toml``, then ``write_bundle``: wall seconds of each stage (load, audit,
   statements, reconcile, drift, trial balance, journals, then bundle), the child's RSS now
-  and its peak RSS so far after each stage, the total and the number of findings. The
-  bundle's own peak is sampled (every 20 ms, from a thread) while it is written, beside the
-  RSS before it: ``ru_maxrss`` only grows, so it cannot show what the bundle adds.
+  and its peak RSS so far after each stage, each stage's CPU seconds (all threads) and its
+  own peak (RSS sampled every 20 ms from a thread: "its peak"), the total and the number of
+  findings. The bundle's own peak is sampled (every 20 ms, from a thread) while it is
+  written, beside the RSS before it: ``ru_maxrss`` only grows, so it cannot show what the
+  bundle adds.
 - ``cli``: the real command, ``ledger-audit close`` (papermill runs the close notebook in an
   IPython kernel, whose last cell writes the same bundle; the CLI then adds the executed
   notebook and swaps the folder in): wall seconds and peak RSS. Exit 1 is expected (the
@@ -178,6 +180,12 @@ class _RssSampler:
         self._thread.join()
         self.peak = max(self.peak, _rss_mib())
 
+    def take(self) -> float:
+        """The highest RSS since the last ``take`` (or the start); the next one starts now."""
+        now = _rss_mib()
+        peak, self.peak = max(self.peak, now), now
+        return peak
+
 
 # -- the demo -----------------------------------------------------------------------------
 
@@ -218,24 +226,42 @@ def child_stages(folder: Path, out: Path) -> None:
 
     _emit({"imports": time.perf_counter() - started, "peak_mib": _peak_mib()})
 
+    # Each stage's own peak, sampled: ru_maxrss only grows, so after the biggest stage it
+    # says nothing of the next ones. CPU seconds: all threads (polars, DuckDB), steadier
+    # than wall seconds on a shared machine.
+    cpu = [time.process_time()]
+    stages = _RssSampler()
+
     def on_stage(name: str, seconds: float) -> None:
-        _emit({"stage": name, "seconds": seconds, "rss_mib": _rss_mib(), "peak_mib": _peak_mib()})
+        now = time.process_time()
+        _emit(
+            {
+                "stage": name,
+                "seconds": seconds,
+                "cpu_seconds": now - cpu[0],
+                "rss_mib": _rss_mib(),
+                "peak_mib": _peak_mib(),
+                "stage_peak_mib": stages.take(),
+            }
+        )
+        cpu[0] = now
 
     began = time.perf_counter()
-    close = run_close(
-        CloseParameters(
-            source=str(folder / "ledger.sqlite"),
-            period=PERIOD,
-            statements=tuple(_statements(folder)),
-            gl_mapping=str(MAPPING),
-        ),
-        on_stage=on_stage,
-    )
-    clock = time.perf_counter()
-    before = _rss_mib()
-    with _RssSampler() as sampled:
-        write_bundle(close, out, run_time_ns=time.time_ns())
-    on_stage("bundle", time.perf_counter() - clock)
+    with stages:
+        close = run_close(
+            CloseParameters(
+                source=str(folder / "ledger.sqlite"),
+                period=PERIOD,
+                statements=tuple(_statements(folder)),
+                gl_mapping=str(MAPPING),
+            ),
+            on_stage=on_stage,
+        )
+        clock = time.perf_counter()
+        before = _rss_mib()
+        with _RssSampler() as sampled:
+            write_bundle(close, out, run_time_ns=time.time_ns())
+        on_stage("bundle", time.perf_counter() - clock)
     _emit({"bundle_rss_before_mib": before, "bundle_rss_peak_mib": sampled.peak})
     _emit(
         {
@@ -495,12 +521,19 @@ def _row(label: str, seconds: float | None, rss: float | None, peak: float | Non
 
 
 def _print_stages(records: list[dict[str, Any]]) -> dict[str, Any]:
-    print(f"{'stage':<20}{'seconds':>10}{'RSS MiB':>10}{'peak MiB':>10}")
+    print(
+        f"{'stage':<20}{'seconds':>10}{'RSS MiB':>10}{'peak MiB':>10}{'CPU s':>9}{'its peak':>10}"
+    )
     for r in records:
         if "imports" in r:
             print(_row("(imports)", r["imports"], None, r["peak_mib"]))
         elif "stage" in r:
-            print(_row(r["stage"], r["seconds"], r["rss_mib"], r["peak_mib"]))
+            own = (
+                f"{r['cpu_seconds']:>9.1f}{r['stage_peak_mib']:>10,.0f}"
+                if "cpu_seconds" in r
+                else ""
+            )
+            print(_row(r["stage"], r["seconds"], r["rss_mib"], r["peak_mib"]) + own)
     return next((r for r in records if "total" in r), {})
 
 
