@@ -240,9 +240,13 @@ def _run_verify(args: argparse.Namespace) -> int:
 def _audit_on_spark(args: argparse.Namespace, read: LedgerRead, spec: VerifySpec) -> AuditResult:
     """``verify --engine spark``: the chain and the invariants on Spark, the rest on frames."""
     from ledger_audit.checks.runner import audit  # noqa: PLC0415 - keep --help fast
-    from ledger_audit.spark.run import spark_catalogue, spark_run  # noqa: PLC0415 - pyspark
+    from ledger_audit.spark.run import (  # noqa: PLC0415 - pyspark
+        settings_for,
+        spark_catalogue,
+        spark_run,
+    )
 
-    settings = _spark_settings(args)
+    settings = settings_for(_spark_settings(args), args.source)  # the JDBC jar for PostgreSQL
     as_loaded = args.mapping is None and args.adapter is None and read.report.rejections.is_empty()
     with spark_run(settings, args.source, read.frames, as_loaded=as_loaded):
         return audit(read.frames, read.report, spec, spark_catalogue(), native=read.native)
