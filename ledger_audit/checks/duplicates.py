@@ -24,12 +24,16 @@ from ledger_audit.spec import VerifySpec
 
 CHECK = "duplicate_payments"
 _PAYMENT_KINDS = ("standard", "pending")
+_UNREAD = ("description", "metadata", "meta_hash", "chain_prev_hash", "content_hash", "chain_hash")
+"""Transaction columns no step below reads (none is a locator column)."""
 
 
 def check_duplicate_payments(frames: LedgerFrames, spec: VerifySpec) -> CheckResult:
     """One finding per payment whose legs repeat an earlier payment's within the window."""
-    payments = frames.transactions.lazy().filter(
-        (pl.col("version") == 0) & pl.col("kind").is_in(_PAYMENT_KINDS)
+    payments = (
+        frames.transactions.lazy()
+        .filter((pl.col("version") == 0) & pl.col("kind").is_in(_PAYMENT_KINDS))
+        .drop(_UNREAD)  # collected below: the hashes and texts would be copied for nothing
     )
     entries = frames.entries.lazy().filter(pl.col("version") == 0)
     keyed = payments.join(payload_keys(entries), on=list(KEY), how="inner").collect().lazy()
