@@ -14,16 +14,14 @@ from typing import Any
 import duckdb
 import polars as pl
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql.base import PGDialect
-from sqlalchemy.pool import NullPool
 
-from ledger_audit.errors import InputError
+from ledger_audit.checks.engines import duckdb_sql, read_only_engine
 from ledger_audit.replay.balance_sql import balances_statement, movement_statement
 from ledger_audit.replay.balances import BALANCE_SCHEMA, SUM_AMOUNT, Basis
 from ledger_audit.replay.events import BALANCE_KEY
 from ledger_audit.replay.rollforward import assemble_roll_forward, period_instants
 from ledger_audit.reports.trial_balance import TrialBalance, trial_balance_of
-from ledger_audit.sources.invariant_sql import first_wide_entry, read_only_database
+from ledger_audit.schema.tables import accounts
 from ledger_audit.sources.ledger_frames import LedgerFrames
 from ledger_audit.spec import Period
 
@@ -58,8 +56,6 @@ _COLUMNS = {
     "accounts": ("ledger_id", "account_id", "normal_balance"),
 }
 """The columns the statements read, all that DuckDB is handed."""
-
-_DUCKDB = PGDialect()  # type: ignore[no-untyped-call]  # DuckDB reads PostgreSQL's text
 
 
 def balances_on(fetch: Fetch, at_ns: int, basis: Basis = "effective") -> pl.DataFrame:
@@ -97,8 +93,6 @@ def trial_balance_on(fetch: Fetch, period: Period, basis: Basis = "effective") -
 
 
 def _normal_balances() -> sa.Select[Any]:
-    from ledger_audit.schema.tables import accounts  # noqa: PLC0415 - beside its one use
-
     return sa.select(accounts.c.ledger_id, accounts.c.account_id, accounts.c.normal_balance)
 
 
@@ -112,8 +106,9 @@ def duckdb_fetch(frames: LedgerFrames) -> Iterator[Fetch]:
             connection.register(table, frame.to_arrow(compat_level=pl.CompatLevel.newest()))
 
         def fetch(statement: sa.Select[Any]) -> pl.DataFrame:
-            text = str(statement.compile(dialect=_DUCKDB, compile_kwargs={"literal_binds": True}))
-            result = pl.from_arrow(connection.sql(text).to_arrow_table())
+            result = pl.from_arrow(
+                connection.sql(duckdb_sql(statement, wide=False)).to_arrow_table()
+            )
             assert isinstance(result, pl.DataFrame)  # noqa: S101 - a table gives a frame
             return result
 
@@ -126,25 +121,15 @@ def duckdb_fetch(frames: LedgerFrames) -> Iterator[Fetch]:
 def database_fetch(url: str) -> Iterator[Fetch]:
     """A :data:`Fetch` running the statements in a SQLite or PostgreSQL database, read-only.
 
-    A ledger with an entry amount beyond int64 is refused (SQLite reads such a REAL as
-    2**63 - 1 without a word): the frames sum it exactly.
+    A ledger with an entry amount beyond int64 is refused (``engines.read_only_engine``).
     """
-    wide = first_wide_entry(url)
-    if wide is not None:
-        raise InputError(
-            url, f"{wide} has an amount beyond int64, which SQL cannot sum exactly: use the frames"
-        )
-    with read_only_database(url) as read_only:
-        engine = sa.create_engine(read_only, poolclass=NullPool)
-        try:
+    with read_only_engine(url) as engine:
 
-            def fetch(statement: sa.Select[Any]) -> pl.DataFrame:
-                with engine.connect() as connection:
-                    result = connection.execute(statement)
-                    names = list(result.keys())
-                    rows = [tuple(row) for row in result]
-                return pl.DataFrame(rows, schema=names, orient="row", infer_schema_length=None)
+        def fetch(statement: sa.Select[Any]) -> pl.DataFrame:
+            with engine.connect() as connection:
+                result = connection.execute(statement)
+                names = list(result.keys())
+                rows = [tuple(row) for row in result]
+            return pl.DataFrame(rows, schema=names, orient="row", infer_schema_length=None)
 
-            yield fetch
-        finally:
-            engine.dispose()
+        yield fetch

@@ -207,14 +207,14 @@ class DatabaseEngine:
 
 
 @contextmanager
-def database_engine(url: str, *, stored_legs: bool = False) -> Iterator[DatabaseEngine]:
-    """A :class:`DatabaseEngine` on ``url`` for the block, opened so it cannot write.
+def read_only_engine(url: str, *, exact_sums: bool = True) -> Iterator[sa.Engine]:
+    """A SQLAlchemy engine on ``url`` for the block, opened so it cannot write.
 
-    A ledger with an entry amount beyond int64 is refused: ``legs_query`` reads amounts as
-    BIGINT, which PostgreSQL refuses and SQLite clamps (a REAL 1e30 reads as 2^63 - 1), so
-    the sums would be wrong or missing; the frames sum it exactly.
+    ``exact_sums``: a ledger with an entry amount beyond int64 is refused. The statements
+    read amounts as BIGINT, which PostgreSQL refuses and SQLite clamps (a REAL 1e30 reads
+    as 2^63 - 1), so the sums would be wrong or missing; the frames sum it exactly.
     """
-    wide = None if stored_legs else first_wide_entry(url)
+    wide = first_wide_entry(url) if exact_sums else None
     if wide is not None:
         raise InputError(
             url, f"{wide} has an amount beyond int64, which SQL cannot sum exactly: use the frames"
@@ -222,6 +222,16 @@ def database_engine(url: str, *, stored_legs: bool = False) -> Iterator[Database
     with read_only_database(url) as read_only:
         engine = sa.create_engine(read_only, poolclass=NullPool)
         try:
-            yield DatabaseEngine(engine, stored_legs=stored_legs)
+            yield engine
         finally:
             engine.dispose()
+
+
+@contextmanager
+def database_engine(url: str, *, stored_legs: bool = False) -> Iterator[DatabaseEngine]:
+    """A :class:`DatabaseEngine` on ``url`` for the block (:func:`read_only_engine`).
+
+    With ``stored_legs`` (a test's own ``legs`` table) the int64 check is skipped.
+    """
+    with read_only_engine(url, exact_sums=not stored_legs) as engine:
+        yield DatabaseEngine(engine, stored_legs=stored_legs)
