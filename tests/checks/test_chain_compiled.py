@@ -32,7 +32,7 @@ from ledger_audit.schema import lach1
 from ledger_audit.schema.frames import WIDE_AMOUNT
 from tests.checks.test_chain import INT64, TEXT, vector_chain, versions
 from tests.checks.test_chain import _frames as wide_frames
-from tests.checks.test_chain_fast_paths import _EDGES, LAYOUT, _frames
+from tests.checks.test_chain_fast_paths import _EDGES, LAYOUT, _frames, laid_out
 
 pytestmark = pytest.mark.skipif(chain_json.kernel() is None, reason="numba is not installed")
 
@@ -76,22 +76,7 @@ def test_every_layout_and_chunk_size_gives_the_reference_bytes(
     rows: list[lach1.SealedVersion], layout: dict[str, object]
 ) -> None:
     """Adversarial text (quotes, backslashes, controls, non-ASCII, astral, empty, null)."""
-    transactions, entries = _frames(
-        rows, sort_versions=bool(layout["sort_versions"]), sort_entries=bool(layout["sort_entries"])
-    )
-    dropped = layout["drop_entries_of"]
-    key = ["ledger_id", "transaction_id", "version"]
-    if isinstance(dropped, int) and dropped < transactions.height:
-        gone = transactions.select(key).slice(dropped, 1)
-        entries = entries.join(gone, on=key, how="anti", maintain_order="left")
-    if layout["orphan"] and entries.height:
-        stray = entries.head(1).with_columns(pl.lit("no such transaction").alias("transaction_id"))
-        entries = pl.concat([entries, stray])
-    twice = layout["duplicate"]
-    if isinstance(twice, int) and twice < transactions.height:
-        transactions = pl.concat([transactions, transactions.slice(twice, 1)])
-    chunk_rows = layout["chunk_rows"]
-    assert isinstance(chunk_rows, int)
+    transactions, entries, chunk_rows = laid_out(rows, layout)
     _equal_reference(transactions, entries, chunk_rows)
     _kernel_writes_every_chunk(transactions, entries)
 

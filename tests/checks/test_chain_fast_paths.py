@@ -75,11 +75,10 @@ LAYOUT = st.fixed_dictionaries(
 )
 
 
-@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(versions(wide=False), min_size=1, max_size=8), LAYOUT)
-def test_every_layout_and_chunk_size_gives_the_reference_bytes(
+def laid_out(
     rows: list[lach1.SealedVersion], layout: dict[str, object]
-) -> None:
+) -> tuple[pl.DataFrame, pl.DataFrame, int]:
+    """``rows`` as frames in one of LAYOUT's arrangements, and its chunk size."""
     transactions, entries = _frames(
         rows, sort_versions=bool(layout["sort_versions"]), sort_entries=bool(layout["sort_entries"])
     )
@@ -95,6 +94,15 @@ def test_every_layout_and_chunk_size_gives_the_reference_bytes(
         transactions = pl.concat([transactions, transactions.slice(twice, 1)])
     chunk_rows = layout["chunk_rows"]
     assert isinstance(chunk_rows, int)
+    return transactions, entries, chunk_rows
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(versions(wide=False), min_size=1, max_size=8), LAYOUT)
+def test_every_layout_and_chunk_size_gives_the_reference_bytes(
+    rows: list[lach1.SealedVersion], layout: dict[str, object]
+) -> None:
+    transactions, entries, chunk_rows = laid_out(rows, layout)
     _chunks_equal_reference(transactions, entries, chunk_rows)
 
 
