@@ -90,6 +90,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Self
 
 from close_spark import child_spark, print_spark
+from proc_memory import descendants, status_mib
 
 if TYPE_CHECKING:
     import polars as pl
@@ -116,40 +117,6 @@ def _peak_mib(who: int = resource.RUSAGE_SELF) -> float:
 def _rss_mib() -> float:
     pages = int(Path("/proc/self/statm").read_text(encoding="ascii").split()[1])
     return pages * resource.getpagesize() / MIB
-
-
-def _status_mib(pid: int) -> dict[str, float]:
-    """``VmRSS`` and ``VmHWM`` of a live process in MiB (empty once it is gone)."""
-    out: dict[str, float] = {}
-    with contextlib.suppress(OSError):
-        for line in Path(f"/proc/{pid}/status").read_text(encoding="ascii").splitlines():
-            key, _, value = line.partition(":")
-            if key in ("VmRSS", "VmHWM"):
-                out[key] = int(value.split()[0]) / 1024
-    return out
-
-
-def _descendants(root: int) -> dict[int, str]:
-    """Every live descendant of ``root`` (pid -> command name), from ``/proc``."""
-    parent: dict[int, int] = {}
-    name: dict[int, str] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        with contextlib.suppress(OSError):
-            stat = (entry / "stat").read_text(encoding="ascii", errors="replace")
-            head, _, tail = stat.rpartition(")")
-            parent[int(entry.name)] = int(tail.split()[1])
-            name[int(entry.name)] = head.partition("(")[2]
-    found: dict[int, str] = {}
-    frontier = [root]
-    while frontier:
-        pid = frontier.pop()
-        for child, ppid in parent.items():
-            if ppid == pid and child not in found:
-                found[child] = name[child]
-                frontier.append(child)
-    return found
 
 
 class _RssSampler:
@@ -384,10 +351,10 @@ def child_cli(folder: Path, out: Path) -> None:
         cli = subprocess.Popen(argv, stdout=stdout, stderr=stderr, text=True)
         _emit({"pid": cli.pid})
         while cli.poll() is None:
-            tree = {cli.pid: "ledger-audit", **_descendants(cli.pid)}
+            tree = {cli.pid: "ledger-audit", **descendants(cli.pid)}
             now = 0.0
             for pid, name in tree.items():
-                status = _status_mib(pid)
+                status = status_mib(pid)
                 now += status.get("VmRSS", 0.0)
                 if "VmHWM" in status:
                     hwm[pid] = (name, max(status["VmHWM"], hwm.get(pid, ("", 0.0))[1]))
@@ -490,11 +457,11 @@ def _pump(stream: IO[str] | None, lines: queue.Queue[str | None]) -> None:
 
 def _stop(child: subprocess.Popen[str], records: list[dict[str, Any]], elapsed: float) -> str:
     """Stop a child that ran too long (and its close's processes); say where it was."""
-    pids = [child.pid, *_descendants(child.pid)]
+    pids = [child.pid, *descendants(child.pid)]
     memory = ", ".join(
         f"pid {pid}: RSS {s.get('VmRSS', 0):,.0f} MiB, peak {s.get('VmHWM', 0):,.0f} MiB"
         for pid in pids
-        if (s := _status_mib(pid))
+        if (s := status_mib(pid))
     )
     stages = [r["stage"] for r in records if "stage" in r]
     for pid in reversed(pids):

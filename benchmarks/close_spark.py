@@ -30,7 +30,6 @@ them.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import json
 import os
@@ -39,6 +38,8 @@ import threading
 import time
 from pathlib import Path
 from typing import Any, Self
+
+from proc_memory import descendants, status_mib
 
 SAMPLE_S = 0.2
 MIB = 2**20
@@ -58,34 +59,6 @@ def _emit(record: dict[str, Any]) -> None:
     print(json.dumps(record), flush=True)
 
 
-def _status_mib(pid: int) -> dict[str, float]:
-    out: dict[str, float] = {}
-    with contextlib.suppress(OSError):
-        for line in Path(f"/proc/{pid}/status").read_text(encoding="ascii").splitlines():
-            key, _, value = line.partition(":")
-            if key in ("VmRSS", "VmHWM"):
-                out[key] = int(value.split()[0]) / 1024
-    return out
-
-
-def _descendants(root: int) -> list[int]:
-    parent: dict[int, int] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            with contextlib.suppress(OSError):
-                stat = (entry / "stat").read_text(encoding="ascii", errors="replace")
-                parent[int(entry.name)] = int(stat.rpartition(")")[2].split()[1])
-    found: list[int] = []
-    frontier = [root]
-    while frontier:
-        pid = frontier.pop()
-        for child, ppid in parent.items():
-            if ppid == pid and child not in found:
-                found.append(child)
-                frontier.append(child)
-    return found
-
-
 class TreeSampler:
     """Peaks of this process tree while it runs: the largest descendant's VmHWM, the
     sum of the tree's VmRSS at one moment (sampled every 0.2 s by a thread)."""
@@ -98,9 +71,9 @@ class TreeSampler:
 
     def sample(self) -> None:
         """One sample now."""
-        now = _status_mib(os.getpid()).get("VmRSS", 0.0)
-        for pid in _descendants(os.getpid()):
-            status = _status_mib(pid)
+        now = status_mib(os.getpid()).get("VmRSS", 0.0)
+        for pid in descendants(os.getpid()):
+            status = status_mib(pid)
             now += status.get("VmRSS", 0.0)
             self.child_hwm = max(self.child_hwm, status.get("VmHWM", 0.0))
         self.tree_sum = max(self.tree_sum, now)
