@@ -100,17 +100,21 @@ def test_import_ledger_audit_does_not_import_great_expectations() -> None:
     assert out.stdout.strip() == "False"
 
 
+MISSING_COLUMN = ExpectationSpec(
+    type="expect_column_values_to_be_between",
+    kwargs_json=json.dumps({"column": "no_such_column", "min_value": 1}),
+    rule=RuleId.ENTRY_INVALID_AMOUNT,
+    severity=Severity.CRITICAL,
+    doc="a column the legs do not have",
+)
+"""An expectation on a column the legs lack: every engine must report it as a crash."""
+
+
 def test_a_crashing_expectation_is_a_crashed_check_not_a_data_finding() -> None:
     broken = SuiteSpec(
         "broken",
         (
-            ExpectationSpec(
-                type="expect_column_values_to_be_between",
-                kwargs_json=json.dumps({"column": "no_such_column", "min_value": 1}),
-                rule=RuleId.ENTRY_INVALID_AMOUNT,
-                severity=Severity.CRITICAL,
-                doc="a column the legs do not have",
-            ),
+            MISSING_COLUMN,
             *next(s for s in read_suites() if s.name.endswith("entries")).expectations[:1],
         ),
     )

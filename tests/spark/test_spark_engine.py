@@ -41,7 +41,7 @@ from ledger_audit.spark.run import active, spark_catalogue
 from ledger_audit.spark.session import SparkSettings, start_session
 from ledger_audit.spark.tables import JDBC_JAR, jdbc_options
 from ledger_audit.spec import VerifySpec
-from tests.checks.test_suites import DAMAGED
+from tests.checks.test_suites import DAMAGED, MISSING_COLUMN
 from tests.conftest import missing_prerequisite
 from tests.sources.sample_ledger import write_sample_ledger
 from tests.spark.conftest import TEST_SETTINGS
@@ -283,13 +283,7 @@ def test_an_expectation_spark_cannot_run_is_a_crash_finding(spark: SparkSession)
     broken = SuiteSpec(
         "broken",
         (
-            ExpectationSpec(
-                type="expect_column_values_to_be_between",
-                kwargs_json=json.dumps({"column": "no_such_column", "min_value": 1}),
-                rule=RuleId.ENTRY_INVALID_AMOUNT,
-                severity=Severity.CRITICAL,
-                doc="a column the legs do not have",
-            ),
+            MISSING_COLUMN,
             ExpectationSpec(
                 type="expect_column_values_to_match_regex",
                 kwargs_json=json.dumps({"column": "asset_id", "regex": "^[A-Z]+/[0-9]+$"}),
