@@ -168,8 +168,15 @@ def readable_findings(findings: pl.DataFrame) -> pl.DataFrame:
     ).to_series()
     rows = bare.fill_null(value=False).arg_true()
     if rows.len():
-        pairs = findings.select("difference", "asset_id")[rows].rows()
-        difference = difference.scatter(rows, [_bare_difference(d, s) for d, s in pairs])
+        picked = findings.select("difference", "asset_id")[rows]
+        distinct = picked.unique()  # written once per (difference, asset), not once per row
+        written = distinct.with_columns(
+            pl.Series(
+                "_written", [_bare_difference(*pair) for pair in distinct.iter_rows()], pl.String
+            )
+        )
+        joined = picked.join(written, on=["difference", "asset_id"], maintain_order="left")
+        difference = difference.scatter(rows, joined.get_column("_written"))
     return findings.with_columns(
         *(
             _rewritten(findings.get_column(name), humanise_amounts)
