@@ -10,7 +10,6 @@ Who posted and who approved come from metadata keys named in the parameters.
 from __future__ import annotations
 
 import json
-import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -69,22 +68,31 @@ class Population:
 def metadata_values(meta: pl.Series, key: str) -> pl.Series:
     """The text value of top-level metadata ``key`` in each row (null when absent).
 
-    A flat object without escapes is read with one regular expression; only the rows it
-    cannot read and that name the key (nesting, escapes, a non-text value) go through the
+    A flat ASCII object without escapes is read where the key first occurs: a literal
+    search, then a regular expression anchored there (half the cost of one unanchored
+    search). Only the rows that name the key and were not read so (nesting, escapes,
+    non-ASCII text, a non-text value, the key's text first seen as a value) go through the
     JSON parser, which costs several times more (a ``when`` would run it on every row).
     """
     meta = meta.rename("metadata")
     frame = meta.to_frame()
     column = pl.col("metadata")
-    named = frame.select(column.str.contains(json.dumps(key), literal=True)).to_series()
+    quoted = json.dumps(key, ensure_ascii=False)
+    # a row may also spell the key with escapes, which only the parser reads
+    named = frame.select(
+        column.str.contains(quoted, literal=True) | column.str.contains("\\", literal=True)
+    ).to_series()
     if not named.any():
         return pl.repeat(None, meta.len(), dtype=pl.String(), eager=True).alias(key)
-    simple = (column.str.count_matches("{", literal=True) == 1) & ~column.str.contains(
-        "\\", literal=True
+    simple = (
+        (column.str.count_matches("{", literal=True) == 1)
+        & ~column.str.contains("\\", literal=True)
+        # find gives a byte offset and slice takes characters: equal only in ASCII
+        & (column.str.len_bytes() == column.str.len_chars())
     )
-    quoted = re.escape(json.dumps(key))
+    rest = column.str.slice(column.str.find(quoted, literal=True) + len(quoted))
     quick = frame.select(
-        pl.when(simple).then(column.str.extract(quoted + r'\s*:\s*"([^"\\]*)"', 1))
+        pl.when(simple).then(rest.str.extract(r'^[ \t\n\r]*:[ \t\n\r]*"([^"\\]*)"', 1))
     ).to_series()
     slow = (named & quick.is_null()).arg_true()
     if slow.len():

@@ -77,7 +77,7 @@ _TEXT = st.text(st.characters(codec="utf-8"), max_size=8)
 @settings(max_examples=200, deadline=None)
 @given(
     st.dictionaries(
-        st.sampled_from(["actor", "approved_by", "event", "actor2"]),
+        st.sampled_from(["actor", "approved_by", "event", "actor2", "clé"]),
         st.one_of(_TEXT, st.integers(-5, 5), st.dictionaries(st.just("actor"), _TEXT)),
         max_size=4,
     )
@@ -89,10 +89,22 @@ def test_metadata_fields_read_like_the_json_parser(meta: dict[str, object]) -> N
 
     from ledger_audit.analytics.jet.population import metadata_values
 
-    texts = [json.dumps(meta), json.dumps(meta, ensure_ascii=False), '{"other": 1}', "{}"]
+    texts = [
+        json.dumps(meta),
+        json.dumps(meta, ensure_ascii=False),
+        json.dumps(meta, separators=(",", ":")),
+        json.dumps(meta, indent="\t"),
+        # the key's text first seen as a value, then as the key
+        json.dumps({"event": "actor", **meta}),
+        json.dumps({"é": "actor", **meta}, ensure_ascii=False),
+        '{"other": 1}',
+        "{}",
+    ]
     frame = pl.DataFrame({"metadata": texts})
-    got = metadata_values(frame.get_column("metadata"), "actor")
-    assert got.to_list() == frame.get_column("metadata").str.json_path_match("$.actor").to_list()
+    for key in ("actor", "clé"):
+        got = metadata_values(frame.get_column("metadata"), key)
+        parsed = frame.get_column("metadata").str.json_path_match(f"$.{key}")
+        assert got.to_list() == parsed.to_list(), key
 
 
 _AMOUNTS = st.sampled_from([1_234, 475_000, 499_999, 950_000, 1_000_000, 7_777_000, 99_999_999])
