@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import replace
 
 from hypothesis import given, settings
@@ -145,3 +146,52 @@ def test_the_pack_reads_entries_in_any_order(
     assert ordered.findings.equals(unordered.findings)
     assert ordered.scores.equals(unordered.scores)
     assert ordered.coverage.equals(unordered.coverage)
+
+
+_LEG = st.tuples(
+    st.sampled_from(["bank", "revenue:r0", "fees"]),
+    st.sampled_from(["USD/2", "EUR/2"]),
+    st.sampled_from(["debit", "credit"]),
+    st.integers(-(2**63), 2**63 - 1),
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.lists(_LEG, min_size=1, max_size=4), min_size=1, max_size=8))
+def test_leg_signatures_by_runs_equal_the_group_by_and_ignore_leg_order(
+    transactions: list[list[tuple[str, str, str, int]]],
+) -> None:
+    """JE-17/19's signature: the running-total path (legs in transaction order) gives the
+    group-by's signatures, and two transactions share one iff their legs are one multiset."""
+    import polars as pl
+
+    from ledger_audit.analytics.jet.account_rules import _signature
+
+    rows = [(tx, *leg) for tx, legs in enumerate(transactions) for leg in legs]
+    legs = pl.DataFrame(
+        rows,
+        schema={
+            "tx": pl.UInt32(),
+            "account_id": pl.String(),
+            "asset_id": pl.String(),
+            "direction": pl.String(),
+            "amount": pl.Int64(),
+        },
+        orient="row",
+    ).lazy()
+    for inverse in (False, True):
+        grouped = _signature(legs, inverse=inverse).collect().sort("tx")
+        by_runs = _signature(legs, inverse=inverse, in_tx_order=True).collect()
+        assert by_runs.equals(grouped)
+    signatures = _signature(legs, inverse=False, in_tx_order=True).collect()
+    same = {
+        (a, b)
+        for a, b in itertools.combinations(range(len(transactions)), 2)
+        if sorted(transactions[a]) == sorted(transactions[b])
+    }
+    found = {
+        (a, b)
+        for a, b in itertools.combinations(range(len(transactions)), 2)
+        if signatures.row(a)[1] == signatures.row(b)[1]
+    }
+    assert found == same
