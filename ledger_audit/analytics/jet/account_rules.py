@@ -43,12 +43,23 @@ def seldom_used(pop: Population, params: JetParams) -> RuleOutcome:
     """JE-12: an account with at most k postings in the period, or idle D days before."""
     key = _account(params)
     account = pl.col("account")
-    # by account, then time; stable, so ties keep the key order
     legs = (
         pop.history_legs.select(
             "tx", "entry_index", "ledger_id", "account_id", "asset_id", "created_ns", "in_period"
         )
         .with_columns(key.alias("account_key"), code(pl.col("ledger_id"), key).alias("account"))
+        .collect(engine="in-memory")
+    )
+    # by account, then time; stable, so ties keep the key order. Only the keys and a row
+    # number are sorted; the flagged rows' text is gathered afterwards
+    ordered = (
+        legs.lazy()
+        .select(
+            pl.int_range(pl.len(), dtype=pl.UInt32()).alias("_row"),
+            "account",
+            "created_ns",
+            "in_period",
+        )
         .pipe(stable_sort, ["account", "created_ns"])
         .with_columns(
             pl.when(account == account.shift(1))
@@ -61,7 +72,9 @@ def seldom_used(pop: Population, params: JetParams) -> RuleOutcome:
     dormant = pl.col("previous_ns").is_not_null() & (
         pl.col("created_ns") - pl.col("previous_ns") >= params.dormant_days * DAY_NS
     )
-    rows = legs.filter((pl.col("postings") <= params.seldom_max) | dormant).lazy()
+    hits = ordered.filter((pl.col("postings") <= params.seldom_max) | dormant)
+    found = legs.drop("account", "created_ns").gather(hits.get_column("_row"))
+    rows = pl.concat([found, hits.drop("_row", "in_period")], how="horizontal").lazy()
     idle_days = (pl.col("created_ns") - pl.col("previous_ns")) // DAY_NS
     return flag(
         one_per_transaction(locate(pop, rows)),
