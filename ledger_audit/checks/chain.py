@@ -158,6 +158,15 @@ def check_chain(frames: LedgerFrames, spec: VerifySpec) -> CheckResult:
 
 def chain_result(frames: LedgerFrames, report: ChainReport) -> CheckResult:
     """The ``chain`` check's result for a verification of ``frames`` (any hasher)."""
+    return report_result(report, unproven_rules(frames.transactions, report))
+
+
+def report_result(report: ChainReport, rules: tuple[RuleId, ...]) -> CheckResult:
+    """The ``chain`` check's result from a report; ``rules``: those it could not test.
+
+    A streamed verification has no frames to look at: it counts what ``unproven_rules``
+    reads from them as the rows pass.
+    """
     scope = "; ".join(_chain_scope(c) for c in report.ledgers)
     unproven = (*report.unproven, *(s for c in report.ledgers for s in c.unproven))
     coverage = Coverage(
@@ -165,12 +174,12 @@ def chain_result(frames: LedgerFrames, report: ChainReport) -> CheckResult:
         unit="transaction versions",
         scope=scope or "no lach/1 ledger",
         unproven=unproven,
-        unproven_rules=_unproven_rules(frames.transactions, report),
+        unproven_rules=rules,
     )
     return CheckResult(CHECK, report.findings, coverage, checkpoints=checkpoint_of(report))
 
 
-def _unproven_rules(transactions: pl.DataFrame, report: ChainReport) -> tuple[RuleId, ...]:
+def unproven_rules(transactions: pl.DataFrame, report: ChainReport) -> tuple[RuleId, ...]:
     """``chain.meta_tampered`` when some verified row has no meta_hash to check."""
     verified = [c.ledger_id for c in report.ledgers]
     rows = transactions.filter(pl.col(_L).is_in(verified))

@@ -30,6 +30,7 @@ from ledger_audit.checks.chain import (
     algorithms_of,
     ledger_unproven,
     skipped_ledgers,
+    unproven_rules,
     verify_chain,
 )
 from ledger_audit.checks.chain_hashes import (
@@ -40,9 +41,10 @@ from ledger_audit.checks.chain_hashes import (
     link_hashes,
     meta_hashes,
 )
-from ledger_audit.findings import empty_findings
+from ledger_audit.findings import RuleId, empty_findings
 from ledger_audit.schema.frames import ENTRIES
 from ledger_audit.schema.lach1 import ALGORITHM, Checkpoint, genesis
+from ledger_audit.sources.chain_batches import HandOver
 
 _L = "ledger_id"
 _CHAIN = ("chain_seq", "chain_prev_hash", "content_hash", "chain_hash")
@@ -63,12 +65,15 @@ class StreamedChain:
             stopped and the frames were loaded and classified instead.
         reason: why the stream stopped (None when it did not).
         batches: version batches the stream read (before it stopped, if it did).
+        unproven_rules: the rules no row let the verification test (``chain.unproven_rules``:
+            ``chain.meta_tampered`` when a verified row has no meta_hash, or there is none).
     """
 
     report: ChainReport
     streamed: bool
     reason: str | None
     batches: int
+    unproven_rules: tuple[RuleId, ...] = ()
 
 
 class _Doubt(Exception):
@@ -391,15 +396,21 @@ def verify_chain_streamed(
     stream: Iterator[pl.DataFrame] = iter(versions)
     try:
         _stream(stream, feed, chained, checkpoints, carry)
-    except _Doubt as doubt:
+    except (_Doubt, HandOver) as doubt:
         read = carry.batches
         del carry, feed, stream  # nothing of the stream is held while the frames load
         transactions, all_entries = load()
         report = verify_chain(transactions, all_entries, ledgers, checkpoints)
-        return StreamedChain(report, streamed=False, reason=str(doubt), batches=read)
+        rules = unproven_rules(transactions, report)
+        return StreamedChain(
+            report, streamed=False, reason=str(doubt), batches=read, unproven_rules=rules
+        )
+    states = [carry.ledgers.get(lid, _Ledger()) for lid in chained]
+    no_meta = sum(s.rows for s in states) == 0 or any(s.metas < s.rows for s in states)
     return StreamedChain(
         _report(chained, algorithms, checkpoints, carry),
         streamed=True,
         reason=None,
         batches=carry.batches,
+        unproven_rules=(RuleId.CHAIN_META_TAMPERED,) if no_meta else (),
     )

@@ -333,6 +333,7 @@ def conform_table(
     source: str,
     locate_by: LocateBy,
     in_key_order: bool = False,
+    keep_order: bool = False,
 ) -> Conformed:
     """Conform one raw table to FRAME_SCHEMAS[table], sorted by KEYS[table].
 
@@ -343,9 +344,16 @@ def conform_table(
         locate_by: how rejections name a row.
         in_key_order: the caller has proved the rows are in KEYS[table] order (a mapped
             build sees it while it looks for repeated keys); the order is not checked again.
+        keep_order: the rows stay in the order read, not sorted by KEYS[table] (a batch of
+            a stream in chain order, ``sources.chain_batches``).
     """
     return _conform(
-        raw, table, source=source, locate_by=locate_by, in_key_order=in_key_order, typed=True
+        raw,
+        table,
+        source=source,
+        locate_by=locate_by,
+        in_key_order=in_key_order or keep_order,
+        typed=True,
     )
 
 

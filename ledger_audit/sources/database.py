@@ -50,7 +50,7 @@ _PG_NATIVE: dict[type[pl.DataType], frozenset[str]] = {
 which is exact, and parsed by ``conform``."""
 
 
-class _TypeFallback(Exception):
+class TypeFallback(Exception):
     """SQLite handed back a column in another type than declared: re-read it as text."""
 
 
@@ -115,7 +115,7 @@ class SqliteReader:
         finally:
             cursor.close()
 
-    def _query(self, table: str, *, as_text: bool) -> str:
+    def _query(self, table: str, *, as_text: bool, relation: str | None = None) -> str:
         schema = FRAME_SCHEMAS[table]
         probe = ", ".join(
             ("'' AS " if as_text or dtype == pl.String() else "0 AS ") + quote_identifier(column)
@@ -125,17 +125,20 @@ class SqliteReader:
             f"CAST({quote_identifier(column)} AS TEXT)" if as_text else quote_identifier(column)
             for column in schema
         )
-        source = quote_identifier(table)
+        source = relation or quote_identifier(table)
         return f"SELECT 1 AS {_PROBE}, {probe} UNION ALL SELECT 0, {columns} FROM {source}"
 
-    def _read(self, table: str, *, as_text: bool) -> pl.DataFrame:
-        expected = pa.schema(
+    def _expected(self, table: str, *, as_text: bool) -> pa.Schema:
+        return pa.schema(
             [(_PROBE, pa.int64())]
             + [
                 (column, pa.string() if as_text or dtype == pl.String() else pa.int64())
                 for column, dtype in FRAME_SCHEMAS[table].items()
             ]
         )
+
+    def _read(self, table: str, *, as_text: bool) -> pl.DataFrame:
+        expected = self._expected(table, as_text=as_text)
         cursor = self.connection.cursor()
         try:
             cursor.adbc_statement.set_options(
@@ -144,18 +147,51 @@ class SqliteReader:
             cursor.execute(self._query(table, as_text=as_text))
             reader = cursor.fetch_record_batch()
             if not reader.schema.equals(expected):
-                raise _TypeFallback
+                raise TypeFallback
             try:
                 frame = frame_from_batches(reader)
             except _DB_ERRORS as error:
                 if "Type mismatch" in str(error) and not as_text:
-                    raise _TypeFallback from error
+                    raise TypeFallback from error
                 raise
         finally:
             cursor.close()
         if frame.height == 0 or frame[_PROBE][0] != 1:
             raise InputError(f"{self.label} table {table}", "type probe row out of place")
         return frame.slice(1).drop(_PROBE)
+
+    def read_batches(self, table: str, relation: str) -> Iterator[pl.DataFrame]:
+        """``table``'s columns from ``relation`` (a subquery), a batch at a time, in its order.
+
+        The probe row types the stream as ``read_raw`` types the table; a value of another
+        storage class raises TypeFallback (``read_raw`` would re-read the whole table as
+        text: a stream hands over to it instead).
+        """
+        cursor = self.connection.cursor()
+        try:
+            cursor.adbc_statement.set_options(
+                **{adbc_driver_sqlite.StatementOptions.BATCH_ROWS.value: str(self._batch_size)}
+            )
+            cursor.execute(self._query(table, as_text=False, relation=relation))
+            reader = cursor.fetch_record_batch()
+            if not reader.schema.equals(self._expected(table, as_text=False)):
+                raise TypeFallback
+            first = True
+            try:
+                for batch in reader:
+                    frame = pl.DataFrame(batch)
+                    if first:
+                        if frame.height == 0 or frame[_PROBE][0] != 1:
+                            raise InputError(f"{self.label} table {table}", "probe out of place")
+                        frame, first = frame.slice(1), False
+                    if frame.height:
+                        yield frame.drop(_PROBE)
+            except _DB_ERRORS as error:
+                if "Type mismatch" in str(error):
+                    raise TypeFallback from error
+                raise
+        finally:
+            cursor.close()
 
     def table_label(self, table: str) -> str:  # noqa: ARG002 - one database, one label
         """Rejections name the database URL; the table has its own column."""
@@ -166,7 +202,7 @@ class SqliteReader:
         try:
             try:
                 return self._read(table, as_text=False)
-            except _TypeFallback:
+            except TypeFallback:
                 return self._read(table, as_text=True)
         except _DB_ERRORS as error:
             raise InputError(
@@ -201,13 +237,39 @@ class PostgresReader:
         finally:
             cursor.close()
 
-    def _query(self, table: str) -> str:
+    def _query(self, table: str, relation: str | None = None) -> str:
         columns = []
         for column, dtype in FRAME_SCHEMAS[table].items():
             native = self._catalog[table][column] in _PG_NATIVE[type(dtype)]
             quoted = quote_identifier(column)
             columns.append(quoted if native else f"{quoted}::text AS {quoted}")
-        return f"SELECT {', '.join(columns)} FROM {quote_identifier(table)}"
+        return f"SELECT {', '.join(columns)} FROM {relation or quote_identifier(table)}"
+
+    def read_batches(self, table: str, relation: str) -> Iterator[pl.DataFrame]:
+        """``table``'s columns from ``relation`` (a subquery), a batch at a time, in its order.
+
+        A server-side cursor in the reader's read-only snapshot: FETCH returns ``batch_size``
+        rows a time (COPY cannot read a cursor, so these statements go without it).
+        """
+        name = quote_identifier(f"ledger_audit_{table}")
+        cursor = self.connection.cursor()
+        try:
+            cursor.execute(f"DECLARE {name} NO SCROLL CURSOR FOR {self._query(table, relation)}")
+        finally:
+            cursor.close()
+        while True:
+            fetch = self.connection.cursor()
+            try:
+                fetch.adbc_statement.set_options(
+                    **{adbc_driver_postgresql.StatementOptions.USE_COPY.value: "false"}
+                )
+                fetch.execute(f"FETCH FORWARD {self._batch_size} FROM {name}")
+                batch = pl.DataFrame(fetch.fetch_arrow_table())
+            finally:
+                fetch.close()
+            if batch.height == 0:
+                return
+            yield batch
 
     def table_label(self, table: str) -> str:  # noqa: ARG002 - one database, one label
         """Rejections name the database URL; the table has its own column."""
