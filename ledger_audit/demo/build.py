@@ -29,14 +29,17 @@ from ledger_audit.demo.scenario import (
     CURRENCIES,
     LEDGER_ID,
     Scenario,
+    StreamCounts,
     Timed,
     parse_month,
+    streamed_scenario,
 )
 from ledger_audit.demo.statements import RECON_KEY_FILE, STATEMENTS_DIR, write_statements
 from ledger_audit.demo.summary import DemoSummary, read_ledger_counts
 from ledger_audit.errors import InputError, LedgerAuditError, PostRejected
 from ledger_audit.ledger import admin
-from ledger_audit.ledger.bulk import BulkWriter
+from ledger_audit.ledger.bulk import BulkWriter, BulkWriterError
+from ledger_audit.ledger.bulk_feed import ChildFeed, hashed
 from ledger_audit.ledger.engine import open_writer_engine, sqlite_url
 from ledger_audit.ledger.projector import project_balances
 from ledger_audit.ledger.requests import PostResult, Request
@@ -265,6 +268,80 @@ def _collector_paused() -> Iterator[None]:
             gc.enable()
 
 
+def scenario_feed(scenario: Scenario) -> ChildFeed[tuple[Timed, str]]:
+    """A twin of ``scenario`` streamed by a child process, each request with its digest.
+
+    The scenario is a pure function of its seed, size and month, and needs no answer from
+    the writer, so its generation and its requests' hashes (about a third of the caller's
+    thread at 1M) run on the other core while the parent writes; the parent reads the same
+    requests in the same order, its two sections, then its counts (:func:`adopt_counts`).
+    """
+    return ChildFeed(
+        hashed,
+        streamed_scenario,
+        scenario.seed,
+        scenario.transactions,
+        scenario.month,
+        what="demo scenario",
+    )
+
+
+def adopt_counts(scenario: Scenario, feed: ChildFeed[tuple[Timed, str]]) -> None:
+    """Give ``scenario`` the counts its twin in ``feed`` made while streaming."""
+    counts = feed.summary()
+    if not isinstance(counts, StreamCounts):  # pragma: no cover - the twin sends its own
+        raise BulkWriterError(f"the demo scenario's feed summed up as {type(counts).__name__}")
+    scenario.adopt(counts)
+
+
+def submit_hashed_stream(
+    writer: BulkWriter,
+    clock: StreamClock,
+    stream: Iterable[tuple[Timed, str]],
+    tally: WriteTally,
+) -> None:
+    """:func:`submit_stream` for requests that come with their digests (a feed's)."""
+    batch: list[tuple[Timed, str]] = []
+    for pair in stream:
+        batch.append(pair)
+        if len(batch) >= BATCH_SIZE:
+            _submit_hashed_batch(writer, clock, batch, tally)
+            batch = []
+    if batch:
+        _submit_hashed_batch(writer, clock, batch, tally)
+
+
+def _submit_hashed_batch(
+    writer: BulkWriter, clock: StreamClock, batch: list[tuple[Timed, str]], tally: WriteTally
+) -> None:
+    for item, _ in batch:
+        if not item.retry:
+            clock.expect(item.time_ns)
+    outcomes = writer.submit_many(
+        [item.request for item, _ in batch], [digest for _, digest in batch]
+    )
+    clock.clear()
+    tally.count(outcomes)
+
+
+def _post_fed(
+    engine: sa.Engine,
+    scenario: Scenario,
+    writer: BulkWriter,
+    clock: StreamClock,
+    tally: WriteTally,
+    *,
+    feed: ChildFeed[tuple[Timed, str]],
+) -> None:
+    """:func:`_post_streams` with the requests of the scenario's twin in a child process."""
+    submit_hashed_stream(writer, clock, feed.section(), tally)
+    writer.flush()
+    admin.close_period(engine, LEDGER_ID, through_ns=scenario.month.closed_through_ns)
+    submit_hashed_stream(writer, clock, feed.section(), tally)
+    writer.flush()
+    adopt_counts(scenario, feed)
+
+
 def _post_streams(
     engine: sa.Engine,
     scenario: Scenario,
@@ -299,8 +376,12 @@ def _write_month(
     admin.open_accounts(engine, LEDGER_ID, scenario.accounts(), opened_ns=setup_ns)
     clock = StreamClock(setup_ns)
     if bulk:
-        with _collector_paused(), BulkWriter(engine, LEDGER_ID, clock=clock) as writer:
-            _post_streams(engine, scenario, writer, clock, tally, flush=writer.flush)
+        with (
+            _collector_paused(),
+            BulkWriter(engine, LEDGER_ID, clock=clock) as writer,
+            scenario_feed(scenario) as feed,
+        ):
+            _post_fed(engine, scenario, writer, clock, tally, feed=feed)
     else:
         reference = LedgerWriter(engine, LEDGER_ID, clock=clock)
         _post_streams(engine, scenario, reference, clock, tally, flush=lambda: None)

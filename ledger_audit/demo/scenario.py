@@ -175,6 +175,14 @@ class Timed:
     retry: bool = False
 
 
+@dataclass(frozen=True, slots=True)
+class StreamCounts:
+    """What a scenario counted once streamed: ``stats`` per event label and ``committed``."""
+
+    stats: tuple[tuple[str, int], ...]
+    committed: int
+
+
 # --- scheduled follow-ups (the heap) ------------------------------------------------------
 
 
@@ -362,6 +370,22 @@ class Scenario:
                     ),
                 )
                 index += 1
+
+    # --- streamed elsewhere (a child process: ledger_audit.ledger.bulk_feed) -------------
+
+    def sections(self) -> Iterator[Iterator[Timed]]:
+        """:meth:`opening`, then :meth:`month_events`: the streams in the order they are posted."""
+        yield self.opening()
+        yield self.month_events()
+
+    def summary(self) -> StreamCounts:
+        """The counts a build reports, once both streams are consumed."""
+        return StreamCounts(tuple(sorted(self.stats.items())), self.committed)
+
+    def adopt(self, counts: StreamCounts) -> None:
+        """Take the counts of a twin of this scenario that was streamed elsewhere."""
+        self.stats = Counter(dict(counts.stats))
+        self.committed = counts.committed
 
     # --- the month ----------------------------------------------------------------------
 
@@ -828,6 +852,11 @@ class Scenario:
             external_id=f"settle-{due.what}-{due.currency}-{due.label}",
             description=description,
         )
+
+
+def streamed_scenario(seed: int, transactions: int, month: Month) -> Scenario:
+    """A scenario to stream in a child process (a module-level function: it is pickled)."""
+    return Scenario(seed=seed, transactions=transactions, month=month)
 
 
 def _move(debit: str, credit: str, amount: int, asset_id: str) -> tuple[EntrySpec, ...]:

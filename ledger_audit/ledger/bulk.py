@@ -37,7 +37,8 @@ import sqlalchemy as sa
 from sqlalchemy.pool import PoolProxiedConnection
 
 from ledger_audit.checks.chain_hashes import content_hashes, meta_hashes
-from ledger_audit.errors import LedgerAuditError, PostRejected
+from ledger_audit.errors import PostRejected
+from ledger_audit.ledger.bulk_feed import BulkWriterError
 from ledger_audit.ledger.bulk_state import TxStore
 from ledger_audit.ledger.effects import BalanceCells, BalanceKey
 from ledger_audit.ledger.requests import EntrySpec, PostResult, Request
@@ -51,6 +52,8 @@ from ledger_audit.ledger.writer import (
     settle,
 )
 from ledger_audit.schema import lach1, tables
+
+__all__ = ["COMMIT_EVERY", "BulkWriter", "BulkWriterError"]
 
 COMMIT_EVERY = 25
 """Batches per database transaction: fewer commits write each hot index page to the WAL
@@ -173,10 +176,6 @@ def _release(raw: PoolProxiedConnection) -> None:
         raw.close()
 
 
-class BulkWriterError(LedgerAuditError):
-    """The bulk writer cannot go on (the ledger is not its own, or a batch failed to write)."""
-
-
 class _KeyStore(Mapping[str, tuple[str, PostResult]]):
     """Every idempotency key this writer recorded: a hash in memory, the rest in the database.
 
@@ -285,14 +284,17 @@ class BulkWriter:
         self._uncommitted = 0
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bulk-writer")
 
-    def submit_many(self, requests: Sequence[Request]) -> list[PostResult | PostRejected]:
+    def submit_many(
+        self, requests: Sequence[Request], digests: Sequence[str] | None = None
+    ) -> list[PostResult | PostRejected]:
         """Apply requests in order as one batch; each succeeds or fails alone.
 
         The outcomes are final when this returns; the batch's inserts run on a background
         thread while the caller prepares the next batch. Consecutive batches share one
         database transaction (committed every :data:`COMMIT_EVERY` batches and by
         :meth:`flush`), which leaves the same bytes as a commit per batch: call
-        :meth:`flush` before anything else writes the ledger.
+        :meth:`flush` before anything else writes the ledger. ``digests``: the requests'
+        ``request_hash`` values, if already computed (see ``RequestPlanner.plan_batch``).
         """
         if not requests:
             return []
@@ -311,7 +313,7 @@ class BulkWriter:
             self._open = (raw, db)
         raw, db = self._open
         try:
-            outcomes, statements = self._submit_locked(db, requests, fresh=fresh)
+            outcomes, statements = self._submit_locked(db, requests, digests, fresh=fresh)
         except BaseException:
             self._abort()
             raise
@@ -406,7 +408,12 @@ class BulkWriter:
     # --- the locked section -----------------------------------------------------------
 
     def _submit_locked(
-        self, db: sqlite3.Connection, requests: Sequence[Request], *, fresh: bool
+        self,
+        db: sqlite3.Connection,
+        requests: Sequence[Request],
+        digests: Sequence[str] | None,
+        *,
+        fresh: bool,
     ) -> tuple[list[PostResult | PostRejected], list[_Statement]]:
         head = self._read_head(db)
         if fresh:  # within an open transaction, nobody else can have written
@@ -420,7 +427,7 @@ class BulkWriter:
             idem=self._keys,
         )
         self._broken = True  # the planner updates the state in memory from here on
-        plan = self._planner.plan_batch(batch, requests, self._balances_of)
+        plan = self._planner.plan_batch(batch, requests, self._balances_of, digests)
         self._txs.settle()
         self._head, statements = self._seal(head, plan)
         self._broken = False

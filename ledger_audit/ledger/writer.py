@@ -579,16 +579,27 @@ class RequestPlanner:
         self.ledger_id = ledger_id
 
     def plan_batch(
-        self, batch: BatchState, requests: Sequence[Request], balances_of: BalancesOf
+        self,
+        batch: BatchState,
+        requests: Sequence[Request],
+        balances_of: BalancesOf,
+        digests: Sequence[str] | None = None,
     ) -> BatchPlan:
-        """Decide every request in order; ``batch.txs`` ends up holding the accepted state."""
+        """Decide every request in order; ``batch.txs`` ends up holding the accepted state.
+
+        ``digests``, when given, are the requests' :func:`request_hash` values computed
+        elsewhere (the bulk writer's feed hashes them in its child process); they must be
+        exactly those values.
+        """
+        if digests is not None and len(digests) != len(requests):
+            raise ValueError(f"{len(digests)} request digests for {len(requests)} requests")
         outcomes: list[PostResult | PostRejected | None] = []
         accepted: list[tuple[int, NewVersion, str, Request]] = []
         replays: list[tuple[int, int]] = []  # (slot of a replay, slot of the request it repeats)
         in_batch: dict[str, tuple[str, int]] = {}
         staged: dict[BalanceKey, BalanceCells] = {}
-        for request in requests:
-            digest = request_hash(request)
+        for slot, request in enumerate(requests):
+            digest = request_hash(request) if digests is None else digests[slot]
             key = request.idempotency_key
             first = batch.idem.get(key)
             earlier = in_batch.get(key)

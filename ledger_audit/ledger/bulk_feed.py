@@ -1,0 +1,316 @@
+"""A request stream generated in a child process, so that its Python runs on another core.
+
+The bulk writer's caller has one thread of Python to plan, seal and build rows; a
+deterministic client stream (the demo's scenario, about a quarter of that thread at 1M)
+needs no answer from the writer, so it can run ahead in a child process while the parent
+writes. :class:`ChildFeed` starts the child as a fresh interpreter (``python -m`` this
+module: not a fork, since the parent has polars' and the writer's threads, which a fork
+would copy half-held; and not multiprocessing's ``spawn``, which runs the caller's
+``__main__`` script again in the child, so a script without a ``__main__`` guard would
+build a second demo). The child builds a :class:`FeedSource` and sends its sections'
+items in pickled batches through a pipe; the parent reads them back in the same order, one
+section after another. The pipe holds less than a batch, so the child runs at most a batch
+or two ahead (bounded memory).
+
+The batches are pickled with every dataclass record reduced to its constructor and field
+values (``EntrySpec``'s account and asset ids interned, so each batch carries each id once):
+unpickling calls the constructors from C, about 3.5 microseconds a request on the parent's
+thread against about 25 for generating it (the default pickling of a slotted dataclass
+calls a Python ``__setstate__`` per record, slower than generating it).
+
+Failures are the parent's to report: an exception in the child comes back as its one-line
+message, a child that dies (killed, out of memory) as its exit code, both as a
+:class:`BulkWriterError` naming how many items had arrived; the child is always terminated
+and reaped when the feed closes, whatever happened.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import gc
+import io
+import os
+import pickle
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from types import TracebackType
+from typing import IO, Any, Generic, Protocol, Self, TypeVar
+
+from ledger_audit.errors import LedgerAuditError
+from ledger_audit.ledger.requests import EntrySpec, Request
+from ledger_audit.ledger.writer import request_hash
+
+T = TypeVar("T")
+T_co = TypeVar("T_co", covariant=True)
+
+BATCH = 4_000
+"""Items per message (about 0.6 MB pickled for the demo's requests)."""
+_ITEMS, _END, _DONE, _FAILED = "items", "end", "done", "failed"
+_JOIN_SECONDS = 5.0
+_MESSAGE_CHARS = 300
+_LENGTH_BYTES = 8
+_PIPE_BUFFER = 1 << 20
+
+
+class BulkWriterError(LedgerAuditError):
+    """The bulk writer cannot go on: the ledger is not its own, or a batch or its feed failed."""
+
+
+class FeedSource(Protocol[T_co]):
+    """What the child streams: sections of items, then a picklable summary."""
+
+    def sections(self) -> Iterator[Iterator[T_co]]:
+        """The sections in order, each a lazy stream of items."""
+        ...
+
+    def summary(self) -> object:
+        """What the parent needs to know once every section is consumed (picklable)."""
+        ...
+
+
+class Requested(Protocol):
+    """An item that carries a request (the demo's ``Timed``)."""
+
+    @property
+    def request(self) -> Request:
+        """The request the writer is given."""
+        ...
+
+
+R = TypeVar("R", bound=Requested)
+
+
+@dataclass(frozen=True, slots=True)
+class _Hashed(Generic[R]):
+    """A source whose items come paired with their request's ``request_hash``."""
+
+    source: FeedSource[R]
+
+    def sections(self) -> Iterator[Iterator[tuple[R, str]]]:
+        for section in self.source.sections():
+            yield ((item, request_hash(item.request)) for item in section)
+
+    def summary(self) -> object:
+        return self.source.summary()
+
+
+def hashed(produce: Callable[..., FeedSource[R]], *args: object) -> FeedSource[tuple[R, str]]:
+    """``produce(*args)``, each item paired with its request's digest (computed in the child).
+
+    The planner hashes every request (``request_hash``, the idempotency check); hashed in
+    the child, that work leaves the writer's thread too (``BulkWriter.submit_many``'s
+    ``digests``). Use as ``ChildFeed(hashed, produce, *args)``.
+    """
+    return _Hashed(produce(*args))
+
+
+class _RecordPickler(pickle.Pickler):
+    """Pickles a dataclass record as a call of its constructor with its field values."""
+
+    def reducer_override(self, obj: object) -> Any:  # noqa: ANN401 - pickle's own contract
+        kind = type(obj)
+        if kind is EntrySpec:
+            leg: EntrySpec = obj  # type: ignore[assignment]
+            account, asset = leg.account_id, leg.asset_id
+            if type(account) is str and type(asset) is str:
+                account, asset = sys.intern(account), sys.intern(asset)
+            return EntrySpec, (account, asset, leg.direction, leg.amount)
+        if kind not in _FIELDS:
+            _FIELDS[kind] = _init_fields(kind)
+        names = _FIELDS[kind]
+        if names is None:
+            return NotImplemented
+        return kind, tuple(getattr(obj, name) for name in names)
+
+
+_FIELDS: dict[type, tuple[str, ...] | None] = {}
+"""Per type: the fields its constructor takes positionally (None: pickle it as usual)."""
+
+
+def _init_fields(kind: type) -> tuple[str, ...] | None:
+    """A dataclass's fields when its constructor takes them all positionally, else None."""
+    if not dataclasses.is_dataclass(kind):
+        return None
+    fields = dataclasses.fields(kind)
+    if any(not f.init or f.kw_only for f in fields):
+        return None
+    return tuple(f.name for f in fields)
+
+
+def _dumps(message: tuple[str, object]) -> bytes:
+    out = io.BytesIO()
+    _RecordPickler(out, protocol=pickle.HIGHEST_PROTOCOL).dump(message)
+    return out.getvalue()
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(f"{type(exc).__name__}: {exc}".split())
+    return text if len(text) <= _MESSAGE_CHARS else text[: _MESSAGE_CHARS - 3] + "..."
+
+
+def _send(out: IO[bytes], message: tuple[str, object]) -> None:
+    blob = _dumps(message)
+    out.write(len(blob).to_bytes(_LENGTH_BYTES, "little"))
+    out.write(blob)
+    out.flush()
+
+
+def _child_main(fd: int) -> None:
+    """The child: read what to produce from stdin, stream it through ``fd``, then its summary."""
+    gc.disable()  # short-lived records and no cycles; the collector's passes cost a third
+    with os.fdopen(fd, "wb", buffering=_PIPE_BUFFER) as out:
+        try:
+            path, produce, args = pickle.load(sys.stdin.buffer)  # noqa: S301 - from our parent
+            sys.path[:] = path  # the parent's: its sources import as they do there
+            source = produce(*args)
+            for section in source.sections():
+                batch: list[object] = []
+                for item in section:
+                    batch.append(item)
+                    if len(batch) >= BATCH:
+                        _send(out, (_ITEMS, batch))
+                        batch = []
+                if batch:
+                    _send(out, (_ITEMS, batch))
+                _send(out, (_END, None))
+            _send(out, (_DONE, source.summary()))
+        except (BrokenPipeError, ConnectionResetError):  # the parent went away: nobody to tell
+            os._exit(1)
+        except BaseException as exc:  # noqa: BLE001 - every failure goes back as one line
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                _send(out, (_FAILED, _one_line(exc)))
+            os._exit(1)
+
+
+class ChildFeed(Generic[T]):
+    """Items of ``produce(*args)``'s sections, generated in a child process (see the module).
+
+    Use it as a context manager; read each section with :meth:`section` in order, then
+    :meth:`summary`. ``produce`` and ``args`` must be picklable (a module-level function).
+    """
+
+    def __init__(
+        self, produce: Callable[..., FeedSource[T]], *args: object, what: str = "request feed"
+    ) -> None:
+        self._produce = produce
+        self._args = args
+        self._what = what
+        self._process: subprocess.Popen[bytes] | None = None
+        self._inbox: IO[bytes] | None = None
+        self._received = 0
+        self._finished = False
+
+    def __enter__(self) -> Self:
+        header = pickle.dumps((list(sys.path), self._produce, self._args))
+        inbox, outbox = os.pipe()
+        try:
+            process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+                [sys.executable, "-m", __name__, str(outbox)],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.DEVNULL,
+                pass_fds=(outbox,),
+            )
+        except BaseException:
+            os.close(inbox)
+            raise
+        finally:
+            os.close(outbox)  # the child's end only: our reads see EOF when it exits
+        self._process = process
+        self._inbox = os.fdopen(inbox, "rb", buffering=_PIPE_BUFFER)
+        try:
+            if process.stdin is not None:
+                with process.stdin:
+                    process.stdin.write(header)
+        except BrokenPipeError:
+            pass  # it died before reading: the first read says how
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    @property
+    def pid(self) -> int | None:
+        """The child's process id (None before it starts)."""
+        return None if self._process is None else self._process.pid
+
+    def section(self) -> Iterator[T]:
+        """The next section's items, in the child's order."""
+        while True:
+            kind, payload = self._receive()
+            if kind == _END:
+                return
+            if kind != _ITEMS or not isinstance(payload, list):
+                raise self._error(f"sent {kind!r} where a section's items were due")
+            self._received += len(payload)
+            yield from payload
+
+    def summary(self) -> object:
+        """The source's summary, once every section has been read."""
+        kind, payload = self._receive()
+        if kind != _DONE:
+            raise self._error(f"sent {kind!r} where its summary was due")
+        self._finished = True
+        return payload
+
+    def close(self) -> None:
+        """Stop the child if it still runs, reap it and close the pipe."""
+        process, self._process = self._process, None
+        inbox, self._inbox = self._inbox, None
+        if inbox is not None:
+            inbox.close()
+        if process is None:
+            return
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(_JOIN_SECONDS if self._finished else 0)
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(_JOIN_SECONDS)
+            except subprocess.TimeoutExpired:  # pragma: no cover - SIGTERM is not ignored
+                process.kill()
+                process.wait()
+
+    def _receive(self) -> tuple[str, object]:
+        if self._inbox is None:
+            raise self._error("is not running (use the feed as a context manager)")
+        head = self._inbox.read(_LENGTH_BYTES)
+        blob = (
+            self._inbox.read(int.from_bytes(head, "little")) if len(head) == _LENGTH_BYTES else b""
+        )
+        if not blob:
+            raise self._died()
+        kind, payload = pickle.loads(blob)  # noqa: S301 - our own child's bytes
+        if kind == _FAILED:
+            raise self._error(f"failed: {payload}")
+        return str(kind), payload
+
+    def _died(self) -> BulkWriterError:
+        code: int | None = None
+        if self._process is not None:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self._process.wait(_JOIN_SECONDS)
+            code = self._process.returncode
+        how = "was killed by signal " + str(-code) if code is not None and code < 0 else None
+        how = how or f"exited with code {code}"
+        return self._error(f"{how} before it finished")
+
+    def _error(self, what: str) -> BulkWriterError:
+        return BulkWriterError(
+            f"the {self._what} (child process {self.pid}) {what}; "
+            f"{self._received:,} items had arrived; the bulk writer stopped"
+        )
+
+
+if __name__ == "__main__":
+    _child_main(int(sys.argv[1]))
