@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, NoReturn
 
 from ledger_audit import __version__
 from ledger_audit.cli_analytics import add_benford_parser, add_sample_parser
+from ledger_audit.cli_chain import add_chain_options, run_chain_only
 from ledger_audit.cli_flux import add_flux_parser
 from ledger_audit.errors import InputError, LedgerAuditError
 
@@ -192,6 +193,8 @@ def _run_verify(args: argparse.Namespace) -> int:
         raise InputError("--engine spark", "the invariants run on Spark: drop --suites sql")
     for checkpoint in args.checkpoint:
         _require_file(checkpoint, "checkpoints")
+    if args.chain_only:
+        return run_chain_only(args)
 
     from ledger_audit.checks.runner import audit  # noqa: PLC0415 - keep --help fast
     from ledger_audit.exports.checkpoints import write_checkpoints  # noqa: PLC0415
@@ -875,6 +878,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="a checkpoints.json of an earlier audit that the chain must extend (repeatable)",
     )
     _engine_options(verify)
+    add_chain_options(verify)
     verify.add_argument(
         "--duplicate-window-hours",
         metavar="H",
