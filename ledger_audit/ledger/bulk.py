@@ -39,7 +39,7 @@ from sqlalchemy.pool import PoolProxiedConnection
 from ledger_audit.checks.chain_hashes import content_hashes, meta_hashes
 from ledger_audit.errors import PostRejected
 from ledger_audit.ledger.bulk_feed import BulkWriterError
-from ledger_audit.ledger.bulk_state import TxStore
+from ledger_audit.ledger.bulk_state import RECENT_LEGS, TxStore
 from ledger_audit.ledger.effects import BalanceCells, BalanceKey
 from ledger_audit.ledger.requests import EntrySpec, PostResult, Request
 from ledger_audit.ledger.sealing import ChainHead, NewVersion, SealedRow
@@ -186,9 +186,10 @@ class _KeyStore(Mapping[str, tuple[str, PostResult]]):
     keys of one hash both go to the database, which has the exact answer.
     """
 
-    def __init__(self, ledger_id: str) -> None:
+    def __init__(self, ledger_id: str, before_read: Callable[[], None]) -> None:
         self.db: sqlite3.Connection | None = None
         self._ledger_id = ledger_id
+        self._before_read = before_read
         self._hashes: set[int] = set()
         self._count = 0
 
@@ -201,6 +202,7 @@ class _KeyStore(Mapping[str, tuple[str, PostResult]]):
         """``(request hash, original result)`` of a recorded key, else None."""
         if hash(key) not in self._hashes:
             return default
+        self._before_read()
         db = self.connection()
         row = db.execute(
             "SELECT k.request_hash, t.transaction_id, t.version, t.status, t.chain_seq, "
@@ -228,6 +230,7 @@ class _KeyStore(Mapping[str, tuple[str, PostResult]]):
         return found
 
     def __iter__(self) -> Iterator[str]:
+        self._before_read()
         rows = self.connection().execute(
             "SELECT idempotency_key FROM idempotency_keys WHERE ledger_id = ? "
             "ORDER BY idempotency_key",
@@ -259,8 +262,14 @@ class BulkWriter:
     """
 
     def __init__(
-        self, engine: sa.Engine, ledger_id: str, *, clock: Callable[[], int] = time.time_ns
+        self,
+        engine: sa.Engine,
+        ledger_id: str,
+        *,
+        clock: Callable[[], int] = time.time_ns,
+        recent_legs: int = RECENT_LEGS,
     ) -> None:
+        """``recent_legs``: reversible versions whose legs stay in memory (``TxStore``)."""
         if engine.dialect.name != "sqlite":
             raise BulkWriterError(
                 f"the bulk writer writes SQLite ledgers only, not {engine.dialect.name}"
@@ -274,12 +283,13 @@ class BulkWriter:
         self._assets: set[str] = set()
         self._accounts: dict[str, AccountState] = {}
         self._closed_through: int | None = None
-        self._txs = TxStore(self._legs_of)
-        self._keys = _KeyStore(ledger_id)
+        self._txs = TxStore(self._legs_of, recent=recent_legs)
+        self._keys = _KeyStore(ledger_id, self._wait)
         self._balances: dict[BalanceKey, BalanceCells] = {}
         self._metadata_json: dict[tuple[tuple[str, str], ...], str] = {}
         self._broken = False
         self._pending: Future[None] | None = None
+        self._pending_commits = False
         self._open: tuple[PoolProxiedConnection, sqlite3.Connection] | None = None
         self._uncommitted = 0
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bulk-writer")
@@ -298,7 +308,8 @@ class BulkWriter:
         """
         if not requests:
             return []
-        self._wait()
+        if self._pending_commits or self._open is None:
+            self._wait()  # the batch in flight ends the transaction: this one opens the next
         fresh = self._open is None
         if self._open is None:
             raw = self.engine.raw_connection()  # a pool checkout, as engine.begin()
@@ -314,12 +325,16 @@ class BulkWriter:
         raw, db = self._open
         try:
             outcomes, statements = self._submit_locked(db, requests, digests, fresh=fresh)
+            self._wait()  # the batch in flight (usually written by now) goes first
         except BaseException:
+            with contextlib.suppress(BulkWriterError):  # the error in flight says more
+                self._wait()
             self._abort()
             raise
         self._uncommitted += 1
         commit = self._uncommitted >= COMMIT_EVERY
         self._pending = self._executor.submit(self._write, statements, commit=commit)
+        self._pending_commits = commit
         return outcomes
 
     def flush(self) -> None:
@@ -355,8 +370,15 @@ class BulkWriter:
             self.close()
 
     def _wait(self) -> None:
-        """Wait for the last batch's inserts; a failure stops the writer."""
+        """Wait for the batch in flight (its inserts, maybe its commit); a failure stops the writer.
+
+        The caller plans and seals the next batch while one is written, and waits only
+        before it reads the database (a key's or a version's rows, the chain head of a new
+        transaction) and before it hands the next batch over: the connection is never used
+        by both threads at once.
+        """
         pending, self._pending = self._pending, None
+        self._pending_commits = False
         if pending is None:
             return
         try:
@@ -415,9 +437,11 @@ class BulkWriter:
         *,
         fresh: bool,
     ) -> tuple[list[PostResult | PostRejected], list[_Statement]]:
-        head = self._read_head(db)
         if fresh:  # within an open transaction, nobody else can have written
+            head = self._read_head(db)
             self._refresh_setup(db)
+        else:  # the transaction is ours since its BEGIN IMMEDIATE: the head is where we left it
+            head = self._own_head()
         self._keys.db = db
         batch = BatchState(
             assets=self._assets,
@@ -437,6 +461,13 @@ class BulkWriter:
                 raise BulkWriterError("an accepted request was not sealed")
             outcomes.append(outcome)
         return outcomes, statements
+
+    def _own_head(self) -> ChainHead:
+        if self._broken or self._head is None:
+            raise BulkWriterError(
+                f"ledger {self.ledger_id!r}: an earlier batch failed; the bulk writer stopped"
+            )
+        return self._head
 
     def _read_head(self, db: sqlite3.Connection) -> ChainHead:
         row = db.execute(
@@ -497,6 +528,7 @@ class BulkWriter:
 
     def _legs_of(self, tx_id: str, version: int) -> tuple[EntrySpec, ...]:
         """A stored version's legs, read back as the reference writer reads them."""
+        self._wait()
         rows = self._keys.connection().execute(
             "SELECT account_id, asset_id, direction, amount FROM entries "
             "WHERE ledger_id = ? AND transaction_id = ? AND version = ? ORDER BY entry_index",

@@ -10,7 +10,10 @@ id soon, and few are open at a time); any other transaction is kept as one small
 - ``external_id`` is read only while it is pending: it comes back as None;
 - its legs are read only to reverse it (posted, not a reversal, not yet reversed): they
   are read back from the database then, as the reference writer reads them
-  (``legs_of``), and come back as ``()`` otherwise;
+  (``legs_of``), and come back as ``()`` otherwise; the legs of the last
+  :data:`RECENT_LEGS` such versions stay in memory, so that reversing a recent one (the
+  demo reverses recent payments) needs no read, and the caller need not wait for the
+  batch being written to read it back;
 - ``reversed_by`` is kept (the record itself is, in the rare case it is set).
 
 So an archived or posted transaction costs about a hundred bytes (most of it its id and
@@ -33,6 +36,9 @@ from ledger_audit.ledger.writer import TxState
 
 LegsOf = Callable[[str, int], tuple[EntrySpec, ...]]
 """The stored legs of a transaction version, in entry order."""
+RECENT_LEGS = 32_768
+"""Reversible versions whose legs stay in memory (about 10 MB; the demo's reversals reach
+back a few thousand payments)."""
 _CODE_BITS = 8
 _MAX_CODES = 1 << _CODE_BITS
 
@@ -40,8 +46,10 @@ _MAX_CODES = 1 << _CODE_BITS
 class TxStore(MutableMapping[str, TxState | None]):
     """Transaction id to latest :class:`TxState`, packed between batches (see the module)."""
 
-    def __init__(self, legs_of: LegsOf) -> None:
+    def __init__(self, legs_of: LegsOf, *, recent: int = RECENT_LEGS) -> None:
         self._legs_of = legs_of
+        self._recent_bound = recent
+        self._recent: dict[str, tuple[int, tuple[EntrySpec, ...]]] = {}
         self._packed: dict[str, int | TxState] = {}
         self._batch: dict[str, TxState | None] = {}
         self._code: dict[tuple[str, str], int] = {}
@@ -107,7 +115,16 @@ class TxStore(MutableMapping[str, TxState | None]):
                 packed[tx_id] = state
             else:
                 packed[tx_id] = state.version << _CODE_BITS | number
+                if self._recent_bound and state.status == "posted" and state.kind != "reversal":
+                    self._remember_legs(tx_id, state.version, state.entries)
         self._batch.clear()
+
+    def _remember_legs(self, tx_id: str, version: int, legs: tuple[EntrySpec, ...]) -> None:
+        recent = self._recent
+        recent.pop(tx_id, None)  # a newer version goes to the back
+        recent[tx_id] = (version, legs)
+        if len(recent) > self._recent_bound:
+            del recent[next(iter(recent))]
 
     def _new_code(self, kind_status: tuple[str, str]) -> int | None:
         if len(self._kind_status) >= _MAX_CODES or any(type(v) is not str for v in kind_status):
@@ -120,5 +137,12 @@ class TxStore(MutableMapping[str, TxState | None]):
         version = packed >> _CODE_BITS
         kind, status = self._kind_status[packed & (_MAX_CODES - 1)]
         reversible = status == "posted" and kind != "reversal"
-        legs = self._legs_of(tx_id, version) if reversible else ()
+        legs: tuple[EntrySpec, ...] = ()
+        if reversible:
+            kept = self._recent.get(tx_id)
+            legs = (
+                kept[1]
+                if kept is not None and kept[0] == version
+                else self._legs_of(tx_id, version)
+            )
         return TxState(version, kind, status, None, legs)

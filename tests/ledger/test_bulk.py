@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from ledger_audit.errors import PostRejected
 from ledger_audit.ledger import admin
 from ledger_audit.ledger.bulk import BulkWriter, BulkWriterError
+from ledger_audit.ledger.bulk_state import RECENT_LEGS
 from ledger_audit.ledger.projector import project_balances
 from ledger_audit.ledger.requests import (
     EntrySpec,
@@ -44,11 +45,11 @@ def _comparable(outcomes: Sequence[Outcome]) -> list[tuple[object, ...]]:
 class _Pair:
     """A reference ledger and a bulk ledger, fed the same batches and admin steps."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, recent_legs: int = RECENT_LEGS) -> None:
         self.paths = (folder / "reference.sqlite", folder / "bulk.sqlite")
         self.reference_engine, self.reference = make_ledger(f"sqlite:///{self.paths[0]}")
         self.bulk_engine, _ = make_ledger(f"sqlite:///{self.paths[1]}")
-        self.bulk = BulkWriter(self.bulk_engine, "t", clock=Clock())
+        self.bulk = BulkWriter(self.bulk_engine, "t", clock=Clock(), recent_legs=recent_legs)
 
     def submit(self, requests: Sequence[Request]) -> list[Outcome]:
         expected = self.reference.submit_many(requests)
@@ -88,12 +89,14 @@ steps = st.lists(
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(steps=steps, batch=st.integers(1, 7))
+@given(steps=steps, batch=st.integers(1, 7), recent_legs=st.sampled_from((0, 1, RECENT_LEGS)))
 def test_random_histories_give_the_same_outcomes_and_the_same_bytes(
-    steps: list[tuple[object, ...]], batch: int
+    steps: list[tuple[object, ...]], batch: int, recent_legs: int
 ) -> None:
+    """``recent_legs`` 0 reads every reversed original's legs back from the database (after
+    the batch in flight is written), 1 mostly, the default keeps them in memory."""
     with tempfile.TemporaryDirectory() as folder:
-        pair = _Pair(Path(folder))
+        pair = _Pair(Path(folder), recent_legs)
         pair.submit(
             [PostTransaction("seed", move("assets:bank:usd", "liabilities:wallet:alice", 20_000))]
         )
@@ -246,6 +249,33 @@ def test_a_batch_that_cannot_be_written_stops_the_writer_and_leaves_nothing(
     with pytest.raises(BulkWriterError, match="stopped"):
         bulk.submit_many([PostTransaction("k3", move("assets:bank:usd", "revenue:fees", 7))])
     bulk.close()
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT COUNT(*) FROM transactions").scalar_one() == 0
+        assert conn.exec_driver_sql("SELECT seq FROM chain_heads").scalar_one() == 0
+    engine.dispose()
+
+
+def test_a_batch_that_fails_while_the_next_is_planned_stops_the_writer_and_leaves_nothing(
+    tmp_path: Path,
+) -> None:
+    """The next batch is planned while the failing one is written; it is refused after."""
+    engine, _ = make_ledger(f"sqlite:///{tmp_path / 'l.sqlite'}")
+    with engine.begin() as conn:  # a stray key row: the first batch's key row will collide
+        conn.exec_driver_sql(
+            "INSERT INTO idempotency_keys VALUES ('t', 'k2', 'x', 'tx-stray', 0, 99)"
+        )
+    with BulkWriter(engine, "t", clock=Clock()) as bulk:
+        first = bulk.submit_many(
+            [
+                PostTransaction("k1", move("assets:bank:usd", "revenue:fees", 5)),
+                PostTransaction("k2", move("assets:bank:usd", "revenue:fees", 6)),
+            ]
+        )
+        assert [isinstance(o, PostResult) for o in first] == [True, True]
+        with pytest.raises(BulkWriterError, match=r"a batch could not be written .*UNIQUE"):
+            bulk.submit_many([PostTransaction("k3", move("assets:bank:usd", "revenue:fees", 7))])
+        with pytest.raises(BulkWriterError, match="an earlier batch failed"):
+            bulk.submit_many([PostTransaction("k4", move("assets:bank:usd", "revenue:fees", 8))])
     with engine.connect() as conn:
         assert conn.exec_driver_sql("SELECT COUNT(*) FROM transactions").scalar_one() == 0
         assert conn.exec_driver_sql("SELECT seq FROM chain_heads").scalar_one() == 0

@@ -13,7 +13,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ledger_audit.ledger.bulk_state import TxStore
+from ledger_audit.ledger.bulk_state import RECENT_LEGS, TxStore
 from ledger_audit.ledger.requests import EntrySpec
 from ledger_audit.ledger.writer import TxState
 
@@ -53,15 +53,17 @@ def _readable(state: TxState) -> tuple[object, ...]:
     )
 
 
-@given(st.dictionaries(tx_ids, states, max_size=6))
+@given(st.dictionaries(tx_ids, states, max_size=6), st.sampled_from((0, 1, 3, RECENT_LEGS)))
 def test_a_packed_state_gives_back_what_a_later_request_reads(
-    written: dict[str, TxState],
+    written: dict[str, TxState], recent: int
 ) -> None:
+    """Legs kept in memory (the last ``recent`` reversible versions) or read back: the same."""
+
     def legs_of(tx_id: str, version: int) -> tuple[EntrySpec, ...]:
         assert version == written[tx_id].version  # the stored version's legs are asked for
         return written[tx_id].entries
 
-    store = TxStore(legs_of)
+    store = TxStore(legs_of, recent=recent)
     for tx_id, state in written.items():
         store[tx_id] = TxState(
             state.version,
