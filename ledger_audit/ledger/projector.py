@@ -9,17 +9,10 @@ increase along the chain, so that instant is exactly a chain prefix).
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import closing
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from pathlib import Path
-from urllib.parse import quote
 
-import adbc_driver_manager
-import adbc_driver_sqlite
-import adbc_driver_sqlite.dbapi
 import polars as pl
-import pyarrow as pa
 import sqlalchemy as sa
 
 from ledger_audit.errors import PostRejected
@@ -51,10 +44,7 @@ _ENTRY_SCHEMA = {
 _COUNTED = ("posted", "pending")
 READ_CHUNK = 200_000
 """Rows read from SQLite per frame: one chunk's rows are the only ones held as Python
-tuples (or Arrow arrays) at a time (read whole, a 1M demo's 3M entries would all be at once)."""
-_Reader = Callable[[str, str, Mapping[str, pl.DataType]], Iterator[pl.DataFrame]]
-"""``(sql, ledger_id, schema)`` -> the query's rows as frames of the schema, in table order."""
-_ARROW_ERRORS = (adbc_driver_manager.Error, pa.ArrowException, pl.exceptions.PolarsError, OSError)
+tuples at a time (read whole, a 1M demo's 3M entries would all be at once)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,21 +102,12 @@ def _delta(
     """``log_delta`` of the span: by frames over a long span of a SQLite ledger, else in SQL."""
     db = conn.connection.driver_connection
     if isinstance(db, sqlite3.Connection) and (high - low) * FRAME_SHARE >= high:
-        return frame_delta(db, ledger_id, low, high, path=_file_of(conn))
+        return frame_delta(db, ledger_id, low, high)
     return log_delta(conn, ledger_id, low, high)
 
 
-def _file_of(conn: sa.Connection) -> Path | None:
-    """The SQLite file behind ``conn``, if it is a plain file (not memory, not a URI)."""
-    database = conn.engine.url.database
-    if not database or database == ":memory:" or database.startswith("file:"):
-        return None
-    path = Path(database)
-    return path if path.is_file() else None
-
-
 def frame_delta(
-    db: sqlite3.Connection, ledger_id: str, low: int, high: int, *, path: Path | None = None
+    db: sqlite3.Connection, ledger_id: str, low: int, high: int
 ) -> dict[BalanceKey, BalanceCells]:
     """``log_delta(conn, ledger_id, low, high)``, the same keys and cells, folded in polars.
 
@@ -137,32 +118,12 @@ def frame_delta(
     taken in 128 bits, so they are exact where SQLite's would overflow and raise. The
     entries are read and summed a chunk at a time, so no more than one chunk of them is
     ever held as Python rows.
-
-    ``path``: ``db``'s file, when every row to fold is committed (``project_balances``
-    reads under its write lock, before it writes). The rows are then read through ADBC as
-    Arrow batches, without a Python tuple per row (200k: the fold's CPU on the
-    caller's thread 2.3 -> 1.3 s); if that read fails in any way, through ``db`` as before.
     """
-    if path is not None:
-        try:
-            return _fold(_arrow_reader(path), ledger_id, low, high)
-        except _ARROW_ERRORS:
-            pass
-    return _fold(_row_reader(db), ledger_id, low, high)
-
-
-def _fold(read: _Reader, ledger_id: str, low: int, high: int) -> dict[BalanceKey, BalanceCells]:
-    """:func:`frame_delta` over the rows ``read`` gives."""
-    txs = pl.concat(
-        [
-            pl.DataFrame(schema=_TX_SCHEMA),
-            *read(
-                "SELECT transaction_id, version, status, chain_seq FROM transactions "
-                "WHERE ledger_id = ?",
-                ledger_id,
-                _TX_SCHEMA,
-            ),
-        ]
+    txs = _read(
+        db,
+        "SELECT transaction_id, version, status, chain_seq FROM transactions WHERE ledger_id = ?",
+        ledger_id,
+        _TX_SCHEMA,
     ).lazy()
     new = txs.filter((pl.col("chain_seq") > low) & (pl.col("chain_seq") <= high))
     added = new.select("transaction_id", "version", "status", sign=pl.lit(1, pl.Int8()))
@@ -190,7 +151,8 @@ def _fold(read: _Reader, ledger_id: str, low: int, high: int) -> dict[BalanceKey
             cell("pending", "credit").alias("pending_credits"),
         )
         .collect()
-        for chunk in read(
+        for chunk in _chunks(
+            db,
             "SELECT transaction_id, version, account_id, asset_id, direction, amount "
             "FROM entries WHERE ledger_id = ?",
             ledger_id,
@@ -206,42 +168,20 @@ def _fold(read: _Reader, ledger_id: str, low: int, high: int) -> dict[BalanceKey
     }
 
 
-def _row_reader(db: sqlite3.Connection) -> _Reader:
-    """Rows through ``db`` as Python tuples, :data:`READ_CHUNK` at a time."""
-
-    def read(sql: str, ledger_id: str, schema: Mapping[str, pl.DataType]) -> Iterator[pl.DataFrame]:
-        cursor = db.execute(sql, (ledger_id,))
-        while rows := cursor.fetchmany(READ_CHUNK):
-            yield pl.DataFrame(rows, schema=schema, orient="row")
-
-    return read
+def _chunks(
+    db: sqlite3.Connection, sql: str, ledger_id: str, schema: Mapping[str, pl.DataType]
+) -> Iterator[pl.DataFrame]:
+    """A query's rows as frames of at most :data:`READ_CHUNK` rows, in table order."""
+    cursor = db.execute(sql, (ledger_id,))
+    while rows := cursor.fetchmany(READ_CHUNK):
+        yield pl.DataFrame(rows, schema=schema, orient="row")
 
 
-def _arrow_reader(path: Path) -> _Reader:
-    """Rows of the file at ``path`` through an ADBC connection, as Arrow batches.
-
-    The connection is ``query_only`` rather than opened read-only: a read-only connection
-    to the WAL file made the writer's next commit fail (``locking protocol``).
-    """
-
-    def read(sql: str, ledger_id: str, schema: Mapping[str, pl.DataType]) -> Iterator[pl.DataFrame]:
-        uri = f"file:{quote(str(path.resolve()))}?mode=rw"  # never creates a file
-        with (
-            closing(adbc_driver_sqlite.dbapi.connect(uri)) as connection,
-            closing(connection.cursor()) as cursor,
-        ):
-            cursor.execute("PRAGMA query_only = ON")  # it reads; nothing it runs can write
-            cursor.adbc_statement.set_options(
-                **{adbc_driver_sqlite.StatementOptions.BATCH_ROWS.value: str(READ_CHUNK)}
-            )
-            cursor.execute(sql, (ledger_id,))
-            for batch in cursor.fetch_record_batch():
-                frame = pl.DataFrame(batch)
-                if frame.columns != list(schema):
-                    raise pl.exceptions.SchemaError(f"read {frame.columns}, not {list(schema)}")
-                yield frame.cast(pl.Schema(schema), strict=True)
-
-    return read
+def _read(
+    db: sqlite3.Connection, sql: str, ledger_id: str, schema: Mapping[str, pl.DataType]
+) -> pl.DataFrame:
+    """A query's rows as one frame, read a chunk at a time."""
+    return pl.concat([pl.DataFrame(schema=schema), *_chunks(db, sql, ledger_id, schema)])
 
 
 def rebuild_balances(engine: sa.Engine, ledger_id: str) -> ProjectionResult:

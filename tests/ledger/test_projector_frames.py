@@ -4,8 +4,7 @@
 ``log_delta``; random histories (posts, holds, captures, voids, reversals, retries, two
 assets) are folded both ways over random spans, and the two must be equal, key for key,
 including keys whose cells come to zero (each one becomes a stored row), whatever the
-number of chunks the entries are read in, and whether the rows are read as Python tuples
-or, through ADBC, as Arrow batches.
+number of chunks the entries are read in.
 """
 
 from __future__ import annotations
@@ -72,25 +71,7 @@ def test_the_frame_fold_equals_the_sql_fold(
             high = int(conn.exec_driver_sql("SELECT MAX(chain_seq) FROM transactions").scalar_one())
             low, top = sorted(int(c * high) for c in cut)
             db = conn.connection.driver_connection
-            arrow = projector._arrow_reader(Path(folder) / "l.sqlite")  # no fallback here
             for span in ((0, high), (low, top)):
-                expected = log_delta(conn, "t", *span)
-                assert frame_delta(db, "t", *span) == expected  # type: ignore[arg-type]
-                assert projector._fold(arrow, "t", *span) == expected
+                assert frame_delta(db, "t", *span) == log_delta(conn, "t", *span)  # type: ignore[arg-type]
             assert frame_delta(db, "other", 0, high) == log_delta(conn, "other", 0, high)  # type: ignore[arg-type]
-            assert projector._fold(arrow, "other", 0, high) == {}
         engine.dispose()
-
-
-def test_a_file_adbc_cannot_read_falls_back_to_the_connection(tmp_path: Path) -> None:
-    """``frame_delta`` with a ``path`` ADBC cannot read folds through ``db`` instead."""
-    engine, writer = make_ledger(f"sqlite:///{tmp_path / 'l.sqlite'}")
-    writer.submit(PostTransaction("k", move("assets:bank:usd", "liabilities:wallet:alice", 5)))
-    not_sqlite = tmp_path / "not.sqlite"
-    not_sqlite.write_bytes(b"not a database, " * 64)
-    with engine.connect() as conn:
-        db = conn.connection.driver_connection
-        expected = log_delta(conn, "t", 0, 1)
-        assert frame_delta(db, "t", 0, 1, path=not_sqlite) == expected  # type: ignore[arg-type]
-        assert expected
-    engine.dispose()
