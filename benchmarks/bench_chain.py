@@ -23,11 +23,23 @@ shared. Beside that wall-clock share, the CPU share compares the verifier's MB p
 second with one ``openssl speed`` process (which divides by its own CPU time): the figure
 the neighbours' load moves least.
 
+With ``--command`` it measures instead the user-facing path, ``verify --chain-only``
+(``cli_chain.verify_chain_only``: the source opened by ``sources.chain_batches``, every
+batch through the loader's conform, the streamed verifier), each in a fresh child, with its
+peak RSS: on the cached chain as a canonical Parquet folder (its three files linked beside
+empty assets, accounts and balances files) at every size, written into a SQLite ledger at each
+of ``--sqlite-sizes`` (cached beside it), stored in reverse order at each of
+``--reversed-sizes`` (no file in chain order: both go through the buckets on disk), on each
+``--sqlite`` ledger given, and
+for comparison the frames path (``load_ledger`` then ``verify_chain``: what ``verify``'s
+chain check holds) on the sources of at most ``--frames-up-to`` versions (default 1M).
+
 Usage::
 
     python benchmarks/bench_chain.py                      # sizes 1M and 10M
     python benchmarks/bench_chain.py --sizes 1000000 --reference-rows 200000 --repeat 3
     python benchmarks/bench_chain.py --sizes 10000000 --reference-rows 200000 --repeat 1
+    python benchmarks/bench_chain.py --command --sizes 1000000 10000000 --sqlite-sizes 1000000
 """
 
 from __future__ import annotations
@@ -37,20 +49,23 @@ import hashlib
 import json
 import os
 import resource
+import sqlite3
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 
 import polars as pl
+from proc_memory import status_mib
 
 from ledger_audit.checks import chain_json
 from ledger_audit.checks.chain import verify_chain
 from ledger_audit.checks.chain_hashes import content_hashes, payload_chunks
 from ledger_audit.checks.chain_stream import STREAM_COLUMNS, verify_chain_streamed
 from ledger_audit.schema import lach1
-from ledger_audit.schema.frames import ENTRIES, LEDGERS, TRANSACTIONS
+from ledger_audit.schema.frames import ENTRIES, FRAME_SCHEMAS, LEDGERS, TRANSACTIONS
 
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / "data" / "bench"
@@ -256,8 +271,157 @@ def streamed_worker(folder: Path) -> None:
     )
 
 
+def command_worker(method: str, source: str) -> None:
+    """Time ``verify --chain-only``'s path (or the frames path) on ``source``; a JSON line."""
+    from ledger_audit.cli_chain import verify_chain_only  # noqa: PLC0415
+    from ledger_audit.sources.load import load_ledger  # noqa: PLC0415
+
+    start, cpu = time.perf_counter(), time.process_time()
+    if method == "command-stream":
+        run = verify_chain_only(source)
+        rows, streamed, findings = run.versions, run.streamed, run.result.findings.height
+    else:
+        frames, _ = load_ledger(source)
+        report = verify_chain(frames.transactions, frames.entries, frames.ledgers)
+        rows, streamed, findings = report.rows_checked, False, report.findings.height
+    print(
+        json.dumps(
+            {
+                "seconds": time.perf_counter() - start,
+                "cpu": time.process_time() - cpu,
+                "rows": rows,
+                "streamed": streamed,
+                "findings": findings,
+                # VmHWM: ru_maxrss carries the forking parent's peak across exec on Linux
+                "peak_kib": status_mib(os.getpid())["VmHWM"] * 1024,
+            }
+        )
+    )
+
+
+def canonical_folder(n: int) -> Path:
+    """The cached chain as a canonical ledger folder: its files linked, the rest empty."""
+    cached = CACHE / f"chain-{n}"
+    if not (cached / "ledgers.parquet").exists():
+        subprocess.run([sys.executable, __file__, "--generate", str(n)], check=True)
+    folder = CACHE / f"chain-{n}-canonical"
+    folder.mkdir(parents=True, exist_ok=True)
+    for table in ("ledgers", "transactions", "entries"):
+        link = folder / f"{table}.parquet"
+        if not link.exists():
+            link.symlink_to(cached / f"{table}.parquet")
+    for table in ("assets", "accounts", "balances"):
+        pl.DataFrame(schema=FRAME_SCHEMAS[table]).write_parquet(folder / f"{table}.parquet")
+    return folder
+
+
+def reversed_folder(n: int) -> Path:
+    """The canonical folder with transactions and entries stored in reverse chain order.
+
+    No file is then in chain order: ``sources.chain_batches`` distributes both into buckets
+    on disk (the path a folder sorted by anything but (ledger, chain_seq) takes).
+    """
+    import pyarrow.parquet as pq  # noqa: PLC0415
+
+    source = canonical_folder(n)
+    folder = CACHE / f"chain-{n}-reversed"
+    folder.mkdir(parents=True, exist_ok=True)
+    for table in ("ledgers", "assets", "accounts", "balances"):
+        link = folder / f"{table}.parquet"
+        if not link.exists():
+            link.symlink_to((source / f"{table}.parquet").resolve())
+    for table in ("transactions", "entries"):
+        target = folder / f"{table}.parquet"
+        if target.exists():
+            continue
+        scan = pl.scan_parquet(source / f"{table}.parquet")
+        total = scan.select(pl.len()).collect().item()
+        partial = target.with_suffix(".partial")
+        writer: pq.ParquetWriter | None = None
+        for end in range(total, 0, -GENERATE_CHUNK):
+            start = max(0, end - GENERATE_CHUNK)
+            chunk = scan.slice(start, end - start).collect().reverse().to_arrow()
+            writer = writer or pq.ParquetWriter(partial, chunk.schema)
+            writer.write_table(chunk)
+        if writer is not None:
+            writer.close()
+        partial.rename(target)
+    return folder
+
+
+def sqlite_copy(n: int) -> Path:
+    """The cached chain written once into a SQLite ledger (the schema's DDL, ADBC ingest)."""
+    import adbc_driver_sqlite.dbapi  # noqa: PLC0415
+    import sqlalchemy as sa  # noqa: PLC0415
+    from sqlalchemy.pool import NullPool  # noqa: PLC0415
+
+    from ledger_audit.schema.ddl import create_schema  # noqa: PLC0415
+
+    path = CACHE / f"chain-{n}.sqlite"
+    if path.exists():
+        return path
+    folder = canonical_folder(n)
+    partial = path.with_suffix(".partial")
+    partial.unlink(missing_ok=True)
+    engine = sa.create_engine(f"sqlite:///{partial}", poolclass=NullPool)
+    create_schema(engine)
+    engine.dispose()
+    with adbc_driver_sqlite.dbapi.connect(str(partial)) as conn:
+        cursor = conn.cursor()
+        for table in ("ledgers", "transactions", "entries"):
+            scan = pl.scan_parquet(folder / f"{table}.parquet")
+            total = scan.select(pl.len()).collect().item()
+            for start in range(0, total, GENERATE_CHUNK):
+                chunk = scan.slice(start, GENERATE_CHUNK).collect()
+                cursor.adbc_ingest(table, chunk.to_arrow(), mode="append")
+        cursor.close()
+        conn.commit()
+    partial.rename(path)
+    return path
+
+
+def bench_command(
+    sizes: list[int],
+    sqlite: list[Path],
+    frames_up_to: int,
+    sqlite_sizes: list[int],
+    reversed_sizes: list[int],
+) -> None:
+    """``verify --chain-only`` beside the frames path, each in a fresh child."""
+    sources = [(f"Parquet folder, {n:,} versions", str(canonical_folder(n)), n) for n in sizes]
+    sources += [
+        (f"Parquet folder in reverse order, {n:,} versions", str(reversed_folder(n)), n)
+        for n in reversed_sizes
+    ]
+    sqlite = [*(sqlite_copy(n) for n in sqlite_sizes), *sqlite]
+    for path in sqlite:
+        with closing(sqlite3.connect(f"file:{path.resolve()}?mode=ro", uri=True)) as conn:
+            versions = int(conn.execute("SELECT count(*) FROM transactions").fetchone()[0])
+        sources.append((f"SQLite {path}, {versions:,} versions", str(path), versions))
+    print(f"load average (1, 5, 15 min) before: {_load_average()}")
+    header = f"{'source':<72} {'path':<15} {'seconds':>8} {'CPU s':>7} {'streamed':>8}"
+    print(f"{header} {'findings':>8} {'peak RSS MiB':>13}")
+    for label, source, versions in sources:
+        methods = ["command-stream"]
+        if versions <= frames_up_to:
+            methods.append("command-frames")
+        for method in methods:
+            args = [sys.executable, __file__, "--worker", method, source]
+            done = subprocess.run(args, check=True, capture_output=True, text=True)
+            r = json.loads(done.stdout.strip().splitlines()[-1])
+            how = "--chain-only" if method == "command-stream" else "frames"
+            print(
+                f"{label:<72} {how:<15} {r['seconds']:>8.1f} {r['cpu']:>7.1f} "
+                f"{r['streamed']!s:>8} {r['findings']:>8} {r['peak_kib'] / 1024:>13,.0f}"
+            )
+    print(f"load average (1, 5, 15 min) after: {_load_average()}")
+
+
 def worker(method: str, folder: Path, limit: int | None) -> None:
     """Time one verifier in this fresh process; print a JSON line."""
+    if method.startswith("command-"):
+        command_worker(method, str(folder))
+        return
     if method == "streamed":
         streamed_worker(folder)
         return
@@ -410,6 +574,34 @@ def main() -> None:
     parser.add_argument(
         "--no-streamed", action="store_true", help="skip the streamed verifier's run"
     )
+    parser.add_argument(
+        "--command",
+        action="store_true",
+        help="measure verify --chain-only (and the frames path) instead of the verifiers",
+    )
+    parser.add_argument(
+        "--sqlite", type=Path, nargs="*", default=[], help="with --command: SQLite ledgers too"
+    )
+    parser.add_argument(
+        "--sqlite-sizes",
+        type=int,
+        nargs="*",
+        default=[],
+        help="with --command: the cached chains of these sizes written into SQLite ledgers too",
+    )
+    parser.add_argument(
+        "--reversed-sizes",
+        type=int,
+        nargs="*",
+        default=[],
+        help="with --command: the cached chains of these sizes stored in reverse order too",
+    )
+    parser.add_argument(
+        "--frames-up-to",
+        type=int,
+        default=1_000_000,
+        help="with --command: run the frames path on sources of at most this many versions",
+    )
     parser.add_argument("--worker", nargs=2, metavar=("METHOD", "DIR"), help=argparse.SUPPRESS)
     parser.add_argument("--limit", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--generate", type=int, help=argparse.SUPPRESS)
@@ -419,6 +611,11 @@ def main() -> None:
         return
     if args.generate:
         generate(args.generate, CACHE / f"chain-{args.generate}")
+        return
+    if args.command:
+        bench_command(
+            args.sizes, args.sqlite, args.frames_up_to, args.sqlite_sizes, args.reversed_sizes
+        )
         return
     for n in args.sizes:
         bench(n, args.reference_rows, args.repeat, streamed=not args.no_streamed)
