@@ -42,9 +42,11 @@ from ledger_audit.schema.frames import WIDE_AMOUNT
 from ledger_audit.sources.invariant_sql import (
     INVARIANTS,
     LEG_COLUMNS,
+    VERSION_COLUMNS,
     first_wide_entry,
     legs_query,
     read_only_database,
+    versions_query,
     violations_query,
 )
 
@@ -76,7 +78,10 @@ class QueryEngine(Protocol):
 
 def violations_on(engine: QueryEngine, invariant: str) -> pl.DataFrame:
     """One invariant's violations on ``engine``, in a total order (VIOLATION_KEY first)."""
-    statement = violations_query(invariant, LEGS, engine.dialect)
+    # DuckDB over frames holds the versions' rows once for every invariant; a database
+    # (read-only) and Spark derive them in each statement
+    versions = engine.shared_versions() if isinstance(engine, FrameEngine) else None
+    statement = violations_query(invariant, LEGS, engine.dialect, versions)
     return engine.fetch(statement).sort(VIOLATION_ORDER, nulls_last=True)
 
 
@@ -122,6 +127,9 @@ either way (5.04 GiB at 1M; ``docs/scale.md``, "Memory of the close"); at 512 Mi
 ``ledger_unbalanced`` took 2.5x as long."""
 
 
+_SHARED_VERSIONS = "inv_versions_shared"
+
+
 class FrameEngine:
     """A ``legs`` frame on its own in-process DuckDB connection (zero copy through Arrow).
 
@@ -147,6 +155,7 @@ class FrameEngine:
             "legs_frame", self._legs.to_arrow(compat_level=pl.CompatLevel.newest())
         )
         self._wide = schema["amount"] == WIDE_AMOUNT
+        self._versions_made = False
         amount = "CAST(amount AS HUGEINT) AS amount" if self._wide else "amount"
         columns = ", ".join(amount if n == "amount" else n for n in LEG_COLUMNS)
         self._connection.execute(f"CREATE VIEW legs AS SELECT {columns} FROM legs_frame")
@@ -155,6 +164,19 @@ class FrameEngine:
     def legs(self) -> pl.DataFrame:
         """The frame the engine reads (LEGS_SCHEMA, amount Int64 or wide)."""
         return self._legs
+
+    def shared_versions(self) -> sa.TableClause:
+        """A DuckDB table of ``versions_query``'s rows, made at the first call.
+
+        Every invariant but one starts from the versions (a distinct over the legs and a
+        chain-order rank); at 1M transactions deriving them took several seconds per
+        statement.
+        """
+        if not self._versions_made:
+            query = duckdb_sql(versions_query(LEGS, self.dialect), wide=self._wide)
+            self._connection.execute(f"CREATE TABLE {_SHARED_VERSIONS} AS {query}")
+            self._versions_made = True
+        return sa.table(_SHARED_VERSIONS, *[sa.column(name) for name in VERSION_COLUMNS])
 
     def fetch(self, statement: sa.Select[Any]) -> pl.DataFrame:
         """Run the statement in DuckDB; its result comes back through Arrow."""

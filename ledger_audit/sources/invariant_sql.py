@@ -257,38 +257,59 @@ def legs_sql(dialect: sa.Dialect) -> str:
 # --- building blocks ----------------------------------------------------------------------
 
 
-class _Ctx:
-    """The CTEs every invariant starts from, over the batch GX hands the metric."""
+VERSION_COLUMNS = (
+    *_VERSION,
+    "kind",
+    "status",
+    "pending_transaction_id",
+    "reverses_transaction_id",
+    "idempotency_key",
+    "external_id",
+    "chain_seq",
+    "recorded_ns",
+    "pos",
+)
+"""The columns of each version's row (``versions_query``), ``pos`` last."""
 
-    def __init__(self, batch: Selectable, dialect: str) -> None:
+
+class _Ctx:
+    """The CTEs every invariant starts from, over the batch GX hands the metric.
+
+    ``versions``: a relation already holding :func:`versions_query`'s rows over the same
+    batch (an engine that computed them once for every invariant); otherwise each statement
+    derives them.
+    """
+
+    def __init__(
+        self, batch: Selectable, dialect: str, versions: sa.TableClause | None = None
+    ) -> None:
         self.postgres = dialect == "postgresql"
         self.legs = (
             sa.select(*[sa.column(name) for name in LEG_COLUMNS]).select_from(batch).cte("inv_legs")
         )
+        self.versions: sa.CTE | sa.TableClause
+        if versions is not None:
+            self.versions = versions
+        else:
+            self.versions = self._versions()
+        legs = self.legs.c
+        self.entries = (
+            sa.select(self.legs)
+            .where(legs.has_version == 1, legs.entry_index.is_not(None))
+            .cte("inv_entries")
+        )
+
+    def _versions(self) -> sa.CTE:
+        """One row per version (VERSION_COLUMNS), ``pos`` its place in chain order."""
         legs = self.legs.c
         distinct = (
-            sa.select(
-                *[
-                    legs[name]
-                    for name in (
-                        *_VERSION,
-                        "kind",
-                        "status",
-                        "pending_transaction_id",
-                        "reverses_transaction_id",
-                        "idempotency_key",
-                        "external_id",
-                        "chain_seq",
-                        "recorded_ns",
-                    )
-                ]
-            )
+            sa.select(*[legs[name] for name in VERSION_COLUMNS[:-1]])
             .where(legs.has_version == 1)
             .distinct()
             .subquery("distinct_versions")
         )
         d = distinct.c
-        self.versions = sa.select(
+        return sa.select(
             *d,
             sa.func.row_number()
             .over(
@@ -304,11 +325,6 @@ class _Ctx:
             )
             .label("pos"),
         ).cte("inv_versions")
-        self.entries = (
-            sa.select(self.legs)
-            .where(legs.has_version == 1, legs.entry_index.is_not(None))
-            .cte("inv_entries")
-        )
 
     def text(self, column: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
         """Order text by bytes, as polars does (PostgreSQL collations may not)."""
@@ -1122,7 +1138,7 @@ def balance_negative(ctx: _Ctx) -> sa.Select[Any]:
             sp.resolved_at,
             sp.next_of,
         )
-        .subquery("negative_contrib")
+        .cte("negative_contrib")
     )
     k, kc = contrib.c, ExactSum.column(contrib, "c")
     events = sa.union_all(
@@ -1273,6 +1289,20 @@ INVARIANTS: dict[str, Callable[[_Ctx], sa.Select[Any]]] = {
 }
 
 
-def violations_query(invariant: str, batch: Selectable, dialect: str) -> sa.Select[Any]:
-    """The SELECT of one invariant's violations over the ``legs`` rows in ``batch``."""
-    return INVARIANTS[invariant](_Ctx(batch, dialect))
+def violations_query(
+    invariant: str, batch: Selectable, dialect: str, versions: sa.TableClause | None = None
+) -> sa.Select[Any]:
+    """The SELECT of one invariant's violations over the ``legs`` rows in ``batch``.
+
+    ``versions``: a relation holding :func:`versions_query`'s rows over ``batch``.
+    """
+    return INVARIANTS[invariant](_Ctx(batch, dialect, versions))
+
+
+def versions_query(batch: Selectable, dialect: str) -> sa.Select[Any]:
+    """One row per version of the ``legs`` in ``batch`` (VERSION_COLUMNS).
+
+    The rows every invariant derives: an engine may hold them once for all of them
+    (``violations_query``'s ``versions``).
+    """
+    return sa.select(_Ctx(batch, dialect).versions)
