@@ -124,3 +124,20 @@ def test_a_folder_without_the_canonical_files_is_one_line(
     err = capsys.readouterr().err
     assert err.count("\n") == 1
     assert "missing file(s)" in err
+
+
+def test_a_csv_the_stream_cannot_read_gets_the_loaders_one_line_error(
+    demo_factory: DemoFactory, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An unclosed quote: the stream hands over and the loader names the file and line."""
+    frames, _ = load_ledger(demo_factory(clean=True).ledger_path)
+    folder = write_folder(frames, tmp_path / "csv", "csv")
+    path = folder / "transactions.csv"
+    lines = path.read_text(encoding="utf-8").split("\n")
+    lines[5] = lines[5].replace(",", ',"open', 1)
+    path.write_text("\n".join(lines), encoding="utf-8")
+    assert main(["verify", str(folder), "--chain-only", "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert f"{path}:" in err
+    assert "cannot read" in err

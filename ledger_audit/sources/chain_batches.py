@@ -299,7 +299,22 @@ def _file_batches(
         else:
             yield from _bucketed(folder, "entries", where.entries, rows, spill)
 
-    return versions(), entries()
+    return _read_or_hand_over(folder, versions()), _read_or_hand_over(folder, entries())
+
+
+def _read_or_hand_over(
+    folder: FolderReader, frames: Generator[pl.DataFrame]
+) -> Generator[pl.DataFrame]:
+    """``frames``, where a read the stream cannot make hands over.
+
+    The frames loader then reads the file whole and names the file and line of what is
+    wrong (a CSV quote left open, ...) in its own one-line error.
+    """
+    try:
+        yield from frames
+    except (pl.exceptions.PolarsError, OSError) as error:
+        first = str(error).strip().split("\n", 1)[0]
+        raise HandOver(f"{folder.label} could not be read a slice at a time ({first})") from error
 
 
 # --------------------------------------------------------------------------- opening
