@@ -55,6 +55,7 @@ from ledger_audit.ledger import admin
 from ledger_audit.ledger import writer as reference_module
 from ledger_audit.ledger.bulk import BulkWriter
 from ledger_audit.ledger.bulk_feed import ChildFeed
+from ledger_audit.ledger.bulk_state import TxStore
 from ledger_audit.ledger.engine import open_writer_engine, sqlite_url
 from ledger_audit.ledger.projector import project_balances
 from ledger_audit.ledger.writer import LedgerWriter, RequestPlanner
@@ -121,6 +122,7 @@ class Parts:
 WAITING = "caller waiting for it (wall)"
 SQLITE_THREAD = "SQLite thread (inserts, commits)"
 SQLITE_WALL = "  its wall time in the batches"
+RECEIVING = "  of which reading the feed (unpickling)"
 COMMITS = "  of which commits (wall, both threads)"
 IN_PROCESS = False
 """Set by ``--in-process``: the bulk writer's caller generates the scenario itself."""
@@ -138,6 +140,10 @@ def _profile() -> Parts:
     parts.wrap(BulkWriter, "_commit", COMMITS, clock=time.perf_counter)
     parts.wrap(BulkWriter, "flush", "flush on the caller (last commit)")
     parts.wrap(BulkWriter, "_wait", WAITING, clock=time.perf_counter)
+    parts.wrap(ChildFeed, "_receive", RECEIVING)
+    parts.wrap(TxStore, "settle", "  packing the state (TxStore.settle)")
+    parts.wrap(admin, "open_accounts", "  opening the accounts (set-up)")
+    parts.wrap(sys.modules[__name__], "_single_file", "  the single-file step (checkpoint)")
     return parts
 
 
@@ -333,6 +339,15 @@ def _one(transactions: int, *, parts: bool = False, in_process: bool = False) ->
         ):
             print(f"    {label:<40} {cpu[label]:8.1f}")
         print(f"    {'rest (scenario, hand-over, set-up)':<40} {caller - known:8.1f}")
+        for label in (
+            RECEIVING,
+            "  packing the state (TxStore.settle)",
+            "  opening the accounts (set-up)",
+            "  the single-file step (checkpoint)",
+        ):
+            print(f"    {label:<40} {cpu[label]:8.1f}")
+        times = os.times()
+        print(f"    {'process user / system CPU':<40} {times.user:8.1f} / {times.system:.1f}")
         for label in (SQLITE_THREAD, SQLITE_WALL, COMMITS):
             print(f"    {label:<40} {cpu[label]:8.1f}")
         print(f"    {WAITING:<40} {cpu[WAITING]:8.1f}")

@@ -29,6 +29,7 @@ outcomes and bytes.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Callable, Iterator, MutableMapping
 
 from ledger_audit.ledger.requests import EntrySpec
@@ -49,7 +50,7 @@ class TxStore(MutableMapping[str, TxState | None]):
     def __init__(self, legs_of: LegsOf, *, recent: int = RECENT_LEGS) -> None:
         self._legs_of = legs_of
         self._recent_bound = recent
-        self._recent: dict[str, tuple[int, tuple[EntrySpec, ...]]] = {}
+        self._recent: OrderedDict[str, tuple[int, tuple[EntrySpec, ...]]] = OrderedDict()
         self._packed: dict[str, int | TxState] = {}
         self._batch: dict[str, TxState | None] = {}
         self._code: dict[tuple[str, str], int] = {}
@@ -120,11 +121,16 @@ class TxStore(MutableMapping[str, TxState | None]):
         self._batch.clear()
 
     def _remember_legs(self, tx_id: str, version: int, legs: tuple[EntrySpec, ...]) -> None:
+        """Keep the legs, dropping the oldest past the bound.
+
+        An ``OrderedDict``: a plain dict's first key, after many deletions at the front,
+        is found by scanning the deleted slots (8 microseconds a request at 100k).
+        """
         recent = self._recent
-        recent.pop(tx_id, None)  # a newer version goes to the back
         recent[tx_id] = (version, legs)
+        recent.move_to_end(tx_id)  # a newer version goes to the back
         if len(recent) > self._recent_bound:
-            del recent[next(iter(recent))]
+            recent.popitem(last=False)
 
     def _new_code(self, kind_status: tuple[str, str]) -> int | None:
         if len(self._kind_status) >= _MAX_CODES or any(type(v) is not str for v in kind_status):
