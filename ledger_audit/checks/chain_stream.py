@@ -11,9 +11,10 @@ inserted, reordered, ...) needs hash look-ups across the whole chain (``checks.c
 So every row is checked as it passes (content, self-link, its link to the row before,
 contiguous seqs from 1, meta_hash, the checkpoints, every entry read belonging to a version
 of its batch, no version key twice); at the first doubt the stream stops and the caller's
-``load`` gives the frames for :func:`verify_chain`. Either way the report is the one
-``verify_chain`` gives for the same rows; ``StreamedChain.streamed`` says which way it went
-and ``reason`` why the stream stopped.
+``load`` gives the frames for :func:`verify_chain`. A batch reader stops it the same way
+(``sources.chain_batches.HandOver``: a row the loader would reject, ...). Either way the
+report is the one ``verify_chain`` gives for the same rows; ``StreamedChain.streamed`` says
+which way it went and ``reason`` why the stream stopped.
 """
 
 from __future__ import annotations
