@@ -180,6 +180,12 @@ class _Positions:
 
 
 def _positions(folder: FolderReader) -> _Positions:
+    """One pass over the key columns of both files (the only whole-file arrays held).
+
+    An entry finds its version by a 64-bit hash of the key: a collision can only hand an
+    entry to a wrong version, whose recomputed content then differs, so the stream hands over;
+    two versions with one hash hand over at once. Never a false proof.
+    """
     keys = (
         _scan(folder, "transactions")
         .select(
