@@ -290,3 +290,38 @@ def test_postgresql_is_streamed_inside_a_read_only_transaction(
             cursor.execute("INSERT INTO ledgers (ledger_id, name) VALUES ('x', 'x')")
     after, _ = load_ledger(pg_url)
     assert after.equals(before)
+
+
+def test_a_version_stored_twice_in_a_folder_hands_over(
+    demo_factory: DemoFactory, tmp_path: Path
+) -> None:
+    frames, _ = load_ledger(demo_factory(clean=True).ledger_path)
+    doubled = pl.concat([frames.transactions, frames.transactions.slice(10, 1)]).sort(
+        "ledger_id", "transaction_id", "version"
+    )
+    ledger = LedgerFrames(
+        frames.ledgers, frames.assets, frames.accounts, doubled, frames.entries, frames.balances
+    )
+    source = str(write_folder(ledger, tmp_path / "parquet", "parquet"))
+    result, expected, loads = stream(source, 32, 50)
+    assert not result.streamed
+    assert result.reason == "two versions have the same key (or key hash)"
+    assert loads == 1
+    assert expected.findings.height
+    assert_same(result, expected)
+
+
+def test_a_ledgers_row_the_loader_rejects_hands_over(
+    demo_factory: DemoFactory, tmp_path: Path
+) -> None:
+    frames, _ = load_ledger(demo_factory(clean=True).ledger_path)
+    folder = write_folder(frames, tmp_path / "csv", "csv")
+    ledgers = pl.read_csv(folder / "ledgers.csv", infer_schema=False)
+    extra = ledgers.with_columns(ledger_id=pl.lit("other"), created_ns=pl.lit("soon"))
+    pl.concat([ledgers, extra]).write_csv(folder / "ledgers.csv")
+    result, expected, loads = stream(str(folder), 32, 50)
+    assert not result.streamed
+    assert result.reason is not None
+    assert "a row of ledgers cannot be loaded" in result.reason
+    assert loads == 1
+    assert_same(result, expected)
