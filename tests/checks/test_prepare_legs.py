@@ -7,13 +7,21 @@ entries, unknown accounts and assets, rows without a chain seq, several ledgers.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import polars as pl
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from ledger_audit.checks.invariant_rules import TX, VERSION, legs_schema, prepare_legs
+from ledger_audit.checks.invariant_rules import (
+    TX,
+    VERSION,
+    _pairs_in_key_order,
+    _pairs_joined,
+    legs_schema,
+    prepare_legs,
+)
 from ledger_audit.schema.frames import FRAME_SCHEMAS
 from ledger_audit.sources.ledger_frames import LedgerFrames
 from tests.checks.test_suites import DAMAGED
@@ -94,6 +102,22 @@ ASSETS = ("USD/2", "EUR/2")
 
 
 @st.composite
+def sound_frames(draw: st.DrawFn) -> LedgerFrames:
+    """Every version with entries and every entry with a version, all in key order."""
+    drawn = draw(damaged_frames())
+    keys = drawn.transactions.select(VERSION).unique()
+    entries = drawn.entries.join(keys, on=list(VERSION), how="semi")
+    versions = drawn.transactions.join(entries.select(VERSION), on=list(VERSION), how="semi")
+    # or each version's entries backwards: not the key order, so not the run path
+    backwards = draw(st.booleans())
+    return replace(
+        drawn,
+        transactions=versions.sort(VERSION),
+        entries=entries.sort(*VERSION, "entry_index", descending=[False] * 3 + [backwards]),
+    )
+
+
+@st.composite
 def damaged_frames(draw: st.DrawFn) -> LedgerFrames:
     """Unique keys (as every source loads them), anything else as a damaged ledger has it."""
     keys = st.tuples(st.sampled_from(LEDGERS), st.sampled_from(TRANSACTIONS), st.integers(0, 2))
@@ -143,18 +167,25 @@ def damaged_frames(draw: st.DrawFn) -> LedgerFrames:
         {"asset_id": a, "code": a[:3], "scale": 2}
         for a in draw(st.lists(st.sampled_from(ASSETS), unique=True))
     ]
-    order = st.sampled_from(["key", "reversed"])  # sources need not store rows in key order
+    # loaders give rows in key order (the fast path); other sources need not, and a key
+    # order may hold all but the last key (entries of a version backwards)
+    order = st.sampled_from(["sorted", "last key backwards", "drawn", "reversed"])
 
-    def placed(frame: pl.DataFrame) -> pl.DataFrame:
-        return frame.reverse() if draw(order) == "reversed" else frame
+    def placed(frame: pl.DataFrame, keys: tuple[str, ...]) -> pl.DataFrame:
+        how = draw(order)
+        if how == "sorted":
+            return frame.sort(keys)
+        if how == "last key backwards":
+            return frame.sort(keys, descending=[False] * (len(keys) - 1) + [True])
+        return frame.reverse() if how == "reversed" else frame
 
     empty = LedgerFrames.empty()
     return LedgerFrames.from_tables(
         {
             **dict(empty.items()),
-            "transactions": placed(_frame("transactions", stored)),
-            "entries": placed(_frame("entries", entries)),
-            "accounts": placed(_frame("accounts", accounts)),
+            "transactions": placed(_frame("transactions", stored), VERSION),
+            "entries": placed(_frame("entries", entries), (*VERSION, "entry_index")),
+            "accounts": placed(_frame("accounts", accounts), ("ledger_id", "account_id")),
             "assets": _frame("assets", assets),
         }
     )
@@ -167,6 +198,20 @@ def test_gathering_by_row_numbers_equals_joining_whole_rows(frames: LedgerFrames
     expected = joined_whole(frames)
     assert legs.schema == expected.schema
     assert legs.equals(expected, null_equal=True)
+
+
+@settings(max_examples=200, deadline=None)
+@given(sound_frames())
+def test_pairing_by_runs_equals_the_join(frames: LedgerFrames) -> None:
+    """Sound ledgers in key order take the run path, which gives the join's pairs; entries
+    out of key order do not take it."""
+    assume(frames.entries.height > 0)
+    pairs = _pairs_in_key_order(frames.transactions, frames.entries)
+    in_key_order = frames.entries.equals(frames.entries.sort(*VERSION, "entry_index"))
+    assert (pairs is not None) == in_key_order
+    if pairs is not None:
+        assert pairs.equals(_pairs_joined(frames.transactions, frames.entries))
+    assert prepare_legs(frames).equals(joined_whole(frames), null_equal=True)
 
 
 def test_the_damaged_and_the_wide_ledgers() -> None:
