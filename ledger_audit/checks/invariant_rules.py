@@ -22,6 +22,7 @@ import polars as pl
 
 from ledger_audit.replay.balances import SUM_AMOUNT
 from ledger_audit.schema.frames import WIDE_AMOUNT
+from ledger_audit.sources.invariant_sql import VERSION_FIELDS
 from ledger_audit.sources.ledger_frames import LedgerFrames
 
 LEGS_SCHEMA: dict[str, pl.DataType] = {
@@ -130,15 +131,7 @@ GAP_LIMIT = 1_000
 """A gap wider than this is one violation at its first seq (as the chain verifier does)."""
 
 
-_VERSION_FIELDS = (
-    "kind",
-    "status",
-    "pending_transaction_id",
-    "reverses_transaction_id",
-    "idempotency_key",
-    "external_id",
-    "recorded_ns",
-)
+_VERSION_FIELDS = (*VERSION_FIELDS, "recorded_ns")
 _ENTRY_FIELDS = ("account_id", "asset_id", "direction", "amount")
 _ORDER = ("ledger_id", "chain_seq", "transaction_id", "version", "entry_index")
 """The order of the legs: chain order (rows without a seq last), then entry by entry."""

@@ -54,17 +54,22 @@ VIOLATION_COLUMNS: dict[str, sa.types.TypeEngine[Any]] = {
 """The columns every invariant statement returns (VIOLATION_SCHEMA in SQL types; the two
 amounts as text: an exact ``hi:lo`` pair of sums (``ExactSum``) or an integer)."""
 
-LEG_COLUMNS = (
-    "ledger_id",
-    "transaction_id",
-    "version",
-    "has_version",
+VERSION_FIELDS = (
     "kind",
     "status",
     "pending_transaction_id",
     "reverses_transaction_id",
     "idempotency_key",
     "external_id",
+)
+"""What each leg carries from its version besides its keys and times."""
+
+LEG_COLUMNS = (
+    "ledger_id",
+    "transaction_id",
+    "version",
+    "has_version",
+    *VERSION_FIELDS,
     "chain_seq",
     "recorded_ns",
     "entry_index",
@@ -257,18 +262,7 @@ def legs_sql(dialect: sa.Dialect) -> str:
 # --- building blocks ----------------------------------------------------------------------
 
 
-VERSION_COLUMNS = (
-    *_VERSION,
-    "kind",
-    "status",
-    "pending_transaction_id",
-    "reverses_transaction_id",
-    "idempotency_key",
-    "external_id",
-    "chain_seq",
-    "recorded_ns",
-    "pos",
-)
+VERSION_COLUMNS = (*_VERSION, *VERSION_FIELDS, "chain_seq", "recorded_ns", "pos")
 """The columns of each version's row (``versions_query``), ``pos`` last."""
 
 
