@@ -15,11 +15,14 @@ a fresh process, so each peak RSS is that size's own).
     .venv/bin/python benchmarks/bench_demo_writer.py --bulk-only --transactions 100000 200000
     .venv/bin/python benchmarks/bench_demo_writer.py --bulk-only --parts --transactions 200000
 
+The bulk writer's scenario is generated in a child process, as ``build_demo`` does;
+``--in-process`` (with ``--bulk-only``) generates it on the caller's thread instead.
 ``--parts`` (with ``--bulk-only``) also prints where the thread CPU goes: the caller's thread
 split into the planner (and the request hash inside it), sealing and row building, the
 projector and the rest (the scenario's generation and the hand-over), the writer's SQLite
 thread, and the caller's wall time spent waiting for it. It wraps those functions with
-``time.thread_time()``, which adds about a microsecond a request hash.
+``time.thread_time()``, which adds about a microsecond a request hash (hashed in the
+planner only with ``--in-process``).
 """
 
 from __future__ import annotations
