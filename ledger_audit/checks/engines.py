@@ -13,7 +13,8 @@ apart: there is no second copy to drift.
 - :class:`DatabaseEngine`: SQLite or PostgreSQL opened read-only, ``legs`` being the
   ``legs_query`` rows (or a stored relation of that name).
 
-Another engine (Spark) only needs ``name``, ``dialect`` and ``fetch``: :class:`QueryEngine`.
+Another engine (Spark) only needs ``name``, ``dialect``, ``fetch`` and ``shared_versions``:
+:class:`QueryEngine`.
 """
 
 from __future__ import annotations
@@ -75,13 +76,17 @@ class QueryEngine(Protocol):
         """The statement's rows as a VIOLATION_SCHEMA frame (any order)."""
         ...
 
+    def shared_versions(self) -> sa.TableClause | None:
+        """A relation holding ``versions_query``'s rows for every statement, or None.
+
+        None: each statement derives them (a read-only database cannot hold a table).
+        """
+        ...
+
 
 def violations_on(engine: QueryEngine, invariant: str) -> pl.DataFrame:
     """One invariant's violations on ``engine``, in a total order (VIOLATION_KEY first)."""
-    # DuckDB over frames holds the versions' rows once for every invariant; a database
-    # (read-only) and Spark derive them in each statement
-    versions = engine.shared_versions() if isinstance(engine, FrameEngine) else None
-    statement = violations_query(invariant, LEGS, engine.dialect, versions)
+    statement = violations_query(invariant, LEGS, engine.dialect, engine.shared_versions())
     return engine.fetch(statement).sort(VIOLATION_ORDER, nulls_last=True)
 
 
@@ -215,6 +220,9 @@ class DatabaseEngine:
         self.dialect = engine.dialect.name
         self.name = self.dialect
         self._stored = stored_legs
+
+    def shared_versions(self) -> None:
+        """None: the database is read-only, so each statement derives the versions."""
 
     def fetch(self, statement: sa.Select[Any]) -> pl.DataFrame:
         """Run the statement in the database (bound parameters, the ``legs`` rows as a CTE)."""

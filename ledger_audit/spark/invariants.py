@@ -64,9 +64,10 @@ def violation_schema() -> dict[str, pl.DataType]:
 class SparkQueryEngine:
     """A SQLAlchemy statement in, a polars frame out, run by Spark.
 
-    Satisfies ``checks.engines.QueryEngine`` (``name``, ``dialect``, ``fetch``), so
-    ``checks.engines.violations_on`` runs any invariant on it; ``dialect`` names the SQL family
-    the statements are built for (PostgreSQL's; the Spark dialect respells it).
+    Satisfies ``checks.engines.QueryEngine`` (``name``, ``dialect``, ``fetch``,
+    ``shared_versions``), so ``checks.engines.violations_on`` runs any invariant on it;
+    ``dialect`` names the SQL family the statements are built for (PostgreSQL's; the Spark
+    dialect respells it).
     """
 
     name = "spark"
@@ -81,6 +82,9 @@ class SparkQueryEngine:
         frame = pl.from_arrow(table)
         assert isinstance(frame, pl.DataFrame)  # noqa: S101 - a table gives a frame
         return frame
+
+    def shared_versions(self) -> None:
+        """None: each statement derives the versions (Spark caches the ``legs`` they come from)."""
 
     def fetch(self, statement: sa.Select[Any]) -> pl.DataFrame:
         """An invariant statement's rows as a VIOLATION_SCHEMA frame (exact Decimal amounts)."""
