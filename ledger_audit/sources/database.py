@@ -15,8 +15,8 @@ through the reader's connection fails.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Generator, Iterator
+from contextlib import closing, contextmanager
 from pathlib import Path
 
 import adbc_driver_manager
@@ -137,28 +137,43 @@ class SqliteReader:
             ]
         )
 
-    def _read(self, table: str, *, as_text: bool) -> pl.DataFrame:
-        expected = self._expected(table, as_text=as_text)
+    def _batches(
+        self, table: str, *, as_text: bool, relation: str | None = None
+    ) -> Generator[pl.DataFrame]:
+        """``table``'s columns (from ``relation``, else the table), batch by batch, in order.
+
+        The probe row is checked and dropped; a value of another storage class than
+        declared raises TypeFallback (unless the columns are read as text already).
+        """
         cursor = self.connection.cursor()
         try:
             cursor.adbc_statement.set_options(
                 **{adbc_driver_sqlite.StatementOptions.BATCH_ROWS.value: str(self._batch_size)}
             )
-            cursor.execute(self._query(table, as_text=as_text))
+            cursor.execute(self._query(table, as_text=as_text, relation=relation))
             reader = cursor.fetch_record_batch()
-            if not reader.schema.equals(expected):
+            if not reader.schema.equals(self._expected(table, as_text=as_text)):
                 raise TypeFallback
+            probed = False
             try:
-                frame = frame_from_batches(reader)
+                for batch in reader:  # each Arrow batch freed once it is a frame
+                    frame = pl.DataFrame(batch)
+                    if not probed:
+                        if frame.height == 0 or frame[_PROBE][0] != 1:
+                            break
+                        frame, probed = frame.slice(1), True
+                    yield frame.drop(_PROBE)
             except _DB_ERRORS as error:
                 if "Type mismatch" in str(error) and not as_text:
                     raise TypeFallback from error
                 raise
+            if not probed:
+                raise InputError(f"{self.label} table {table}", "type probe row out of place")
         finally:
             cursor.close()
-        if frame.height == 0 or frame[_PROBE][0] != 1:
-            raise InputError(f"{self.label} table {table}", "type probe row out of place")
-        return frame.slice(1).drop(_PROBE)
+
+    def _read(self, table: str, *, as_text: bool) -> pl.DataFrame:
+        return pl.concat(list(self._batches(table, as_text=as_text)), rechunk=False)
 
     def read_batches(self, table: str, relation: str) -> Iterator[pl.DataFrame]:
         """``table``'s columns from ``relation`` (a subquery), a batch at a time, in its order.
@@ -167,31 +182,8 @@ class SqliteReader:
         storage class raises TypeFallback (``read_raw`` would re-read the whole table as
         text: a stream hands over to it instead).
         """
-        cursor = self.connection.cursor()
-        try:
-            cursor.adbc_statement.set_options(
-                **{adbc_driver_sqlite.StatementOptions.BATCH_ROWS.value: str(self._batch_size)}
-            )
-            cursor.execute(self._query(table, as_text=False, relation=relation))
-            reader = cursor.fetch_record_batch()
-            if not reader.schema.equals(self._expected(table, as_text=False)):
-                raise TypeFallback
-            first = True
-            try:
-                for batch in reader:
-                    frame = pl.DataFrame(batch)
-                    if first:
-                        if frame.height == 0 or frame[_PROBE][0] != 1:
-                            raise InputError(f"{self.label} table {table}", "probe out of place")
-                        frame, first = frame.slice(1), False
-                    if frame.height:
-                        yield frame.drop(_PROBE)
-            except _DB_ERRORS as error:
-                if "Type mismatch" in str(error):
-                    raise TypeFallback from error
-                raise
-        finally:
-            cursor.close()
+        with closing(self._batches(table, as_text=False, relation=relation)) as read:
+            yield from (frame for frame in read if frame.height)
 
     def table_label(self, table: str) -> str:  # noqa: ARG002 - one database, one label
         """Rejections name the database URL; the table has its own column."""
