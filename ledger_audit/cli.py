@@ -197,8 +197,6 @@ def _run_verify(args: argparse.Namespace) -> int:
         return run_chain_only(args)
 
     from ledger_audit.checks.runner import audit  # noqa: PLC0415 - keep --help fast
-    from ledger_audit.exports.checkpoints import write_checkpoints  # noqa: PLC0415
-    from ledger_audit.exports.findings import write_findings, write_frame  # noqa: PLC0415
     from ledger_audit.sources.reading import read_ledger  # noqa: PLC0415
     from ledger_audit.spec import VerifySpec  # noqa: PLC0415
 
@@ -220,17 +218,7 @@ def _run_verify(args: argparse.Namespace) -> int:
         result = _audit_on_spark(args, read, spec)
     else:
         result = audit(frames, report, spec, native=read.native)
-    summary = result.summary()
-    paths = [
-        *write_findings(result.findings, args.out),
-        *write_frame(summary, args.out, "summary"),
-        write_checkpoints(args.out / "checkpoints.json", result.checkpoints),
-    ]
-    print(render_summary(summary), end="")
-    unproven = [line for r in result.results for line in r.coverage.unproven]
-    if unproven:
-        print("\nNot proven:")
-        print("".join(f"- {line}\n" for line in unproven), end="")
+    paths = write_and_show(result, args.out)
     print(
         f"\n{result.findings.height} finding(s), {result.critical} critical, over "
         f"{frames.transactions.height:,} transaction versions and {frames.entries.height:,} "
@@ -238,6 +226,29 @@ def _run_verify(args: argparse.Namespace) -> int:
     )
     print("Wrote " + ", ".join(str(p) for p in paths) + ".")
     return EXIT_CRITICAL if result.critical else EXIT_OK
+
+
+def write_and_show(result: AuditResult, out: Path) -> list[Path]:
+    """Write an audit's findings, summary and checkpoints to ``out``; print the summary.
+
+    The summary is followed by what the audit could not prove (``verify`` and
+    ``verify --chain-only`` both).
+    """
+    from ledger_audit.exports.checkpoints import write_checkpoints  # noqa: PLC0415
+    from ledger_audit.exports.findings import write_findings, write_frame  # noqa: PLC0415
+
+    summary = result.summary()
+    paths = [
+        *write_findings(result.findings, out),
+        *write_frame(summary, out, "summary"),
+        write_checkpoints(out / "checkpoints.json", result.checkpoints),
+    ]
+    print(render_summary(summary), end="")
+    unproven = [line for r in result.results for line in r.coverage.unproven]
+    if unproven:
+        print("\nNot proven:")
+        print("".join(f"- {line}\n" for line in unproven), end="")
+    return paths
 
 
 def _audit_on_spark(args: argparse.Namespace, read: LedgerRead, spec: VerifySpec) -> AuditResult:

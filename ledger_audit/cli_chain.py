@@ -172,8 +172,6 @@ def run_chain_only(args: argparse.Namespace) -> int:
     """``verify SOURCE --chain-only --out DIR``: prints the summary and how it was read."""
     from ledger_audit import cli  # noqa: PLC0415 - loaded already
     from ledger_audit.errors import InputError  # noqa: PLC0415
-    from ledger_audit.exports.checkpoints import write_checkpoints  # noqa: PLC0415
-    from ledger_audit.exports.findings import write_findings, write_frame  # noqa: PLC0415
 
     if args.engine == "spark":
         raise InputError("--chain-only", "streams on this machine: drop --engine spark")
@@ -187,25 +185,15 @@ def run_chain_only(args: argparse.Namespace) -> int:
         batch_rows=args.batch_rows,
     )
     result = run.result
-    summary = result.summary()
-    paths = [
-        *write_findings(result.findings, args.out),
-        *write_frame(summary, args.out, "summary"),
-        write_checkpoints(args.out / "checkpoints.json", result.checkpoints),
-    ]
-    out = [cli.render_summary(summary)]
-    unproven = [line for r in result.results for line in r.coverage.unproven]
-    if unproven:
-        out.append("\nNot proven:\n" + "".join(f"- {line}\n" for line in unproven))
+    paths = cli.write_and_show(result, args.out)
     if run.streamed:
         how = f"streamed in {run.batches:,} batch(es) of up to {args.batch_rows:,} versions"
     else:
         how = f"not streamed, the frames were loaded: {run.reason}"
-    out.append(
+    sys.stdout.write(
         f"\nChain only, {how}.\n{result.findings.height} finding(s), {result.critical} "
         f"critical, over {run.versions:,} chained transaction versions from {run.source} in "
         f"{time.perf_counter() - started:.1f} s.\n"
+        "Wrote " + ", ".join(str(p) for p in paths) + ".\n"
     )
-    out.append("Wrote " + ", ".join(str(p) for p in paths) + ".\n")
-    sys.stdout.write("".join(out))
     return cli.EXIT_CRITICAL if result.critical else cli.EXIT_OK
