@@ -11,8 +11,9 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Literal, Protocol, TypeVar
 
 import sqlalchemy as sa
 
@@ -62,6 +63,9 @@ Both writers leave the same bytes (tests/demo/test_bulk_build.py); below this si
 demo keeps going through the single-request reference writer, so every small demo and
 the tests that build one keep exercising it.
 """
+
+
+_T = TypeVar("_T")
 
 
 class BatchSubmitter(Protocol):
@@ -120,23 +124,32 @@ def submit_stream(
     writer: BatchSubmitter, clock: StreamClock, stream: Iterable[Timed], tally: WriteTally
 ) -> None:
     """Submit a lazy stream of requests in batches, the clock showing each event's time."""
-    batch: list[Timed] = []
+    for batch in _in_batches(stream):
+        _submit_batch(writer.submit_many, clock, batch, tally)
+
+
+def _in_batches(stream: Iterable[_T]) -> Iterator[list[_T]]:
+    """``stream`` in lists of :data:`BATCH_SIZE` items (the last one shorter)."""
+    batch: list[_T] = []
     for item in stream:
         batch.append(item)
         if len(batch) >= BATCH_SIZE:
-            _submit_batch(writer, clock, batch, tally)
+            yield batch
             batch = []
     if batch:
-        _submit_batch(writer, clock, batch, tally)
+        yield batch
 
 
 def _submit_batch(
-    writer: BatchSubmitter, clock: StreamClock, batch: list[Timed], tally: WriteTally
+    submit: Callable[[list[Request]], list[PostResult | PostRejected]],
+    clock: StreamClock,
+    batch: list[Timed],
+    tally: WriteTally,
 ) -> None:
     for item in batch:
         if not item.retry:
             clock.expect(item.time_ns)
-    outcomes = writer.submit_many([item.request for item in batch])
+    outcomes = submit([item.request for item in batch])
     clock.clear()
     tally.count(outcomes)
 
@@ -301,27 +314,9 @@ def submit_hashed_stream(
     tally: WriteTally,
 ) -> None:
     """:func:`submit_stream` for requests that come with their digests (a feed's)."""
-    batch: list[tuple[Timed, str]] = []
-    for pair in stream:
-        batch.append(pair)
-        if len(batch) >= BATCH_SIZE:
-            _submit_hashed_batch(writer, clock, batch, tally)
-            batch = []
-    if batch:
-        _submit_hashed_batch(writer, clock, batch, tally)
-
-
-def _submit_hashed_batch(
-    writer: BulkWriter, clock: StreamClock, batch: list[tuple[Timed, str]], tally: WriteTally
-) -> None:
-    for item, _ in batch:
-        if not item.retry:
-            clock.expect(item.time_ns)
-    outcomes = writer.submit_many(
-        [item.request for item, _ in batch], [digest for _, digest in batch]
-    )
-    clock.clear()
-    tally.count(outcomes)
+    for pairs in _in_batches(stream):
+        submit = partial(writer.submit_many, digests=[digest for _, digest in pairs])
+        _submit_batch(submit, clock, [item for item, _ in pairs], tally)
 
 
 def _post_fed(
