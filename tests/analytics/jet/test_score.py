@@ -32,15 +32,14 @@ def findings(rows: list[tuple[int, JetRule, Severity]]) -> pl.DataFrame:
             "chain_seq": [t + 1 for t, _, _ in rows],
         }
     )
-    return (
-        frame.with_columns(
-            pl.lit(None, dtype).alias(name)
-            for name, dtype in FINDINGS_SCHEMA.items()
-            if name not in frame.columns
-        )
-        .select(list(FINDINGS_SCHEMA))
-        .cast(FINDINGS_SCHEMA)
-    )  # type: ignore[arg-type]
+    missing = [
+        pl.lit(None, dtype).alias(name)
+        for name, dtype in FINDINGS_SCHEMA.items()
+        if name not in frame.columns
+    ]
+    return frame.with_columns(missing).select(
+        pl.col(name).cast(dtype) for name, dtype in FINDINGS_SCHEMA.items()
+    )
 
 
 @settings(max_examples=60, deadline=None)
