@@ -60,7 +60,7 @@ from ledger_audit.ledger.bulk import BulkWriter
 from ledger_audit.ledger.bulk_feed import ChildFeed
 from ledger_audit.ledger.bulk_state import TxStore
 from ledger_audit.ledger.engine import open_writer_engine, sqlite_url
-from ledger_audit.ledger.projector import project_balances
+from ledger_audit.ledger.projector import HeldVersions, project_balances
 from ledger_audit.ledger.writer import LedgerWriter, RequestPlanner
 
 SEED = 7
@@ -127,6 +127,7 @@ SQLITE_THREAD = "SQLite thread (inserts, commits)"
 SQLITE_WALL = "  its wall time in the batches"
 RECEIVING = "  of which reading the feed (unpickling)"
 COMMITS = "  of which commits (wall, both threads)"
+PROJECTOR_PROCESS = "  projector, process CPU (polars' threads)"
 IN_PROCESS = False
 """Set by ``--in-process``: the bulk writer's caller generates the scenario itself."""
 PARTS: Parts | None = None
@@ -186,6 +187,7 @@ def write(folder: Path, transactions: int, *, bulk: bool, limit: int | None = No
         admin.close_period(engine, LEDGER_ID, through_ns=scenario.month.closed_through_ns)
         submit_hashed_stream(writer, clock, _counted(feed.section(), counter, limit), tally)
 
+    held: HeldVersions | None = None
     if bulk:
         with _collector_paused(), BulkWriter(engine, LEDGER_ID, clock=clock) as writer:
             if IN_PROCESS:
@@ -193,12 +195,15 @@ def write(folder: Path, transactions: int, *, bulk: bool, limit: int | None = No
             else:
                 with scenario_feed(scenario) as feed:
                     post_fed(writer, feed)
+        held = writer.hand_over_versions()  # closed: every batch committed
     else:
         post(LedgerWriter(engine, LEDGER_ID, clock=clock), None)
-    projector = time.thread_time()
-    project_balances(engine, LEDGER_ID)
+    projector, projector_cpu = time.thread_time(), _cpu()
+    project_balances(engine, LEDGER_ID, held)
+    held = None  # its frames go before the file is read back
     if PARTS is not None:
         PARTS.cpu["projector"] += time.thread_time() - projector
+        PARTS.cpu[PROJECTOR_PROCESS] += _cpu() - projector_cpu
     complete = limit is None or counter[0] < limit
     engine.dispose()
     _single_file(path)
@@ -338,6 +343,7 @@ def _one(transactions: int, *, parts: bool = False, in_process: bool = False) ->
             "request hash (in the planner)",
             "sealing and row building",
             "projector",
+            PROJECTOR_PROCESS,
             "flush on the caller (last commit)",
         ):
             print(f"    {label:<40} {cpu[label]:8.1f}")

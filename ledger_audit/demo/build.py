@@ -42,7 +42,7 @@ from ledger_audit.ledger import admin
 from ledger_audit.ledger.bulk import BulkWriter, BulkWriterError
 from ledger_audit.ledger.bulk_feed import ChildFeed, hashed
 from ledger_audit.ledger.engine import open_writer_engine, sqlite_url
-from ledger_audit.ledger.projector import project_balances
+from ledger_audit.ledger.projector import HeldVersions, project_balances
 from ledger_audit.ledger.requests import PostResult, Request
 from ledger_audit.ledger.writer import LedgerWriter
 
@@ -361,7 +361,11 @@ def _post_streams(
 def _write_month(
     engine: sa.Engine, scenario: Scenario, tally: WriteTally, *, bulk: bool = False
 ) -> None:
-    """Create the ledger, post the opening balances, close the previous month, post the month."""
+    """Create the ledger, post the opening balances, close the previous month, post the month.
+
+    Then project the balances; the bulk writer hands the projector the versions it sealed,
+    which it folds instead of reading the month back when the chain head is still theirs.
+    """
     setup_ns = scenario.setup_ns
     admin.create_ledger(
         engine, LEDGER_ID, name=f"Demo wallet ledger {scenario.month.label}", created_ns=setup_ns
@@ -370,6 +374,7 @@ def _write_month(
         admin.register_asset(engine, ASSET[currency], kind="fiat")
     admin.open_accounts(engine, LEDGER_ID, scenario.accounts(), opened_ns=setup_ns)
     clock = StreamClock(setup_ns)
+    held: HeldVersions | None = None
     if bulk:
         with (
             _collector_paused(),
@@ -377,7 +382,8 @@ def _write_month(
             scenario_feed(scenario) as feed,
         ):
             _post_fed(engine, scenario, writer, clock, tally, feed=feed)
+        held = writer.hand_over_versions()  # the month as sealed, so it is not read back
     else:
         reference = LedgerWriter(engine, LEDGER_ID, clock=clock)
         _post_streams(engine, scenario, reference, clock, tally, flush=lambda: None)
-    project_balances(engine, LEDGER_ID)
+    project_balances(engine, LEDGER_ID, held)

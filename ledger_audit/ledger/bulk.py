@@ -41,6 +41,7 @@ from ledger_audit.errors import PostRejected
 from ledger_audit.ledger.bulk_feed import BulkWriterError
 from ledger_audit.ledger.bulk_state import RECENT_LEGS, TxStore
 from ledger_audit.ledger.effects import BalanceCells, BalanceKey
+from ledger_audit.ledger.projector import HeldVersions, slim_entries, slim_versions
 from ledger_audit.ledger.requests import EntrySpec, PostResult, Request
 from ledger_audit.ledger.sealing import ChainHead, NewVersion, SealedRow
 from ledger_audit.ledger.writer import (
@@ -287,6 +288,7 @@ class BulkWriter:
         self._keys = _KeyStore(ledger_id, self._wait)
         self._balances: dict[BalanceKey, BalanceCells] = {}
         self._metadata_json: dict[tuple[tuple[str, str], ...], str] = {}
+        self._held: tuple[list[pl.DataFrame], list[pl.DataFrame]] | None = ([], [])
         self._broken = False
         self._pending: Future[None] | None = None
         self._pending_commits = False
@@ -353,6 +355,23 @@ class BulkWriter:
         finally:
             self._executor.shutdown()
             self._abort()
+
+    def hand_over_versions(self) -> HeldVersions | None:
+        """Every version this writer sealed, for ``project_balances``; None once it failed.
+
+        Slim frames of the rows it built to seal them (:func:`slim_versions`,
+        :func:`slim_entries`), so that the projection after a bulk write need not read the
+        month back (about 270 MiB at 1M transactions). Handed over once: the writer then
+        stops keeping them (a later batch would make them incomplete), so their memory goes
+        with the caller's last reference. Call it after :meth:`flush`: the projector takes
+        them only if the ledger's chain head is still the one they end at.
+        """
+        held, self._held = self._held, None
+        if held is None or self._broken or self._head is None or not held[0]:
+            return None
+        return HeldVersions(
+            self.ledger_id, self._head.seq, self._head.head_hash, tuple(held[0]), tuple(held[1])
+        )
 
     def __enter__(self) -> Self:
         return self
@@ -637,6 +656,9 @@ class BulkWriter:
             for i, e in enumerate(v.entries)
         ]
         legs = pl.DataFrame(entry_rows, schema=_ENTRIES_SCHEMA, orient="row")
+        if self._held is not None:
+            self._held[0].append(slim_versions(frame))
+            self._held[1].append(slim_entries(legs))
         contents: list[str] = content_hashes(frame, legs).to_list()
         descriptions = [v.description for v in versions]
         metadata = [self._metadata(v.metadata) for v in versions]

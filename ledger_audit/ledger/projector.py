@@ -9,7 +9,7 @@ increase along the chain, so that instant is exactly a chain prefix).
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
 import polars as pl
@@ -70,12 +70,87 @@ def _lock_watermark(conn: sa.Connection, ledger_id: str) -> tuple[int, int]:
     return int(row.through_seq), int(row.as_of_ns)
 
 
-def project_balances(engine: sa.Engine, ledger_id: str) -> ProjectionResult:
-    """Fold every version sealed after the watermark into the cached balances."""
+HELD_CHUNK = 1_000_000
+"""Entries of a writer's frames folded per join: a join builds its hash table again for each
+chunk (1M a chunk at 1M transactions: 1.9 s of CPU against 2.3 s for 200k, for 20 MiB more
+at the peak)."""
+
+
+def slim_versions(frame: pl.DataFrame) -> pl.DataFrame:
+    """What :func:`fold_frames` reads of a writer's versions, the status as a category.
+
+    A category (four bytes a row, and a cheaper group-by) instead of the repeated text; the
+    fold gives the same keys and cells either way.
+    """
+    return frame.select(
+        "transaction_id", "version", pl.col("status").cast(pl.Categorical()), "chain_seq"
+    )
+
+
+def slim_entries(frame: pl.DataFrame) -> pl.DataFrame:
+    """What :func:`fold_frames` reads of a writer's entries, the repeated text as categories.
+
+    Account, asset and direction as categories: a third less memory held (about 60 bytes
+    an entry instead of 95), and a cheaper group-by.
+    """
+    return frame.select(
+        "transaction_id",
+        "version",
+        *(pl.col(c).cast(pl.Categorical()) for c in ("account_id", "asset_id", "direction")),
+        "amount",
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class HeldVersions:
+    """Every version one writer sealed on a ledger since genesis, as it holds them in memory.
+
+    ``versions`` and ``entries`` are the rows it wrote, a frame per batch
+    (:func:`slim_versions`, :func:`slim_entries`); ``head_seq`` and ``head_hash`` are the
+    chain head its last version left. The projector folds them instead of reading the span
+    back only where they are the whole log: see :meth:`covers`.
+    """
+
+    ledger_id: str
+    head_seq: int
+    head_hash: str
+    versions: tuple[pl.DataFrame, ...]
+    entries: tuple[pl.DataFrame, ...]
+
+    def covers(self, ledger_id: str, low: int, head_seq: int, head_hash: str) -> bool:
+        """Whether these are all the ledger's versions, through its head (read under the lock).
+
+        ``head_seq`` and ``head_hash`` are the ledger's chain head, ``low`` its watermark.
+        The writer started on an empty chain (the bulk writer refuses any other), so the
+        rows it holds are every chained version from seq 1 on; if the ledger's head is still
+        the one its last version sealed, nobody appended after it, and an append-only log
+        holds exactly those versions (an unchained row cannot be the version another one
+        replaces: the writer wrote those, and the key is unique).
+        """
+        return (
+            ledger_id == self.ledger_id
+            and head_seq == self.head_seq
+            and head_hash == self.head_hash
+            and 0 <= low <= head_seq
+        )
+
+
+def project_balances(
+    engine: sa.Engine, ledger_id: str, held: HeldVersions | None = None
+) -> ProjectionResult:
+    """Fold every version sealed after the watermark into the cached balances.
+
+    ``held``: the versions a writer sealed on this ledger since genesis, if it kept them
+    (the bulk writer does); they are folded instead of reading the span back when the
+    ledger's chain head, read under the lock, is still theirs, else the span is read as
+    without them.
+    """
     with engine.begin() as conn:
         low, as_of = _lock_watermark(conn, ledger_id)
         head = conn.execute(
-            sa.select(transactions.c.chain_seq, transactions.c.recorded_ns)
+            sa.select(
+                transactions.c.chain_seq, transactions.c.recorded_ns, transactions.c.chain_hash
+            )
             .where(transactions.c.ledger_id == ledger_id, transactions.c.chain_seq.is_not(None))
             .order_by(transactions.c.chain_seq.desc())
             .limit(1)
@@ -83,7 +158,11 @@ def project_balances(engine: sa.Engine, ledger_id: str) -> ProjectionResult:
         if head is None or int(head.chain_seq) <= low:
             return ProjectionResult(ledger_id, low, low, 0, as_of)
         high, as_of = int(head.chain_seq), int(head.recorded_ns)
-        delta = _delta(conn, ledger_id, low, high)
+        if held is not None and held.covers(ledger_id, low, high, str(head.chain_hash)):
+            entry_chunks = _batched(held.entries, HELD_CHUNK)
+            delta = fold_frames(pl.concat(held.versions), entry_chunks, low, high)
+        else:
+            delta = _delta(conn, ledger_id, low, high)
         changed = _write(conn, ledger_id, delta, as_of)
         conn.execute(
             balances.update().where(balances.c.ledger_id == ledger_id).values(as_of_ns=as_of)
@@ -111,25 +190,48 @@ def frame_delta(
 ) -> dict[BalanceKey, BalanceCells]:
     """``log_delta(conn, ledger_id, low, high)``, the same keys and cells, folded in polars.
 
-    A version sealed at seq in (low, high] adds its entries and takes away those of the
-    version it replaces (version - 1), each counted only while posted or pending; an
-    account x asset is in the result if any such entry touches it, even if its cells
-    come to zero (the SQL fold's groups; a property test holds the two equal). Sums are
-    taken in 128 bits, so they are exact where SQLite's would overflow and raise. The
-    entries are read and summed a chunk at a time, so no more than one chunk of them is
-    ever held as Python rows.
+    The ledger's versions are read whole and its entries a chunk at a time, so no more than
+    one chunk of them is ever held as Python rows; :func:`fold_frames` folds them.
     """
     txs = _read(
         db,
         "SELECT transaction_id, version, status, chain_seq FROM transactions WHERE ledger_id = ?",
         ledger_id,
         _TX_SCHEMA,
-    ).lazy()
-    new = txs.filter((pl.col("chain_seq") > low) & (pl.col("chain_seq") <= high))
+    )
+    entry_chunks = _chunks(
+        db,
+        "SELECT transaction_id, version, account_id, asset_id, direction, amount "
+        "FROM entries WHERE ledger_id = ?",
+        ledger_id,
+        _ENTRY_SCHEMA,
+    )
+    return fold_frames(txs, entry_chunks, low, high)
+
+
+def fold_frames(
+    txs: pl.DataFrame, entry_chunks: Iterable[pl.DataFrame], low: int, high: int
+) -> dict[BalanceKey, BalanceCells]:
+    """The change to each account x asset made by the versions sealed at seq in (low, high].
+
+    ``txs`` holds every version of the ledger (transaction_id, version, status, chain_seq)
+    and ``entry_chunks`` all its entries (transaction_id, version, account_id, asset_id,
+    direction, amount), in chunks, however they were read (the database, a writer's memory).
+    A version sealed in the span adds its entries and takes away those of the version it
+    replaces (version - 1), each counted only while posted or pending; an account x asset
+    is in the result if any such entry touches it, even if its cells come to zero (the SQL
+    fold's groups; a property test holds the two equal). Sums are taken in 128 bits, so
+    they are exact where SQLite's would overflow and raise; each chunk is summed on its own.
+    """
+    versions = txs.lazy()
+    new = versions.filter((pl.col("chain_seq") > low) & (pl.col("chain_seq") <= high))
     added = new.select("transaction_id", "version", "status", sign=pl.lit(1, pl.Int8()))
     replaced = (
         new.select("transaction_id", version=pl.col("version") - 1)
-        .join(txs.select("transaction_id", "version", "status"), on=["transaction_id", "version"])
+        .join(
+            versions.select("transaction_id", "version", "status"),
+            on=["transaction_id", "version"],
+        )
         .select("transaction_id", "version", "status", sign=pl.lit(-1, pl.Int8()))
     )
     counted = pl.concat([added, replaced]).filter(pl.col("status").is_in(_COUNTED)).collect()
@@ -151,13 +253,7 @@ def frame_delta(
             cell("pending", "credit").alias("pending_credits"),
         )
         .collect()
-        for chunk in _chunks(
-            db,
-            "SELECT transaction_id, version, account_id, asset_id, direction, amount "
-            "FROM entries WHERE ledger_id = ?",
-            ledger_id,
-            _ENTRY_SCHEMA,
-        )
+        for chunk in entry_chunks
     ]
     if not partial:
         return {}
@@ -166,6 +262,20 @@ def frame_delta(
         (account, asset): BalanceCells(int(pd), int(pc), int(ed), int(ec))
         for account, asset, pd, pc, ed, ec in cells.select(*keys, *_CELLS).iter_rows()
     }
+
+
+def _batched(frames: Iterable[pl.DataFrame], rows: int) -> Iterator[pl.DataFrame]:
+    """Frames joined into chunks of about ``rows`` rows (a writer's batches are small)."""
+    group: list[pl.DataFrame] = []
+    size = 0
+    for frame in frames:
+        group.append(frame)
+        size += frame.height
+        if size >= rows:
+            yield pl.concat(group)
+            group, size = [], 0
+    if group:
+        yield pl.concat(group)
 
 
 def _chunks(
