@@ -8,6 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Literal
+
+import polars as pl
+
+PARQUET_ROW_GROUP_ROWS = 131_072
+"""Rows per Parquet row group, fixed: without it polars writes a row group per chunk of the
+frame, and chunking depends on how its threads built the frame, so the same rows gave a
+different file (and manifest digest) from run to run (seen on the 1M demo's tables)."""
 
 
 def write_atomic(path: Path, write: Callable[[Path], object]) -> Path:
@@ -35,3 +43,22 @@ def write_text_atomic(path: Path, text: str, *, newline: str = "\n") -> Path:
 def write_bytes_atomic(path: Path, data: bytes) -> Path:
     """Write ``data`` atomically."""
     return write_atomic(path, lambda partial: partial.write_bytes(data))
+
+
+def write_parquet_atomic(
+    path: Path,
+    frame: pl.DataFrame,
+    *,
+    compression: Literal["zstd", "snappy", "uncompressed"] = "zstd",
+    statistics: bool = False,
+) -> Path:
+    """Write ``frame`` as Parquet atomically; the bytes depend on its rows, not its chunks."""
+    return write_atomic(
+        path,
+        lambda partial: frame.write_parquet(
+            partial,
+            compression=compression,
+            statistics=statistics,
+            row_group_size=PARQUET_ROW_GROUP_ROWS,
+        ),
+    )

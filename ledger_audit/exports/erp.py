@@ -40,7 +40,7 @@ from pathlib import Path
 import polars as pl
 
 from ledger_audit.errors import InputError
-from ledger_audit.exports.atomic import write_atomic, write_bytes_atomic
+from ledger_audit.exports.atomic import write_bytes_atomic, write_parquet_atomic
 from ledger_audit.money import to_decimal
 from ledger_audit.reports.journals import SummaryJournals
 
@@ -265,10 +265,7 @@ def write_journals_parquet(journals: SummaryJournals, out_dir: Path) -> tuple[Pa
     """
 
     def parquet(frame: pl.DataFrame, name: str) -> Path:
-        return write_atomic(
-            out_dir / name,
-            lambda p: frame.write_parquet(p, compression="zstd", statistics=False),
-        )
+        return write_parquet_atomic(out_dir / name, frame)
 
     lines = parquet(journals.lines.sort(_ORDER), "journal_lines.parquet")
     drilldown = parquet(

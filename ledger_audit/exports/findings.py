@@ -10,15 +10,13 @@ from pathlib import Path
 
 import polars as pl
 
-from ledger_audit.exports.atomic import write_atomic
+from ledger_audit.exports.atomic import write_atomic, write_parquet_atomic
 from ledger_audit.findings import FINDINGS_SCHEMA
 
 
 def write_frame(frame: pl.DataFrame, out_dir: Path, stem: str) -> tuple[Path, Path]:
     """``stem.parquet`` and ``stem.csv`` in ``out_dir`` (created if missing)."""
-    parquet = write_atomic(
-        out_dir / f"{stem}.parquet", lambda p: frame.write_parquet(p, statistics=False)
-    )
+    parquet = write_parquet_atomic(out_dir / f"{stem}.parquet", frame)
     csv = write_atomic(out_dir / f"{stem}.csv", frame.write_csv)
     return parquet, csv
 

@@ -15,7 +15,7 @@ from typing import Literal
 
 import polars as pl
 
-from ledger_audit.exports.atomic import write_atomic
+from ledger_audit.exports.atomic import write_atomic, write_parquet_atomic
 from ledger_audit.sources.files import table_file
 from ledger_audit.sources.ledger_frames import LedgerFrames
 
@@ -23,7 +23,7 @@ from ledger_audit.sources.ledger_frames import LedgerFrames
 def _write_atomically(frame: pl.DataFrame, path: Path, fmt: Literal["parquet", "csv"]) -> None:
     """Write beside the target and rename, so a crash never leaves a half-written table."""
     if fmt == "parquet":
-        write_atomic(path, lambda p: frame.write_parquet(p, compression="zstd", statistics=True))
+        write_parquet_atomic(path, frame, statistics=True)
     else:
         write_atomic(
             path,

@@ -1,0 +1,52 @@
+"""Parquet exports: the bytes depend on the rows, never on how polars chunked the frame."""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+
+import polars as pl
+import pyarrow.parquet as pq
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ledger_audit.exports.atomic import PARQUET_ROW_GROUP_ROWS, write_parquet_atomic
+from ledger_audit.exports.findings import write_frame
+
+ROWS = pl.DataFrame(
+    {
+        "transaction_id": [f"tx-{i:05d}" for i in range(1_000)],
+        "amount": list(range(1_000)),
+        "note": [None if i % 7 else "seven" for i in range(1_000)],
+    }
+)
+
+
+def chunked(frame: pl.DataFrame, cuts: list[int]) -> pl.DataFrame:
+    """The same rows in pieces cut at ``cuts`` (as a parallel build leaves them)."""
+    bounds = [0, *sorted(set(cuts)), frame.height]
+    pieces = [frame.slice(a, b - a) for a, b in itertools.pairwise(bounds) if b > a]
+    return pl.concat(pieces, rechunk=False)
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.integers(1, ROWS.height - 1), max_size=6))
+def test_the_same_rows_in_any_chunks_write_the_same_file(
+    tmp_path_factory: pytest.TempPathFactory, cuts: list[int]
+) -> None:
+    folder: Path = tmp_path_factory.mktemp("tables")
+    pieces = chunked(ROWS, cuts)
+    assert pieces.n_chunks() == len(set(cuts)) + 1
+    whole, _ = write_frame(ROWS, folder / "whole", "t")
+    split, _ = write_frame(pieces, folder / "split", "t")
+    assert whole.read_bytes() == split.read_bytes()
+    assert pl.read_parquet(split).equals(ROWS)
+
+
+def test_row_groups_have_the_fixed_size(tmp_path: Path) -> None:
+    frame = pl.DataFrame({"n": range(PARQUET_ROW_GROUP_ROWS + 5)})
+    path = write_parquet_atomic(tmp_path / "n.parquet", chunked(frame, [3, 10, 70_000]))
+    meta = pq.ParquetFile(path).metadata
+    sizes = [meta.row_group(i).num_rows for i in range(meta.num_row_groups)]
+    assert sizes == [PARQUET_ROW_GROUP_ROWS, 5]
