@@ -79,7 +79,8 @@ class BatchState:
     """What one database transaction knows about the ledger, loaded under the lock.
 
     ``txs`` and ``idem`` need only hold what the batch's requests refer to; the planner
-    updates ``txs`` as it accepts requests.
+    updates ``txs`` as it accepts requests. ``assets`` must hold every registered asset
+    that the requests' legs, or the stored legs of the transactions they name, refer to.
     """
 
     assets: AbstractSet[str]
@@ -380,7 +381,7 @@ class LedgerWriter:
             sa.select(ledgers.c.metadata).where(ledgers.c.ledger_id == self.ledger_id)
         ).scalar_one_or_none()
         return BatchState(
-            assets=self._known_assets(conn, requests),
+            assets=self._known_assets(conn, requests, txs),
             accounts=self._load_accounts(conn, sorted(account_ids)),
             closed_through_ns=closed_through(meta_raw),
             txs=txs,
@@ -404,14 +405,28 @@ class LedgerWriter:
             and not account.allow_negative
         }
 
-    def _known_assets(self, conn: sa.Connection, requests: Sequence[Request]) -> set[str]:
-        """Registered assets; assets are never removed, so re-read only on an unknown id."""
+    def _known_assets(
+        self,
+        conn: sa.Connection,
+        requests: Sequence[Request],
+        txs: Mapping[str, TxState | None],
+    ) -> set[str]:
+        """Registered assets; assets are never removed, so re-read only on an unknown id.
+
+        The planner checks the assets of the requests' legs and of the stored legs of the
+        transactions they name: a full capture or a reversal names no leg and is checked
+        on its original's, which this writer may never have read (a fresh writer has read
+        no asset yet, and another may have registered one since).
+        """
         wanted = {
             e.asset_id
             for r in requests
             if isinstance(r, PostTransaction | PostPending) and r.entries
             for e in r.entries
         }
+        wanted.update(
+            e.asset_id for state in txs.values() if state is not None for e in state.entries
+        )
         if not wanted <= self._assets:
             self._assets = set(conn.execute(sa.select(assets.c.asset_id)).scalars())
         return self._assets

@@ -32,7 +32,7 @@ from ledger_audit.ledger.requests import (
 )
 from ledger_audit.ledger.writer import LedgerWriter
 from tests.ledger.conftest import T0, Clock, leg, make_ledger, move
-from tests.ledger.test_writer_properties import op, record, to_request
+from tests.ledger.test_writer_properties import SEED, fresh, op, record, to_request
 
 Outcome = PostResult | PostRejected
 
@@ -57,6 +57,10 @@ class _Pair:
         assert _comparable(got) == _comparable(expected)
         return expected
 
+    def fresh_reference(self) -> None:
+        """Go on with a new reference writer (a new process), which has read nothing yet."""
+        self.reference = LedgerWriter(self.reference_engine, "t", clock=self.reference.clock)
+
     def both(self, step: str) -> None:
         """An admin step on both ledgers (the bulk writer's last batch committed first)."""
         self.bulk.flush()
@@ -75,11 +79,13 @@ class _Pair:
         return self.paths[0].read_bytes(), self.paths[1].read_bytes()
 
 
-# A conflict (a key used before, another body) and admin steps between batches, besides
-# the reference property test's posts, captures, voids, reversals and retries.
+# A conflict (a key used before, another body), admin steps between batches and a fresh
+# reference writer, besides the reference property test's posts, captures, voids,
+# reversals and retries.
 steps = st.lists(
     st.one_of(
         op,
+        fresh,
         st.tuples(st.just("conflict"), st.integers(0, 50)),
         st.tuples(st.sampled_from(("close_bob", "close_period"))),
     ),
@@ -94,22 +100,28 @@ def test_random_histories_give_the_same_outcomes_and_the_same_bytes(
     steps: list[tuple[object, ...]], batch: int, recent_legs: int
 ) -> None:
     """``recent_legs`` 0 reads every reversed original's legs back from the database (after
-    the batch in flight is written), 1 mostly, the default keeps them in memory."""
+    the batch in flight is written), 1 mostly, the default keeps them in memory.
+
+    The reference writer that goes on after the seed is a fresh one, and a ``fresh`` step
+    starts another: its first request may capture, void or reverse what the previous
+    reference writer wrote, while the bulk writer has known it all along."""
     with tempfile.TemporaryDirectory() as folder:
         pair = _Pair(Path(folder), recent_legs)
-        pair.submit(
-            [PostTransaction("seed", move("assets:bank:usd", "liabilities:wallet:alice", 20_000))]
-        )
         sent: list[Request] = []
         ids: list[str] = []
         legs: dict[str, tuple[tuple[EntrySpec, ...], bool]] = {}
         pending: list[Request] = []
+        record(SEED, pair.submit(SEED), sent, ids, legs)
+        pair.fresh_reference()
 
         def send() -> None:
             record(pending, pair.submit(pending), sent, ids, legs)
             pending.clear()
 
         for i, step in enumerate(steps):
+            if step[0] == "fresh":
+                pair.fresh_reference()
+                continue
             if step[0] in ("project", "close_bob", "close_period"):
                 send()
                 pair.both(str(step[0]))

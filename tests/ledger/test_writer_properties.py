@@ -1,4 +1,9 @@
-"""Random sequences of posts, retries, captures, voids and reversals never break an invariant."""
+"""Random sequences of posts, retries, captures, voids and reversals never break an invariant.
+
+The history is written by a writer that did not write the seed (a new process resuming the
+ledger), and may move to another fresh writer at any step: a fresh writer's first request
+may capture, void or reverse what an earlier one wrote.
+"""
 
 from __future__ import annotations
 
@@ -20,6 +25,7 @@ from ledger_audit.ledger.requests import (
     ReverseTransaction,
     VoidPending,
 )
+from ledger_audit.ledger.writer import LedgerWriter
 from tests.ledger.conftest import leg, make_ledger, move
 from tests.ledger.ledger_state import invariant_violations, recomputed_balances, stored_balances
 
@@ -39,6 +45,15 @@ op = st.one_of(
     st.tuples(st.just("fx"), st.integers(1, 3000)),
     st.tuples(st.just("project")),
 )
+fresh = st.tuples(st.just("fresh"))
+"""Go on with a new writer (a new process): not in ``op``, which other tests replay alone."""
+SEED = (
+    PostTransaction("seed", move("assets:bank:usd", "liabilities:wallet:alice", 20_000)),
+    PostTransaction(
+        "seed-hold", move("liabilities:wallet:alice", "revenue:fees", 2_500), pending=True
+    ),
+)
+"""Written before the history by another writer: a hold the history may capture or void first."""
 
 
 def record(
@@ -110,30 +125,39 @@ def to_request(
 
 
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(steps=st.lists(op, min_size=1, max_size=40), batch=st.integers(1, 7))
+@given(steps=st.lists(st.one_of(op, fresh), min_size=1, max_size=40), batch=st.integers(1, 7))
 def test_random_histories_keep_every_invariant(steps: list[tuple[object, ...]], batch: int) -> None:
     with tempfile.TemporaryDirectory() as folder:
         engine, writer = make_ledger(f"sqlite:///{Path(folder) / 'l.sqlite'}")
-        writer.submit(
-            PostTransaction("seed", move("assets:bank:usd", "liabilities:wallet:alice", 20_000))
-        )
         sent: list[Request] = []
         ids: list[str] = []
         pending: list[Request] = []
         legs: dict[str, tuple[tuple[EntrySpec, ...], bool]] = {}
+        record(SEED, writer.submit_many(SEED), sent, ids, legs)
+        writer = LedgerWriter(engine, "t", clock=writer.clock)
+
+        def send() -> None:
+            outcomes = writer.submit_many(pending)
+            # Every leg of the history, given or stored, is in a registered asset.
+            refused = [o.code for o in outcomes if isinstance(o, PostRejected)]
+            assert "unknown_asset" not in refused
+            record(pending, outcomes, sent, ids, legs)
+            pending.clear()
+
         for i, step in enumerate(steps):
             if step[0] == "project":
                 project_balances(engine, "t")
+                continue
+            if step[0] == "fresh":  # a new process: it has read nothing of the ledger yet
+                writer = LedgerWriter(engine, "t", clock=writer.clock)
                 continue
             request = to_request(step, i, sent, ids, legs)
             if request is None:
                 continue
             pending.append(request)
-            if len(pending) >= batch or i == len(steps) - 1:
-                record(pending, writer.submit_many(pending), sent, ids, legs)
-                pending = []
-        if pending:
-            writer.submit_many(pending)
+            if len(pending) >= batch:
+                send()
+        send()
         assert invariant_violations(engine, "t") == []
         project_balances(engine, "t")
         recomputed = recomputed_balances(engine, "t")
