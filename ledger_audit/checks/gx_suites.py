@@ -243,9 +243,36 @@ def _coverage_pandas(
     keys = legs.select("ledger_id", "transaction_id", "version", "has_version")  # not 22 columns
     stored = keys.filter(pl.col("has_version") == 1).drop("has_version")
     return {
-        "versions": stored.n_unique(),
+        "versions": distinct_rows(stored),
         "entries": legs.height - legs.get_column("entry_index").null_count(),
     }
+
+
+def distinct_rows(keys: pl.DataFrame) -> int:
+    """How many distinct rows ``keys`` holds (nulls equal, as ``n_unique`` counts them).
+
+    Rows in ascending key order (the legs always are: ``prepare_legs``) are counted by
+    comparing neighbours, without the hash table of ``n_unique`` (0.4 GiB over the 1M
+    demo's three text keys); any other order is counted by hashing.
+    """
+    if keys.height == 0:
+        return 0
+    before = [pl.col(c).shift(1) for c in keys.columns]
+    now = [pl.col(c) for c in keys.columns]
+    rises = pl.lit(value=False)
+    same = pl.lit(value=True)
+    for old, new in zip(before, now, strict=True):
+        rises = rises | (same & (new > old))
+        same = same & new.eq_missing(old)
+    # a null compares as unknown: such rows fall back to hashing
+    ordered = keys.select(
+        (rises.fill_null(value=False) | same).slice(1).all().alias("ordered"),
+        (~same).slice(1).sum().alias("changes"),
+    )
+    in_order, changes = ordered.row(0)
+    if in_order:
+        return int(changes) + 1  # the first row, then each row unlike the one before
+    return keys.n_unique()
 
 
 def _coverage_sql(
