@@ -257,11 +257,10 @@ def distinct_rows(keys: pl.DataFrame) -> int:
     """
     if keys.height == 0:
         return 0
-    before = [pl.col(c).shift(1) for c in keys.columns]
-    now = [pl.col(c) for c in keys.columns]
     rises = pl.lit(value=False)
     same = pl.lit(value=True)
-    for old, new in zip(before, now, strict=True):
+    for column in keys.columns:
+        new, old = pl.col(column), pl.col(column).shift(1)
         rises = rises | (same & (new > old))
         same = same & new.eq_missing(old)
     # a null compares as unknown: such rows fall back to hashing
