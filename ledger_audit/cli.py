@@ -444,6 +444,8 @@ def _run_close(args: argparse.Namespace) -> int:
     _require_file(args.jet_rules, "JET rules")
     _require_file(args.flux_explanations, "flux explanations")
     _require_file(args.notebook, "notebook")
+    if args.engine == "spark":
+        _require_spark(args.suites)
 
     from ledger_audit.close.execute import execute_close  # noqa: PLC0415 - keep --help fast
     from ledger_audit.close.run import CloseParameters  # noqa: PLC0415
@@ -461,6 +463,10 @@ def _run_close(args: argparse.Namespace) -> int:
         suites=args.suites,
         jet_rules=None if args.jet_rules is None else str(args.jet_rules),
         flux_explanations=None if args.flux_explanations is None else str(args.flux_explanations),
+        engine=args.engine,
+        spark_master=args.spark_master,
+        spark_driver_memory=args.spark_driver_memory,
+        spark_codegen=args.spark_codegen == "on",
     )
 
     def starting() -> None:
@@ -495,6 +501,21 @@ def _run_close(args: argparse.Namespace) -> int:
         f"Evidence bundle (manifest.json, tables/, erp/, the executed notebook): {run.folder}"
     )
     return EXIT_CRITICAL if run.critical else EXIT_OK
+
+
+def _require_spark(suites: str) -> None:
+    """``close --engine spark``: refused with ``--suites sql``, or without pyspark and Java.
+
+    Checked before the notebook's kernel starts, so the close fails in a second, not after
+    the ledger has loaded.
+    """
+    if suites == "sql":
+        raise InputError("--engine spark", "the invariants run on Spark: drop --suites sql")
+    from ledger_audit.spark.session import missing_runtime  # noqa: PLC0415 - imports pyspark
+
+    missing = missing_runtime()
+    if missing is not None:
+        raise InputError("--engine spark", missing)
 
 
 def _last_statement_day(records: pl.DataFrame, balances: pl.DataFrame) -> dt.date:
@@ -948,6 +969,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="the previous close's checkpoints.json: the chain must extend it",
     )
     _close_audit_options(close)
+    _spark_options(close, "the chain, the invariants, the keyed matching and the trial balance")
     close.add_argument(
         "--notebook",
         metavar="FILE",

@@ -17,6 +17,10 @@ manifest) and swaps the folder in as ``<out>/<period>``. So:
   runs in the staging folder with every local input path made absolute, so nothing in the
   notebook depends on when or from where the close ran.
 - **One close per period at a time**: a lock file ``<out>/.<period>.lock`` (flock).
+- **A Spark close runs on Spark or fails**: the engine and its settings are passed only for
+  ``engine="spark"`` (a frames close's injected cell is what it was, and a team's notebook
+  without them still runs one), and a notebook whose bundle does not record the engine it
+  was asked for (an older copy that does not pass ``engine`` on) fails as a bad input.
 - **A bad input fails before the kernel starts** (``close.preflight``): the ledger is
   opened, the statements parsed and the settings files read first, so an input the
   notebook could not use fails in seconds, with the notebook's message, and writes nothing.
@@ -108,6 +112,12 @@ def notebook_parameters(parameters: CloseParameters) -> dict[str, Any]:
     def maybe(value: str | None) -> str | None:
         return None if value is None else absolute(value)
 
+    spark = {
+        "engine": parameters.engine,
+        "spark_master": parameters.spark_master,
+        "spark_driver_memory": parameters.spark_driver_memory,
+        "spark_codegen": parameters.spark_codegen,
+    }
     return {
         "source": absolute(parameters.source),
         "mapping": maybe(parameters.source_mapping),
@@ -121,8 +131,31 @@ def notebook_parameters(parameters: CloseParameters) -> dict[str, Any]:
         "statement_encoding": parameters.statement_encoding,
         "jet_rules": maybe(parameters.jet_rules),
         "flux_explanations": maybe(parameters.flux_explanations),
+        **(spark if parameters.engine == "spark" else {}),
         "out": ".",
     }
+
+
+ENGINE_PARAMETERS = ("engine", "spark_master", "spark_driver_memory", "spark_codegen")
+"""The manifest parameters that say where the close ran (a Spark close's only)."""
+
+
+def _engine_not_passed(manifest: Path, parameters: CloseParameters) -> str | None:
+    """Why the bundle's manifest does not record the engine asked for (None: it does)."""
+    recorded = json.loads(manifest.read_text(encoding="utf-8"))["parameters"]
+    asked = parameters.as_text()
+    if all(recorded.get(name) == asked.get(name) for name in ENGINE_PARAMETERS):
+        return None
+    ran = recorded.get("engine", "frames")
+    how = (
+        f"not on {parameters.engine} as asked"
+        if ran != parameters.engine
+        else "but with other settings than asked"
+    )
+    return (
+        f"the notebook ran the close on {ran}, {how}: its parameters cell must define "
+        "engine and the spark_* settings and pass them on to CloseParameters"
+    )
 
 
 def _check_notebook(template: Path) -> None:
@@ -207,6 +240,9 @@ def execute_close(
             shutil.rmtree(staging, ignore_errors=True)
             raise InputError(str(template), f"could not be executed: {error or 'no output'}")
         normalise_notebook(executed)
+        if error is None and (staging / MANIFEST).is_file():
+            error = _engine_not_passed(staging / MANIFEST, parameters)
+            bad_input = error is not None
         if error is not None or not (staging / MANIFEST).is_file():
             error = error or "the notebook ended without writing the bundle's manifest"
             shutil.move(executed, failed_notebook)

@@ -16,6 +16,15 @@ same close, and a stage's time is measured in one place (``on_stage``).
 A close without statements (``statements=()``) skips reconciliation and drift, and says so
 in its coverage (``no data``), so a missing bank file never reads as a clean reconciliation.
 
+With ``engine="spark"`` one Spark session runs, from the audit to the trial balance, what
+``verify --engine spark`` and ``reconcile --engine spark`` run there: the chain and the
+invariant suites (``spark.run.spark_catalogue``), reconciliation's keyed stages
+(``spark.reconcile.SparkStages``) and the trial balance's sums
+(``spark.trial_balance.build_trial_balance_spark``); each gives the frames path's result
+(``tests/spark/test_close_spark.py``). The load, the other checks, the drift, the journals
+and the analytics stay on the frames. The session starts in the ``audit`` stage and stops at
+the end of the ``trial balance`` stage, so those stages' times include its start and stop.
+
 The reconciliation covers the period: records booked after its last day, or more than the
 rules' lookback before its first, are not matched and are counted in its coverage
 (``reconcile.match``). A processor report among the statements is reconciled three ways
@@ -26,21 +35,24 @@ states no balance).
 from __future__ import annotations
 
 import datetime as dt
+import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
 
 from ledger_audit.analytics.jet.params import read_jet_params
+from ledger_audit.checks.catalogue import CATALOGUE, Check
 from ledger_audit.checks.chain import CHECK as CHAIN_CHECK
 from ledger_audit.checks.runner import AuditResult, audit
 from ledger_audit.close.analytics import CloseAnalytics, run_close_analytics
 from ledger_audit.errors import InputError
 from ledger_audit.findings import CheckResult, Coverage, Severity, empty_findings
 from ledger_audit.reconcile.internal import internal_items
-from ledger_audit.reconcile.match import Reconciliation, reconcile
+from ledger_audit.reconcile.match import Reconciliation, StageRunner, reconcile
 from ledger_audit.reconcile.normalise import Window
 from ledger_audit.replay.balances import Basis
 from ledger_audit.reports.bank_reconciliation import BankReconciliation, build_bank_reconciliation
@@ -57,8 +69,9 @@ from ledger_audit.sources.heap import release_free_heap
 from ledger_audit.sources.hints import MAPPED_SQL_SUITES
 from ledger_audit.sources.ledger_frames import LedgerFrames, LoadReport
 from ledger_audit.sources.match_rules import MatchRules, read_match_rules
-from ledger_audit.sources.reading import read_ledger
-from ledger_audit.spec import DAY_NS, Period, SuiteEngine, VerifySpec
+from ledger_audit.sources.reading import LedgerRead, read_ledger
+from ledger_audit.spark.session import DEFAULT_MASTER, SparkSettings
+from ledger_audit.spec import DAY_NS, CheckEngine, Period, SuiteEngine, VerifySpec
 
 STAGES = (
     "load",
@@ -77,6 +90,9 @@ OnStage = Callable[[str, float], None]
 
 REPO_ROOT = Path(__file__).resolve().parent.parent.parent
 DEFAULT_RULES = Path("rules") / "default.toml"
+ENGINES: tuple[CheckEngine, ...] = ("frames", "spark")
+_MEMORY = re.compile(r"[0-9]+([kmgtp]b?|b)?", re.IGNORECASE)
+"""A JVM memory size as Spark reads it (``512m``, ``2g``, ``4gb``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +122,14 @@ class CloseParameters:
             the pack's built-in defaults.
         flux_explanations: the reviewer's flux explanations (a CSV, or a filled workpaper:
             ``sources.flux_explanations``); None: every flagged variance is unexplained.
+        engine: where the chain, the invariant suites, reconciliation's keyed stages and the
+            trial balance's sums run: the loaded ``frames`` or Apache ``spark`` (the module
+            docstring); the results are the same.
+        spark_master: with ``spark``: ``local[N]``, ``spark://host:7077``, ``yarn``...
+        spark_driver_memory: with ``spark``: the driver JVM's heap (``1g``).
+        spark_codegen: with ``spark``: compile query stages to Java (off: faster on small
+            ledgers). A session already running in the process (a notebook's) is used as it
+            is: the three settings then do not apply to it.
     """
 
     source: str
@@ -124,6 +148,10 @@ class CloseParameters:
     adapter: str | None = None
     jet_rules: str | None = None
     flux_explanations: str | None = None
+    engine: CheckEngine = "frames"
+    spark_master: str = DEFAULT_MASTER
+    spark_driver_memory: str = "1g"
+    spark_codegen: bool = True
 
     def __post_init__(self) -> None:
         Period.month(self.period)  # raises InputError naming a bad period
@@ -143,6 +171,21 @@ class CloseParameters:
         if self.flux_explanations is not None and self.gl_mapping is None:
             raise InputError(
                 "flux_explanations", "the flux review needs a GL mapping: give --gl-mapping too"
+            )
+        self._check_engine()
+
+    def _check_engine(self) -> None:
+        """The engine and its settings, checked here so a bad one fails before the load."""
+        if self.engine not in ENGINES:
+            raise InputError("engine", f"expected frames or spark, got {self.engine!r}")
+        if self.engine == "spark" and self.suites == "sql":
+            raise InputError("engine", "spark runs the invariants on Spark: drop suites sql")
+        if not self.spark_master.strip():
+            raise InputError("spark_master", "must not be empty")
+        if _MEMORY.fullmatch(self.spark_driver_memory) is None:
+            raise InputError(
+                "spark_driver_memory",
+                f"expected a size such as 1g or 512m, got {self.spark_driver_memory!r}",
             )
 
     @property
@@ -165,8 +208,21 @@ class CloseParameters:
                 return candidate
         raise InputError(str(DEFAULT_RULES), "no default rules file found: pass rules=FILE")
 
+    @property
+    def spark_settings(self) -> SparkSettings:
+        """The session ``engine="spark"`` asks for."""
+        return SparkSettings(
+            master=self.spark_master,
+            driver_memory=self.spark_driver_memory,
+            codegen=self.spark_codegen,
+        )
+
     def as_text(self) -> dict[str, str]:
-        """The parameters as manifest text (name -> value); absent ones read ``-``."""
+        """The parameters as manifest text (name -> value); absent ones read ``-``.
+
+        The engine and its settings are listed for a Spark close only: a frames close's
+        manifest (and the workpaper's cover, which shows it) keeps the bytes it had.
+        """
         return {
             "source": self.source,
             "source_mapping": self.source_mapping or "-",
@@ -184,6 +240,16 @@ class CloseParameters:
             "statement_encoding": self.statement_encoding or "-",
             "jet_rules": self.jet_rules or "built-in defaults",
             "flux_explanations": self.flux_explanations or "-",
+            **(self._spark_text() if self.engine == "spark" else {}),
+        }
+
+    def _spark_text(self) -> dict[str, str]:
+        """The engine's parameters as the manifest records them (what the close ran on)."""
+        return {
+            "engine": self.engine,
+            "spark_master": self.spark_master,
+            "spark_driver_memory": self.spark_driver_memory,
+            "spark_codegen": "on" if self.spark_codegen else "off",
         }
 
 
@@ -320,47 +386,55 @@ def run_close(parameters: CloseParameters, *, on_stage: OnStage | None = None) -
         checkpoints=read.chain_checkpoints(earlier),
         duplicate_window_ns=DAY_NS,
         suites=parameters.suites,
+        engine=parameters.engine,
+        spark_master=parameters.spark_master,
     )
-    audited = audit(frames, load, spec, native=read.native)
-    done("audit")
+    with _engine(parameters, read) as engine:
+        audited = audit(frames, load, spec, engine.checks, native=read.native)
+        done("audit")
 
-    statements = (
-        load_statements(parameters.statements, encoding=parameters.statement_encoding)
-        if parameters.statements
-        else None
-    )
-    done("statements")
-
-    reconciliation = None
-    if statements is not None and rules is not None:
-        items = internal_items(frames, rules)
-        window = Window(period.first_day, period.last_day, rules.lookback_days)
-        reconciliation = reconcile(
-            items, statements.records, rules, as_of=parameters.as_of_day, window=window
+        statements = (
+            load_statements(parameters.statements, encoding=parameters.statement_encoding)
+            if parameters.statements
+            else None
         )
-    done("reconcile")
+        done("statements")
 
-    drift = None
-    if statements is not None and rules is not None and reconciliation is not None:
-        drift = build_drift_report(
-            frames,
-            statements.balances,
-            reconciliation,
-            rules.bank_accounts(),
-            records=statements.records,
-            first_day=period.first_day,
-            last_day=period.last_day,
-            materiality=parameters.materiality,
+        reconciliation = None
+        if statements is not None and rules is not None:
+            items = internal_items(frames, rules)
+            window = Window(period.first_day, period.last_day, rules.lookback_days)
+            reconciliation = reconcile(
+                items,
+                statements.records,
+                rules,
+                as_of=parameters.as_of_day,
+                window=window,
+                run=engine.stages,
+            )
+        done("reconcile")
+
+        drift = None
+        if statements is not None and rules is not None and reconciliation is not None:
+            drift = build_drift_report(
+                frames,
+                statements.balances,
+                reconciliation,
+                rules.bank_accounts(),
+                records=statements.records,
+                first_day=period.first_day,
+                last_day=period.last_day,
+                materiality=parameters.materiality,
+            )
+        bank_reconciliation = (
+            build_bank_reconciliation(drift, reconciliation)
+            if drift is not None and reconciliation is not None
+            else None
         )
-    bank_reconciliation = (
-        build_bank_reconciliation(drift, reconciliation)
-        if drift is not None and reconciliation is not None
-        else None
-    )
-    done("drift")
+        done("drift")
 
-    trial_balance = build_trial_balance(frames, period, parameters.basis)
-    done("trial balance")
+        trial_balance = engine.trial_balance(frames, period, parameters.basis)
+    done("trial balance")  # a Spark session stops as its block ends, in this stage
 
     journals = None
     if mapping is not None:
@@ -414,6 +488,55 @@ def run_close(parameters: CloseParameters, *, on_stage: OnStage | None = None) -
         timings=tuple(timings),
         analytics=analytics,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class _Engine:
+    """Where the close's movable work runs.
+
+    Attributes:
+        checks: the audit's catalogue (the chain and the invariants on Spark, or not).
+        stages: reconciliation's stage runner (None: every stage on the frames).
+        trial_balance: ``build_trial_balance``'s signature, summed where the engine sums.
+    """
+
+    checks: Sequence[Check]
+    stages: StageRunner | None
+    trial_balance: Callable[[LedgerFrames, Period, Basis], TrialBalance]
+
+
+_FRAMES = _Engine(CATALOGUE, None, build_trial_balance)
+
+
+@contextmanager
+def _engine(parameters: CloseParameters, read: LedgerRead) -> Iterator[_Engine]:
+    """The frames; or one Spark session over the loaded ledger's views, for the block.
+
+    As ``verify --engine spark``: Spark reads a Parquet folder or a PostgreSQL URL itself
+    when every row of it loaded unmapped; otherwise it is shipped the loaded frames, so both
+    engines judge the same rows.
+    """
+    if parameters.engine == "frames":
+        yield _FRAMES
+        return
+    # pyspark's modules load only when Spark is asked for
+    from ledger_audit.spark.reconcile import SparkStages  # noqa: PLC0415
+    from ledger_audit.spark.run import settings_for, spark_catalogue, spark_run  # noqa: PLC0415
+    from ledger_audit.spark.trial_balance import build_trial_balance_spark  # noqa: PLC0415
+
+    source = parameters.source
+    settings = settings_for(parameters.spark_settings, source)  # the JDBC jar for PostgreSQL
+    as_loaded = (
+        parameters.source_mapping is None
+        and parameters.adapter is None
+        and read.report.rejections.is_empty()
+    )
+    with spark_run(settings, source, read.frames, as_loaded=as_loaded) as run:
+
+        def trial_balance(_frames: LedgerFrames, period: Period, basis: Basis) -> TrialBalance:
+            return build_trial_balance_spark(run.spark, period, basis)
+
+        yield _Engine(spark_catalogue(), SparkStages(run.spark), trial_balance)
 
 
 def _skipped(check: str, unit: str, why: str) -> CheckResult:
