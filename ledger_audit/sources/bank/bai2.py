@@ -80,6 +80,8 @@ _RECORD_SHAPES = (
     r"49,[+-]?[0-9]*,[0-9]*/",
     r"9[89],[+-]?[0-9]*,[0-9]*,[0-9]*/",
 )
+_FIELD_END = re.compile(r"[,/]")
+"""What ends a field: the next comma, or the slash that ends the piece."""
 _NEXT_RECORD = re.compile(r"/\s*(?=" + "|".join(_RECORD_SHAPES) + ")")
 """A ``/`` that ends a 16's text because another record plainly starts after it."""
 
@@ -163,9 +165,8 @@ class _Cursor:
         if not self._advance():
             return ""
         piece = self._pieces[self._index]
-        end = self._pos
-        while end < len(piece) and piece[end] not in ",/":
-            end += 1
+        found = _FIELD_END.search(piece, self._pos)  # one C scan, not a Python loop per char
+        end = len(piece) if found is None else found.start()
         value = piece[self._pos : end]
         stop = piece[end] if end < len(piece) else ""
         self._pos = end + 1 if stop == "," else len(piece)

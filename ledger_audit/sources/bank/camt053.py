@@ -20,6 +20,7 @@ statement raises InputError.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
@@ -76,6 +77,12 @@ def _parse_xml(path: str) -> tuple[ET.Element, dict[ET.Element, int]]:
     return root, builder.lines
 
 
+@functools.cache
+def _qualified(ns: str, path: str) -> str:
+    """``path`` with every step in namespace ``ns`` (made once per path, not per lookup)."""
+    return "/".join(f"{{{ns}}}{part}" for part in path.split("/"))
+
+
 @dataclass(frozen=True, slots=True)
 class _Xml:
     """Namespace-aware lookups with the XML path of every element."""
@@ -84,7 +91,7 @@ class _Xml:
     lines: dict[ET.Element, int]
 
     def find(self, element: ET.Element, path: str) -> ET.Element | None:
-        return element.find("/".join(f"{{{self.ns}}}{part}" for part in path.split("/")))
+        return element.find(_qualified(self.ns, path))
 
     def text(self, element: ET.Element, path: str) -> str | None:
         found = self.find(element, path)
@@ -92,7 +99,7 @@ class _Xml:
         return text or None
 
     def all(self, element: ET.Element, path: str) -> list[ET.Element]:
-        return element.findall("/".join(f"{{{self.ns}}}{part}" for part in path.split("/")))
+        return element.findall(_qualified(self.ns, path))
 
     def line(self, element: ET.Element) -> int:
         return self.lines.get(element, 0)
