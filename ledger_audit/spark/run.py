@@ -14,9 +14,12 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import sqlalchemy as sa
+
 from ledger_audit.checks.catalogue import CATALOGUE, Check
 from ledger_audit.findings import CheckResult
 from ledger_audit.schema.tables import CANONICAL_TABLES
+from ledger_audit.sources.database import postgres_label
 from ledger_audit.sources.files import table_file
 from ledger_audit.sources.ledger_frames import LedgerFrames
 from ledger_audit.spark.session import SparkSettings, spark_session
@@ -86,7 +89,18 @@ def register_source(
     jars = str(spark.conf.get("spark.jars", "") or "")
     if as_loaded and postgresql_url(source) and JDBC_JAR in jars.split(","):
         return register_jdbc(spark, str(source))
-    return register_frames(spark, frames)
+    return register_frames(spark, frames, _shown(source))
+
+
+def _shown(source: str | Path) -> str:
+    """The source as a coverage line names it: a URL with its password hidden."""
+    text = str(source)
+    if "://" not in text:
+        return text
+    try:
+        return postgres_label(text)
+    except sa.exc.ArgumentError:  # not a URL SQLAlchemy reads: shown as given
+        return text
 
 
 @contextmanager

@@ -50,7 +50,8 @@ class SparkTables:
 
     Attributes:
         origin: ``parquet``, ``jdbc`` or ``frames`` (the driver's loaded frames, shipped).
-        location: the folder, the URL without password, or ``loaded frames``.
+        location: the folder, or the URL without password (for ``frames``: the source
+            they were loaded from).
     """
 
     origin: Origin
@@ -93,12 +94,15 @@ def register_parquet(spark: SparkSession, folder: str) -> SparkTables:
     return SparkTables("parquet", base)
 
 
-def register_frames(spark: SparkSession, frames: LedgerFrames) -> SparkTables:
-    """Views over frames already loaded in the driver (a source Spark cannot read itself)."""
+def register_frames(spark: SparkSession, frames: LedgerFrames, source: str) -> SparkTables:
+    """Views over frames already loaded in the driver (a source Spark cannot read itself).
+
+    ``source``: what they were loaded from, as coverage lines name it (no password).
+    """
     for table, frame in frames.items():
         arrow = frame.to_arrow(compat_level=pl.CompatLevel.oldest())
         _canonical(table, spark.createDataFrame(arrow)).createOrReplaceTempView(table)
-    return SparkTables("frames", "loaded frames")
+    return SparkTables("frames", source)
 
 
 def jdbc_options(url: str) -> dict[str, str]:

@@ -141,9 +141,11 @@ def test_the_close_on_spark_is_the_frames_close(
     assert spied.runners[0].ran  # the keyed stages met open items and records
     assert set(spied.runners[0].ran) <= {"key", "group", "exact"}
     assert spied.trial_balances == [(spark_demo.month, "effective")]
-    where = "the loaded frames of" if ledger == "demo" else "Parquet"
+    shipped = f"the loaded frames of {source}"  # the source named once, not "of loaded frames"
+    where = shipped if ledger == "demo" else f"Parquet {Path(source).resolve()}"
     invariants = next(r for r in on_spark.results if r.check == "invariants")
     assert f"over {where}" in invariants.coverage.scope
+    assert "loaded frames of loaded frames" not in invariants.coverage.scope
     rules = set(on_spark.findings.get_column("rule"))
     assert "check.crashed" not in rules
     assert on_spark.trial_balance.balanced is (ledger == "demo")  # an amount was edited

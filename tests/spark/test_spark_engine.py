@@ -114,6 +114,12 @@ def test_views_from_the_loaded_frames_hold_the_rows_spark_reads_from_parquet(
     for as_loaded in (True, False):
         with active(spark, tampered_parquet, frames, as_loaded=as_loaded) as run:
             assert run.tables.origin == ("parquet" if as_loaded else "frames")
+            shown = (
+                f"Parquet {tampered_parquet.resolve()}"
+                if as_loaded
+                else f"the loaded frames of {tampered_parquet}"
+            )
+            assert run.tables.describe() == shown
             tables[as_loaded] = {
                 table: _frame(spark.table(table).toArrow()) for table in CANONICAL_TABLES
             }
