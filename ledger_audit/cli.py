@@ -189,8 +189,8 @@ def _run_verify(args: argparse.Namespace) -> int:
         from ledger_audit.sources.hints import MAPPED_SQL_SUITES  # noqa: PLC0415
 
         raise InputError("--suites", MAPPED_SQL_SUITES)
-    if args.engine == "spark" and args.suites == "sql":
-        raise InputError("--engine spark", "the invariants run on Spark: drop --suites sql")
+    if args.engine == "spark":
+        _refuse_sql_suites(args.suites)
     for checkpoint in args.checkpoint:
         _require_file(checkpoint, "checkpoints")
     if args.chain_only:
@@ -503,14 +503,19 @@ def _run_close(args: argparse.Namespace) -> int:
     return EXIT_CRITICAL if run.critical else EXIT_OK
 
 
+def _refuse_sql_suites(suites: str) -> None:
+    """``--engine spark`` runs the invariants on Spark: ``--suites sql`` contradicts it."""
+    if suites == "sql":
+        raise InputError("--engine spark", "the invariants run on Spark: drop --suites sql")
+
+
 def _require_spark(suites: str) -> None:
     """``close --engine spark``: refused with ``--suites sql``, or without pyspark and Java.
 
     Checked before the notebook's kernel starts, so the close fails in a second, not after
     the ledger has loaded.
     """
-    if suites == "sql":
-        raise InputError("--engine spark", "the invariants run on Spark: drop --suites sql")
+    _refuse_sql_suites(suites)
     from ledger_audit.spark.session import missing_runtime  # noqa: PLC0415 - imports pyspark
 
     missing = missing_runtime()
