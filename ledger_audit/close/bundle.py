@@ -53,7 +53,6 @@ from ledger_audit.exports.pdf import PdfResult, write_pdf_report
 from ledger_audit.exports.signoffs import SIGNOFFS, read_signoffs, signoff_status
 from ledger_audit.exports.tables import file_stem
 from ledger_audit.exports.workpaper import write_workpaper
-from ledger_audit.reports.exceptions import readable_findings
 
 REPORT = "report.html"
 REPORT_PDF = "report.pdf"
@@ -125,7 +124,7 @@ def write_bundle(
         folder / WORKPAPER,
         manifest,
         (*tables.statements, *tables.sheets),
-        readable_findings(close.findings),
+        close.readable,
         as_of_ns=close.trial_balance.period.end_ns,
         signoffs=signoffs,
     )

@@ -25,7 +25,6 @@ from ledger_audit.exports.tables import DEBIT_CREDIT_NOTE, Table, report_tables
 from ledger_audit.exports.workpaper import MAX_ROWS
 from ledger_audit.replay.balances import SUM_AMOUNT
 from ledger_audit.reports.bank_reconciliation import BankReconciliation
-from ledger_audit.reports.exceptions import readable_findings
 from ledger_audit.reports.trial_balance import asset_scale, by_gl_account
 from ledger_audit.viz.balances import findings_figure
 from ledger_audit.viz.drift import drift_lines
@@ -289,7 +288,7 @@ def _exceptions(close: MonthEndClose) -> Section:
         tables=(
             Table(
                 "Findings",
-                readable_findings(close.findings).select(FINDING_COLUMNS),
+                close.readable.select(FINDING_COLUMNS),
                 limit=INLINE_ROWS,
             ),
         ),
