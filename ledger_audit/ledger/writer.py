@@ -816,29 +816,22 @@ class RequestPlanner:
             raise PostRejected("no_entries", "a transaction needs at least two entries")
         self._check_period(batch, effective_ns)
         totals: dict[str, list[int]] = {}
+        assets, accounts = batch.assets, batch.accounts
         for i, leg in enumerate(legs):
-            where = f"entry {i} ({leg.direction} {leg.account_id} {leg.asset_id} {leg.amount!r})"
-            if type(leg.amount) is not int or not 0 < leg.amount <= MAX_AMOUNT:
-                raise PostRejected(
-                    "bad_amount", f"{where}: amount must be a positive integer of minor units"
-                )
-            if leg.direction not in ("debit", "credit"):
-                raise PostRejected("bad_direction", f"{where}: direction must be debit or credit")
-            if leg.asset_id not in batch.assets:
-                raise PostRejected("unknown_asset", f"{where}: asset is not registered")
-            account = batch.accounts.get(leg.account_id)
-            if account is None:
-                raise PostRejected(
-                    "unknown_account", f"{where}: no such account in ledger {self.ledger_id!r}"
-                )
-            if account.closed_ns is not None:
-                raise PostRejected("closed_account", f"{where}: the account is closed")
-            if account.asset_id is not None and account.asset_id != leg.asset_id:
-                raise PostRejected(
-                    "asset_mismatch", f"{where}: the account holds only {account.asset_id}"
-                )
-            side = totals.setdefault(leg.asset_id, [0, 0])
-            side[0 if leg.direction == "debit" else 1] += leg.amount
+            amount, direction, asset_id = leg.amount, leg.direction, leg.asset_id
+            account = accounts.get(leg.account_id)
+            if (
+                type(amount) is not int
+                or not 0 < amount <= MAX_AMOUNT
+                or direction not in ("debit", "credit")
+                or asset_id not in assets
+                or account is None
+                or account.closed_ns is not None
+                or (account.asset_id is not None and account.asset_id != asset_id)
+            ):
+                raise self._bad_entry(i, leg, account, assets)
+            side = totals.setdefault(asset_id, [0, 0])
+            side[0 if direction == "debit" else 1] += amount
         for asset_id, (debit_sum, credit_sum) in sorted(totals.items()):
             if debit_sum != credit_sum:
                 raise PostRejected(
@@ -846,6 +839,31 @@ class RequestPlanner:
                     f"{asset_id}: debits {debit_sum} != credits {credit_sum} "
                     f"(difference {debit_sum - credit_sum})",
                 )
+
+    def _bad_entry(
+        self, i: int, leg: EntrySpec, account: AccountState | None, assets: AbstractSet[str]
+    ) -> PostRejected:
+        """Why entry ``i`` is refused, in the order the checks are made.
+
+        Apart from :meth:`_check_entries`, which calls it only for a leg that fails: the
+        message is built for the refused leg alone, not for every leg of every request.
+        """
+        where = f"entry {i} ({leg.direction} {leg.account_id} {leg.asset_id} {leg.amount!r})"
+        if type(leg.amount) is not int or not 0 < leg.amount <= MAX_AMOUNT:
+            return PostRejected(
+                "bad_amount", f"{where}: amount must be a positive integer of minor units"
+            )
+        if leg.direction not in ("debit", "credit"):
+            return PostRejected("bad_direction", f"{where}: direction must be debit or credit")
+        if leg.asset_id not in assets:
+            return PostRejected("unknown_asset", f"{where}: asset is not registered")
+        if account is None:
+            return PostRejected(
+                "unknown_account", f"{where}: no such account in ledger {self.ledger_id!r}"
+            )
+        if account.closed_ns is not None:
+            return PostRejected("closed_account", f"{where}: the account is closed")
+        return PostRejected("asset_mismatch", f"{where}: the account holds only {account.asset_id}")
 
     def _check_funds(
         self,

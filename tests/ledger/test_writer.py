@@ -51,6 +51,16 @@ def rejected(writer: LedgerWriter, engine: sa.Engine, request: object) -> PostRe
         (move("assets:bank:usd", "revenue:nope", 100), "unknown_account", "revenue:nope"),
         (move("assets:bank:eur", "revenue:fees", 100, "EUR/2"), "asset_mismatch", "only USD/2"),
         (move("assets:bank:usd", "revenue:fees", 100, "GBP/2"), "unknown_asset", "GBP/2"),
+        (
+            (leg("assets:bank:usd", "debit", 100), leg("revenue:fees", "owed", 100)),
+            "bad_direction",
+            "entry 1 (owed revenue:fees USD/2 100)",
+        ),
+        (
+            (leg("assets:bank:usd", "debit", 100), leg("revenue:nope", "credit", 0)),
+            "bad_amount",
+            "entry 1 (credit revenue:nope USD/2 0)",
+        ),
         ((), "no_entries", "at least two"),
     ],
 )
