@@ -399,20 +399,23 @@ def _chunked(
     chunk_rows: int,
     *,
     hashed: bool,
+    compiled: bool | None = None,
 ) -> Iterator[pl.Series]:
     """``make(rows)`` for every chunk of ``versions``, consecutive, in row order.
 
     ``chunk_rows`` rows are in flight at once, split over the workers. From
-    ``chain_json.JIT_MIN_ROWS`` versions the payloads are written by the compiled kernel
+    ``chain_json.JIT_MIN_ROWS`` versions (or whatever their number when ``compiled`` is
+    True; never when it is False) the payloads are written by the compiled kernel
     (``chain_json``) and, when ``hashed``, hashed by polars-hash: the same bytes.
     """
     tagged = _row_entries(versions, entries)
     workers = _workers()
     chunks = _plan(tagged, versions.height, max(1, chunk_rows // workers))
-    compiled = versions.height >= chain_json.JIT_MIN_ROWS and chain_json.kernel() is not None
+    wanted = versions.height >= chain_json.JIT_MIN_ROWS if compiled is None else compiled
+    kernel = wanted and chain_json.kernel() is not None
 
     def work(chunk: _Chunk) -> pl.Series:
-        if compiled:
+        if kernel:
             done = _compiled(versions, entries, tagged, chunk, hashed=hashed)
             if done is not None:
                 return done
@@ -452,7 +455,11 @@ def payloads(versions: pl.DataFrame, entries: pl.DataFrame) -> pl.Series:
 
 
 def content_hash_chunks(
-    versions: pl.DataFrame, entries: pl.DataFrame, *, chunk_rows: int = CHUNK_ROWS
+    versions: pl.DataFrame,
+    entries: pl.DataFrame,
+    *,
+    chunk_rows: int = CHUNK_ROWS,
+    compiled: bool | None = None,
 ) -> Iterator[pl.Series]:
     """content(row) for every row of ``versions``, vectorised, a chunk at a time.
 
@@ -460,16 +467,20 @@ def content_hash_chunks(
     stored hashes never holds every recomputed hash at once, and at most ``chunk_rows``
     payloads exist at any moment.
     """
-    return _chunked(versions, entries, _payload_hash, chunk_rows, hashed=True)
+    return _chunked(versions, entries, _payload_hash, chunk_rows, hashed=True, compiled=compiled)
 
 
-def content_hashes(versions: pl.DataFrame, entries: pl.DataFrame) -> pl.Series:
+def content_hashes(
+    versions: pl.DataFrame, entries: pl.DataFrame, *, compiled: bool | None = None
+) -> pl.Series:
     """content(row) for every row of ``versions``, vectorised, in row order.
 
     Payloads are built and hashed ``CHUNK_ROWS`` rows at a time, so they never all sit in
-    memory together.
+    memory together. ``compiled``: True to write them with the compiled kernel whatever
+    their number (a caller that hashes many small frames, once the kernel's load has paid),
+    False never to; None decides by the number of rows (see :func:`_chunked`).
     """
-    parts = list(content_hash_chunks(versions, entries))
+    parts = list(content_hash_chunks(versions, entries, compiled=compiled))
     return pl.concat(parts) if parts else pl.Series("content", [], pl.String())
 
 

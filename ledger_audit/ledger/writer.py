@@ -642,7 +642,10 @@ class RequestPlanner:
                 outcomes.append(rejected)
                 continue
             for bkey, cells in delta.items():
-                _add(staged.setdefault(bkey, BalanceCells()), cells)
+                held = staged.get(bkey)
+                if held is None:
+                    staged[bkey] = held = BalanceCells()
+                _add(held, cells)
             self._remember(batch, request, version)
             in_batch[key] = (digest, len(outcomes))
             accepted.append((len(outcomes), version, digest, request))

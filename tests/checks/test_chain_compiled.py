@@ -159,6 +159,28 @@ def test_the_design_vectors_through_the_kernel() -> None:
     ]
 
 
+@pytest.mark.parametrize("compiled", [True, False])
+def test_a_caller_chooses_the_kernel_for_a_small_frame(
+    compiled: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``compiled=True`` writes three rows with the kernel, ``False`` never: the same hashes.
+
+    The bulk writer asks for it on its batches of 4,000 once it has sealed ``JIT_MIN_ROWS``.
+    """
+    transactions, entries, _ = vector_chain().frames()
+    calls: list[int] = []
+    real = chain_json.payloads
+
+    def spy(rows: pl.DataFrame, *args: object, **kwargs: bool) -> pl.Series | None:
+        calls.append(rows.height)
+        return real(rows, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(chain_json, "payloads", spy)
+    content = chain_hashes.content_hashes(transactions, entries, compiled=compiled)
+    assert content.to_list() == reference_content_hashes(transactions, entries).to_list()
+    assert calls == ([3] if compiled else [])
+
+
 def test_an_unwritable_cache_folder_gives_a_new_private_one(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from ledger_audit.checks.chain_json import JIT_MIN_ROWS
 from ledger_audit.errors import PostRejected
 from ledger_audit.ledger import admin
 from ledger_audit.ledger.bulk import BulkWriter, BulkWriterError
@@ -45,11 +46,19 @@ def _comparable(outcomes: Sequence[Outcome]) -> list[tuple[object, ...]]:
 class _Pair:
     """A reference ledger and a bulk ledger, fed the same batches and admin steps."""
 
-    def __init__(self, folder: Path, recent_legs: int = RECENT_LEGS) -> None:
+    def __init__(
+        self, folder: Path, recent_legs: int = RECENT_LEGS, compiled_from: int = JIT_MIN_ROWS
+    ) -> None:
         self.paths = (folder / "reference.sqlite", folder / "bulk.sqlite")
         self.reference_engine, self.reference = make_ledger(f"sqlite:///{self.paths[0]}")
         self.bulk_engine, _ = make_ledger(f"sqlite:///{self.paths[1]}")
-        self.bulk = BulkWriter(self.bulk_engine, "t", clock=Clock(), recent_legs=recent_legs)
+        self.bulk = BulkWriter(
+            self.bulk_engine,
+            "t",
+            clock=Clock(),
+            recent_legs=recent_legs,
+            compiled_from=compiled_from,
+        )
 
     def submit(self, requests: Sequence[Request]) -> list[Outcome]:
         expected = self.reference.submit_many(requests)
@@ -95,18 +104,25 @@ steps = st.lists(
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(steps=steps, batch=st.integers(1, 7), recent_legs=st.sampled_from((0, 1, RECENT_LEGS)))
+@given(
+    steps=steps,
+    batch=st.integers(1, 7),
+    recent_legs=st.sampled_from((0, 1, RECENT_LEGS)),
+    compiled_from=st.sampled_from((0, 3, JIT_MIN_ROWS)),
+)
 def test_random_histories_give_the_same_outcomes_and_the_same_bytes(
-    steps: list[tuple[object, ...]], batch: int, recent_legs: int
+    steps: list[tuple[object, ...]], batch: int, recent_legs: int, compiled_from: int
 ) -> None:
     """``recent_legs`` 0 reads every reversed original's legs back from the database (after
     the batch in flight is written), 1 mostly, the default keeps them in memory.
+    ``compiled_from`` 0 and 3 hash the batches (from the first, or after three versions) with
+    the compiled payload writer, as a large build does; the default never, at these sizes.
 
     The reference writer that goes on after the seed is a fresh one, and a ``fresh`` step
     starts another: its first request may capture, void or reverse what the previous
     reference writer wrote, while the bulk writer has known it all along."""
     with tempfile.TemporaryDirectory() as folder:
-        pair = _Pair(Path(folder), recent_legs)
+        pair = _Pair(Path(folder), recent_legs, compiled_from)
         sent: list[Request] = []
         ids: list[str] = []
         legs: dict[str, tuple[tuple[EntrySpec, ...], bool]] = {}
