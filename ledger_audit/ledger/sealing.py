@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import sqlalchemy as sa
 
@@ -28,9 +29,14 @@ class ChainHead:
     last_recorded_ns: int
 
 
-@dataclass(frozen=True, slots=True)
-class NewVersion:
-    """A transaction version about to be appended (its chain fields are not known yet)."""
+class NewVersion(NamedTuple):
+    """A transaction version about to be appended (its chain fields are not known yet).
+
+    A named tuple rather than a frozen dataclass, as :class:`SealedRow`: the planner makes
+    one per accepted request (1.44M for the 1M demo), and a frozen dataclass's ``__init__``
+    sets each of its twelve fields through ``object.__setattr__`` (2.2 microseconds against
+    0.75). Immutable and typed all the same.
+    """
 
     transaction_id: str
     version: int
@@ -46,9 +52,8 @@ class NewVersion:
     metadata: tuple[tuple[str, str], ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
-class SealedRow:
-    """What sealing assigned to one appended version."""
+class SealedRow(NamedTuple):
+    """What sealing assigned to one appended version (a named tuple: see :class:`NewVersion`)."""
 
     seq: int
     chain_hash: str
