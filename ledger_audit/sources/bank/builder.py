@@ -35,6 +35,7 @@ class StatementBuilder:
         self.encoding = encoding
         self.check = f"parse.{source}"
         self._records: list[Row] = []
+        self._record_parts: list[pl.DataFrame] = []
         self._balances: list[Row] = []
         self._findings: list[Finding] = []
         self._read = dict.fromkeys(COUNT_KINDS, 0)
@@ -82,6 +83,23 @@ class StatementBuilder:
                 **{key: (value or None) for key, value in details.items()},
             }
         )
+
+    def add_records(self, records: pl.DataFrame) -> None:
+        """Many movements that loaded, as a frame of ``RECORD_SCHEMA`` (a parser by column).
+
+        They follow every record added so far, as ``add_record`` one by one would place them.
+        """
+        if records.schema != pl.Schema(RECORD_SCHEMA):
+            raise TypeError(f"records need RECORD_SCHEMA, not {records.schema}")
+        self._flush_records()
+        self._read["records"] += records.height
+        self._record_parts.append(records)
+
+    def _flush_records(self) -> None:
+        if self._records:
+            frame = pl.DataFrame(self._records, schema=RECORD_SCHEMA, orient="row")
+            self._record_parts.append(frame)
+            self._records = []
 
     def add_balance(
         self,
@@ -171,7 +189,9 @@ class StatementBuilder:
 
     def build(self) -> ParsedStatement:
         """Verify opening + movements = closing per statement and freeze the result."""
-        records = pl.DataFrame(self._records, schema=RECORD_SCHEMA, orient="row")
+        self._flush_records()
+        parts = self._record_parts
+        records = pl.concat(parts) if parts else pl.DataFrame(schema=RECORD_SCHEMA)
         balances = pl.DataFrame(self._balances, schema=BALANCE_SCHEMA, orient="row")
         findings = [*self._findings, *balance_findings(records, balances, self)]
         counts = tuple(

@@ -37,6 +37,24 @@ def normalise(name: str) -> str:
 
 def read_csv(path: str | Path) -> tuple[list[str], list[CsvRow]]:
     """The normalised header and the data rows (blank lines skipped)."""
+    names, rows = read_csv_values(path)
+    return names, [csv_row(names, line, values) for line, values in rows]
+
+
+def csv_row(names: list[str], line: int, values: list[str]) -> CsvRow:
+    """A row's cells by header name; ``problem`` when its cell count is not the header's."""
+    problem = None
+    if len(values) != len(names):
+        problem = f"{len(values)} cells where the header has {len(names)}"
+    return CsvRow(line, dict(zip(names, values, strict=False)), problem)
+
+
+def read_csv_values(path: str | Path) -> tuple[list[str], list[tuple[int, list[str]]]]:
+    """The normalised header and each data row as (its first line, its cells as read).
+
+    Blank lines are skipped. For a parser that reads the cells by column (Stripe's large
+    reports); :func:`read_csv` makes them :class:`CsvRow` records.
+    """
     text = decode(read_bytes(path))
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
@@ -44,16 +62,13 @@ def read_csv(path: str | Path) -> tuple[list[str], list[CsvRow]]:
         if header is None:
             raise InputError(f"{path}:1", "empty file: a CSV file starts with a header row")
         names = [normalise(name) for name in header]
-        rows: list[CsvRow] = []
+        rows: list[tuple[int, list[str]]] = []
         start = reader.line_num + 1
         for values in reader:
             line, start = start, reader.line_num + 1
-            if not any(value.strip() for value in values):
+            if not "".join(values).strip():  # blank: every cell empty or white space
                 continue
-            problem = None
-            if len(values) != len(names):
-                problem = f"{len(values)} cells where the header has {len(names)}"
-            rows.append(CsvRow(line, dict(zip(names, values, strict=False)), problem))
+            rows.append((line, values))
     except csv.Error as exc:
         raise InputError(f"{path}:{reader.line_num}", f"not readable as CSV: {exc}") from exc
     return names, rows

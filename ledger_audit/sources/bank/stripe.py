@@ -37,9 +37,10 @@ from ledger_audit.errors import InputError
 from ledger_audit.findings import RuleId
 from ledger_audit.sources.bank.amounts import AmountError, asset_for, to_minor
 from ledger_audit.sources.bank.builder import StatementBuilder
-from ledger_audit.sources.bank.csvrows import CsvRow, read_csv
+from ledger_audit.sources.bank.csvrows import CsvRow, csv_row, read_csv_values
 from ledger_audit.sources.bank.dates import DateError, iso_date
 from ledger_audit.sources.bank.records import ParsedStatement
+from ledger_audit.sources.bank.stripe_columns import Nets, Payouts, read_by_column
 
 ALIASES: dict[str, tuple[str, ...]] = {
     "id": ("balance_transaction_id", "id"),
@@ -83,26 +84,26 @@ def _columns(header: list[str], path: str) -> dict[str, str]:
 
 
 class _Parser:
-    def __init__(self, path: str) -> None:
-        self.out = StatementBuilder("stripe", path)
-        header, self.rows = read_csv(path)
-        self.columns = _columns(header, path)
-        self.nets: dict[tuple[str, str], int] = {}
-        self.payouts: dict[tuple[str, str], tuple[int, int]] = {}
+    """The per-row parser: any report, each bad row rejected with its line and reason."""
+
+    def __init__(self, out: StatementBuilder, rows: list[CsvRow], columns: dict[str, str]) -> None:
+        self.out = out
+        self.rows = rows
+        self.columns = columns
+        self.nets: Nets = {}
+        self.payouts: Payouts = {}
 
     def cell(self, row: CsvRow, ours: str) -> str:
         name = self.columns[ours]
         return row.cells.get(name, "").strip() if name else ""
 
-    def run(self) -> ParsedStatement:
-        self.out.understood()  # the header
+    def run(self) -> tuple[Payouts, Nets]:
         for row in self.rows:
             try:
                 self._row(row)
             except (_BadRowError, AmountError, DateError) as exc:
                 self.out.reject("records", row.line, str(exc))
-        self._verify_payouts()
-        return self.out.build()
+        return self.payouts, self.nets
 
     def _minor(self, row: CsvRow, ours: str, exponent: int) -> int:
         text = self.cell(row, ours)
@@ -166,23 +167,39 @@ class _Parser:
                 type_code=type_code,
             )
 
-    def _verify_payouts(self) -> None:
-        for (payout, asset), (amount, line) in self.payouts.items():
-            if (payout, asset) not in self.nets:
-                continue
-            paid = self.nets[(payout, asset)]
-            if paid != -amount:
-                self.out.finding(
-                    RuleId.STATEMENT_CONTROL_TOTAL_MISMATCH,
-                    line,
-                    f"payout {payout} is {-amount}, but the rows paid out in it net to {paid}",
-                    expected=f"{paid} {asset}",
-                    actual=f"{-amount} {asset}",
-                    difference=f"{-amount - paid} {asset}",
-                    asset_id=asset,
-                )
+
+def verify_payouts(out: StatementBuilder, payouts: Payouts, nets: Nets) -> None:
+    """A payout's amount against the nets of the rows paid out in it, where the file has both."""
+    for (payout, asset), (amount, line) in payouts.items():
+        if (payout, asset) not in nets:
+            continue
+        paid = nets[(payout, asset)]
+        if paid != -amount:
+            out.finding(
+                RuleId.STATEMENT_CONTROL_TOTAL_MISMATCH,
+                line,
+                f"payout {payout} is {-amount}, but the rows paid out in it net to {paid}",
+                expected=f"{paid} {asset}",
+                actual=f"{-amount} {asset}",
+                difference=f"{-amount - paid} {asset}",
+                asset_id=asset,
+            )
 
 
-def parse_stripe(path: str | Path) -> ParsedStatement:
-    """Parse one Stripe report CSV; raise InputError when its header is not Stripe's."""
-    return _Parser(str(path)).run()
+def parse_stripe(path: str | Path, *, by_column: bool = True) -> ParsedStatement:
+    """Parse one Stripe report CSV; raise InputError when its header is not Stripe's.
+
+    A clean report is read by column (``stripe_columns``); any other, or every report with
+    ``by_column=False``, row by row. Both give the same statement.
+    """
+    name = str(path)
+    header, rows = read_csv_values(name)
+    columns = _columns(header, name)
+    out = StatementBuilder("stripe", name)
+    out.understood()  # the header
+    totals = read_by_column(out, header, rows, columns) if by_column else None
+    if totals is None:
+        parsed = [csv_row(header, line, values) for line, values in rows]
+        totals = _Parser(out, parsed, columns).run()
+    verify_payouts(out, *totals)
+    return out.build()
