@@ -40,7 +40,7 @@ from ledger_audit.sources.bank.builder import StatementBuilder
 from ledger_audit.sources.bank.csvrows import CsvRow, csv_row, read_csv_values
 from ledger_audit.sources.bank.dates import DateError, iso_date
 from ledger_audit.sources.bank.records import ParsedStatement
-from ledger_audit.sources.bank.stripe_columns import Nets, Payouts, read_by_column
+from ledger_audit.sources.bank.stripe_columns import Nets, Payouts, net_mismatch, read_by_column
 
 ALIASES: dict[str, tuple[str, ...]] = {
     "id": ("balance_transaction_id", "id"),
@@ -137,15 +137,7 @@ class _Parser:
         elif payout:
             self.nets[(payout, asset)] = self.nets.get((payout, asset), 0) + net
         if net != gross - fee:
-            self.out.finding(
-                RuleId.STATEMENT_CONTROL_TOTAL_MISMATCH,
-                row.line,
-                f"balance transaction {txn}: net {net} is not gross {gross} - fee {fee}",
-                expected=f"{gross - fee} {asset}",
-                actual=f"{net} {asset}",
-                difference=f"{net - (gross - fee)} {asset}",
-                asset_id=asset,
-            )
+            net_mismatch(self.out, row.line, txn, (gross, fee, net), asset)
         lines = [(txn, gross, self.cell(row, "description"), category)]
         if fee:
             lines.append((f"{txn}:fee", -fee, f"Stripe fee for {txn}", "fee"))

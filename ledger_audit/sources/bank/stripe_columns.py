@@ -106,6 +106,22 @@ def read_by_column(
     return _add(out, parsed)
 
 
+def net_mismatch(
+    out: StatementBuilder, line: int, txn: str, amounts: tuple[int, int, int], asset: str
+) -> None:
+    """The finding for a row whose net is not gross - fee (``amounts``: gross, fee, net)."""
+    gross, fee, net = amounts
+    out.finding(
+        RuleId.STATEMENT_CONTROL_TOTAL_MISMATCH,
+        line,
+        f"balance transaction {txn}: net {net} is not gross {gross} - fee {fee}",
+        expected=f"{gross - fee} {asset}",
+        actual=f"{net} {asset}",
+        difference=f"{net - (gross - fee)} {asset}",
+        asset_id=asset,
+    )
+
+
 def _any(frame: pl.DataFrame, condition: pl.Expr) -> bool:
     return bool(frame.select(condition.any()).item())
 
@@ -183,15 +199,7 @@ def _add(out: StatementBuilder, parsed: pl.DataFrame) -> tuple[Payouts, Nets]:
         .select("line", "id", "gross_v", "fee_v", "net_v", "asset")
         .iter_rows()
     ):
-        out.finding(
-            RuleId.STATEMENT_CONTROL_TOTAL_MISMATCH,
-            line,
-            f"balance transaction {txn}: net {net_v} is not gross {gross} - fee {fee}",
-            expected=f"{gross - fee} {asset}",
-            actual=f"{net_v} {asset}",
-            difference=f"{net_v - (gross - fee)} {asset}",
-            asset_id=asset,
-        )
+        net_mismatch(out, line, txn, (gross, fee, net_v), asset)
     common = {
         "source": pl.lit("stripe"),
         "file": pl.lit(out.path),
