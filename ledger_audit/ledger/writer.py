@@ -821,20 +821,12 @@ class RequestPlanner:
         totals: dict[str, list[int]] = {}
         assets, accounts = batch.assets, batch.accounts
         for i, leg in enumerate(legs):
-            amount, direction, asset_id = leg.amount, leg.direction, leg.asset_id
             account = accounts.get(leg.account_id)
-            if (
-                type(amount) is not int
-                or not 0 < amount <= MAX_AMOUNT
-                or direction not in ("debit", "credit")
-                or asset_id not in assets
-                or account is None
-                or account.closed_ns is not None
-                or (account.asset_id is not None and account.asset_id != asset_id)
-            ):
-                raise self._bad_entry(i, leg, account, assets)
-            side = totals.setdefault(asset_id, [0, 0])
-            side[0 if direction == "debit" else 1] += amount
+            refused = self._bad_entry(i, leg, account, assets)
+            if refused is not None:
+                raise refused
+            side = totals.setdefault(leg.asset_id, [0, 0])
+            side[0 if leg.direction == "debit" else 1] += leg.amount
         for asset_id, (debit_sum, credit_sum) in sorted(totals.items()):
             if debit_sum != credit_sum:
                 raise PostRejected(
@@ -845,28 +837,29 @@ class RequestPlanner:
 
     def _bad_entry(
         self, i: int, leg: EntrySpec, account: AccountState | None, assets: AbstractSet[str]
-    ) -> PostRejected:
-        """Why entry ``i`` is refused, in the order the checks are made.
+    ) -> PostRejected | None:
+        """Why entry ``i`` is refused (the first check it fails, in order), or None.
 
-        Apart from :meth:`_check_entries`, which calls it only for a leg that fails: the
-        message is built for the refused leg alone, not for every leg of every request.
+        The message names the leg; it is built only for a refused leg, not for every leg of
+        every request.
         """
-        where = f"entry {i} ({leg.direction} {leg.account_id} {leg.asset_id} {leg.amount!r})"
-        if type(leg.amount) is not int or not 0 < leg.amount <= MAX_AMOUNT:
-            return PostRejected(
-                "bad_amount", f"{where}: amount must be a positive integer of minor units"
-            )
-        if leg.direction not in ("debit", "credit"):
-            return PostRejected("bad_direction", f"{where}: direction must be debit or credit")
-        if leg.asset_id not in assets:
-            return PostRejected("unknown_asset", f"{where}: asset is not registered")
-        if account is None:
-            return PostRejected(
-                "unknown_account", f"{where}: no such account in ledger {self.ledger_id!r}"
-            )
-        if account.closed_ns is not None:
-            return PostRejected("closed_account", f"{where}: the account is closed")
-        return PostRejected("asset_mismatch", f"{where}: the account holds only {account.asset_id}")
+        amount, asset_id = leg.amount, leg.asset_id
+        if type(amount) is not int or not 0 < amount <= MAX_AMOUNT:
+            code, why = "bad_amount", "amount must be a positive integer of minor units"
+        elif leg.direction not in ("debit", "credit"):
+            code, why = "bad_direction", "direction must be debit or credit"
+        elif asset_id not in assets:
+            code, why = "unknown_asset", "asset is not registered"
+        elif account is None:
+            code, why = "unknown_account", f"no such account in ledger {self.ledger_id!r}"
+        elif account.closed_ns is not None:
+            code, why = "closed_account", "the account is closed"
+        elif account.asset_id is not None and account.asset_id != asset_id:
+            code, why = "asset_mismatch", f"the account holds only {account.asset_id}"
+        else:
+            return None
+        where = f"entry {i} ({leg.direction} {leg.account_id} {asset_id} {amount!r})"
+        return PostRejected(code, f"{where}: {why}")
 
     def _check_funds(
         self,
