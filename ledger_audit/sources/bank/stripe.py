@@ -34,13 +34,18 @@ import datetime as dt
 from pathlib import Path
 
 from ledger_audit.errors import InputError
-from ledger_audit.findings import RuleId
 from ledger_audit.sources.bank.amounts import AmountError, asset_for, to_minor
 from ledger_audit.sources.bank.builder import StatementBuilder
 from ledger_audit.sources.bank.csvrows import CsvRow, csv_row, read_csv_values
 from ledger_audit.sources.bank.dates import DateError, iso_date
 from ledger_audit.sources.bank.records import ParsedStatement
-from ledger_audit.sources.bank.stripe_columns import Nets, Payouts, net_mismatch, read_by_column
+from ledger_audit.sources.bank.stripe_columns import (
+    Nets,
+    Payouts,
+    control_total,
+    net_mismatch,
+    read_by_column,
+)
 
 ALIASES: dict[str, tuple[str, ...]] = {
     "id": ("balance_transaction_id", "id"),
@@ -167,15 +172,8 @@ def verify_payouts(out: StatementBuilder, payouts: Payouts, nets: Nets) -> None:
             continue
         paid = nets[(payout, asset)]
         if paid != -amount:
-            out.finding(
-                RuleId.STATEMENT_CONTROL_TOTAL_MISMATCH,
-                line,
-                f"payout {payout} is {-amount}, but the rows paid out in it net to {paid}",
-                expected=f"{paid} {asset}",
-                actual=f"{-amount} {asset}",
-                difference=f"{-amount - paid} {asset}",
-                asset_id=asset,
-            )
+            message = f"payout {payout} is {-amount}, but the rows paid out in it net to {paid}"
+            control_total(out, line, message, expected=paid, actual=-amount, asset=asset)
 
 
 def parse_stripe(path: str | Path, *, by_column: bool = True) -> ParsedStatement:

@@ -106,20 +106,28 @@ def read_by_column(
     return _add(out, parsed)
 
 
+def control_total(
+    out: StatementBuilder, line: int, message: str, *, expected: int, actual: int, asset: str
+) -> None:
+    """A ``statement.control_total_mismatch`` of ``asset``: difference = actual - expected."""
+    out.finding(
+        RuleId.STATEMENT_CONTROL_TOTAL_MISMATCH,
+        line,
+        message,
+        expected=f"{expected} {asset}",
+        actual=f"{actual} {asset}",
+        difference=f"{actual - expected} {asset}",
+        asset_id=asset,
+    )
+
+
 def net_mismatch(
     out: StatementBuilder, line: int, txn: str, amounts: tuple[int, int, int], asset: str
 ) -> None:
     """The finding for a row whose net is not gross - fee (``amounts``: gross, fee, net)."""
     gross, fee, net = amounts
-    out.finding(
-        RuleId.STATEMENT_CONTROL_TOTAL_MISMATCH,
-        line,
-        f"balance transaction {txn}: net {net} is not gross {gross} - fee {fee}",
-        expected=f"{gross - fee} {asset}",
-        actual=f"{net} {asset}",
-        difference=f"{net - (gross - fee)} {asset}",
-        asset_id=asset,
-    )
+    message = f"balance transaction {txn}: net {net} is not gross {gross} - fee {fee}"
+    control_total(out, line, message, expected=gross - fee, actual=net, asset=asset)
 
 
 def _any(frame: pl.DataFrame, condition: pl.Expr) -> bool:

@@ -23,6 +23,7 @@ from ledger_audit.sources.bank.builder import StatementBuilder
 from ledger_audit.sources.bank.csvrows import read_csv_values
 from ledger_audit.sources.bank.records import ParsedStatement
 
+# Not exports.stripe.HEADER: another column order, which the parser matches by name.
 HEADER = (
     "balance_transaction_id",
     "created_utc",
