@@ -131,6 +131,46 @@ def test_the_batch_codec_gives_back_equal_records_with_equal_request_hashes(
     assert request_hash(back[1][0]) == request_hash(request)
 
 
+@dataclass(frozen=True, slots=True)
+class _One:
+    """A record of one field (its reducer cannot be a bare ``attrgetter``: that gives no tuple)."""
+
+    value: object
+
+
+@dataclass(frozen=True)
+class _Empty:
+    """A record of no field."""
+
+
+class _Plain:
+    """Not a dataclass: pickled the usual way."""
+
+    def __init__(self, value: int) -> None:
+        self.value = value
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Plain) and other.value == self.value
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+def test_the_batch_codec_gives_back_every_shape_of_record_and_shares_the_legs_ids() -> None:
+    values = [_One(_One(3)), _One(None), _Empty(), _Plain(5), _Keyworded("n", tags=("t",))]
+    back = pickle.loads(_dumps(("items", values)))  # noqa: S301 - our own bytes
+    assert back == ("items", values)
+    assert [type(v) for v in back[1]] == [type(v) for v in values]
+    user = 1
+    ids = [f"liabilities:wallet:u{user:06d}:usd" for _ in range(3)]  # three equal objects
+    assert ids[0] is not ids[2]
+    legs = [EntrySpec(account, "USD/2", "debit", n) for n, account in enumerate(ids)]
+    blob = _dumps(("items", legs))
+    assert blob.count(b"liabilities:wallet:u000001:usd") == 1  # one id, pickled once
+    again = pickle.loads(blob)[1]  # noqa: S301 - our own bytes
+    assert again == legs
+    assert again[0].account_id is again[2].account_id
+
+
 def test_a_child_streams_every_section_in_order_then_its_summary() -> None:
     sizes = (BATCH + 3, 2 * BATCH)  # a partial batch, and a section that ends on a batch
     with ChildFeed(_source, sizes) as feed:
