@@ -26,7 +26,6 @@ import heapq
 import math
 import random
 import re
-import uuid
 from bisect import bisect_right
 from collections import Counter, deque
 from collections.abc import Iterator
@@ -486,7 +485,7 @@ class Scenario:
         return min(high, max(low, value))
 
     def _key(self) -> str:
-        return str(uuid.UUID(int=self._rng.getrandbits(128), version=4))
+        return uuid4_text(self._rng.getrandbits(128))
 
     def _external(self, prefix: str) -> str:
         self._serial += 1
@@ -857,6 +856,20 @@ class Scenario:
 def streamed_scenario(seed: int, transactions: int, month: Month) -> Scenario:
     """A scenario to stream in a child process (a module-level function: it is pickled)."""
     return Scenario(seed=seed, transactions=transactions, month=month)
+
+
+_UUID4_CLEAR = ~((0xC000 << 48) | (0xF000 << 64))
+_UUID4_SET = (0x8000 << 48) | (4 << 76)
+
+
+def uuid4_text(bits: int) -> str:
+    """``str(uuid.UUID(int=bits, version=4))`` for 128 random bits, without the ``UUID``.
+
+    Every request's idempotency key is one (1.4M at 1M transactions); building the object
+    cost about four times the text.
+    """
+    text = f"{(bits & _UUID4_CLEAR) | _UUID4_SET:032x}"
+    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
 
 
 def _move(debit: str, credit: str, amount: int, asset_id: str) -> tuple[EntrySpec, ...]:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import uuid
 from collections import Counter
 from itertools import chain
 
 import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
 
 from ledger_audit.demo.scenario import (
     FEE_REVENUE,
@@ -15,6 +18,7 @@ from ledger_audit.demo.scenario import (
     Scenario,
     Timed,
     parse_month,
+    uuid4_text,
 )
 from ledger_audit.errors import InputError
 from ledger_audit.ledger.requests import (
@@ -165,3 +169,11 @@ def test_stream_is_lazy() -> None:
     first = [next(events) for _ in range(10)]
     assert len(first) == 10
     assert scenario.committed < 2_000_000
+
+
+@given(bits=st.integers(min_value=0, max_value=2**128 - 1))
+@example(bits=0)
+@example(bits=2**128 - 1)
+@example(bits=0xC000 << 48)
+def test_an_idempotency_key_is_the_uuid4_text_of_its_128_random_bits(bits: int) -> None:
+    assert uuid4_text(bits) == str(uuid.UUID(int=bits, version=4))
