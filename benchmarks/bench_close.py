@@ -6,7 +6,8 @@ folder's ``demo.json`` records the same transactions and seed; the build time is
 apart, it is not part of the close. Then, each in a fresh child process, so that a child's
 ``ru_maxrss`` is its own and nothing big is held by this process:
 
-- ``stages``: ``run_close`` over 2025-01 with both demo statements (BAI2 and camt.053) and
+- ``stages``: ``run_close`` over 2025-01 with the demo's three statements (BAI2, camt.053
+  and the processor's Stripe payouts report, as ``scripts/demo.sh`` gives them) and
   ``mappings/demo.toml``, then ``write_bundle``: wall seconds of each stage (load, audit,
   statements, reconcile, drift, trial balance, journals, then bundle), the child's RSS now
   and its peak RSS so far after each stage, each stage's CPU seconds (all threads) and its
@@ -100,7 +101,7 @@ CLI = ROOT / ".venv" / "bin" / "ledger-audit"
 MAPPING = ROOT / "mappings" / "demo.toml"
 SEED = 7
 PERIOD = "2025-01"
-STATEMENTS = ("operating-usd.bai2", "operating-eur.xml")
+STATEMENTS = ("operating-usd.bai2", "operating-eur.xml", "processor-payouts.csv")
 BUNDLE_PARTS = ("report.html", "workpaper.xlsx", "tables", "erp", "month_end_close.ipynb")
 SAMPLE_S = 0.2
 BASELINES = ("replay (package, loaded frames)", "DuckDB SQL (Parquet)", "plain polars (Parquet)")
