@@ -17,6 +17,7 @@ import pytest
 from papermill.exceptions import PapermillExecutionError
 
 from ledger_audit.demo.answer_key import read_answer_key
+from ledger_audit.demo.statements import BAI2_FILE, CAMT_FILE, PROCESSOR_FILE
 from ledger_audit.demo.summary import DemoSummary
 from ledger_audit.paths import DATA_ENV
 from ledger_audit.reconcile.breaks import CLASS_RULES
@@ -114,17 +115,39 @@ def looks_like_path(value: object) -> bool:
     return isinstance(value, str) and "/" in value and "\n" not in value
 
 
-@pytest.mark.parametrize("name", sorted(p.name for p in NOTEBOOKS.glob("*.ipynb")))
-def test_every_input_path_is_resolved_right_after_the_parameters(name: str) -> None:
-    """So no input is read relative to wherever the kernel happened to start."""
+def parameter_defaults(name: str) -> dict[str, object]:
+    """The notebook's parameters cell, name by name (every default is a literal)."""
     code = [c for c in nbformat.read(NOTEBOOKS / name, as_version=4).cells if c.cell_type == "code"]
-    defaults = {
+    return {
         target.id: ast.literal_eval(statement.value)
         for statement in ast.parse(code[0].source).body
         if isinstance(statement, ast.Assign)
         for target in statement.targets
         if isinstance(target, ast.Name)
     }
+
+
+READS_STATEMENTS = sorted(
+    p.name for p in NOTEBOOKS.glob("*.ipynb") if "statements" in parameter_defaults(p.name)
+)
+
+
+@pytest.mark.parametrize("name", READS_STATEMENTS)
+def test_a_notebook_reads_every_statement_the_demo_writes_by_default(name: str) -> None:
+    """Without the processor's report, its entries would show as thousands of breaks."""
+    assert len(READS_STATEMENTS) >= 3  # the close, reconciliation and drift
+    defaults = parameter_defaults(name)["statements"]
+    assert isinstance(defaults, list)
+    assert sorted(defaults) == sorted(
+        f"data/demo/statements/{f}" for f in (BAI2_FILE, CAMT_FILE, PROCESSOR_FILE)
+    )
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in NOTEBOOKS.glob("*.ipynb")))
+def test_every_input_path_is_resolved_right_after_the_parameters(name: str) -> None:
+    """So no input is read relative to wherever the kernel happened to start."""
+    code = [c for c in nbformat.read(NOTEBOOKS / name, as_version=4).cells if c.cell_type == "code"]
+    defaults = parameter_defaults(name)
     inputs = {k for k, v in defaults.items() if k in PATH_PARAMETERS or looks_like_path(v)}
     assert "source" in inputs
     resolved = {
