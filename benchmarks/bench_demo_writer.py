@@ -21,9 +21,9 @@ The bulk writer's scenario is generated in a child process, as ``build_demo`` do
 split into the planner (and the request hash inside it), sealing and row building, the
 projector and the rest (the scenario's generation and the hand-over), the writer's SQLite
 thread, the CPU of the child process that generates the scenario (it shares the two
-cores), and the caller's wall time spent waiting for the SQLite thread. It wraps those functions with
-``time.thread_time()``, which adds about a microsecond a request hash (hashed in the
-planner only with ``--in-process``).
+cores), and the caller's wall time spent waiting for the SQLite thread. It wraps those
+functions with ``time.thread_time()``, which adds about a microsecond a request hash
+(hashed in the planner only with ``--in-process``).
 """
 
 from __future__ import annotations
