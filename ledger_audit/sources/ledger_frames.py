@@ -13,6 +13,7 @@ import polars as pl
 from ledger_audit.errors import InputError
 from ledger_audit.schema.frames import FRAME_SCHEMAS, KEYS, WIDE_AMOUNT
 from ledger_audit.schema.tables import CANONICAL_TABLES
+from ledger_audit.sources.shared_text import share_repeated_text
 
 AMOUNT_COLUMNS: dict[str, tuple[str, ...]] = {
     "entries": ("amount",),
@@ -76,11 +77,16 @@ class LedgerFrames:
 
     @classmethod
     def from_tables(cls, frames: dict[str, pl.DataFrame]) -> LedgerFrames:
-        """Build from a mapping table name -> frame (all six names required)."""
+        """Build from a mapping table name -> frame (all six names required).
+
+        Every reader builds its frames here, so every loaded ledger holds each repeated
+        text (ids, metadata) once (``sources.shared_text``); the values are unchanged.
+        """
         missing = [table for table in CANONICAL_TABLES if table not in frames]
         if missing:
             raise InputError("ledger frames", f"missing frame(s) {', '.join(missing)}")
-        return cls(**{table: frames[table] for table in CANONICAL_TABLES})
+        shared = share_repeated_text({table: frames[table] for table in CANONICAL_TABLES})
+        return cls(**shared)
 
     @classmethod
     def empty(cls) -> LedgerFrames:
