@@ -38,6 +38,9 @@ _PROBE = "__probe"
 
 _DB_ERRORS = (adbc_driver_manager.Error, pa.ArrowException, OSError)
 _PG_BYTES_PER_ROW = 256
+_HEAP = pa.system_memory_pool()
+"""Where a read batch's copies go: the C heap, whose free pages ``release_free_heap`` hands
+back after the load; pyarrow's own pool (mimalloc) kept up to 0.67 GiB of them at 1M."""
 """PostgreSQL batches are sized in bytes: ``batch_size`` rows x this hint."""
 
 _PG_NATIVE: dict[type[pl.DataType], frozenset[str]] = {
@@ -74,9 +77,28 @@ def _missing_tables(label: str, catalog: dict[str, dict[str, str]]) -> None:
         raise InputError(label, f"missing column(s) {', '.join(missing_columns)}{NOT_CANONICAL}")
 
 
+def owned_frame(batch: pa.RecordBatch) -> pl.DataFrame:
+    """The batch as a frame whose columns each own their memory, so the driver's goes now.
+
+    polars takes an Arrow batch over without copying it, and then any one of its columns (a
+    text view points into the batch's data buffer) keeps the whole batch alive, with the
+    slack of buffers the driver grew by doubling, until every column made from it is gone.
+    A frame that is sorted afterwards was copied by the sort; one read in key order was
+    not, and held the batches: 2,048 MiB after loading the 1M demo stored in key order,
+    1,114 with this copy (``docs/scale.md``). Each column is copied into a buffer of its
+    own size.
+    """
+    return pl.DataFrame(
+        [
+            pl.Series(name, pa.concat_arrays([column, column.slice(0, 0)], memory_pool=_HEAP))
+            for name, column in zip(batch.schema.names, batch.columns, strict=True)
+        ]
+    )
+
+
 def frame_from_batches(reader: pa.RecordBatchReader) -> pl.DataFrame:
     """Build a polars frame batch by batch, so the Arrow batches can be freed as we go."""
-    frames = [pl.DataFrame(batch) for batch in reader]
+    frames = [owned_frame(batch) for batch in reader]
     if not frames:
         return pl.DataFrame(reader.schema.empty_table())
     return pl.concat(frames, rechunk=False)
@@ -157,7 +179,7 @@ class SqliteReader:
             probed = False
             try:
                 for batch in reader:  # each Arrow batch freed once it is a frame
-                    frame = pl.DataFrame(batch)
+                    frame = owned_frame(batch)
                     if not probed:
                         if frame.height == 0 or frame[_PROBE][0] != 1:
                             break

@@ -19,7 +19,7 @@ import sqlalchemy as sa
 
 from ledger_audit.errors import InputError
 from ledger_audit.schema.tables import CANONICAL_TABLES
-from ledger_audit.sources.conform import conform_table
+from ledger_audit.sources.conform import Conformed, conform_table
 from ledger_audit.sources.database import open_postgres, open_sqlite
 from ledger_audit.sources.files import FILE_FORMATS, FileFormat, FolderReader, table_file
 from ledger_audit.sources.heap import release_free_heap
@@ -161,22 +161,23 @@ def load_ledger(
     if mapping is not None:
         spec = mapping if isinstance(mapping, SourceMapping) else read_mapping(Path(mapping))
         return load_mapped(source, spec)
+    conformed: dict[str, Conformed] = {}
     with open_source(source, batch_size=batch_size) as opened:
-        conformed = {
-            table: conform_table(
+        for table in CANONICAL_TABLES:
+            conformed[table] = conform_table(
                 opened.read_raw(table),
                 table,
                 source=opened.table_label(table),
                 locate_by=opened.locate_by,
             )
-            for table in CANONICAL_TABLES
-        }
+            release_free_heap()  # the rows as read, when conform copied them (a sort)
         label = opened.label
-    release_free_heap()  # the driver's Arrow batches are freed: give their pages back
     frames = LedgerFrames.from_tables({table: c.frame for table, c in conformed.items()})
     report = LoadReport(
         source=label,
         counts=tuple(c.count for c in conformed.values()),
         rejections=pl.concat([c.rejections for c in conformed.values()]),
     )
+    del conformed  # the columns sharing replaced go with it
+    release_free_heap()  # the batches' copies and those columns: give their pages back
     return frames, report

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import sqlite3
 import subprocess
 import sys
@@ -10,12 +11,13 @@ from pathlib import Path
 
 import adbc_driver_manager
 import polars as pl
+import pyarrow as pa
 import pytest
 import sqlalchemy as sa
 
 from ledger_audit.schema.frames import WIDE_AMOUNT
 from ledger_audit.sources import Reason, load_ledger
-from ledger_audit.sources.database import open_postgres, open_sqlite
+from ledger_audit.sources.database import open_postgres, open_sqlite, owned_frame
 from tests.sources.conftest import make_engine
 from tests.sources.sample_ledger import T0, expected_frames
 
@@ -244,3 +246,37 @@ def test_postgres_numeric_amounts_within_int64_stay_int64(pg_ledger: str) -> Non
     engine.dispose()
     frames, _ = load_ledger(pg_ledger)
     assert frames.equals(expected_frames())
+
+
+def arrow_bytes() -> int:
+    """Bytes held by pyarrow's pool and by the C heap pool the batches' copies go to."""
+    return pa.total_allocated_bytes() + pa.system_memory_pool().bytes_allocated()
+
+
+def test_a_read_batch_is_released_column_by_column() -> None:
+    """A column kept from a driver's batch holds its own bytes, not the whole batch."""
+    rows = 50_000
+    before = arrow_bytes()
+    columns: dict[str, pa.Array[pa.Scalar[pa.DataType]]] = {
+        "kept": pa.array([f"{n:020d}" for n in range(rows)]),
+        "dropped": pa.array([f"{n:060d}" for n in range(rows)]),
+        "numbers": pa.array(range(rows), pa.int64()),
+        "nothing": pa.nulls(rows, pa.string()),
+    }
+    # handed over through the C stream interface, as ADBC's drivers hand their batches
+    # over: every buffer of an imported batch keeps the whole batch alive
+    stream = pa.RecordBatchReader.from_stream(pa.table(columns))
+    del columns
+    batch = stream.read_next_batch()
+    del stream
+    frame = owned_frame(batch)
+    assert frame.equals(pl.DataFrame(batch))
+    assert frame.schema == pl.DataFrame(batch).schema
+    del batch
+    kept = frame.get_column("kept")
+    del frame
+    gc.collect()
+    held = arrow_bytes() - before
+    own_size = 20 * rows + 4 * (rows + 1)  # its bytes and offsets
+    assert own_size <= held < own_size + 60 * rows  # not the dropped column's bytes
+    assert kept.to_list()[-1] == f"{rows - 1:020d}"
