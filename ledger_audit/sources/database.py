@@ -38,10 +38,10 @@ _PROBE = "__probe"
 
 _DB_ERRORS = (adbc_driver_manager.Error, pa.ArrowException, OSError)
 _PG_BYTES_PER_ROW = 256
+"""PostgreSQL batches are sized in bytes: ``batch_size`` rows x this hint."""
 _HEAP = pa.system_memory_pool()
 """Where a read batch's copies go: the C heap, whose free pages ``release_free_heap`` hands
 back after the load; pyarrow's own pool (mimalloc) kept up to 0.67 GiB of them at 1M."""
-"""PostgreSQL batches are sized in bytes: ``batch_size`` rows x this hint."""
 
 _PG_NATIVE: dict[type[pl.DataType], frozenset[str]] = {
     pl.String: frozenset({"text", "character varying", "character"}),
@@ -90,7 +90,7 @@ def owned_frame(batch: pa.RecordBatch) -> pl.DataFrame:
     """
     return pl.DataFrame(
         [
-            pl.Series(name, pa.concat_arrays([column, column.slice(0, 0)], memory_pool=_HEAP))
+            pl.Series(name, pa.concat_arrays([column], memory_pool=_HEAP))  # a copy
             for name, column in zip(batch.schema.names, batch.columns, strict=True)
         ]
     )
