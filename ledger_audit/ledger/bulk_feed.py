@@ -9,8 +9,9 @@ would copy half-held; and not multiprocessing's ``spawn``, which runs the caller
 ``__main__`` script again in the child, so a script without a ``__main__`` guard would
 build a second demo). The child builds a :class:`FeedSource` and sends its sections'
 items in pickled batches through a pipe; the parent reads them back in the same order, one
-section after another. The pipe holds less than a batch, so the child runs at most a batch
-or two ahead (bounded memory).
+section after another. The child queues up to ``_AHEAD`` pickled batches beyond what the
+pipe holds (bounded memory), so that it generates whenever a core is free rather than only
+when the parent has just taken a batch.
 
 The batches are pickled with every dataclass record reduced to its constructor and field
 values (``EntrySpec``'s account and asset ids interned, so each batch carries each id once),
@@ -30,13 +31,16 @@ from __future__ import annotations
 import contextlib
 import copyreg
 import dataclasses
+import fcntl
 import gc
 import io
 import operator
 import os
 import pickle
+import queue
 import subprocess
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from types import TracebackType
@@ -56,6 +60,10 @@ _JOIN_SECONDS = 5.0
 _MESSAGE_CHARS = 300
 _LENGTH_BYTES = 8
 _PIPE_BUFFER = 1 << 20
+_AHEAD = 64
+"""Batches the child may have generated beyond what the pipe holds (about 40 MB)."""
+_NICE = 19
+"""The child's scheduling priority: it runs when a core is free of the parent's threads."""
 
 
 class BulkWriterError(LedgerAuditError):
@@ -187,38 +195,71 @@ def _one_line(exc: BaseException) -> str:
     return text if len(text) <= _MESSAGE_CHARS else text[: _MESSAGE_CHARS - 3] + "..."
 
 
-def _send(out: IO[bytes], message: tuple[str, object]) -> None:
+def _framed(message: tuple[str, object]) -> bytes:
     blob = _dumps(message)
-    out.write(len(blob).to_bytes(_LENGTH_BYTES, "little"))
-    out.write(blob)
-    out.flush()
+    return len(blob).to_bytes(_LENGTH_BYTES, "little") + blob
+
+
+class _Sender:
+    """Writes the child's messages to the pipe from a thread of their own.
+
+    The parent takes a batch only between two of its own batches, so a child writing
+    directly would wait on a full pipe while the parent's writer thread has a core to spare,
+    and run later in competition with it. Queued here, up to ``_AHEAD`` batches, the child
+    keeps generating whenever it has a core (a blocked write releases the GIL). A write to a
+    parent that went away ends the child: nobody is left to tell.
+    """
+
+    def __init__(self, fd: int) -> None:
+        self._fd = fd
+        self._queue: queue.Queue[bytes | None] = queue.Queue(maxsize=_AHEAD)
+        self._thread = threading.Thread(target=self._run, name="feed-sender", daemon=True)
+        self._thread.start()
+
+    def send(self, message: tuple[str, object]) -> None:
+        self._queue.put(_framed(message))
+
+    def close(self) -> None:
+        """Wait until every queued message is written."""
+        self._queue.put(None)
+        self._thread.join()
+
+    def _run(self) -> None:
+        while (frame := self._queue.get()) is not None:
+            view = memoryview(frame)
+            try:
+                while view:
+                    view = view[os.write(self._fd, view) :]
+            except OSError:  # the parent went away (EPIPE): nobody to tell
+                os._exit(1)
 
 
 def _child_main(fd: int) -> None:
     """The child: read what to produce from stdin, stream it through ``fd``, then its summary."""
     gc.disable()  # short-lived records and no cycles; the collector's passes cost a third
-    with os.fdopen(fd, "wb", buffering=_PIPE_BUFFER) as out:
-        try:
-            path, produce, args = pickle.load(sys.stdin.buffer)  # noqa: S301 - from our parent
-            sys.path[:] = path  # the parent's: its sources import as they do there
-            source = produce(*args)
-            for section in source.sections():
-                batch: list[object] = []
-                for item in section:
-                    batch.append(item)
-                    if len(batch) >= BATCH:
-                        _send(out, (_ITEMS, batch))
-                        batch = []
-                if batch:
-                    _send(out, (_ITEMS, batch))
-                _send(out, (_END, None))
-            _send(out, (_DONE, source.summary()))
-        except (BrokenPipeError, ConnectionResetError):  # the parent went away: nobody to tell
-            os._exit(1)
-        except BaseException as exc:  # noqa: BLE001 - every failure goes back as one line
-            with contextlib.suppress(BrokenPipeError, ConnectionResetError):
-                _send(out, (_FAILED, _one_line(exc)))
-            os._exit(1)
+    with contextlib.suppress(OSError):
+        os.nice(_NICE)
+    out = _Sender(fd)
+    try:
+        path, produce, args = pickle.load(sys.stdin.buffer)  # noqa: S301 - from our parent
+        sys.path[:] = path  # the parent's: its sources import as they do there
+        source = produce(*args)
+        for section in source.sections():
+            batch: list[object] = []
+            for item in section:
+                batch.append(item)
+                if len(batch) >= BATCH:
+                    out.send((_ITEMS, batch))
+                    batch = []
+            if batch:
+                out.send((_ITEMS, batch))
+            out.send((_END, None))
+        out.send((_DONE, source.summary()))
+        out.close()
+    except BaseException as exc:  # noqa: BLE001 - every failure goes back as one line
+        out.send((_FAILED, _one_line(exc)))
+        out.close()
+        os._exit(1)
 
 
 class ChildFeed(Generic[T]):
@@ -242,6 +283,10 @@ class ChildFeed(Generic[T]):
     def __enter__(self) -> Self:
         header = pickle.dumps((list(sys.path), self._produce, self._args))
         inbox, outbox = os.pipe()
+        resize = getattr(fcntl, "F_SETPIPE_SZ", None)  # Linux
+        if resize is not None:
+            with contextlib.suppress(OSError):  # a pipe of a batch or more, where allowed
+                fcntl.fcntl(outbox, resize, _PIPE_BUFFER)
         try:
             process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
                 [sys.executable, "-m", __name__, str(outbox)],

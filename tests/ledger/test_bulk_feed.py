@@ -11,6 +11,7 @@ import os
 import pickle
 import signal
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -90,6 +91,28 @@ class _Source:
 
 def _source(sizes: tuple[int, int], fail: str = "", at: int = 0) -> _Source:
     return _Source(sizes, fail, at)
+
+
+@dataclass(frozen=True, slots=True)
+class _Marked:
+    """``_Source``'s first section alone; touches ``done`` once its last item is generated."""
+
+    size: int
+    done: str
+
+    def sections(self) -> Iterator[Iterator[object]]:
+        yield self._items()
+
+    def _items(self) -> Iterator[object]:
+        yield from (_item(i) for i in range(self.size))
+        Path(self.done).touch()
+
+    def summary(self) -> object:
+        return {"items": self.size}
+
+
+def _marked(size: int, done: str) -> _Marked:
+    return _Marked(size, done)
 
 
 def _feed_children() -> list[int]:
@@ -184,6 +207,18 @@ def test_a_child_streams_every_section_in_order_then_its_summary() -> None:
     assert _gone(pid)
 
 
+def test_a_child_generates_ahead_of_a_parent_that_reads_nothing(tmp_path: Path) -> None:
+    """Batches beyond the pipe's size wait in the child's queue, not in its generator."""
+    size, done = 20 * BATCH, tmp_path / "generated"  # about 8 MB pickled: many pipes full
+    with ChildFeed(_marked, size, str(done)) as feed:
+        deadline = time.monotonic() + 60
+        while not done.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert done.exists()  # the child generated every item while we read none
+        assert list(feed.section()) == [_item(i) for i in range(size)]
+        assert feed.summary() == {"items": size}
+
+
 @pytest.mark.parametrize("transactions", [100, 3_000])
 def test_the_demo_scenario_streamed_by_a_child_is_the_same_stream_with_its_hashes(
     transactions: int,
@@ -214,15 +249,18 @@ def test_a_failing_child_stops_the_feed_with_one_line_and_is_reaped(
 ) -> None:
     with ChildFeed(_source, (10, 3 * BATCH), fail, BATCH + 5) as feed:
         assert len(list(feed.section())) == 10
-        got = feed.section()
+        got: list[object] = []
         with pytest.raises(BulkWriterError, match=message) as raised:
-            for _ in got:
-                pass
+            got.extend(feed.section())
         pid = feed.pid
+    received = 10 + len(got)
+    assert got == [_item(i) for i in range(10, received)]
     text = str(raised.value)
     assert "\n" not in text
     assert text.startswith(f"the request feed (child process {pid}) ")
-    assert f"{10 + BATCH:,} items had arrived; the bulk writer stopped" in text
+    assert f"; {received:,} items had arrived; the bulk writer stopped" in text
+    # a raise sends what it had generated first; an exit or a kill may take queued batches
+    assert received == 10 + BATCH if fail == "raise" else received in (10, 10 + BATCH)
     assert _gone(pid)
 
 
