@@ -143,6 +143,7 @@ def _profile() -> Parts:
     parts.wrap(BulkWriter, "_write", SQLITE_THREAD)
     parts.wrap(BulkWriter, "_write", SQLITE_WALL, clock=time.perf_counter)
     parts.wrap(BulkWriter, "_commit", COMMITS, clock=time.perf_counter)
+    parts.wrap(BulkWriter, "_rotate", COMMITS, clock=time.perf_counter)
     parts.wrap(BulkWriter, "flush", "flush on the caller (last commit)")
     parts.wrap(BulkWriter, "_wait", WAITING, clock=time.perf_counter)
     parts.wrap(ChildFeed, "_receive", RECEIVING)

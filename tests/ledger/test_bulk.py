@@ -7,6 +7,7 @@ clock. Outcomes must be equal one by one and the two SQLite files equal byte for
 
 from __future__ import annotations
 
+import sqlite3
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -19,7 +20,7 @@ from hypothesis import strategies as st
 from ledger_audit.checks.chain_json import JIT_MIN_ROWS
 from ledger_audit.errors import PostRejected
 from ledger_audit.ledger import admin
-from ledger_audit.ledger.bulk import BulkWriter, BulkWriterError
+from ledger_audit.ledger.bulk import COMMIT_EVERY, BulkWriter, BulkWriterError
 from ledger_audit.ledger.bulk_state import RECENT_LEGS
 from ledger_audit.ledger.projector import project_balances
 from ledger_audit.ledger.requests import (
@@ -47,7 +48,11 @@ class _Pair:
     """A reference ledger and a bulk ledger, fed the same batches and admin steps."""
 
     def __init__(
-        self, folder: Path, recent_legs: int = RECENT_LEGS, compiled_from: int = JIT_MIN_ROWS
+        self,
+        folder: Path,
+        recent_legs: int = RECENT_LEGS,
+        compiled_from: int = JIT_MIN_ROWS,
+        commit_every: int = COMMIT_EVERY,
     ) -> None:
         self.paths = (folder / "reference.sqlite", folder / "bulk.sqlite")
         self.reference_engine, self.reference = make_ledger(f"sqlite:///{self.paths[0]}")
@@ -58,6 +63,7 @@ class _Pair:
             clock=Clock(),
             recent_legs=recent_legs,
             compiled_from=compiled_from,
+            commit_every=commit_every,
         )
 
     def submit(self, requests: Sequence[Request]) -> list[Outcome]:
@@ -109,20 +115,27 @@ steps = st.lists(
     batch=st.integers(1, 7),
     recent_legs=st.sampled_from((0, 1, RECENT_LEGS)),
     compiled_from=st.sampled_from((0, 3, JIT_MIN_ROWS)),
+    commit_every=st.sampled_from((1, 2, COMMIT_EVERY)),
 )
 def test_random_histories_give_the_same_outcomes_and_the_same_bytes(
-    steps: list[tuple[object, ...]], batch: int, recent_legs: int, compiled_from: int
+    steps: list[tuple[object, ...]],
+    batch: int,
+    recent_legs: int,
+    compiled_from: int,
+    commit_every: int,
 ) -> None:
     """``recent_legs`` 0 reads every reversed original's legs back from the database (after
     the batch in flight is written), 1 mostly, the default keeps them in memory.
     ``compiled_from`` 0 and 3 hash the batches (from the first, or after three versions) with
     the compiled payload writer, as a large build does; the default never, at these sizes.
+    ``commit_every`` 1 and 2 commit within the stream (the next transaction opened on the
+    writer's thread while the caller plans), the default only at ``flush``, at these sizes.
 
     The reference writer that goes on after the seed is a fresh one, and a ``fresh`` step
     starts another: its first request may capture, void or reverse what the previous
     reference writer wrote, while the bulk writer has known it all along."""
     with tempfile.TemporaryDirectory() as folder:
-        pair = _Pair(Path(folder), recent_legs, compiled_from)
+        pair = _Pair(Path(folder), recent_legs, compiled_from, commit_every)
         sent: list[Request] = []
         ids: list[str] = []
         legs: dict[str, tuple[tuple[EntrySpec, ...], bool]] = {}
@@ -236,6 +249,36 @@ def test_another_writer_on_the_same_ledger_stops_the_bulk_writer(tmp_path: Path)
         writer.submit(PostTransaction("k2", move("assets:bank:usd", "revenue:fees", 6)))
         with pytest.raises(BulkWriterError, match="chain moved from seq 1 to 2"):
             bulk.submit_many([PostTransaction("k3", move("assets:bank:usd", "revenue:fees", 7))])
+    engine.dispose()
+
+
+def test_another_writer_between_two_grouped_transactions_stops_the_bulk_writer(
+    tmp_path: Path,
+) -> None:
+    """The writer's thread commits and opens the next transaction while the caller plans;
+    another connection committing in between makes that plan stale, and is refused."""
+    engine, writer = make_ledger(f"sqlite:///{tmp_path / 'l.sqlite'}")
+
+    class Interleaved(BulkWriter):
+        def _begin_next(self, db: sqlite3.Connection, committed_version: int) -> None:
+            writer.submit(PostTransaction("k-other", move("assets:bank:usd", "revenue:fees", 9)))
+            super()._begin_next(db, committed_version)
+
+    def stale() -> None:  # refused by the writer's thread: raised at a hand-over or the flush
+        bulk.submit_many([PostTransaction("k2", move("assets:bank:usd", "revenue:fees", 6))])
+        bulk.flush()
+
+    bulk = Interleaved(engine, "t", clock=Clock(), commit_every=1)
+    bulk.submit_many([PostTransaction("k1", move("assets:bank:usd", "revenue:fees", 5))])
+    with pytest.raises(BulkWriterError, match="another connection wrote the database between"):
+        stale()
+    with pytest.raises(BulkWriterError, match="an earlier batch failed"):
+        bulk.submit_many([PostTransaction("k3", move("assets:bank:usd", "revenue:fees", 7))])
+    bulk.close()
+    with engine.connect() as conn:  # the committed batch and the other writer's, nothing else
+        keys = conn.exec_driver_sql("SELECT idempotency_key FROM idempotency_keys").scalars()
+        assert sorted(keys) == ["k-other", "k1"]
+        assert conn.exec_driver_sql("SELECT seq FROM chain_heads").scalar_one() == 2
     engine.dispose()
 
 
