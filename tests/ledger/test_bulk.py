@@ -8,6 +8,7 @@ clock. Outcomes must be equal one by one and the two SQLite files equal byte for
 from __future__ import annotations
 
 import sqlite3
+import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -20,7 +21,12 @@ from hypothesis import strategies as st
 from ledger_audit.checks.chain_json import JIT_MIN_ROWS
 from ledger_audit.errors import PostRejected
 from ledger_audit.ledger import admin
-from ledger_audit.ledger.bulk import COMMIT_EVERY, BulkWriter, BulkWriterError
+from ledger_audit.ledger.bulk import (
+    COMMIT_EVERY,
+    SWITCH_SECONDS,
+    BulkWriter,
+    BulkWriterError,
+)
 from ledger_audit.ledger.bulk_state import RECENT_LEGS
 from ledger_audit.ledger.projector import project_balances
 from ledger_audit.ledger.requests import (
@@ -279,6 +285,24 @@ def test_another_writer_between_two_grouped_transactions_stops_the_bulk_writer(
         keys = conn.exec_driver_sql("SELECT idempotency_key FROM idempotency_keys").scalars()
         assert sorted(keys) == ["k-other", "k1"]
         assert conn.exec_driver_sql("SELECT seq FROM chain_heads").scalar_one() == 2
+    engine.dispose()
+
+
+def test_an_open_writer_shortens_the_switch_interval_and_restores_it(tmp_path: Path) -> None:
+    engine, _ = make_ledger(f"sqlite:///{tmp_path / 'l.sqlite'}")
+    before = sys.getswitchinterval()
+    with BulkWriter(engine, "t", clock=Clock()) as bulk:
+        assert sys.getswitchinterval() == pytest.approx(min(before, SWITCH_SECONDS))
+        bulk.submit_many([PostTransaction("k1", move("assets:bank:usd", "revenue:fees", 5))])
+    assert sys.getswitchinterval() == before
+
+    def failing() -> None:
+        with BulkWriter(engine, "t", clock=Clock()):
+            raise RuntimeError("the caller failed")
+
+    with pytest.raises(RuntimeError, match="the caller failed"):
+        failing()
+    assert sys.getswitchinterval() == before
     engine.dispose()
 
 
