@@ -778,11 +778,18 @@ class BulkWriter:
         return tx_rows, entry_rows, sealed
 
     def _metadata(self, pairs: tuple[tuple[str, str], ...]) -> str:
-        """``json.dumps(dict(metadata))`` as ``append_versions`` stores it (memoised)."""
-        if not all(type(k) is str and type(v) is str for k, v in pairs):
-            return json.dumps(dict(pairs))  # equal keys of other types may dump differently
-        text = self._metadata_json.get(pairs)
-        if text is None:
-            text = json.dumps(dict(pairs))
-            self._metadata_json[pairs] = text
+        """``json.dumps(dict(metadata))`` as ``append_versions`` stores it (memoised).
+
+        Only pairs of plain strings are stored, so a hit needs no type check (a pair of other
+        types that equals them dumps the same text): the look-up comes first.
+        """
+        try:
+            text = self._metadata_json.get(pairs)
+        except TypeError:  # an unhashable value: never stored
+            return json.dumps(dict(pairs))
+        if text is not None:
+            return text
+        text = json.dumps(dict(pairs))
+        if all(type(k) is str and type(v) is str for k, v in pairs):
+            self._metadata_json[pairs] = text  # equal keys of other types may dump differently
         return text

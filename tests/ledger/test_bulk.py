@@ -236,6 +236,39 @@ def test_a_request_the_reference_refuses_is_refused_the_same_way(
     assert bulk == reference
 
 
+class _Text(str):
+    """A text that equals a plain one (and dumps as it does) but is not ``str`` itself."""
+
+    __slots__ = ()
+
+
+def test_metadata_is_stored_as_the_reference_stores_it(tmp_path: Path) -> None:
+    """Pairs seen before (memoised), none, an equal str subclass, 1 and True, a list."""
+    plain = (("channel", "api"),)
+    metadata = [
+        plain,
+        plain,
+        (),
+        ((_Text("channel"), _Text("api")),),
+        (("n", 1),),
+        (("n", True),),  # equals (("n", 1),) as a key, dumps as true: never memoised
+        (("n", "1"),),
+        (("xs", [1, 2]),),
+        (("n", 1),),
+        plain,
+    ]
+    pair = _Pair(tmp_path)
+    outcomes = pair.submit(
+        [
+            PostTransaction(f"k{i}", move("assets:bank:usd", "revenue:fees", 1 + i), metadata=m)  # type: ignore[arg-type]
+            for i, m in enumerate(metadata)
+        ]
+    )
+    assert not any(isinstance(o, PostRejected) for o in outcomes)
+    reference, bulk = pair.finish()
+    assert bulk == reference
+
+
 def test_the_bulk_writer_starts_only_on_an_empty_chain(tmp_path: Path) -> None:
     engine, writer = make_ledger(f"sqlite:///{tmp_path / 'l.sqlite'}")
     writer.submit(PostTransaction("k", move("assets:bank:usd", "revenue:fees", 5)))
