@@ -62,9 +62,9 @@ __all__ = ["COMMIT_EVERY", "SWITCH_SECONDS", "BulkWriter", "BulkWriterError"]
 COMMIT_EVERY = 400
 """Batches per database transaction (about 1.6M requests): fewer commits write each hot
 index page to the WAL fewer times (the file's bytes do not depend on it: see the module's
-docstring). At 1M the month is one transaction; 25 cost the SQLite thread about a sixth
-more CPU (docs/scale.md, "eleventh round of the writer"). The bound limits the WAL, which
-holds a transaction's pages until its commit: 6.5 GB at 10M."""
+docstring). At 1M the month is one transaction, and the SQLite thread takes about a
+sixth less CPU than with 25 (docs/scale.md, "eleventh round of the writer"). The bound
+limits the WAL, which holds a transaction's pages until its commit: 6.5 GB at 10M."""
 SWITCH_SECONDS = 0.0005
 """Python's thread switch interval while a writer is open (used as a context manager).
 
