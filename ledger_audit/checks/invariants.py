@@ -40,6 +40,7 @@ from ledger_audit.findings import (
 from ledger_audit.schema.frames import KEYS
 from ledger_audit.sources.invariant_sql import first_wide_entry, sqlite_file_url
 from ledger_audit.sources.ledger_frames import LedgerFrames
+from ledger_audit.sources.spill import spilled
 from ledger_audit.spec import VerifySpec
 
 if TYPE_CHECKING:
@@ -138,7 +139,7 @@ def check_invariants(
     from ledger_audit.checks.gx_suites import run_frame_suites  # noqa: PLC0415 - GX is slow
 
     chosen = read_suites(SUITES_DIR) if suites is None else tuple(suites)
-    run = run_frame_suites(prepare_legs(frames), chosen)
+    run = run_frame_suites(spilled(prepare_legs(frames)), chosen)  # a close's: out of the heap
     return suite_result(run, chosen, "the loaded frames, great-expectations pandas engine")
 
 

@@ -41,6 +41,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal, TypeVar
 
 import polars as pl
 
@@ -70,6 +71,7 @@ from ledger_audit.sources.hints import MAPPED_SQL_SUITES
 from ledger_audit.sources.ledger_frames import LedgerFrames, LoadReport
 from ledger_audit.sources.match_rules import MatchRules, read_match_rules
 from ledger_audit.sources.reading import LedgerRead, read_ledger
+from ledger_audit.sources.spill import SPILL_MIN_BYTES, Spill, default_folder, spill_area
 from ledger_audit.spark.session import DEFAULT_MASTER, SparkSettings
 from ledger_audit.spec import DAY_NS, CheckEngine, Period, SuiteEngine, VerifySpec
 
@@ -93,6 +95,7 @@ DEFAULT_RULES = Path("rules") / "default.toml"
 ENGINES: tuple[CheckEngine, ...] = ("frames", "spark")
 _MEMORY = re.compile(r"[0-9]+([kmgtp]b?|b)?", re.IGNORECASE)
 """A JVM memory size as Spark reads it (``512m``, ``2g``, ``4gb``)."""
+_Record = TypeVar("_Record")
 
 
 @dataclass(frozen=True, slots=True)
@@ -346,13 +349,35 @@ class MonthEndClose:
         )
 
 
-def run_close(parameters: CloseParameters, *, on_stage: OnStage | None = None) -> MonthEndClose:
+def run_close(
+    parameters: CloseParameters,
+    *,
+    on_stage: OnStage | None = None,
+    spill_to: Path | Literal["default"] | None = "default",
+    spill_min_bytes: int = SPILL_MIN_BYTES,
+) -> MonthEndClose:
     """Run every stage of the close over ``parameters`` (see the module docstring).
+
+    The loaded ledger and each stage's large results (statement records, reconciliation
+    links, journal drill-down, JET findings: frames of ``spill_min_bytes`` or more) are
+    moved into memory-mapped files under ``spill_to`` as they are made (``sources.spill``):
+    the same frames, out of the heap, so the kernel can drop their pages and read them
+    back when memory is short. ``"default"``: ``$LEDGER_AUDIT_SPILL`` or the user's cache
+    folder; None: everything stays in memory. Neither changes a value.
 
     Raises:
         InputError: an input that cannot be read (ledger, statements, rules, mapping,
             checkpoints), naming the file and what was wrong. Audit failures are findings.
     """
+    folder = default_folder() if spill_to == "default" else spill_to
+    with spill_area(folder, spill_min_bytes) as spill:
+        return _run_close(parameters, on_stage, spill)
+
+
+def _run_close(
+    parameters: CloseParameters, on_stage: OnStage | None, spill: Spill | None
+) -> MonthEndClose:
+    keep = _as_is if spill is None else spill.record
     timings: list[tuple[str, float]] = []
     clock = time.perf_counter()
 
@@ -377,11 +402,13 @@ def run_close(parameters: CloseParameters, *, on_stage: OnStage | None = None) -
         if parameters.flux_explanations
         else None
     )
-    read = read_ledger(
-        parameters.source,
-        mapping=parameters.source_mapping,
-        adapter=parameters.adapter,
-        checkpoints=earlier,
+    read = keep(
+        read_ledger(
+            parameters.source,
+            mapping=parameters.source_mapping,
+            adapter=parameters.adapter,
+            checkpoints=earlier,
+        )
     )
     frames, load = read.frames, read.report
     done("load")
@@ -398,7 +425,7 @@ def run_close(parameters: CloseParameters, *, on_stage: OnStage | None = None) -
         audited = audit(frames, load, spec, engine.checks, native=read.native)
         done("audit")
 
-        statements = (
+        statements = keep(
             load_statements(parameters.statements, encoding=parameters.statement_encoding)
             if parameters.statements
             else None
@@ -409,13 +436,15 @@ def run_close(parameters: CloseParameters, *, on_stage: OnStage | None = None) -
         if statements is not None and rules is not None:
             items = internal_items(frames, rules)
             window = Window(period.first_day, period.last_day, rules.lookback_days)
-            reconciliation = reconcile(
-                items,
-                statements.records,
-                rules,
-                as_of=parameters.as_of_day,
-                window=window,
-                run=engine.stages,
+            reconciliation = keep(
+                reconcile(
+                    items,
+                    statements.records,
+                    rules,
+                    as_of=parameters.as_of_day,
+                    window=window,
+                    run=engine.stages,
+                )
             )
         done("reconcile")
 
@@ -443,25 +472,29 @@ def run_close(parameters: CloseParameters, *, on_stage: OnStage | None = None) -
 
     journals = None
     if mapping is not None:
-        journals = build_summary_journals(
-            frames,
-            mapping,
-            period,
-            parameters.granularity,
-            basis=parameters.basis,
-            trial_balance=trial_balance,
+        journals = keep(
+            build_summary_journals(
+                frames,
+                mapping,
+                period,
+                parameters.granularity,
+                basis=parameters.basis,
+                trial_balance=trial_balance,
+            )
         )
     done("journals")
 
     chain = next((r for r in audited.results if r.check == CHAIN_CHECK), None)
-    analytics = run_close_analytics(
-        frames,
-        period,
-        jet_params,
-        chain,
-        mapping=mapping,
-        flux_explanations=explanations,
-        explanations_source=parameters.flux_explanations,
+    analytics = keep(
+        run_close_analytics(
+            frames,
+            period,
+            jet_params,
+            chain,
+            mapping=mapping,
+            flux_explanations=explanations,
+            explanations_source=parameters.flux_explanations,
+        )
     )
     done("analytics")
 
@@ -543,6 +576,10 @@ def _engine(parameters: CloseParameters, read: LedgerRead) -> Iterator[_Engine]:
             return build_trial_balance_spark(run.spark, period, basis)
 
         yield _Engine(spark_catalogue(), SparkStages(run.spark), trial_balance)
+
+
+def _as_is(record: _Record) -> _Record:
+    return record
 
 
 def _skipped(check: str, unit: str, why: str) -> CheckResult:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import sys
 from pathlib import Path
 
 import polars as pl
@@ -72,3 +73,26 @@ def test_the_ledgers_digest_is_the_whole_frame_encodings(close: MonthEndClose) -
         hasher.update(b"\x1e" + header.encode() + b"\x1e")
         hasher.update(frame.select(pl.all().cast(pl.String())).write_ndjson().encode())
     assert input_digests(close)[0].sha256 == hasher.hexdigest()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/proc/self/maps")
+def test_a_close_whose_results_are_spilled_writes_the_same_bundle(
+    close: MonthEndClose, bundle: tuple[Path, Manifest], tmp_path: Path
+) -> None:
+    """Every result moved to a mapped file (``sources.spill``), the bundle keeps its bytes."""
+    spilled = run_close(close.parameters, spill_to=tmp_path / "spill", spill_min_bytes=0)
+    with open("/proc/self/maps", encoding="utf-8") as maps:
+        mapped = [line for line in maps if str(tmp_path / "spill") in line]
+    assert len(mapped) >= 4  # statements, reconciliation, journals and analytics frames at least
+    assert spilled.journals is not None and close.journals is not None
+    assert spilled.journals.drilldown.equals(close.journals.drilldown)
+    assert list((tmp_path / "spill").iterdir()) == []  # the run's folder is gone
+
+    folder, _ = bundle
+    other = tmp_path / "bundle" / "2025-01"
+    write_bundle(spilled, other, run_time_ns=0, pdf=False)
+    files = sorted(p.relative_to(folder) for p in folder.rglob("*") if p.is_file())
+    assert files == sorted(p.relative_to(other) for p in other.rglob("*") if p.is_file())
+    assert len(files) > 20
+    differing = [f for f in files if (folder / f).read_bytes() != (other / f).read_bytes()]
+    assert differing == []
