@@ -91,6 +91,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Self
 
 from close_spark import child_spark, print_spark
+from memory_cgroup import MemoryCgroup, parse_size
 from proc_memory import descendants, status_mib
 
 if TYPE_CHECKING:
@@ -120,26 +121,38 @@ def _rss_mib() -> float:
     return pages * resource.getpagesize() / MIB
 
 
+def _heap_mib() -> float:
+    """``RssAnon``: resident pages no file backs (what a spilled frame's pages are not)."""
+    for line in Path("/proc/self/status").read_text(encoding="ascii").splitlines():
+        if line.startswith("RssAnon:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
 class _RssSampler:
     """The highest RSS of this process while the block runs, sampled every 20 ms by a thread.
 
     ``ru_maxrss`` only grows: it cannot show what one step adds after a bigger one. Sampling
     can miss a spike shorter than 20 ms; polars and Arrow memory is in RSS (tracemalloc
-    does not see it).
+    does not see it). ``heap_peak`` is the same for ``RssAnon``: RSS less the pages of
+    mapped files (a spilled frame's, ``sources.spill``), which the kernel can evict.
     """
 
     def __init__(self) -> None:
         self.peak = 0.0
+        self.heap_peak = 0.0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self) -> None:
         while not self._stop.is_set():
             self.peak = max(self.peak, _rss_mib())
+            self.heap_peak = max(self.heap_peak, _heap_mib())
             self._stop.wait(0.02)
 
     def __enter__(self) -> Self:
         self.peak = _rss_mib()
+        self.heap_peak = _heap_mib()
         self._thread.start()
         return self
 
@@ -148,11 +161,12 @@ class _RssSampler:
         self._thread.join()
         self.peak = max(self.peak, _rss_mib())
 
-    def take(self) -> float:
-        """The highest RSS since the last ``take`` (or the start); the next one starts now."""
-        now = _rss_mib()
+    def take(self) -> tuple[float, float]:
+        """The highest RSS and heap since the last ``take`` (or the start); the next starts now."""
+        now, heap = _rss_mib(), _heap_mib()
         peak, self.peak = max(self.peak, now), now
-        return peak
+        heap_peak, self.heap_peak = max(self.heap_peak, heap), heap
+        return peak, heap_peak
 
 
 # -- the demo -----------------------------------------------------------------------------
@@ -202,6 +216,7 @@ def child_stages(folder: Path, out: Path) -> None:
 
     def on_stage(name: str, seconds: float) -> None:
         now = time.process_time()
+        peak, heap_peak = stages.take()
         _emit(
             {
                 "stage": name,
@@ -209,7 +224,8 @@ def child_stages(folder: Path, out: Path) -> None:
                 "cpu_seconds": now - cpu[0],
                 "rss_mib": _rss_mib(),
                 "peak_mib": _peak_mib(),
-                "stage_peak_mib": stages.take(),
+                "stage_peak_mib": peak,
+                "stage_heap_peak_mib": heap_peak,
             }
         )
         cpu[0] = now
@@ -225,6 +241,7 @@ def child_stages(folder: Path, out: Path) -> None:
             ),
             on_stage=on_stage,
         )
+        spilled = _spilled_mib()
         clock = time.perf_counter()
         before = _rss_mib()
         with _RssSampler() as sampled:
@@ -239,8 +256,23 @@ def child_stages(folder: Path, out: Path) -> None:
             "critical": close.critical,
             "versions": close.frames.transactions.height,
             "entries": close.frames.entries.height,
+            "spilled_mib": spilled,
         }
     )
+
+
+def _spilled_mib() -> float:
+    """The size of the spill's mapped files (``sources.spill``: unlinked once mapped)."""
+    folder = os.environ.get("LEDGER_AUDIT_SPILL", "")
+    if not folder or folder == "off":
+        return 0.0
+    total = 0
+    for line in Path("/proc/self/maps").read_text(encoding="utf-8").splitlines():
+        fields = line.split(maxsplit=5)
+        if len(fields) == 6 and fields[5].startswith(folder):
+            start, end = (int(x, 16) for x in fields[0].split("-"))
+            total += end - start
+    return total / MIB
 
 
 def _plain_polars(folder: Path, at: int) -> pl.DataFrame:
@@ -403,16 +435,34 @@ class ChildError(Exception):
 
 
 def _run_child(
-    kind: str, folder: Path, out: Path, timeout_s: float, extra: tuple[str, ...] = ()
+    kind: str,
+    folder: Path,
+    out: Path,
+    timeout_s: float,
+    extra: tuple[str, ...] = (),
+    *,
+    env: dict[str, str] | None = None,
+    cgroup: MemoryCgroup | None = None,
 ) -> list[dict[str, Any]]:
-    """Run one child, echo its progress to stderr, return its JSON lines; stop it on timeout."""
+    """Run one child, echo its progress to stderr, return its JSON lines; stop it on timeout.
+
+    With ``cgroup`` the child runs inside it (it joins before it execs); a child the kernel
+    kills for want of memory ends as a failed child (exit -9), its last stage named.
+    """
     shutil.rmtree(out, ignore_errors=True)
     argv = [sys.executable, __file__, "--child", kind, "--folder", str(folder), "--out", str(out)]
     argv += extra
     records: list[dict[str, Any]] = []
     lines: queue.Queue[str | None] = queue.Queue()
     started = time.perf_counter()
-    with subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as child:
+    with subprocess.Popen(
+        argv,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=None if env is None else {**os.environ, **env},
+        preexec_fn=None if cgroup is None else cgroup.join,  # noqa: PLW1509 - one write
+    ) as child:
         threading.Thread(target=_pump, args=(child.stdout, lines), daemon=True).start()
         while True:
             left = timeout_s - (time.perf_counter() - started)
@@ -491,6 +541,7 @@ def _row(label: str, seconds: float | None, rss: float | None, peak: float | Non
 def _print_stages(records: list[dict[str, Any]]) -> dict[str, Any]:
     print(
         f"{'stage':<20}{'seconds':>10}{'RSS MiB':>10}{'peak MiB':>10}{'CPU s':>9}{'its peak':>10}"
+        f"{'its heap':>10}"
     )
     for r in records:
         if "imports" in r:
@@ -498,6 +549,7 @@ def _print_stages(records: list[dict[str, Any]]) -> dict[str, Any]:
         elif "stage" in r:
             own = (
                 f"{r['cpu_seconds']:>9.1f}{r['stage_peak_mib']:>10,.0f}"
+                f"{r.get('stage_heap_peak_mib', 0.0):>10,.0f}"
                 if "cpu_seconds" in r
                 else ""
             )
@@ -572,19 +624,90 @@ def _spark(n: int, folder: Path, workdir: Path, timeout_s: float, spark: SparkOp
     print(f"  whole child process {whole:.1f} s; load average after: {_load()}")
 
 
-def bench(n: int, workdir: Path, timeout_s: float, *, with_cli: bool = True) -> None:
-    """One size: demo, the baselines, both children (or the stages only), the tables."""
+@dataclass(frozen=True)
+class StageRuns:
+    """How the stages child runs: spill modes in order, and an optional memory limit.
+
+    Attributes:
+        spill: ``on`` (a close's default: the ledger and large results in mapped files,
+            under WORKDIR/spill), ``off`` (all in the heap), or both, in the order given.
+        memory_limit: bytes; each stages child then runs in its own memory cgroup of that
+            size (``memory_cgroup``) and the report says whether it completed within it.
+        baselines: run the baselines child first.
+    """
+
+    spill: tuple[str, ...] = ("on",)
+    memory_limit: int | None = None
+    baselines: bool = True
+
+
+def _stages(
+    n: int, folder: Path, workdir: Path, timeout_s: float, *, mode: str, limit: int | None
+) -> tuple[list[dict[str, Any]], list[str], str]:
+    """One stages child in spill ``mode`` (in a cgroup of ``limit``): records, failures, verdict."""
+    env = {"LEDGER_AUDIT_SPILL": str(workdir / "spill") if mode == "on" else "off"}
+    cgroup = None
+    verdict = ""
+    if limit is not None:
+        try:
+            cgroup = MemoryCgroup(f"ledger-audit-bench-{os.getpid()}-{mode}", limit)
+        except OSError as exc:
+            verdict = f"memory limit not applied: {exc}"
+    failures: list[str] = []
+    try:
+        records = _run_child(
+            "stages", folder, workdir / f"out-stages-{n}", timeout_s, env=env, cgroup=cgroup
+        )
+    except ChildError as exc:
+        records, failures = exc.records, [f"stages (spill {mode}): {exc}"]
+    if cgroup is not None and limit is not None:
+        within = "no: killed for want of memory" if cgroup.oom_kills() else "yes"
+        if failures and not cgroup.oom_kills():
+            within = "no: the child failed"
+        verdict = (
+            f"completed within {limit / 2**30:.2f} GiB: {within} (the cgroup's peak charge, "
+            f"page cache included: {cgroup.peak_mib():,.0f} MiB)"
+        )
+        cgroup.remove()
+    return records, failures, verdict
+
+
+def _print_bundle_sizes(direct_out: Path, cli_out: Path) -> None:
+    heads = ("report.html", "workpaper", "tables/", "erp/", "notebook", "total")
+    print(f"{'bundle MiB':<20}" + "".join(f"{h:>12}" for h in heads))
+    for label, out in (("direct", direct_out), ("cli", cli_out)):
+        if out.is_dir():
+            sizes = [_size(out / part) / MIB for part in BUNDLE_PARTS] + [_size(out) / MIB]
+            print(f"{label:<20}" + "".join(f"{size:>12.2f}" for size in sizes))
+
+
+def _print_stage_runs(stage_runs: list[tuple[str, list[dict[str, Any]], str]]) -> None:
+    """Each stages run but the first (whose table is printed with the totals), then its title."""
+    for mode, records, verdict in stage_runs[1:]:
+        print(f"-- stages with spill {mode}" + (f"; {verdict}" if verdict else ""))
+        _print_stages(records)
+    mode, _, verdict = stage_runs[0]
+    print(f"-- stages with spill {mode}" + (f"; {verdict}" if verdict else ""))
+
+
+def bench(n: int, workdir: Path, timeout_s: float, runs: StageRuns, *, with_cli: bool) -> None:
+    """One size: demo, the baselines, the stages child per spill mode, the cli, the tables."""
     folder, built = demo_dir(workdir, n)
-    _baselines(n, folder, workdir, timeout_s)
+    if runs.baselines:
+        _baselines(n, folder, workdir, timeout_s)
     meta = json.loads((folder / "demo.json").read_text(encoding="utf-8"))
     direct_out, cli_out = workdir / f"out-stages-{n}", workdir / f"out-cli-{n}"
     failures: list[str] = []
     loads = [f"load average before the stages: {_load()}"]
-    try:
-        stages = _run_child("stages", folder, direct_out, timeout_s)
-    except ChildError as exc:
-        stages, failures = exc.records, [f"stages: {exc}"]
-    loads.append(f"after: {_load()}")
+    stage_runs: list[tuple[str, list[dict[str, Any]], str]] = []
+    for mode in runs.spill:
+        records, failed, verdict = _stages(
+            n, folder, workdir, timeout_s, mode=mode, limit=runs.memory_limit
+        )
+        stage_runs.append((mode, records, verdict))
+        failures += failed
+        loads.append(f"after spill {mode}: {_load()}")
+    stages = stage_runs[0][1]
     cli_records: list[dict[str, Any]] = []
     if with_cli:
         try:
@@ -597,6 +720,7 @@ def bench(n: int, workdir: Path, timeout_s: float, *, with_cli: bool = True) -> 
     versions = meta.get("counts", {}).get("versions", 0)
     print(f"\n== demo of {n:,} transactions ({how}; {versions:,} versions): {folder}")
     print("; ".join(loads))
+    _print_stage_runs(stage_runs)
     direct = _print_stages(stages)
     bundle = next((r for r in stages if "bundle_rss_peak_mib" in r), None)
     if bundle:
@@ -610,7 +734,8 @@ def bench(n: int, workdir: Path, timeout_s: float, *, with_cli: bool = True) -> 
         print(_row("total (direct)", direct["total"], None, direct["peak_mib"]))
         print(
             f"  {direct['entries']:,} entries loaded; {direct['findings']:,} findings "
-            f"({direct['critical']} critical); whole child process {child_s:.1f} s"
+            f"({direct['critical']} critical); whole child process {child_s:.1f} s; "
+            f"{direct.get('spilled_mib', 0.0):,.0f} MiB of frames in mapped files at the end"
         )
     cli = next((r for r in cli_records if "exit" in r), {})
     if with_cli:
@@ -624,12 +749,7 @@ def bench(n: int, workdir: Path, timeout_s: float, *, with_cli: bool = True) -> 
             f"{cli['seconds'] - child_s:+.1f} s ({cli['seconds'] / child_s:.2f}x); "
             f"peak RSS {cli['rusage_children_mib'] / direct['peak_mib']:.2f}x"
         )
-    heads = ("report.html", "workpaper", "tables/", "erp/", "notebook", "total")
-    print(f"{'bundle MiB':<20}" + "".join(f"{h:>12}" for h in heads))
-    for label, out in (("direct", direct_out), ("cli", cli_out / PERIOD)):
-        if out.is_dir():
-            sizes = [_size(out / part) / MIB for part in BUNDLE_PARTS] + [_size(out) / MIB]
-            print(f"{label:<20}" + "".join(f"{size:>12.2f}" for size in sizes))
+    _print_bundle_sizes(direct_out, cli_out / PERIOD)
     for failure in failures:
         print(f"FAILED {failure}")
 
@@ -660,6 +780,19 @@ def main() -> None:
     parser.add_argument(
         "--child", choices=("stages", "cli", "baselines", "spark"), help=argparse.SUPPRESS
     )
+    parser.add_argument(
+        "--spill",
+        choices=("on", "off", "both"),
+        default="on",
+        help="the stages child with the ledger and large results in mapped files (on, as a "
+        "close does by default), all in the heap (off), or both: off first",
+    )
+    parser.add_argument(
+        "--memory-limit",
+        type=parse_size,
+        help="run each stages child in a memory cgroup of this size (3G, 2.5G): does it finish?",
+    )
+    parser.add_argument("--no-baselines", action="store_true", help="skip the baselines child")
     parser.add_argument("--folder", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -692,7 +825,12 @@ def main() -> None:
         if args.baselines_only:
             _baselines(n, demo_dir(args.workdir, n)[0], args.workdir, args.timeout * 60)
         else:
-            bench(n, args.workdir, args.timeout * 60, with_cli=not args.no_cli)
+            runs = StageRuns(
+                spill=("off", "on") if args.spill == "both" else (args.spill,),
+                memory_limit=args.memory_limit,
+                baselines=not args.no_baselines,
+            )
+            bench(n, args.workdir, args.timeout * 60, runs, with_cli=not args.no_cli)
         if args.spark:
             _spark(n, demo_dir(args.workdir, n)[0], args.workdir, args.timeout * 60, spark)
 
