@@ -434,11 +434,10 @@ def _run_close(
 
         reconciliation = None
         if statements is not None and rules is not None:
-            items = internal_items(frames, rules)
             window = Window(period.first_day, period.last_day, rules.lookback_days)
             reconciliation = keep(
                 reconcile(
-                    items,
+                    internal_items(frames, rules),  # not held once reconciled
                     statements.records,
                     rules,
                     as_of=parameters.as_of_day,
