@@ -363,7 +363,8 @@ def run_close(
     moved into memory-mapped files under ``spill_to`` as they are made (``sources.spill``):
     the same frames, out of the heap, so the kernel can drop their pages and read them
     back when memory is short. ``"default"``: ``$LEDGER_AUDIT_SPILL`` or the user's cache
-    folder; None: everything stays in memory. Neither changes a value.
+    folder; None: everything stays in memory. Neither changes a value. The audit's legs
+    go there too (``checks.invariants``, through the run's active spill).
 
     Raises:
         InputError: an input that cannot be read (ledger, statements, rules, mapping,

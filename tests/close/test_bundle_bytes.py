@@ -81,10 +81,11 @@ def test_a_close_whose_results_are_spilled_writes_the_same_bundle(
 ) -> None:
     """Every result moved to a mapped file (``sources.spill``), the bundle keeps its bytes."""
     spilled = run_close(close.parameters, spill_to=tmp_path / "spill", spill_min_bytes=0)
-    with open("/proc/self/maps", encoding="utf-8") as maps:
+    with Path("/proc/self/maps").open(encoding="utf-8") as maps:
         mapped = [line for line in maps if str(tmp_path / "spill") in line]
     assert len(mapped) >= 4  # statements, reconciliation, journals and analytics frames at least
-    assert spilled.journals is not None and close.journals is not None
+    assert spilled.journals is not None
+    assert close.journals is not None
     assert spilled.journals.drilldown.equals(close.journals.drilldown)
     assert list((tmp_path / "spill").iterdir()) == []  # the run's folder is gone
 

@@ -27,11 +27,15 @@ def _every_dtype(copies: int = 1) -> pl.DataFrame:
         {
             "amount": [1, None, -3],
             "wide": pl.Series([2**100, None, -5], dtype=pl.Int128()),
-            "decimal": pl.Series([Decimal("1"), None, Decimal("-3")], dtype=pl.Decimal(38, 0)),
+            "decimal": pl.Series([Decimal(1), None, Decimal(-3)], dtype=pl.Decimal(38, 0)),
             "text": ["a", None, "a text longer than twelve bytes"],
             "flag": [True, None, False],
             "at": pl.Series(
-                [dt.datetime(2025, 1, 1), None, dt.datetime(2025, 1, 2)],
+                [
+                    dt.datetime(2025, 1, 1, tzinfo=dt.UTC),
+                    None,
+                    dt.datetime(2025, 1, 2, tzinfo=dt.UTC),
+                ],
                 dtype=pl.Datetime("ns", "UTC"),
             ),
             "day": [dt.date(2025, 1, 1), None, dt.date(2025, 1, 3)],
@@ -48,7 +52,7 @@ def _every_dtype(copies: int = 1) -> pl.DataFrame:
 
 
 def _mapped_files(folder: Path) -> list[str]:
-    with open("/proc/self/maps", encoding="utf-8") as maps:
+    with Path("/proc/self/maps").open(encoding="utf-8") as maps:
         return [line for line in maps if str(folder) in line]
 
 
@@ -79,7 +83,7 @@ def test_a_frame_comes_back_equal_over_a_mapping_of_an_unlinked_file(tmp_path: P
 
 
 def _rss_mib() -> dict[str, int]:
-    with open("/proc/self/status", encoding="utf-8") as status:
+    with Path("/proc/self/status").open(encoding="utf-8") as status:
         fields = dict(line.split(":", 1) for line in status if line.startswith("Rss"))
     return {name: int(value.split()[0]) // 1024 for name, value in fields.items()}
 
@@ -106,7 +110,7 @@ def test_every_column_is_mapped_not_copied(tmp_path: Path) -> None:
 
 def test_a_small_frame_is_kept_as_it_is_and_no_folder_is_made(tmp_path: Path) -> None:
     frame = _every_dtype()
-    spill = Spill(tmp_path / "spill", min_bytes=frame.estimated_size() + 1)
+    spill = Spill(tmp_path / "spill", min_bytes=int(frame.estimated_size()) + 1)
     assert spill.frame(frame) is frame
     assert (spill.frames, spill.written) == (0, 0)
     assert not (tmp_path / "spill").exists()
@@ -153,13 +157,15 @@ def test_a_record_has_its_large_frames_moved_nested_ones_included(tmp_path: Path
     small = pl.DataFrame({"a": [1]})
     part = _every_dtype(copies=50)
     record = _Outer(big, small, _Inner(big), (part,), "x")
-    spill = Spill(tmp_path, min_bytes=small.estimated_size() + 1)
+    spill = Spill(tmp_path, min_bytes=int(small.estimated_size()) + 1)
 
     moved = spill.record(record)
 
     assert moved is not record
-    assert moved.big is not big and moved.big.equals(big)
-    assert moved.inner.rows is not big and moved.inner.rows.equals(big)
+    assert moved.big is not big
+    assert moved.big.equals(big)
+    assert moved.inner.rows is not big
+    assert moved.inner.rows.equals(big)
     assert moved.small is small  # below the threshold
     assert moved.parts[0] is part  # only fields that are frames or records are moved
     assert moved.label == "x"
@@ -193,7 +199,8 @@ def test_spilled_uses_the_area_of_the_run_in_progress_and_nothing_outside(tmp_pa
     with spill_area(tmp_path, min_bytes=0) as spill:
         assert spill is not None
         moved = spilled(frame)
-        assert moved is not frame and moved.equals(frame)
+        assert moved is not frame
+        assert moved.equals(frame)
         assert spill.frames == 1
         with spill_area(None):
             assert spilled(frame) is not frame  # an area that is off leaves the outer one
