@@ -15,6 +15,14 @@ apart, it is not part of the close. Then, each in a fresh child process, so that
   findings. The bundle's own peak is sampled (every 20 ms, from a thread) while it is
   written, beside the RSS before it: ``ru_maxrss`` only grows, so it cannot show what the
   bundle adds.
+  The close spills as a user's does (``sources.spill``: the loaded ledger and the large
+  results in memory-mapped files, here under WORKDIR/spill); ``--spill off`` keeps them in
+  the heap and ``--spill both`` runs the child both ways, off first. Beside each stage's
+  RSS peak it prints its heap peak (``RssAnon``: RSS less mapped files' pages, which the
+  kernel can drop), and the size of the mapped files at the end. With ``--memory-limit
+  SIZE`` each stages child runs in its own memory cgroup of that size (``memory_cgroup``;
+  needs a writable cgroup hierarchy) and the report says whether it completed within it:
+  the measure of what a close needs that RSS is not, once pages are file-backed.
 - ``cli``: the real command, ``ledger-audit close`` (papermill runs the close notebook in an
   IPython kernel, whose last cell writes the same bundle; the CLI then adds the executed
   notebook and swaps the folder in): wall seconds and peak RSS. Exit 1 is expected (the
@@ -64,6 +72,8 @@ Usage::
     python benchmarks/bench_close.py --transactions 100000 --workdir /tmp/close-bench
     python benchmarks/bench_close.py --transactions 200000 --no-cli   # the stages child only
     python benchmarks/bench_close.py --transactions 1000000 --baselines-only
+    python benchmarks/bench_close.py --transactions 1000000 --no-cli --no-baselines --spill both
+    python benchmarks/bench_close.py --transactions 1000000 --no-cli --spill both --memory-limit 3G
     python benchmarks/bench_close.py --transactions 100000 --no-cli --spark
     python benchmarks/bench_close.py --transactions 100000 --spark-only --spark-master 'local[2]'
 
@@ -681,13 +691,31 @@ def _print_bundle_sizes(direct_out: Path, cli_out: Path) -> None:
             print(f"{label:<20}" + "".join(f"{size:>12.2f}" for size in sizes))
 
 
-def _print_stage_runs(stage_runs: list[tuple[str, list[dict[str, Any]], str]]) -> None:
-    """Each stages run but the first (whose table is printed with the totals), then its title."""
-    for mode, records, verdict in stage_runs[1:]:
+def _print_stage_runs(
+    stage_runs: list[tuple[str, list[dict[str, Any]], str]],
+) -> tuple[dict[str, Any], float]:
+    """Each stages run: its title, table, bundle and totals; the last run's totals and time."""
+    direct: dict[str, Any] = {}
+    child_s = 0.0
+    for mode, stages, verdict in stage_runs:
         print(f"-- stages with spill {mode}" + (f"; {verdict}" if verdict else ""))
-        _print_stages(records)
-    mode, _, verdict = stage_runs[0]
-    print(f"-- stages with spill {mode}" + (f"; {verdict}" if verdict else ""))
+        direct = _print_stages(stages)
+        bundle = next((r for r in stages if "bundle_rss_peak_mib" in r), None)
+        if bundle:
+            before, peak = bundle["bundle_rss_before_mib"], bundle["bundle_rss_peak_mib"]
+            print(
+                f"  bundle: RSS {before:,.0f} MiB before it, peak {peak:,.0f} MiB while it was "
+                f"written (sampled every 20 ms): +{peak - before:,.0f} MiB"
+            )
+        child_s = float(next((r["child_seconds"] for r in stages if "child_seconds" in r), 0.0))
+        if direct:
+            print(_row("total (direct)", direct["total"], None, direct["peak_mib"]))
+            print(
+                f"  {direct['entries']:,} entries loaded; {direct['findings']:,} findings "
+                f"({direct['critical']} critical); whole child process {child_s:.1f} s; "
+                f"{direct.get('spilled_mib', 0.0):,.0f} MiB of frames in mapped files at the end"
+            )
+    return direct, child_s
 
 
 def bench(n: int, workdir: Path, timeout_s: float, runs: StageRuns, *, with_cli: bool) -> None:
@@ -707,7 +735,6 @@ def bench(n: int, workdir: Path, timeout_s: float, runs: StageRuns, *, with_cli:
         stage_runs.append((mode, records, verdict))
         failures += failed
         loads.append(f"after spill {mode}: {_load()}")
-    stages = stage_runs[0][1]
     cli_records: list[dict[str, Any]] = []
     if with_cli:
         try:
@@ -720,23 +747,7 @@ def bench(n: int, workdir: Path, timeout_s: float, runs: StageRuns, *, with_cli:
     versions = meta.get("counts", {}).get("versions", 0)
     print(f"\n== demo of {n:,} transactions ({how}; {versions:,} versions): {folder}")
     print("; ".join(loads))
-    _print_stage_runs(stage_runs)
-    direct = _print_stages(stages)
-    bundle = next((r for r in stages if "bundle_rss_peak_mib" in r), None)
-    if bundle:
-        print(
-            f"  bundle: RSS {bundle['bundle_rss_before_mib']:,.0f} MiB before it, peak "
-            f"{bundle['bundle_rss_peak_mib']:,.0f} MiB while it was written (sampled every "
-            f"20 ms): +{bundle['bundle_rss_peak_mib'] - bundle['bundle_rss_before_mib']:,.0f} MiB"
-        )
-    child_s = float(next((r["child_seconds"] for r in stages if "child_seconds" in r), 0.0))
-    if direct:
-        print(_row("total (direct)", direct["total"], None, direct["peak_mib"]))
-        print(
-            f"  {direct['entries']:,} entries loaded; {direct['findings']:,} findings "
-            f"({direct['critical']} critical); whole child process {child_s:.1f} s; "
-            f"{direct.get('spilled_mib', 0.0):,.0f} MiB of frames in mapped files at the end"
-        )
+    direct, child_s = _print_stage_runs(stage_runs)
     cli = next((r for r in cli_records if "exit" in r), {})
     if with_cli:
         _print_cli(cli)
