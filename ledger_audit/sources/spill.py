@@ -1,9 +1,10 @@
-"""Large result frames moved out of the heap into memory-mapped Arrow files.
+"""Large frames moved out of the heap into memory-mapped Arrow files.
 
-A close holds what each stage made until the bundle is written: at 1M transactions the
-journals' drill-down, the JET findings, the statements' records, the reconciliation's
-links and the idempotency classes are about 1.5 GiB of heap, and at 10M they would be
-15 GiB beside the ledger. Most of it is not read again until the bundle writes it out.
+A close holds the loaded ledger and what each stage made until the bundle is written: at
+1M transactions the ledger's frames are about 1.1 GiB of heap, and the journals'
+drill-down, the JET findings, the statements' records, the reconciliation's links and the
+idempotency classes about 1.5 GiB more; at 10M they would be ten times that. Most of it is
+not read again until the bundle writes it out.
 
 :class:`Spill` writes such a frame once to an uncompressed Arrow IPC file, maps the file
 and hands back a polars frame over the mapping (pyarrow reads it without a copy, polars
@@ -21,6 +22,8 @@ frame in memory: the result is the same, only the memory is not saved, and the
 
 The folder must be on disk: on a ``tmpfs`` the file's pages are memory whatever happens
 (Debian 13 mounts ``/tmp`` as ``tmpfs``), hence the default under the user's cache folder.
+A run that is killed leaves at most its empty private folder: every file is unlinked as
+soon as it is mapped.
 """
 
 from __future__ import annotations
