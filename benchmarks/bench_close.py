@@ -104,6 +104,8 @@ from close_spark import child_spark, print_spark
 from memory_cgroup import MemoryCgroup, parse_size
 from proc_memory import descendants, status_mib
 
+from ledger_audit.sources.spill import SPILL_ENV
+
 if TYPE_CHECKING:
     import polars as pl
 
@@ -133,10 +135,7 @@ def _rss_mib() -> float:
 
 def _heap_mib() -> float:
     """``RssAnon``: resident pages no file backs (what a spilled frame's pages are not)."""
-    for line in Path("/proc/self/status").read_text(encoding="ascii").splitlines():
-        if line.startswith("RssAnon:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
+    return status_mib(os.getpid()).get("RssAnon", 0.0)
 
 
 class _RssSampler:
@@ -273,7 +272,7 @@ def child_stages(folder: Path, out: Path) -> None:
 
 def _spilled_mib() -> float:
     """The size of the spill's mapped files (``sources.spill``: unlinked once mapped)."""
-    folder = os.environ.get("LEDGER_AUDIT_SPILL", "")
+    folder = os.environ.get(SPILL_ENV, "")
     if not folder or folder == "off":
         return 0.0
     total = 0
@@ -655,7 +654,7 @@ def _stages(
     n: int, folder: Path, workdir: Path, timeout_s: float, *, mode: str, limit: int | None
 ) -> tuple[list[dict[str, Any]], list[str], str]:
     """One stages child in spill ``mode`` (in a cgroup of ``limit``): records, failures, verdict."""
-    env = {"LEDGER_AUDIT_SPILL": str(workdir / "spill") if mode == "on" else "off"}
+    env = {SPILL_ENV: str(workdir / "spill") if mode == "on" else "off"}
     cgroup = None
     verdict = ""
     if limit is not None:

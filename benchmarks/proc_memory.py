@@ -7,12 +7,12 @@ from pathlib import Path
 
 
 def status_mib(pid: int) -> dict[str, float]:
-    """``VmRSS`` and ``VmHWM`` of a live process in MiB (empty once it is gone)."""
+    """``VmRSS``, ``VmHWM`` and ``RssAnon`` (RSS less file pages) in MiB; empty once gone."""
     out: dict[str, float] = {}
     with contextlib.suppress(OSError):
         for line in Path(f"/proc/{pid}/status").read_text(encoding="ascii").splitlines():
             key, _, value = line.partition(":")
-            if key in ("VmRSS", "VmHWM"):
+            if key in ("VmRSS", "VmHWM", "RssAnon"):
                 out[key] = int(value.split()[0]) / 1024
     return out
 
