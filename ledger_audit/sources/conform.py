@@ -23,6 +23,7 @@ import polars as pl
 from ledger_audit.errors import InputError
 from ledger_audit.schema.frames import FRAME_SCHEMAS, KEYS, WIDE_AMOUNT
 from ledger_audit.schema.tables import metadata
+from ledger_audit.sources.heap import release_free_heap
 from ledger_audit.sources.ledger_frames import (
     AMOUNT_COLUMNS,
     REJECTION_SCHEMA,
@@ -276,12 +277,21 @@ def _rejections(
 def _in_key_order(frame: pl.DataFrame, keys: tuple[str, ...]) -> pl.DataFrame:
     """Sort by ``keys`` (stable); a frame already in order is returned as is, without a copy.
 
-    Databases usually hand rows back in key order, and a sort would copy every column.
+    Databases usually hand rows back in key order, and a sort would copy every column. When
+    it must, the columns are taken out of ``frame`` (which the caller gives up) and sorted
+    one at a time, each read column's pages handed back as soon as it is sorted (a reader's
+    columns are in the C heap, ``sources.heap``). Once nothing else holds the columns as
+    read, the sort then holds one column twice and not the table: sorting the 1M demo's
+    versions all at once held 0.85 GiB more, this way nothing measurable (``docs/scale.md``).
     """
     order = frame.select(pl.arg_sort_by(list(keys), maintain_order=True)).to_series()
     if order.is_sorted():
         return frame
-    return frame.select(pl.all().gather(order))
+    columns = []
+    for name in frame.columns:
+        columns.append(frame.drop_in_place(name).gather(order))
+        release_free_heap()
+    return pl.DataFrame(columns)
 
 
 def _typed_clean(
@@ -334,6 +344,7 @@ def conform_table(
     locate_by: LocateBy,
     in_key_order: bool = False,
     keep_order: bool = False,
+    consume: bool = False,
 ) -> Conformed:
     """Conform one raw table to FRAME_SCHEMAS[table], sorted by KEYS[table].
 
@@ -346,6 +357,9 @@ def conform_table(
             build sees it while it looks for repeated keys); the order is not checked again.
         keep_order: the rows stay in the order read, not sorted by KEYS[table] (a batch of
             a stream in chain order, ``sources.chain_batches``).
+        consume: the caller hands ``raw`` over and does not read it again: its columns are
+            taken out of it, so each goes as soon as its conformed column is made and the
+            table is not held twice while it is sorted (a loader's read).
     """
     return _conform(
         raw,
@@ -354,6 +368,7 @@ def conform_table(
         locate_by=locate_by,
         in_key_order=in_key_order or keep_order,
         typed=True,
+        consume=consume,
     )
 
 
@@ -365,13 +380,20 @@ def _conform(
     locate_by: LocateBy,
     in_key_order: bool,
     typed: bool,
+    consume: bool = False,
 ) -> Conformed:
     """:func:`conform_table`; ``typed=False`` always takes the full pass (for tests)."""
     schema = FRAME_SCHEMAS[table]
     missing = [column for column in schema if column not in raw.columns]
     if missing:
         raise InputError(f"{source} table {table}", f"missing column(s) {', '.join(missing)}")
-    raw = _binary_numbers_as_text(raw.select(list(schema)), schema)
+    raw = _binary_numbers_as_text(
+        pl.DataFrame([raw.drop_in_place(column) for column in schema])
+        if consume
+        else raw.select(list(schema)),
+        schema,
+    )
+    read = raw.height
     sa_columns = metadata.tables[table].c
     amounts = AMOUNT_COLUMNS.get(table, ())
     parsed = {
@@ -383,8 +405,9 @@ def _conform(
     }
     if typed and _typed_clean(raw, parsed, schema, required):
         values = raw.select(_value(p, schema[c], wide=False).alias(c) for c, p in parsed.items())
+        del raw  # the values share its columns: once sorted, only the sorted ones are held
         frame = values if in_key_order else _in_key_order(values, KEYS[table])
-        count = TableCount(table=table, read=raw.height, loaded=frame.height, rejected=0)
+        count = TableCount(table=table, read=read, loaded=frame.height, rejected=0)
         return Conformed(frame=frame, rejections=empty_rejections(), count=count)
     # One boolean pass finds the bad rows; reasons (strings) are built for those rows only.
     bad_exprs = [p.problem.is_not_null() for p in parsed.values() if p.problem is not None]
@@ -426,6 +449,7 @@ def _conform(
             expr.cast(pl.String).alias(column) for column, expr in problem_exprs.items()
         )
         rejections = _rejections(bad_raw, problems, table, source=source, locate_by=locate_by)
+    del raw
     frame = values if in_key_order else _in_key_order(values, KEYS[table])
-    count = TableCount(table=table, read=raw.height, loaded=frame.height, rejected=n_bad)
+    count = TableCount(table=table, read=read, loaded=frame.height, rejected=n_bad)
     return Conformed(frame=frame, rejections=rejections, count=count)

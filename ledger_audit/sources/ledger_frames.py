@@ -76,17 +76,23 @@ class LedgerFrames:
             check_frame(table, frame)
 
     @classmethod
-    def from_tables(cls, frames: dict[str, pl.DataFrame]) -> LedgerFrames:
+    def from_tables(
+        cls, frames: dict[str, pl.DataFrame], *, hand_over: bool = False
+    ) -> LedgerFrames:
         """Build from a mapping table name -> frame (all six names required).
 
         Every reader builds its frames here, so every loaded ledger holds each repeated
-        text (ids, metadata) once (``sources.shared_text``); the values are unchanged.
+        text (ids, metadata) once (``sources.shared_text``); the values are unchanged. With
+        ``hand_over`` the frames are taken out of ``frames``, so a column sharing replaces
+        is freed as it goes, and not held by the caller until the ledger is built.
         """
         missing = [table for table in CANONICAL_TABLES if table not in frames]
         if missing:
             raise InputError("ledger frames", f"missing frame(s) {', '.join(missing)}")
-        shared = share_repeated_text({table: frames[table] for table in CANONICAL_TABLES})
-        return cls(**shared)
+        tables = {
+            table: frames.pop(table) if hand_over else frames[table] for table in CANONICAL_TABLES
+        }
+        return cls(**share_repeated_text(tables))
 
     @classmethod
     def empty(cls) -> LedgerFrames:

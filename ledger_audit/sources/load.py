@@ -19,11 +19,11 @@ import sqlalchemy as sa
 
 from ledger_audit.errors import InputError
 from ledger_audit.schema.tables import CANONICAL_TABLES
-from ledger_audit.sources.conform import Conformed, conform_table
+from ledger_audit.sources.conform import conform_table
 from ledger_audit.sources.database import open_postgres, open_sqlite
 from ledger_audit.sources.files import FILE_FORMATS, FileFormat, FolderReader, table_file
 from ledger_audit.sources.heap import release_free_heap
-from ledger_audit.sources.ledger_frames import LedgerFrames, LoadReport
+from ledger_audit.sources.ledger_frames import LedgerFrames, LoadReport, TableCount
 from ledger_audit.sources.mapping import SourceMapping, build_tables, open_relations, read_mapping
 from ledger_audit.sources.mapping.relations import RelationSource
 from ledger_audit.sources.mapping.validate import check_against_catalogue
@@ -161,23 +161,25 @@ def load_ledger(
     if mapping is not None:
         spec = mapping if isinstance(mapping, SourceMapping) else read_mapping(Path(mapping))
         return load_mapped(source, spec)
-    conformed: dict[str, Conformed] = {}
+    tables: dict[str, pl.DataFrame] = {}
+    counts: list[TableCount] = []
+    rejections: list[pl.DataFrame] = []
     with open_source(source, batch_size=batch_size) as opened:
         for table in CANONICAL_TABLES:
-            conformed[table] = conform_table(
+            conformed = conform_table(
                 opened.read_raw(table),
                 table,
                 source=opened.table_label(table),
                 locate_by=opened.locate_by,
+                consume=True,  # the rows as read go column by column as they are conformed
             )
+            tables[table] = conformed.frame
+            counts.append(conformed.count)
+            rejections.append(conformed.rejections)
+            del conformed
             release_free_heap()  # the rows as read, when conform copied them (a sort)
         label = opened.label
-    frames = LedgerFrames.from_tables({table: c.frame for table, c in conformed.items()})
-    report = LoadReport(
-        source=label,
-        counts=tuple(c.count for c in conformed.values()),
-        rejections=pl.concat([c.rejections for c in conformed.values()]),
-    )
-    del conformed  # the columns sharing replaced go with it
+    frames = LedgerFrames.from_tables(tables, hand_over=True)  # each replaced column goes
+    report = LoadReport(source=label, counts=tuple(counts), rejections=pl.concat(rejections))
     release_free_heap()  # the batches' copies and those columns: give their pages back
     return frames, report

@@ -16,7 +16,7 @@ costs the saving, never a value).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 
 import polars as pl
 
@@ -61,16 +61,19 @@ _SEED = 0x1ACE
 """Any fixed seed: the hashes only group equal values, and the result is checked."""
 
 
-def share_repeated_text(tables: Mapping[str, pl.DataFrame]) -> dict[str, pl.DataFrame]:
-    """The same frames, each column of ``DOMAINS`` storing every distinct value once."""
-    out = dict(tables)
+def share_repeated_text(tables: dict[str, pl.DataFrame]) -> dict[str, pl.DataFrame]:
+    """``tables``, each column of ``DOMAINS`` storing every distinct value once.
+
+    The frames are replaced in ``tables`` itself, one domain at a time, so a column that was
+    rebuilt is freed before the next domain is (unless the caller holds its frame too).
+    """
     for domain in DOMAINS:
-        present = [(t, c) for t, c in domain if t in out and c in out[t].columns]
-        shared = _shared([out[t][c] for t, c in present])
+        present = [(t, c) for t, c in domain if t in tables and c in tables[t].columns]
+        shared = _shared([tables[t][c] for t, c in present])
         for (table, column), series in zip(present, shared, strict=True):
-            if series is not out[table][column]:
-                out[table] = out[table].with_columns(series)
-    return out
+            if series is not tables[table][column]:
+                tables[table] = tables[table].with_columns(series)
+    return tables
 
 
 def _hash(values: pl.Series) -> pl.Series:

@@ -193,3 +193,22 @@ def test_extra_columns_are_ignored_missing_ones_are_errors() -> None:
     assert dict(result.rejections.schema) == REJECTION_SCHEMA
     with pytest.raises(InputError, match="kind"):
         conform_table(assets.drop("kind"), "assets", source="test", locate_by="row")
+
+
+@pytest.mark.parametrize("typed", ["typed", "as text"])
+def test_a_consumed_table_is_conformed_the_same_and_given_up(typed: str) -> None:
+    """A loader hands its read over: the columns are taken out of it, and sorted one by one."""
+    entries = expected_frames().entries
+    raw = entries.reverse().with_columns(extra=pl.lit(1))
+    if typed == "as text":
+        raw = raw.with_columns(pl.col("amount").cast(pl.String))
+    kept = conform_table(raw.clone(), "entries", source="test", locate_by="row")
+    given = raw.clone()
+    consumed = conform_table(given, "entries", source="test", locate_by="row", consume=True)
+    assert consumed.frame.equals(entries)
+    assert consumed.frame.equals(kept.frame)
+    assert consumed.count == kept.count
+    assert given.columns == ["extra"]  # only the column conform does not read is left
+    left = conform_table(raw, "entries", source="test", locate_by="row")
+    assert raw.columns == [*entries.columns, "extra"]  # not consumed: the caller's is intact
+    assert left.frame.equals(entries)

@@ -69,3 +69,13 @@ def test_report_lookup() -> None:
         report.count("entries")
     with pytest.raises(InputError):
         LoadReport(source="x", counts=(), rejections=pl.DataFrame({"a": [1]}))
+
+
+def test_frames_handed_over_are_taken_out_of_the_mapping() -> None:
+    frames = dict(expected_frames().items())
+    kept = LedgerFrames.from_tables(dict(frames))
+    given = dict(frames)
+    handed = LedgerFrames.from_tables(given, hand_over=True)
+    assert given == {}
+    assert handed.equals(kept)
+    assert handed.equals(expected_frames())

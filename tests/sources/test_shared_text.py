@@ -96,8 +96,20 @@ def test_sharing_never_changes_a_value(
             schema={"transaction_id": pl.String(), "amount": pl.Int64()},
         ),
     }
+    before = dict(tables)
     shared = share_repeated_text(tables)
-    assert shared.keys() == tables.keys()
-    for name, frame in tables.items():
+    assert shared.keys() == before.keys()
+    for name, frame in before.items():
         assert shared[name].schema == frame.schema
         assert shared[name].equals(frame, null_equal=True)
+
+
+def test_the_frames_are_replaced_in_the_mapping_given() -> None:
+    """A loader hands its frames over: none of the columns as read stays held by it."""
+    ids = pl.Series("transaction_id", [f"transaction-{n % 3:030d}" for n in range(9)])
+    tables = {"transactions": ids.to_frame()}
+    read = tables["transactions"]
+    shared = share_repeated_text(tables)
+    assert shared is tables
+    assert tables["transactions"] is not read
+    assert tables["transactions"].equals(read)
