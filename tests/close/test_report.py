@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import re
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import polars as pl
@@ -23,22 +25,40 @@ from tests.conftest import PROJECT_ROOT, DemoFactory
 MAPPING = str(PROJECT_ROOT / "mappings" / "demo.toml")
 
 
-def _close(demo_factory: DemoFactory, **demo: object) -> MonthEndClose:
+def _close(demo_factory: DemoFactory, root: Path, **demo: object) -> MonthEndClose:
+    """The demo's close, its inputs named through a link in ``root`` to the demo's folder.
+
+    The report prints the inputs' paths, so its height depends on their length: read through
+    a link of one length, the close does not depend on where pytest's (or a worker's)
+    temporary folder is.
+    """
     built = demo_factory(**demo)
     assert built.statements is not None
+    folder = built.ledger_path.parent
+    link = root / folder.name
+    if not link.exists():
+        link.symlink_to(folder, target_is_directory=True)
     return run_close(
         CloseParameters(
-            source=str(built.ledger_path),
+            source=str(link / built.ledger_path.relative_to(folder)),
             period="2025-01",
-            statements=tuple(str(p) for p in built.statements.statements),
+            statements=tuple(
+                str(link / p.relative_to(folder)) for p in built.statements.statements
+            ),
             gl_mapping=MAPPING,
         )
     )
 
 
 @pytest.fixture(scope="module")
-def close(demo_factory: DemoFactory) -> MonthEndClose:
-    return _close(demo_factory)
+def short_root() -> Iterator[Path]:
+    with tempfile.TemporaryDirectory(prefix="la-report-") as root:
+        yield Path(root)
+
+
+@pytest.fixture(scope="module")
+def close(demo_factory: DemoFactory, short_root: Path) -> MonthEndClose:
+    return _close(demo_factory, short_root)
 
 
 @pytest.fixture(scope="module")
@@ -199,8 +219,8 @@ def test_the_bundle_has_the_report_as_a_pdf(bundle: Path) -> None:
     assert len(re.findall(rb"/Type\s*/Page(?!s)", data)) > 3  # paginated, not one long page
 
 
-def test_a_clean_close_reads_clean_at_a_glance(demo_factory: DemoFactory) -> None:
-    clean = _close(demo_factory, clean=True)
+def test_a_clean_close_reads_clean_at_a_glance(demo_factory: DemoFactory, short_root: Path) -> None:
+    clean = _close(demo_factory, short_root, clean=True)
     figures = dict(key_figures(clean).iter_rows())
     assert figures["Verdict"].startswith("Clean: no critical or high finding")
     assert figures["Findings by severity"] == "0 critical, 0 high, 0 medium, 0 low, 0 info"
