@@ -28,5 +28,7 @@ step ensure-java bash scripts/ensure-java.sh
 step ruff .venv/bin/ruff check --quiet .
 step shellcheck shellcheck scripts/*.sh .ci/run
 step mypy .venv/bin/mypy
-step pytest .venv/bin/pytest "$@"
+# Two workers, each test file on one of them (its module fixtures built once): the suite took
+# 29 min in one process on this project's 2-core machines, 16.5 min this way.
+step pytest .venv/bin/pytest --numprocesses 2 --dist loadfile "$@"
 printf 'test.sh: all steps passed\n'
