@@ -28,6 +28,7 @@ from ledger_audit.sources.mapping import SourceMapping, build_tables, open_relat
 from ledger_audit.sources.mapping.relations import RelationSource
 from ledger_audit.sources.mapping.validate import check_against_catalogue
 from ledger_audit.sources.raw_source import LedgerSource
+from ledger_audit.sources.spill import spilled
 
 DEFAULT_BATCH_SIZE = 65_536
 """Rows per database batch: large enough to amortise per-batch work, small enough to stream."""
@@ -156,7 +157,9 @@ def load_ledger(
     audit problems included, is loaded for the checks to judge. Raises InputError when the
     source cannot be opened or a table, file or column is missing. With ``mapping`` (a
     ``mapping.toml`` path or a read mapping), the source is the user's own tables, read
-    through the mapping (``docs/mapping.md``).
+    through the mapping (``docs/mapping.md``). Inside a close's spill area
+    (``sources.spill``), each table is moved to a mapped file as soon as it is conformed,
+    before the next is read.
     """
     if mapping is not None:
         spec = mapping if isinstance(mapping, SourceMapping) else read_mapping(Path(mapping))
@@ -173,7 +176,7 @@ def load_ledger(
                 locate_by=opened.locate_by,
                 consume=True,  # the rows as read go column by column as they are conformed
             )
-            tables[table] = conformed.frame
+            tables[table] = spilled(conformed.frame)  # out of the heap before the next read
             counts.append(conformed.count)
             rejections.append(conformed.rejections)
             del conformed

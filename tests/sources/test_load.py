@@ -14,6 +14,7 @@ from ledger_audit.schema.frames import FRAME_SCHEMAS
 from ledger_audit.schema.tables import CANONICAL_TABLES
 from ledger_audit.sources import LedgerFrames, LoadReport, load_ledger
 from ledger_audit.sources.ledger_frames import REJECTION_SCHEMA
+from ledger_audit.sources.spill import spill_area
 from tests.sources.conftest import make_engine
 from tests.sources.sample_ledger import expected_frames, sample_rows, write_sample_ledger
 
@@ -222,3 +223,19 @@ def test_postgres_password_never_in_report(pg_ledger: str) -> None:
     assert "not-needed-with-trust" not in report.source
     assert url.password is not None
     assert str(url.password) not in report.source
+
+
+@pytest.mark.skipif(not Path("/proc/self/maps").exists(), reason="reads /proc/self/maps")
+def test_inside_a_spill_area_each_table_is_spilled_as_it_is_loaded(
+    sqlite_ledger: str, tmp_path: Path
+) -> None:
+    """A close's load moves each conformed table out of the heap before it reads the next."""
+    folder = tmp_path / "spill"
+    with spill_area(folder, min_bytes=0) as spill:
+        assert spill is not None
+        frames, report = load_ledger(sqlite_ledger)
+        assert spill.frames >= len(CANONICAL_TABLES)  # every table, before any result
+        with Path("/proc/self/maps").open(encoding="utf-8") as maps:
+            assert any(str(folder) in line for line in maps)  # the unshared columns stay mapped
+    assert_clean(report)
+    assert_same(frames, expected_frames())
