@@ -180,7 +180,7 @@ def load_ledger(
             counts.append(conformed.count)
             rejections.append(conformed.rejections)
             del conformed
-            release_free_heap()  # the rows as read, when conform copied them (a sort)
+            release_free_heap()  # what conform freed, and the table now in a mapped file
         label = opened.label
     frames = LedgerFrames.from_tables(tables, hand_over=True)  # each replaced column goes
     report = LoadReport(source=label, counts=tuple(counts), rejections=pl.concat(rejections))
