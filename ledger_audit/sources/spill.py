@@ -32,6 +32,7 @@ import dataclasses
 import itertools
 import os
 import tempfile
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -88,6 +89,8 @@ class Spill:
         self.failed = 0
         self._names = itertools.count()
         self._folder: tempfile.TemporaryDirectory[str] | None = None
+        # the frames this spill handed back, so that moving one again writes nothing
+        self._mapped: dict[int, weakref.ref[pl.DataFrame]] = {}
 
     def close(self) -> None:
         """Remove the private folder (the mapped frames stay valid: their files are gone)."""
@@ -96,7 +99,13 @@ class Spill:
             self._folder = None
 
     def frame(self, frame: pl.DataFrame) -> pl.DataFrame:
-        """``frame``'s rows over a mapped file; ``frame`` itself when small or unwritable."""
+        """``frame``'s rows over a mapped file; ``frame`` itself when small or unwritable.
+
+        A frame this spill already handed back is returned as it is: a stage may move its
+        results as it makes them and the close move the whole record again afterwards.
+        """
+        if self.moved(frame):
+            return frame
         size = int(frame.estimated_size())
         if size < self.min_bytes or frame.width == 0:
             return frame
@@ -116,7 +125,14 @@ class Spill:
             return frame
         self.frames += 1
         self.bytes += size
+        key = id(mapped)
+        self._mapped[key] = weakref.ref(mapped, lambda _: self._mapped.pop(key, None))
         return mapped
+
+    def moved(self, frame: pl.DataFrame) -> bool:
+        """True when ``frame`` is one this spill handed back (its rows over a mapped file)."""
+        known = self._mapped.get(id(frame))
+        return known is not None and known() is frame
 
     def record(self, record: R) -> R:
         """``record`` with each large frame field moved, nested records' fields included.
@@ -183,6 +199,16 @@ def spilled(frame: pl.DataFrame) -> pl.DataFrame:
     """
     spill = _ACTIVE.get()
     return frame if spill is None else spill.frame(frame)
+
+
+def spilled_record(record: R) -> R:
+    """``record``'s large frames moved by the run's spill (``Spill.record``); as it is outside one.
+
+    For a stage that makes several results in turn: each leaves the heap before the next is
+    made, rather than all of them at the stage's end.
+    """
+    spill = _ACTIVE.get()
+    return record if spill is None else spill.record(record)
 
 
 def _unmappable(dtype: pl.DataType) -> bool:

@@ -16,7 +16,14 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from ledger_audit.sources.spill import SPILL_ENV, Spill, default_folder, spill_area, spilled
+from ledger_audit.sources.spill import (
+    SPILL_ENV,
+    Spill,
+    default_folder,
+    spill_area,
+    spilled,
+    spilled_record,
+)
 
 linux_only = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/proc/self/maps")
 
@@ -205,6 +212,42 @@ def test_spilled_uses_the_area_of_the_run_in_progress_and_nothing_outside(tmp_pa
         with spill_area(None):
             assert spilled(frame) is not frame  # an area that is off leaves the outer one
     assert spilled(frame) is frame
+
+
+@linux_only
+def test_a_frame_moved_once_is_not_written_again(tmp_path: Path) -> None:
+    """A stage spills its results as it makes them; the close's spill of the record after."""
+    frame = _every_dtype(copies=50)
+    spill = Spill(tmp_path, min_bytes=0)
+    moved = spill.frame(frame)
+    written = spill.written
+    assert moved is not frame
+    assert spill.moved(moved)
+    assert not spill.moved(frame)
+    assert spill.frame(moved) is moved
+    record = _Outer(moved, moved, _Inner(moved), (), "x")
+    assert spill.record(record) is record
+    assert (spill.frames, spill.written) == (1, written)
+    assert spill.frame(frame) is not frame  # the frame as it was is still moved
+    assert spill.frames == 2
+    elsewhere = Spill(tmp_path, min_bytes=0)
+    assert not elsewhere.moved(moved)
+    assert elsewhere.frame(moved) is not moved  # another run's mapping is not this one's
+    assert elsewhere.frames == 1
+
+
+def test_spilled_record_uses_the_area_of_the_run_in_progress(tmp_path: Path) -> None:
+    big = _every_dtype(copies=50)
+    record = _Outer(big, big, _Inner(big), (), "x")
+    assert spilled_record(record) is record
+    with spill_area(tmp_path, min_bytes=0) as spill:
+        assert spill is not None
+        moved = spilled_record(record)
+        assert moved is not record
+        assert moved.big.equals(big)
+        assert moved.inner.rows.equals(big)
+        assert spill.frames > 0
+    assert spilled_record(record) is record
 
 
 def test_the_default_folder_follows_the_environment(
