@@ -15,6 +15,7 @@ from openpyxl import load_workbook
 
 from ledger_audit.checks.runner import merge_findings
 from ledger_audit.cli import main
+from ledger_audit.close.analytics import run_close_analytics
 from ledger_audit.close.analytics_section import HEADING, TESTER_COLUMNS, TOP_ROWS
 from ledger_audit.close.bundle import MANIFEST, REPORT, TABLES, WORKPAPER, write_bundle
 from ledger_audit.close.execute import notebook_parameters
@@ -24,6 +25,7 @@ from ledger_audit.close.sections import close_tables
 from ledger_audit.demo.jet_plant import JET_KEY_FILE
 from ledger_audit.errors import InputError
 from ledger_audit.money import format_money
+from ledger_audit.sources.spill import spill_area
 from tests.conftest import PROJECT_ROOT, DemoFactory
 
 JET_TOML = PROJECT_ROOT / "rules" / "jet.toml"
@@ -210,3 +212,33 @@ def test_a_missing_jet_rules_file_is_one_line_and_exit_2(
     assert str(missing) in err
     assert "JET rules" in err
     assert not out.exists()
+
+
+def test_inside_a_spill_area_each_analytic_leaves_the_heap_as_it_is_made(
+    close: MonthEndClose, tmp_path: Path
+) -> None:
+    """Each result is moved before the next analytic runs, and the close's spill of the
+    whole record afterwards writes nothing again; the results are the same."""
+    assert close.analytics is not None
+    period = close.parameters.month
+    with spill_area(tmp_path, min_bytes=0) as spill:
+        assert spill is not None
+        chain = next(r for r in close.audit.results if r.check == "chain")
+        made = run_close_analytics(close.frames, period, chain=chain)
+        for frame in (
+            made.jet.findings,
+            made.jet.scores,
+            made.idempotency.classified,
+            made.pending.items,
+            made.reversals.pairs,
+        ):
+            assert spill.moved(frame)
+        frames, written = spill.frames, spill.written
+        assert spill.record(made) is made
+        assert (spill.frames, spill.written) == (frames, written)
+    kept = close.analytics
+    assert made.jet.findings.equals(kept.jet.findings)
+    assert made.jet.scores.equals(kept.jet.scores)
+    assert made.idempotency.classified.equals(kept.idempotency.classified)
+    assert made.pending.items.equals(kept.pending.items)
+    assert made.reversals.pairs.equals(kept.reversals.pairs)
