@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 
 import polars as pl
 from hypothesis import given, settings
@@ -10,9 +11,11 @@ from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
 from ledger_audit.analytics.jet.amount_rules import _ending_counts, _nets
+from ledger_audit.analytics.jet.engine import run_jet
 from ledger_audit.analytics.jet.population import TX_KEY, build_population, code, distinct_in_tx
 from ledger_audit.sources.ledger_frames import LedgerFrames
-from tests.analytics.jet.ledger import PARAMS, PERIOD, Tx, frames, move, ns
+from ledger_audit.sources.spill import spill_area
+from tests.analytics.jet.ledger import PARAMS, PERIOD, Tx, clean, frames, move, ns
 
 
 def _joined(ledger: LedgerFrames) -> pl.DataFrame:
@@ -158,3 +161,22 @@ def test_who_is_read_for_the_period_only() -> None:
     ]
     legs = pop.legs.collect()
     assert set(legs.get_column("actor")) == {"carol"}
+
+
+def test_inside_a_spill_area_the_history_leaves_the_heap_and_the_pack_is_the_same(
+    tmp_path: Path,
+) -> None:
+    """In a close the history and its legs are moved to mapped files (their 0.7 GiB at 1M
+    set the pack's peak); the rules then read them there and flag the same rows."""
+    txs = [*clean(), Tx("late", ns(31, hour=23), move("assets:bank", "revenue:r0", 10_000))]
+    ledger = frames(txs)
+    outside = run_jet(ledger, PERIOD, PARAMS, completeness=False)
+    with spill_area(tmp_path, min_bytes=0) as spill:
+        assert spill is not None
+        assert build_population(ledger, PERIOD, PARAMS).size == outside.population
+        assert spill.frames == 2
+        inside = run_jet(ledger, PERIOD, PARAMS, completeness=False)
+    assert outside.findings.height > 0
+    assert_frame_equal(inside.findings, outside.findings)
+    assert_frame_equal(inside.scores, outside.scores)
+    assert_frame_equal(inside.coverage, outside.coverage)
