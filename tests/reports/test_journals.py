@@ -24,6 +24,7 @@ from ledger_audit.reports.journals import (
 from ledger_audit.reports.trial_balance import build_trial_balance
 from ledger_audit.sources import load_ledger
 from ledger_audit.sources.gl_mapping import RESERVED_COLUMNS, GlMapping, GlRule, read_gl_mapping
+from ledger_audit.sources.spill import spill_area
 from ledger_audit.spec import Period
 from tests.conftest import DemoFactory
 from tests.text_ledger import ledger_from_text
@@ -465,3 +466,19 @@ def test_journals_and_trial_balance_past_int64_are_exact() -> None:
         3 * big,
         3 * big,
     ]
+
+
+def test_inside_a_spill_area_the_events_and_drilldown_leave_the_heap(tmp_path: Path) -> None:
+    """In a close the entry movements and the drill-down (0.3 GiB each at 1M) are moved to
+    mapped files as they are made; the journals are the same."""
+    ledger = ledger_from_text(LEDGER)
+    trial_balance = build_trial_balance(ledger, JANUARY)
+    outside = build_summary_journals(ledger, MAPPING, JANUARY, trial_balance=trial_balance)
+    with spill_area(tmp_path, min_bytes=0) as spill:
+        assert spill is not None
+        inside = build_summary_journals(ledger, MAPPING, JANUARY, trial_balance=trial_balance)
+        assert spill.frames == 2  # the events, then the drill-down
+        assert spill.moved(inside.drilldown)
+    assert inside.findings.height > 0  # the unmapped account, read from the moved events
+    for name in ("lines", "drilldown", "totals", "tieout", "findings"):
+        assert getattr(inside, name).equals(getattr(outside, name)), name
