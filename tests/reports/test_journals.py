@@ -477,8 +477,10 @@ def test_inside_a_spill_area_the_events_and_drilldown_leave_the_heap(tmp_path: P
     with spill_area(tmp_path, min_bytes=0) as spill:
         assert spill is not None
         inside = build_summary_journals(ledger, MAPPING, JANUARY, trial_balance=trial_balance)
-        assert spill.frames == 2  # the events, then the drill-down
+        assert spill.frames == 3  # the events, the joined drill-down, then it sorted
         assert spill.moved(inside.drilldown)
+    order = ["line_id", "transaction_id", "version", "entry_index", "movement"]
+    assert inside.drilldown.equals(inside.drilldown.sort(order))
     assert inside.findings.height > 0  # the unmapped account, read from the moved events
     for name in ("lines", "drilldown", "totals", "tieout", "findings"):
         assert getattr(inside, name).equals(getattr(outside, name)), name
