@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 from sqlalchemy.pool import NullPool
 
 from ledger_audit.checks.engines import (
+    DUCKDB_MEMORY_LIMIT,
     INVARIANT_NAMES,
     database_engine,
     duckdb_sql,
@@ -308,3 +309,17 @@ def test_wide_sums_on_the_frames_are_the_exact_sums(sides: list[tuple[str, int]]
     expected = [] if debits == credits_ else [(Decimal(debits), Decimal(credits_))]
     assert unbalanced.select("expected", "actual").rows() == expected
     assert ledger.select("expected", "actual").rows() == expected
+
+
+def test_duckdb_works_within_its_memory_limit_and_spills_into_its_own_folder() -> None:
+    """The frame path's DuckDB is bounded (the audit set the 1M close's heap peak)."""
+    legs = prepare_legs(ledger_from_text(DAMAGED))
+    with frame_engine(legs) as engine:
+        connection = engine._connection  # the setting is the connection's
+        [(limit, folder)] = connection.execute(
+            "SELECT current_setting('memory_limit'), current_setting('temp_directory')"
+        ).fetchall()
+        assert DUCKDB_MEMORY_LIMIT == "1GiB"
+        assert limit == "1.0 GiB"
+        assert Path(folder).name.startswith("ledger-audit-duckdb-")
+    assert not Path(folder).exists()  # removed with the engine
