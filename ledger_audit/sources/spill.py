@@ -33,7 +33,7 @@ import itertools
 import os
 import tempfile
 import weakref
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
@@ -106,8 +106,42 @@ class Spill:
         """
         if self.moved(frame):
             return frame
+        if frame.estimated_size() < self.min_bytes:
+            return frame
+        return self._move(frame)
+
+    def columns(self, columns: Iterable[pl.Series]) -> pl.DataFrame:
+        """A frame of ``columns``, moved a group at a time as they come.
+
+        For a large frame made column by column (the audit's legs): each group of columns
+        of at least ``min_bytes`` is moved before the next column is made, so the heap
+        holds about one group rather than the frame. Columns that add up to less than
+        ``min_bytes`` stay in memory, as :meth:`frame` keeps a small frame.
+        """
+        failed = self.failed
+        parts: list[pl.DataFrame] = []
+        group: list[pl.Series] = []
+        size = 0
+        for column in columns:
+            group.append(column)
+            size += int(column.estimated_size())
+            if size >= self.min_bytes:
+                parts.append(self._move(pl.DataFrame(group)))
+                group, size = [], 0
+        if group:  # the rest goes where the rest of the frame went
+            rest = pl.DataFrame(group)
+            parts.append(self._move(rest) if parts else rest)
+        if not parts:
+            return pl.DataFrame()
+        whole = pl.concat(parts, how="horizontal")
+        # moved as far as it can be (128-bit columns stay in memory, as in ``frame``)
+        if self.failed == failed and any(self.moved(part) for part in parts):
+            self._remember(whole)
+        return whole
+
+    def _move(self, frame: pl.DataFrame) -> pl.DataFrame:
         size = int(frame.estimated_size())
-        if size < self.min_bytes or frame.width == 0:
+        if frame.width == 0:
             return frame
         kept = [name for name, dtype in frame.schema.items() if _unmappable(dtype)]
         moved = frame.drop(kept)
@@ -125,9 +159,12 @@ class Spill:
             return frame
         self.frames += 1
         self.bytes += size
+        self._remember(mapped)
+        return mapped
+
+    def _remember(self, mapped: pl.DataFrame) -> None:
         key = id(mapped)
         self._mapped[key] = weakref.ref(mapped, lambda _: self._mapped.pop(key, None))
-        return mapped
 
     def moved(self, frame: pl.DataFrame) -> bool:
         """True when ``frame`` is one this spill handed back (its rows over a mapped file)."""
@@ -199,6 +236,15 @@ def spilled(frame: pl.DataFrame) -> pl.DataFrame:
     """
     spill = _ACTIVE.get()
     return frame if spill is None else spill.frame(frame)
+
+
+def spilled_columns(columns: Iterable[pl.Series]) -> pl.DataFrame:
+    """A frame of ``columns`` moved by the run's spill as they come (``Spill.columns``).
+
+    Outside a spill area, the frame of them in memory.
+    """
+    spill = _ACTIVE.get()
+    return pl.DataFrame(list(columns)) if spill is None else spill.columns(columns)
 
 
 def spilled_record(record: R) -> R:

@@ -32,11 +32,14 @@ from ledger_audit.checks.engines import (
     violations_on,
 )
 from ledger_audit.checks.invariant_rules import LEGS_SCHEMA, legs_schema, prepare_legs
+from ledger_audit.checks.invariants import check_invariants
 from ledger_audit.errors import InputError
 from ledger_audit.schema.frames import WIDE_AMOUNT
 from ledger_audit.sources import load_ledger
 from ledger_audit.sources.invariant_sql import LEG_COLUMNS, violations_query
 from ledger_audit.sources.ledger_frames import LedgerFrames
+from ledger_audit.sources.spill import spill_area
+from ledger_audit.spec import VerifySpec
 from tests.checks.demo_tampering import tamper
 from tests.checks.test_suites import DAMAGED
 from tests.checks.test_wide_amounts import BIG, _wide_frames
@@ -323,3 +326,20 @@ def test_duckdb_works_within_its_memory_limit_and_spills_into_its_own_folder() -
         assert limit == "1.0 GiB"
         assert Path(folder).name.startswith("ledger-audit-duckdb-")
     assert not Path(folder).exists()  # removed with the engine
+
+
+def test_inside_a_spill_area_the_legs_leave_the_heap_as_they_are_made(tmp_path: Path) -> None:
+    """In a close the legs are moved a group of columns at a time (held whole they set the
+    audit's peak), once: the invariants' own spill of them writes nothing again."""
+    frames = ledger_from_text(DAMAGED)
+    outside = prepare_legs(frames)
+    with spill_area(tmp_path, min_bytes=1) as spill:
+        assert spill is not None
+        inside = prepare_legs(frames)
+        assert spill.moved(inside)
+        assert spill.frames == inside.width  # min_bytes 1: each column is a group
+        result = check_invariants(frames, VerifySpec())
+        assert spill.frames == 2 * inside.width  # its legs, and nothing more
+    assert inside.equals(outside)
+    assert result.findings.height > 0
+    assert result.findings.equals(check_invariants(frames, VerifySpec()).findings)

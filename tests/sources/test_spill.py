@@ -10,6 +10,7 @@ import datetime as dt
 import gc
 import os
 import sys
+from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from ledger_audit.sources.spill import (
     default_folder,
     spill_area,
     spilled,
+    spilled_columns,
     spilled_record,
 )
 
@@ -248,6 +250,47 @@ def test_spilled_record_uses_the_area_of_the_run_in_progress(tmp_path: Path) -> 
         assert moved.inner.rows.equals(big)
         assert spill.frames > 0
     assert spilled_record(record) is record
+
+
+@linux_only
+def test_columns_are_moved_a_group_at_a_time_as_they_come(tmp_path: Path) -> None:
+    """A frame made column by column leaves the heap in groups of at least ``min_bytes``."""
+    frame = _every_dtype(copies=2_000)
+    sizes = [int(frame.get_column(name).estimated_size()) for name in frame.columns]
+    spill = Spill(tmp_path, min_bytes=sum(sizes) // 3)
+    made: list[str] = []
+
+    def columns() -> Iterator[pl.Series]:
+        for name in frame.columns:
+            # the groups before this column are in mapped files already
+            made.append(name)
+            yield frame.get_column(name)
+
+    moved = spill.columns(columns())
+    assert moved.equals(frame)
+    assert made == frame.columns
+    assert 2 <= spill.frames <= 4  # groups, not one file per column nor one for all
+    assert spill.moved(moved)
+    written = spill.written
+    assert spill.frame(moved) is moved  # not written again
+    assert spill.written == written
+    small = Spill(tmp_path, min_bytes=sum(sizes) + 1)
+    kept = small.columns(iter(frame.get_columns()))
+    assert kept.equals(frame)
+    assert (small.frames, small.moved(kept)) == (0, False)  # too small: as a frame would be
+
+
+def test_spilled_columns_uses_the_area_of_the_run_in_progress(tmp_path: Path) -> None:
+    frame = _every_dtype(copies=20)
+    assert spilled_columns(frame.get_columns()).equals(frame)
+    with spill_area(tmp_path, min_bytes=0) as spill:
+        assert spill is not None
+        moved = spilled_columns(frame.get_columns())
+        assert moved.equals(frame)
+        assert spill.moved(moved)
+        # min_bytes 0: each column is a group; the 128-bit one stays in memory
+        assert spill.frames == len(frame.columns) - 1
+    assert spilled_columns([]).equals(pl.DataFrame())
 
 
 def test_the_default_folder_follows_the_environment(
