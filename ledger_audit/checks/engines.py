@@ -126,9 +126,10 @@ def duckdb_sql(statement: sa.Select[Any], *, wide: bool) -> str:
 DUCKDB_MEMORY_LIMIT = "1GiB"
 """DuckDB's working memory for the frame path; beyond it, operators spill to a private
 temporary folder. Unbounded, ``balance_negative``'s windows took 3.2 GiB over the 1M demo's
-3M legs; at 512 MiB ``ledger_unbalanced`` took 2.5x as long. At 2 GiB the suites' heap peak
-over the 1M demo was 1.77 GiB, at 1 GiB 1.52 (7 CPU s more, 66 against 59; at 768 MiB no
-lower): the audit set the 1M close's peak, which must stay under 2 GiB (``docs/scale.md``)."""
+3M legs; at 512 MiB ``ledger_unbalanced`` took 2.5x as long. With the legs spilled as they
+are made, the suites' heap peak over the 1M demo was 1.75-1.78 GiB at 2 GiB and 1.34-1.35 at
+1 GiB, the invariants' CPU 58-67 s either way (at 768 MiB no lower): the audit set the 1M
+close's peak, which must stay under 2 GiB (``docs/scale.md``)."""
 
 
 _SHARED_VERSIONS = "inv_versions_shared"
