@@ -199,19 +199,26 @@ def _day(ns: int) -> dt.date:
 
 
 def _posted_entries(engine: sa.Engine, accounts: dict[str, Currency]) -> list[sa.Row[Any]]:
-    """Entries on ``accounts`` of each transaction's latest version, when that is posted."""
+    """Entries on ``accounts`` of each transaction's latest version, when that is posted.
+
+    The accounts' entries come from their index, and each one's latest version and external
+    id by a seek of the transactions' key for that entry alone: grouping every transaction
+    first read the whole table in key order, a random read per row (at 10M transactions,
+    a 19.6 GB file read back page by page).
+    """
     tx, en = transactions, entries
-    latest = (
-        sa.select(tx.c.transaction_id, sa.func.max(tx.c.version).label("version"))
-        .where(tx.c.ledger_id == LEDGER_ID)
-        .group_by(tx.c.transaction_id)
-        .subquery()
+    versions = transactions.alias("versions")
+    of_entry = sa.and_(
+        versions.c.ledger_id == en.c.ledger_id, versions.c.transaction_id == en.c.transaction_id
     )
+    latest = sa.select(sa.func.max(versions.c.version)).where(of_entry).scalar_subquery()
+    # ``|| ''`` keeps SQLite from taking max() off the external ids' index, which it would
+    # walk from the end of the whole ledger's until it met this transaction's rows
     external = (
-        sa.select(tx.c.transaction_id, sa.func.max(tx.c.external_id).label("external_id"))
-        .where(tx.c.ledger_id == LEDGER_ID)
-        .group_by(tx.c.transaction_id)
-        .subquery()
+        sa.select(sa.func.max(versions.c.external_id.concat("")))
+        .where(of_entry)
+        .scalar_subquery()
+        .label("external_id")
     )
     query = (
         sa.select(
@@ -223,20 +230,14 @@ def _posted_entries(engine: sa.Engine, accounts: dict[str, Currency]) -> list[sa
             en.c.amount,
             tx.c.effective_ns,
             tx.c.chain_seq,
-            external.c.external_id,
+            external,
         )
         .join(tx, same_version(tx, en))
-        .join(
-            latest,
-            sa.and_(
-                latest.c.transaction_id == tx.c.transaction_id, latest.c.version == tx.c.version
-            ),
-        )
-        .join(external, external.c.transaction_id == tx.c.transaction_id)
         .where(
             en.c.ledger_id == LEDGER_ID,
             en.c.account_id.in_(sorted(accounts)),
             tx.c.status == "posted",
+            en.c.version == latest,
         )
         .order_by(tx.c.effective_ns, en.c.transaction_id, en.c.entry_index)
     )

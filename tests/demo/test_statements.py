@@ -7,13 +7,16 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+import sqlalchemy as sa
 
 from ledger_audit.demo.answer_key import read_answer_key
-from ledger_audit.demo.statements import STATEMENTS_DIR
+from ledger_audit.demo.scenario import BANK, CARD_PAYABLE
+from ledger_audit.demo.statements import STATEMENTS_DIR, _posted_entries
 from ledger_audit.demo.summary import DemoSummary
 from ledger_audit.findings import RuleId
+from ledger_audit.schema import tables
 from ledger_audit.sources.bank.load import load_statement
-from tests.demo.conftest import DemoFactory
+from tests.demo.conftest import DemoFactory, connect
 
 RECON_RULES = [
     RuleId.RECON_AMOUNT_MISMATCH,
@@ -123,3 +126,108 @@ def test_the_netted_payout_is_explained_by_the_processor_report(
     assert payout == -line["amount"]
     assert fees < 0
     assert paid.filter(pl.col("type_code") != "payout")["amount"].sum() == line["amount"]
+
+
+def _posted_entries_by_hand(path: Path, accounts: set[str]) -> list[tuple[object, ...]]:
+    """What ``_posted_entries`` must give, read with sqlite3 and worked out in Python."""
+    with connect(path) as db:
+        versions = db.execute(
+            "SELECT transaction_id, version, status, effective_ns, chain_seq, external_id "
+            "FROM transactions WHERE ledger_id = 'demo'"
+        ).fetchall()
+        legs = db.execute(
+            "SELECT transaction_id, version, entry_index, account_id, direction, amount "
+            "FROM entries WHERE ledger_id = 'demo'"
+        ).fetchall()
+    latest: dict[str, int] = {}
+    external: dict[str, str | None] = {}
+    by_key = {}
+    for tx_id, version, status, effective_ns, chain_seq, external_id in versions:
+        latest[tx_id] = max(latest.get(tx_id, version), version)
+        known = external.get(tx_id)
+        if external_id is not None and (known is None or external_id > known):
+            external[tx_id] = external_id
+        by_key[(tx_id, version)] = (status, effective_ns, chain_seq)
+    rows = []
+    for tx_id, version, index, account_id, direction, amount in legs:
+        status, effective_ns, chain_seq = by_key[(tx_id, version)]
+        if account_id in accounts and status == "posted" and version == latest[tx_id]:
+            row = (tx_id, version, index, account_id, direction, amount, effective_ns, chain_seq)
+            rows.append((*row, external.get(tx_id)))
+    return sorted(rows, key=lambda r: (r[6], r[0], r[2]))
+
+
+def test_the_posted_entries_are_each_transactions_latest_posted_version(
+    planted_demo: DemoSummary,
+) -> None:
+    """Both account sets the statements read; the card payables' captures leave rows out."""
+    accounts = {a: c for c, a in (*BANK.items(), *CARD_PAYABLE.items())}
+    engine = sa.create_engine(f"sqlite:///{planted_demo.ledger_path}")
+    try:
+        found = [tuple(r) for r in _posted_entries(engine, accounts)]
+    finally:
+        engine.dispose()
+    assert found == _posted_entries_by_hand(planted_demo.ledger_path, set(accounts))
+    assert {r[3] for r in found} == set(accounts)
+    with connect(planted_demo.ledger_path) as db:  # the filters have rows to leave out
+        (on_accounts,) = db.execute(
+            f"SELECT COUNT(*) FROM entries WHERE account_id IN ({', '.join('?' * len(accounts))})",
+            tuple(accounts),
+        ).fetchone()
+    assert on_accounts > len(found)
+
+
+def test_posted_entries_take_the_latest_version_and_the_largest_external_id(
+    tmp_path: Path,
+) -> None:
+    """Versions the demo never writes: a posted version superseded, external ids that differ."""
+    bank = BANK["usd"]
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'l.sqlite'}")
+    tables.metadata.create_all(engine, tables=[tables.transactions, tables.entries])
+    versions = [  # ledger, id, version, status, effective_ns, external_id
+        ("demo", "tx-a", 1, "posted", 10, "a1"),
+        ("demo", "tx-a", 2, "voided", 11, "a2"),  # the latest is not posted: nothing
+        ("demo", "tx-b", 1, "pending", 20, None),
+        ("demo", "tx-b", 2, "posted", 21, "b"),  # an external id on one version only
+        ("demo", "tx-c", 1, "posted", 5, "c2"),
+        ("demo", "tx-c", 2, "posted", 6, "c1"),  # the largest external id, not the latest's
+        ("other", "tx-d", 1, "posted", 1, "d"),  # another ledger
+        ("demo", "tx-e", 1, "posted", 2, "e"),  # another account
+    ]
+    with engine.begin() as conn:
+        for ledger, tx_id, version, status, effective_ns, external_id in versions:
+            conn.execute(
+                tables.transactions.insert().values(
+                    ledger_id=ledger,
+                    transaction_id=tx_id,
+                    version=version,
+                    kind="transfer",
+                    status=status,
+                    effective_ns=effective_ns,
+                    recorded_ns=effective_ns,
+                    external_id=external_id,
+                    chain_seq=effective_ns,
+                )
+            )
+            for index, direction in enumerate(("debit", "credit")):
+                account = bank if tx_id != "tx-e" and direction == "debit" else "income"
+                conn.execute(
+                    tables.entries.insert().values(
+                        ledger_id=ledger,
+                        transaction_id=tx_id,
+                        version=version,
+                        entry_index=index,
+                        account_id=account,
+                        asset_id="USD/2",
+                        direction=direction,
+                        amount=100 * version,
+                    )
+                )
+    try:
+        found = [tuple(r) for r in _posted_entries(engine, {bank: "usd"})]
+    finally:
+        engine.dispose()
+    assert found == [
+        ("tx-c", 2, 0, bank, "debit", 200, 6, 6, "c2"),
+        ("tx-b", 2, 0, bank, "debit", 200, 21, 21, "b"),
+    ]
