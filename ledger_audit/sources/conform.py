@@ -283,8 +283,15 @@ def _in_key_order(frame: pl.DataFrame, keys: tuple[str, ...]) -> pl.DataFrame:
     columns are in the C heap, ``sources.heap``). Once nothing else holds the columns as
     read, the sort then holds one column twice and not the table: sorting the 1M demo's
     versions all at once held 0.85 GiB more, this way nothing measurable (``docs/scale.md``).
+
+    A key column holding one value throughout (``ledger_id`` in a one-ledger file) cannot
+    change the order, and leaving it out of the sort keys is most of the sort's time: a
+    multi-column sort compares rows key by key, and that one never decides.
     """
-    order = frame.select(pl.arg_sort_by(list(keys), maintain_order=True)).to_series()
+    varying = [key for key in keys if not _single_value(frame[key])]
+    if not varying:
+        return frame
+    order = frame.select(pl.arg_sort_by(varying, maintain_order=True)).to_series()
     if order.is_sorted():
         return frame
     columns = []
@@ -292,6 +299,11 @@ def _in_key_order(frame: pl.DataFrame, keys: tuple[str, ...]) -> pl.DataFrame:
         columns.append(frame.drop_in_place(name).gather(order))
         release_free_heap()
     return pl.DataFrame(columns)
+
+
+def _single_value(column: pl.Series) -> bool:
+    """True when ``column`` holds one value in every row and no null (an empty one too)."""
+    return column.null_count() == 0 and bool(column.min() == column.max())
 
 
 def _typed_clean(

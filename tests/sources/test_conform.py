@@ -7,12 +7,14 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from ledger_audit.errors import InputError
 from ledger_audit.exports.snapshot import write_ledger_snapshot
 from ledger_audit.schema.frames import WIDE_AMOUNT
 from ledger_audit.sources import LoadReport, Reason, load_ledger
-from ledger_audit.sources.conform import conform_table
+from ledger_audit.sources.conform import _in_key_order, conform_table
 from ledger_audit.sources.ledger_frames import REJECTION_SCHEMA
 from tests.sources.sample_ledger import expected_frames
 
@@ -212,3 +214,46 @@ def test_a_consumed_table_is_conformed_the_same_and_given_up(typed: str) -> None
     left = conform_table(raw, "entries", source="test", locate_by="row")
     assert raw.columns == [*entries.columns, "extra"]  # not consumed: the caller's is intact
     assert left.frame.equals(entries)
+
+
+KEY_ROWS = st.lists(
+    st.tuples(
+        st.sampled_from(["L1", "L1", "L1", "L2", None]),
+        st.sampled_from(["t-1", "t-10", "t-2", "T-1", ""]),
+        st.integers(min_value=-2, max_value=2),
+        st.integers(min_value=0, max_value=3),
+    ),
+    max_size=40,
+)
+
+
+@given(rows=KEY_ROWS, constant_ledger=st.booleans(), constant_version=st.booleans())
+def test_key_order_is_a_stable_sort_on_every_key(
+    rows: list[tuple[str | None, str, int, int]], constant_ledger: bool, constant_version: bool
+) -> None:
+    """Key columns that hold one value are left out of the sort, and the order is the same.
+
+    Repeated keys keep their input order (the ``row`` column tells), and a column with one
+    value beside nulls is not constant.
+    """
+    keys = ("ledger_id", "transaction_id", "version", "entry_index")
+    frame = pl.DataFrame(
+        rows,
+        schema=dict(zip(keys, [pl.String, pl.String, pl.Int64, pl.Int64], strict=True)),
+        orient="row",
+    ).with_row_index("row")
+    if constant_ledger:
+        frame = frame.with_columns(ledger_id=pl.lit("L1"))
+    if constant_version:
+        frame = frame.with_columns(version=pl.lit(1, pl.Int64))
+    expected = frame.sort(list(keys), maintain_order=True)
+    assert _in_key_order(frame.clone(), keys).equals(expected)
+
+
+def test_a_frame_whose_keys_are_all_constant_is_not_copied() -> None:
+    frame = pl.DataFrame({"ledger_id": ["L1"] * 3, "transaction_id": ["t"] * 3, "x": [3, 1, 2]})
+    assert _in_key_order(frame, ("ledger_id", "transaction_id")) is frame
+    nulls = frame.with_columns(ledger_id=pl.Series([None, "L1", "L1"], dtype=pl.String))
+    assert _in_key_order(nulls, ("ledger_id", "transaction_id"))["x"].to_list() == [3, 1, 2]
+    shuffled = nulls.with_columns(ledger_id=pl.Series(["L1", "L1", None], dtype=pl.String))
+    assert _in_key_order(shuffled, ("ledger_id", "transaction_id"))["x"].to_list() == [2, 3, 1]
