@@ -123,13 +123,29 @@ def duckdb_sql(statement: sa.Select[Any], *, wide: bool) -> str:
     return str(statement.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
 
 
-DUCKDB_MEMORY_LIMIT = "1GiB"
-"""DuckDB's working memory for the frame path; beyond it, operators spill to a private
-temporary folder. Unbounded, ``balance_negative``'s windows took 3.2 GiB over the 1M demo's
-3M legs; at 512 MiB ``ledger_unbalanced`` took 2.5x as long. With the legs spilled as they
-are made, the suites' heap peak over the 1M demo was 1.75-1.78 GiB at 2 GiB and 1.34-1.35 at
-1 GiB, the invariants' CPU 58-67 s either way (at 768 MiB no lower): the audit set the 1M
-close's peak, which must stay under 2 GiB (``docs/scale.md``)."""
+DUCKDB_MEMORY_FLOOR = 2**30
+DUCKDB_MEMORY_CEILING = 4 * 2**30
+DUCKDB_BYTES_PER_LEG = 72
+
+
+def duckdb_memory_limit(legs: int) -> int:
+    """DuckDB's working memory over ``legs`` rows, in bytes; beyond it, operators spill.
+
+    They spill to a private temporary folder. :data:`DUCKDB_BYTES_PER_LEG` a leg (a third
+    of a leg's size in the demo, 228 bytes), from :data:`DUCKDB_MEMORY_FLOOR` up to
+    :data:`DUCKDB_MEMORY_CEILING`. It grows with the legs because a window or a hash
+    aggregate over them needs room in proportion, and a fixed limit spills more the larger
+    the ledger. It is counted in rows, so a ledger gets the same limit whichever way its
+    text columns are held (shared, spilled, as read).
+
+    The floor: unbounded, ``balance_negative``'s windows took 3.2 GiB over the 1M demo's 3M
+    legs; at 512 MiB ``ledger_unbalanced`` took 2.5x as long; at 1 GiB the suites' heap peak
+    was 1.34-1.35 GiB, and the audit set the 1M close's peak, which must stay under 2 GiB.
+    The rate and the ceiling: over the 10M demo's 29.6M legs the statements took 366-398 s
+    at 1 GiB, 317 s at 2 GiB (1.2 GB more at the peak), 297 s at 4 GiB (3.3 GB more); at
+    2 GiB the audit's heap stays below the close's own peak (``docs/scale.md``).
+    """
+    return max(DUCKDB_MEMORY_FLOOR, min(DUCKDB_MEMORY_CEILING, legs * DUCKDB_BYTES_PER_LEG))
 
 
 _SHARED_VERSIONS = "inv_versions_shared"
@@ -142,7 +158,7 @@ class FrameEngine:
     export (``large_string``) would copy every string of the legs once more. A wide
     ledger's amounts (Decimal(38, 0)) are read as HUGEINT by a view, since DuckDB
     shifts and masks integers only; everything else is the frame's buffers as they are.
-    DuckDB works within :data:`DUCKDB_MEMORY_LIMIT` and spills into a temporary folder of
+    DuckDB works within :func:`duckdb_memory_limit` and spills into a temporary folder of
     its own (never the working directory, DuckDB's default), removed on :meth:`close`.
     """
 
@@ -153,8 +169,9 @@ class FrameEngine:
         schema = legs_schema(legs.schema["amount"])
         self._legs = legs.select([pl.col(n).cast(d) for n, d in schema.items()])
         self._spill = tempfile.mkdtemp(prefix="ledger-audit-duckdb-")
+        limit = duckdb_memory_limit(self._legs.height)
         self._connection = duckdb.connect(
-            config={"memory_limit": DUCKDB_MEMORY_LIMIT, "temp_directory": self._spill}
+            config={"memory_limit": f"{limit // 2**20}MiB", "temp_directory": self._spill}
         )
         self._connection.register(
             "legs_frame", self._legs.to_arrow(compat_level=pl.CompatLevel.newest())

@@ -23,10 +23,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy.pool import NullPool
 
+from ledger_audit.checks import engines
 from ledger_audit.checks.engines import (
-    DUCKDB_MEMORY_LIMIT,
+    DUCKDB_MEMORY_CEILING,
+    DUCKDB_MEMORY_FLOOR,
     INVARIANT_NAMES,
     database_engine,
+    duckdb_memory_limit,
     duckdb_sql,
     frame_engine,
     violations_on,
@@ -322,10 +325,31 @@ def test_duckdb_works_within_its_memory_limit_and_spills_into_its_own_folder() -
         [(limit, folder)] = connection.execute(
             "SELECT current_setting('memory_limit'), current_setting('temp_directory')"
         ).fetchall()
-        assert DUCKDB_MEMORY_LIMIT == "1GiB"
-        assert limit == "1.0 GiB"
+        assert limit == "1.0 GiB"  # a small ledger's: the floor
         assert Path(folder).name.startswith("ledger-audit-duckdb-")
     assert not Path(folder).exists()  # removed with the engine
+
+
+def test_duckdb_memory_grows_with_the_legs_between_a_floor_and_a_ceiling() -> None:
+    """1 GiB up to the 1M demo's legs and well past them; about 2 GiB at the 10M demo's."""
+    assert DUCKDB_MEMORY_FLOOR == 2**30
+    assert duckdb_memory_limit(0) == DUCKDB_MEMORY_FLOOR
+    assert duckdb_memory_limit(3_000_000) == DUCKDB_MEMORY_FLOOR  # the 1M demo's close
+    assert duckdb_memory_limit(6_000_000) == DUCKDB_MEMORY_FLOOR  # 2M: its peak is measured
+    assert 1.95 * 2**30 < duckdb_memory_limit(29_637_394) < 2.05 * 2**30  # the 10M demo's
+    assert duckdb_memory_limit(10**9) == DUCKDB_MEMORY_CEILING == 4 * 2**30
+    sizes = [duckdb_memory_limit(n) for n in range(0, 80_000_000, 1_000_000)]
+    assert sizes == sorted(sizes)
+
+
+def test_the_engine_sets_the_limit_its_legs_call_for(monkeypatch: pytest.MonkeyPatch) -> None:
+    legs = prepare_legs(ledger_from_text(DAMAGED))
+    monkeypatch.setattr(engines, "DUCKDB_BYTES_PER_LEG", 2**30 // 8)  # 2.6 GiB at 21 legs
+    with frame_engine(legs) as engine:
+        [(limit,)] = engine._connection.execute("SELECT current_setting('memory_limit')").fetchall()
+    expected = duckdb_memory_limit(legs.height)
+    assert DUCKDB_MEMORY_FLOOR < expected < DUCKDB_MEMORY_CEILING
+    assert limit == f"{expected / 2**30:.1f} GiB"
 
 
 def test_inside_a_spill_area_the_legs_leave_the_heap_as_they_are_made(tmp_path: Path) -> None:
