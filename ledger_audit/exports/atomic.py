@@ -6,6 +6,8 @@ half-written file that looks like a result.
 
 from __future__ import annotations
 
+import os
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Literal
@@ -18,12 +20,27 @@ frame, and chunking depends on how its threads built the frame, so the same rows
 different file (and manifest digest) from run to run (seen on the 1M demo's tables)."""
 
 
+_OS_ERROR = re.compile(r"\(os error (\d+)\)")
+
+
 def write_atomic(path: Path, write: Callable[[Path], object]) -> Path:
-    """Call ``write`` on a temporary path beside ``path``, then rename it into place."""
+    """Call ``write`` on a temporary path beside ``path``, then rename it into place.
+
+    polars reports a failed Parquet write (a full disk) as a ``ComputeError`` naming the
+    OS error's number; it is raised as that ``OSError`` on ``path``, so the command line
+    says what happened to which file rather than calling it a bug.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(f".{path.name}.partial")
     try:
-        write(partial)
+        try:
+            write(partial)
+        except pl.exceptions.ComputeError as exc:
+            found = _OS_ERROR.search(str(exc))
+            if found is None:
+                raise
+            number = int(found.group(1))
+            raise OSError(number, os.strerror(number), str(path)) from exc
         partial.replace(path)
     finally:
         partial.unlink(missing_ok=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import itertools
 from pathlib import Path
 
@@ -11,7 +12,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ledger_audit.exports.atomic import PARQUET_ROW_GROUP_ROWS, write_parquet_atomic
+from ledger_audit.exports.atomic import (
+    PARQUET_ROW_GROUP_ROWS,
+    write_atomic,
+    write_parquet_atomic,
+)
 from ledger_audit.exports.findings import write_frame
 
 ROWS = pl.DataFrame(
@@ -50,3 +55,26 @@ def test_row_groups_have_the_fixed_size(tmp_path: Path) -> None:
     meta = pq.ParquetFile(path).metadata
     sizes = [meta.row_group(i).num_rows for i in range(meta.num_row_groups)]
     assert sizes == [PARQUET_ROW_GROUP_ROWS, 5]
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs Linux's /dev/full")
+def test_a_full_disk_is_an_os_error_on_the_file_and_leaves_nothing(tmp_path: Path) -> None:
+    """polars reports a failed Parquet write as a ComputeError; the writer raises the OSError.
+
+    ``/dev/full`` fails every write with ENOSPC, as a full disk does; the command line
+    prints an ``OSError`` as one line with exit 2, anything else as a bug.
+    """
+    path = tmp_path / "entries.parquet"
+    with pytest.raises(OSError, match="No space left on device") as raised:
+        write_atomic(path, lambda _partial: ROWS.write_parquet("/dev/full"))
+    assert raised.value.errno == errno.ENOSPC
+    assert raised.value.filename == str(path)
+    assert isinstance(raised.value.__cause__, pl.exceptions.ComputeError)
+    assert list(tmp_path.iterdir()) == []
+    with pytest.raises(pl.exceptions.ComputeError, match="not an OS error"):
+        write_atomic(path, lambda _partial: _raise(pl.exceptions.ComputeError("not an OS error")))
+    assert list(tmp_path.iterdir()) == []
+
+
+def _raise(exc: Exception) -> None:
+    raise exc
