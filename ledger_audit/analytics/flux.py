@@ -23,7 +23,7 @@ from typing import Literal
 
 import polars as pl
 
-from ledger_audit.replay.rollforward import roll_forward
+from ledger_audit.replay.rollforward import RolledForward, rolled_rows
 from ledger_audit.reports.gl_mapping import apply_mapping
 from ledger_audit.sources.gl_mapping import GlMapping
 from ledger_audit.sources.ledger_frames import LedgerFrames
@@ -96,14 +96,18 @@ class FluxReport:
 
 
 def _values(
-    frames: LedgerFrames, mapping: GlMapping, periods: Sequence[Period], measure: str
+    frames: LedgerFrames,
+    mapping: GlMapping,
+    periods: Sequence[Period],
+    measure: str,
+    rolled: RolledForward | None,
 ) -> pl.LazyFrame:
-    rolled = roll_forward(frames, periods).with_columns(
+    rows = rolled_rows(frames, periods, "effective", rolled).with_columns(
         pl.col(c).cast(EXACT) for c in ("opening", "closing")
     )
     value = pl.col("closing") if measure == "closing" else pl.col("closing") - pl.col("opening")
     return (
-        apply_mapping(rolled.with_columns(value.alias("value")), mapping)
+        apply_mapping(rows.with_columns(value.alias("value")), mapping)
         .group_by("period", "ledger_id", "gl_account", "asset_id")
         .agg(pl.col("value").sum().cast(EXACT))
     )
@@ -123,15 +127,24 @@ def _threshold_frame(spec: FluxSpec) -> pl.LazyFrame:
     )
 
 
-def build_flux(frames: LedgerFrames, mapping: GlMapping, spec: FluxSpec) -> FluxReport:
-    """Variances per GL account x asset between ``spec.current`` and ``spec.comparison``."""
+def build_flux(
+    frames: LedgerFrames,
+    mapping: GlMapping,
+    spec: FluxSpec,
+    rolled: RolledForward | None = None,
+) -> FluxReport:
+    """Variances per GL account x asset between ``spec.current`` and ``spec.comparison``.
+
+    ``rolled``: the roll-forward the caller already made of these frames (the close's),
+    read where it covers the spec's periods.
+    """
     for _, t in (("", spec.threshold), *spec.overrides):
         if t.mode not in MODES:
             msg = f"flux threshold mode {t.mode!r} is not one of {', '.join(MODES)}"
             raise ValueError(msg)
     periods = [*spec.history, spec.comparison, spec.current]
     unique = list({p.label: p for p in periods}.values())
-    values = _values(frames, mapping, unique, spec.measure).collect()
+    values = _values(frames, mapping, unique, spec.measure, rolled).collect()
     key = ["ledger_id", "gl_account", "asset_id"]
     cur = values.filter(pl.col("period") == spec.current.label).select(
         *key, pl.col("value").alias("current")

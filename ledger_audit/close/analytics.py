@@ -27,6 +27,7 @@ from ledger_audit.analytics.reversals import ReversalResult, reversal_intelligen
 from ledger_audit.close.benford_section import benford_result, run_close_benford
 from ledger_audit.close.flux_section import flux_result, run_close_flux
 from ledger_audit.findings import CheckResult, Coverage
+from ledger_audit.replay.rollforward import RolledForward
 from ledger_audit.sources.gl_mapping import GlMapping
 from ledger_audit.sources.ledger_frames import LedgerFrames
 from ledger_audit.sources.spill import spilled_record
@@ -104,18 +105,21 @@ def run_close_analytics(
     mapping: GlMapping | None = None,
     flux_explanations: pl.DataFrame | None = None,
     explanations_source: str | None = None,
+    rolled: RolledForward | None = None,
 ) -> CloseAnalytics:
     """Run the JET pack over ``period`` and the ledger-native analytics at its end.
 
     ``chain``: the audit stage's chain result, which states the population's completeness
     (verified once per close, against the earlier checkpoints too). ``mapping``: the
     close's GL mapping, for the flux review, with the reviewer's ``flux_explanations``
-    (read from ``explanations_source``).
+    (read from ``explanations_source``). ``rolled``: the close's roll-forward of these
+    frames (``flux_section.close_roll_periods``), which JET completeness and the flux review
+    read instead of replaying the months again.
     """
     end = period.end_ns - 1
     # inside a close's spill area each result leaves the heap before the next is made (at
     # 1M the JET findings and the idempotency classes held 0.4 GiB through the rest)
-    jet = spilled_record(run_jet(frames, period, params, chain=chain))
+    jet = spilled_record(run_jet(frames, period, params, chain=chain, rolled=rolled))
     idempotency = spilled_record(classify_idempotency(frames))
     pending = spilled_record(
         pending_lifecycle(frames, PendingParams(as_of_ns=end, period_end_ns=end))
@@ -126,7 +130,9 @@ def run_close_analytics(
         None
         if mapping is None
         else spilled_record(
-            run_close_flux(frames, period, mapping, flux_explanations, explanations_source)
+            run_close_flux(
+                frames, period, mapping, flux_explanations, explanations_source, rolled=rolled
+            )
         )
     )
     return CloseAnalytics(

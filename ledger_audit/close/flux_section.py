@@ -16,6 +16,7 @@ from ledger_audit.analytics.flux_explanations import ExplainedFlux, merge_explan
 from ledger_audit.analytics.flux_params import month_before
 from ledger_audit.exports.tables import Table
 from ledger_audit.findings import CheckResult, Coverage, empty_findings
+from ledger_audit.replay.rollforward import RolledForward
 from ledger_audit.reports.trial_balance import asset_scale
 from ledger_audit.sources.flux_explanations import FLUX_SHEET
 from ledger_audit.sources.gl_mapping import GlMapping
@@ -39,15 +40,33 @@ def close_flux_spec(period: Period) -> FluxSpec:
     )
 
 
+def close_roll_periods(period: Period, flux: bool) -> tuple[Period, ...]:
+    """The months the close rolls forward once: the flux review's, or the month alone.
+
+    The trial balance and JET completeness read the month; the flux review also the months
+    before it. All read them from one roll-forward.
+    """
+    if not flux:
+        return (period,)
+    spec = close_flux_spec(period)
+    return (*spec.history, spec.comparison, spec.current)
+
+
 def run_close_flux(
     frames: LedgerFrames,
     period: Period,
     mapping: GlMapping,
     explanations: pl.DataFrame | None = None,
     source: str | None = None,
+    *,
+    rolled: RolledForward | None = None,
 ) -> ExplainedFlux:
-    """The close's flux review with the reviewer's explanations (``source``) merged in."""
-    report = build_flux(frames, mapping, close_flux_spec(period))
+    """The close's flux review with the reviewer's explanations (``source``) merged in.
+
+    ``rolled``: the close's roll-forward (:func:`close_roll_periods`), read instead of
+    replaying the months again.
+    """
+    report = build_flux(frames, mapping, close_flux_spec(period), rolled)
     return merge_explanations(report, explanations, source)
 
 

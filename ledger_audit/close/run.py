@@ -50,12 +50,14 @@ from ledger_audit.checks.catalogue import CATALOGUE, Check
 from ledger_audit.checks.chain import CHECK as CHAIN_CHECK
 from ledger_audit.checks.runner import AuditResult, audit
 from ledger_audit.close.analytics import CloseAnalytics, run_close_analytics
+from ledger_audit.close.flux_section import close_roll_periods
 from ledger_audit.errors import InputError
 from ledger_audit.findings import CheckResult, Coverage, Severity, empty_findings
 from ledger_audit.reconcile.internal import internal_items
 from ledger_audit.reconcile.match import Reconciliation, StageRunner, reconcile
 from ledger_audit.reconcile.normalise import Window
 from ledger_audit.replay.balances import Basis
+from ledger_audit.replay.rollforward import RolledForward, roll_forward_once
 from ledger_audit.reports.bank_reconciliation import BankReconciliation, build_bank_reconciliation
 from ledger_audit.reports.drift import DriftReport, build_drift_report
 from ledger_audit.reports.exceptions import by_severity, readable_findings
@@ -467,7 +469,10 @@ def _run_close(
         )
         done("drift")
 
-        trial_balance = engine.trial_balance(frames, period, parameters.basis)
+        # one roll-forward for the trial balance, JET completeness and the flux review,
+        # which each replayed the same months (about half a minute a month at 10M)
+        rolled = roll_forward_once(frames, close_roll_periods(period, flux=mapping is not None))
+        trial_balance = engine.trial_balance(frames, period, parameters.basis, rolled)
     done("trial balance")  # a Spark session stops as its block ends, in this stage
 
     journals = None
@@ -494,8 +499,10 @@ def _run_close(
             mapping=mapping,
             flux_explanations=explanations,
             explanations_source=parameters.flux_explanations,
+            rolled=rolled,
         )
     )
+    del rolled
     done("analytics")
 
     results = (
@@ -536,12 +543,13 @@ class _Engine:
     Attributes:
         checks: the audit's catalogue (the chain and the invariants on Spark, or not).
         stages: reconciliation's stage runner (None: every stage on the frames).
-        trial_balance: ``build_trial_balance``'s signature, summed where the engine sums.
+        trial_balance: ``build_trial_balance``'s signature, summed where the engine sums
+            (Spark sums its own and leaves the frames' roll-forward aside).
     """
 
     checks: Sequence[Check]
     stages: StageRunner | None
-    trial_balance: Callable[[LedgerFrames, Period, Basis], TrialBalance]
+    trial_balance: Callable[[LedgerFrames, Period, Basis, RolledForward | None], TrialBalance]
 
 
 _FRAMES = _Engine(CATALOGUE, None, build_trial_balance)
@@ -572,7 +580,9 @@ def _engine(parameters: CloseParameters, read: LedgerRead) -> Iterator[_Engine]:
     )
     with spark_run(settings, source, read.frames, as_loaded=as_loaded) as run:
 
-        def trial_balance(_frames: LedgerFrames, period: Period, basis: Basis) -> TrialBalance:
+        def trial_balance(
+            _frames: LedgerFrames, period: Period, basis: Basis, _rolled: RolledForward | None
+        ) -> TrialBalance:
             return build_trial_balance_spark(run.spark, period, basis)
 
         yield _Engine(spark_catalogue(), SparkStages(run.spark), trial_balance)

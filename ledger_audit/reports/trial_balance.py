@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from ledger_audit.replay.balances import Basis
-from ledger_audit.replay.rollforward import roll_forward
+from ledger_audit.replay.rollforward import RolledForward, rolled_rows
 from ledger_audit.reports.gl_mapping import apply_mapping
 from ledger_audit.sources.gl_mapping import GlMapping
 from ledger_audit.sources.ledger_frames import LedgerFrames
@@ -95,10 +95,17 @@ class TrialBalance:
 
 
 def build_trial_balance(
-    frames: LedgerFrames, period: Period, basis: Basis = "effective"
+    frames: LedgerFrames,
+    period: Period,
+    basis: Basis = "effective",
+    rolled: RolledForward | None = None,
 ) -> TrialBalance:
-    """The trial balance of ``period`` (see the module docstring for the conventions)."""
-    return trial_balance_of(roll_forward(frames, [period], basis), period, basis)
+    """The trial balance of ``period`` (see the module docstring for the conventions).
+
+    ``rolled``: the roll-forward the caller already made of these frames, read if it covers
+    ``period`` on ``basis``.
+    """
+    return trial_balance_of(rolled_rows(frames, [period], basis, rolled), period, basis)
 
 
 def trial_balance_of(roll: pl.LazyFrame, period: Period, basis: Basis) -> TrialBalance:

@@ -4,12 +4,15 @@ explanations read back from the close's own workpaper, and kept out of the verdi
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 
 import polars as pl
 import pytest
 from openpyxl import load_workbook
 
+from ledger_audit.analytics.flux import build_flux
+from ledger_audit.analytics.jet.completeness import population_completeness
 from ledger_audit.cli import main
 from ledger_audit.close.analytics import run_close_analytics
 from ledger_audit.close.benford_section import CLOSE_TESTS, period_amounts
@@ -20,8 +23,14 @@ from ledger_audit.close.flux_benford_section import (
     flux_benford_section,
     flux_benford_tables,
 )
+from ledger_audit.close.flux_section import close_flux_spec
 from ledger_audit.close.run import CloseParameters, MonthEndClose, run_close
 from ledger_audit.close.sections import close_tables
+from ledger_audit.replay import rollforward
+from ledger_audit.replay.balances import Basis
+from ledger_audit.replay.rollforward import roll_forward
+from ledger_audit.reports.trial_balance import build_trial_balance
+from ledger_audit.sources.ledger_frames import LedgerFrames
 from ledger_audit.sources.reading import read_ledger
 from ledger_audit.spec import Period
 from tests.conftest import PROJECT_ROOT, DemoFactory
@@ -186,3 +195,47 @@ def test_the_close_tables_name_each_sheet_once(close: MonthEndClose) -> None:
     names = [t.name for t in close_tables(close).sheets]
     assert len(names) == len(set(names))
     assert [n for n in names if n in SHEETS] == list(SHEETS)
+
+
+def test_each_consumer_reads_what_it_would_roll_forward_itself(close: MonthEndClose) -> None:
+    """The trial balance, JET completeness and the flux review read the close's one
+    roll-forward; each equals what it computes alone over the same frames."""
+    assert close.analytics is not None
+    assert close.analytics.flux is not None
+    assert close.analytics.jet.completeness is not None
+    assert close.mapping is not None
+    period = close.parameters.month
+    alone = build_trial_balance(close.frames, period, close.parameters.basis)
+    assert alone.rows.equals(close.trial_balance.rows)
+    assert alone.totals.equals(close.trial_balance.totals)
+    flux = build_flux(close.frames, close.mapping, close_flux_spec(period))
+    assert flux.variances.equals(close.analytics.flux.report.variances)
+    assert flux.drivers.equals(close.analytics.flux.report.drivers)
+    chain = next(r for r in close.audit.results if r.check == "chain")
+    completeness = population_completeness(close.frames, period, chain)
+    assert completeness == close.analytics.jet.completeness
+    assert completeness.rollforward_rows > 0
+
+
+@pytest.mark.parametrize("mapping", [GL_MAPPING, None])
+def test_the_close_rolls_forward_once(
+    demo_factory: DemoFactory, monkeypatch: pytest.MonkeyPatch, mapping: str | None
+) -> None:
+    """With the flux review (three months before the closed one) or without it."""
+    calls: list[tuple[str, ...]] = []
+
+    def counted(
+        frames: LedgerFrames, periods: Sequence[Period], basis: Basis = "effective"
+    ) -> pl.LazyFrame:
+        calls.append(tuple(p.label for p in periods))
+        return roll_forward(frames, periods, basis)
+
+    monkeypatch.setattr(rollforward, "roll_forward", counted)
+    demo = demo_factory(transactions=600, seed=7)
+    closed = run_close(
+        CloseParameters(source=str(demo.ledger_path), period="2025-01", gl_mapping=mapping)
+    )
+    assert closed.analytics is not None
+    assert (closed.analytics.flux is not None) is (mapping is not None)
+    months = ("2024-10", "2024-11", "2024-12", "2025-01") if mapping else ("2025-01",)
+    assert calls == [months]

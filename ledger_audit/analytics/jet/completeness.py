@@ -18,7 +18,7 @@ import polars as pl
 from ledger_audit.checks.chain import CHECK as CHAIN_CHECK
 from ledger_audit.checks.chain import verify_chain
 from ledger_audit.findings import CheckResult
-from ledger_audit.replay.rollforward import roll_forward
+from ledger_audit.replay.rollforward import RolledForward, rolled_rows
 from ledger_audit.schema.lach1 import ALGORITHM, Checkpoint
 from ledger_audit.sources.ledger_frames import LedgerFrames
 from ledger_audit.spec import Period
@@ -60,15 +60,19 @@ class Completeness:
 
 
 def population_completeness(
-    frames: LedgerFrames, period: Period, chain: CheckResult | None = None
+    frames: LedgerFrames,
+    period: Period,
+    chain: CheckResult | None = None,
+    rolled: RolledForward | None = None,
 ) -> Completeness:
     """Tie out the roll-forward and verify the chain behind the period's population.
 
     ``chain``: the ``chain`` check's result over these same frames, if one already ran; the
-    chain is then read from it rather than verified again.
+    chain is then read from it rather than verified again. ``rolled``: the roll-forward of
+    these frames, if the caller rolled the period forward already.
     """
-    rolled = roll_forward(frames, [period]).collect()
-    breaks = rolled.filter(pl.col("difference") != 0).height
+    rows = rolled_rows(frames, [period], "effective", rolled).collect()
+    breaks = rows.filter(pl.col("difference") != 0).height
     if chain is not None and not chain.crashed and chain.check == CHAIN_CHECK:
         lines, intact, unproven = _from_result(frames, chain)
     else:
@@ -79,7 +83,7 @@ def population_completeness(
             f"{frames.entries.height} entries"
         ),
         (
-            f"roll-forward {period.label}: {rolled.height} account x asset rows, "
+            f"roll-forward {period.label}: {rows.height} account x asset rows, "
             f"{breaks} not tying out"
         ),
         *(lines or ["no hash chain: completeness of the population is not proven by a chain"]),
@@ -88,7 +92,7 @@ def population_completeness(
     return Completeness(
         versions=frames.transactions.height,
         entries=frames.entries.height,
-        rollforward_rows=rolled.height,
+        rollforward_rows=rows.height,
         rollforward_breaks=breaks,
         chain=tuple(lines),
         chain_intact=intact,

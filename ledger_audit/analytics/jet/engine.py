@@ -16,6 +16,7 @@ from ledger_audit.analytics.jet.params import JetParams
 from ledger_audit.analytics.jet.population import Population, build_population
 from ledger_audit.analytics.jet.score import score_transactions
 from ledger_audit.findings import CheckResult, sort_findings
+from ledger_audit.replay.rollforward import RolledForward
 from ledger_audit.sources.ledger_frames import LedgerFrames
 from ledger_audit.spec import Period
 
@@ -92,14 +93,16 @@ def run_jet(
     rules: tuple[JetRule, ...] | None = None,
     completeness: bool = True,
     chain: CheckResult | None = None,
+    rolled: RolledForward | None = None,
 ) -> JetResult:
     """Run ``rules`` (default: all) over ``period``; completeness first unless turned off.
 
     ``chain``: the chain check's result over the same frames, when the caller already ran it
-    (the close), so completeness reads the chain's verdict instead of verifying it again.
+    (the close), so completeness reads the chain's verdict instead of verifying it again;
+    ``rolled``, likewise, the roll-forward the caller already made of these frames.
     """
     params = params or JetParams()
-    proof = population_completeness(frames, period, chain) if completeness else None
+    proof = population_completeness(frames, period, chain, rolled) if completeness else None
     pop = build_population(frames, period, params)
     size = pop.size
     chosen = rules if rules is not None else tuple(RULES)
