@@ -24,21 +24,27 @@ BALANCE_KEY = ("ledger_id", "account_id", "asset_id")
 _TX_KEY = ("ledger_id", "transaction_id")
 
 
-def version_intervals(transactions: pl.LazyFrame, basis: Basis) -> pl.LazyFrame:
+def version_intervals(transactions: pl.DataFrame | pl.LazyFrame, basis: Basis) -> pl.LazyFrame:
     """(ledger_id, transaction_id, version, status, start_ns, end_ns) of every version.
 
-    ``end_ns`` is null while the version still counts; empty intervals are dropped.
+    ``end_ns`` is null while the version still counts; empty intervals are dropped. Loaded
+    frames (a DataFrame) stored in key order take :func:`_superseded_in_order`. The rows
+    come in no promised order.
     """
-    rows = transactions.select(
+    start = f"{basis}_ns"
+    rows = transactions.lazy().select(
         *_TX_KEY,
         "version",
         "status",
         "pending_transaction_id",
-        pl.col(f"{basis}_ns").alias("start_ns"),
+        pl.col(start).alias("start_ns"),
     )
-    superseded = rows.sort([*_TX_KEY, "version"], descending=[False, False, True]).with_columns(
-        pl.col("start_ns").cum_min().shift(1).over(list(_TX_KEY)).alias("end_ns")
-    )
+    if isinstance(transactions, pl.DataFrame) and _in_key_order(transactions, start):
+        superseded = _superseded_in_order(rows)
+    else:
+        superseded = rows.sort([*_TX_KEY, "version"], descending=[False, False, True]).with_columns(
+            pl.col("start_ns").cum_min().shift(1).over(list(_TX_KEY)).alias("end_ns")
+        )
     resolved = (
         rows.filter(pl.col("pending_transaction_id").is_not_null())
         .group_by("ledger_id", "pending_transaction_id")
@@ -58,12 +64,51 @@ def version_intervals(transactions: pl.LazyFrame, basis: Basis) -> pl.LazyFrame:
     )
 
 
+def _in_key_order(transactions: pl.DataFrame, start: str) -> bool:
+    """Whether the rows are in strict (ledger_id, transaction_id, version) order.
+
+    One pass comparing each row with the one before; a null key or ``start`` time is not.
+    """
+    columns = (*_TX_KEY, "version", start)
+    if transactions.select(pl.any_horizontal(pl.col(c).is_null().any() for c in columns)).item():
+        return False
+    ledger, tx, version = pl.col("ledger_id"), pl.col("transaction_id"), pl.col("version")
+    follows = (ledger > ledger.shift(1)) | (
+        (ledger == ledger.shift(1))
+        & ((tx > tx.shift(1)) | ((tx == tx.shift(1)) & (version > version.shift(1))))
+    )
+    return bool(transactions.select(follows.slice(1).all()).item())
+
+
+def _superseded_in_order(rows: pl.LazyFrame) -> pl.LazyFrame:
+    """``end_ns`` (the earliest time of a higher version) for rows in strict key order.
+
+    There it is the minimum of the times after the row within its transaction: a suffix
+    minimum, taken for every transaction at once by one reverse cumulative minimum over
+    the column, without the window (``over``) that cost about 0.9 s of 1.1 s at 1M versions.
+    Each transaction's times are first lifted by its run number times the span of all the
+    times (Int128, no overflow), so a later transaction's lifted times all lie above an
+    earlier one's and the minimum never reaches across a transaction.
+    """
+    ledger, tx, start = pl.col("ledger_id"), pl.col("transaction_id"), pl.col("start_ns")
+    same_as_next = ((ledger == ledger.shift(-1)) & (tx == tx.shift(-1))).fill_null(value=False)
+    first_of_run = ~((ledger == ledger.shift(1)) & (tx == tx.shift(1))).fill_null(value=False)
+    wide = start.cast(pl.Int128())
+    low = wide.min()
+    span = wide.max() - low + 1
+    lift = first_of_run.cum_sum().cast(pl.Int128()) * span
+    after = (wide - low + lift).cum_min(reverse=True).shift(-1)
+    return rows.with_columns(
+        pl.when(same_as_next).then(after - lift + low).cast(pl.Int64()).alias("end_ns")
+    )
+
+
 def counted_legs(frames: LedgerFrames, basis: Basis) -> pl.LazyFrame:
     """Every leg of a posted or pending version, with the interval in which it counts.
 
     Columns: BALANCE_KEY, status, direction, amount, start_ns, end_ns (null: still counts).
     """
-    intervals = version_intervals(frames.transactions.lazy(), basis).filter(
+    intervals = version_intervals(frames.transactions, basis).filter(
         pl.col("status").is_in(["posted", "pending"])
     )
     return (

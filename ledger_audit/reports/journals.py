@@ -271,7 +271,7 @@ def build_summary_journals(
 
 def _movements(frames: LedgerFrames, period: Period, basis: Basis) -> pl.LazyFrame:
     """One row per posted entry that starts (movement 1) or stops (-1) counting in the period."""
-    intervals = version_intervals(frames.transactions.lazy(), basis).filter(
+    intervals = version_intervals(frames.transactions, basis).filter(
         pl.col("status") == "posted"
     )
     legs = frames.entries.lazy().join(intervals, on=list(_TX_KEY), how="inner")
