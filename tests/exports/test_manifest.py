@@ -13,6 +13,7 @@ import pytest
 
 from ledger_audit import __version__
 from ledger_audit.errors import InputError
+from ledger_audit.exports import manifest
 from ledger_audit.exports.findings import write_frame
 from ledger_audit.exports.manifest import (
     BUNDLE_FORMAT,
@@ -32,7 +33,9 @@ from ledger_audit.findings import CheckResult, Coverage, empty_findings
 from ledger_audit.schema.frames import WIDE_AMOUNT
 from ledger_audit.schema.lach1 import Checkpoint
 from ledger_audit.schema.times import iso_to_ns
+from ledger_audit.sources import load_ledger
 from ledger_audit.sources.ledger_frames import LedgerFrames
+from tests.conftest import DemoFactory
 from tests.text_ledger import ledger_from_text
 
 RUN = iso_to_ns("2025-02-03T04:05:06.123456789Z")
@@ -216,3 +219,32 @@ def test_frames_digest_tells_null_from_empty_text_and_ignores_the_amount_width()
     assert frames_digest(LedgerFrames.from_tables({**tables, "entries": wide})) == frames_digest(
         frames
     )
+
+
+def _digest_as_documented(frames: LedgerFrames) -> str:
+    """``frames_digest``'s encoding written out plainly: one table, then one row, at a time."""
+    hasher = hashlib.sha256(b"ledger-audit/frames-digest/1")
+    for table, frame in frames.items():
+        header = json.dumps([table, frame.columns, frame.height], ensure_ascii=False)
+        hasher.update(b"\x1e" + header.encode() + b"\x1e")
+        for row in frame.select(pl.all().cast(pl.String())).iter_rows():
+            line = json.dumps(
+                dict(zip(frame.columns, row, strict=True)),
+                ensure_ascii=False,
+                separators=(",", ":"),
+            )
+            hasher.update(line.encode() + b"\n")
+    return hasher.hexdigest()
+
+
+@pytest.mark.parametrize("chunk_rows", [1, 7, 65_536])
+def test_frames_digest_is_its_documented_encoding_whatever_the_chunks(
+    monkeypatch: pytest.MonkeyPatch, demo_factory: DemoFactory, chunk_rows: int
+) -> None:
+    """Chunks rendered ahead of the hashing on a helper thread are hashed in order: the
+    digest is the encoding's, row by row, for chunks of one row to all rows (the demo's
+    metadata JSON puts quotes and backslashes in the text)."""
+    frames, _ = load_ledger(demo_factory(transactions=600, seed=7).ledger_path)
+    assert frames.transactions["metadata"].str.contains('"').any()
+    monkeypatch.setattr(manifest, "_CHUNK_ROWS", chunk_rows)
+    assert frames_digest(frames) == _digest_as_documented(frames)
