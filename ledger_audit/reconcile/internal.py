@@ -61,7 +61,7 @@ def internal_items(
         recorded_by_ns: the cut-off: versions recorded after it are ignored (None: all).
     """
     cut = _LAST_NS if recorded_by_ns is None else recorded_by_ns
-    versions = counting_versions(frames.transactions.lazy(), cut, "recorded").filter(
+    versions = counting_versions(frames.transactions, cut, "recorded").filter(
         pl.col("status") == "posted"
     )
     mapping = rules.account_frame().lazy().rename({"ledger_id": "_map_ledger"})

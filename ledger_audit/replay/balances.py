@@ -13,6 +13,7 @@ from typing import Literal
 
 import polars as pl
 
+from ledger_audit.replay.key_order import same_transaction_as, versions_in_key_order
 from ledger_audit.schema.frames import BALANCES, WIDE_AMOUNT
 from ledger_audit.sources.ledger_frames import LedgerFrames
 
@@ -64,13 +65,21 @@ class LazyLedger:
         return cls(frames.transactions.lazy(), frames.entries.lazy(), frames.accounts.lazy())
 
 
-def counting_versions(transactions: pl.LazyFrame, at_ns: int, basis: Basis) -> pl.LazyFrame:
+def counting_versions(
+    transactions: pl.DataFrame | pl.LazyFrame, at_ns: int, basis: Basis
+) -> pl.LazyFrame:
     """(ledger_id, transaction_id, version, status) of the version of each transaction that counts.
 
     ``status`` is ``resolved`` for a pending version that another transaction resolved by then.
+    Loaded frames (a DataFrame) in key order find each transaction's latest version seen as
+    the last of its run, without a window (``replay.key_order``).
     """
-    seen = transactions.filter(pl.col(f"{basis}_ns") <= at_ns)
-    latest = seen.filter(pl.col("version") == pl.col("version").max().over(_TX_KEY))
+    time = f"{basis}_ns"
+    seen = transactions.lazy().filter(pl.col(time) <= at_ns)
+    if versions_in_key_order(transactions, time):
+        latest = seen.filter(~same_transaction_as(-1))
+    else:
+        latest = seen.filter(pl.col("version") == pl.col("version").max().over(_TX_KEY))
     resolved = (
         seen.filter(pl.col("pending_transaction_id").is_not_null())
         .select(pl.col("ledger_id"), pl.col("pending_transaction_id").alias("transaction_id"))
@@ -98,7 +107,8 @@ def balances_as_of(
     missing from ``accounts`` is oriented as debit-normal (checks report it separately).
     """
     ledger = LazyLedger.of(frames)
-    versions = counting_versions(ledger.transactions, at_ns, basis).filter(
+    stored = frames.transactions if isinstance(frames, LedgerFrames) else ledger.transactions
+    versions = counting_versions(stored, at_ns, basis).filter(
         pl.col("status").is_in(["posted", "pending"])  # archived and resolved count nowhere
     )
     legs = ledger.entries.join(versions, on=[*_TX_KEY, "version"], how="inner")

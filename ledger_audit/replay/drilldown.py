@@ -45,7 +45,7 @@ def balance_entries(
     may exist after ``at_ns``).
     """
     tx = frames.transactions.lazy()
-    counting = counting_versions(tx, at_ns, basis).filter(
+    counting = counting_versions(frames.transactions, at_ns, basis).filter(
         pl.col("status").is_in(["posted", "pending"])
     )
     versions = tx.group_by("ledger_id", "transaction_id").agg(pl.len().alias("versions"))

@@ -15,6 +15,7 @@ from __future__ import annotations
 import polars as pl
 
 from ledger_audit.replay.balances import SUM_AMOUNT, Basis
+from ledger_audit.replay.key_order import same_transaction_as, versions_in_key_order
 from ledger_audit.sources.ledger_frames import LedgerFrames
 
 CELLS = ("posted_debits", "posted_credits", "pending_debits", "pending_credits")
@@ -39,7 +40,7 @@ def version_intervals(transactions: pl.DataFrame | pl.LazyFrame, basis: Basis) -
         "pending_transaction_id",
         pl.col(start).alias("start_ns"),
     )
-    if isinstance(transactions, pl.DataFrame) and _in_key_order(transactions, start):
+    if versions_in_key_order(transactions, start):
         superseded = _superseded_in_order(rows)
     else:
         superseded = rows.sort([*_TX_KEY, "version"], descending=[False, False, True]).with_columns(
@@ -64,22 +65,6 @@ def version_intervals(transactions: pl.DataFrame | pl.LazyFrame, basis: Basis) -
     )
 
 
-def _in_key_order(transactions: pl.DataFrame, start: str) -> bool:
-    """Whether the rows are in strict (ledger_id, transaction_id, version) order.
-
-    One pass comparing each row with the one before; a null key or ``start`` time is not.
-    """
-    columns = (*_TX_KEY, "version", start)
-    if transactions.select(pl.any_horizontal(pl.col(c).is_null().any() for c in columns)).item():
-        return False
-    ledger, tx, version = pl.col("ledger_id"), pl.col("transaction_id"), pl.col("version")
-    follows = (ledger > ledger.shift(1)) | (
-        (ledger == ledger.shift(1))
-        & ((tx > tx.shift(1)) | ((tx == tx.shift(1)) & (version > version.shift(1))))
-    )
-    return bool(transactions.select(follows.slice(1).all()).item())
-
-
 def _superseded_in_order(rows: pl.LazyFrame) -> pl.LazyFrame:
     """``end_ns`` (the earliest time of a higher version) for rows in strict key order.
 
@@ -90,9 +75,8 @@ def _superseded_in_order(rows: pl.LazyFrame) -> pl.LazyFrame:
     times (Int128, no overflow), so a later transaction's lifted times all lie above an
     earlier one's and the minimum never reaches across a transaction.
     """
-    ledger, tx, start = pl.col("ledger_id"), pl.col("transaction_id"), pl.col("start_ns")
-    same_as_next = ((ledger == ledger.shift(-1)) & (tx == tx.shift(-1))).fill_null(value=False)
-    first_of_run = ~((ledger == ledger.shift(1)) & (tx == tx.shift(1))).fill_null(value=False)
+    start = pl.col("start_ns")
+    same_as_next, first_of_run = same_transaction_as(-1), ~same_transaction_as(1)
     wide = start.cast(pl.Int128())
     low = wide.min()
     span = wide.max() - low + 1

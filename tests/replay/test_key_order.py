@@ -1,4 +1,5 @@
-"""Version intervals: the pass for frames stored in key order equals the general one."""
+"""Replays over versions stored in key order (runs read by position) equal the general ones:
+version intervals and the counting version at an instant."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
-from ledger_audit.replay.events import _in_key_order, version_intervals
+from ledger_audit.replay.balances import counting_versions
+from ledger_audit.replay.events import version_intervals
+from ledger_audit.replay.key_order import versions_in_key_order
 from ledger_audit.schema.frames import FRAME_SCHEMAS
 from tests.replay.strategies import ledger_frames
 
@@ -48,7 +51,7 @@ def transactions(draw: st.DrawFn) -> pl.DataFrame:
 
 def _both(frame: pl.DataFrame, basis: str) -> tuple[pl.DataFrame, pl.DataFrame]:
     stored = frame.sort(KEY)
-    assert _in_key_order(stored, f"{basis}_ns")  # the pass under test is the one taken
+    assert versions_in_key_order(stored, f"{basis}_ns")  # the pass under test is the one taken
     fast = version_intervals(stored, basis).collect()  # type: ignore[arg-type]
     general = version_intervals(frame.lazy(), basis).collect()  # type: ignore[arg-type]
     return fast.sort(KEY), general.sort(KEY)
@@ -122,7 +125,23 @@ def test_rows_out_of_key_order_or_with_gaps_in_the_key_take_the_general_pass() -
     )
     for rows in cases:
         given_frame = frame(rows)
-        assert not _in_key_order(given_frame, "effective_ns")
+        assert not versions_in_key_order(given_frame, "effective_ns")
         got = version_intervals(given_frame, "effective").collect()
         want = version_intervals(given_frame.lazy(), "effective").collect()
         assert_frame_equal(got.sort(got.columns), want.sort(want.columns))
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    frame=transactions(),
+    basis=st.sampled_from(["effective", "recorded"]),
+    at=st.one_of(INT64, st.integers(-1, 6)),
+)
+def test_the_counting_version_of_frames_in_key_order_is_the_general_one(
+    frame: pl.DataFrame, basis: str, at: int
+) -> None:
+    stored = frame.sort(KEY)
+    assert versions_in_key_order(stored, f"{basis}_ns")
+    fast = counting_versions(stored, at, basis).collect()  # type: ignore[arg-type]
+    general = counting_versions(frame.lazy(), at, basis).collect()  # type: ignore[arg-type]
+    assert_frame_equal(fast.sort(KEY), general.sort(KEY))
