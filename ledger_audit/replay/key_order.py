@@ -8,28 +8,39 @@ instead of a window over hashed text keys, the slowest part of a replay at scale
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import polars as pl
 
 TX_KEY = ("ledger_id", "transaction_id")
 
 
 def versions_in_key_order(transactions: pl.DataFrame | pl.LazyFrame, time: str) -> bool:
-    """Whether the rows are in strict (ledger_id, transaction_id, version) order.
+    """Whether the versions are in strict key order with no null ``time``.
 
-    One pass comparing each row with the one before; a null key or ``time``, a lazy frame
-    (whose order is not known without reading it) or a repeated key is not.
+    The key is (ledger_id, transaction_id, version): :func:`rows_in_key_order`.
     """
-    if not isinstance(transactions, pl.DataFrame):
+    return rows_in_key_order(transactions, (*TX_KEY, "version"), not_null=(time,))
+
+
+def rows_in_key_order(
+    frame: pl.DataFrame | pl.LazyFrame, key: Sequence[str], *, not_null: Sequence[str] = ()
+) -> bool:
+    """Whether the rows are in strict ``key`` order, no key column (nor ``not_null``) null.
+
+    One pass comparing each row with the one before. A lazy frame, whose order is not known
+    without reading it, is not; nor is a repeated key.
+    """
+    if not isinstance(frame, pl.DataFrame):
         return False
-    columns = (*TX_KEY, "version", time)
-    if transactions.select(pl.any_horizontal(pl.col(c).is_null().any() for c in columns)).item():
+    columns = (*key, *not_null)
+    if frame.select(pl.any_horizontal(pl.col(c).is_null().any() for c in columns)).item():
         return False
-    ledger, tx, version = pl.col("ledger_id"), pl.col("transaction_id"), pl.col("version")
-    follows = (ledger > ledger.shift(1)) | (
-        (ledger == ledger.shift(1))
-        & ((tx > tx.shift(1)) | ((tx == tx.shift(1)) & (version > version.shift(1))))
-    )
-    return bool(transactions.select(follows.slice(1).all()).item())
+    follows = pl.col(key[-1]) > pl.col(key[-1]).shift(1)
+    for name in reversed(key[:-1]):
+        column = pl.col(name)
+        follows = (column > column.shift(1)) | ((column == column.shift(1)) & follows)
+    return bool(frame.select(follows.slice(1).all()).item())
 
 
 def same_transaction_as(offset: int) -> pl.Expr:

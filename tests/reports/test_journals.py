@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ledger_audit.errors import InputError
+from ledger_audit.replay.key_order import rows_in_key_order
 from ledger_audit.reports.gl_mapping import apply_mapping
 from ledger_audit.reports.journals import (
     DRILLDOWN_COLUMNS,
@@ -24,6 +25,7 @@ from ledger_audit.reports.journals import (
 from ledger_audit.reports.trial_balance import build_trial_balance
 from ledger_audit.sources import load_ledger
 from ledger_audit.sources.gl_mapping import RESERVED_COLUMNS, GlMapping, GlRule, read_gl_mapping
+from ledger_audit.sources.ledger_frames import LedgerFrames
 from ledger_audit.sources.spill import spill_area
 from ledger_audit.spec import Period
 from tests.conftest import DemoFactory
@@ -484,3 +486,29 @@ def test_inside_a_spill_area_the_events_and_drilldown_leave_the_heap(tmp_path: P
     assert inside.findings.height > 0  # the unmapped account, read from the moved events
     for name in ("lines", "drilldown", "totals", "tieout", "findings"):
         assert getattr(inside, name).equals(getattr(outside, name)), name
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(text=text_ledgers(), seed=st.integers(0, 2**16), max_lines=st.integers(2, 6))
+def test_the_drilldown_orders_stored_and_shuffled_entries_alike(
+    text: str, seed: int, max_lines: int
+) -> None:
+    """Entries in key order sort the drill-down by their row number, others by their key's
+    text: the same rows in the same order."""
+    frames = ledger_from_text(text)
+    tables = dict(frames.items())
+    stored = tables["entries"].sort("ledger_id", "transaction_id", "version", "entry_index")
+    assert rows_in_key_order(stored, ("ledger_id", "transaction_id", "version", "entry_index"))
+    shuffled = stored.sample(fraction=1.0, shuffle=True, seed=seed)
+    made = [
+        build_summary_journals(
+            LedgerFrames.from_tables({**tables, "entries": entries}),
+            MAPPING,
+            PROPERTY_PERIOD,
+            max_lines=max_lines,
+        )
+        for entries in (stored, shuffled)
+    ]
+    assert made[0].drilldown.equals(made[1].drilldown)
+    assert made[0].lines.equals(made[1].lines)
+    assert made[0].totals.equals(made[1].totals)
