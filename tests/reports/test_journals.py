@@ -512,3 +512,24 @@ def test_the_drilldown_orders_stored_and_shuffled_entries_alike(
     assert made[0].drilldown.equals(made[1].drilldown)
     assert made[0].lines.equals(made[1].lines)
     assert made[0].totals.equals(made[1].totals)
+
+
+def test_an_entry_that_starts_and_stops_in_one_line_starts_last() -> None:
+    """A zero amount (reported by the audit, still loaded) nets to zero both ways, so its
+    start and its stop share a credit line: the stop (-1) comes first, as in the key order
+    of the text (entries stored in key order or not)."""
+    text = """account assets:bank debit *
+account revenue:fees credit *
+tx t0 standard posted at=900000
+  assets:bank debit 0 USD/2
+  revenue:fees credit 0 USD/2
+tx t0/1 standard archived at=950000
+  assets:bank debit 0 USD/2
+  revenue:fees credit 0 USD/2"""
+    frames = ledger_from_text(text)
+    tables = dict(frames.items())
+    for entries in (tables["entries"], tables["entries"].reverse()):
+        with_entries = LedgerFrames.from_tables({**tables, "entries": entries})
+        drill = build_summary_journals(with_entries, MAPPING, JANUARY).drilldown
+        bank = drill.filter(pl.col("account_id") == "assets:bank")
+        assert bank.select("version", "entry_index", "movement").rows() == [(0, 0, -1), (0, 0, 1)]
