@@ -22,6 +22,7 @@ from functools import partial
 import polars as pl
 
 from ledger_audit.replay.balances import SUM_AMOUNT
+from ledger_audit.replay.key_order import rows_in_key_order
 from ledger_audit.schema.frames import WIDE_AMOUNT
 from ledger_audit.sources.invariant_sql import VERSION_FIELDS
 from ledger_audit.sources.ledger_frames import LedgerFrames
@@ -155,15 +156,6 @@ def _pairs_joined(versions: pl.DataFrame, entries: pl.DataFrame) -> pl.DataFrame
     ).sort(_ORDER, nulls_last=True, maintain_order=True)
 
 
-def _rising(*columns: str) -> pl.Expr:
-    """Each row's ``columns`` come strictly after the previous row's (lexicographically)."""
-    after: pl.Expr = pl.lit(value=False)
-    for name in reversed(columns):
-        now, before = pl.col(name), pl.col(name).shift(1)
-        after = (now > before) | ((now == before) & after)
-    return after.fill_null(value=True).all()
-
-
 def _pairs_in_key_order(versions: pl.DataFrame, entries: pl.DataFrame) -> pl.DataFrame | None:
     """``_pairs_joined``'s frame without a join or a sort on text, or None where it cannot.
 
@@ -176,9 +168,9 @@ def _pairs_in_key_order(versions: pl.DataFrame, entries: pl.DataFrame) -> pl.Dat
     """
     if versions.is_empty() or entries.is_empty():
         return None
-    if not versions.select(_rising(*VERSION)).item():
+    if not rows_in_key_order(versions, VERSION):
         return None
-    if not entries.select(_rising(*VERSION, "entry_index")).item():
+    if not rows_in_key_order(entries, (*VERSION, "entry_index")):
         return None
     opens = pl.any_horizontal(
         (pl.col(c) != pl.col(c).shift(1)).fill_null(value=True) for c in VERSION

@@ -464,6 +464,7 @@ def _drilldown(events: pl.DataFrame, lines: pl.DataFrame, dims: tuple[str, ...])
     """
     zero = pl.lit(0).cast(events.schema["net"])
     positive = pl.col("net") > zero
+    numbered = _ENTRY in events.columns  # entries stored in key order (``_movements``)
     targets = (
         lines.filter(pl.col("line_kind") != "clearing")
         .select(*_line_key(dims), "line_id", "journal_id")
@@ -477,10 +478,10 @@ def _drilldown(events: pl.DataFrame, lines: pl.DataFrame, dims: tuple[str, ...])
             pl.when(positive).then(zero).otherwise(-pl.col("net")).alias("credit"),
         )
         .join(targets.lazy(), on=_line_key(dims), how="left", nulls_equal=True)
-        .select(*DRILLDOWN_COLUMNS, "_line", *([_ENTRY] if _ENTRY in events.columns else []))
+        .select(*DRILLDOWN_COLUMNS, "_line", *([_ENTRY] if numbered else []))
         .collect()
     )
-    order = joined.select(_drilldown_order(_ENTRY in events.columns)).to_series()
+    order = joined.select(_drilldown_order(numbered)).to_series()
     return pl.DataFrame([joined.get_column(name).gather(order) for name in DRILLDOWN_COLUMNS])
 
 
