@@ -278,19 +278,25 @@ class _Ctx:
         self, batch: Selectable, dialect: str, versions: sa.TableClause | None = None
     ) -> None:
         self.postgres = dialect == "postgresql"
-        self.legs = (
-            sa.select(*[sa.column(name) for name in LEG_COLUMNS]).select_from(batch).cte("inv_legs")
+        # A named relation (an engine's ``legs``: a view over frames, a table, a CTE the
+        # database materialises) is read where it is named: as CTEs, DuckDB materialised every
+        # leg's columns once more for a statement reading the entries twice (30M legs spilled
+        # within 2 GiB at 10M). Any other batch (GX's query) is a CTE, computed once.
+        named = isinstance(batch, sa.TableClause)
+        columns: list[sa.ColumnClause[Any]] = [sa.column(name) for name in LEG_COLUMNS]
+        legs = sa.select(*columns).select_from(batch)
+        self.legs: sa.CTE | sa.Subquery = (
+            legs.subquery("inv_legs") if named else legs.cte("inv_legs")
         )
         self.versions: sa.CTE | sa.TableClause
         if versions is not None:
             self.versions = versions
         else:
             self.versions = self._versions()
-        legs = self.legs.c
-        self.entries = (
-            sa.select(self.legs)
-            .where(legs.has_version == 1, legs.entry_index.is_not(None))
-            .cte("inv_entries")
+        c = self.legs.c
+        entries = sa.select(self.legs).where(c.has_version == 1, c.entry_index.is_not(None))
+        self.entries: sa.CTE | sa.Subquery = (
+            entries.subquery("inv_entries") if named else entries.cte("inv_entries")
         )
 
     def _versions(self) -> sa.CTE:
