@@ -1251,17 +1251,14 @@ def balance_negative(ctx: _Ctx) -> sa.Select[Any]:
 
 
 _CROSSING_TEXT = ("account_id", "asset_id", "before", "after")
-_ENTRY_SIDE: dict[str, sa.types.TypeEngine[Any]] = {
-    "account_id": sa.Text(),
-    "asset_id": sa.Text(),
+_ENTRY_SIDE = {
+    **{name: VIOLATION_COLUMNS[name] for name in ("account_id", "asset_id")},
     "c_hi": sa.BigInteger(),
     "c_lo": sa.BigInteger(),
 }
-_AT_POS: dict[str, sa.types.TypeEngine[Any]] = {
-    "transaction_id": sa.Text(),
-    "version": sa.BigInteger(),
-    "chain_seq": sa.BigInteger(),
-}
+"""The entry rows' own columns in ``balance_negative``'s union (NULL in the version rows)."""
+_AT_POS = {name: VIOLATION_COLUMNS[name] for name in ("transaction_id", "version", "chain_seq")}
+"""The version row's columns that locate a crossing found at its chain position."""
 
 
 def _contribution(e: sa.ColumnCollection[str, sa.ColumnElement[Any]]) -> sa.ColumnElement[Any]:
