@@ -1068,6 +1068,11 @@ def reversal_duplicate(ctx: _Ctx) -> sa.Select[Any]:
     ).where(r.rank > 1)
 
 
+def _nulls(**columns: sa.types.TypeEngine[Any]) -> list[sa.ColumnElement[Any]]:
+    """Typed NULL columns, labelled: one side's columns in a UNION ALL of unlike rows."""
+    return [sa.cast(sa.null(), kind).label(name) for name, kind in columns.items()]
+
+
 def balance_negative(ctx: _Ctx) -> sa.Select[Any]:
     """Invariant 7: rows where a no-negative balance goes below zero (chain order).
 
@@ -1114,16 +1119,14 @@ def balance_negative(ctx: _Ctx) -> sa.Select[Any]:
             n.pos,
             n.next_pos,
             rs.resolve_pos,
-            *[sa.cast(sa.null(), kind).label(name) for name, kind in _ENTRY_SIDE.items()],
+            *_nulls(**_ENTRY_SIDE),
         ).select_from(nexts.outerjoin(resolved, _on(nexts, resolved, _TX))),
         sa.select(
             e.ledger_id,
             e.transaction_id,
             e.version,
             e.status,
-            sa.cast(sa.null(), big).label("pos"),
-            sa.cast(sa.null(), big).label("next_pos"),
-            sa.cast(sa.null(), big).label("resolve_pos"),
+            *_nulls(pos=big, next_pos=big, resolve_pos=big),
             e.account_id,
             e.asset_id,
             *ExactSum.of(_contribution(e)).labelled("c"),
@@ -1212,7 +1215,7 @@ def balance_negative(ctx: _Ctx) -> sa.Select[Any]:
             rn.asset_id,
             (ran - rc).text().label("before"),
             ran.text().label("after"),
-            *[sa.cast(sa.null(), kind).label(name) for name, kind in _AT_POS.items()],
+            *_nulls(**_AT_POS),
         )
         .where(sa.not_((ran - rc).negative()), ran.negative())
         .cte("negative_crossings")
@@ -1225,7 +1228,7 @@ def balance_negative(ctx: _Ctx) -> sa.Select[Any]:
     at_crossings = sa.select(
         v.ledger_id,
         v.pos,
-        *[sa.cast(sa.null(), sa.Text).label(name) for name in _CROSSING_TEXT],
+        *_nulls(**{name: sa.Text() for name in _CROSSING_TEXT}),
         *[v[name] for name in _AT_POS],
     ).where(v.pos.in_(sa.select(x.pos)))
     located = sa.union_all(sa.select(crossings), at_crossings).subquery("negative_located")
