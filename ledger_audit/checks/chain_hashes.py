@@ -25,6 +25,7 @@ import polars_hash as plh
 import pyarrow as pa
 
 from ledger_audit.checks import chain_json
+from ledger_audit.gather import gather_frame, one_chunk
 from ledger_audit.schema import lach1
 from ledger_audit.schema.times import iso_expr
 
@@ -235,10 +236,11 @@ def _aligned(versions: pl.DataFrame, entries: pl.DataFrame) -> pl.Series | None:
     if int(starts.sum()) != versions.height or not _strictly_increasing(versions):
         return None
     heads = starts.arg_true()
+    keys = {column: one_chunk(entries.get_column(column)) for column in VERSION_KEY}
     for lo in range(0, versions.height, CHUNK_ROWS):
         at = heads.slice(lo, CHUNK_ROWS)
         for column in VERSION_KEY:
-            head = entries.get_column(column).gather(at)
+            head = keys[column].gather(at)
             same = head == versions.get_column(column).slice(lo, at.len())
             if not same.fill_null(value=False).all():
                 return None
@@ -318,7 +320,7 @@ def _legs(entries: pl.DataFrame, tagged: _Tagged, chunk: _Chunk) -> tuple[pl.Dat
     if tagged.at is None:
         legs = entries.select(_LEG_COLUMNS).slice(chunk.lo, n)
     else:
-        legs = entries.select(pl.col(_LEG_COLUMNS).gather(tagged.at.slice(chunk.lo, n)))
+        legs = gather_frame(entries.select(_LEG_COLUMNS), tagged.at.slice(chunk.lo, n))
     rows = tagged.row.slice(chunk.lo, n)
     wanted = pl.int_range(chunk.start, chunk.stop + 1, eager=True).cast(rows.dtype)
     return legs, rows.search_sorted(wanted, "left").cast(pl.Int64())

@@ -21,6 +21,7 @@ from functools import partial
 
 import polars as pl
 
+from ledger_audit.gather import gather
 from ledger_audit.replay.balances import SUM_AMOUNT
 from ledger_audit.replay.key_order import rows_in_key_order
 from ledger_audit.schema.frames import WIDE_AMOUNT
@@ -207,8 +208,8 @@ def _pairs_in_key_order(versions: pl.DataFrame, entries: pl.DataFrame) -> pl.Dat
     version = entries.get_column("version").cast(pl.Int64())
     return pl.DataFrame(
         [
-            entries.get_column("ledger_id").gather(legs_order),
-            entries.get_column("transaction_id").gather(legs_order),
+            gather(entries.get_column("ledger_id"), legs_order),
+            gather(entries.get_column("transaction_id"), legs_order),
             version.gather(legs_order),
             at_version.alias("_v"),
             legs_order.cast(pl.UInt32()).alias("_e"),
@@ -232,7 +233,7 @@ def prepare_legs(frames: LedgerFrames) -> pl.DataFrame:
     if pairs is None:
         pairs = _pairs_joined(versions, entries)
     at_version, at_entry = pairs.get_column("_v"), pairs.get_column("_e")
-    account_id = entries.get_column("account_id").gather(at_entry)
+    account_id = gather(entries.get_column("account_id"), at_entry)
     at_account = (
         pl.DataFrame([pairs.get_column("ledger_id"), account_id])
         .join(
@@ -244,8 +245,7 @@ def prepare_legs(frames: LedgerFrames) -> pl.DataFrame:
         .get_column("_a")
     )
     at_asset = (
-        entries.get_column("asset_id")
-        .gather(at_entry)
+        gather(entries.get_column("asset_id"), at_entry)
         .to_frame()
         .join(
             _row_numbers(frames.assets, "asset_id", name="_s"),
@@ -255,7 +255,7 @@ def prepare_legs(frames: LedgerFrames) -> pl.DataFrame:
         )
         .get_column("_s")
     )
-    normal = accounts.get_column("normal_balance").gather(at_account)
+    normal = gather(accounts.get_column("normal_balance"), at_account)
     scale = frames.assets.get_column("scale").cast(pl.Int64()).gather(at_asset)
     has_entry = at_entry.is_not_null()
     checks = pl.DataFrame([has_entry.alias("e"), at_account, normal, at_asset, scale]).select(
@@ -293,4 +293,4 @@ def prepare_legs(frames: LedgerFrames) -> pl.DataFrame:
 
 
 def _gathered(frame: pl.DataFrame, name: str, rows: pl.Series) -> pl.Series:
-    return frame.get_column(name).gather(rows)
+    return gather(frame.get_column(name), rows)

@@ -50,6 +50,7 @@ import polars as pl
 
 from ledger_audit.errors import InputError
 from ledger_audit.findings import RuleId, Severity, findings_from, sort_findings
+from ledger_audit.gather import gather_frame
 from ledger_audit.replay.balances import SUM_AMOUNT, Basis
 from ledger_audit.replay.events import version_intervals
 from ledger_audit.replay.key_order import rows_in_key_order
@@ -482,7 +483,7 @@ def _drilldown(events: pl.DataFrame, lines: pl.DataFrame, dims: tuple[str, ...])
         .collect()
     )
     order = joined.select(_drilldown_order(numbered)).to_series()
-    return pl.DataFrame([joined.get_column(name).gather(order) for name in DRILLDOWN_COLUMNS])
+    return gather_frame(joined.select(DRILLDOWN_COLUMNS), order)
 
 
 def _drilldown_order(numbered: bool) -> pl.Expr:

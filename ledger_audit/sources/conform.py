@@ -21,6 +21,7 @@ from typing import Literal
 import polars as pl
 
 from ledger_audit.errors import InputError
+from ledger_audit.gather import gather
 from ledger_audit.schema.frames import FRAME_SCHEMAS, KEYS, WIDE_AMOUNT
 from ledger_audit.schema.tables import metadata
 from ledger_audit.sources.heap import release_free_heap
@@ -296,7 +297,7 @@ def _in_key_order(frame: pl.DataFrame, keys: tuple[str, ...]) -> pl.DataFrame:
         return frame
     columns = []
     for name in frame.columns:
-        columns.append(frame.drop_in_place(name).gather(order))
+        columns.append(gather(frame.drop_in_place(name), order))
         release_free_heap()
     return pl.DataFrame(columns)
 

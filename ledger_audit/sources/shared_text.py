@@ -20,6 +20,8 @@ from collections.abc import Callable, Sequence
 
 import polars as pl
 
+from ledger_audit.gather import gather
+
 INLINE_BYTES = 12
 """A text value up to this long is stored inside its view: there is nothing to share."""
 
@@ -99,7 +101,7 @@ def _shared(
     first = keys.arg_unique()
     # The distinct values copied into fresh, compact buffers: a copy through Arrow's plain
     # layout (offsets and bytes) keeps none of the readers' buffers alive.
-    distinct = pl.Series("v", values.gather(first).to_arrow(compat_level=pl.CompatLevel.oldest()))
+    distinct = pl.Series("v", gather(values, first).to_arrow(compat_level=pl.CompatLevel.oldest()))
     lookup = pl.DataFrame({"k": keys.gather(first), "at": pl.int_range(first.len(), eager=True)})
     at = keys.to_frame("k").join(lookup, on="k", how="left", maintain_order="left").get_column("at")
     out = []

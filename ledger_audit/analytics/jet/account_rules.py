@@ -27,6 +27,7 @@ from ledger_audit.analytics.jet.population import (
     stable_sort,
 )
 from ledger_audit.analytics.jet.time_rules import DAY_NS
+from ledger_audit.gather import gather_frame
 
 
 def _account(params: JetParams) -> pl.Expr:
@@ -73,7 +74,7 @@ def seldom_used(pop: Population, params: JetParams) -> RuleOutcome:
         pl.col("created_ns") - pl.col("previous_ns") >= params.dormant_days * DAY_NS
     )
     hits = ordered.filter((pl.col("postings") <= params.seldom_max) | dormant)
-    found = legs.drop("account", "created_ns").gather(hits.get_column("_row"))
+    found = gather_frame(legs.drop("account", "created_ns"), hits.get_column("_row"))
     rows = pl.concat([found, hits.drop("_row", "in_period")], how="horizontal").lazy()
     idle_days = (pl.col("created_ns") - pl.col("previous_ns")) // DAY_NS
     return flag(

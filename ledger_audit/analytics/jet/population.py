@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from ledger_audit.analytics.jet.params import JetParams
+from ledger_audit.gather import gather_frame
 from ledger_audit.sources.ledger_frames import LedgerFrames
 from ledger_audit.sources.spill import spilled
 from ledger_audit.spec import Period
@@ -179,7 +180,7 @@ def _legs(frames: LedgerFrames, history: pl.DataFrame) -> pl.DataFrame:
     if kept.get_column("tx").is_sorted():  # entries in key order: always, from a loader
         # polars then groups and joins on tx by runs instead of hashing (several times faster)
         kept = kept.with_columns(pl.col("tx").set_sorted())
-    fields = history.select(pl.col(list(_LEG_FIELDS)).gather(kept.get_column("tx")))
+    fields = gather_frame(history.select(_LEG_FIELDS), kept.get_column("tx"))
     # a handful of assets: looked up by value rather than joined
     units = {
         asset: 10**scale if scale is not None and 0 <= scale <= _MAX_SCALE else None
