@@ -59,6 +59,7 @@ from ledger_audit.findings import (
     findings_from,
     sort_findings,
 )
+from ledger_audit.gather import one_chunk
 from ledger_audit.schema.lach1 import ALGORITHM, Checkpoint, genesis
 from ledger_audit.sources.ledger_frames import LedgerFrames
 from ledger_audit.spec import VerifySpec
@@ -908,8 +909,8 @@ class _Run:
             for c in ("_i", "seq", "oseq", "cok", "lok", "chained")
         ]
         view = view.with_columns(pred)
-        prev = self.rows.get_column("chain_prev_hash")
-        chain = self.rows.get_column("chain_hash")
+        prev = one_chunk(self.rows.get_column("chain_prev_hash"))
+        chain = one_chunk(self.rows.get_column("chain_hash"))
         here, before = view.get_column("_i"), view.get_column("q__i")
         parts = [
             prev.gather(here.slice(k, _COMPARE_ROWS))
