@@ -19,8 +19,6 @@ Another engine (Spark) only needs ``name``, ``dialect``, ``fetch`` and ``shared_
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, Protocol
@@ -40,6 +38,7 @@ from ledger_audit.checks.invariant_rules import (
 )
 from ledger_audit.errors import InputError
 from ledger_audit.schema.frames import WIDE_AMOUNT
+from ledger_audit.scratch import ScratchFolder
 from ledger_audit.sources.invariant_sql import (
     INVARIANTS,
     LEG_COLUMNS,
@@ -168,10 +167,13 @@ class FrameEngine:
     def __init__(self, legs: pl.DataFrame) -> None:
         schema = legs_schema(legs.schema["amount"])
         self._legs = legs.select([pl.col(n).cast(d) for n, d in schema.items()])
-        self._spill = tempfile.mkdtemp(prefix="ledger-audit-duckdb-")
+        self._spill = ScratchFolder("ledger-audit-duckdb-")
         limit = duckdb_memory_limit(self._legs.height)
         self._connection = duckdb.connect(
-            config={"memory_limit": f"{limit // 2**20}MiB", "temp_directory": self._spill}
+            config={
+                "memory_limit": f"{limit // 2**20}MiB",
+                "temp_directory": str(self._spill.path),
+            }
         )
         self._connection.register(
             "legs_frame", self._legs.to_arrow(compat_level=pl.CompatLevel.newest())
@@ -210,7 +212,7 @@ class FrameEngine:
     def close(self) -> None:
         """Release the DuckDB connection and its spill folder (the frame stays the caller's)."""
         self._connection.close()
-        shutil.rmtree(self._spill, ignore_errors=True)
+        self._spill.remove()
 
 
 @contextmanager

@@ -23,8 +23,6 @@ loads the frames, and the load reports what it rejected.
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from collections.abc import Generator, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
@@ -35,6 +33,7 @@ import polars as pl
 
 from ledger_audit.errors import InputError
 from ledger_audit.schema.frames import FRAME_SCHEMAS
+from ledger_audit.scratch import ScratchFolder
 from ledger_audit.sources.conform import LocateBy, conform_table
 from ledger_audit.sources.database import (
     PostgresReader,
@@ -351,9 +350,9 @@ def open_chain_batches(
             yield ChainBatches(opened.label, ledgers, _refused(reason), _refused(""))
             return
         if isinstance(opened, FolderReader):
-            spill = Path(tempfile.mkdtemp(prefix="ledger-audit-chain-"))
-            stack.callback(shutil.rmtree, spill, ignore_errors=True)
-            versions, entries = _file_batches(opened, read_rows, spill)
+            spill = ScratchFolder("ledger-audit-chain-")
+            stack.callback(spill.remove)
+            versions, entries = _file_batches(opened, read_rows, spill.path)
             connection = None
         else:
             versions = _database_batches(opened, "transactions")

@@ -38,6 +38,7 @@ from ledger_audit.checks.invariant_rules import LEGS_SCHEMA, legs_schema, prepar
 from ledger_audit.checks.invariants import check_invariants
 from ledger_audit.errors import InputError
 from ledger_audit.schema.frames import WIDE_AMOUNT
+from ledger_audit.scratch import OWNER, remove_abandoned
 from ledger_audit.sources import load_ledger
 from ledger_audit.sources.invariant_sql import LEG_COLUMNS, violations_query
 from ledger_audit.sources.ledger_frames import LedgerFrames
@@ -327,6 +328,8 @@ def test_duckdb_works_within_its_memory_limit_and_spills_into_its_own_folder() -
         ).fetchall()
         assert limit == "1.0 GiB"  # a small ledger's: the floor
         assert Path(folder).name.startswith("ledger-audit-duckdb-")
+        assert (Path(folder) / OWNER).is_file()  # locked: a later run removes it if killed
+        assert remove_abandoned(Path(folder).parent, "ledger-audit-duckdb-") == []
     assert not Path(folder).exists()  # removed with the engine
 
 
