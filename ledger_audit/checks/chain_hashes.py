@@ -25,7 +25,7 @@ import polars_hash as plh
 import pyarrow as pa
 
 from ledger_audit.checks import chain_json
-from ledger_audit.gather import gather_frame, one_chunk
+from ledger_audit.gather import one_chunk
 from ledger_audit.schema import lach1
 from ledger_audit.schema.times import iso_expr
 
@@ -320,7 +320,7 @@ def _legs(entries: pl.DataFrame, tagged: _Tagged, chunk: _Chunk) -> tuple[pl.Dat
     if tagged.at is None:
         legs = entries.select(_LEG_COLUMNS).slice(chunk.lo, n)
     else:
-        legs = gather_frame(entries.select(_LEG_COLUMNS), tagged.at.slice(chunk.lo, n))
+        legs = entries.select(pl.col(_LEG_COLUMNS).gather(tagged.at.slice(chunk.lo, n)))
     rows = tagged.row.slice(chunk.lo, n)
     wanted = pl.int_range(chunk.start, chunk.stop + 1, eager=True).cast(rows.dtype)
     return legs, rows.search_sorted(wanted, "left").cast(pl.Int64())
@@ -411,6 +411,8 @@ def _chunked(
     (``chain_json``) and, when ``hashed``, hashed by polars-hash: the same bytes.
     """
     tagged = _row_entries(versions, entries)
+    if tagged.at is not None:  # gathered chunk by chunk: the text in one chunk, made once
+        entries = pl.DataFrame([one_chunk(entries.get_column(c)) for c in _LEG_COLUMNS])
     workers = _workers()
     chunks = _plan(tagged, versions.height, max(1, chunk_rows // workers))
     wanted = versions.height >= chain_json.JIT_MIN_ROWS if compiled is None else compiled
