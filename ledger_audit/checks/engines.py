@@ -158,7 +158,8 @@ class FrameEngine:
     ledger's amounts (Decimal(38, 0)) are read as HUGEINT by a view, since DuckDB
     shifts and masks integers only; everything else is the frame's buffers as they are.
     DuckDB works within :func:`duckdb_memory_limit` and spills into a temporary folder of
-    its own (never the working directory, DuckDB's default), removed on :meth:`close`.
+    its own (never the working directory, DuckDB's default), removed on :meth:`close`, or
+    by a later engine when this run was killed (``ledger_audit.scratch``).
     """
 
     name = "frames"

@@ -12,7 +12,8 @@ reads those batches from the canonical sources, without loading the tables:
 - A folder of Parquet or CSV files has no index: one pass over the key columns gives each
   version its chain position and each entry its version's. A file already in that order is
   read in slices; another is distributed by position into buckets of one batch each, in a
-  temporary folder of its own (never beside the source), and each bucket is sorted when read.
+  temporary folder of its own (never beside the source; ``ledger_audit.scratch``, so a killed
+  run's buckets go at the next run), and each bucket is sorted when read.
 
 Every batch goes through the loader's ``conform_table`` (its order kept), so the dtypes and
 values are the frames loader's. What a batch cannot give as the loader would (a row conform
