@@ -2,11 +2,12 @@
 
 A column read batch by batch (a database's Arrow batches) or mapped from a spill file
 (``sources.spill``: one chunk per record batch) has many chunks, and polars 2.1 gathers
-text from such a column about ten times slower than from one chunk (3M random rows of a
-text column in 24 chunks: 0.48 s, against 0.05 s after a rechunk). For text, rechunking
-copies only the 16-byte views, not the strings, and takes a few milliseconds; the gathered
-column shares the same string buffers either way. Numbers gather as fast from chunks, and
-rechunking them would copy a mapped column into the heap, so they are gathered as they are.
+text from such a column several times slower than from one chunk (3M random rows of a
+spilled text column in 24 chunks: 0.48 s, against 0.085 s for a rechunk and then the
+gather). For text, rechunking copies only the 16-byte views, not the strings (0.05 s for
+10M rows); the gathered column shares the same string buffers either way. Numbers gather
+about as fast from chunks, and rechunking them would copy a mapped column into the heap, so
+they are gathered as they are.
 """
 
 from __future__ import annotations
