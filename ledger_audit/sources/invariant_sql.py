@@ -1119,7 +1119,8 @@ def balance_negative(ctx: _Ctx) -> sa.Select[Any]:
             n.pos,
             n.next_pos,
             rs.resolve_pos,
-            *_nulls(**_ENTRY_SIDE),
+            *_nulls(**_ENTRY_TEXT),
+            *ExactSum(sa.cast(sa.null(), big), sa.cast(sa.null(), big)).labelled("c"),
         ).select_from(nexts.outerjoin(resolved, _on(nexts, resolved, _TX))),
         sa.select(
             e.ledger_id,
@@ -1254,12 +1255,8 @@ def balance_negative(ctx: _Ctx) -> sa.Select[Any]:
 
 
 _CROSSING_TEXT = ("account_id", "asset_id", "before", "after")
-_ENTRY_SIDE = {
-    **{name: VIOLATION_COLUMNS[name] for name in ("account_id", "asset_id")},
-    "c_hi": sa.BigInteger(),
-    "c_lo": sa.BigInteger(),
-}
-"""The entry rows' own columns in ``balance_negative``'s union (NULL in the version rows)."""
+_ENTRY_TEXT = {name: VIOLATION_COLUMNS[name] for name in ("account_id", "asset_id")}
+"""The entry rows' own text in ``balance_negative``'s union (NULL in the version rows)."""
 _AT_POS = {name: VIOLATION_COLUMNS[name] for name in ("transaction_id", "version", "chain_seq")}
 """The version row's columns that locate a crossing found at its chain position."""
 
