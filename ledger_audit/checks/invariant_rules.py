@@ -278,10 +278,10 @@ def prepare_legs(frames: LedgerFrames) -> pl.DataFrame:
     columns: dict[str, Callable[[], pl.Series]] = {
         **{n: partial(pairs.get_column, n) for n in (*VERSION, "chain_seq", "entry_index")},
         "has_version": lambda: at_version.is_not_null().cast(pl.Int64()),
-        **{n: partial(_gathered, versions, n, at_version) for n in _VERSION_FIELDS},
+        **{n: partial(gather, versions.get_column(n), at_version) for n in _VERSION_FIELDS},
         "account_id": lambda: account_id,
-        **{n: partial(_gathered, entries, n, at_entry) for n in _ENTRY_FIELDS[1:]},
-        "account_asset_id": partial(_gathered, accounts, "asset_id", at_account),
+        **{n: partial(gather, entries.get_column(n), at_entry) for n in _ENTRY_FIELDS[1:]},
+        "account_asset_id": partial(gather, accounts.get_column("asset_id"), at_account),
         "account_check": partial(checks.get_column, "account_check"),
         "allow_negative": lambda: (
             accounts.get_column("allow_negative").cast(pl.Int64()).gather(at_account)
@@ -290,7 +290,3 @@ def prepare_legs(frames: LedgerFrames) -> pl.DataFrame:
         "asset_check": partial(checks.get_column, "asset_check"),
     }
     return spilled_columns(columns[n]().cast(dtype).alias(n) for n, dtype in schema.items())
-
-
-def _gathered(frame: pl.DataFrame, name: str, rows: pl.Series) -> pl.Series:
-    return gather(frame.get_column(name), rows)
