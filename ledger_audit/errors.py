@@ -56,6 +56,21 @@ class InputError(LedgerAuditError):
         self.reason = excerpt(reason, REASON_CHARS)
         super().__init__(f"{self.locator}: {self.reason}")
 
+    def __reduce__(self) -> tuple[object, ...]:
+        """Pickled as its type, locator and reason (raised again by a parent process as it was).
+
+        Both parts are already cut, and cutting a cut part again would change it, so they
+        are restored as they are rather than passed through ``__init__``.
+        """
+        return _input_error, (type(self), self.locator, self.reason)
+
+
+def _input_error(kind: type[InputError], locator: str, reason: str) -> InputError:
+    error = kind.__new__(kind)
+    error.locator, error.reason = locator, reason
+    Exception.__init__(error, f"{locator}: {reason}")
+    return error
+
 
 class PostRejected(LedgerAuditError):
     """The reference ledger refused a write; nothing was written.

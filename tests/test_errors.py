@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import pickle
+
 from hypothesis import given
 from hypothesis import strategies as st
 
+from ledger_audit.analytics.sampling.attribute import SamplingInputError
 from ledger_audit.errors import EXCERPT_CHARS, REASON_CHARS, InputError, excerpt
 
 
@@ -34,3 +37,18 @@ def test_input_error_caps_its_reason() -> None:
     assert len(str(error)) < REASON_CHARS + 60
     assert str(error).startswith("big.csv: cannot read: zzz")
     assert error.locator == "big.csv"
+
+
+@given(locator=st.text(max_size=700), reason=st.text(max_size=700))
+def test_input_error_pickles_back_as_it_was(locator: str, reason: str) -> None:
+    """A child process's error is raised again in its parent: the same type, parts and text
+    (a cut part is not cut again), subclasses with their own constructor included."""
+    for error in (InputError(locator, reason), SamplingInputError(reason)):
+        again = pickle.loads(pickle.dumps(error))  # noqa: S301 - our own bytes
+        assert type(again) is type(error)
+        assert (again.locator, again.reason, str(again)) == (
+            error.locator,
+            error.reason,
+            str(error),
+        )
+        assert again.args == error.args

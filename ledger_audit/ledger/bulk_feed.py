@@ -4,14 +4,12 @@ The bulk writer's caller has one thread of Python to plan, seal and build rows; 
 deterministic client stream (the demo's scenario, about a quarter of that thread at 1M)
 needs no answer from the writer, so it can run ahead in a child process while the parent
 writes. :class:`ChildFeed` starts the child as a fresh interpreter (``python -m`` this
-module: not a fork, since the parent has polars' and the writer's threads, which a fork
-would copy half-held; and not multiprocessing's ``spawn``, which runs the caller's
-``__main__`` script again in the child, so a script without a ``__main__`` guard would
-build a second demo). The child builds a :class:`FeedSource` and sends its sections'
-items in pickled batches through a pipe; the parent reads them back in the same order, one
-section after another. The child queues up to ``_AHEAD`` pickled batches beyond what the
-pipe holds (bounded memory), so that it generates whenever a core is free rather than only
-when the parent has just taken a batch.
+module, through ``ledger_audit.child``: not a fork, nor multiprocessing's ``spawn``, which
+would build a second demo from a script without a ``__main__`` guard). The child builds a
+:class:`FeedSource` and sends its sections' items in pickled batches through a pipe; the
+parent reads them back in the same order, one section after another. The child queues up
+to ``_AHEAD`` pickled batches beyond what the pipe holds (bounded memory), so that it
+generates whenever a core is free rather than only when the parent has just taken a batch.
 
 The batches are pickled with every dataclass record reduced to its constructor and field
 values (``EntrySpec``'s account and asset ids interned, so each batch carries each id once),
@@ -31,7 +29,6 @@ from __future__ import annotations
 import contextlib
 import copyreg
 import dataclasses
-import fcntl
 import gc
 import io
 import operator
@@ -44,8 +41,18 @@ import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from types import TracebackType
-from typing import IO, Any, Generic, Protocol, Self, TypeVar
+from typing import IO, Any, Generic, Protocol, Self, TypeVar, cast
 
+from ledger_audit.child import (
+    exit_text,
+    framed,
+    one_line,
+    read_header,
+    read_message,
+    start_child,
+    stop,
+    write_all,
+)
 from ledger_audit.errors import LedgerAuditError
 from ledger_audit.ledger.requests import EntrySpec, Request
 from ledger_audit.ledger.writer import request_hash
@@ -56,9 +63,6 @@ T_co = TypeVar("T_co", covariant=True)
 BATCH = 4_000
 """Items per message (about 0.6 MB pickled for the demo's requests)."""
 _ITEMS, _END, _DONE, _FAILED = "items", "end", "done", "failed"
-_JOIN_SECONDS = 5.0
-_MESSAGE_CHARS = 300
-_LENGTH_BYTES = 8
 _PIPE_BUFFER = 1 << 20
 _AHEAD = 64
 """Batches the child may have generated beyond what the pipe holds (about 40 MB)."""
@@ -190,16 +194,6 @@ def _dumps(message: tuple[str, object]) -> bytes:
     return out.getvalue()
 
 
-def _one_line(exc: BaseException) -> str:
-    text = " ".join(f"{type(exc).__name__}: {exc}".split())
-    return text if len(text) <= _MESSAGE_CHARS else text[: _MESSAGE_CHARS - 3] + "..."
-
-
-def _framed(message: tuple[str, object]) -> bytes:
-    blob = _dumps(message)
-    return len(blob).to_bytes(_LENGTH_BYTES, "little") + blob
-
-
 class _Sender:
     """Writes the child's messages to the pipe from a thread of their own.
 
@@ -217,7 +211,7 @@ class _Sender:
         self._thread.start()
 
     def send(self, message: tuple[str, object]) -> None:
-        self._queue.put(_framed(message))
+        self._queue.put(framed(_dumps(message)))
 
     def close(self) -> None:
         """Wait until every queued message is written."""
@@ -226,10 +220,8 @@ class _Sender:
 
     def _run(self) -> None:
         while (frame := self._queue.get()) is not None:
-            view = memoryview(frame)
             try:
-                while view:
-                    view = view[os.write(self._fd, view) :]
+                write_all(self._fd, frame)
             except OSError:  # the parent went away (EPIPE): nobody to tell
                 os._exit(1)
 
@@ -241,8 +233,9 @@ def _child_main(fd: int) -> None:
         os.nice(_NICE)
     out = _Sender(fd)
     try:
-        path, produce, args = pickle.load(sys.stdin.buffer)  # noqa: S301 - from our parent
-        sys.path[:] = path  # the parent's: its sources import as they do there
+        produce, args = cast(
+            "tuple[Callable[..., FeedSource[object]], tuple[object, ...]]", read_header()
+        )
         source = produce(*args)
         for section in source.sections():
             batch: list[object] = []
@@ -257,7 +250,7 @@ def _child_main(fd: int) -> None:
         out.send((_DONE, source.summary()))
         out.close()
     except BaseException as exc:  # noqa: BLE001 - every failure goes back as one line
-        out.send((_FAILED, _one_line(exc)))
+        out.send((_FAILED, one_line(exc)))
         out.close()
         os._exit(1)
 
@@ -281,35 +274,9 @@ class ChildFeed(Generic[T]):
         self._finished = False
 
     def __enter__(self) -> Self:
-        header = pickle.dumps((list(sys.path), self._produce, self._args))
-        inbox, outbox = os.pipe()
-        resize = getattr(fcntl, "F_SETPIPE_SZ", None)  # Linux
-        if resize is not None:
-            with contextlib.suppress(OSError):  # a pipe of a batch or more, where allowed
-                fcntl.fcntl(outbox, resize, _PIPE_BUFFER)
-        try:
-            process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
-                [sys.executable, "-m", __name__, str(outbox)],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.DEVNULL,
-                pass_fds=(outbox,),
-            )
-        except BaseException:
-            os.close(inbox)
-            raise
-        finally:
-            os.close(outbox)  # the child's end only: our reads see EOF when it exits
-        self._process = process
-        self._inbox = os.fdopen(inbox, "rb", buffering=_PIPE_BUFFER)
-        try:
-            if process.stdin is not None:
-                with process.stdin:
-                    process.stdin.write(header)
-        except BrokenPipeError:
-            pass  # it died before reading: the first read says how
-        except BaseException:
-            self.close()
-            raise
+        self._process, self._inbox = start_child(
+            __name__, (self._produce, self._args), pipe_bytes=_PIPE_BUFFER
+        )
         return self
 
     def __exit__(
@@ -350,25 +317,13 @@ class ChildFeed(Generic[T]):
         inbox, self._inbox = self._inbox, None
         if inbox is not None:
             inbox.close()
-        if process is None:
-            return
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            process.wait(_JOIN_SECONDS if self._finished else 0)
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(_JOIN_SECONDS)
-            except subprocess.TimeoutExpired:  # pragma: no cover - SIGTERM is not ignored
-                process.kill()
-                process.wait()
+        if process is not None:
+            stop(process, finished=self._finished)
 
     def _receive(self) -> tuple[str, object]:
         if self._inbox is None:
             raise self._error("is not running (use the feed as a context manager)")
-        head = self._inbox.read(_LENGTH_BYTES)
-        blob = (
-            self._inbox.read(int.from_bytes(head, "little")) if len(head) == _LENGTH_BYTES else b""
-        )
+        blob = read_message(self._inbox)
         if not blob:
             raise self._died()
         kind, payload = pickle.loads(blob)  # noqa: S301 - our own child's bytes
@@ -377,14 +332,7 @@ class ChildFeed(Generic[T]):
         return str(kind), payload
 
     def _died(self) -> BulkWriterError:
-        code: int | None = None
-        if self._process is not None:
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                self._process.wait(_JOIN_SECONDS)
-            code = self._process.returncode
-        how = "was killed by signal " + str(-code) if code is not None and code < 0 else None
-        how = how or f"exited with code {code}"
-        return self._error(f"{how} before it finished")
+        return self._error(f"{exit_text(self._process)} before it finished")
 
     def _error(self, what: str) -> BulkWriterError:
         return BulkWriterError(
