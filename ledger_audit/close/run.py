@@ -16,6 +16,10 @@ same close, and a stage's time is measured in one place (``on_stage``).
 A close without statements (``statements=()``) skips reconciliation and drift, and says so
 in its coverage (``no data``), so a missing bank file never reads as a clean reconciliation.
 
+Statement files of 16 MiB or more in all are parsed by a child process from the close's
+start (``sources.bank.background``), on what the load and the audit leave of the two cores;
+the ``statements`` stage then waits for that parse. The parse and its errors are the same.
+
 With ``engine="spark"`` one Spark session runs, from the audit to the trial balance, what
 ``verify --engine spark`` and ``reconcile --engine spark`` run there: the chain and the
 invariant suites (``spark.run.spark_catalogue``), reconciliation's keyed stages
@@ -63,7 +67,7 @@ from ledger_audit.reports.drift import DriftReport, build_drift_report
 from ledger_audit.reports.exceptions import by_severity, readable_findings
 from ledger_audit.reports.journals import Granularity, SummaryJournals, build_summary_journals
 from ledger_audit.reports.trial_balance import TrialBalance, build_trial_balance
-from ledger_audit.sources.bank.load import load_statements
+from ledger_audit.sources.bank.background import StatementsInBackground
 from ledger_audit.sources.bank.records import ParsedStatement
 from ledger_audit.sources.checkpoints import read_checkpoints
 from ledger_audit.sources.flux_explanations import read_explanations
@@ -373,12 +377,20 @@ def run_close(
             checkpoints), naming the file and what was wrong. Audit failures are findings.
     """
     folder = default_folder() if spill_to == "default" else spill_to
-    with spill_area(folder, spill_min_bytes) as spill:
-        return _run_close(parameters, on_stage, spill)
+    with (
+        spill_area(folder, spill_min_bytes) as spill,
+        StatementsInBackground(
+            parameters.statements, encoding=parameters.statement_encoding, spool_under=folder
+        ) as parsing,
+    ):
+        return _run_close(parameters, on_stage, spill, parsing)
 
 
 def _run_close(
-    parameters: CloseParameters, on_stage: OnStage | None, spill: Spill | None
+    parameters: CloseParameters,
+    on_stage: OnStage | None,
+    spill: Spill | None,
+    parsing: StatementsInBackground,
 ) -> MonthEndClose:
     keep = _as_is if spill is None else spill.record
     timings: list[tuple[str, float]] = []
@@ -428,11 +440,8 @@ def _run_close(
         audited = audit(frames, load, spec, engine.checks, native=read.native)
         done("audit")
 
-        statements = keep(
-            load_statements(parameters.statements, encoding=parameters.statement_encoding)
-            if parameters.statements
-            else None
-        )
+        # parsed by a child process since the close began (large files), or here
+        statements = keep(parsing.result()) if parameters.statements else None
         done("statements")
 
         reconciliation = None

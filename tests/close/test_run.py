@@ -16,6 +16,7 @@ from ledger_audit.close.sections import close_tables
 from ledger_audit.errors import InputError
 from ledger_audit.exports.manifest import frames_digest
 from ledger_audit.sources import load_ledger
+from ledger_audit.sources.bank import background
 from tests.conftest import PROJECT_ROOT, DemoFactory
 from tests.sources.sample_ledger import write_sample_ledger
 
@@ -38,9 +39,15 @@ def comparable(close: MonthEndClose) -> pl.DataFrame:
     return close.findings.drop("check")
 
 
+def _parsed_in_process(*_: object) -> None:
+    raise AssertionError("the statements were parsed in process, not by the child")
+
+
 def test_the_same_close_from_postgresql_as_from_sqlite(
-    demo_factory: DemoFactory, pg_url: str
+    demo_factory: DemoFactory, pg_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Also: the PostgreSQL close parses its statements in process, the SQLite one in a
+    child process (``sources.bank.background``; this process's parser is disabled)."""
     demo = demo_factory()
     frames, _ = load_ledger(demo.ledger_path)
     engine = sa.create_engine(pg_url, poolclass=NullPool)
@@ -52,7 +59,10 @@ def test_the_same_close_from_postgresql_as_from_sqlite(
         parameters(pg_url, demo_factory, suites="sql"),
         on_stage=lambda stage, _seconds: stages.append(stage),
     )
-    from_sqlite = run_close(parameters(str(demo.ledger_path), demo_factory))
+    with monkeypatch.context() as patch:
+        patch.setattr(background, "BACKGROUND_MIN_BYTES", 0)
+        patch.setattr(background, "load_statements", _parsed_in_process)
+        from_sqlite = run_close(parameters(str(demo.ledger_path), demo_factory))
     assert stages == [
         "load",
         "audit",
@@ -68,6 +78,11 @@ def test_the_same_close_from_postgresql_as_from_sqlite(
         assert "crashed" not in close.checks()["status"].to_list()
         assert "check.crashed" not in close.findings["rule"].to_list()
     assert comparable(from_pg).equals(comparable(from_sqlite))
+    assert from_pg.statements is not None
+    assert from_sqlite.statements is not None
+    for name in ("records", "balances", "findings"):
+        assert getattr(from_pg.statements, name).equals(getattr(from_sqlite.statements, name))
+    assert from_pg.statements.counts == from_sqlite.statements.counts
     assert from_pg.findings.height == 20  # with the untied processor payout
     assert from_pg.trial_balance.rows.equals(from_sqlite.trial_balance.rows)
     assert from_pg.journals is not None
