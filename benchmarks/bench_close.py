@@ -84,6 +84,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import itertools
 import json
 import os
 import queue
@@ -145,18 +146,35 @@ class _RssSampler:
     can miss a spike shorter than 20 ms; polars and Arrow memory is in RSS (tracemalloc
     does not see it). ``heap_peak`` is the same for ``RssAnon``: RSS less the pages of
     mapped files (a spilled frame's, ``sources.spill``), which the kernel can evict.
+
+    Every tenth sample also reads this process's descendants (the statements' parse runs in
+    a child beside the load, ``sources.bank.background``): ``children`` is each one's own
+    peak (``VmHWM``, by command name), ``together_peak`` the highest RSS of this process and
+    its descendants at the same sample.
     """
 
     def __init__(self) -> None:
         self.peak = 0.0
         self.heap_peak = 0.0
+        self.together_peak = 0.0
+        self.children: dict[str, float] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self) -> None:
-        while not self._stop.is_set():
-            self.peak = max(self.peak, _rss_mib())
+        for tick in itertools.count():
+            if self._stop.is_set():
+                break
+            rss = _rss_mib()
+            self.peak = max(self.peak, rss)
             self.heap_peak = max(self.heap_peak, _heap_mib())
+            if tick % 10 == 0:
+                for pid, name in descendants(os.getpid()).items():
+                    status = status_mib(pid)
+                    rss += status.get("VmRSS", 0.0)
+                    hwm = status.get("VmHWM", 0.0)
+                    self.children[name] = max(self.children.get(name, 0.0), hwm)
+                self.together_peak = max(self.together_peak, rss)
             self._stop.wait(0.02)
 
     def __enter__(self) -> Self:
@@ -266,6 +284,9 @@ def child_stages(folder: Path, out: Path) -> None:
             "versions": close.frames.transactions.height,
             "entries": close.frames.entries.height,
             "spilled_mib": spilled,
+            # the child processes (the statements' parse beside the load, the PDF printer)
+            "children_mib": stages.children,
+            "together_peak_mib": stages.together_peak,
         }
     )
 
@@ -713,6 +734,14 @@ def _print_stage_runs(
                 f"  {direct['entries']:,} entries loaded; {direct['findings']:,} findings "
                 f"({direct['critical']} critical); whole child process {child_s:.1f} s; "
                 f"{direct.get('spilled_mib', 0.0):,.0f} MiB of frames in mapped files at the end"
+            )
+            children = ", ".join(
+                f"{name} {mib:,.0f}" for name, mib in sorted(direct.get("children_mib", {}).items())
+            )
+            print(
+                f"  its child processes' own peaks (MiB, VmHWM): {children or 'none seen'}; "
+                f"with them, peak RSS {direct.get('together_peak_mib', 0.0):,.0f} MiB "
+                "(sampled every 0.2 s)"
             )
     return direct, child_s
 
