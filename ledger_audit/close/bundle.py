@@ -64,12 +64,9 @@ ERP = "erp"
 
 
 def input_digests(close: MonthEndClose) -> tuple[Digest, ...]:
-    """The ledger's canonical frames (whatever it was read from) and every input file.
-
-    The frames' digest is the one the close computed beside its stages, where it did.
-    """
+    """The ledger's canonical frames (whatever it was read from) and every input file."""
     p = close.parameters
-    digests = [close.ledger_digest or digest_frames(close.frames, name=close.load.source)]
+    digests = [digest_frames(close.frames, name=close.load.source)]
     files = [p.source_mapping, *p.statements, p.gl_mapping, p.checkpoints, p.flux_explanations]
     if close.rules is not None:
         files.append(str(p.rules_path))

@@ -42,7 +42,6 @@ import datetime as dt
 import re
 import time
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,14 +49,13 @@ from typing import Literal, TypeVar
 
 import polars as pl
 
-from ledger_audit.analytics.jet.params import JetParams, read_jet_params
+from ledger_audit.analytics.jet.params import read_jet_params
 from ledger_audit.checks.catalogue import CATALOGUE, Check
 from ledger_audit.checks.chain import CHECK as CHAIN_CHECK
 from ledger_audit.checks.runner import AuditResult, audit
 from ledger_audit.close.analytics import CloseAnalytics, run_close_analytics
 from ledger_audit.close.flux_section import close_roll_periods
 from ledger_audit.errors import InputError
-from ledger_audit.exports.manifest import Digest, digest_frames
 from ledger_audit.findings import CheckResult, Coverage, Severity, empty_findings
 from ledger_audit.reconcile.internal import internal_items
 from ledger_audit.reconcile.match import Reconciliation, StageRunner, reconcile
@@ -293,8 +291,6 @@ class MonthEndClose:
         timings: (stage, seconds) in running order: measurement, not evidence.
         analytics: journal-entry testing and the ledger-native analytics (their flags are
             in their own tables, never in ``findings``: ``close.analytics``).
-        ledger_digest: the manifest's input record of ``frames`` (``digest_frames``), made
-            on a thread from the load on; None: the bundle makes it.
     """
 
     parameters: CloseParameters
@@ -314,7 +310,6 @@ class MonthEndClose:
     readable: pl.DataFrame
     timings: tuple[tuple[str, float], ...] = field(default=())
     analytics: CloseAnalytics | None = None
-    ledger_digest: Digest | None = None
 
     @property
     def critical(self) -> int:
@@ -387,9 +382,8 @@ def run_close(
         StatementsInBackground(
             parameters.statements, encoding=parameters.statement_encoding, spool_under=folder
         ) as parsing,
-        ThreadPoolExecutor(max_workers=1, thread_name_prefix="ledger-digest") as aside,
     ):
-        return _run_close(parameters, on_stage, spill, parsing, aside)
+        return _run_close(parameters, on_stage, spill, parsing)
 
 
 def _run_close(
@@ -397,7 +391,6 @@ def _run_close(
     on_stage: OnStage | None,
     spill: Spill | None,
     parsing: StatementsInBackground,
-    aside: ThreadPoolExecutor,
 ) -> MonthEndClose:
     keep = _as_is if spill is None else spill.record
     timings: list[tuple[str, float]] = []
@@ -418,7 +411,12 @@ def _run_close(
     rules = read_match_rules(parameters.rules_path) if parameters.statements else None
     mapping = read_gl_mapping(Path(parameters.gl_mapping)) if parameters.gl_mapping else None
     earlier = read_checkpoints(Path(parameters.checkpoints)) if parameters.checkpoints else ()
-    jet_params, explanations = _analytics_inputs(parameters)
+    jet_params = read_jet_params(parameters.jet_rules) if parameters.jet_rules else None
+    explanations = (
+        read_explanations(Path(parameters.flux_explanations))
+        if parameters.flux_explanations
+        else None
+    )
     read = keep(
         read_ledger(
             parameters.source,
@@ -428,9 +426,6 @@ def _run_close(
         )
     )
     frames, load = read.frames, read.report
-    # the manifest's record of the ledger, hashed on a thread beside the stages (it renders
-    # and hashes every row: about half a minute at 10M, on what the audit leaves idle)
-    ledger_digest = aside.submit(digest_frames, frames, name=load.source)
     done("load")
 
     spec = VerifySpec(
@@ -547,7 +542,6 @@ def _run_close(
         readable=readable_findings(findings),
         timings=tuple(timings),
         analytics=analytics,
-        ledger_digest=ledger_digest.result(),
     )
 
 
@@ -601,17 +595,6 @@ def _engine(parameters: CloseParameters, read: LedgerRead) -> Iterator[_Engine]:
             return build_trial_balance_spark(run.spark, period, basis)
 
         yield _Engine(spark_catalogue(), SparkStages(run.spark), trial_balance)
-
-
-def _analytics_inputs(parameters: CloseParameters) -> tuple[JetParams | None, pl.DataFrame | None]:
-    """The JET parameters and the flux explanations, where the parameters name them."""
-    jet_params = read_jet_params(parameters.jet_rules) if parameters.jet_rules else None
-    explanations = (
-        read_explanations(Path(parameters.flux_explanations))
-        if parameters.flux_explanations
-        else None
-    )
-    return jet_params, explanations
 
 
 def _as_is(record: _Record) -> _Record:
