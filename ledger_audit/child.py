@@ -209,7 +209,7 @@ class ChildCall(Generic[T]):
         return None if self._process is None else self._process.pid
 
     def result(self) -> T:
-        """The function's value, once the child has sent it (waits for it).
+        """The function's value, once the child has sent it (waits for it); ask once.
 
         Raises:
             LedgerAuditError: the one the function raised (an ``InputError``, say).
