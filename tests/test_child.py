@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -164,3 +166,40 @@ def test_an_error_is_sent_through_the_pipe_even_with_a_spool(tmp_path: Path) -> 
     ):
         call.result()
     assert list(tmp_path.iterdir()) == []
+
+
+def _exited(pid: int) -> bool:
+    """Gone, or a zombie waiting for whoever adopted it."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text(encoding="ascii")
+    except FileNotFoundError:
+        return True
+    state = next(line for line in status.splitlines() if line.startswith("State:"))
+    return state.split()[1] in {"Z", "X"}
+
+
+def test_a_child_whose_parent_is_killed_stops(tmp_path: Path) -> None:
+    marker = tmp_path / "pid"
+    script = (  # a parent that calls, then waits until it is killed
+        "import sys, time\n"
+        f"sys.path[:0] = {sys.path!r}\n"
+        "from ledger_audit.child import ChildCall\n"
+        "from tests.test_child import _wait_for\n"
+        f"with ChildCall(_wait_for, {str(marker)!r}, what='test call'):\n"
+        "    time.sleep(600)\n"
+    )
+    parent = subprocess.Popen([sys.executable, "-c", script])
+    try:
+        deadline = time.monotonic() + 60
+        while not marker.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        child = int(marker.read_text())
+        parent.kill()
+        parent.wait()
+        deadline = time.monotonic() + 10
+        while not _exited(child) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert _exited(child)
+    finally:
+        parent.kill()
+        parent.wait()
