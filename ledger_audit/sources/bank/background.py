@@ -17,11 +17,17 @@ folder behind only until the next one starts (``scratch``).
 Files of less than ``BACKGROUND_MIN_BYTES`` in all are parsed in process when the result is
 asked for: a child interpreter costs about half a second of CPU to start, more than such a
 parse.
+
+:func:`check_statements` is the check that throws the parse away (``ledger-audit close``
+parses every statement before its notebook starts, so that a bad file fails in seconds):
+large files are parsed side by side, a child per file, as many at a time as there are cores.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
+from collections import deque
 from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
@@ -29,7 +35,7 @@ from typing import Self
 
 from ledger_audit.child import ChildCall
 from ledger_audit.scratch import ScratchFolder
-from ledger_audit.sources.bank.load import load_statements
+from ledger_audit.sources.bank.load import load_statement, load_statements
 from ledger_audit.sources.bank.records import ParsedStatement
 
 BACKGROUND_MIN_BYTES = 16 * 2**20
@@ -42,6 +48,40 @@ BACKGROUND_NICE = 19
 
 def _parse(paths: tuple[str, ...], encoding: str | None) -> ParsedStatement:
     return load_statements(paths, encoding=encoding)
+
+
+def _check(path: str, encoding: str | None) -> None:
+    load_statement(path, encoding=encoding)
+
+
+def check_statements(
+    paths: Sequence[str], *, encoding: str | None = None, min_bytes: int | None = None
+) -> None:
+    """Raise the ``InputError`` that ``load_statements(paths)`` would raise; nothing is kept.
+
+    Files of at least ``min_bytes`` in all (None: ``BACKGROUND_MIN_BYTES``) are parsed a child
+    per file, at most one per core at a time, and waited for in the given order, so the error
+    raised is the first failing file's, as ``load_statements`` raises it; smaller sets are
+    parsed in process.
+
+    Raises:
+        InputError: a file that cannot be parsed (the first, in the given order).
+        ChildFailed: a child died or failed on something other than the input.
+    """
+    files = tuple(str(path) for path in paths)
+    threshold = BACKGROUND_MIN_BYTES if min_bytes is None else min_bytes
+    if not files or sum(_size(path) for path in files) < threshold:
+        load_statements(files, encoding=encoding)
+        return
+    waiting = deque(files)
+    with contextlib.ExitStack() as stack:
+        running: deque[ChildCall[None]] = deque()
+        while waiting or running:
+            while waiting and len(running) < (os.cpu_count() or 1):
+                path = waiting.popleft()
+                call = ChildCall(_check, path, encoding, what=f"statement parse of {path}")
+                running.append(stack.enter_context(call))
+            running.popleft().result()
 
 
 def _size(path: str) -> int:

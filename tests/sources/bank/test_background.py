@@ -12,6 +12,7 @@ from ledger_audit.sources.bank.background import (
     BACKGROUND_MIN_BYTES,
     SPOOL_PREFIX,
     StatementsInBackground,
+    check_statements,
 )
 
 FILES = (
@@ -75,3 +76,37 @@ def test_a_bad_or_missing_file_raises_the_error_a_parse_in_process_raises(
             assert parsing.in_child == (min_bytes == 0)
         assert type(aside.value) is type(in_process.value)
         assert str(aside.value) == str(in_process.value)
+
+
+BAD_BAI2 = "bai2/moov-error-sample-parseError.txt"
+BAD_CAMT = "camt053/camt053.v2.wrong.xml"
+
+
+@pytest.mark.parametrize("min_bytes", [0, None])
+@pytest.mark.parametrize(
+    "names",
+    [
+        FILES,
+        (FILES[0], BAD_CAMT, FILES[1]),
+        (BAD_BAI2, FILES[0], BAD_CAMT),  # two bad files: the first one's error
+        (FILES[0], FILES[1], FILES[2], BAD_CAMT),  # more files than cores
+    ],
+)
+def test_the_check_raises_what_a_parse_in_process_raises(
+    shared_samples: Path, names: tuple[str, ...], min_bytes: int | None
+) -> None:
+    paths = [str(shared_samples / name) for name in names]
+    try:
+        load_statements(paths)
+    except InputError as error:
+        expected: InputError | None = error
+    else:
+        expected = None
+    assert (expected is None) == (names == FILES)  # every other case holds a bad file
+    if expected is None:
+        check_statements(paths, min_bytes=min_bytes)
+        return
+    with pytest.raises(InputError) as raised:
+        check_statements(paths, min_bytes=min_bytes)
+    assert type(raised.value) is type(expected)
+    assert str(raised.value) == str(expected)
