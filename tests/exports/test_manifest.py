@@ -180,6 +180,23 @@ def test_file_digests_are_of_the_bytes_and_named_inside_the_bundle(tmp_path: Pat
         digest_outputs(tmp_path / "tables", [tmp_path / "elsewhere.csv"])
 
 
+def test_many_files_hashed_side_by_side_are_each_their_own_digest(tmp_path: Path) -> None:
+    sizes = [0, 1, 7, 1 << 20, (1 << 20) + 3, 5_000_000, *range(100, 3_000, 97)]
+    paths = []
+    for i, size in enumerate(sizes):
+        path = tmp_path / "out" / f"f{i:03d}.bin"
+        path.parent.mkdir(exist_ok=True)
+        path.write_bytes(bytes((i * 31 + j) % 251 for j in range(size % 4096)) * (size // 4096 + 1))
+        paths.append(path)
+    digests = digest_outputs(tmp_path, paths)
+    assert [d.name for d in digests] == sorted(f"out/{p.name}" for p in paths)
+    by_name = {d.name: d for d in digests}
+    for path in paths:
+        digest = by_name[f"out/{path.name}"]
+        assert digest.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+        assert digest.size == path.stat().st_size
+
+
 def test_frames_digest_is_deterministic_and_sensitive() -> None:
     frames = ledger_from_text(LEDGER)
     again = ledger_from_text(LEDGER)
