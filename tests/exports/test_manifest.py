@@ -258,7 +258,7 @@ def _digest_as_documented(frames: LedgerFrames) -> str:
 def test_frames_digest_is_its_documented_encoding_whatever_the_chunks(
     monkeypatch: pytest.MonkeyPatch, demo_factory: DemoFactory, chunk_rows: int
 ) -> None:
-    """Chunks rendered ahead of the hashing on a helper thread are hashed in order: the
+    """Chunks rendered ahead of the hashing on helper threads are hashed in order: the
     digest is the encoding's, row by row, for chunks of one row to all rows (the demo's
     metadata JSON puts quotes and backslashes in the text)."""
     frames, _ = load_ledger(demo_factory(transactions=600, seed=7).ledger_path)
