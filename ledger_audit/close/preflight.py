@@ -11,7 +11,7 @@ same ``InputError`` (the same message) it would raise in the notebook:
   database's read-only snapshot started, a folder's file headers read), but no row is
   read: reading and judging rows is the notebook's work;
 - every statement is parsed (large files side by side, a child process per file and as many
-  at a time as there are cores: ``sources.bank.background.check_statements``; 10 s for the
+  at a time as there are cores: ``sources.bank.background.check_statements``; 7 s for the
   1M demo's three files one after another);
 - the rules (when there are statements), the GL mapping, the checkpoints and the JET
   parameters are read.
