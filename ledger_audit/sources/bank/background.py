@@ -69,8 +69,7 @@ def check_statements(
         ChildFailed: a child died or failed on something other than the input.
     """
     files = tuple(str(path) for path in paths)
-    threshold = BACKGROUND_MIN_BYTES if min_bytes is None else min_bytes
-    if not files or sum(_size(path) for path in files) < threshold:
+    if not _large(files, min_bytes):
         load_statements(files, encoding=encoding)
         return
     waiting = deque(files)
@@ -82,6 +81,12 @@ def check_statements(
                 call = ChildCall(_check, path, encoding, what=f"statement parse of {path}")
                 running.append(stack.enter_context(call))
             running.popleft().result()
+
+
+def _large(paths: tuple[str, ...], min_bytes: int | None) -> bool:
+    """Whether ``paths`` hold at least ``min_bytes`` (None: ``BACKGROUND_MIN_BYTES``) in all."""
+    threshold = BACKGROUND_MIN_BYTES if min_bytes is None else min_bytes
+    return bool(paths) and sum(_size(path) for path in paths) >= threshold
 
 
 def _size(path: str) -> int:
@@ -98,8 +103,6 @@ class StatementsInBackground:
     ``BACKGROUND_MIN_BYTES`` as it is when the object is made); ``spool_under``: a
     folder on disk under which the child's answer waits in a file (None: in the heap).
 
-    Attributes:
-        in_child: whether the files are parsed in a child process (known on entry).
     """
 
     def __init__(
@@ -112,14 +115,18 @@ class StatementsInBackground:
     ) -> None:
         self._paths = tuple(str(path) for path in paths)
         self._encoding = encoding
-        self._min_bytes = BACKGROUND_MIN_BYTES if min_bytes is None else min_bytes
+        self._large = _large(self._paths, min_bytes)
         self._spool_under = spool_under
         self._spool: ScratchFolder | None = None
         self._call: ChildCall[ParsedStatement] | None = None
-        self.in_child = False
+
+    @property
+    def in_child(self) -> bool:
+        """Whether the files are parsed in a child process (known once entered)."""
+        return self._call is not None
 
     def __enter__(self) -> Self:
-        if not self._paths or sum(_size(path) for path in self._paths) < self._min_bytes:
+        if not self._large:
             return self
         if self._spool_under is not None:
             with contextlib.suppress(OSError):  # unwritable: the answer comes by the pipe
@@ -138,7 +145,6 @@ class StatementsInBackground:
         except BaseException:
             self._remove_spool()
             raise
-        self.in_child = True
         return self
 
     def _remove_spool(self) -> None:
