@@ -15,8 +15,8 @@ would otherwise sit in the close's heap through the audit. A run that is killed 
 folder behind only until the next one starts (``scratch``).
 
 Files of less than ``BACKGROUND_MIN_BYTES`` in all are parsed in process when the result is
-asked for: a child interpreter costs about half a second of CPU to start, more than such a
-parse.
+asked for: a child interpreter costs about a second of CPU to start (its imports), more than
+such a parse.
 
 :func:`check_statements` is the check that throws the parse away (``ledger-audit close``
 parses every statement before its notebook starts, so that a bad file fails in seconds):
