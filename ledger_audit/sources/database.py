@@ -15,7 +15,8 @@ through the reader's connection fails.
 
 from __future__ import annotations
 
-from collections.abc import Generator, Iterator
+import threading
+from collections.abc import Generator, Iterator, Sequence
 from contextlib import closing, contextmanager
 from pathlib import Path
 
@@ -32,6 +33,13 @@ from ledger_audit.schema.frames import FRAME_SCHEMAS
 from ledger_audit.schema.tables import CANONICAL_TABLES
 from ledger_audit.sources.conform import LocateBy
 from ledger_audit.sources.hints import NOT_CANONICAL
+from ledger_audit.sources.sqlite_parts import (
+    READ_CONNECTIONS,
+    PartReads,
+    Stopped,
+    rowid_ranges,
+    share_snapshot,
+)
 from ledger_audit.sources.sqlite_readonly import read_failure, read_only_sqlite, sqlite_label
 
 _PROBE = "__probe"
@@ -116,12 +124,43 @@ class SqliteReader:
 
     locate_by: LocateBy = "key"
 
-    def __init__(self, connection: Connection, label: str, batch_size: int) -> None:
-        self.connection = connection
+    def __init__(
+        self,
+        connections: Sequence[Connection],
+        label: str,
+        batch_size: int,
+        read_ahead: Sequence[str] = (),
+    ) -> None:
+        """``connections``: the first, and any twins sharing its snapshot (``sqlite_parts``).
+
+        With twins, ``read_ahead`` (the tables the caller will read, in order) are read in
+        rowid ranges side by side, the next one while the caller holds the last; the
+        connections are then lent only to those reads, so :meth:`read_batches` and
+        ``connection`` are for a reader without twins.
+        """
+        self.connection = connections[0]
         self.label = label
         self._batch_size = batch_size
         self._catalog = self._read_catalog()
         _missing_tables(label, self._catalog)
+        self._parts: PartReads | None = None
+        if len(connections) > 1:
+            ranges = {
+                table: rowid_ranges(
+                    self.connection,
+                    table,
+                    self._catalog[table],
+                    parts=len(connections),
+                    min_rows=2 * batch_size,
+                )
+                for table in read_ahead
+            }
+            self._parts = PartReads(connections, self._part, ranges, read_ahead)
+
+    def close(self) -> None:
+        """Stop the reads ahead; every thread has ended when this returns."""
+        if self._parts is not None:
+            self._parts.close()
 
     def _read_catalog(self) -> dict[str, dict[str, str]]:
         cursor = self.connection.cursor()
@@ -137,7 +176,9 @@ class SqliteReader:
         finally:
             cursor.close()
 
-    def _query(self, table: str, *, as_text: bool, relation: str | None = None) -> str:
+    def _query(
+        self, table: str, *, as_text: bool, relation: str | None = None, where: str | None = None
+    ) -> str:
         schema = FRAME_SCHEMAS[table]
         probe = ", ".join(
             ("'' AS " if as_text or dtype == pl.String() else "0 AS ") + quote_identifier(column)
@@ -148,7 +189,8 @@ class SqliteReader:
             for column in schema
         )
         source = relation or quote_identifier(table)
-        return f"SELECT 1 AS {_PROBE}, {probe} UNION ALL SELECT 0, {columns} FROM {source}"
+        rows = f" WHERE {where}" if where else ""
+        return f"SELECT 1 AS {_PROBE}, {probe} UNION ALL SELECT 0, {columns} FROM {source}{rows}"
 
     def _expected(self, table: str, *, as_text: bool) -> pa.Schema:
         return pa.schema(
@@ -160,19 +202,26 @@ class SqliteReader:
         )
 
     def _batches(
-        self, table: str, *, as_text: bool, relation: str | None = None
+        self,
+        connection: Connection,
+        table: str,
+        *,
+        as_text: bool,
+        relation: str | None = None,
+        where: str | None = None,
     ) -> Generator[pl.DataFrame]:
         """``table``'s columns (from ``relation``, else the table), batch by batch, in order.
 
-        The probe row is checked and dropped; a value of another storage class than
-        declared raises TypeFallback (unless the columns are read as text already).
+        ``where``: only those rows. The probe row is checked and dropped; a value of another
+        storage class than declared raises TypeFallback (unless the columns are read as text
+        already).
         """
-        cursor = self.connection.cursor()
+        cursor = connection.cursor()
         try:
             cursor.adbc_statement.set_options(
                 **{adbc_driver_sqlite.StatementOptions.BATCH_ROWS.value: str(self._batch_size)}
             )
-            cursor.execute(self._query(table, as_text=as_text, relation=relation))
+            cursor.execute(self._query(table, as_text=as_text, relation=relation, where=where))
             reader = cursor.fetch_record_batch()
             if not reader.schema.equals(self._expected(table, as_text=as_text)):
                 raise TypeFallback
@@ -194,8 +243,20 @@ class SqliteReader:
         finally:
             cursor.close()
 
-    def _read(self, table: str, *, as_text: bool) -> pl.DataFrame:
-        return pl.concat(list(self._batches(table, as_text=as_text)), rechunk=False)
+    def _read(self, connection: Connection, table: str, *, as_text: bool) -> pl.DataFrame:
+        return pl.concat(list(self._batches(connection, table, as_text=as_text)), rechunk=False)
+
+    def _part(
+        self, connection: Connection, table: str, where: str | None, stop: threading.Event
+    ) -> pl.DataFrame:
+        """One rowid range of ``table`` on ``connection`` (``sqlite_parts.PartRead``)."""
+        frames = []
+        with closing(self._batches(connection, table, as_text=False, where=where)) as read:
+            for frame in read:
+                if stop.is_set():
+                    raise Stopped
+                frames.append(frame)
+        return pl.concat(frames, rechunk=False)
 
     def read_batches(self, table: str, relation: str) -> Iterator[pl.DataFrame]:
         """``table``'s columns from ``relation`` (a subquery), a batch at a time, in its order.
@@ -204,7 +265,11 @@ class SqliteReader:
         storage class raises TypeFallback (``read_raw`` would re-read the whole table as
         text: a stream hands over to it instead).
         """
-        with closing(self._batches(table, as_text=False, relation=relation)) as read:
+        if self._parts is not None:
+            raise RuntimeError("a reader that reads ahead lends its connections to read_raw")
+        with closing(
+            self._batches(self.connection, table, as_text=False, relation=relation)
+        ) as read:
             yield from (frame for frame in read if frame.height)
 
     def table_label(self, table: str) -> str:  # noqa: ARG002 - one database, one label
@@ -213,11 +278,16 @@ class SqliteReader:
 
     def read_raw(self, table: str) -> pl.DataFrame:
         """The table as stored; text in the declared types' place triggers a text re-read."""
+        parts = self._parts
         try:
             try:
-                return self._read(table, as_text=False)
+                if parts is None:
+                    return self._read(self.connection, table, as_text=False)
+                return parts.take(table)
             except TypeFallback:
-                return self._read(table, as_text=True)
+                if parts is None:
+                    return self._read(self.connection, table, as_text=True)
+                return parts.run(lambda connection: self._read(connection, table, as_text=True))
         except _DB_ERRORS as error:
             raise InputError(
                 f"{self.label} table {table}", f"cannot read: {_first_line(error)}"
@@ -324,20 +394,28 @@ def _close(connection: Connection) -> None:
 
 
 @contextmanager
-def open_sqlite(path: Path, *, batch_size: int) -> Iterator[SqliteReader]:
+def open_sqlite(
+    path: Path, *, batch_size: int, read_ahead: Sequence[str] = ()
+) -> Iterator[SqliteReader]:
     """Open a SQLite ledger file read-only for the duration of the block.
 
     Nothing is written or created beside the file, in any journal mode or folder permission
     (``ledger_audit.sources.sqlite_readonly``); an immutable read that the file changed
-    under is refused when the block ends.
+    under is refused when the block ends. ``read_ahead``: the tables the caller reads next,
+    in order; they are read on a connection per core in one snapshot (``sqlite_parts``).
     """
     path = path.resolve()
     label = sqlite_label(path)
     if not path.is_file():
         raise InputError(label, "no such SQLite file")
-    with sqlite_connection(path) as (connection, label):
+    count = READ_CONNECTIONS if read_ahead else 1
+    with sqlite_connections(path, count) as (connections, label):
         try:
-            yield SqliteReader(connection, label, batch_size)
+            reader = SqliteReader(connections, label, batch_size, read_ahead)
+            try:
+                yield reader
+            finally:
+                reader.close()  # its threads end before the connections close
         except _DB_ERRORS as error:
             reason = read_failure(path, f"cannot read: {_first_line(error)}")
             raise InputError(label, reason) from error
@@ -350,24 +428,54 @@ def sqlite_connection(path: Path) -> Iterator[tuple[Connection, str]]:
     Every reader of an audited SQLite file opens it here (``sqlite_readonly``), with
     ``query_only`` on; the connection is rolled back and closed when the block ends.
     """
+    with sqlite_connections(path, 1) as (connections, label):
+        yield connections[0], label
+
+
+@contextmanager
+def sqlite_connections(path: Path, count: int) -> Iterator[tuple[list[Connection], str]]:
+    """Up to ``count`` connections as :func:`sqlite_connection` opens one, in one snapshot.
+
+    The first is always there; the others only when they were opened and proven to read
+    the same state as it (``sqlite_parts.share_snapshot``), else the block gets one.
+    """
     path = path.resolve()
     label = sqlite_label(path)
     if not path.is_file():
         raise InputError(label, "no such SQLite file")
     with read_only_sqlite(path, label) as plan:
+        connections = [_open_read_only(plan.uri, label)]
         try:
-            connection: Connection = adbc_driver_sqlite.dbapi.connect(plan.uri)
-        except _DB_ERRORS as error:
-            raise InputError(label, f"cannot open: {_first_line(error)}") from error
-        try:
-            cursor = connection.cursor()
-            try:
-                cursor.execute("PRAGMA query_only=ON")
-            finally:
-                cursor.close()
-            yield connection, label
+            if count > 1:
+                for _ in range(count - 1):
+                    try:
+                        connections.append(_open_read_only(plan.uri, label))
+                    except InputError:
+                        break  # a busy or limited file: read on fewer
+                if not share_snapshot(plan.uri, connections[0], connections[1:]):
+                    while len(connections) > 1:
+                        _close(connections.pop())
+            yield connections, label
         finally:
-            _close(connection)
+            for connection in reversed(connections):
+                _close(connection)
+
+
+def _open_read_only(uri: str, label: str) -> Connection:
+    try:
+        connection: Connection = adbc_driver_sqlite.dbapi.connect(uri)
+    except _DB_ERRORS as error:
+        raise InputError(label, f"cannot open: {_first_line(error)}") from error
+    try:
+        cursor = connection.cursor()
+        try:
+            cursor.execute("PRAGMA query_only=ON")
+        finally:
+            cursor.close()
+    except BaseException:
+        connection.close()
+        raise
+    return connection
 
 
 def postgres_label(url: str | sa.URL) -> str:
