@@ -129,13 +129,11 @@ class SqliteReader:
         connections: Sequence[Connection],
         label: str,
         batch_size: int,
-        read_ahead: Sequence[str] = (),
     ) -> None:
         """``connections``: the first, and any twins sharing its snapshot (``sqlite_parts``).
 
-        With twins, ``read_ahead`` (the tables the caller will read, in order) are read in
-        rowid ranges side by side, the next one while the caller holds the last; the
-        connections are then lent only to those reads, so :meth:`read_batches` and
+        With twins, :meth:`read_raw` reads each canonical table in rowid ranges side by
+        side, and the connections are lent only to those reads: :meth:`read_batches` and
         ``connection`` are for a reader without twins.
         """
         self.connection = connections[0]
@@ -153,12 +151,12 @@ class SqliteReader:
                     parts=len(connections),
                     min_rows=2 * batch_size,
                 )
-                for table in read_ahead
+                for table in CANONICAL_TABLES
             }
-            self._parts = PartReads(connections, self._part, ranges, read_ahead)
+            self._parts = PartReads(connections, self._part, ranges)
 
     def close(self) -> None:
-        """Stop the reads ahead; every thread has ended when this returns."""
+        """Stop the part reads; every thread has ended when this returns."""
         if self._parts is not None:
             self._parts.close()
 
@@ -266,7 +264,7 @@ class SqliteReader:
         text: a stream hands over to it instead).
         """
         if self._parts is not None:
-            raise RuntimeError("a reader that reads ahead lends its connections to read_raw")
+            raise RuntimeError("a reader that reads side by side lends its connections to read_raw")
         with closing(
             self._batches(self.connection, table, as_text=False, relation=relation)
         ) as read:
@@ -395,23 +393,23 @@ def _close(connection: Connection) -> None:
 
 @contextmanager
 def open_sqlite(
-    path: Path, *, batch_size: int, read_ahead: Sequence[str] = ()
+    path: Path, *, batch_size: int, side_by_side: bool = False
 ) -> Iterator[SqliteReader]:
     """Open a SQLite ledger file read-only for the duration of the block.
 
     Nothing is written or created beside the file, in any journal mode or folder permission
     (``ledger_audit.sources.sqlite_readonly``); an immutable read that the file changed
-    under is refused when the block ends. ``read_ahead``: the tables the caller reads next,
-    in order; they are read on a connection per core in one snapshot (``sqlite_parts``).
+    under is refused when the block ends. ``side_by_side``: the canonical tables are read
+    in rowid ranges on a connection per core, in one snapshot (``sqlite_parts``).
     """
     path = path.resolve()
     label = sqlite_label(path)
     if not path.is_file():
         raise InputError(label, "no such SQLite file")
-    count = READ_CONNECTIONS if read_ahead else 1
+    count = READ_CONNECTIONS if side_by_side else 1
     with sqlite_connections(path, count) as (connections, label):
         try:
-            reader = SqliteReader(connections, label, batch_size, read_ahead)
+            reader = SqliteReader(connections, label, batch_size)
             try:
                 yield reader
             finally:

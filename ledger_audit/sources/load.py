@@ -10,7 +10,7 @@ Sources are keyed by URL scheme or path (STYLE.md habit 7):
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -52,15 +52,15 @@ def _folder_format(folder: Path) -> FileFormat:
     raise InputError(str(folder), f"both {expected} files: keep one format per folder")
 
 
-def _open_url(
-    url: str, scheme: str, batch_size: int, read_ahead: Sequence[str]
-) -> Iterator[LedgerSource]:
+def _open_url(url: str, scheme: str, batch_size: int, side_by_side: bool) -> Iterator[LedgerSource]:
     backend = scheme.split("+", 1)[0].lower()
     if backend == "sqlite":
         database = sa.make_url(url).database
         if not database or database == ":memory:":
             raise InputError(url, "an in-memory SQLite database has no ledger to read")
-        with open_sqlite(Path(database), batch_size=batch_size, read_ahead=read_ahead) as reader:
+        with open_sqlite(
+            Path(database), batch_size=batch_size, side_by_side=side_by_side
+        ) as reader:
             yield reader
     elif backend in {"postgresql", "postgres"}:
         with open_postgres(url, batch_size=batch_size) as reader:
@@ -71,23 +71,23 @@ def _open_url(
 
 @contextmanager
 def open_source(
-    source: str | Path, *, batch_size: int = DEFAULT_BATCH_SIZE, read_ahead: Sequence[str] = ()
+    source: str | Path, *, batch_size: int = DEFAULT_BATCH_SIZE, side_by_side: bool = False
 ) -> Iterator[LedgerSource]:
     """Open ``source`` for reading; a database holds one read-only snapshot until the block ends.
 
-    ``read_ahead``: the tables the caller reads next, in that order and nothing else; a
-    SQLite file then reads them on a connection per core (``sources.sqlite_parts``).
+    ``side_by_side``: the caller reads whole tables only (``read_raw``); a SQLite file then
+    reads each in rowid ranges on a connection per core (``sources.sqlite_parts``).
     """
     if batch_size < 1:
         raise InputError("batch_size", f"must be at least 1, got {batch_size}")
     if isinstance(source, str) and (match := _URL.match(source)):
-        yield from _open_url(source, match["scheme"], batch_size, read_ahead)
+        yield from _open_url(source, match["scheme"], batch_size, side_by_side)
         return
     path = Path(source)
     if path.is_dir():
         yield FolderReader(path, _folder_format(path))
     elif path.is_file() and path.suffix.lower() in SQLITE_SUFFIXES:
-        with open_sqlite(path, batch_size=batch_size, read_ahead=read_ahead) as reader:
+        with open_sqlite(path, batch_size=batch_size, side_by_side=side_by_side) as reader:
             yield reader
     elif path.exists():
         raise InputError(str(path), "not a ledger source: expected a SQLite file or a folder")
@@ -173,7 +173,7 @@ def load_ledger(
     tables: dict[str, pl.DataFrame] = {}
     counts: list[TableCount] = []
     rejections: list[pl.DataFrame] = []
-    with open_source(source, batch_size=batch_size, read_ahead=CANONICAL_TABLES) as opened:
+    with open_source(source, batch_size=batch_size, side_by_side=True) as opened:
         for table in CANONICAL_TABLES:
             conformed = conform_table(
                 opened.read_raw(table),

@@ -1,19 +1,22 @@
-"""Read a SQLite ledger's tables on several connections that share one snapshot.
+"""Read a SQLite ledger's large tables in rowid ranges, on connections that share a snapshot.
 
-SQLite decodes rows on the thread that steps the statement: reading the 10M demo's tables
-took 86 s of its 209-s load, on one core, beside an idle one. So a load opens a connection
-per core (:data:`READ_CONNECTIONS`), reads each large table as that many rowid ranges side
-by side, and reads the next table while the caller conforms the last one.
+SQLite decodes rows on the thread that steps the statement, so one connection reads on
+one core: 86 s of the 10M demo's 209-s load. A load opens a connection per core
+(:data:`READ_CONNECTIONS`) and reads each large table as that many rowid ranges side by
+side: the 1M demo's load in 8.9 s instead of 10.5-11.6. (A file larger than the page cache
+gains nothing: the 10M demo's read waits on the disk.) It does not read the next table
+while the caller conforms the last: that held two tables' rows at once (a first version
+did; at 10M its heap peak was 14.4 GiB against 10.5, ``docs/scale.md``).
 
 *One snapshot.* Each connection holds its own read transaction, and a table's parts must
-come from the same state of the file. SQLite cannot hand a snapshot from one connection
-to another here (``sqlite3_snapshot_open`` is not built into ADBC's SQLite), so it is
-proven instead: a third connection in autocommit reads ``PRAGMA data_version`` before the
-first read transaction starts and after the last one has started. The value changes
-whenever another connection commits, so an unchanged value means no commit fell between
-the starts, and every connection reads the same state. Otherwise the transactions are
-started again, and after :data:`_TRIES` attempts the load reads on one connection, as it
-always did.
+come from the same state of the file. ADBC offers no way to hand one connection's
+snapshot to another (SQLite's ``sqlite3_snapshot_open`` is a C call the driver does not
+expose), so it is proven instead: a third connection in autocommit reads ``PRAGMA
+data_version`` before the first read transaction starts and after the last one has
+started. The value changes whenever another connection commits, so an unchanged value
+means no commit fell between the starts, and every connection reads the same state.
+Otherwise the transactions are started again, and after :data:`_TRIES` attempts the load
+reads on one connection, as it always did.
 
 *Same rows, same order.* A full scan of a rowid table visits it in rowid order, and so do
 the ranges, one after the other; a table without rowid (or a view, or one whose columns
@@ -26,7 +29,7 @@ import os
 import queue
 import threading
 from collections.abc import Callable, Collection, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from itertools import pairwise
 from typing import TypeVar
 
@@ -153,11 +156,10 @@ def rowid_ranges(
 
 
 class PartReads:
-    """Tables read in parts on a thread per connection, one table ahead of the caller.
+    """A table's parts read on a thread per connection, handed over whole.
 
     Every connection is lent to one part read at a time; the caller never reads on them
-    while the reads are open. :meth:`take` hands a table over whole and starts on the next
-    table of ``order``, so at most the table being taken and the next are held.
+    while the reads are open.
     """
 
     def __init__(
@@ -165,17 +167,14 @@ class PartReads:
         connections: Sequence[Connection],
         read: PartRead,
         ranges: Mapping[str, tuple[str | None, ...]],
-        order: Sequence[str],
     ) -> None:
         self._read = read
         self._ranges = ranges
-        self._order = tuple(order)
         self._free: queue.SimpleQueue[Connection] = queue.SimpleQueue()
         for connection in connections:
             self._free.put(connection)
         self._stop = threading.Event()
         self._pool = ThreadPoolExecutor(len(connections), thread_name_prefix="sqlite-read")
-        self._pending: dict[str, list[Future[pl.DataFrame]]] = {}
 
     def _lend(self, work: Callable[[Connection], T]) -> T:
         connection = self._free.get()
@@ -184,34 +183,31 @@ class PartReads:
         finally:
             self._free.put(connection)
 
-    def _start(self, table: str) -> list[Future[pl.DataFrame]]:
-        if table not in self._pending:
-            self._pending[table] = [
-                self._pool.submit(self._part, table, where)
-                for where in self._ranges.get(table, (None,))
-            ]
-        return self._pending[table]
-
     def _part(self, table: str, where: str | None) -> pl.DataFrame:
         return self._lend(lambda connection: self._read(connection, table, where, self._stop))
 
     def take(self, table: str) -> pl.DataFrame:
         """``table``'s rows in rowid order (its parts concatenated, not copied)."""
-        parts = self._start(table)
-        del self._pending[table]
-        if table in self._order:
-            later = self._order[self._order.index(table) + 1 :]
-            if later:
-                self._start(later[0])
-        frames = [part.result() for part in parts]
+        parts = [
+            self._pool.submit(self._part, table, where)
+            for where in self._ranges.get(table, (None,))
+        ]
+        try:
+            frames = [part.result() for part in parts]
+        except BaseException:
+            self._stop.set()  # the other parts stop at their next batch
+            for part in parts:
+                part.cancel()
+            wait(parts)
+            self._stop.clear()
+            raise
         return frames[0] if len(frames) == 1 else pl.concat(frames, rechunk=False)
 
     def run(self, work: Callable[[Connection], T]) -> T:
-        """``work`` on the next free connection, waited for."""
+        """``work`` on a free connection, waited for."""
         return self._pool.submit(self._lend, work).result()
 
     def close(self) -> None:
         """Stop the reads in flight, drop those queued, and wait for every thread."""
         self._stop.set()
         self._pool.shutdown(wait=True, cancel_futures=True)
-        self._pending.clear()

@@ -26,14 +26,12 @@ from ledger_audit.sources.load import load_ledger
 from ledger_audit.sources.sqlite_parts import rowid_ranges
 from tests.conftest import DemoFactory
 
-BIG = ("transactions", "entries")
-
 
 def _raw(path: Path, connections: int, batch_size: int) -> dict[str, pl.DataFrame]:
     """Every canonical table as read, through ``connections`` connections."""
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(database, "READ_CONNECTIONS", connections)
-        with open_sqlite(path, batch_size=batch_size, read_ahead=CANONICAL_TABLES) as reader:
+        with open_sqlite(path, batch_size=batch_size, side_by_side=True) as reader:
             return {table: reader.read_raw(table) for table in CANONICAL_TABLES}
 
 
@@ -207,7 +205,7 @@ def test_twins_read_the_snapshot_of_the_open_not_a_later_commit(
         pytest.MonkeyPatch.context() as patch,
     ):
         patch.setattr(database, "READ_CONNECTIONS", 3)
-        with open_sqlite(demo_copy, batch_size=500, read_ahead=CANONICAL_TABLES) as reader:
+        with open_sqlite(demo_copy, batch_size=500, side_by_side=True) as reader:
             reader.read_raw("ledgers")
             _commit_from_another_process(demo_copy, "DELETE FROM entries WHERE rowid % 2 = 0")
             _commit_from_another_process(demo_copy, "DELETE FROM transactions WHERE rowid > 10")
@@ -277,8 +275,8 @@ def _read_threads() -> list[threading.Thread]:
 
 
 def test_a_load_left_early_ends_its_reads(demo_copy: Path) -> None:
-    with open_sqlite(demo_copy, batch_size=7, read_ahead=CANONICAL_TABLES) as reader:
-        reader.read_raw("transactions")  # the entries are read meanwhile
+    with open_sqlite(demo_copy, batch_size=7, side_by_side=True) as reader:
+        reader.read_raw("transactions")
     assert _read_threads() == []
 
 
@@ -291,7 +289,7 @@ def test_a_failed_part_read_is_the_loads_input_error(
     monkeypatch.setattr(database.SqliteReader, "_batches", failing)
     with (
         pytest.raises(InputError, match=r"table transactions: cannot read: disk I/O error"),
-        open_sqlite(demo_copy, batch_size=7, read_ahead=BIG) as reader,
+        open_sqlite(demo_copy, batch_size=7, side_by_side=True) as reader,
     ):
         reader.read_raw("transactions")
     assert _read_threads() == []
@@ -299,7 +297,7 @@ def test_a_failed_part_read_is_the_loads_input_error(
 
 def test_a_reader_that_reads_ahead_does_not_stream(demo_copy: Path) -> None:
     with (
-        open_sqlite(demo_copy, batch_size=7, read_ahead=BIG) as reader,
+        open_sqlite(demo_copy, batch_size=7, side_by_side=True) as reader,
         pytest.raises(RuntimeError, match="lends its connections"),
     ):
         next(iter(reader.read_batches("entries", "entries")))
