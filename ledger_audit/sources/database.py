@@ -241,20 +241,29 @@ class SqliteReader:
         finally:
             cursor.close()
 
-    def _read(self, connection: Connection, table: str, *, as_text: bool) -> pl.DataFrame:
-        return pl.concat(list(self._batches(connection, table, as_text=as_text)), rechunk=False)
+    def _read(
+        self,
+        connection: Connection,
+        table: str,
+        *,
+        as_text: bool,
+        where: str | None = None,
+        stop: threading.Event | None = None,
+    ) -> pl.DataFrame:
+        """``table`` (only the rows of ``where``) whole; once ``stop`` is set, ``Stopped``."""
+        frames = []
+        with closing(self._batches(connection, table, as_text=as_text, where=where)) as read:
+            for frame in read:
+                if stop is not None and stop.is_set():
+                    raise Stopped
+                frames.append(frame)
+        return pl.concat(frames, rechunk=False)
 
     def _part(
         self, connection: Connection, table: str, where: str | None, stop: threading.Event
     ) -> pl.DataFrame:
         """One rowid range of ``table`` on ``connection`` (``sqlite_parts.PartRead``)."""
-        frames = []
-        with closing(self._batches(connection, table, as_text=False, where=where)) as read:
-            for frame in read:
-                if stop.is_set():
-                    raise Stopped
-                frames.append(frame)
-        return pl.concat(frames, rechunk=False)
+        return self._read(connection, table, as_text=False, where=where, stop=stop)
 
     def read_batches(self, table: str, relation: str) -> Iterator[pl.DataFrame]:
         """``table``'s columns from ``relation`` (a subquery), a batch at a time, in its order.
@@ -444,15 +453,15 @@ def sqlite_connections(path: Path, count: int) -> Iterator[tuple[list[Connection
     with read_only_sqlite(path, label) as plan:
         connections = [_open_read_only(plan.uri, label)]
         try:
-            if count > 1:
-                for _ in range(count - 1):
-                    try:
-                        connections.append(_open_read_only(plan.uri, label))
-                    except InputError:
-                        break  # a busy or limited file: read on fewer
-                if not share_snapshot(plan.uri, connections[0], connections[1:]):
-                    while len(connections) > 1:
-                        _close(connections.pop())
+            for _ in range(count - 1):
+                try:
+                    connections.append(_open_read_only(plan.uri, label))
+                except InputError:
+                    break  # a busy or limited file: read on fewer
+            twins = connections[1:]
+            if twins and not share_snapshot(plan.uri, connections[0], twins):
+                while len(connections) > 1:
+                    _close(connections.pop())
             yield connections, label
         finally:
             for connection in reversed(connections):

@@ -102,7 +102,6 @@ class StatementsInBackground:
     ``min_bytes``: the files' total size from which a child parses them (None:
     ``BACKGROUND_MIN_BYTES`` as it is when the object is made); ``spool_under``: a
     folder on disk under which the child's answer waits in a file (None: in the heap).
-
     """
 
     def __init__(
