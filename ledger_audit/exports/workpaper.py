@@ -46,11 +46,12 @@ import shutil
 import tempfile
 import zipfile
 from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from copy import copy
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Self
 
 import polars as pl
 from openpyxl import Workbook
@@ -208,26 +209,76 @@ def _pack(data: bytes, stamp: datetime, rows: Mapping[str, _SheetRows], path: Pa
     rendered into a temporary file first: its size is then known before it is compressed, as
     it was when the whole sheet was one string (it decides the ZIP64 header), and nothing
     holds the sheet in memory. Its compressor is zlib's default, which is level 6.
+
+    The data sheets are rendered in order on a helper thread, each into a temporary file in
+    the output's folder (never ``/tmp``, which may be memory), while the sheets before are
+    compressed: both run outside the GIL (polars renders, zlib compresses). Each file is
+    removed once its sheet is in the archive.
     """
     when = (stamp.year, stamp.month, stamp.day, stamp.hour, stamp.minute, stamp.second)
     with (
         zipfile.ZipFile(io.BytesIO(data)) as source,
         zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as target,
+        _Rendered(source, rows, path.parent) as rendered,
     ):
         for member in source.infolist():
             info = zipfile.ZipInfo(member.filename, date_time=when)
             info.compress_type = zipfile.ZIP_DEFLATED
             info.external_attr = 0o644 << 16
-            sheet = rows.get(member.filename)
-            if sheet is None:
+            if member.filename not in rows:
                 target.writestr(info, source.read(member), compresslevel=6)
                 continue
-            with tempfile.TemporaryFile() as xml:
-                sheet.write_xml(xml, source.read(member))
+            with rendered.take(member.filename) as xml:
                 info.file_size = xml.tell()
                 xml.seek(0)
                 with target.open(info, "w") as out:
                     shutil.copyfileobj(xml, out, 1 << 20)
+
+
+class _Rendered:
+    """Each data sheet's XML rendered in archive order on a helper thread, into a file.
+
+    The files are temporary files in ``folder``. ``take`` hands the sheets over in that
+    order (the caller closes each, which removes it); a rendering error is raised there. A
+    sheet rendered but not taken is closed on exit.
+    """
+
+    def __init__(
+        self, source: zipfile.ZipFile, rows: Mapping[str, _SheetRows], folder: Path
+    ) -> None:
+        self._source = source
+        self._rows = rows
+        self._folder = folder
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="workpaper-rows")
+        self._ahead: dict[str, Future[BinaryIO]] = {}
+
+    def __enter__(self) -> Self:
+        for member in self._source.infolist():
+            if member.filename in self._rows:
+                stub = self._source.read(member)  # the archive is read on this thread only
+                self._ahead[member.filename] = self._pool.submit(
+                    self._render, self._rows[member.filename], stub
+                )
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+        for future in self._ahead.values():
+            if not future.cancelled() and future.exception() is None:  # done: shut down
+                future.result().close()
+
+    def take(self, name: str) -> BinaryIO:
+        """The rendered sheet ``name``, positioned at its end (its size)."""
+        return self._ahead.pop(name).result()
+
+    def _render(self, sheet: _SheetRows, stub: bytes) -> BinaryIO:
+        xml = tempfile.TemporaryFile(dir=self._folder)  # noqa: SIM115 - closed by the taker
+        try:
+            sheet.write_xml(xml, stub)
+        except BaseException:
+            xml.close()
+            raise
+        return xml
 
 
 # --- cells --------------------------------------------------------------------------------

@@ -237,3 +237,32 @@ def test_rows_are_the_same_whatever_the_chunk_size(chunk_rows: int) -> None:
 )
 def test_a_cell_as_openpyxl_writes_it(value: object, body: str) -> None:
     assert python_body(value) == body
+
+
+def test_a_sheet_that_fails_to_render_fails_the_write_and_leaves_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The next sheet renders on a helper thread: its error is the write's, no file is left."""
+    from ledger_audit.exports import workpaper
+
+    rendered: list[str] = []
+    write_xml = workpaper._SheetRows.write_xml
+
+    def failing(self: workpaper._SheetRows, out: io.BufferedIOBase, stub: bytes) -> None:
+        rendered.append(self.sheet.title)
+        if self.sheet.title == "Second":
+            raise RuntimeError("cannot render Second")
+        write_xml(self, out, stub)  # type: ignore[arg-type]
+
+    tables = [_table([EMPTY_ROW] * 3, "First"), _table([EMPTY_ROW] * 3, "Second")]
+    # a first write opens what stays open (thread pools, caches), so the count compares
+    write_workpaper(tmp_path / "warm.xlsx", _manifest(), tables, _findings(["x"]), as_of_ns=AS_OF)
+    (tmp_path / "warm.xlsx").unlink()
+    monkeypatch.setattr(workpaper._SheetRows, "write_xml", failing)
+    fds = len(list(Path("/proc/self/fd").iterdir()))
+    target = tmp_path / "book.xlsx"
+    with pytest.raises(RuntimeError, match="cannot render Second"):
+        write_workpaper(target, _manifest(), tables, _findings(["x"]), as_of_ns=AS_OF)
+    assert rendered[:2] == ["First", "Second"]
+    assert list(tmp_path.iterdir()) == []
+    assert len(list(Path("/proc/self/fd").iterdir())) == fds  # every rendered sheet closed
