@@ -214,7 +214,7 @@ def _pack(data: bytes, stamp: datetime, rows: Mapping[str, _SheetRows], path: Pa
     the output's folder (never ``/tmp``, which may be memory), while the sheets before are
     compressed: both run outside the GIL (polars renders, zlib compresses). Each file is
     removed once its sheet is in the archive, so at most every data sheet's XML is on disk at
-    once (about 0.5 GB at 1M transactions, where one sheet at a time held 0.23 GB).
+    once (about 0.5 GiB at 1M transactions, where one sheet at a time held 0.23 GiB).
     """
     when = (stamp.year, stamp.month, stamp.day, stamp.hour, stamp.minute, stamp.second)
     with (
