@@ -33,7 +33,9 @@ def write_atomic(path: Path, write: Callable[[Path], object]) -> Path:
 
     polars reports a failed Parquet write (a full disk) as a ``ComputeError`` naming the
     OS error's number; it is raised as that ``OSError`` on ``path``, so the command line
-    says what happened to which file rather than calling it a bug.
+    says what happened to which file rather than calling it a bug. An ``OSError`` that names
+    no file (a full disk met by a nameless temporary file, such as the workpaper's rendered
+    sheets) is raised on ``path`` too.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(f".{path.name}.partial")
@@ -46,6 +48,10 @@ def write_atomic(path: Path, write: Callable[[Path], object]) -> Path:
                 raise
             number = int(found.group(1))
             raise OSError(number, os.strerror(number), str(path)) from exc
+        except OSError as exc:
+            if exc.filename is not None or exc.errno is None:
+                raise
+            raise OSError(exc.errno, exc.strerror, str(path)) from exc
         partial.replace(path)
     finally:
         partial.unlink(missing_ok=True)

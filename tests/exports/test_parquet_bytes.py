@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import itertools
+import os
 from pathlib import Path
 
 import polars as pl
@@ -73,6 +74,21 @@ def test_a_full_disk_is_an_os_error_on_the_file_and_leaves_nothing(tmp_path: Pat
     assert list(tmp_path.iterdir()) == []
     with pytest.raises(pl.exceptions.ComputeError, match="not an OS error"):
         write_atomic(path, lambda _partial: _raise(pl.exceptions.ComputeError("not an OS error")))
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_os_error_on_no_named_file_is_raised_on_the_file_written(tmp_path: Path) -> None:
+    """A temporary file has no name: a full disk met there still names the file written."""
+    path = tmp_path / "workpaper.xlsx"
+    nameless = OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+    with pytest.raises(OSError, match="No space left on device") as raised:
+        write_atomic(path, lambda _partial: _raise(nameless))
+    assert (raised.value.errno, raised.value.filename) == (errno.ENOSPC, str(path))
+    assert raised.value.__cause__ is nameless
+    named = OSError(errno.EACCES, os.strerror(errno.EACCES), "/elsewhere/file")
+    with pytest.raises(OSError, match="Permission denied") as kept:
+        write_atomic(path, lambda _partial: _raise(named))
+    assert kept.value is named  # a file it names already stays named
     assert list(tmp_path.iterdir()) == []
 
 
