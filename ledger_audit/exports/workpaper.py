@@ -265,7 +265,7 @@ class _Rendered:
     def __exit__(self, *exc: object) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
         for future in self._ahead.values():
-            if not future.cancelled() and future.exception() is None:  # done: shut down
+            if not future.cancelled() and future.exception() is None:  # each done or cancelled
                 future.result().close()
 
     def take(self, name: str) -> BinaryIO:
